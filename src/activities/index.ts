@@ -1,0 +1,12 @@
+import type { ActivityConfig } from './config';
+import { manifestActivities } from './manifest';
+
+/** Every activity of the project, bound to the worker's configuration. */
+export function createActivities(config: ActivityConfig) {
+  return {
+    ...manifestActivities(config),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;
+export { activityConfigFromEnv, type ActivityConfig } from './config';

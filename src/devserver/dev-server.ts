@@ -1,0 +1,58 @@
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { SEARCH_ATTRIBUTES } from '../common/constants';
+import { resolveTemporalCli } from './temporal-cli';
+import { freePort } from './ports';
+
+export const RUNBOOK_SEARCH_ATTRIBUTE_KEYS = Object.values(SEARCH_ATTRIBUTES).map((name) =>
+  defineSearchAttributeKey(name, SearchAttributeType.KEYWORD),
+);
+
+export interface DevServerOptions {
+  /** gRPC port; a free one when omitted. */
+  port?: number;
+  /** Web UI port; a free one when omitted. */
+  uiPort?: number;
+  /** Keep state in this SQLite file across restarts; in memory when omitted. */
+  dbFilename?: string;
+  namespace?: string;
+}
+
+export interface DevServer {
+  address: string;
+  namespace: string;
+  uiUrl: string;
+  env: TestWorkflowEnvironment;
+  stop(): Promise<void>;
+}
+
+/**
+ * A real Temporal dev server (the Temporal CLI's `server start-dev`) with its Web UI and the project's
+ * search attributes registered at start.
+ */
+export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
+  const cli = resolveTemporalCli();
+  const port = options.port ?? (await freePort());
+  const uiPort = options.uiPort ?? (await freePort());
+  const namespace = options.namespace ?? 'default';
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: cli.kind === 'path' ? { type: 'existing-path', path: cli.path } : { type: 'cached-download' },
+      ip: '127.0.0.1',
+      port,
+      ui: true,
+      uiPort,
+      namespace,
+      dbFilename: options.dbFilename,
+      searchAttributes: RUNBOOK_SEARCH_ATTRIBUTE_KEYS,
+      log: { format: 'pretty', level: 'error' },
+    },
+  });
+  return {
+    address: `127.0.0.1:${port}`,
+    namespace,
+    uiUrl: `http://127.0.0.1:${uiPort}`,
+    env,
+    stop: () => env.teardown(),
+  };
+}

@@ -1,0 +1,481 @@
+import { CronExpressionParser } from 'cron-parser';
+import { z } from 'zod';
+import { placeholders } from '../common/template';
+import { CommandSyntaxError, commandToArgv } from './argv';
+import { DURATION_PATTERN } from './duration';
+
+/*
+ * The app manifest: one YAML file per application. Secrets appear only as environment-variable names
+ * (fields ending in `Env`); no field holds a secret's value.
+ */
+
+const name = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]*$/, { error: 'expected a lowercase name of letters, digits and dashes, such as web-1' });
+
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
+  error: 'expected an environment variable name such as DATABASE_URL (the value is read on the worker, never written here)',
+});
+
+const DURATION_HINT = 'expected a duration such as 30s, 5m or 1h30m';
+const duration = z.string({ error: DURATION_HINT }).regex(DURATION_PATTERN, { error: DURATION_HINT });
+
+const absolutePath = z.string().regex(/^\//, { error: 'expected an absolute path such as /srv/myapp' });
+
+const port = z.number({ error: 'expected a port number' }).int().min(1).max(65535);
+
+const httpUrl = z.url({ protocol: /^https?$/, error: 'expected a URL such as http://127.0.0.1:5000/health' });
+
+const anyCommand = z.union([z.string().min(1), z.array(z.string()).min(1)], {
+  error: 'expected a command: a string such as "pip install -r requirements.txt" or a list of arguments',
+});
+
+function checkArgvSyntax(command: string | string[], ctx: z.RefinementCtx, path: (string | number)[] = []): void {
+  try {
+    commandToArgv(command);
+  } catch (error) {
+    if (error instanceof CommandSyntaxError) ctx.addIssue({ code: 'custom', path, message: error.message });
+    else throw error;
+  }
+}
+
+/** A command run without a shell: a string is split into words, shell operators are refused. */
+export const commandSchema = anyCommand.superRefine((command, ctx) => checkArgvSyntax(command, ctx));
+
+/** Objects with `run` and `shell`: the words are checked only when no shell will read them. */
+function checkRunUnlessShell(value: { run?: string | string[]; shell?: boolean }, ctx: z.RefinementCtx): void {
+  if (value.run && !value.shell) checkArgvSyntax(value.run, ctx, ['run']);
+}
+
+const envValues = z.record(envName, z.string(), {
+  error: 'expected a map of NAME: value (plain settings only; name secrets in env.required instead)',
+});
+
+const stepSchema = z.strictObject({
+  name: z.string().min(1).optional().describe('What the step does, as on-call should read it; defaults to the command'),
+  run: anyCommand,
+  shell: z.boolean().optional().describe('Run through /bin/sh -c; only for fixed text, never with {{params}}'),
+  cwd: z.string().optional().describe('Working directory, relative to the release (or absolute)'),
+  env: envValues.optional(),
+  timeout: duration.optional(),
+  retries: z.number().int().min(0).max(20).optional(),
+}).superRefine(checkRunUnlessShell);
+
+const paramSpec = z.strictObject({
+  description: z.string().optional(),
+  required: z.boolean().default(false),
+  default: z.string().optional(),
+  pattern: z.string().optional().describe('Regular expression a value must match (anchored)'),
+});
+
+// ---- checks (health after a restart, dependencies before a deploy) --------------------------------
+
+const httpCheck = z.strictObject({
+  name: z.string().optional(),
+  http: httpUrl,
+  expect: z.union([z.number().int(), z.array(z.number().int())]).default(200),
+  contains: z.string().optional(),
+  headers: z.record(z.string(), z.string()).optional(),
+  timeout: duration.optional(),
+});
+const tcpCheck = z.strictObject({
+  name: z.string().optional(),
+  tcp: z.string().regex(/^[^:\s]+:\d+$/, { error: 'expected host:port such as 127.0.0.1:5432' }),
+});
+const postgresCheck = z.strictObject({
+  name: z.string().optional(),
+  postgres: z.strictObject({ urlEnv: envName, query: z.string().default('SELECT 1') }),
+});
+const redisCheck = z.strictObject({
+  name: z.string().optional(),
+  redis: z.strictObject({ urlEnv: envName }),
+});
+const heartbeatCheck = z.strictObject({
+  name: z.string().optional(),
+  heartbeat: z.strictObject({
+    redisUrlEnv: envName,
+    key: z.string().min(1),
+    field: z.string().optional().describe('Hash field holding the timestamp, when the key is a hash'),
+    maxAge: duration.default('60s'),
+  }),
+});
+const logsCheck = z.strictObject({
+  name: z.string().optional(),
+  logs: z.string().min(1).describe('Log file, relative to the app root or absolute'),
+  deny: z.array(z.string().min(1)).min(1).default(['Traceback', 'ImportError']),
+});
+const commandCheck = z.strictObject({
+  name: z.string().optional(),
+  command: commandSchema,
+  cwd: z.string().optional(),
+});
+
+export const checkSchema = z.union([httpCheck, tcpCheck, postgresCheck, redisCheck, heartbeatCheck, logsCheck, commandCheck]);
+export const CHECK_KINDS = ['http', 'tcp', 'postgres', 'redis', 'heartbeat', 'logs', 'command'] as const;
+
+// ---- code source ----------------------------------------------------------------------------------
+
+const gitSource = z.strictObject({
+  type: z.literal('git'),
+  repo: z.string().min(1).describe('Clone URL or path of the repository'),
+  allowedRefs: z.array(z.string().min(1)).optional().describe('Branches/tags that may be deployed (globs allowed)'),
+});
+const copySource = z.strictObject({
+  type: z.literal('copy'),
+  from: absolutePath.describe('Staging folder holding the new version'),
+  exclude: z.array(z.string()).default([]),
+});
+const imageSource = z.strictObject({
+  type: z.literal('image'),
+  image: z.string().min(1).describe('Image name; the deployed ref is its tag'),
+  build: z
+    .strictObject({ context: z.string().default('.'), file: z.string().optional() })
+    .optional()
+    .describe('Build the image for the ref from the release directory'),
+  allowedTags: z.array(z.string().min(1)).optional(),
+});
+
+const sourceSchema = z.discriminatedUnion('type', [gitSource, copySource, imageSource], {
+  error: 'expected source.type to be one of git, copy, image',
+});
+
+// ---- services -------------------------------------------------------------------------------------
+
+const processService = z.strictObject({
+  name,
+  type: z.literal('process'),
+  start: commandSchema,
+  port: port.optional().describe('Port it listens on; its owner is stopped before a start'),
+  cwd: z.string().optional(),
+  env: envValues.optional(),
+  log: z.string().optional().describe('Log file (default logs/<name>.log under the app root)'),
+  stopTimeout: duration.default('10s'),
+});
+const systemdService = z.strictObject({
+  name,
+  type: z.literal('systemd'),
+  unit: z.string().min(1),
+  user: z.boolean().default(false).describe('Use systemctl --user'),
+  sudo: z.boolean().default(false),
+});
+const composeService = z.strictObject({
+  name,
+  type: z.literal('compose'),
+  file: z.string().default('docker-compose.yml'),
+  project: z.string().optional(),
+  services: z.array(z.string().min(1)).min(1),
+});
+const commandService = z.strictObject({
+  name,
+  type: z.literal('command'),
+  start: commandSchema,
+  stop: commandSchema,
+  status: commandSchema.optional(),
+  cwd: z.string().optional(),
+});
+
+export const serviceSchema = z.discriminatedUnion('type', [processService, systemdService, composeService, commandService], {
+  error: 'expected type to be one of process, systemd, compose, command',
+});
+
+// ---- notifications --------------------------------------------------------------------------------
+
+export const NOTIFY_EVENTS = [
+  'succeeded',
+  'rolled_back',
+  'failed',
+  'deploy.succeeded',
+  'deploy.rolled_back',
+  'deploy.failed',
+  'backup.succeeded',
+  'backup.failed',
+  'restore.succeeded',
+  'restore.failed',
+  'job.summary',
+  'job.failed',
+] as const;
+
+const emailChannel = z.strictObject({
+  name: z.string().optional(),
+  email: z.strictObject({
+    via: z.enum(['smtp', 'sendgrid']),
+    to: z.array(z.email()).optional(),
+    toEnv: envName.optional().describe('Comma-separated recipients, e.g. NOTIFICATION_RECIPIENTS'),
+    from: z.email().optional(),
+    fromEnv: envName.optional(),
+    smtp: z
+      .strictObject({
+        hostEnv: envName.default('SMTP_HOST'),
+        portEnv: envName.default('SMTP_PORT'),
+        userEnv: envName.default('SMTP_USER'),
+        passwordEnv: envName.default('SMTP_PASSWORD'),
+        secure: z.boolean().optional(),
+      })
+      .optional(),
+    apiKeyEnv: envName.default('SENDGRID_API_KEY'),
+  }),
+});
+const webhookChannel = z.strictObject({
+  name: z.string().optional(),
+  webhook: z.strictObject({
+    urlEnv: envName,
+    format: z.enum(['json', 'slack']).default('json'),
+  }),
+});
+
+const notifySchema = z.strictObject({
+  on: z.array(z.enum(NOTIFY_EVENTS)).default(['rolled_back', 'failed']),
+  channels: z.array(z.union([emailChannel, webhookChannel])).default([]),
+});
+
+// ---- backups --------------------------------------------------------------------------------------
+
+const postgresBackup = z.strictObject({
+  name,
+  postgres: z.strictObject({
+    urlEnv: envName,
+    format: z.enum(['custom', 'directory', 'plain']).default('custom'),
+    schemas: z.array(z.string().min(1)).default([]).describe('pg_dump -n filters'),
+    excludeSchemas: z.array(z.string().min(1)).default([]),
+    jobs: z.number().int().min(1).max(64).default(1).describe('Parallel jobs (directory format only)'),
+    compress: z.number().int().min(0).max(9).optional(),
+  }),
+});
+const filesBackup = z.strictObject({
+  name,
+  files: z.strictObject({
+    paths: z.array(z.string().min(1)).min(1),
+    format: z.enum(['tar.gz', 'zip']).default('tar.gz'),
+    exclude: z.array(z.string()).default([]),
+  }),
+});
+
+const backupsSchema = z.strictObject({
+  dir: absolutePath.optional().describe('Where artifacts live (default <root>/backups)'),
+  targets: z.array(z.union([postgresBackup, filesBackup])).default([]),
+  keep: z
+    .strictObject({
+      last: z.number().int().min(1).optional(),
+      daily: z.number().int().min(0).optional(),
+      weekly: z.number().int().min(0).optional(),
+      monthly: z.number().int().min(0).optional(),
+    })
+    .default({ last: 7 }),
+  verifyRestore: z
+    .strictObject({ target: name, sanityQuery: z.string().min(1) })
+    .optional()
+    .describe('Restore each new dump into a scratch database and run this query'),
+  stopServicesOnRestore: z.boolean().default(true),
+});
+
+// ---- jobs and schedules ---------------------------------------------------------------------------
+
+const jobSchema = z.strictObject({
+  name,
+  description: z.string().optional(),
+  run: anyCommand.optional(),
+  http: z
+    .strictObject({
+      url: z.string().min(1),
+      method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']).default('POST'),
+      body: z.unknown().optional(),
+      expect: z.union([z.number().int(), z.array(z.number().int())]).default([200, 201, 202, 204]),
+    })
+    .optional(),
+  shell: z.boolean().optional(),
+  cwd: z.string().optional(),
+  env: envValues.optional(),
+  modes: z.array(z.string().min(1)).optional().describe("Allowed values of {{mode}}, e.g. the guide's --modo"),
+  defaultMode: z.string().optional(),
+  defaultDate: z.enum(['today', 'yesterday']).default('today'),
+  concurrency: z.number().int().min(1).max(32).default(1),
+  timeout: duration.default('30m'),
+  retries: z.number().int().min(0).max(20).default(2),
+  params: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/), paramSpec).default({}),
+}).superRefine(checkRunUnlessShell);
+
+const OVERLAP = ['skip', 'buffer_one', 'buffer_all', 'cancel_other', 'terminate_other', 'allow_all'] as const;
+
+const scheduleSchema = z.strictObject({
+  name,
+  cron: z.string().superRefine((cron, ctx) => {
+    const fields = cron.trim().split(/\s+/);
+    if (fields.length !== 5) {
+      ctx.addIssue({ code: 'custom', message: `expected a 5-field cron expression such as "0 7 * * *" (got ${fields.length} fields)` });
+      return;
+    }
+    try {
+      CronExpressionParser.parse(cron);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: `expected a cron expression such as "0 7 * * *": ${(error as Error).message}` });
+    }
+  }),
+  timezone: z.string().default('UTC').refine(isTimeZone, { error: 'expected an IANA time zone such as America/Sao_Paulo' }),
+  run: z.enum(['backup', 'job']),
+  job: name.optional(),
+  target: name.optional(),
+  mode: z.string().optional(),
+  params: z.record(z.string(), z.string()).optional(),
+  overlap: z.enum(OVERLAP).default('skip'),
+  catchupWindow: duration.default('1d'),
+  paused: z.boolean().default(false),
+  note: z.string().optional(),
+});
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// ---- the manifest ---------------------------------------------------------------------------------
+
+export const manifestSchema = z
+  .strictObject({
+    app: name,
+    description: z.string().optional(),
+    host: name.optional().describe('The host whose worker runs this app (task queue runbook-host-<host>)'),
+    hosts: z.array(name).min(1).optional().describe('Several hosts, deployed one after the other'),
+    root: absolutePath.describe('Where the app lives: releases/, current, shared/, backups/'),
+    strategy: z.enum(['releases', 'in-place']).default('releases'),
+    source: sourceSchema,
+    env: z
+      .strictObject({
+        file: z.string().optional().describe('A .env file on the host, read by the worker'),
+        required: z.array(envName).default([]),
+      })
+      .default({ required: [] }),
+    params: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/), paramSpec).default({}),
+    dependencies: z.array(checkSchema).default([]).describe('Checked before anything changes'),
+    steps: z
+      .strictObject({
+        preflight: z.array(stepSchema).default([]),
+        install: z.array(stepSchema).default([]),
+        migrate: z.array(stepSchema).default([]),
+        build: z.array(stepSchema).default([]),
+        seed: z.array(stepSchema).default([]).describe('Run only when the deploy asks for it (seed: true)'),
+      })
+      .default({ preflight: [], install: [], migrate: [], build: [], seed: [] }),
+    services: z.array(serviceSchema).default([]),
+    health: z
+      .strictObject({
+        within: duration.default('60s'),
+        interval: duration.default('2s'),
+        checks: z.array(checkSchema).default([]),
+      })
+      .default({ within: '60s', interval: '2s', checks: [] }),
+    snapshot: z
+      .strictObject({
+        files: z.boolean().default(true),
+        exclude: z.array(z.string()).default([]),
+        archiveDir: absolutePath.optional().describe('In-place archives (default <root>/../<app>-backups)'),
+        database: z
+          .strictObject({
+            urlEnv: envName,
+            schemas: z.array(z.string().min(1)).default([]),
+          })
+          .optional(),
+      })
+      .default({ files: true, exclude: [] }),
+    rollback: z
+      .strictObject({
+        auto: z.boolean().default(true),
+        database: z.enum(['never', 'if-migrated', 'always']).default('never'),
+      })
+      .default({ auto: true, database: 'never' }),
+    releases: z.strictObject({ keep: z.number().int().min(2).default(5) }).default({ keep: 5 }),
+    approval: z
+      .strictObject({ required: z.boolean().default(false), timeout: duration.default('1h') })
+      .default({ required: false, timeout: '1h' }),
+    notify: notifySchema.default({ on: ['rolled_back', 'failed'], channels: [] }),
+    backups: backupsSchema.optional(),
+    jobs: z.array(jobSchema).default([]),
+    schedules: z.array(scheduleSchema).default([]),
+  })
+  .superRefine(checkCrossReferences);
+
+type RawManifest = z.output<typeof manifestSchema>;
+
+function checkCrossReferences(m: RawManifest, ctx: z.RefinementCtx): void {
+  const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+
+  if (m.host && m.hosts) issue(['hosts'], 'give either host or hosts, not both');
+  if (!m.host && !m.hosts) issue(['host'], 'expected the host whose worker runs this app, e.g. host: web-1');
+  if (m.strategy === 'in-place' && m.source.type !== 'copy')
+    issue(['strategy'], 'in-place deploys copy files from a staging folder: use source.type copy, or strategy: releases');
+
+  unique(m.services.map((s) => s.name), ['services'], issue);
+  unique(m.jobs.map((j) => j.name), ['jobs'], issue);
+  unique(m.schedules.map((s) => s.name), ['schedules'], issue);
+  unique((m.backups?.targets ?? []).map((t) => t.name), ['backups', 'targets'], issue);
+
+  m.jobs.forEach((job, i) => {
+    if (!job.run === !job.http) issue(['jobs', i], 'a job has exactly one of run (a command) or http (a request)');
+    if (job.defaultMode && job.modes && !job.modes.includes(job.defaultMode))
+      issue(['jobs', i, 'defaultMode'], `expected one of the job's modes: ${job.modes.join(', ')}`);
+  });
+
+  const stepNames = ['app', 'ref', 'release', 'releaseDir', 'root', ...Object.keys(m.params)];
+  for (const phase of ['preflight', 'install', 'migrate', 'build', 'seed'] as const)
+    m.steps[phase].forEach((step, i) => checkTemplates(step.run, step.shell, stepNames, ['steps', phase, i, 'run'], issue));
+  m.jobs.forEach((job, i) => {
+    const jobNames = ['app', 'root', 'date', 'from', 'to', 'mode', 'logicalDate', ...Object.keys(job.params)];
+    if (job.run) checkTemplates(job.run, job.shell, jobNames, ['jobs', i, 'run'], issue);
+  });
+
+  const targets = new Set((m.backups?.targets ?? []).map((t) => t.name));
+  const jobs = new Map(m.jobs.map((j) => [j.name, j]));
+  m.schedules.forEach((s, i) => {
+    if (s.run === 'job') {
+      if (!s.job) issue(['schedules', i, 'job'], 'a schedule with run: job names the job to run');
+      else if (!jobs.has(s.job)) issue(['schedules', i, 'job'], `no job named '${s.job}' in jobs`);
+      const modes = s.job ? jobs.get(s.job)?.modes : undefined;
+      if (s.mode && modes && !modes.includes(s.mode)) issue(['schedules', i, 'mode'], `expected one of ${modes.join(', ')}`);
+    } else {
+      if (!m.backups || m.backups.targets.length === 0)
+        issue(['schedules', i, 'run'], 'run: backup needs backups.targets in this manifest');
+      if (s.target && !targets.has(s.target)) issue(['schedules', i, 'target'], `no backup target named '${s.target}'`);
+    }
+  });
+  if (m.backups?.verifyRestore) {
+    const target = m.backups.targets.find((t) => t.name === m.backups?.verifyRestore?.target);
+    if (!target || !('postgres' in target))
+      issue(['backups', 'verifyRestore', 'target'], 'expected the name of a postgres backup target');
+  }
+}
+
+function checkTemplates(
+  command: string | string[],
+  shell: boolean | undefined,
+  known: string[],
+  path: (string | number)[],
+  issue: (path: (string | number)[], message: string) => void,
+): void {
+  const used = (Array.isArray(command) ? command : [command]).flatMap(placeholders);
+  for (const name of used) {
+    if (!known.includes(name)) issue(path, `unknown placeholder {{${name}}}; known here: ${known.join(', ')}`);
+    else if (shell) issue(path, `{{${name}}} cannot be used with shell: true (a value could inject shell syntax); write an argv list`);
+  }
+}
+
+function unique(names: string[], path: string[], issue: (path: (string | number)[], message: string) => void): void {
+  const seen = new Set<string>();
+  names.forEach((n, i) => {
+    if (seen.has(n)) issue([...path, i, 'name'], `duplicate name '${n}'; names must be unique`);
+    seen.add(n);
+  });
+}
+
+export type ManifestInput = z.input<typeof manifestSchema>;
+export type ParsedManifest = z.output<typeof manifestSchema>;
+export type Step = z.output<typeof stepSchema>;
+export type Check = z.output<typeof checkSchema>;
+export type Service = z.output<typeof serviceSchema>;
+export type Job = z.output<typeof jobSchema>;
+export type Schedule = z.output<typeof scheduleSchema>;
+export type BackupTarget = NonNullable<ParsedManifest['backups']>['targets'][number];
+export type NotifyChannel = ParsedManifest['notify']['channels'][number];
+export type ParamSpec = z.output<typeof paramSpec>;

@@ -1,0 +1,45 @@
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities, type ActivityConfig } from '../activities';
+import { hostTaskQueue, ORCHESTRATION_TASK_QUEUE } from '../common/constants';
+import { workflowSource } from './bundle';
+
+export interface WorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  /** Hosts whose activities this process runs (task queue runbook-host-<host>). */
+  hosts: string[];
+  /** Also run workflows and orchestration activities. */
+  orchestrate: boolean;
+  /** The orchestration task queue (default `runbook`). */
+  taskQueue?: string;
+  activities: ActivityConfig;
+  identity?: string;
+}
+
+/**
+ * Creates the workers of one process: the orchestration worker (workflows on `runbook`) and one worker per
+ * host queue. Every worker registers every activity; the workflow picks the queue, which picks the host.
+ */
+export async function createWorkers(options: WorkerOptions): Promise<Worker[]> {
+  const activities = createActivities(options.activities);
+  const common = {
+    connection: options.connection,
+    namespace: options.namespace,
+    activities,
+    ...(options.identity ? { identity: options.identity } : {}),
+    shutdownGraceTime: '5s' as const,
+  };
+  const workers: Worker[] = [];
+  if (options.orchestrate) {
+    workers.push(await Worker.create({ ...common, taskQueue: options.taskQueue ?? ORCHESTRATION_TASK_QUEUE, ...workflowSource() }));
+  }
+  for (const host of options.hosts) {
+    workers.push(await Worker.create({ ...common, taskQueue: hostTaskQueue(host) }));
+  }
+  return workers;
+}
+
+/** Runs workers until all stop (SIGINT/SIGTERM make the SDK shut them down gracefully). */
+export async function runWorkers(workers: Worker[]): Promise<void> {
+  await Promise.all(workers.map((w) => w.run()));
+}

@@ -1,0 +1,40 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { startDevServer, type DevServer } from '../../src/devserver/dev-server';
+import { startPostgres, type PostgresInstance } from './postgres';
+import { startRedis, type RedisInstance } from './redis';
+
+export interface TestServices {
+  temporal: DevServer;
+  postgres: PostgresInstance;
+  redis: RedisInstance;
+}
+
+declare global {
+  var __RUNBOOK_TEST_SERVICES__: TestServices | undefined;
+}
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+/**
+ * One set of real services per test run, on free ports: the Temporal dev server (with the project's search
+ * attributes and Web UI), a PostgreSQL cluster and a redis-server. Test files find them through env vars.
+ */
+export default async function globalSetup(): Promise<void> {
+  if (!process.env.RUNBOOK_TEST_SKIP_BUILD) {
+    // Worker processes and CLI tests run the compiled code; build it so they match the sources under test.
+    const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
+    if (build.status !== 0) throw new Error('npm run build failed');
+  }
+  const [temporal, postgres, redis] = await Promise.all([startDevServer(), startPostgres(), startRedis()]);
+  globalThis.__RUNBOOK_TEST_SERVICES__ = { temporal, postgres, redis };
+  Object.assign(process.env, {
+    TEMPORAL_ADDRESS: temporal.address,
+    TEMPORAL_NAMESPACE: temporal.namespace,
+    TEMPORAL_UI_URL: temporal.uiUrl,
+    RUNBOOK_TEST_PG_URL: postgres.url,
+    RUNBOOK_TEST_PG_BIN: postgres.binDir,
+    RUNBOOK_TEST_REDIS_URL: redis.url,
+    RUNBOOK_WORKFLOW_BUNDLE: path.join(ROOT, 'dist', 'workflow-bundle.js'),
+  });
+}

@@ -1,0 +1,8 @@
+import { stopPostgres } from './postgres';
+import { stopRedis } from './redis';
+
+export default async function globalTeardown(): Promise<void> {
+  const services = globalThis.__RUNBOOK_TEST_SERVICES__;
+  if (!services) return;
+  await Promise.allSettled([services.temporal.stop(), stopPostgres(services.postgres), stopRedis(services.redis)]);
+}

@@ -1,0 +1,61 @@
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { activityConfigFromEnv, type ActivityConfig } from '../../src/activities';
+import { createWorkers } from '../../src/workers/worker';
+
+let runtimeInstalled = false;
+function quietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+}
+
+let counter = 0;
+/** A name no other test (file or run) uses: task queues, hosts, apps, workflow ids. */
+export function uniqueName(prefix: string): string {
+  counter += 1;
+  return `${prefix}-${process.pid}-${counter}-${Math.random().toString(36).slice(2, 6)}`;
+}
+
+export function temporalAddress(): string {
+  const address = process.env.TEMPORAL_ADDRESS;
+  if (!address) throw new Error('TEMPORAL_ADDRESS is not set: run the tests through jest (global setup starts the server)');
+  return address;
+}
+
+export async function connectClient(): Promise<{ client: Client; close: () => Promise<void> }> {
+  const connection = await Connection.connect({ address: temporalAddress() });
+  return { client: new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE }), close: () => connection.close() };
+}
+
+export interface TestWorker {
+  workers: Worker[];
+  stop(): Promise<void>;
+}
+
+/** In-process workers on the test server: an orchestration queue and host queues, with real activities. */
+export async function startTestWorker(options: {
+  taskQueue: string;
+  hosts?: string[];
+  activities?: Partial<ActivityConfig>;
+}): Promise<TestWorker> {
+  quietRuntime();
+  const connection = await NativeConnection.connect({ address: temporalAddress() });
+  const workers = await createWorkers({
+    connection,
+    namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
+    hosts: options.hosts ?? [],
+    orchestrate: true,
+    taskQueue: options.taskQueue,
+    activities: { ...activityConfigFromEnv(), ...options.activities },
+  });
+  const running = Promise.all(workers.map((w) => w.run()));
+  return {
+    workers,
+    async stop() {
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+      await running;
+      await connection.close();
+    },
+  };
+}
