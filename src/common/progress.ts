@@ -1,0 +1,44 @@
+/** What the `progress` query of every Runbook workflow returns: each step with its state and timing. */
+export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'compensating' | 'compensated' | 'waiting';
+
+export interface StepProgress {
+  name: string;
+  status: StepStatus;
+  /** ISO time the step started (workflow time). */
+  startedAt?: string;
+  durationMs?: number;
+  message?: string;
+}
+
+export interface Progress {
+  kind: RunKind;
+  app: string;
+  /** Overall state: running until the workflow returns its outcome. */
+  state: 'running' | 'waiting-approval' | 'compensating' | Outcome;
+  steps: StepProgress[];
+}
+
+export type RunKind = 'deploy' | 'rollback' | 'backup' | 'restore' | 'job';
+export type Outcome = 'succeeded' | 'rolled_back' | 'failed' | 'cancelled';
+
+/** A finished run as records and notifications describe it; no secret values. */
+export interface RunReport {
+  kind: RunKind;
+  app: string;
+  outcome: Outcome;
+  workflowId: string;
+  runId: string;
+  startedAt: string;
+  finishedAt: string;
+  /** One line for the memo, the deploy log and a mail subject. */
+  summary: string;
+  steps: StepProgress[];
+  /** The error a person can act on, when the run did not succeed. */
+  error?: string;
+  ref?: string;
+  release?: string;
+  /** Kind-specific facts (artifact ids, dates processed, hosts). */
+  details?: Record<string, unknown>;
+}
+
+export const PROGRESS_QUERY = 'progress';

@@ -1,0 +1,105 @@
+import { ActivityFailure, ApplicationFailure, CancelledFailure, defineQuery, setCurrentDetails, setHandler } from '@temporalio/workflow';
+import type { Progress, RunKind, StepProgress } from '../common/progress';
+import { isoNow, workflowNow } from './clock';
+
+export const progressQuery = defineQuery<Progress>('progress');
+
+/**
+ * The steps of a run as the `progress` query and the Web UI's "current details" show them. Every
+ * workflow runs its steps through one tracker.
+ */
+export class ProgressTracker {
+  private readonly steps: StepProgress[] = [];
+  state: Progress['state'] = 'running';
+
+  constructor(
+    readonly kind: RunKind,
+    readonly app: string,
+  ) {
+    setHandler(progressQuery, () => this.snapshot());
+  }
+
+  snapshot(): Progress {
+    return { kind: this.kind, app: this.app, state: this.state, steps: this.steps.map((s) => ({ ...s })) };
+  }
+
+  /** Lists steps ahead of time so the query shows what is still to come. */
+  plan(names: string[]): void {
+    for (const name of names) if (!this.find(name)) this.steps.push({ name, status: 'pending' });
+  }
+
+  /** Runs one step, recording start, duration and outcome; rethrows its failure. */
+  async run<T>(name: string, fn: () => Promise<T>, describe?: (result: T) => string | undefined): Promise<T> {
+    const step = this.begin(name);
+    const started = workflowNow();
+    try {
+      const result = await fn();
+      step.status = 'succeeded';
+      step.message = describe?.(result);
+      return result;
+    } catch (error) {
+      step.status = 'failed';
+      step.message = failureMessage(error);
+      throw error;
+    } finally {
+      step.durationMs = workflowNow() - started;
+      this.publish();
+    }
+  }
+
+  skip(name: string, why: string): void {
+    const step = this.find(name) ?? this.add(name);
+    step.status = 'skipped';
+    step.message = why;
+    this.publish();
+  }
+
+  /** Marks a step as waiting (an approval gate) until `run` or `skip` settles it. */
+  wait(name: string, message: string): void {
+    const step = this.begin(name);
+    step.status = 'waiting';
+    step.message = message;
+    this.publish();
+  }
+
+  list(): StepProgress[] {
+    return this.steps.map((s) => ({ ...s }));
+  }
+
+  private begin(name: string): StepProgress {
+    const step = this.find(name) ?? this.add(name);
+    step.status = 'running';
+    step.startedAt = isoNow();
+    step.message = undefined;
+    step.durationMs = undefined;
+    this.publish();
+    return step;
+  }
+
+  private add(name: string): StepProgress {
+    const step: StepProgress = { name, status: 'pending' };
+    this.steps.push(step);
+    return step;
+  }
+
+  private find(name: string): StepProgress | undefined {
+    return this.steps.find((s) => s.name === name);
+  }
+
+  private publish(): void {
+    const current = [...this.steps].reverse().find((s) => s.status === 'running' || s.status === 'waiting' || s.status === 'compensating');
+    const done = this.steps.filter((s) => s.status === 'succeeded' || s.status === 'compensated').length;
+    setCurrentDetails(
+      `**${this.kind} ${this.app}** — ${done}/${this.steps.length} steps done` + (current ? `; now: ${current.name} (${current.status})` : ''),
+    );
+  }
+}
+
+/** The message a person can act on, from whatever a step threw (an activity's own message first). */
+export function failureMessage(error: unknown): string {
+  if (error instanceof ActivityFailure && error.cause) return failureMessage(error.cause);
+  if (error instanceof CancelledFailure) return 'cancelled';
+  if (error instanceof ApplicationFailure) return error.message;
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
