@@ -1,0 +1,22 @@
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { workflowInfo } from '@temporalio/workflow';
+
+/** Set by Temporal Schedules on every run they start: the time the run was scheduled for. */
+const SCHEDULED_START_TIME = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
+
+/**
+ * The time a run is "for": the scheduled time when a Schedule started it (so a catch-up or backfill run
+ * of last Tuesday processes last Tuesday), otherwise the time the run started.
+ */
+export function logicalTime(): Date {
+  const info = workflowInfo();
+  const scheduled = info.typedSearchAttributes.get(SCHEDULED_START_TIME);
+  return scheduled ?? info.runStartTime;
+}
+
+/** The calendar date of an instant in a time zone, as YYYY-MM-DD. */
+export function dateInZone(instant: Date, timeZone: string): string {
+  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).formatToParts(instant);
+  const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
+  return `${get('year')}-${get('month')}-${get('day')}`;
+}
