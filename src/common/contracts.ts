@@ -56,6 +56,8 @@ export interface JobInput {
   /** The job's mode (e.g. manual = detect only, auto = apply). */
   mode?: string;
   params?: Record<string, string>;
+  /** Time zone that turns the logical time into a date (a schedule passes its own); default UTC. */
+  timezone?: string;
 }
 
 /** Every workflow returns its report; a run that did not succeed fails with the report as failure details. */
