@@ -1,5 +1,17 @@
 import { Command, CommanderError } from 'commander';
+import { abortCommand, approveCommand } from './commands/approval';
+import { backupCommand } from './commands/backup';
+import { demoCommand } from './commands/demo';
+import { deployCommand } from './commands/deploy';
+import { devCommand } from './commands/dev';
+import { historyCommand } from './commands/history';
+import { inspectCommand } from './commands/inspect';
+import { jobCommand } from './commands/job';
+import { restoreCommand } from './commands/restore';
+import { rollbackCommand } from './commands/rollback';
+import { statusCommand } from './commands/status';
 import { validateCommand } from './commands/validate';
+import { workerCommand } from './commands/worker';
 import { EXIT, RunFailedError, UnreachableError, UsageError } from './errors';
 import { createOutput, type Output } from './output';
 import { manifestJsonSchema } from '../manifest/json-schema';
@@ -18,6 +30,22 @@ export function buildProgram(output: () => Output): Command {
     .exitOverride();
 
   program.addCommand(validateCommand(output()));
+  for (const command of [
+    deployCommand,
+    rollbackCommand,
+    backupCommand,
+    restoreCommand,
+    jobCommand,
+    inspectCommand,
+    statusCommand,
+    historyCommand,
+    approveCommand,
+    abortCommand,
+    workerCommand,
+    devCommand,
+    demoCommand,
+  ])
+    program.addCommand(command(output()));
   program.addCommand(
     new Command('schema')
       .description('print the JSON Schema of app manifests (for editor completion)')
@@ -52,6 +80,8 @@ function report(error: unknown, options: GlobalOptions): number {
   }
   const { code, message, hint, details } = classify(error);
   if (error instanceof UsageError && error.reportedInResult) return code;
+  // A finished run's outcome is already the JSON result; a second document would break `| jq`.
+  if (error instanceof RunFailedError && options.json) return code;
   if (options.json) {
     process.stdout.write(`${JSON.stringify({ error: { message, hint, details } }, null, 2)}\n`);
   } else {

@@ -1,0 +1,67 @@
+/**
+ * What every starting command does after checking its input: start the run, then either return at once
+ * (`--no-wait`) or show its steps until it ends; exit 1 when it did not succeed.
+ */
+import pc from 'picocolors';
+import { connect } from './connection';
+import { RunFailedError } from './errors';
+import type { Output } from './output';
+import { createProgressView, palette } from './progress-view';
+import { endLines, noWaitLines, startedLines } from './run-format';
+import { Runs, type RunEnd, type RunInputs, type StartableKind } from './runs';
+
+export interface FollowOptions {
+  wait: boolean;
+  /** How often to poll the `progress` query. */
+  intervalMs?: number;
+  /** Lines for a plain (non-RunReport) result, printed with the outcome. */
+  resultLines?: (result: unknown) => string[];
+}
+
+export function terminalPalette(stream: NodeJS.WriteStream = process.stdout) {
+  return palette(pc.isColorSupported && Boolean(stream.isTTY));
+}
+
+export async function startAndFollow<K extends StartableKind>(
+  output: Output,
+  kind: K,
+  input: RunInputs[K],
+  what: string,
+  options: FollowOptions,
+): Promise<RunEnd | undefined> {
+  const connected = await connect();
+  try {
+    const runs = new Runs(connected.client, connected.settings);
+    const run = await runs.start(kind, input);
+    const colors = terminalPalette();
+    if (!options.wait) {
+      output.result({ ...run, status: 'started' }, () => noWaitLines(run, what, colors));
+      return undefined;
+    }
+    output.info(startedLines(run, what, colors).join('\n'));
+    const stdout = process.stdout;
+    const view = output.json ? undefined : createProgressView(stdout, { live: Boolean(stdout.isTTY), colors, columns: stdout.columns });
+    const stopWatching = () => {
+      view?.finish();
+      process.stderr.write(`\nstopped watching; the run goes on: runbook status ${run.workflowId}\n  ${run.url}\n`);
+      process.exit(130);
+    };
+    process.once('SIGINT', stopWatching);
+    let end: RunEnd;
+    try {
+      end = await runs.watch(run, (progress) => view?.update(progress), options.intervalMs);
+    } finally {
+      process.removeListener('SIGINT', stopWatching);
+      view?.finish();
+    }
+    output.result(end, () => {
+      const lines = endLines(end, what, colors);
+      if (end.result !== undefined && options.resultLines) lines.splice(1, 0, ...options.resultLines(end.result));
+      return lines;
+    });
+    if (end.outcome !== 'succeeded') throw new RunFailedError(`${what} ${end.outcome.replace('_', ' ')}${end.error ? `: ${end.error}` : ''}`);
+    return end;
+  } finally {
+    await connected.close();
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * Shows a run's steps while it runs: redrawn in place on a terminal, and as plain lines (only steps that
+ * changed) when stdout is a pipe or a log file, so CI logs read top to bottom.
+ */
+import pc from 'picocolors';
+import type { Progress, StepProgress, StepStatus } from '../common/progress';
+
+type Paint = (text: string) => string;
+export interface Palette {
+  ok: Paint;
+  bad: Paint;
+  busy: Paint;
+  dim: Paint;
+  bold: Paint;
+}
+
+export const NO_COLOR: Palette = { ok: String, bad: String, busy: String, dim: String, bold: String };
+
+export function palette(enabled: boolean): Palette {
+  if (!enabled) return NO_COLOR;
+  const c = pc.createColors(true);
+  return { ok: c.green, bad: c.red, busy: c.cyan, dim: c.dim, bold: c.bold };
+}
+
+const MARKS: Record<StepStatus, { mark: string; paint: keyof Palette }> = {
+  pending: { mark: '·', paint: 'dim' },
+  running: { mark: '▸', paint: 'busy' },
+  waiting: { mark: '⏸', paint: 'busy' },
+  succeeded: { mark: '✓', paint: 'ok' },
+  failed: { mark: '✗', paint: 'bad' },
+  skipped: { mark: '–', paint: 'dim' },
+  compensating: { mark: '↺', paint: 'busy' },
+  compensated: { mark: '↩', paint: 'ok' },
+};
+
+/** 850ms, 12.3s, 4m05s, 1h02m. */
+export function formatDuration(ms: number): string {
+  if (ms < 1_000) return `${Math.max(0, Math.round(ms))}ms`;
+  if (ms < 60_000) return `${(ms / 1_000).toFixed(1)}s`;
+  const seconds = Math.floor(ms / 1_000);
+  if (seconds < 3_600) return `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, '0')}s`;
+  return `${Math.floor(seconds / 3_600)}h${String(Math.floor((seconds % 3_600) / 60)).padStart(2, '0')}m`;
+}
+
+/** How long a step took, or has been going (from its workflow start time) while it runs. */
+export function stepElapsed(step: StepProgress, now: number): number | undefined {
+  if (step.durationMs !== undefined) return step.durationMs;
+  if (step.startedAt && (step.status === 'running' || step.status === 'waiting' || step.status === 'compensating'))
+    return Math.max(0, now - Date.parse(step.startedAt));
+  return undefined;
+}
+
+/** One step as a line: mark, name, status, elapsed time, and its message. */
+export function formatStep(step: StepProgress, now: number, colors: Palette = NO_COLOR, nameWidth = 0): string {
+  const { mark, paint } = MARKS[step.status] ?? MARKS.pending;
+  const elapsed = stepElapsed(step, now);
+  const parts = [colors[paint](mark), step.name.padEnd(nameWidth), colors[paint](step.status)];
+  if (elapsed !== undefined) parts.push(colors.dim(formatDuration(elapsed)));
+  let line = `  ${parts.join('  ')}`;
+  if (step.message) line += `  ${step.status === 'failed' ? colors.bad(step.message) : colors.dim(step.message)}`;
+  return line;
+}
+
+export interface ProgressView {
+  update(progress: Progress): void;
+  /** Leaves the last state on screen and restores the cursor. */
+  finish(): void;
+}
+
+export interface ProgressViewOptions {
+  /** Redraw in place (a terminal); otherwise print changed steps as lines. */
+  live: boolean;
+  colors?: Palette;
+  /** Terminal width: longer lines are cut so in-place redraws stay aligned. */
+  columns?: number;
+  now?: () => number;
+}
+
+const ESC = '\u001b[';
+
+export function createProgressView(stream: NodeJS.WritableStream, options: ProgressViewOptions): ProgressView {
+  return options.live ? liveView(stream, options) : lineView(stream, options);
+}
+
+function lineView(stream: NodeJS.WritableStream, options: ProgressViewOptions): ProgressView {
+  const colors = options.colors ?? NO_COLOR;
+  const now = options.now ?? Date.now;
+  const printed = new Map<string, string>();
+  let state: Progress['state'] | undefined;
+  return {
+    update(progress) {
+      if (progress.state !== state && progress.state === 'waiting-approval') stream.write(`  waiting for approval\n`);
+      state = progress.state;
+      for (const step of progress.steps) {
+        if (step.status === 'pending') continue;
+        const key = `${step.status}\u0000${step.message ?? ''}`;
+        if (printed.get(step.name) === key) continue;
+        printed.set(step.name, key);
+        stream.write(`${formatStep(step, now(), colors)}\n`);
+      }
+    },
+    finish() {},
+  };
+}
+
+function liveView(stream: NodeJS.WritableStream, options: ProgressViewOptions): ProgressView {
+  const colors = options.colors ?? NO_COLOR;
+  const now = options.now ?? Date.now;
+  let drawn = 0;
+  let last: Progress | undefined;
+  let finished = false;
+  const draw = () => {
+    if (!last) return;
+    const width = last.steps.reduce((w, s) => Math.max(w, s.name.length), 0);
+    const lines = last.steps.map((step) => cut(formatStep(step, now(), colors, width), options.columns));
+    if (last.state === 'waiting-approval') lines.push(colors.busy('  waiting for approval'));
+    let out = drawn > 0 ? `${ESC}${drawn}A` : '';
+    for (const line of lines) out += `${ESC}2K${line}\n`;
+    for (let extra = lines.length; extra < drawn; extra += 1) out += `${ESC}2K\n`;
+    stream.write(out);
+    drawn = Math.max(drawn, lines.length);
+  };
+  // Elapsed times keep ticking between polls.
+  const ticker = setInterval(draw, 250);
+  ticker.unref();
+  stream.write(`${ESC}?25l`);
+  const restoreCursor = () => stream.write(`${ESC}?25h`);
+  process.once('exit', restoreCursor);
+  return {
+    update(progress) {
+      if (finished) return;
+      last = progress;
+      draw();
+    },
+    finish() {
+      if (finished) return;
+      finished = true;
+      clearInterval(ticker);
+      draw();
+      restoreCursor();
+      process.removeListener('exit', restoreCursor);
+    },
+  };
+}
+
+/** Cuts a line with colour codes to a visible width. */
+function cut(line: string, columns: number | undefined): string {
+  if (!columns) return line;
+  let visible = 0;
+  let out = '';
+  for (let i = 0; i < line.length; i += 1) {
+    if (line[i] === '\u001b') {
+      const end = line.indexOf('m', i);
+      if (end === -1) break;
+      out += line.slice(i, end + 1);
+      i = end;
+      continue;
+    }
+    if (visible >= columns - 1) {
+      out += `${ESC}0m`;
+      break;
+    }
+    out += line[i];
+    visible += 1;
+  }
+  return out;
+}

@@ -1,0 +1,388 @@
+/**
+ * The typed client library of Runbook's runs: start a workflow by kind, watch its `progress` query, wait for
+ * its RunReport, describe and list runs from visibility, and signal an approval gate. The CLI is one user;
+ * scripts can import it too.
+ */
+import {
+  ApplicationFailure,
+  CancelledFailure,
+  TerminatedFailure,
+  TimeoutFailure,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+  type Client,
+  type WorkflowExecutionInfo,
+  type WorkflowExecutionStatusName,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributePair } from '@temporalio/common';
+import { SEARCH_ATTRIBUTES } from '../common/constants';
+import {
+  appLockWorkflowId,
+  backupWorkflowId,
+  jobWorkflowId,
+  restoreWorkflowId,
+  runUrl,
+  SIGNALS,
+  WORKFLOW_TYPES,
+  type BackupInput,
+  type DeployInput,
+  type JobInput,
+  type RestoreInput,
+  type RollbackInput,
+} from '../common/contracts';
+import { PROGRESS_QUERY, type Outcome, type Progress, type RunReport } from '../common/progress';
+import type { InspectInput } from '../workflows/inspect';
+import type { TemporalSettings } from './connection';
+import { UsageError } from './errors';
+
+export interface RunInputs {
+  deploy: DeployInput;
+  rollback: RollbackInput;
+  backup: BackupInput;
+  restore: RestoreInput;
+  job: JobInput;
+  inspect: InspectInput;
+}
+export type StartableKind = keyof RunInputs;
+
+/** Where a run lives: enough to find it again and to link to it. */
+export interface RunRef {
+  kind: string;
+  workflowId: string;
+  runId: string;
+  url: string;
+}
+
+/** How a run ended, from its result or from the RunReport its failure carries. */
+export interface RunEnd extends RunRef {
+  status: WorkflowExecutionStatusName;
+  outcome: Outcome;
+  /** Every Runbook workflow but `inspect` returns (or fails with) a RunReport. */
+  report?: RunReport;
+  /** The plain result of a workflow that returns something other than a RunReport. */
+  result?: unknown;
+  error?: string;
+}
+
+export interface RunSummary extends RunRef {
+  status: WorkflowExecutionStatusName;
+  app?: string;
+  ref?: string;
+  /** The Outcome search attribute the workflow sets when it ends. */
+  outcome?: string;
+  startTime: string;
+  closeTime?: string;
+  /** The one-line summary from the memo, when the workflow wrote one. */
+  summary?: string;
+}
+
+export interface RunDescription extends RunSummary {
+  taskQueue: string;
+  /** Live steps of a running run (the `progress` query). */
+  progress?: Progress;
+  /** How a closed run ended. */
+  end?: RunEnd;
+}
+
+export interface HistoryFilter {
+  app?: string;
+  /** An Outcome (succeeded, rolled_back, failed, cancelled) or `running`. */
+  outcome?: string;
+  kind?: string;
+  limit?: number;
+}
+
+/** A start refused because the app's deploy lock (the workflow id) is held by a running run. */
+export class RunAlreadyRunningError extends UsageError {
+  constructor(
+    readonly running: RunRef,
+    detail: string,
+  ) {
+    super(
+      `${running.workflowId} is already running (${detail}); one deploy or rollback per app at a time`,
+      `wait for it (runbook status ${running.workflowId}) or stop it (runbook abort ${running.workflowId}); it is at ${running.url}`,
+    );
+  }
+}
+
+export const OUTCOMES: readonly Outcome[] = ['succeeded', 'rolled_back', 'failed', 'cancelled'];
+const RUN_KINDS = Object.values(WORKFLOW_TYPES);
+
+const appKey = defineSearchAttributeKey(SEARCH_ATTRIBUTES.app, SearchAttributeType.KEYWORD);
+const refKey = defineSearchAttributeKey(SEARCH_ATTRIBUTES.ref, SearchAttributeType.KEYWORD);
+const outcomeKey = defineSearchAttributeKey(SEARCH_ATTRIBUTES.outcome, SearchAttributeType.KEYWORD);
+const actionKey = defineSearchAttributeKey(SEARCH_ATTRIBUTES.action, SearchAttributeType.KEYWORD);
+
+/** A workflow id suffix that sorts by time and reads as one: 20250131T070000Z. */
+export function runStamp(now: Date): string {
+  return now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+}
+
+/** The workflow id a run of this kind gets; deploy and rollback share the app's lock id. */
+export function workflowIdFor<K extends StartableKind>(kind: K, input: RunInputs[K], now: Date): string {
+  const stamp = runStamp(now);
+  switch (kind) {
+    case 'deploy':
+    case 'rollback':
+      return appLockWorkflowId(input.app);
+    case 'backup':
+      return backupWorkflowId(input.app, (input as BackupInput).target, stamp);
+    case 'restore':
+      return restoreWorkflowId(input.app, stamp);
+    case 'job':
+      return jobWorkflowId(input.app, (input as JobInput).job, stamp);
+    default:
+      return `${kind}-${input.app}-${stamp}`;
+  }
+}
+
+/** The Web UI's summary line of a run, set at start so the run list reads before the run ends. */
+export function startSummary<K extends StartableKind>(kind: K, input: RunInputs[K]): string {
+  switch (kind) {
+    case 'deploy':
+      return `deploy ${input.app} ${(input as DeployInput).ref}`;
+    case 'rollback':
+      return `rollback ${input.app}${(input as RollbackInput).to ? ` to ${(input as RollbackInput).to}` : ''}`;
+    case 'backup':
+      return `backup ${input.app}${(input as BackupInput).target ? ` ${(input as BackupInput).target}` : ''}`;
+    case 'restore':
+      return `restore ${input.app} from ${(input as RestoreInput).backup}${(input as RestoreInput).scratch ? ' (scratch)' : ''}`;
+    case 'job': {
+      const job = input as JobInput;
+      const when = job.from ? ` ${job.from}..${job.to}` : job.date ? ` ${job.date}` : '';
+      return `job ${input.app} ${job.job}${when}${job.mode ? ` (${job.mode})` : ''}`;
+    }
+    default:
+      return `${kind} ${input.app}`;
+  }
+}
+
+/**
+ * The visibility query of `runbook history`: Runbook's workflow types only, filtered by the App and Outcome
+ * search attributes. Values are checked, not escaped, so a filter cannot change the query's meaning.
+ */
+export function visibilityQuery(filter: HistoryFilter): string {
+  const clauses: string[] = [];
+  if (filter.kind) {
+    if (!RUN_KINDS.includes(filter.kind as never))
+      throw new UsageError(`--kind '${filter.kind}' is not a run kind`, `use one of: ${RUN_KINDS.join(', ')}`);
+    clauses.push(`WorkflowType = '${filter.kind}'`);
+  } else {
+    clauses.push(`WorkflowType IN (${RUN_KINDS.map((k) => `'${k}'`).join(', ')})`);
+  }
+  if (filter.app !== undefined) {
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(filter.app))
+      throw new UsageError(`--app '${filter.app}' is not a valid app name`, 'app names are lowercase letters, digits and dashes, as in the manifest');
+    clauses.push(`${SEARCH_ATTRIBUTES.app} = '${filter.app}'`);
+  }
+  if (filter.outcome !== undefined) {
+    if (filter.outcome === 'running') clauses.push(`ExecutionStatus = 'Running'`);
+    else if (OUTCOMES.includes(filter.outcome as Outcome)) clauses.push(`${SEARCH_ATTRIBUTES.outcome} = '${filter.outcome}'`);
+    else throw new UsageError(`--outcome '${filter.outcome}' is not an outcome`, `use one of: ${[...OUTCOMES, 'running'].join(', ')}`);
+  }
+  return clauses.join(' AND ');
+}
+
+/** The RunReport a failed or rolled-back run carries as its failure's first detail, if it is one. */
+export function reportFromFailure(error: unknown): RunReport | undefined {
+  for (let cause = error; cause instanceof Error; cause = (cause as { cause?: unknown }).cause) {
+    if (cause instanceof ApplicationFailure && isRunReport(cause.details?.[0])) return cause.details[0] as RunReport;
+  }
+  return undefined;
+}
+
+export function isRunReport(value: unknown): value is RunReport {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return typeof v.kind === 'string' && typeof v.outcome === 'string' && Array.isArray(v.steps) && typeof v.summary === 'string';
+}
+
+/** The innermost message of a workflow failure: the one a person can act on. */
+export function failureText(error: unknown): string {
+  let message = error instanceof Error ? error.message : String(error);
+  for (let cause = error; cause instanceof Error; cause = (cause as { cause?: unknown }).cause) {
+    if (cause instanceof TerminatedFailure) return `terminated${cause.message && cause.message !== 'Workflow execution terminated' ? `: ${cause.message}` : ''}`;
+    if (cause instanceof TimeoutFailure) return `timed out (${cause.timeoutType ?? 'workflow timeout'})`;
+    if (cause.message) message = cause.message;
+  }
+  return message;
+}
+
+export class Runs {
+  constructor(
+    readonly client: Client,
+    readonly settings: TemporalSettings,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  url(workflowId: string, runId?: string): string {
+    return runUrl(this.settings.uiUrl, this.settings.namespace, workflowId, runId);
+  }
+
+  /**
+   * Starts a run on the orchestration task queue. A deploy or rollback while another one of the same app
+   * runs is refused by Temporal (same workflow id): that becomes RunAlreadyRunningError naming the running one.
+   */
+  async start<K extends StartableKind>(kind: K, input: RunInputs[K]): Promise<RunRef> {
+    const workflowId = workflowIdFor(kind, input, this.now());
+    const searchAttributes: SearchAttributePair[] = [
+      { key: appKey, value: input.app },
+      { key: actionKey, value: kind },
+    ];
+    if (kind === 'deploy') searchAttributes.push({ key: refKey, value: (input as DeployInput).ref });
+    try {
+      const handle = await this.client.workflow.start(WORKFLOW_TYPES[kind], {
+        taskQueue: this.settings.taskQueue,
+        workflowId,
+        args: [input],
+        typedSearchAttributes: searchAttributes,
+        staticSummary: startSummary(kind, input),
+      });
+      return { kind, workflowId, runId: handle.firstExecutionRunId, url: this.url(workflowId, handle.firstExecutionRunId) };
+    } catch (error) {
+      if (error instanceof WorkflowExecutionAlreadyStartedError) throw await this.alreadyRunning(workflowId);
+      if (error instanceof Error && /search attribute .* (is not defined|not found)|unknown search attribute/i.test(error.message))
+        throw new UsageError(
+          `the Temporal namespace '${this.settings.namespace}' lacks Runbook's search attributes (${error.message.split('\n')[0]})`,
+          `register them once: ${Object.values(SEARCH_ATTRIBUTES)
+            .map((name) => `temporal operator search-attribute create --name ${name} --type Keyword`)
+            .join('; ')}`,
+        );
+      throw error;
+    }
+  }
+
+  private async alreadyRunning(workflowId: string): Promise<RunAlreadyRunningError> {
+    const running = await this.client.workflow.getHandle(workflowId).describe().catch(() => undefined);
+    const runId = running?.runId ?? '';
+    const ref = running?.typedSearchAttributes.get(refKey);
+    const detail = running ? `${running.type}${ref ? ` ${ref}` : ''} since ${running.startTime.toISOString()}` : 'started just now';
+    return new RunAlreadyRunningError({ kind: running?.type ?? 'deploy', workflowId, runId, url: this.url(workflowId, runId || undefined) }, detail);
+  }
+
+  private handle(run: Pick<RunRef, 'workflowId' | 'runId'>): WorkflowHandle {
+    return this.client.workflow.getHandle(run.workflowId, run.runId || undefined);
+  }
+
+  /** The run's live steps, or undefined when no worker answers in time or the workflow has no such query. */
+  async progress(run: Pick<RunRef, 'workflowId' | 'runId'>, timeoutMs = 5_000): Promise<Progress | undefined> {
+    try {
+      return await this.client.withDeadline(Date.now() + timeoutMs, () => this.handle(run).query<Progress>(PROGRESS_QUERY));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Waits for the run to close and says how it ended; never throws for a failed run. */
+  async result(run: RunRef): Promise<RunEnd> {
+    const handle = this.handle(run);
+    try {
+      const result: unknown = await handle.result();
+      const report = isRunReport(result) ? result : undefined;
+      return { ...run, status: 'COMPLETED', outcome: report?.outcome ?? 'succeeded', ...(report ? { report } : { result }) };
+    } catch (error) {
+      if (!(error instanceof WorkflowFailedError)) throw error;
+      const report = reportFromFailure(error);
+      const status: WorkflowExecutionStatusName =
+        error.cause instanceof TerminatedFailure
+          ? 'TERMINATED'
+          : error.cause instanceof TimeoutFailure
+            ? 'TIMED_OUT'
+            : error.cause instanceof CancelledFailure
+              ? 'CANCELLED'
+              : 'FAILED';
+      const outcome: Outcome = report?.outcome ?? (status === 'CANCELLED' ? 'cancelled' : 'failed');
+      return { ...run, status, outcome, ...(report ? { report } : {}), error: report?.error ?? failureText(error) };
+    }
+  }
+
+  /**
+   * Polls the `progress` query until the run closes, handing every snapshot to `onProgress`, then returns
+   * how it ended. The last snapshot is the report's steps, so a watcher always sees the final state.
+   */
+  async watch(run: RunRef, onProgress: (progress: Progress) => void, intervalMs = 500): Promise<RunEnd> {
+    let end: RunEnd | undefined;
+    let failure: unknown;
+    const closed = this.result(run).then(
+      (value) => void (end = value),
+      (error: unknown) => void (failure = error ?? new Error('watching the run failed')),
+    );
+    while (!end && !failure) {
+      const progress = await this.progress(run, Math.max(intervalMs * 4, 2_000));
+      if (progress && !end) onProgress(progress);
+      await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, intervalMs))]);
+    }
+    if (failure) throw failure;
+    const finished = end as RunEnd;
+    if (finished.report) onProgress({ kind: finished.report.kind, app: finished.report.app, state: finished.report.outcome, steps: finished.report.steps });
+    return finished;
+  }
+
+  /** Everything the CLI's `status` prints: visibility facts, live steps while running, the end when closed. */
+  async describe(workflowId: string): Promise<RunDescription> {
+    let description;
+    try {
+      description = await this.client.workflow.getHandle(workflowId).describe();
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError)
+        throw new UsageError(`no run with workflow id '${workflowId}' in namespace '${this.settings.namespace}'`, 'list recent runs with `runbook history`');
+      throw error;
+    }
+    const summary = this.summarize(description);
+    const run = { kind: summary.kind, workflowId, runId: description.runId, url: summary.url };
+    if (description.status.name === 'RUNNING') {
+      const progress = await this.progress(run);
+      return { ...summary, taskQueue: description.taskQueue, ...(progress ? { progress } : {}) };
+    }
+    return { ...summary, taskQueue: description.taskQueue, end: await this.result(run) };
+  }
+
+  /** Runs from visibility, newest first. Visibility lags a moment behind the runs themselves. */
+  async list(filter: HistoryFilter): Promise<RunSummary[]> {
+    const limit = filter.limit ?? 20;
+    const runs: RunSummary[] = [];
+    if (limit <= 0) return runs;
+    for await (const info of this.client.workflow.list({ query: visibilityQuery(filter), pageSize: Math.min(limit, 100) })) {
+      runs.push(this.summarize(info));
+      if (runs.length >= limit) break;
+    }
+    return runs;
+  }
+
+  /** Sends approve/abort to a run waiting at its approval gate; refuses a run that is not running. */
+  async signal(workflowId: string, signal: keyof typeof SIGNALS, reason?: string): Promise<RunSummary> {
+    const description = await this.describe(workflowId);
+    if (description.status !== 'RUNNING')
+      throw new UsageError(
+        `${workflowId} is not running (${description.status.toLowerCase()}${description.outcome ? `, ${description.outcome}` : ''}); there is nothing to ${signal}`,
+        `see what happened with \`runbook status ${workflowId}\``,
+      );
+    const handle = this.client.workflow.getHandle(workflowId, description.runId);
+    if (reason === undefined) await handle.signal(SIGNALS[signal]);
+    else await handle.signal(SIGNALS[signal], reason);
+    return description;
+  }
+
+  private summarize(info: WorkflowExecutionInfo | Awaited<ReturnType<WorkflowHandle['describe']>>): RunSummary {
+    const attributes = info.typedSearchAttributes;
+    const memoSummary = info.memo?.summary;
+    const app = attributes.get(appKey);
+    const ref = attributes.get(refKey);
+    const outcome = attributes.get(outcomeKey);
+    return {
+      kind: info.type,
+      workflowId: info.workflowId,
+      runId: info.runId,
+      url: this.url(info.workflowId, info.runId),
+      status: info.status.name,
+      ...(app ? { app } : {}),
+      ...(ref ? { ref } : {}),
+      ...(outcome ? { outcome } : {}),
+      startTime: info.startTime.toISOString(),
+      ...(info.closeTime ? { closeTime: info.closeTime.toISOString() } : {}),
+      ...(typeof memoSummary === 'string' ? { summary: memoSummary } : {}),
+    };
+  }
+}
