@@ -40,7 +40,12 @@ export async function startAndFollow<K extends StartableKind>(
     }
     output.info(startedLines(run, what, colors).join('\n'));
     const stdout = process.stdout;
-    const view = output.json ? undefined : createProgressView(stdout, { live: Boolean(stdout.isTTY), colors, columns: stdout.columns });
+    const view = output.json ? undefined : createProgressView(stdout, {
+          live: Boolean(stdout.isTTY),
+          colors,
+          columns: stdout.columns,
+          waitingHint: `runbook approve ${run.workflowId}  (or runbook abort ${run.workflowId})`,
+        });
     const stopWatching = () => {
       view?.finish();
       process.stderr.write(`\nstopped watching; the run goes on: runbook status ${run.workflowId}\n  ${run.url}\n`);

@@ -54,7 +54,7 @@ export function stepElapsed(step: StepProgress, now: number): number | undefined
 export function formatStep(step: StepProgress, now: number, colors: Palette = NO_COLOR, nameWidth = 0): string {
   const { mark, paint } = MARKS[step.status] ?? MARKS.pending;
   const elapsed = stepElapsed(step, now);
-  const parts = [colors[paint](mark), step.name.padEnd(nameWidth), colors[paint](step.status)];
+  const parts = [`${colors[paint](mark)} ${step.name.padEnd(nameWidth)}`, colors[paint](step.status)];
   if (elapsed !== undefined) parts.push(colors.dim(formatDuration(elapsed)));
   let line = `  ${parts.join('  ')}`;
   if (step.message) line += `  ${step.status === 'failed' ? colors.bad(step.message) : colors.dim(step.message)}`;
@@ -74,9 +74,15 @@ export interface ProgressViewOptions {
   /** Terminal width: longer lines are cut so in-place redraws stay aligned. */
   columns?: number;
   now?: () => number;
+  /** Shown while the run waits at its approval gate, e.g. the approve command to type. */
+  waitingHint?: string;
 }
 
 const ESC = '\u001b[';
+
+function waitingLine(options: ProgressViewOptions): string {
+  return `  waiting for approval${options.waitingHint ? `: ${options.waitingHint}` : ''}`;
+}
 
 export function createProgressView(stream: NodeJS.WritableStream, options: ProgressViewOptions): ProgressView {
   return options.live ? liveView(stream, options) : lineView(stream, options);
@@ -89,8 +95,6 @@ function lineView(stream: NodeJS.WritableStream, options: ProgressViewOptions): 
   let state: Progress['state'] | undefined;
   return {
     update(progress) {
-      if (progress.state !== state && progress.state === 'waiting-approval') stream.write(`  waiting for approval\n`);
-      state = progress.state;
       for (const step of progress.steps) {
         if (step.status === 'pending') continue;
         const key = `${step.status}\u0000${step.message ?? ''}`;
@@ -98,6 +102,8 @@ function lineView(stream: NodeJS.WritableStream, options: ProgressViewOptions): 
         printed.set(step.name, key);
         stream.write(`${formatStep(step, now(), colors)}\n`);
       }
+      if (progress.state !== state && progress.state === 'waiting-approval') stream.write(`${colors.busy(waitingLine(options))}\n`);
+      state = progress.state;
     },
     finish() {},
   };
@@ -113,7 +119,7 @@ function liveView(stream: NodeJS.WritableStream, options: ProgressViewOptions): 
     if (!last) return;
     const width = last.steps.reduce((w, s) => Math.max(w, s.name.length), 0);
     const lines = last.steps.map((step) => cut(formatStep(step, now(), colors, width), options.columns));
-    if (last.state === 'waiting-approval') lines.push(colors.busy('  waiting for approval'));
+    if (last.state === 'waiting-approval') lines.push(colors.busy(waitingLine(options)));
     let out = drawn > 0 ? `${ESC}${drawn}A` : '';
     for (const line of lines) out += `${ESC}2K${line}\n`;
     for (let extra = lines.length; extra < drawn; extra += 1) out += `${ESC}2K\n`;

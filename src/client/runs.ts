@@ -33,6 +33,7 @@ import {
   type RollbackInput,
 } from '../common/contracts';
 import { PROGRESS_QUERY, type Outcome, type Progress, type RunReport } from '../common/progress';
+import { compactTimestamp } from '../workflows/clock';
 import type { InspectInput } from '../workflows/inspect';
 import type { TemporalSettings } from './connection';
 import { UsageError } from './errors';
@@ -117,7 +118,7 @@ const actionKey = defineSearchAttributeKey(SEARCH_ATTRIBUTES.action, SearchAttri
 
 /** A workflow id suffix that sorts by time and reads as one: 20250131T070000Z. */
 export function runStamp(now: Date): string {
-  return now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return compactTimestamp(now.getTime());
 }
 
 /** The workflow id a run of this kind gets; deploy and rollback share the app's lock id. */

@@ -4,7 +4,7 @@ import { activityConfigFromEnv, type ActivityConfig } from '../../src/activities
 import { createWorkers } from '../../src/workers/worker';
 
 let runtimeInstalled = false;
-function quietRuntime(): void {
+export function quietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   Runtime.install({ logger: new DefaultLogger('WARN') });
