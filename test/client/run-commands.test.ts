@@ -110,7 +110,7 @@ describe('runbook starting commands, status, history, approve/abort', () => {
     const human = await runCli(['status', run.workflowId], { env });
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(new RegExp(`^backup ${app} {2}succeeded\\n`));
-    expect(human.stdout).toMatch(/\n  ✓ dump database +succeeded/);
+    expect(human.stdout).toMatch(/\n {2}✓ dump database +succeeded/);
     expect(human.stdout).toContain(run.url);
 
     await waitFor(async () => {
