@@ -54,11 +54,25 @@ export function buildProgram(output: () => Output): Command {
         process.stdout.write(`${JSON.stringify(manifestJsonSchema(), null, 2)}\n`);
       }),
   );
+  inheritSettings(program);
   return program;
+}
+
+/** addCommand() does not pass exitOverride() on: without it a subcommand's parse error would exit 1 itself. */
+function inheritSettings(parent: Command): void {
+  for (const command of parent.commands) {
+    command.copyInheritedSettings(parent);
+    inheritSettings(command);
+  }
 }
 
 /** The one error handler of the CLI: every failure becomes an exit code and a clear line. */
 export async function main(argv: string[]): Promise<void> {
+  // `runbook history | head` closes the pipe early: that is the reader's choice, not an error.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
   const json = argv.includes('--json');
   const verbose = argv.includes('--verbose');
   let output: Output | undefined;

@@ -157,6 +157,16 @@ describe('runbook starting commands, status, history, approve/abort', () => {
     expect(late.stderr).toContain(`error: ${workflowId} is not running (completed); there is nothing to abort`);
   });
 
+  it('refuses status and approve of a workflow id that does not exist with exit 2', async () => {
+    const missing = uniqueName('deploy-missing');
+    for (const command of ['status', 'approve']) {
+      const result = await runCli([command, missing], { env });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(`error: no run with workflow id '${missing}' in namespace 'default'`);
+      expect(result.stderr).toContain('hint: list recent runs with `runbook history`');
+    }
+  });
+
   it('abort at the gate ends the run rolled back, and a watching deploy exits 1', async () => {
     const temporal = await connectClient();
     try {
