@@ -1,4 +1,6 @@
+import { auditActivities } from './audit';
 import type { ActivityConfig } from './config';
+import { jobActivities } from './jobs';
 import { manifestActivities } from './manifest';
 import { notifyActivities } from './notify';
 
@@ -7,6 +9,8 @@ export function createActivities(config: ActivityConfig) {
   return {
     ...manifestActivities(config),
     ...notifyActivities(config),
+    ...auditActivities(config),
+    ...jobActivities(config),
   };
 }
 
