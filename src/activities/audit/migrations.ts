@@ -104,7 +104,7 @@ export const MIGRATIONS: readonly Migration[] = [
     sql: `
       CREATE VIEW runbook.job_operation_log AS
       SELECT s.app, s.job, s.mode, o.date, o.status, o.exit_code, o.http_status, o.duration_ms, o.attempts,
-             o.started_at, o.finished_at, o.message, s.workflow_id, s.run_id, s.url
+             o.started_at, o.finished_at, o.message, s.workflow_id, s.run_id, s.url, o.stdout_tail, o.stderr_tail
         FROM runbook.job_operations o
         JOIN runbook.job_sessions s ON s.id = o.session_id;
 
