@@ -1,24 +1,14 @@
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  CancellationScope,
-  isCancellation,
-  log,
-  proxyActivities,
-  TimeoutFailure,
-  upsertMemo,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { ActivityCancellationType, ApplicationFailure, CancellationScope, isCancellation, log, proxyActivities, upsertMemo, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { JobOperation, JobSession } from '../activities/audit';
-import type { JobDateOutcome } from '../activities/jobs';
 import { hostTaskQueue } from '../common/constants';
 import type { JobInput } from '../common/contracts';
-import { defaultJobDate, JOB_DATE_FAILED, jobActivityPolicy, JobInputError, resolveDates, resolveMode, resolveParams } from '../common/job-plan';
+import { defaultJobDate, jobActivityPolicy, JobInputError, resolveDates, resolveMode, resolveParams } from '../common/job-plan';
 import type { RunReport } from '../common/progress';
 import type { Job, Manifest } from '../manifest/types';
 import { isoNow } from './clock';
 import { forEachLimited } from './concurrency';
+import { dateFailureMessage, describeFailedDates, describeOutcome, failedOutcome, operationFields, summarise } from './job-outcomes';
 import { dateInZone, logicalTime } from './logical-date';
 import { notifyQuietly } from './notify';
 import { failureMessage, ProgressTracker } from './progress';
@@ -94,6 +84,8 @@ export async function job(input: JobInput): Promise<RunReport> {
     taskQueue: hostTaskQueue(manifest.hosts[0]),
     startToCloseTimeout: policy.startToCloseTimeoutMs,
     heartbeatTimeout: '10s',
+    // A cancelled run waits until the host has stopped the command, so CANCELLED means nothing still runs.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { maximumAttempts: policy.maximumAttempts, initialInterval: '2s', backoffCoefficient: 2 },
   });
 
@@ -207,49 +199,4 @@ function planJob(manifest: Manifest, input: JobInput): JobPlan {
       throw ApplicationFailure.nonRetryable(`the job ${manifest.app}/${job.name} cannot start: ${error.message}`, 'BadInput');
     throw error;
   }
-}
-
-function operationFields(outcome: JobDateOutcome): Pick<JobOperation, 'date' | 'exitCode' | 'httpStatus' | 'durationMs' | 'attempts' | 'stdoutTail' | 'stderrTail'> {
-  return {
-    date: outcome.date,
-    exitCode: outcome.exitCode,
-    httpStatus: outcome.httpStatus,
-    durationMs: outcome.durationMs,
-    attempts: outcome.attempt,
-    stdoutTail: outcome.stdoutTail,
-    stderrTail: outcome.stderrTail,
-  };
-}
-
-function describeOutcome(outcome: JobDateOutcome): string {
-  return outcome.httpStatus !== undefined ? `HTTP ${outcome.httpStatus}` : `exit ${outcome.exitCode}`;
-}
-
-/** The last attempt's outcome, carried as the details of the activity's failure. */
-function failedOutcome(error: unknown): JobDateOutcome | undefined {
-  const cause = error instanceof ActivityFailure ? error.cause : undefined;
-  if (cause instanceof ApplicationFailure && cause.type === JOB_DATE_FAILED) return cause.details?.[0] as JobDateOutcome | undefined;
-  return undefined;
-}
-
-function dateFailureMessage(error: unknown, job: Job): string {
-  const cause = error instanceof ActivityFailure ? error.cause : undefined;
-  if (cause instanceof TimeoutFailure)
-    return `${job.name} did not finish within ${cause.timeoutType === 'HEARTBEAT' ? 'its heartbeat timeout (the worker on the host stopped answering)' : `the job's timeout of ${job.timeout}`}`;
-  return failureMessage(error);
-}
-
-function summarise(range: string, mode: string | undefined, results: JobOperation[]): string {
-  const failed = results.filter((o) => o.status === 'FAILED');
-  const counts = `${results.length - failed.length} OK, ${failed.length} FAILED`;
-  return `${range}${mode ? ` (${mode})` : ''}: ${counts}${failed.length > 0 ? ` — failed: ${failed.map((o) => o.date).join(', ')}` : ''}`;
-}
-
-function describeFailedDates(job: Job, results: JobOperation[], failed: JobOperation[]): string {
-  const lines = [
-    `${failed.length} of ${results.length} date(s) of ${job.name} FAILED: ${failed.map((o) => o.date).join(', ')}. ` +
-      'The other dates are done; once the cause is fixed, run the job again for the failed dates only.',
-  ];
-  for (const operation of failed) lines.push('', `${operation.date}: ${operation.message ?? 'failed'}`);
-  return lines.join('\n');
 }

@@ -1,4 +1,4 @@
-import { ApplicationFailure, ScheduleOverlapPolicy, WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure, ScheduleOverlapPolicy, WorkflowFailedError } from '@temporalio/client';
 import { Client as PgClient } from 'pg';
 import type { RunReport } from '../../src/common/progress';
 import { runUrl } from '../../src/common/contracts';
@@ -19,6 +19,15 @@ function smtpEnv(smtp: TestSmtpServer): Record<string, string> {
 }
 
 const EMAIL_ON_SUMMARY = { on: ['job.summary'], channels: [{ email: { via: 'smtp', toEnv: 'NOTIFICATION_RECIPIENTS', fromEnv: 'SMTP_FROM' } }] };
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function mailsOf(smtp: TestSmtpServer, workflowId: string) {
   return smtp.mails.filter((m) => String(m.headers.get('x-runbook-idempotency-key') ?? '').startsWith(`${workflowId}/`));
@@ -41,7 +50,7 @@ describe('job workflow on the real dev server, PostgreSQL and SMTP', () => {
     await db.connect();
     [smtp, busySmtp] = await Promise.all([startSmtpServer(), startSmtpServer({ refuseFirst: 2 })]);
     const host = uniqueName('etl');
-    app = createJobApp({ app: uniqueName('financial-etl'), host, failDates: ['2025-12-02'], env: smtpEnv(smtp), notify: EMAIL_ON_SUMMARY });
+    app = createJobApp({ app: uniqueName('financial-etl'), host, failDates: ['2025-12-02'], slowDates: ['2025-12-20'], env: smtpEnv(smtp), notify: EMAIL_ON_SUMMARY });
     // Both manifests in one folder: one worker serves both apps.
     busyApp = createJobApp({ app: uniqueName('busy-etl'), host, env: smtpEnv(busySmtp), notify: EMAIL_ON_SUMMARY, manifestsDir: app.manifestsDir });
     worker = await startTestWorker({ taskQueue, hosts: [host], activities: { manifestsDir: app.manifestsDir, databaseUrl } });
@@ -159,6 +168,25 @@ describe('job workflow on the real dev server, PostgreSQL and SMTP', () => {
     expect(busySmtp.mails[0].subject).toContain(`${busyApp.app}: job daily-processor succeeded`);
     const { rows } = await db.query(`SELECT status, attempts, last_error FROM runbook.notifications WHERE workflow_id = $1`, [workflowId]);
     expect(rows).toEqual([{ status: 'sent', attempts: 3, last_error: expect.stringContaining('451') }]);
+  });
+
+  it('stops the running command and records the session as CANCELLED when the run is cancelled', async () => {
+    const workflowId = uniqueName('job-cancel');
+    const handle = await temporal.client.workflow.start('job', { taskQueue, workflowId, args: [{ app: app.app, job: JOB, date: '2025-12-20' }] });
+    await waitFor(async () => {
+      if (!app.slowPid('2025-12-20')) throw new Error('the processor has not started yet');
+    }, 20_000);
+    const pid = app.slowPid('2025-12-20') as number;
+    expect(isAlive(pid)).toBe(true);
+
+    await handle.cancel();
+    const error = await handle.result().catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(WorkflowFailedError);
+    expect((error as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+    expect(isAlive(pid)).toBe(false);
+    const { rows } = await db.query(`SELECT status, dates_ok, dates_failed FROM runbook.job_sessions WHERE workflow_id = $1`, [workflowId]);
+    expect(rows).toEqual([{ status: 'CANCELLED', dates_ok: 0, dates_failed: 0 }]);
   });
 
   it('takes the date from the schedule: a backfill of a missed week at 07:00 America/Sao_Paulo processes each day', async () => {

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import { JOB_DATE_FAILED } from '../../common/job-plan';
 import type { Job, Manifest } from '../../manifest/types';
 import { jobArgv, jobEnvironment, jobTemplateMap, type JobTemplateValues } from '../commands/job';
@@ -103,6 +103,8 @@ async function runCommandJob(
       throw ApplicationFailure.nonRetryable(`the job ${job.name} cannot start '${argv[0]}' in ${cwd}: no such program; fix jobs[].run or install it`, 'BadInput');
     throw error;
   }
+  // runCommand stopped the command's process group; report the cancellation, not an exit status.
+  if (Context.current().cancellationSignal.aborted) throw new CancelledFailure(`${job.name} for ${values.date} was stopped: the run was cancelled`);
   const outcome: JobDateOutcome = {
     date: values.date,
     exitCode: result.exitCode,
