@@ -19,6 +19,8 @@ export interface RunOptions {
   pidFile?: string;
   /** Text passed on stdin. */
   input?: string;
+  /** Extra facts for each heartbeat, such as the bytes a dump has written so far. */
+  heartbeatDetails?: () => Record<string, unknown>;
 }
 
 export interface RunResult {
@@ -59,7 +61,7 @@ export async function runCommand(options: RunOptions): Promise<RunResult> {
   child.stderr?.on('data', (chunk: Buffer) => (stderr = keepTail(stderr + chunk.toString(), tailBytes)));
 
   let timedOut = false;
-  const heartbeat = context ? setInterval(() => context.heartbeat({ pid: child.pid, elapsedMs: Date.now() - started }), HEARTBEAT_EVERY_MS) : undefined;
+  const heartbeat = context ? setInterval(() => context.heartbeat({ pid: child.pid, elapsedMs: Date.now() - started, ...options.heartbeatDetails?.() }), HEARTBEAT_EVERY_MS) : undefined;
   const timeout = options.timeoutMs
     ? setTimeout(() => {
         timedOut = true;
@@ -137,7 +139,8 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-async function stopLeftover(pidFile: string): Promise<void> {
+/** Stops the process a crashed attempt left running (recorded in its pid file) and removes the file. */
+export async function stopLeftover(pidFile: string): Promise<void> {
   if (!existsSync(pidFile)) return;
   const pid = Number(readFileSync(pidFile, 'utf8').trim());
   if (pid > 0 && isAlive(pid)) {
