@@ -144,7 +144,7 @@ export async function dumpDatabase(options: DumpDatabaseOptions): Promise<DumpRe
   await removePartials(file);
   const temporary = `${file}.partial-${randomBytes(4).toString('hex')}`;
   const argv = pgDumpArgv({ ...options, file: temporary });
-  let durationMs = 0;
+  let durationMs: number;
   try {
     const result = await runCommand({
       argv,
