@@ -43,6 +43,7 @@ export async function runCommand(options: RunOptions): Promise<RunResult> {
   const started = Date.now();
   const context = currentActivityContext();
   if (options.pidFile) await stopLeftover(options.pidFile);
+  if (options.cwd && !existsSync(options.cwd)) throw new Error(`working directory ${options.cwd} does not exist (running ${options.argv[0]})`);
   const argv = withParentDeathSignal(options.argv);
   const child = spawn(argv[0], argv.slice(1), {
     cwd: options.cwd,
