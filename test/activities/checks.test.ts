@@ -24,9 +24,9 @@ describe('health and dependency checks against real services', () => {
   beforeAll(async () => {
     port = await freePort();
     server = http.createServer((req, res) => {
-      if (req.url === '/healthz') res.end('{"status":"ok"}');
-      else if (req.url === '/broken') (res.statusCode = 500), res.end('boom');
-      else (res.statusCode = 404), res.end();
+      const [status, body] = req.url === '/healthz' ? [200, '{"status":"ok"}'] : req.url === '/broken' ? [500, 'boom'] : [404, ''];
+      res.statusCode = status as number;
+      res.end(body);
     });
     await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
   });
