@@ -75,7 +75,9 @@ async function deployTimings() {
     for (const f of fs.existsSync(path.join(dir, 'srv', '.runbook', 'run')) ? fs.readdirSync(path.join(dir, 'srv', '.runbook', 'run')) : []) {
       try {
         process.kill(-JSON.parse(fs.readFileSync(path.join(dir, 'srv', '.runbook', 'run', f), 'utf8')).pid, 'SIGKILL');
-      } catch {}
+      } catch {
+        // already gone
+      }
     }
     await server.stop();
     fs.rmSync(dir, { recursive: true, force: true });
