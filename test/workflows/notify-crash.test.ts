@@ -58,7 +58,7 @@ describe('notify after a worker crash (real worker processes, SIGKILL)', () => {
     expect(smtp.mails).toHaveLength(1);
     const { rows: before } = await db.query(`SELECT channel, status FROM runbook.notifications WHERE workflow_id = $1`, [workflowId]);
     expect(before).toEqual([{ channel: 'email-smtp', status: 'sent' }]);
-    await workers[0].crash();
+    await workers[0].kill();
 
     workers.push(await start());
     const report = await handle.result();
