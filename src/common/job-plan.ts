@@ -2,7 +2,7 @@
  * What a job run will do, decided from its input and the manifest's job: the dates, the mode, the
  * parameters and the activity's timeout and retries. Pure and deterministic: the job workflow calls it.
  */
-import { durationMs } from '../manifest/duration';
+import { durationMs } from './duration';
 import type { Job } from '../manifest/types';
 import type { JobInput } from './contracts';
 

@@ -1,10 +1,21 @@
-import { ActivityCancellationType, ApplicationFailure, CancellationScope, isCancellation, log, proxyActivities, upsertMemo, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityCancellationType,
+  ApplicationFailure,
+  CancellationScope,
+  isCancellation,
+  log,
+  proxyActivities,
+  upsertMemo,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { JobOperation, JobSession } from '../activities/audit';
 import { hostTaskQueue } from '../common/constants';
 import type { JobInput } from '../common/contracts';
 import { defaultJobDate, jobActivityPolicy, JobInputError, resolveDates, resolveMode, resolveParams } from '../common/job-plan';
 import type { RunReport } from '../common/progress';
+import { ACTION, APP, OUTCOME } from '../common/search-attributes';
 import type { Job, Manifest } from '../manifest/types';
 import { isoNow } from './clock';
 import { forEachLimited } from './concurrency';
@@ -12,7 +23,6 @@ import { dateFailureMessage, describeFailedDates, describeOutcome, failedOutcome
 import { dateInZone, logicalTime } from './logical-date';
 import { notifyQuietly } from './notify';
 import { failureMessage, ProgressTracker } from './progress';
-import { tagOutcome, tagRun } from './search-attributes';
 
 const { loadManifest } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
@@ -47,7 +57,10 @@ export async function job(input: JobInput): Promise<RunReport> {
   const plan = planJob(manifest, input);
   const { job, dates, mode } = plan;
 
-  tagRun(manifest.app, 'job');
+  upsertSearchAttributes([
+    { key: APP, value: manifest.app },
+    { key: ACTION, value: 'job' },
+  ]);
   const range = dates.length === 1 ? dates[0] : `${dates[0]}..${dates[dates.length - 1]}`;
   upsertMemo({ summary: `job ${job.name} ${range}${mode ? ` (${mode})` : ''}` });
   const progress = new ProgressTracker('job', manifest.app);
@@ -160,7 +173,7 @@ export async function job(input: JobInput): Promise<RunReport> {
   };
   await quietly('run', () => audit.recordRunInDatabase(report));
   progress.state = outcome;
-  tagOutcome(outcome);
+  upsertSearchAttributes([{ key: OUTCOME, value: outcome }]);
   upsertMemo({ summary: `job ${job.name} ${report.summary}` });
   await notifyQuietly(report, manifest, failed.length > 0 ? ['job.summary', 'job.failed'] : ['job.summary']);
 
