@@ -25,8 +25,25 @@ export interface HostPlan {
 
 export type PlannedPhase = 'preflight' | 'snapshot' | 'update' | 'install' | 'migrate' | 'build' | 'seed' | 'approval' | 'switch' | 'health';
 
+/** What the workflow does for a planned step. */
+export type PlannedAction =
+  | 'check-environment'
+  | 'check-dependency'
+  | 'run-step'
+  | 'find-previous-release'
+  | 'archive-live-folder'
+  | 'snapshot-database'
+  | 'prepare-release'
+  | 'copy-into-place'
+  | 'approval'
+  | 'stop-services'
+  | 'switch-current'
+  | 'start-services'
+  | 'health-check';
+
 export interface PlannedStep {
   phase: PlannedPhase;
+  action: PlannedAction;
   /** The step's name as progress, the Web UI and the deploy log show it. */
   name: string;
   /** For manifest steps: which one, to run it. */
@@ -72,35 +89,38 @@ export function planDeploy(manifest: Manifest, input: DeployInput, releaseId = '
   const hosts = manifest.hosts.map((host) => {
     const prefix = multi ? `${host}: ` : '';
     const steps: PlannedStep[] = [];
-    const add = (phase: PlannedPhase, name: string, extra: Partial<PlannedStep> = {}) => steps.push({ phase, name: `${prefix}${name}`, ...extra });
+    const add = (phase: PlannedPhase, action: PlannedAction, name: string, extra: Partial<PlannedStep> = {}) =>
+      steps.push({ phase, action, name: `${prefix}${name}`, ...extra });
     const addSteps = (phase: 'preflight' | 'install' | 'migrate' | 'build' | 'seed') =>
       manifest.steps[phase].forEach((step, index) =>
-        add(phase === 'preflight' ? 'preflight' : phase, `${phase}: ${stepLabel(step)}`, { step: { phase, index, run: step.run, shell: step.shell } }),
+        add(phase, 'run-step', `${phase}: ${stepLabel(step)}`, { step: { phase, index, run: step.run, shell: step.shell } }),
       );
 
-    add('preflight', 'preflight: required environment');
-    manifest.dependencies.forEach((check, index) => add('preflight', `preflight: ${checkLabel(check)}`, { check: { list: 'dependencies', index } }));
+    add('preflight', 'check-environment', 'preflight: required environment');
+    manifest.dependencies.forEach((check, index) =>
+      add('preflight', 'check-dependency', `preflight: ${checkLabel(check)}`, { check: { list: 'dependencies', index } }),
+    );
     addSteps('preflight');
     if (inPlace) {
-      add('snapshot', `snapshot: archive ${manifest.root}`);
-      add('switch', 'stop services');
-      add('update', `update: copy ${manifest.source.type === 'copy' ? manifest.source.from : ''} into ${manifest.root}`);
+      add('snapshot', 'archive-live-folder', `snapshot: archive ${manifest.root}`);
+      add('switch', 'stop-services', 'stop services');
+      add('update', 'copy-into-place', `update: copy ${manifest.source.type === 'copy' ? manifest.source.from : ''} into ${manifest.root}`);
     } else {
-      add('snapshot', 'snapshot: previous release');
-      add('update', `update: release ${releaseId} from ${input.ref}`);
+      add('snapshot', 'find-previous-release', 'snapshot: previous release');
+      add('update', 'prepare-release', `update: release ${releaseId} from ${input.ref}`);
     }
     addSteps('install');
-    if (manifest.steps.migrate.length > 0 && manifest.snapshot.database) add('snapshot', 'snapshot database');
+    if (manifest.steps.migrate.length > 0 && manifest.snapshot.database) add('snapshot', 'snapshot-database', 'snapshot database');
     addSteps('migrate');
     addSteps('build');
     if (input.seed) addSteps('seed');
-    if (requireApproval) add('approval', 'approval');
+    if (requireApproval) add('approval', 'approval', 'approval');
     if (!inPlace) {
-      add('switch', 'stop services');
-      add('switch', `switch current → ${releaseId}`);
+      add('switch', 'stop-services', 'stop services');
+      add('switch', 'switch-current', `switch current → ${releaseId}`);
     }
-    add('switch', 'start services');
-    manifest.health.checks.forEach((check, index) => add('health', `health: ${checkLabel(check)}`, { check: { list: 'health', index } }));
+    add('switch', 'start-services', 'start services');
+    manifest.health.checks.forEach((check, index) => add('health', 'health-check', `health: ${checkLabel(check)}`, { check: { list: 'health', index } }));
     return { host, steps };
   });
 

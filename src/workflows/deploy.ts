@@ -131,15 +131,16 @@ async function deployHost(run: DeployRun, host: string, steps: PlannedStep[], ga
   let logOffsets: Record<string, number> = {};
   let previous: string | undefined;
 
+  const prefix = manifest.hosts.length > 1 ? `${host}: ` : '';
   const undoStart = () =>
-    saga.add(host === manifest.hosts[0] && manifest.hosts.length === 1 ? 'start previous services and check health' : `${host}: start previous services and check health`, async () => {
+    saga.add(`${prefix}start previous services and check health`, async () => {
       if (!inPlace && !previous) {
         await acts.stopServices({ manifest });
         throw ApplicationFailure.nonRetryable(`first deploy of ${manifest.app} on ${host} failed and there is no previous release to go back to; services stopped`);
       }
       const offsets = await acts.captureLogOffsets({ manifest });
       await acts.startServices({ manifest });
-      await runHealthChecks(acts, manifest, offsets, (name, fn) => progress.run(`${host}: rollback ${name}`, fn));
+      await runHealthChecks(acts, manifest, offsets, (name, fn) => progress.run(`${prefix}rollback health: ${name}`, fn));
     });
   // The first change on this host registers the undo that runs last: start the previous version, check it.
   let touched = false;
@@ -152,104 +153,108 @@ async function deployHost(run: DeployRun, host: string, steps: PlannedStep[], ga
 
   for (const step of steps) {
     const name = step.name;
-    if (step.step) {
-      const { phase, index } = step.step;
-      if (phase === 'migrate' && !run.migrated) {
-        touch();
-        run.migrated = true;
-      }
-      const dir = phase === 'preflight' ? preflightDir : stepDir;
-      await progress.run(
-        name,
-        () =>
-          acts.runStep.executeWithOptions(
-            {
-              summary: name,
-              startToCloseTimeout: manifest.steps[phase][index].timeout ? durationToMs(manifest.steps[phase][index].timeout!) + 60_000 : '2h',
-              heartbeatTimeout: '5s',
-              retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 20 },
-            },
-            [{ manifest, phase: phase as StepPhase, index, deployId: releaseId, dir, values: run.plan.values, extraEnv }],
-          ),
-        (r) => (r.reused ? 'done by an earlier attempt' : `exit 0 in ${Math.round(r.durationMs / 100) / 10}s`),
-      );
-      continue;
-    }
-    if (step.check?.list === 'dependencies') {
-      const check = manifest.dependencies[step.check.index];
-      await progress.run(name, () =>
-        acts.checkHealth.executeWithOptions({ summary: `dependency ${checkLabel(check)}`, heartbeatTimeout: '20s' }, [{ manifest, check, withinMs: 10_000, intervalMs: 1_000 }]),
-      );
-      continue;
-    }
-    if (step.phase === 'health') continue; // all health checks run together below
-    switch (step.phase) {
-      case 'preflight':
+    switch (step.action) {
+      case 'check-environment':
         await progress.run(name, () => acts.checkEnvironment.executeWithOptions({ summary: name }, [{ manifest }]));
         break;
-      case 'snapshot':
-        if (name.endsWith('snapshot database')) {
+      case 'check-dependency': {
+        const check = manifest.dependencies[step.check!.index];
+        await progress.run(name, () =>
+          acts.checkHealth.executeWithOptions({ summary: `dependency ${checkLabel(check)}`, heartbeatTimeout: '20s' }, [{ manifest, check, withinMs: 10_000, intervalMs: 1_000 }]),
+        );
+        break;
+      }
+      case 'run-step': {
+        const { phase, index } = step.step!;
+        if (phase === 'migrate' && !run.migrated) {
           touch();
-          await progress.run(name, () => acts.snapshotDatabase.executeWithOptions({ summary: 'snapshot database', startToCloseTimeout: '2h', heartbeatTimeout: '10s' }, [{ manifest, deployId: releaseId }]), (r) => r.file);
-          if (manifest.rollback.database !== 'never') {
-            const policy = manifest.rollback.database;
-            saga.add(`${manifest.hosts.length > 1 ? `${host}: ` : ''}restore database snapshot (${policy})`, async () => {
-              if (policy === 'if-migrated' && !run.migrated) return;
-              await acts.stopServices({ manifest });
-              await acts.restoreDatabaseSnapshot.executeWithOptions({ summary: 'restore database snapshot', startToCloseTimeout: '2h', heartbeatTimeout: '10s' }, [{ manifest, deployId: releaseId }]);
-            });
-          }
-        } else if (inPlace) {
-          touch();
-          const archive = await progress.run(name, () => acts.archiveLiveFolder.executeWithOptions({ summary: name, startToCloseTimeout: '1h', heartbeatTimeout: '10s' }, [{ manifest, deployId: releaseId }]), (r) => `${r.file} (${r.bytes} bytes)`);
-          saga.add(`${manifest.hosts.length > 1 ? `${host}: ` : ''}restore archive of ${manifest.root}`, async () => {
+          run.migrated = true; // set before it runs: a failed migration may have half-applied
+        }
+        const timeout = manifest.steps[phase][index].timeout;
+        await progress.run(
+          name,
+          () =>
+            acts.runStep.executeWithOptions(
+              { summary: name, startToCloseTimeout: timeout ? durationToMs(timeout) + 60_000 : '2h' },
+              [{ manifest, phase: phase as StepPhase, index, deployId: releaseId, dir: phase === 'preflight' ? preflightDir : stepDir, values: run.plan.values, extraEnv }],
+            ),
+          (r) => (r.reused ? 'done by an earlier attempt' : `exit 0 in ${Math.round(r.durationMs / 100) / 10}s`),
+        );
+        break;
+      }
+      case 'find-previous-release': {
+        const view = await progress.run(name, () => acts.describeReleases({ manifest }), (v) => (v.current ? `previous release ${v.current}` : 'first deploy: no previous release'));
+        previous = view.current;
+        break;
+      }
+      case 'archive-live-folder': {
+        touch();
+        const archive = await progress.run(
+          name,
+          () => acts.archiveLiveFolder.executeWithOptions({ summary: name, startToCloseTimeout: '1h', heartbeatTimeout: '10s' }, [{ manifest, deployId: releaseId }]),
+          (r) => `${r.file} (${r.bytes} bytes)`,
+        );
+        saga.add(`${prefix}restore archive of ${manifest.root}`, async () => {
+          await acts.stopServices({ manifest });
+          await acts.restoreLiveFolder.executeWithOptions({ summary: `restore ${archive.file}`, startToCloseTimeout: '1h', heartbeatTimeout: '10s' }, [{ manifest, deployId: releaseId, archive: archive.file }]);
+        });
+        break;
+      }
+      case 'snapshot-database': {
+        touch();
+        await progress.run(name, () => acts.snapshotDatabase.executeWithOptions({ summary: name, startToCloseTimeout: '2h', heartbeatTimeout: '10s' }, [{ manifest, deployId: releaseId }]), (r) => r.file);
+        const policy = manifest.rollback.database;
+        if (policy !== 'never') {
+          saga.add(`${prefix}restore database snapshot (${policy})`, async () => {
+            if (policy === 'if-migrated' && !run.migrated) return;
             await acts.stopServices({ manifest });
-            await acts.restoreLiveFolder.executeWithOptions({ summary: `restore ${archive.file}`, startToCloseTimeout: '1h', heartbeatTimeout: '10s' }, [{ manifest, deployId: releaseId, archive: archive.file }]);
+            await acts.restoreDatabaseSnapshot.executeWithOptions({ summary: 'restore database snapshot', startToCloseTimeout: '2h', heartbeatTimeout: '10s' }, [{ manifest, deployId: releaseId }]);
           });
-        } else {
-          const view = await progress.run(name, () => acts.describeReleases({ manifest }), (v) => (v.current ? `previous release ${v.current}` : 'first deploy: no previous release'));
-          previous = view.current;
         }
         break;
-      case 'update':
-        if (inPlace) {
-          await progress.run(name, () => acts.copyIntoPlace.executeWithOptions({ summary: name, startToCloseTimeout: '1h', heartbeatTimeout: '10s' }, [{ manifest, deployId: releaseId }]));
-        } else {
-          await progress.run(name, () => acts.prepareRelease.executeWithOptions({ summary: name, startToCloseTimeout: '1h' }, [{ manifest, releaseId, ref: input.ref }]), (r) => (r.commit ? `commit ${r.commit.slice(0, 12)}` : `release ${r.id}`));
-        }
+      }
+      case 'prepare-release':
+        await progress.run(
+          name,
+          () => acts.prepareRelease.executeWithOptions({ summary: name, startToCloseTimeout: '1h' }, [{ manifest, releaseId, ref: input.ref }]),
+          (r) => (r.commit ? `commit ${r.commit.slice(0, 12)}` : `release ${r.id}`),
+        );
+        break;
+      case 'copy-into-place':
+        await progress.run(name, () => acts.copyIntoPlace.executeWithOptions({ summary: name, startToCloseTimeout: '1h', heartbeatTimeout: '10s' }, [{ manifest, deployId: releaseId }]));
         break;
       case 'approval': {
         progress.wait(name, 'waiting for an approve or abort signal');
         const decided = await condition(() => gate().approved || gate().abortReason !== undefined, durationToMs(manifest.approval.timeout));
-        if (!decided || gate().abortReason !== undefined) {
-          const why = gate().abortReason ?? `no approval within ${manifest.approval.timeout}`;
-          await progress.run(name, async () => {
-            throw ApplicationFailure.nonRetryable(`deploy not approved: ${why}`, 'NotApproved');
-          });
-        }
-        await progress.run(name, async () => 'approved');
+        const why = gate().abortReason ?? (decided ? undefined : `no approval within ${manifest.approval.timeout}`);
+        await progress.run(name, async () => {
+          if (why) throw ApplicationFailure.nonRetryable(`deploy not approved: ${why}`, 'NotApproved');
+          return 'approved';
+        });
         break;
       }
-      case 'switch':
-        if (name.endsWith('stop services')) {
-          touch();
-          if (!inPlace) {
-            saga.add(`${manifest.hosts.length > 1 ? `${host}: ` : ''}stop services and switch back to ${previous ?? 'nothing'}`, async () => {
-              await acts.stopServices({ manifest });
-              if (previous) await acts.switchCurrent({ manifest, releaseId: previous });
-            });
-          }
-          await progress.run(name, () => acts.stopServices.executeWithOptions({ summary: name }, [{ manifest }]), (m) => m.join('; '));
-        } else if (name.includes('switch current')) {
-          await progress.run(name, () => acts.switchCurrent.executeWithOptions({ summary: name }, [{ manifest, releaseId }]));
-        } else {
-          logOffsets = await acts.captureLogOffsets({ manifest });
-          await progress.run(name, () => acts.startServices.executeWithOptions({ summary: name }, [{ manifest }]), (m) => m.join('; '));
+      case 'stop-services':
+        touch();
+        if (!inPlace) {
+          saga.add(`${prefix}stop services and switch back to ${previous ?? 'nothing'}`, async () => {
+            await acts.stopServices({ manifest });
+            if (previous) await acts.switchCurrent({ manifest, releaseId: previous });
+          });
         }
+        await progress.run(name, () => acts.stopServices.executeWithOptions({ summary: name }, [{ manifest }]), (m) => m.join('; '));
         break;
+      case 'switch-current':
+        await progress.run(name, () => acts.switchCurrent.executeWithOptions({ summary: name }, [{ manifest, releaseId }]));
+        break;
+      case 'start-services':
+        logOffsets = await acts.captureLogOffsets({ manifest });
+        await progress.run(name, () => acts.startServices.executeWithOptions({ summary: name }, [{ manifest }]), (m) => m.join('; '));
+        break;
+      case 'health-check':
+        break; // the checks run together below, once everything is started
     }
   }
-  await runHealthChecks(acts, manifest, logOffsets, (checkName, fn) => progress.run(`${manifest.hosts.length > 1 ? `${host}: ` : ''}health: ${checkName}`, fn));
+  await runHealthChecks(acts, manifest, logOffsets, (checkName, fn) => progress.run(`${prefix}health: ${checkName}`, fn));
 }
 
 function buildReport(run: DeployRun, outcome: Outcome, error: string | undefined, cancelled: boolean): RunReport {
