@@ -19,6 +19,8 @@ export interface RunOptions {
   pidFile?: string;
   /** Text passed on stdin. */
   input?: string;
+  /** Extra facts for each heartbeat, such as the bytes a dump has written so far. */
+  heartbeatDetails?: () => Record<string, unknown>;
 }
 
 export interface RunResult {
@@ -41,7 +43,9 @@ export async function runCommand(options: RunOptions): Promise<RunResult> {
   const started = Date.now();
   const context = currentActivityContext();
   if (options.pidFile) await stopLeftover(options.pidFile);
-  const child = spawn(options.argv[0], options.argv.slice(1), {
+  if (options.cwd && !existsSync(options.cwd)) throw new Error(`working directory ${options.cwd} does not exist (running ${options.argv[0]})`);
+  const argv = withParentDeathSignal(options.argv);
+  const child = spawn(argv[0], argv.slice(1), {
     cwd: options.cwd,
     env: options.env,
     stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
@@ -59,7 +63,7 @@ export async function runCommand(options: RunOptions): Promise<RunResult> {
   child.stderr?.on('data', (chunk: Buffer) => (stderr = keepTail(stderr + chunk.toString(), tailBytes)));
 
   let timedOut = false;
-  const heartbeat = context ? setInterval(() => context.heartbeat({ pid: child.pid, elapsedMs: Date.now() - started }), HEARTBEAT_EVERY_MS) : undefined;
+  const heartbeat = context ? setInterval(() => context.heartbeat({ pid: child.pid, elapsedMs: Date.now() - started, ...options.heartbeatDetails?.() }), HEARTBEAT_EVERY_MS) : undefined;
   const timeout = options.timeoutMs
     ? setTimeout(() => {
         timedOut = true;
@@ -92,6 +96,19 @@ export async function runCommand(options: RunOptions): Promise<RunResult> {
     if (timeout) clearTimeout(timeout);
     if (options.pidFile) rmSync(options.pidFile, { force: true });
   }
+}
+
+let setprivPath: string | null | undefined;
+
+/**
+ * A command dies with the worker that started it (`setpriv --pdeathsig KILL`, util-linux): a crashed
+ * worker must not leave a step finishing unrecorded behind its back, or the retry would run it twice.
+ */
+export function withParentDeathSignal(argv: string[]): string[] {
+  if (setprivPath === undefined) {
+    setprivPath = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p)) ?? null;
+  }
+  return setprivPath ? [setprivPath, '--pdeathsig', 'KILL', '--', ...argv] : argv;
 }
 
 /** The last lines of a command's output, for a failure message a person can act on. */
@@ -128,16 +145,23 @@ function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
   }
 }
 
+/** Whether a process exists and is not a zombie (an orphan nobody has reaped yet counts as gone). */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
   }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
+  }
 }
 
-async function stopLeftover(pidFile: string): Promise<void> {
+/** Stops the process a crashed attempt left running (recorded in its pid file) and removes the file. */
+export async function stopLeftover(pidFile: string): Promise<void> {
   if (!existsSync(pidFile)) return;
   const pid = Number(readFileSync(pidFile, 'utf8').trim());
   if (pid > 0 && isAlive(pid)) {

@@ -1,0 +1,88 @@
+import path from 'node:path';
+
+/*
+ * argv of the PostgreSQL client tools. The connection never appears here: host, port, user, password and
+ * database travel in PG* environment variables (see pgEnvFromUrl), so no argv holds a secret. Only a
+ * database NAME is passed, where a tool needs one to know it should connect at all.
+ */
+
+export type DumpFormat = 'custom' | 'directory' | 'plain';
+
+const FORMAT_FLAG: Record<DumpFormat, string> = { custom: 'c', directory: 'd', plain: 'p' };
+
+export function pgTool(tool: 'pg_dump' | 'pg_restore' | 'psql', binDir?: string): string {
+  return binDir ? path.join(binDir, tool) : tool;
+}
+
+export interface PgDumpArgs {
+  /** The output file (a folder for the directory format). */
+  file: string;
+  format?: DumpFormat;
+  /** Only these schemas (`-n`). */
+  schemas?: string[];
+  excludeSchemas?: string[];
+  /** Parallel jobs; the directory format only. */
+  jobs?: number;
+  /** Compression level 0-9. */
+  compress?: number;
+  binDir?: string;
+}
+
+export function pgDumpArgv(args: PgDumpArgs): string[] {
+  const format = args.format ?? 'custom';
+  const jobs = args.jobs ?? 1;
+  if (jobs > 1 && format !== 'directory')
+    throw new Error(`pg_dump runs parallel jobs only with the directory format: set format: directory, or jobs: 1 (got format ${format}, jobs ${jobs})`);
+  return [
+    pgTool('pg_dump', args.binDir),
+    '--no-password',
+    '-F',
+    FORMAT_FLAG[format],
+    '-f',
+    args.file,
+    ...(args.compress !== undefined ? ['-Z', String(args.compress)] : []),
+    ...(jobs > 1 ? ['-j', String(jobs)] : []),
+    // A plain dump is restored by psql, which cannot be told to drop first: the script drops for itself.
+    ...(format === 'plain' ? ['--clean', '--if-exists'] : []),
+    ...(args.schemas ?? []).flatMap((schema) => ['-n', schema]),
+    ...(args.excludeSchemas ?? []).flatMap((schema) => ['--exclude-schema', schema]),
+  ];
+}
+
+export interface PgRestoreArgs {
+  file: string;
+  /** The database to restore into (a name; the rest of the connection is in PG* variables). */
+  dbname: string;
+  /** Drop each object before recreating it (`--clean --if-exists`). */
+  clean?: boolean;
+  /** Parallel jobs; otherwise the restore is one transaction: all of it or nothing. */
+  jobs?: number;
+  /** Objects belong to the restoring user (a scratch copy), not to the dump's owners. */
+  noOwner?: boolean;
+  binDir?: string;
+}
+
+export function pgRestoreArgv(args: PgRestoreArgs): string[] {
+  const jobs = args.jobs ?? 1;
+  return [
+    pgTool('pg_restore', args.binDir),
+    '--no-password',
+    '--exit-on-error',
+    ...(jobs > 1 ? ['-j', String(jobs)] : ['--single-transaction']),
+    ...(args.clean ? ['--clean', '--if-exists'] : []),
+    ...(args.noOwner ? ['--no-owner', '--no-privileges'] : []),
+    '-d',
+    args.dbname,
+    args.file,
+  ];
+}
+
+/** The table of contents of a custom or directory dump: reading it checks the archive's structure. */
+export function pgRestoreListArgv(file: string, binDir?: string): string[] {
+  return [pgTool('pg_restore', binDir), '--list', file];
+}
+
+/** A plain (SQL) dump is restored by psql, stopping at the first error, in one transaction. */
+export function psqlRestoreArgv(args: { file: string; dbname: string; binDir?: string }): string[] {
+  return [pgTool('psql', args.binDir), '--no-password', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-d', args.dbname, '-f', args.file];
+}

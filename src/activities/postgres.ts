@@ -1,0 +1,271 @@
+import { randomBytes } from 'node:crypto';
+import { createReadStream, existsSync } from 'node:fs';
+import { readdir, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { ApplicationFailure } from '@temporalio/activity';
+import { Client, type ClientConfig } from 'pg';
+import { sha256Path, sizeOfSync } from './checksum';
+import { pgDumpArgv, pgRestoreArgv, pgRestoreListArgv, psqlRestoreArgv, type DumpFormat } from './commands/postgres';
+import { describeFailure, runCommand, stopLeftover } from './shell';
+
+/*
+ * pg_dump / pg_restore / psql for backups, restores and the deploy's pre-migration dump. Connection
+ * strings are read on the worker and handed to the tools as PG* variables; argv holds no secret.
+ */
+
+export interface PgConnection {
+  host?: string;
+  port?: number;
+  user?: string;
+  password?: string;
+  database: string;
+  /** Other libpq parameters from the URL's query (sslmode=require → PGSSLMODE). */
+  options: Record<string, string>;
+}
+
+const LIBPQ_ENV: Record<string, string> = {
+  sslmode: 'PGSSLMODE',
+  sslrootcert: 'PGSSLROOTCERT',
+  sslcert: 'PGSSLCERT',
+  sslkey: 'PGSSLKEY',
+  connect_timeout: 'PGCONNECT_TIMEOUT',
+  application_name: 'PGAPPNAME',
+  options: 'PGOPTIONS',
+  target_session_attrs: 'PGTARGETSESSIONATTRS',
+};
+
+/**
+ * Parses postgresql://user:password@host:port/db?sslmode=require (also postgres:// and SQLAlchemy's
+ * postgresql+psycopg2://). The error never repeats the URL: it may hold a password.
+ */
+export function parsePostgresUrl(url: string, source = 'the database URL'): PgConnection {
+  const normalized = url.trim().replace(/^postgres(ql)?\+[a-z0-9_]+:\/\//i, 'postgresql://');
+  let parsed: URL;
+  try {
+    parsed = new URL(normalized);
+  } catch {
+    throw ApplicationFailure.nonRetryable(`${source} is not a URL; expected postgresql://user:password@host:5432/dbname`, 'BadDatabaseUrl');
+  }
+  if (!/^postgres(ql)?:$/.test(parsed.protocol))
+    throw ApplicationFailure.nonRetryable(`${source} is not a PostgreSQL URL (${parsed.protocol}); expected postgresql://user:password@host:5432/dbname`, 'BadDatabaseUrl');
+  const options: Record<string, string> = {};
+  parsed.searchParams.forEach((value, key) => (options[key] = value));
+  const { host: hostParam, port: portParam, user: userParam, password: passwordParam, dbname, ...rest } = options;
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, '')) || dbname;
+  if (!database) throw ApplicationFailure.nonRetryable(`${source} names no database; add /dbname after the host`, 'BadDatabaseUrl');
+  return {
+    host: decodeURIComponent(parsed.hostname).replace(/^\[(.*)\]$/, '$1') || hostParam || undefined,
+    port: parsed.port ? Number(parsed.port) : portParam ? Number(portParam) : undefined,
+    user: parsed.username ? decodeURIComponent(parsed.username) : userParam,
+    password: parsed.password ? decodeURIComponent(parsed.password) : passwordParam,
+    database,
+    options: rest,
+  };
+}
+
+/** The PG* environment variables that make libpq tools connect where the URL says. */
+export function pgEnvFromUrl(url: string): Record<string, string> {
+  const c = parsePostgresUrl(url);
+  const env: Record<string, string> = { PGDATABASE: c.database };
+  if (c.host) env.PGHOST = c.host;
+  if (c.port) env.PGPORT = String(c.port);
+  if (c.user) env.PGUSER = c.user;
+  if (c.password) env.PGPASSWORD = c.password;
+  for (const [key, value] of Object.entries(c.options)) if (LIBPQ_ENV[key]) env[LIBPQ_ENV[key]] = value;
+  return env;
+}
+
+/** The URL of another database on the same server (a scratch copy). */
+export function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url.trim().replace(/^postgres(ql)?\+[a-z0-9_]+:\/\//i, 'postgresql://'));
+  parsed.pathname = `/${encodeURIComponent(database)}`;
+  parsed.searchParams.delete('dbname');
+  return parsed.toString();
+}
+
+export function pgClientConfig(url: string): ClientConfig {
+  const c = parsePostgresUrl(url);
+  const ssl = c.options.sslmode && c.options.sslmode !== 'disable' ? { rejectUnauthorized: c.options.sslmode.startsWith('verify') } : undefined;
+  return { host: c.host, port: c.port, user: c.user, password: c.password, database: c.database, ssl };
+}
+
+/** The tools' environment: the worker's, minus any PG* connection settings it carries, plus the URL's. */
+function toolEnv(url: string, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(base)) if (!/^PG(HOST|HOSTADDR|PORT|USER|PASSWORD|DATABASE|SERVICE|SSLMODE)$/.test(key)) env[key] = value;
+  return { ...env, ...pgEnvFromUrl(url) };
+}
+
+function secretsOf(url: string): string[] {
+  const password = parsePostgresUrl(url).password;
+  return [url, ...(password ? [password, encodeURIComponent(password)] : [])];
+}
+
+export function pgBinDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env.RUNBOOK_PG_BIN || undefined;
+}
+
+// ---- dump -----------------------------------------------------------------------------------------
+
+export interface DumpDatabaseOptions {
+  url: string;
+  /** The finished dump's name (a folder for the directory format). */
+  file: string;
+  format: DumpFormat;
+  schemas?: string[];
+  excludeSchemas?: string[];
+  jobs?: number;
+  compress?: number;
+  binDir?: string;
+  /** The worker's environment (default process.env); PG* connection variables in it are replaced. */
+  env?: NodeJS.ProcessEnv;
+  /** Where the running pg_dump's pid is kept so a retry stops a copy left by a crashed worker (default `<file>.pid`). */
+  pidFile?: string;
+  timeoutMs?: number;
+}
+
+export interface DumpResult {
+  file: string;
+  format: DumpFormat;
+  bytes: number;
+  sha256: string;
+  durationMs: number;
+}
+
+/**
+ * Dumps a database into a fresh temporary name next to `file` and renames it when pg_dump succeeds, so
+ * a crash never leaves a partial dump under the final name. A retry first stops the pg_dump a crashed
+ * attempt left running and deletes that attempt's partial output. Heartbeats carry the bytes written.
+ */
+export async function dumpDatabase(options: DumpDatabaseOptions): Promise<DumpResult> {
+  const file = path.resolve(options.file);
+  const pidFile = options.pidFile ?? `${file}.pid`;
+  await stopLeftover(pidFile);
+  await removePartials(file);
+  const temporary = `${file}.partial-${randomBytes(4).toString('hex')}`;
+  const argv = pgDumpArgv({ ...options, file: temporary });
+  let durationMs: number;
+  try {
+    const result = await runCommand({
+      argv,
+      env: toolEnv(options.url, options.env),
+      redact: secretsOf(options.url),
+      pidFile,
+      timeoutMs: options.timeoutMs,
+      heartbeatDetails: () => ({ bytes: sizeOfSync(temporary) }),
+    });
+    if (result.exitCode !== 0) throw new Error(`${describeFailure(result, 'pg_dump')}\ncheck that the database is reachable and the user may read every table`);
+    durationMs = result.durationMs;
+    await rm(file, { recursive: true, force: true });
+    await rename(temporary, file);
+  } catch (error) {
+    await rm(temporary, { recursive: true, force: true });
+    throw error;
+  }
+  return { file, format: options.format, bytes: sizeOfSync(file), sha256: await sha256Path(file), durationMs };
+}
+
+/** Deletes what earlier attempts at this dump left behind (`<file>.partial-*`). */
+export async function removePartials(file: string): Promise<string[]> {
+  const dir = path.dirname(file);
+  const prefix = `${path.basename(file)}.partial-`;
+  const names = existsSync(dir) ? (await readdir(dir)).filter((n) => n.startsWith(prefix)) : [];
+  for (const name of names) await rm(path.join(dir, name), { recursive: true, force: true });
+  return names;
+}
+
+// ---- verify ---------------------------------------------------------------------------------------
+
+/**
+ * Checks a dump can be read back: `pg_restore --list` reads the whole table of contents of a custom or
+ * directory dump; a plain dump must end with pg_dump's completion line. Returns the number of TOC entries.
+ */
+export async function listDump(options: { file: string; format: DumpFormat; binDir?: string }): Promise<{ entries: number }> {
+  if (options.format === 'plain') return { entries: await checkPlainDump(options.file) };
+  const result = await runCommand({ argv: pgRestoreListArgv(options.file, options.binDir), tailBytes: 1 << 20 });
+  if (result.exitCode !== 0) throw new Error(describeFailure(result, `pg_restore --list ${path.basename(options.file)}`));
+  const entries = result.stdoutTail.split('\n').filter((line) => line.trim() && !line.startsWith(';')).length;
+  if (entries === 0) throw new Error(`pg_restore --list found no entries in ${options.file}`);
+  return { entries };
+}
+
+async function checkPlainDump(file: string): Promise<number> {
+  let statements = 0;
+  let tail = '';
+  for await (const chunk of createReadStream(file, { encoding: 'utf8' }) as AsyncIterable<string>) {
+    statements += chunk.split(';\n').length - 1;
+    tail = (tail + chunk).slice(-200);
+  }
+  if (!tail.includes('PostgreSQL database dump complete')) throw new Error(`${file} does not end with "PostgreSQL database dump complete": the dump is truncated`);
+  return statements;
+}
+
+// ---- restore --------------------------------------------------------------------------------------
+
+export interface RestoreDatabaseOptions {
+  url: string;
+  file: string;
+  format: DumpFormat;
+  /** Drop each object before recreating it (pg_restore --clean --if-exists). */
+  clean: boolean;
+  /** Objects owned by the restoring user (scratch copies). */
+  noOwner?: boolean;
+  jobs?: number;
+  binDir?: string;
+  env?: NodeJS.ProcessEnv;
+  pidFile?: string;
+  timeoutMs?: number;
+}
+
+/** Restores a dump into the URL's database, in one transaction unless parallel jobs are asked for. */
+export async function restoreDatabase(options: RestoreDatabaseOptions): Promise<{ durationMs: number }> {
+  const dbname = parsePostgresUrl(options.url).database;
+  const argv =
+    options.format === 'plain'
+      ? psqlRestoreArgv({ file: options.file, dbname, binDir: options.binDir })
+      : pgRestoreArgv({ file: options.file, dbname, clean: options.clean, noOwner: options.noOwner, jobs: options.jobs, binDir: options.binDir });
+  const result = await runCommand({
+    argv,
+    env: toolEnv(options.url, options.env),
+    redact: secretsOf(options.url),
+    pidFile: options.pidFile,
+    timeoutMs: options.timeoutMs,
+  });
+  if (result.exitCode !== 0)
+    throw new Error(`${describeFailure(result, argv[0].endsWith('psql') ? 'psql' : 'pg_restore')}\nnothing was changed (the restore runs in one transaction)`);
+  return { durationMs: result.durationMs };
+}
+
+// ---- scratch databases ----------------------------------------------------------------------------
+
+/** Runs SQL statements on the server of `url`, connected to its database. */
+export async function withPg<T>(url: string, fn: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ ...pgClientConfig(url), connectionTimeoutMillis: 15_000 });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** Creates an empty database on the server of `url` (dropping a leftover of the same name first). */
+export async function createScratchDatabase(url: string, name: string): Promise<string> {
+  await withPg(url, async (client) => {
+    await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+    await client.query(`CREATE DATABASE ${quoteIdent(name)}`);
+  });
+  return withDatabase(url, name);
+}
+
+export async function dropDatabase(url: string, name: string): Promise<void> {
+  await withPg(url, (client) => client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`));
+}
+
+export async function databaseExists(url: string, name: string): Promise<boolean> {
+  return withPg(url, async (client) => (await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 1);
+}
