@@ -7,6 +7,8 @@ import { devCommand } from './commands/dev';
 import { historyCommand } from './commands/history';
 import { inspectCommand } from './commands/inspect';
 import { jobCommand } from './commands/job';
+import { planCommand } from './commands/plan';
+import { releasesCommand } from './commands/releases';
 import { restoreCommand } from './commands/restore';
 import { rollbackCommand } from './commands/rollback';
 import { statusCommand } from './commands/status';
@@ -31,8 +33,10 @@ export function buildProgram(output: () => Output): Command {
 
   program.addCommand(validateCommand(output()));
   for (const command of [
+    planCommand,
     deployCommand,
     rollbackCommand,
+    releasesCommand,
     backupCommand,
     restoreCommand,
     jobCommand,

@@ -45,6 +45,8 @@ export interface RunInputs {
   restore: RestoreInput;
   job: JobInput;
   inspect: InspectInput;
+  /** Read-only: the releases on the app's host (the `releases` workflow). */
+  releases: { app: string };
 }
 export type StartableKind = keyof RunInputs;
 
@@ -95,14 +97,15 @@ export interface HistoryFilter {
   limit?: number;
 }
 
-/** A start refused because the app's deploy lock (the workflow id) is held by a running run. */
+/** A start refused because a run with the same workflow id runs: for deploy and rollback, the app's lock. */
 export class RunAlreadyRunningError extends UsageError {
   constructor(
     readonly running: RunRef,
     detail: string,
+    lock: boolean,
   ) {
     super(
-      `${running.workflowId} is already running (${detail}); one deploy or rollback per app at a time`,
+      `${running.workflowId} is already running (${detail})${lock ? '; one deploy or rollback per app at a time' : ''}`,
       `wait for it (runbook status ${running.workflowId}) or stop it (runbook abort ${running.workflowId}); it is at ${running.url}`,
     );
   }
@@ -121,6 +124,9 @@ export function runStamp(now: Date): string {
   return compactTimestamp(now.getTime());
 }
 
+/** Kinds whose runs are on-call's business: they carry the App/Action search attributes from the start. */
+const RECORDED_KINDS: readonly StartableKind[] = ['deploy', 'rollback', 'backup', 'restore', 'job'];
+
 /** The workflow id a run of this kind gets; deploy and rollback share the app's lock id. */
 export function workflowIdFor<K extends StartableKind>(kind: K, input: RunInputs[K], now: Date): string {
   const stamp = runStamp(now);
@@ -135,7 +141,8 @@ export function workflowIdFor<K extends StartableKind>(kind: K, input: RunInputs
     case 'job':
       return jobWorkflowId(input.app, (input as JobInput).job, stamp);
     default:
-      return `${kind}-${input.app}-${stamp}`;
+      // Read-only lookups may run twice in a second.
+      return `${kind}-${input.app}-${stamp}-${Math.random().toString(36).slice(2, 6)}`;
   }
 }
 
@@ -228,22 +235,20 @@ export class Runs {
    */
   async start<K extends StartableKind>(kind: K, input: RunInputs[K]): Promise<RunRef> {
     const workflowId = workflowIdFor(kind, input, this.now());
-    const searchAttributes: SearchAttributePair[] = [
-      { key: appKey, value: input.app },
-      { key: actionKey, value: kind },
-    ];
+    const searchAttributes: SearchAttributePair[] = [];
+    if (RECORDED_KINDS.includes(kind)) searchAttributes.push({ key: appKey, value: input.app }, { key: actionKey, value: kind });
     if (kind === 'deploy') searchAttributes.push({ key: refKey, value: (input as DeployInput).ref });
     try {
-      const handle = await this.client.workflow.start(WORKFLOW_TYPES[kind], {
+      const handle = await this.client.workflow.start(kind, {
         taskQueue: this.settings.taskQueue,
         workflowId,
         args: [input],
-        typedSearchAttributes: searchAttributes,
+        ...(searchAttributes.length > 0 ? { typedSearchAttributes: searchAttributes } : {}),
         staticSummary: startSummary(kind, input),
       });
       return { kind, workflowId, runId: handle.firstExecutionRunId, url: this.url(workflowId, handle.firstExecutionRunId) };
     } catch (error) {
-      if (error instanceof WorkflowExecutionAlreadyStartedError) throw await this.alreadyRunning(workflowId);
+      if (error instanceof WorkflowExecutionAlreadyStartedError) throw await this.alreadyRunning(workflowId, kind === 'deploy' || kind === 'rollback');
       if (error instanceof Error && /search attribute .* (is not defined|not found)|unknown search attribute/i.test(error.message))
         throw new UsageError(
           `the Temporal namespace '${this.settings.namespace}' lacks Runbook's search attributes (${error.message.split('\n')[0]})`,
@@ -255,12 +260,12 @@ export class Runs {
     }
   }
 
-  private async alreadyRunning(workflowId: string): Promise<RunAlreadyRunningError> {
+  private async alreadyRunning(workflowId: string, lock: boolean): Promise<RunAlreadyRunningError> {
     const running = await this.client.workflow.getHandle(workflowId).describe().catch(() => undefined);
     const runId = running?.runId ?? '';
     const ref = running?.typedSearchAttributes.get(refKey);
     const detail = running ? `${running.type}${ref ? ` ${ref}` : ''} since ${running.startTime.toISOString()}` : 'started just now';
-    return new RunAlreadyRunningError({ kind: running?.type ?? 'deploy', workflowId, runId, url: this.url(workflowId, runId || undefined) }, detail);
+    return new RunAlreadyRunningError({ kind: running?.type ?? 'deploy', workflowId, runId, url: this.url(workflowId, runId || undefined) }, detail, lock);
   }
 
   private handle(run: Pick<RunRef, 'workflowId' | 'runId'>): WorkflowHandle {

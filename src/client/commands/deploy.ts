@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import type { DeployInput } from '../../common/contracts';
+import { DeployInputError, validateDeployInput } from '../../common/deploy-plan';
 import type { Output } from '../output';
 import { startAndFollow } from '../follow';
 import { checkParams, collectParam, loadAppManifest } from '../manifests';
@@ -18,13 +19,21 @@ export function deployInput(app: string, options: DeployOptions): DeployInput {
   if (!options.ref.trim()) throw new UsageError('--ref is empty', 'give a git branch, tag or commit, a release label or an image tag');
   const params = options.param ?? {};
   checkParams(manifest.params, params, `app ${app}`);
-  return {
+  const input: DeployInput = {
     app,
     ref: options.ref,
     ...(Object.keys(params).length > 0 ? { params } : {}),
     ...(options.seed ? { seed: true } : {}),
     ...(options.approveRequired ? { requireApproval: true } : {}),
   };
+  // The workflow's own check (allowed refs, param rules), so a deploy it would refuse never starts.
+  try {
+    validateDeployInput(manifest, input);
+  } catch (error) {
+    if (error instanceof DeployInputError) throw new UsageError(error.message, 'fix --ref or --param and run again');
+    throw error;
+  }
+  return input;
 }
 
 export function deployCommand(output: Output): Command {

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import type { JobInput } from '../../common/contracts';
+import { JobInputError, resolveDates, resolveMode, resolveParams } from '../../common/job-plan';
 import type { Output } from '../output';
 import { UsageError } from '../errors';
 import { startAndFollow } from '../follow';
@@ -32,6 +33,15 @@ export function jobInput(app: string, jobName: string, options: JobRunOptions): 
     throw new UsageError(`--mode '${options.mode}' is not a mode of job ${jobName}`, `its modes are: ${job.modes.join(', ')}`);
   const params = options.param ?? {};
   checkParams(job.params, params, `job ${jobName}`);
+  // The workflow's own checks (a mode the job needs, range length), so a run it would refuse never starts.
+  try {
+    resolveDates(dates, '1970-01-01');
+    resolveMode(job, options.mode);
+    resolveParams(job, params);
+  } catch (error) {
+    if (error instanceof JobInputError) throw new UsageError(`--${error.field.replace(/^params\./, 'param ')}: ${error.message.slice(error.field.length + 2)}`, 'fix it and run again');
+    throw error;
+  }
   return {
     app,
     job: jobName,

@@ -1,0 +1,62 @@
+import { Command } from 'commander';
+import { planDeploy, type DeployPlan, type HostPlan, type PlannedStep } from '../../common/deploy-plan';
+import type { Manifest } from '../../manifest/types';
+import { stepArgv } from '../../activities/steps';
+import type { Output } from '../output';
+import { terminalPalette } from '../follow';
+import { collectParam, loadAppManifest } from '../manifests';
+import type { Palette } from '../progress-view';
+import { deployInput } from './deploy';
+
+/** The plan as printed and as --json: every step with the argv it would run (release placeholders as such). */
+export type PrintedPlan = Omit<DeployPlan, 'hosts'> & { hosts: Array<Omit<HostPlan, 'steps'> & { steps: Array<PlannedStep & { argv?: string[] }> }> };
+
+export function printablePlan(manifest: Manifest, plan: DeployPlan): PrintedPlan {
+  return {
+    ...plan,
+    hosts: plan.hosts.map((host) => ({
+      ...host,
+      steps: host.steps.map((step) =>
+        step.step ? { ...step, argv: stepArgv(manifest.steps[step.step.phase][step.step.index], plan.values) } : step,
+      ),
+    })),
+  };
+}
+
+/** Quotes an argv element only when a shell reader would need it, for display. */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+export function planLines(plan: PrintedPlan, manifest: Manifest, colors: Palette): string[] {
+  const lines = [
+    `${colors.bold(`plan: deploy ${plan.app} ${plan.ref}`)} (${plan.strategy}, ${manifest.source.type} source) ${colors.dim('— nothing was run')}`,
+  ];
+  for (const host of plan.hosts) {
+    lines.push(`${host.host} (task queue runbook-host-${host.host}):`);
+    host.steps.forEach((step, i) => {
+      lines.push(`  ${String(i + 1).padStart(2)}. ${step.name}`);
+      if (step.argv) lines.push(`      ${colors.dim('$')} ${step.argv.map(shellWord).join(' ')}`);
+    });
+  }
+  lines.push('if a step fails, these undo what was done, in this order:');
+  plan.compensations.forEach((c, i) => lines.push(`  ${String(i + 1).padStart(2)}. ${c}`));
+  return lines;
+}
+
+export function planCommand(output: Output): Command {
+  return new Command('plan')
+    .description('print what a deploy would do: its steps, the argv of each command, its checks and undos; runs nothing')
+    .argument('<app>', 'the app, as named by its manifest in RUNBOOK_MANIFESTS')
+    .requiredOption('--ref <ref>', 'the ref the deploy would take')
+    .option('--param <key=value>', "a value for one of the manifest's params (repeatable)", collectParam)
+    .option('--seed', "include the manifest's seed steps")
+    .option('--approve-required', 'include the approval gate')
+    .addHelpText('after', '\nExamples:\n  $ runbook plan almareia --ref v1.4.2\n  $ runbook plan secretaria --ref main --param tenantId=42 --seed --json')
+    .action((app: string, options: { ref: string; param?: Record<string, string>; seed?: boolean; approveRequired?: boolean }) => {
+      const input = deployInput(app, { ...options, wait: false });
+      const manifest = loadAppManifest(app);
+      const plan = printablePlan(manifest, planDeploy(manifest, input));
+      output.result(plan, () => planLines(plan, manifest, terminalPalette()));
+    });
+}

@@ -1,0 +1,96 @@
+/**
+ * The target app `runbook demo` deploys: the Python stand-in in examples/demo/app, a staging folder the
+ * deploy copies from, an app root with releases, and its manifest, all in one throwaway folder.
+ */
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { freePort } from '../devserver/ports';
+
+export const DEMO_APP_SOURCE = path.resolve(__dirname, '..', '..', 'examples', 'demo', 'app');
+
+export type DemoBehavior = 'ok' | 'crash' | 'http500' | 'traceback';
+
+export interface DemoWorkspace {
+  app: string;
+  host: string;
+  dir: string;
+  manifestsDir: string;
+  url: string;
+  /** Puts a version of the app in the staging folder, the next deploy's source. */
+  stage(version: string, behavior: DemoBehavior): void;
+  /** What answers on `/` now: the version, or why nothing does. */
+  serving(): Promise<string>;
+  /** Stops the app's processes and removes the folder. */
+  cleanup(): void;
+}
+
+export async function createDemoWorkspace(app = 'demo'): Promise<DemoWorkspace> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'runbook-demo-'));
+  const root = path.join(dir, 'srv', app);
+  const staging = path.join(dir, 'staging', app);
+  const manifestsDir = path.join(dir, 'apps');
+  const port = await freePort();
+  const host = 'demo-host';
+  const url = `http://127.0.0.1:${port}`;
+  mkdirSync(manifestsDir, { recursive: true });
+  const manifest = {
+    app,
+    host,
+    root,
+    strategy: 'releases',
+    source: { type: 'copy', from: staging, exclude: ['app.log', '.installed', '__pycache__'] },
+    steps: {
+      install: [{ name: 'install dependencies', run: ['python3', 'install.py'] }],
+      migrate: [{ name: 'migrate database', run: ['python3', 'migrate.py'] }],
+    },
+    services: [{ name: 'web', type: 'process', start: ['python3', 'app.py', String(port)], port, log: 'app.log', stopTimeout: '5s' }],
+    health: {
+      within: '6s',
+      interval: '250ms',
+      checks: [
+        { name: 'home', http: `${url}/`, expect: 200 },
+        { name: 'login page', http: `${url}/login`, expect: 200 },
+        { name: 'no tracebacks', logs: 'app.log', deny: ['Traceback'] },
+      ],
+    },
+    releases: { keep: 3 },
+  };
+  writeFileSync(path.join(manifestsDir, `${app}.yaml`), stringify(manifest));
+  return {
+    app,
+    host,
+    dir,
+    manifestsDir,
+    url,
+    stage(version, behavior) {
+      rmSync(staging, { recursive: true, force: true });
+      mkdirSync(staging, { recursive: true });
+      cpSync(DEMO_APP_SOURCE, staging, { recursive: true });
+      writeFileSync(path.join(staging, 'VERSION'), `${version}\n`);
+      writeFileSync(path.join(staging, 'BEHAVIOR'), `${behavior}\n`);
+    },
+    async serving() {
+      try {
+        const response = await fetch(`${url}/`, { signal: AbortSignal.timeout(2_000) });
+        const body = (await response.json()) as { version?: string };
+        return response.status === 200 ? (body.version ?? 'unknown') : `HTTP ${response.status}`;
+      } catch (error) {
+        return `nothing (${(error as Error).message})`;
+      }
+    },
+    cleanup() {
+      const runDir = path.join(root, '.runbook', 'run');
+      for (const file of existsSync(runDir) ? readdirSync(runDir) : []) {
+        try {
+          const { pid } = JSON.parse(readFileSync(path.join(runDir, file), 'utf8')) as { pid: number };
+          process.kill(-pid, 'SIGTERM');
+        } catch {
+          // not a pid record, or the process is gone
+        }
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
