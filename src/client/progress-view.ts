@@ -33,6 +33,11 @@ const MARKS: Record<StepStatus, { mark: string; paint: keyof Palette }> = {
   compensated: { mark: '↩', paint: 'ok' },
 };
 
+/** A run stopped at its approval gate, whether the workflow says so in its state or in a waiting step. */
+export function isWaitingForApproval(progress: Pick<Progress, 'state' | 'steps'>): boolean {
+  return progress.state === 'waiting-approval' || progress.steps.some((s) => s.status === 'waiting');
+}
+
 /** 850ms, 12.3s, 4m05s, 1h02m. */
 export function formatDuration(ms: number): string {
   if (ms < 1_000) return `${Math.max(0, Math.round(ms))}ms`;
@@ -92,7 +97,7 @@ function lineView(stream: NodeJS.WritableStream, options: ProgressViewOptions): 
   const colors = options.colors ?? NO_COLOR;
   const now = options.now ?? Date.now;
   const printed = new Map<string, string>();
-  let state: Progress['state'] | undefined;
+  let waiting = false;
   return {
     update(progress) {
       for (const step of progress.steps) {
@@ -102,8 +107,9 @@ function lineView(stream: NodeJS.WritableStream, options: ProgressViewOptions): 
         printed.set(step.name, key);
         stream.write(`${formatStep(step, now(), colors)}\n`);
       }
-      if (progress.state !== state && progress.state === 'waiting-approval') stream.write(`${colors.busy(waitingLine(options))}\n`);
-      state = progress.state;
+      const nowWaiting = isWaitingForApproval(progress);
+      if (nowWaiting && !waiting) stream.write(`${colors.busy(waitingLine(options))}\n`);
+      waiting = nowWaiting;
     },
     finish() {},
   };
@@ -119,7 +125,7 @@ function liveView(stream: NodeJS.WritableStream, options: ProgressViewOptions): 
     if (!last) return;
     const width = last.steps.reduce((w, s) => Math.max(w, s.name.length), 0);
     const lines = last.steps.map((step) => cut(formatStep(step, now(), colors, width), options.columns));
-    if (last.state === 'waiting-approval') lines.push(colors.busy(waitingLine(options)));
+    if (isWaitingForApproval(last)) lines.push(colors.busy(waitingLine(options)));
     let out = drawn > 0 ? `${ESC}${drawn}A` : '';
     for (const line of lines) out += `${ESC}2K${line}\n`;
     for (let extra = lines.length; extra < drawn; extra += 1) out += `${ESC}2K\n`;

@@ -1,6 +1,6 @@
 /** How runs read in a terminal: the end of a run, a history row, a status page. Pure: tested as text. */
 import type { Outcome } from '../common/progress';
-import { formatDuration, formatStep, NO_COLOR, type Palette } from './progress-view';
+import { formatDuration, formatStep, isWaitingForApproval, NO_COLOR, type Palette } from './progress-view';
 import type { RunDescription, RunEnd, RunRef, RunSummary } from './runs';
 
 const OUTCOME_MARK: Record<Outcome, string> = { succeeded: '✓', rolled_back: '↩', failed: '✗', cancelled: '⊘' };
@@ -68,7 +68,7 @@ export function statusLines(run: RunDescription, now: number, colors: Palette = 
   const width = steps.reduce((w, s) => Math.max(w, s.name.length), 0);
   for (const step of steps) lines.push(formatStep(step, now, colors, width));
   if (run.status === 'RUNNING' && !run.progress) lines.push(colors.dim(`  (no live steps: no worker answered on task queue ${run.taskQueue})`));
-  if (run.progress?.state === 'waiting-approval')
+  if (run.progress && isWaitingForApproval(run.progress))
     lines.push(`  waiting for approval: runbook approve ${run.workflowId}  (or runbook abort ${run.workflowId})`);
   if (run.end?.error && run.end.outcome !== 'succeeded') lines.push(`  ${colors.bad(`error: ${run.end.error}`)}`);
   if (run.end && !run.end.report && run.end.result !== undefined) lines.push(`  result: ${JSON.stringify(run.end.result)}`);

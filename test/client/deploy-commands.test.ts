@@ -1,0 +1,140 @@
+import { existsSync } from 'node:fs';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { appLockWorkflowId } from '../../src/common/contracts';
+import type { RunReport } from '../../src/common/progress';
+import { freePort } from '../../src/devserver/ports';
+import { runCli } from '../support/cli';
+import { createAppFixture, type AppFixture } from '../support/demo-app';
+import { waitFor } from '../support/postgres';
+import { connectClient, startTestWorker, type TestWorker } from '../support/temporal';
+
+/** plan, deploy, releases, rollback, approve/abort through the built binary, with the real deploy workflow and a real app. */
+describe('runbook plan, deploy, releases, rollback (real deploy workflow and app)', () => {
+  let fx: AppFixture;
+  let worker: TestWorker;
+  let env: Record<string, string>;
+  let temporal: Awaited<ReturnType<typeof connectClient>>;
+
+  beforeAll(async () => {
+    temporal = await connectClient();
+    fx = await createAppFixture();
+    worker = await startTestWorker({ taskQueue: fx.taskQueue, hosts: [fx.host], activities: { manifestsDir: fx.manifestsDir } });
+    env = { RUNBOOK_TASK_QUEUE: fx.taskQueue, RUNBOOK_MANIFESTS: fx.manifestsDir };
+  });
+  afterAll(async () => {
+    await worker?.stop();
+    await fx?.cleanup();
+    await temporal?.close();
+  });
+
+  it('plan prints the steps with their argv and undos, and executes nothing: no server needed, no run, no folder', async () => {
+    fx.stage('v1');
+    const nowhere = { ...env, TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}` };
+    const human = await runCli(['plan', fx.app, '--ref', 'v1'], { env: nowhere });
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain(`plan: deploy ${fx.app} v1 (releases, copy source) — nothing was run`);
+    expect(human.stdout).toMatch(/ {3}\d\. install: install dependencies\n {6}\$ python3 install\.py\n/);
+    expect(human.stdout).toMatch(/\. migrate: migrate database\n {6}\$ python3 migrate\.py\n/);
+    expect(human.stdout).toContain(`health: home (${fx.url('/')})`);
+    expect(human.stdout).toMatch(/if a step fails, these undo what was done, in this order:\n {3}1\. stop services and switch back to the previous release\n {3}2\. start previous services and check health/);
+
+    const json = await runCli(['plan', fx.app, '--ref', 'v1', '--json'], { env: nowhere });
+    expect(json.code).toBe(0);
+    const plan = JSON.parse(json.stdout) as { app: string; hosts: Array<{ host: string; steps: Array<{ name: string; action: string; argv?: string[] }> }>; compensations: string[] };
+    expect(plan.app).toBe(fx.app);
+    expect(plan.hosts[0].host).toBe(fx.host);
+    expect(plan.hosts[0].steps.find((s) => s.name === 'install: install dependencies')).toMatchObject({ action: 'run-step', argv: ['python3', 'install.py'] });
+    expect(plan.compensations).toHaveLength(2);
+
+    expect(existsSync(fx.root)).toBe(false);
+    const error = await temporal.client.workflow.getHandle(appLockWorkflowId(fx.app)).describe().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WorkflowNotFoundError);
+  });
+
+  it('plan refuses what the deploy would refuse, with exit 2', async () => {
+    const result = await runCli(['plan', fx.app, '--ref', '--upload-pack=x'], { env });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("error: ref '--upload-pack=x' is not a valid git ref or tag");
+  });
+
+  it('deploys v1 (exit 0), rolls a broken v2 back by itself (exit 1), and releases shows both', async () => {
+    fx.stage('v1');
+    const first = await runCli(['deploy', fx.app, '--ref', 'v1', '--json'], { env, timeoutMs: 120_000 });
+    expect(first.code).toBe(0);
+    const firstEnd = JSON.parse(first.stdout) as { outcome: string; url: string; report: RunReport };
+    expect(firstEnd).toMatchObject({ kind: 'deploy', outcome: 'succeeded', report: { app: fx.app, ref: 'v1' } });
+    expect(await fx.serving()).toBe('v1');
+
+    fx.stage('v2', { behavior: 'http500' });
+    const second = await runCli(['deploy', fx.app, '--ref', 'v2'], { env, timeoutMs: 120_000 });
+    expect(second.code).toBe(1);
+    expect(second.stdout).toMatch(/✗ health: home \(http:\S+\) {2}failed {2}\S+ {2}.*answered 500, expected 200/);
+    expect(second.stdout).toMatch(/✓ start previous services and check health {2}succeeded/);
+    expect(second.stdout).toMatch(new RegExp(`↩ deploy ${fx.app} v2 rolled back in \\S+: rolled back deploy of ${fx.app} v2`));
+    expect(second.stderr).toMatch(new RegExp(`^error: deploy ${fx.app} v2 rolled back: home .* answered 500`));
+    expect(await fx.serving()).toBe('v1');
+
+    const releases = await runCli(['releases', fx.app, '--json'], { env });
+    expect(releases.code).toBe(0);
+    const view = JSON.parse(releases.stdout) as { current: string; releases: Array<{ id: string; ref: string; status: string }> };
+    expect(view.releases.map((r) => [r.ref, r.status])).toEqual([
+      ['v1', 'good'],
+      ['v2', 'bad'],
+    ]);
+    expect(view.current).toBe(view.releases[0].id);
+    const table = await runCli(['releases', fx.app], { env });
+    expect(table.stdout).toMatch(new RegExp(`^\\* ${view.current} {2}good {3}v1 `, 'm'));
+    expect(table.stdout).toMatch(/^ {2}\S+ {2}bad {4}v2 .*\n {4}home .*answered 500/m);
+  }, 180_000);
+
+  it('holds a deploy at its approval gate, refuses a second one naming it, and abort rolls it back', async () => {
+    fx.stage('v3');
+    const workflowId = appLockWorkflowId(fx.app);
+    const started = await runCli(['deploy', fx.app, '--ref', 'v3', '--approve-required', '--no-wait', '--json'], { env });
+    expect(started.code).toBe(0);
+    const run = JSON.parse(started.stdout) as { workflowId: string; runId: string; url: string };
+    expect(run.workflowId).toBe(workflowId);
+
+    await waitFor(async () => {
+      const status = await runCli(['status', workflowId], { env });
+      expect(status.stdout).toContain(`waiting for approval: runbook approve ${workflowId}`);
+      expect(status.stdout).toMatch(/⏸ approval +waiting/);
+    }, 60_000, 300);
+
+    const refused = await runCli(['deploy', fx.app, '--ref', 'v4'], { env });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`error: ${workflowId} is already running (deploy v3 since `);
+    expect(refused.stderr).toContain(run.url);
+    const refusedRollback = await runCli(['rollback', fx.app], { env });
+    expect(refusedRollback.code).toBe(2);
+    expect(refusedRollback.stderr).toContain(`error: ${workflowId} is already running`);
+
+    const aborted = await runCli(['abort', workflowId, '--reason', 'wrong tenant'], { env });
+    expect(aborted.code).toBe(0);
+    await waitFor(async () => {
+      const status = await runCli(['status', workflowId, '--json'], { env });
+      expect(JSON.parse(status.stdout)).toMatchObject({ status: 'FAILED', end: { outcome: 'rolled_back' } });
+    }, 60_000, 300);
+    expect(await fx.serving()).toBe('v1');
+  }, 180_000);
+
+  it('rolls back to an earlier good release with runbook rollback', async () => {
+    fx.stage('v5');
+    const deployed = await runCli(['deploy', fx.app, '--ref', 'v5'], { env, timeoutMs: 120_000 });
+    expect(deployed.code).toBe(0);
+    expect(await fx.serving()).toBe('v5');
+    const result = await runCli(['rollback', fx.app, '--json'], { env, timeoutMs: 120_000 });
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ kind: 'rollback', outcome: 'succeeded', report: { kind: 'rollback', app: fx.app } });
+    expect(await fx.serving()).toBe('v1');
+
+    await waitFor(async () => {
+      const history = await runCli(['history', '--app', fx.app, '--kind', 'rollback', '--json'], { env });
+      const runs = JSON.parse(history.stdout) as Array<{ kind: string; outcome?: string }>;
+      expect(runs).toHaveLength(1);
+      expect(runs[0]).toMatchObject({ kind: 'rollback', outcome: 'succeeded' });
+    }, 30_000, 500);
+    const rolledBack = await runCli(['history', '--app', fx.app, '--outcome', 'rolled_back', '--json'], { env });
+    expect((JSON.parse(rolledBack.stdout) as unknown[]).length).toBe(2);
+  }, 180_000);
+});
