@@ -90,10 +90,7 @@ describe('runbook plan, deploy, releases, rollback (real deploy workflow and app
   it('holds a deploy at its approval gate, refuses a second one naming it, and abort rolls it back', async () => {
     fx.stage('v3');
     const workflowId = appLockWorkflowId(fx.app);
-    const started = await runCli(['deploy', fx.app, '--ref', 'v3', '--approve-required', '--no-wait', '--json'], { env });
-    expect(started.code).toBe(0);
-    const run = JSON.parse(started.stdout) as { workflowId: string; runId: string; url: string };
-    expect(run.workflowId).toBe(workflowId);
+    const watching = runCli(['deploy', fx.app, '--ref', 'v3', '--approve-required'], { env, timeoutMs: 150_000 });
 
     await waitFor(async () => {
       const status = await runCli(['status', workflowId], { env });
@@ -103,26 +100,48 @@ describe('runbook plan, deploy, releases, rollback (real deploy workflow and app
 
     const refused = await runCli(['deploy', fx.app, '--ref', 'v4'], { env });
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toContain(`error: ${workflowId} is already running (deploy v3 since `);
-    expect(refused.stderr).toContain(run.url);
+    expect(refused.stderr).toMatch(new RegExp(`error: ${workflowId} is already running \\(deploy v3 since \\S+\\); one deploy or rollback per app at a time`));
+    expect(refused.stderr).toMatch(new RegExp(`hint: wait for it \\(runbook status ${workflowId}\\) .* it is at http://\\S+/workflows/${workflowId}/[\\w-]+/history`));
     const refusedRollback = await runCli(['rollback', fx.app], { env });
     expect(refusedRollback.code).toBe(2);
     expect(refusedRollback.stderr).toContain(`error: ${workflowId} is already running`);
 
-    const aborted = await runCli(['abort', workflowId, '--reason', 'wrong tenant'], { env });
+    const aborted = await runCli(['abort', workflowId, '--reason', 'wrong tenant', '--json'], { env });
     expect(aborted.code).toBe(0);
-    await waitFor(async () => {
-      const status = await runCli(['status', workflowId, '--json'], { env });
-      expect(JSON.parse(status.stdout)).toMatchObject({ status: 'FAILED', end: { outcome: 'rolled_back' } });
-    }, 60_000, 300);
+    expect(JSON.parse(aborted.stdout)).toMatchObject({ workflowId, signal: 'abort' });
+    const watched = await watching;
+    expect(watched.code).toBe(1);
+    expect(watched.stdout).toMatch(new RegExp(`⏸ approval {2}waiting {2}\\S+ {2}waiting for an approve or abort signal\\n {2}waiting for approval: runbook approve ${workflowId} {2}\\(or runbook abort ${workflowId}\\)\\n`));
+    expect(watched.stdout).toMatch(/✗ approval {2}failed {2}\S+ {2}deploy not approved: wrong tenant/);
+    expect(watched.stdout).toMatch(new RegExp(`↩ deploy ${fx.app} v3 rolled back`));
     expect(await fx.serving()).toBe('v1');
+
+    const late = await runCli(['abort', workflowId], { env });
+    expect(late.code).toBe(2);
+    expect(late.stderr).toContain(`error: ${workflowId} is not running (failed, rolled_back); there is nothing to abort`);
   }, 180_000);
 
-  it('rolls back to an earlier good release with runbook rollback', async () => {
+  it('approve lets a held deploy switch; rollback goes back to the earlier good release', async () => {
     fx.stage('v5');
-    const deployed = await runCli(['deploy', fx.app, '--ref', 'v5'], { env, timeoutMs: 120_000 });
-    expect(deployed.code).toBe(0);
+    const workflowId = appLockWorkflowId(fx.app);
+    const started = await runCli(['deploy', fx.app, '--ref', 'v5', '--approve-required', '--no-wait', '--json'], { env });
+    expect(started.code).toBe(0);
+    const run = JSON.parse(started.stdout) as { workflowId: string; status: string; url: string };
+    expect(run).toMatchObject({ workflowId, status: 'started' });
+    await waitFor(async () => {
+      const status = await runCli(['status', workflowId, '--json'], { env });
+      const description = JSON.parse(status.stdout) as { progress?: { steps: Array<{ name: string; status: string }> } };
+      expect(description.progress?.steps.find((s) => s.name === 'approval')?.status).toBe('waiting');
+    }, 60_000, 300);
+    const approved = await runCli(['approve', workflowId], { env });
+    expect(approved.code).toBe(0);
+    expect(approved.stdout).toContain(`sent approve to ${workflowId}`);
+    await waitFor(async () => {
+      const status = await runCli(['status', workflowId, '--json'], { env });
+      expect(JSON.parse(status.stdout)).toMatchObject({ status: 'COMPLETED', end: { outcome: 'succeeded', report: { ref: 'v5' } } });
+    }, 60_000, 300);
     expect(await fx.serving()).toBe('v5');
+
     const result = await runCli(['rollback', fx.app, '--json'], { env, timeoutMs: 120_000 });
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ kind: 'rollback', outcome: 'succeeded', report: { kind: 'rollback', app: fx.app } });
@@ -136,5 +155,5 @@ describe('runbook plan, deploy, releases, rollback (real deploy workflow and app
     }, 30_000, 500);
     const rolledBack = await runCli(['history', '--app', fx.app, '--outcome', 'rolled_back', '--json'], { env });
     expect((JSON.parse(rolledBack.stdout) as unknown[]).length).toBe(2);
-  }, 180_000);
+  }, 240_000);
 });

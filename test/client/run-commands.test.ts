@@ -1,20 +1,19 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { appLockWorkflowId } from '../../src/common/contracts';
 import type { RunReport } from '../../src/common/progress';
 import { runCli } from '../support/cli';
 import { startFixtureWorker } from '../support/fixture-worker';
 import { waitFor } from '../support/postgres';
-import { connectClient, uniqueName, type TestWorker } from '../support/temporal';
+import { uniqueName, type TestWorker } from '../support/temporal';
 
 /**
  * The starting commands' shared flow, run as the built binary against the real dev server: live progress as
- * plain lines, the RunReport of a success and of a failure, --json and --no-wait, status, history, and the
- * approval gate (approve, abort, a refused second deploy). Stand-in workflows (test/support/fixture-workflows.ts)
- * keep the contract of the real ones so this tests the CLI, not one workflow.
+ * plain lines, the RunReport of a success and of a failure, --json and --no-wait, status, history. A stand-in
+ * workflow (test/support/fixture-workflows.ts) keeps the contract of the real ones, so this tests the CLI's
+ * generic code apart from any one workflow; deploy-commands.test.ts runs the real deploy.
  */
-describe('runbook starting commands, status, history, approve/abort', () => {
+describe('runbook starting commands, status and history', () => {
   const taskQueue = uniqueName('cli-runs');
   const app = uniqueName('cliapp');
   const manifests = mkdtempSync(path.join(os.tmpdir(), 'runbook-cli-runs-'));
@@ -126,37 +125,6 @@ describe('runbook starting commands, status, history, approve/abort', () => {
     expect(table.stdout).toMatch(/ {2}backup-\S+ {2}http:\/\/\S+\/history/);
   });
 
-  it('holds a deploy at its approval gate, refuses a second deploy of the app, and approve lets it finish', async () => {
-    const started = await runCli(['deploy', app, '--ref', 'v2', '--approve-required', '--no-wait'], { env });
-    expect(started.code).toBe(0);
-    const workflowId = appLockWorkflowId(app);
-    expect(started.stdout).toContain(`started deploy ${app} v2: ${workflowId}`);
-
-    await waitFor(async () => {
-      const result = await runCli(['status', workflowId], { env });
-      expect(result.stdout).toContain(`waiting for approval: runbook approve ${workflowId}`);
-    }, 30_000, 300);
-
-    const second = await runCli(['deploy', app, '--ref', 'v3'], { env });
-    expect(second.code).toBe(2);
-    expect(second.stderr).toMatch(new RegExp(`error: ${workflowId} is already running \\(deploy v2 since \\S+\\); one deploy or rollback per app at a time`));
-    expect(second.stderr).toMatch(new RegExp(`hint: wait for it \\(runbook status ${workflowId}\\) .* it is at http://\\S+/workflows/${workflowId}/[\\w-]+/history`));
-    expect(second.stdout).toBe('');
-
-    const approved = await runCli(['approve', workflowId], { env });
-    expect(approved.code).toBe(0);
-    expect(approved.stdout).toContain(`sent approve to ${workflowId}`);
-
-    await waitFor(async () => {
-      const result = await runCli(['status', workflowId, '--json'], { env });
-      expect(JSON.parse(result.stdout)).toMatchObject({ status: 'COMPLETED', end: { outcome: 'succeeded' } });
-    }, 30_000, 300);
-
-    const late = await runCli(['abort', workflowId], { env });
-    expect(late.code).toBe(2);
-    expect(late.stderr).toContain(`error: ${workflowId} is not running (completed); there is nothing to abort`);
-  });
-
   it('refuses status and approve of a workflow id that does not exist with exit 2', async () => {
     const missing = uniqueName('deploy-missing');
     for (const command of ['status', 'approve']) {
@@ -166,26 +134,5 @@ describe('runbook starting commands, status, history, approve/abort', () => {
       expect(result.stderr).toContain('hint: list recent runs with `runbook history`');
     }
   });
-
-  it('abort at the gate ends the run rolled back, and a watching deploy exits 1', async () => {
-    const temporal = await connectClient();
-    try {
-      const watching = runCli(['deploy', app, '--ref', 'v4', '--approve-required'], { env });
-      const workflowId = appLockWorkflowId(app);
-      await waitFor(async () => {
-        const progress = await temporal.client.workflow.getHandle(workflowId).query<{ state: string }>('progress');
-        expect(progress.state).toBe('waiting-approval');
-      }, 30_000, 300);
-      const aborted = await runCli(['abort', workflowId, '--json'], { env });
-      expect(aborted.code).toBe(0);
-      expect(JSON.parse(aborted.stdout)).toMatchObject({ workflowId, signal: 'abort' });
-      const result = await watching;
-      expect(result.code).toBe(1);
-      expect(result.stdout).toMatch(/⏸ approval {2}waiting {2}\S+ {2}runbook approve to switch\n {2}waiting for approval: runbook approve deploy-\S+ {2}\(or runbook abort deploy-\S+\)\n/);
-      expect(result.stdout).toMatch(/– approval {2}skipped {2}aborted by an operator/);
-      expect(result.stdout).toMatch(new RegExp(`↩ deploy ${app} v4 rolled back in \\S+: deploy ${app} v4 aborted`));
-    } finally {
-      await temporal.close();
-    }
-  });
 });
+
