@@ -124,8 +124,9 @@ function liveView(stream: NodeJS.WritableStream, options: ProgressViewOptions): 
   const draw = () => {
     if (!last) return;
     const width = last.steps.reduce((w, s) => Math.max(w, s.name.length), 0);
-    const lines = last.steps.map((step) => cut(formatStep(step, now(), colors, width), options.columns));
+    const lines = last.steps.map((step) => formatStep(step, now(), colors, width));
     if (isWaitingForApproval(last)) lines.push(colors.busy(waitingLine(options)));
+    for (const [i, line] of lines.entries()) lines[i] = cut(line, options.columns);
     let out = drawn > 0 ? `${ESC}${drawn}A` : '';
     for (const line of lines) out += `${ESC}2K${line}\n`;
     for (let extra = lines.length; extra < drawn; extra += 1) out += `${ESC}2K\n`;
