@@ -70,7 +70,7 @@ export async function startDevEnvironment(options: DevEnvironmentOptions): Promi
     TEMPORAL_NAMESPACE: server.namespace,
     TEMPORAL_UI_URL: server.uiUrl,
     RUNBOOK_MANIFESTS: options.manifestsDir,
-    ...(taskQueue !== ORCHESTRATION_TASK_QUEUE ? { RUNBOOK_TASK_QUEUE: taskQueue } : {}),
+    RUNBOOK_TASK_QUEUE: taskQueue,
   };
   let workers: Worker[];
   try {
