@@ -29,6 +29,7 @@ export function buildProgram(output: () => Output): Command {
     .option('--json', 'print results as JSON, for scripts')
     .option('--verbose', 'print stack traces of errors')
     .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', '\nExamples:\n  $ runbook dev\n  $ runbook deploy almareia --ref v1.4.2\n  $ runbook history --app almareia --outcome rolled_back\n\nReference: docs/cli.md; Web UI: docs/web-ui.md')
     .exitOverride();
 
   program.addCommand(validateCommand(output()));

@@ -63,7 +63,7 @@ export function demoCommand(output: Output): Command {
     .option('--port <port>', 'gRPC port of the dev server (default a free one)', portNumber)
     .option('--ui-port <port>', 'port of the Web UI (default a free one)', portNumber)
     .option('--keep-running', 'leave the dev server, worker and app up after the demo, until Ctrl-C, to browse the runs')
-    .addHelpText('after', '\nExamples:\n  $ make demo\n  $ runbook demo --keep-running')
+    .addHelpText('after', '\nExamples:\n  $ runbook demo        (what `make demo` runs)\n  $ runbook demo --keep-running')
     .action(async (options: { port?: number; uiPort?: number; keepRunning?: boolean }) => {
       const say = (line = '') => output.info(line);
       const workspace = await createDemoWorkspace();

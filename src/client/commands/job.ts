@@ -52,7 +52,9 @@ export function jobInput(app: string, jobName: string, options: JobRunOptions): 
 }
 
 export function jobCommand(output: Output): Command {
-  const job = new Command('job').description("run an app's jobs on demand (schedules run them on time: see `runbook schedule`)");
+  const job = new Command('job')
+    .description("run an app's jobs on demand (schedules run them on time: see `runbook schedule`)")
+    .addHelpText('after', '\nExample:\n  $ runbook job run financial-etl daily-processor --date 2025-01-31');
   job.addCommand(
     new Command('run')
       .description('run one job now, for a date or a range of dates')
