@@ -1,3 +1,4 @@
+import { backupActivities } from './backup';
 import type { ActivityConfig } from './config';
 import { manifestActivities } from './manifest';
 import { notifyActivities } from './notify';
@@ -7,6 +8,7 @@ export function createActivities(config: ActivityConfig) {
   return {
     ...manifestActivities(config),
     ...notifyActivities(config),
+    ...backupActivities(config),
   };
 }
 
