@@ -107,8 +107,11 @@ function artifactActivities(config: ActivityConfig) {
         if (sha256 !== artifact.sha256)
           return { verified: false, detail: `checksum ${sha256.slice(0, 12)}… differs from ${artifact.sha256.slice(0, 12)}… recorded when it was written: the file is corrupt` };
         if (artifact.kind === 'postgres') {
-          const { entries } = await listDump({ file: artifact.file, format: artifact.format as 'custom', binDir: binDir() });
-          return { verified: true, detail: artifact.format === 'plain' ? `read ${entries} SQL statements to the completion line` : `pg_restore --list read ${entries} entries` };
+          const { entries } = await listDump({ file: artifact.file, format: artifact.format as 'custom', binDir: binDir(), full: true });
+          return {
+            verified: true,
+            detail: artifact.format === 'plain' ? `read ${entries} SQL statements to the completion line` : `pg_restore --list read ${entries} entries; every data block read back`,
+          };
         }
         const { entries, bytes } = await verifyArchive(artifact.file, artifact.format as ArchiveFormat);
         return { verified: true, detail: `read all ${entries} entries (${bytes} bytes)` };
@@ -162,9 +165,12 @@ function artifactActivities(config: ActivityConfig) {
       const { manifest } = request;
       const dir = backupsDir(manifest);
       const entries = (await readCatalogue(dir)).entries.filter((e) => e.app === manifest.app && e.target === request.target);
+      // Days and weeks as the team's backup schedule counts them (its time zone), else UTC.
+      const timeZone = manifest.schedules.find((s) => s.run === 'backup')?.timezone ?? 'UTC';
       const plan = planRetention(
         entries.map((e) => ({ id: e.id, time: e.logicalDate, verified: e.verified })),
         manifest.backups?.keep ?? {},
+        { timeZone },
       );
       const doomed = new Set(plan.delete.map((d) => d.id));
       for (const entry of entries) if (doomed.has(entry.id)) await rm(entry.file, { recursive: true, force: true });

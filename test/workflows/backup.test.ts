@@ -99,7 +99,7 @@ describe('backup and restore workflows on the real dev server and PostgreSQL', (
       restoreVerified: true,
     });
     expect(db.file).toBe(path.join(shop.backupsDir, `${db.id}.dump`));
-    expect(db.verification).toMatch(/pg_restore --list read \d+ entries; restored into a scratch database; sanity query returned true/);
+    expect(db.verification).toMatch(/pg_restore --list read \d+ entries; every data block read back; restored into a scratch database; sanity query returned true/);
     expect(Date.parse(db.createdAt)).toBeGreaterThan(0);
     expect(Date.parse(db.logicalDate)).toBeGreaterThan(0);
     expect(entries.find((e) => e.target === 'uploads')).toMatchObject({ kind: 'files', format: 'zip', verified: true });
