@@ -5,9 +5,8 @@ import { activityConfigFromEnv } from '../../src/activities';
 import { backupActivities } from '../../src/activities/backup';
 import { sha256Path } from '../../src/activities/checksum';
 import type { CatalogueEntry } from '../../src/activities/catalogue';
-import { loadManifestFile } from '../../src/manifest/load';
 import type { Manifest } from '../../src/manifest/types';
-import { createBackupApp, readCatalogueFile, type BackupApp } from '../support/backup-app';
+import { createBackupApp, loadAppManifest, readCatalogueFile, type BackupApp } from '../support/backup-app';
 import { uniqueName } from '../support/temporal';
 
 /** The activities as a worker runs them, called directly (with an activity context for heartbeats). */
@@ -19,9 +18,7 @@ describe('backup activities on real files and a real PostgreSQL', () => {
 
   beforeAll(async () => {
     shop = await createBackupApp({ prefix: 'acts' });
-    const loaded = loadManifestFile(path.join(shop.manifestsDir, `${shop.app}.yaml`));
-    if (!loaded.ok) throw new Error('test manifest invalid');
-    manifest = loaded.manifest;
+    manifest = loadAppManifest(shop);
     activities = backupActivities({ ...activityConfigFromEnv(), manifestsDir: shop.manifestsDir, env: { ...process.env, ...shop.env } });
   });
   afterAll(() => rmSync(shop.root, { recursive: true, force: true }));

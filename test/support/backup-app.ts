@@ -2,8 +2,10 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import type { Catalogue } from '../../src/activities/catalogue';
+import { loadManifestFile } from '../../src/manifest/load';
+import type { Manifest } from '../../src/manifest/types';
 import { createDatabase } from './postgres';
 import { uniqueName } from './temporal';
 
@@ -30,6 +32,8 @@ export interface BackupAppOptions {
   backups?: Record<string, unknown>;
   orders?: number;
   services?: unknown[];
+  /** More top-level manifest keys (schedules, jobs). */
+  extra?: Record<string, unknown>;
 }
 
 export async function createBackupApp(options: BackupAppOptions = {}): Promise<BackupApp> {
@@ -70,6 +74,7 @@ export async function createBackupApp(options: BackupAppOptions = {}): Promise<B
       verifyRestore: { target: 'db', sanityQuery: 'SELECT count(*) > 0 FROM public.orders' },
       ...options.backups,
     },
+    ...options.extra,
   };
   writeFileSync(path.join(manifestsDir, `${app}.yaml`), stringify(manifest));
   return {
@@ -84,6 +89,21 @@ export async function createBackupApp(options: BackupAppOptions = {}): Promise<B
     urlEnv,
     env: { [urlEnv]: databaseUrl, RUNBOOK_PG_BIN: process.env.RUNBOOK_TEST_PG_BIN },
   };
+}
+
+/** Rewrites the app's manifest with changes to its top-level keys, and returns it as the workers will load it. */
+export function rewriteManifest(app: BackupApp, change: (manifest: Record<string, unknown>) => void): Manifest {
+  const file = path.join(app.manifestsDir, `${app.app}.yaml`);
+  const raw = parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  change(raw);
+  writeFileSync(file, stringify(raw));
+  return loadAppManifest(app);
+}
+
+export function loadAppManifest(app: BackupApp): Manifest {
+  const loaded = loadManifestFile(path.join(app.manifestsDir, `${app.app}.yaml`));
+  if (!loaded.ok) throw new Error(`test manifest invalid: ${JSON.stringify(loaded.problems)}`);
+  return loaded.manifest;
 }
 
 export function readCatalogueFile(app: BackupApp): Catalogue {
