@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 import { Client, type ClientConfig } from 'pg';
@@ -141,6 +141,7 @@ export async function dumpDatabase(options: DumpDatabaseOptions): Promise<DumpRe
   const file = path.resolve(options.file);
   const pidFile = options.pidFile ?? `${file}.pid`;
   await stopLeftover(pidFile);
+  await mkdir(path.dirname(file), { recursive: true });
   await removePartials(file);
   const temporary = `${file}.partial-${randomBytes(4).toString('hex')}`;
   const argv = pgDumpArgv({ ...options, file: temporary });

@@ -3,6 +3,8 @@ import { validateCommand } from './commands/validate';
 import { EXIT, RunFailedError, UnreachableError, UsageError } from './errors';
 import { createOutput, type Output } from './output';
 import { manifestJsonSchema } from '../manifest/json-schema';
+import { backupsCommand } from './commands/backups';
+import { scheduleCommand } from './commands/schedule';
 
 interface GlobalOptions {
   json?: boolean;
@@ -26,6 +28,8 @@ export function buildProgram(output: () => Output): Command {
         process.stdout.write(`${JSON.stringify(manifestJsonSchema(), null, 2)}\n`);
       }),
   );
+  program.addCommand(scheduleCommand(output()));
+  program.addCommand(backupsCommand(output()));
   return program;
 }
 

@@ -30,7 +30,7 @@ export async function connect(settings: TemporalSettings = settingsFromEnv(), ti
   let connection: Connection;
   try {
     connection = await Connection.connect({ address: settings.address, connectTimeout: timeoutMs });
-    await connection.workflowService.getSystemInfo({}, { timeout: timeoutMs } as never);
+    await connection.withDeadline(Date.now() + timeoutMs, () => connection.workflowService.getSystemInfo({}));
   } catch (error) {
     throw new UnreachableError(settings.address, error instanceof Error ? error.message.split('\n')[0] : String(error));
   }
