@@ -9,6 +9,12 @@ export interface ActivityConfig {
   /** Temporal Web UI base URL, for links in records and notifications. */
   uiUrl: string;
   namespace: string;
+  /** Runbook's own audit database (RUNBOOK_DATABASE_URL): job sessions, runs, notifications sent. */
+  databaseUrl?: string;
+  /** Redis for the notifications-sent ledger when there is no audit database (RUNBOOK_REDIS_URL). */
+  redisUrl?: string;
+  /** SendGrid API base URL (RUNBOOK_SENDGRID_API_URL), for a regional endpoint or a local stand-in. */
+  sendgridApiUrl?: string;
 }
 
 export function activityConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ActivityConfig {
@@ -17,5 +23,8 @@ export function activityConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Act
     env,
     uiUrl: env.TEMPORAL_UI_URL ?? 'http://localhost:8233',
     namespace: env.TEMPORAL_NAMESPACE ?? 'default',
+    databaseUrl: env.RUNBOOK_DATABASE_URL || undefined,
+    redisUrl: env.RUNBOOK_REDIS_URL || undefined,
+    sendgridApiUrl: env.RUNBOOK_SENDGRID_API_URL || undefined,
   };
 }

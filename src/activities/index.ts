@@ -1,13 +1,31 @@
+import { auditActivities } from './audit';
 import { backupActivities } from './backup';
 import type { ActivityConfig } from './config';
+import { healthActivities } from './health';
+import { inPlaceActivities } from './inplace';
+import { jobActivities } from './jobs';
 import { manifestActivities } from './manifest';
 import { notifyActivities } from './notify';
+import { recordActivities } from './records';
+import { releaseActivities } from './releases';
+import { serviceActivities } from './services';
+import { snapshotActivities } from './snapshots';
+import { stepActivities } from './steps';
 
 /** Every activity of the project, bound to the worker's configuration. */
 export function createActivities(config: ActivityConfig) {
   return {
     ...manifestActivities(config),
     ...notifyActivities(config),
+    ...stepActivities(config),
+    ...releaseActivities(config),
+    ...serviceActivities(config),
+    ...healthActivities(config),
+    ...inPlaceActivities(config),
+    ...snapshotActivities(config),
+    ...recordActivities(config),
+    ...auditActivities(config),
+    ...jobActivities(config),
     ...backupActivities(config),
   };
 }

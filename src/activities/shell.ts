@@ -43,7 +43,9 @@ export async function runCommand(options: RunOptions): Promise<RunResult> {
   const started = Date.now();
   const context = currentActivityContext();
   if (options.pidFile) await stopLeftover(options.pidFile);
-  const child = spawn(options.argv[0], options.argv.slice(1), {
+  if (options.cwd && !existsSync(options.cwd)) throw new Error(`working directory ${options.cwd} does not exist (running ${options.argv[0]})`);
+  const argv = withParentDeathSignal(options.argv);
+  const child = spawn(argv[0], argv.slice(1), {
     cwd: options.cwd,
     env: options.env,
     stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
@@ -96,6 +98,19 @@ export async function runCommand(options: RunOptions): Promise<RunResult> {
   }
 }
 
+let setprivPath: string | null | undefined;
+
+/**
+ * A command dies with the worker that started it (`setpriv --pdeathsig KILL`, util-linux): a crashed
+ * worker must not leave a step finishing unrecorded behind its back, or the retry would run it twice.
+ */
+export function withParentDeathSignal(argv: string[]): string[] {
+  if (setprivPath === undefined) {
+    setprivPath = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p)) ?? null;
+  }
+  return setprivPath ? [setprivPath, '--pdeathsig', 'KILL', '--', ...argv] : argv;
+}
+
 /** The last lines of a command's output, for a failure message a person can act on. */
 export function describeFailure(result: RunResult, label: string): string {
   const how = result.timedOut ? 'timed out' : result.signal ? `was killed by ${result.signal}` : `exited with status ${result.exitCode}`;
@@ -130,15 +145,16 @@ function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
   }
 }
 
+/** Whether a process exists and is not a zombie (an orphan nobody has reaped yet counts as gone). */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch {
     return false;
   }
-  // An orphan that exited stays a zombie while no one reaps it (a container's PID 1 may never): it is gone.
   try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return true;
   }

@@ -10,7 +10,7 @@ import {
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { SEARCH_ATTRIBUTES } from '../common/constants';
 import { WORKFLOW_TYPES, type BackupInput, type JobInput } from '../common/contracts';
-import { durationMs } from '../manifest/duration';
+import { durationMs } from '../common/duration';
 import type { Manifest, Schedule } from '../manifest/types';
 
 /*

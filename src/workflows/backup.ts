@@ -1,4 +1,4 @@
-import { ApplicationFailure, log, proxyActivities, upsertMemo, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, log, proxyActivities, upsertMemo, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { BackupArtifact } from '../activities/backup';
 import type { CatalogueEntry } from '../activities/catalogue';
@@ -8,18 +8,15 @@ import type { BackupInput } from '../common/contracts';
 import type { Outcome, RunReport } from '../common/progress';
 import type { Manifest } from '../manifest/types';
 import { compactTimestamp, isoNow } from './clock';
+import { hostActivities } from './activities';
 import { logicalTime } from './logical-date';
+import { notifyQuietly } from './notify';
 import { failureMessage, ProgressTracker } from './progress';
 import { tagOutcome, tagRun } from './search-attributes';
 
 const { loadManifest } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
   retry: { maximumAttempts: 3 },
-});
-
-const { notify } = proxyActivities<Activities>({
-  startToCloseTimeout: '2m',
-  retry: { maximumAttempts: 5, initialInterval: '1s', maximumInterval: '10s' },
 });
 
 const NON_RETRYABLE = ['BackupConfig', 'MissingEnvironment', 'BadDatabaseUrl'];
@@ -117,9 +114,7 @@ export async function backup(input: BackupInput): Promise<RunReport> {
     details: { logicalDate: logical.toISOString(), artifacts },
   };
   progress.state = outcome;
-  tagOutcome(outcome);
-  upsertMemo({ summary: report.summary });
-  if (manifest) await notifyRun(report, manifest);
+  await finishRun(report, manifest);
   if (error) throw ApplicationFailure.create({ message: `backup of ${input.app} failed: ${error}`, type: 'BackupFailed', nonRetryable: true, details: [report] });
   return report;
 }
@@ -203,14 +198,20 @@ function summarize(app: string, artifacts: ArtifactSummary[], error: string | un
   return `backup ${app} failed: ${good.length} of ${artifacts.length || 'its'} target(s) verified; ${error.split('\n')[0]}`;
 }
 
-/** Sends the run's notification when the manifest has channels; a failed notification never changes the outcome. */
-export async function notifyRun(report: RunReport, manifest: Manifest): Promise<void> {
-  if (manifest.notify.channels.length === 0) return;
-  try {
-    await notify({ report, notify: manifest.notify });
-  } catch (e) {
-    log.warn('notification not delivered; the run keeps its outcome', { error: failureMessage(e) });
-  }
+/**
+ * What every finished backup or restore does: the outcome as search attribute and memo, a line in the
+ * app's deploy log on its host (for people without UI access), and the notification the manifest asks for.
+ */
+export async function finishRun(report: RunReport, manifest: Manifest | undefined): Promise<void> {
+  await CancellationScope.nonCancellable(async () => {
+    tagOutcome(report.outcome);
+    upsertMemo({ summary: report.summary });
+    if (!manifest) return;
+    await hostActivities(manifest.hosts[0])
+      .recordRun({ manifest, report })
+      .catch((e) => log.warn('run not recorded in the deploy log', { error: failureMessage(e) }));
+    await notifyQuietly(report, manifest);
+  });
 }
 
 /** The catalogue of an app, for `runbook backups <app>`; read on the app's host. */

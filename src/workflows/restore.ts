@@ -1,4 +1,4 @@
-import { ApplicationFailure, proxyActivities, upsertMemo, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { CatalogueEntry } from '../activities/catalogue';
 import { scratchDatabaseName } from '../common/backup-names';
@@ -6,23 +6,18 @@ import { hostTaskQueue } from '../common/constants';
 import type { RestoreInput } from '../common/contracts';
 import type { Outcome, RunReport } from '../common/progress';
 import type { Manifest } from '../manifest/types';
-import { notifyRun } from './backup';
+import { hostActivities } from './activities';
+import { finishRun } from './backup';
 import { compactTimestamp, isoNow } from './clock';
+import { runHealthChecks } from './health';
 import { failureMessage, ProgressTracker } from './progress';
 import { Saga } from './saga';
-import { tagOutcome, tagRun } from './search-attributes';
+import { tagRun } from './search-attributes';
 
 const { loadManifest } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
   retry: { maximumAttempts: 3 },
 });
-
-/** The service-manager and health activities (src/activities/services, src/activities/health), by name. */
-interface ServiceActivities {
-  stopServices(request: { manifest: Manifest }): Promise<unknown>;
-  startServices(request: { manifest: Manifest }): Promise<unknown>;
-  checkHealth(request: { manifest: Manifest }): Promise<unknown>;
-}
 
 const NON_RETRYABLE = ['BackupConfig', 'MissingEnvironment', 'BadDatabaseUrl', 'BackupNotFound', 'BackupMissing', 'ChecksumMismatch', 'RestoreConflict'];
 
@@ -39,19 +34,12 @@ function hostRestoreActivities(manifest: Manifest) {
     startToCloseTimeout: '1h',
     retry: { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, nonRetryableErrorTypes: NON_RETRYABLE },
   });
-  const services = proxyActivities<ServiceActivities>({
-    taskQueue,
-    startToCloseTimeout: '10m',
-    heartbeatTimeout: '30s',
-    retry: { maximumAttempts: 3, initialInterval: '2s', backoffCoefficient: 2 },
-  });
   return {
     findBackup: quick.findBackup,
     checkBackupChecksum: quick.checkBackupChecksum,
     recordRestore: quick.recordRestore,
     restoreDatabaseBackup: restoring.restoreDatabaseBackup,
     restoreFilesBackup: restoring.restoreFilesBackup,
-    ...services,
   };
 }
 
@@ -93,12 +81,16 @@ export async function restore(input: RestoreInput): Promise<RunReport> {
         'BackupUnverified',
       );
 
+    // Services run on every host of the app; the data lives on the first one.
     const stopStart = !scratch && (manifest.backups?.stopServicesOnRestore ?? true) && manifest.services.length > 0;
     if (stopStart) {
-      await progress.run('stop services', () => host.stopServices({ manifest: manifest as Manifest }));
-      saga.add('start services again', async () => {
-        await host.startServices({ manifest: manifest as Manifest });
-      });
+      for (const hostName of [...manifest.hosts].reverse()) {
+        const acts = hostActivities(hostName);
+        await progress.run(`${prefixOf(manifest, hostName)}stop services`, () => acts.stopServices({ manifest: manifest as Manifest }), (m) => m.join('; '));
+        saga.add(`${prefixOf(manifest, hostName)}start services again`, async () => {
+          await acts.startServices({ manifest: manifest as Manifest });
+        });
+      }
     }
 
     if (found.kind === 'postgres') {
@@ -120,8 +112,13 @@ export async function restore(input: RestoreInput): Promise<RunReport> {
     }
 
     if (stopStart) {
-      await progress.run('start services', () => host.startServices({ manifest: manifest as Manifest }));
-      await progress.run('health check', () => host.checkHealth({ manifest: manifest as Manifest }));
+      for (const hostName of manifest.hosts) {
+        const acts = hostActivities(hostName);
+        const prefix = prefixOf(manifest, hostName);
+        const offsets = await acts.captureLogOffsets({ manifest });
+        await progress.run(`${prefix}start services`, () => acts.startServices({ manifest: manifest as Manifest }), (m) => m.join('; '));
+        await runHealthChecks(acts, manifest, offsets, (name, fn) => progress.run(`${prefix}health: ${name}`, fn));
+      }
     } else if (!scratch && manifest.services.length > 0) {
       progress.skip('stop/start services', 'backups.stopServicesOnRestore is false');
     }
@@ -166,9 +163,11 @@ export async function restore(input: RestoreInput): Promise<RunReport> {
     details: { backup: entry?.id ?? input.backup, target: entry?.target, scratch, restoredTo, replaced },
   };
   progress.state = outcome;
-  tagOutcome(outcome);
-  upsertMemo({ summary });
-  if (manifest) await notifyRun(report, manifest);
+  await finishRun(report, manifest);
   if (error) throw ApplicationFailure.create({ message: summary, type: 'RestoreFailed', nonRetryable: true, details: [report] });
   return report;
+}
+
+function prefixOf(manifest: Manifest, host: string): string {
+  return manifest.hosts.length > 1 ? `${host}: ` : '';
 }

@@ -6,7 +6,10 @@ import { sha256Path } from '../../src/activities/checksum';
 import type { CatalogueEntry } from '../../src/activities/catalogue';
 import { backupWorkflowId, restoreWorkflowId } from '../../src/common/contracts';
 import type { RunReport } from '../../src/common/progress';
-import { createBackupApp, databaseExists, fingerprint, queryValue, readCatalogueFile, sql, type BackupApp } from '../support/backup-app';
+import { activityConfigFromEnv } from '../../src/activities';
+import { serviceActivities } from '../../src/activities/services';
+import { freePort } from '../../src/devserver/ports';
+import { createBackupApp, databaseExists, fingerprint, loadAppManifest, queryValue, readCatalogueFile, sql, type BackupApp } from '../support/backup-app';
 import { connectClient, startTestWorker, uniqueName, type TestWorker } from '../support/temporal';
 
 jest.setTimeout(180_000);
@@ -15,6 +18,8 @@ describe('backup and restore workflows on the real dev server and PostgreSQL', (
   const taskQueue = uniqueName('backups');
   let shop: BackupApp;
   let empty: BackupApp;
+  let served: BackupApp;
+  let port: number;
   let worker: TestWorker;
   let temporal: Awaited<ReturnType<typeof connectClient>>;
 
@@ -22,17 +27,30 @@ describe('backup and restore workflows on the real dev server and PostgreSQL', (
     shop = await createBackupApp({ prefix: 'shop' });
     // Same tables, no orders: the dump restores, but the sanity query (count(*) > 0) says false.
     empty = await createBackupApp({ prefix: 'empty', manifestsDir: shop.manifestsDir, orders: 0 });
+    // An app with a running web process: a restore stops it, restores, starts it and checks its health.
+    port = await freePort();
+    const server = `require('http').createServer((q, s) => s.end('ok')).listen(${port}, '127.0.0.1')`;
+    served = await createBackupApp({
+      prefix: 'served',
+      manifestsDir: shop.manifestsDir,
+      extra: {
+        strategy: 'in-place',
+        services: [{ name: 'web', type: 'process', start: [process.execPath, '-e', server], port }],
+        health: { within: '20s', interval: '500ms', checks: [{ name: 'home page', http: `http://127.0.0.1:${port}/` }] },
+      },
+    });
     worker = await startTestWorker({
       taskQueue,
-      hosts: [shop.host, empty.host],
-      activities: { manifestsDir: shop.manifestsDir, env: { ...process.env, ...shop.env, ...empty.env } },
+      hosts: [shop.host, empty.host, served.host],
+      activities: { manifestsDir: shop.manifestsDir, env: { ...process.env, ...shop.env, ...empty.env, ...served.env } },
     });
     temporal = await connectClient();
   });
   afterAll(async () => {
     await worker?.stop();
     await temporal?.close();
-    for (const app of [shop, empty]) if (app) rmSync(app.root, { recursive: true, force: true });
+    if (served) await serviceActivities(activityConfigFromEnv()).stopServices({ manifest: loadAppManifest(served) }).catch(() => undefined);
+    for (const app of [shop, empty, served]) if (app) rmSync(app.root, { recursive: true, force: true });
   });
 
   const runBackup = (app: BackupApp, target?: string) =>
@@ -169,6 +187,27 @@ describe('backup and restore workflows on the real dev server and PostgreSQL', (
     expect(readdirSync(replaced[0]).sort()).toEqual(['logo.png', 'new-after-backup.txt']);
     expect(readFileSync(path.join(replaced[0], 'logo.png'), 'utf8')).toBe('a broken logo');
     expect(readdirSync(path.dirname(shop.uploads)).filter((n) => n.startsWith('.runbook-restore'))).toEqual([]);
+  });
+
+  it("stops the app's services for a restore, starts them again and checks their health", async () => {
+    const backup = await runBackup(served, 'db');
+    const [artifact] = (backup.details as { artifacts: Array<{ id: string }> }).artifacts;
+    await sql(served.databaseUrl, 'TRUNCATE public.orders');
+
+    const report = await runRestore(served, artifact.id);
+    expect(report.steps.map((s) => [s.name, s.status])).toEqual([
+      ['load manifest', 'succeeded'],
+      ['find backup', 'succeeded'],
+      ['verify checksum', 'succeeded'],
+      ['stop services', 'succeeded'],
+      ['restore database', 'succeeded'],
+      ['start services', 'succeeded'],
+      [`health: home page (http://127.0.0.1:${port}/)`, 'succeeded'],
+      ['record', 'succeeded'],
+    ]);
+    expect(report.steps.find((s) => s.name === 'start services')?.message).toMatch(/^started web \(pid \d+/);
+    expect(await queryValue(served.databaseUrl, 'SELECT count(*)::int FROM public.orders')).toBe(2000);
+    expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toBe('ok');
   });
 
   it('refuses a restore without a backup id, saying how to find one', async () => {

@@ -1,0 +1,171 @@
+import { existsSync, openSync, readSync, closeSync, statSync } from 'node:fs';
+import net from 'node:net';
+import { Redis } from 'ioredis';
+import { Client } from 'pg';
+import { commandToArgv } from '../manifest/argv';
+import { durationMs } from '../manifest/duration';
+import type { Check, Manifest } from '../manifest/types';
+import { requireEnv } from './environment';
+import { resolveAppPath } from './paths';
+import { redact, runCommand } from './shell';
+
+export interface CheckContext {
+  manifest: Manifest;
+  env: NodeJS.ProcessEnv;
+  /** Byte offsets of log files at the restart: log checks read only what was written since. */
+  logOffsets: Record<string, number>;
+  redact: string[];
+}
+
+export interface CheckOutcome {
+  ok: boolean;
+  detail: string;
+}
+
+const ATTEMPT_TIMEOUT_MS = 5_000;
+
+/** Runs one check once. Never throws for a failing target: the outcome says what was wrong. */
+export async function runCheckOnce(check: Check, context: CheckContext): Promise<CheckOutcome> {
+  try {
+    if ('http' in check) return await httpCheck(check);
+    if ('tcp' in check) return await tcpCheck(check.tcp);
+    if ('postgres' in check) return await postgresCheck(check.postgres, context);
+    if ('redis' in check) return await redisCheck(requireEnv(context.env, check.redis.urlEnv, 'redis check', context.manifest));
+    if ('heartbeat' in check) return await heartbeatCheck(check.heartbeat, context);
+    if ('logs' in check) return logsCheck(check, context);
+    return await commandCheck(check, context);
+  } catch (error) {
+    if ((error as { nonRetryable?: boolean }).nonRetryable) throw error;
+    return { ok: false, detail: redact((error as Error).message, context.redact) };
+  }
+}
+
+async function httpCheck(check: Extract<Check, { http: string }>): Promise<CheckOutcome> {
+  const expected = Array.isArray(check.expect) ? check.expect : [check.expect];
+  const response = await fetch(check.http, {
+    headers: check.headers,
+    redirect: 'manual',
+    signal: AbortSignal.timeout(check.timeout ? durationMs(check.timeout) : ATTEMPT_TIMEOUT_MS),
+  });
+  const body = await response.text();
+  if (!expected.includes(response.status)) return { ok: false, detail: `answered ${response.status}, expected ${expected.join(' or ')}` };
+  if (check.contains && !body.includes(check.contains)) return { ok: false, detail: `answered ${response.status} without "${check.contains}" in the body` };
+  return { ok: true, detail: `answered ${response.status}` };
+}
+
+function tcpCheck(address: string): Promise<CheckOutcome> {
+  const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port, timeout: ATTEMPT_TIMEOUT_MS });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve({ ok: true, detail: `${address} accepts connections` });
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve({ ok: false, detail: `${address} did not answer` });
+    });
+    socket.once('error', (error) => resolve({ ok: false, detail: `${address}: ${error.message}` }));
+  });
+}
+
+async function postgresCheck(check: { urlEnv: string; query: string }, context: CheckContext): Promise<CheckOutcome> {
+  const url = requireEnv(context.env, check.urlEnv, 'postgres check', context.manifest);
+  const client = new Client({ connectionString: url, connectionTimeoutMillis: ATTEMPT_TIMEOUT_MS, query_timeout: ATTEMPT_TIMEOUT_MS });
+  try {
+    await client.connect();
+    const result = await client.query(check.query);
+    return { ok: true, detail: `${check.query}: ${result.rowCount ?? 0} row(s)` };
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+async function redisCheck(url: string): Promise<CheckOutcome> {
+  const client = new Redis(url, { lazyConnect: true, connectTimeout: ATTEMPT_TIMEOUT_MS, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  try {
+    await client.connect();
+    const pong = await client.ping();
+    return { ok: pong === 'PONG', detail: `PING → ${pong}` };
+  } finally {
+    client.disconnect();
+  }
+}
+
+async function heartbeatCheck(check: { redisUrlEnv: string; key: string; field?: string; maxAge: string }, context: CheckContext): Promise<CheckOutcome> {
+  const url = requireEnv(context.env, check.redisUrlEnv, 'heartbeat check', context.manifest);
+  const client = new Redis(url, { lazyConnect: true, connectTimeout: ATTEMPT_TIMEOUT_MS, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  try {
+    await client.connect();
+    const raw = check.field ? await client.hget(check.key, check.field) : await client.get(check.key);
+    if (raw === null) return { ok: false, detail: `no heartbeat at ${check.key}${check.field ? ` ${check.field}` : ''}` };
+    const at = parseTimestamp(raw);
+    if (at === undefined) return { ok: false, detail: `heartbeat ${check.key} holds '${raw}', not a timestamp` };
+    const age = Date.now() - at;
+    const max = durationMs(check.maxAge);
+    return age <= max ? { ok: true, detail: `heartbeat ${Math.round(age / 1000)}s old` } : { ok: false, detail: `heartbeat is ${Math.round(age / 1000)}s old (max ${check.maxAge})` };
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** Unix seconds, unix milliseconds or an ISO date, as workers commonly write them. */
+export function parseTimestamp(raw: string): number | undefined {
+  const text = raw.trim();
+  if (/^\d+(\.\d+)?$/.test(text)) {
+    const n = Number(text);
+    return n < 1e11 ? n * 1000 : n;
+  }
+  const parsed = Date.parse(text);
+  return Number.isNaN(parsed) ? undefined : parsed;
+}
+
+function logsCheck(check: Extract<Check, { logs: string }>, context: CheckContext): CheckOutcome {
+  const file = resolveAppPath(context.manifest, check.logs);
+  if (!existsSync(file)) return { ok: true, detail: `${check.logs} not written yet` };
+  const from = Math.min(context.logOffsets[file] ?? 0, statSync(file).size);
+  const text = readFrom(file, from);
+  for (const line of text.split('\n')) {
+    const denied = check.deny.find((pattern) => line.includes(pattern));
+    if (denied) return { ok: false, detail: `${check.logs} contains '${denied}' since the restart: ${redact(line.trim(), context.redact).slice(0, 300)}` };
+  }
+  return { ok: true, detail: `${check.logs}: no ${check.deny.join('/')} since the restart` };
+}
+
+function readFrom(file: string, offset: number): string {
+  const size = statSync(file).size;
+  const length = Math.min(size - offset, 4 * 1024 * 1024);
+  if (length <= 0) return '';
+  const buffer = Buffer.alloc(length);
+  const fd = openSync(file, 'r');
+  try {
+    readSync(fd, buffer, 0, length, size - length);
+  } finally {
+    closeSync(fd);
+  }
+  return buffer.toString('utf8');
+}
+
+async function commandCheck(check: Extract<Check, { command: unknown }>, context: CheckContext): Promise<CheckOutcome> {
+  const argv = commandToArgv(check.command);
+  const result = await runCommand({
+    argv,
+    cwd: check.cwd ? resolveAppPath(context.manifest, check.cwd, context.manifest.root) : resolveAppPath(context.manifest, '.'),
+    env: context.env,
+    redact: context.redact,
+    timeoutMs: 60_000,
+  });
+  const output = (result.stderrTail.trim() || result.stdoutTail.trim()).split('\n').slice(-3).join(' | ');
+  return result.exitCode === 0 ? { ok: true, detail: 'exit 0' } : { ok: false, detail: `exit ${result.exitCode}${output ? `: ${output}` : ''}` };
+}
+
+/** Current sizes of the files log checks read (taken after the switch, before the start). */
+export function logOffsets(manifest: Manifest, checks: readonly Check[]): Record<string, number> {
+  const offsets: Record<string, number> = {};
+  for (const check of checks) {
+    if (!('logs' in check)) continue;
+    const file = resolveAppPath(manifest, check.logs);
+    offsets[file] = existsSync(file) ? statSync(file).size : 0;
+  }
+  return offsets;
+}

@@ -1,0 +1,22 @@
+/** argv for `docker compose` on named services of one compose file. */
+export interface ComposeTarget {
+  file: string;
+  project?: string;
+  services: string[];
+}
+
+function base(target: ComposeTarget): string[] {
+  return ['docker', 'compose', '-f', target.file, ...(target.project ? ['-p', target.project] : [])];
+}
+
+export function composeUpArgv(target: ComposeTarget): string[] {
+  return [...base(target), 'up', '-d', '--remove-orphans', ...target.services];
+}
+
+export function composeStopArgv(target: ComposeTarget): string[] {
+  return [...base(target), 'stop', ...target.services];
+}
+
+export function composePsArgv(target: ComposeTarget): string[] {
+  return [...base(target), 'ps', '--status', 'running', '--quiet', ...target.services];
+}

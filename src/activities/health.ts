@@ -1,0 +1,49 @@
+import { heartbeat } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
+import { checkLabel } from '../common/labels';
+import type { Check, Manifest } from '../manifest/types';
+import { logOffsets, runCheckOnce, type CheckContext } from './checks';
+import type { ActivityConfig } from './config';
+import { appEnvironment, secretValues } from './environment';
+
+export interface CheckRequest {
+  manifest: Manifest;
+  check: Check;
+  /** Keep trying until this long has passed; 0 = one attempt. */
+  withinMs: number;
+  intervalMs: number;
+  logOffsets?: Record<string, number>;
+}
+
+export function healthActivities(config: ActivityConfig) {
+  return {
+    /**
+     * One health (or dependency) check, tried every interval until it passes or the time is up. A check
+     * that never passes fails without retry, with its last answer: what on-call reads in the UI.
+     */
+    async checkHealth(request: CheckRequest): Promise<string> {
+      const env = appEnvironment(request.manifest, config.env);
+      const context: CheckContext = { manifest: request.manifest, env, logOffsets: request.logOffsets ?? {}, redact: secretValues(request.manifest, env) };
+      const deadline = Date.now() + request.withinMs;
+      let attempts = 0;
+      for (;;) {
+        attempts += 1;
+        const outcome = await runCheckOnce(request.check, context);
+        heartbeat({ attempts, detail: outcome.detail });
+        if (outcome.ok) return outcome.detail;
+        if (Date.now() + request.intervalMs > deadline) {
+          throw ApplicationFailure.nonRetryable(
+            `${checkLabel(request.check)} failed after ${attempts} attempt(s): ${outcome.detail}`,
+            'HealthCheckFailed',
+          );
+        }
+        await new Promise((r) => setTimeout(r, request.intervalMs));
+      }
+    },
+
+    /** Sizes of the log files the health checks read, so they judge only what the new start writes. */
+    async captureLogOffsets(request: { manifest: Manifest }): Promise<Record<string, number>> {
+      return logOffsets(request.manifest, request.manifest.health.checks);
+    },
+  };
+}

@@ -1,0 +1,179 @@
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+import { JOB_DATE_FAILED } from '../../common/job-plan';
+import type { Job, Manifest } from '../../manifest/types';
+import { jobArgv, jobEnvironment, jobTemplateMap, type JobTemplateValues } from '../commands/job';
+import type { ActivityConfig } from '../config';
+import { appEnvironment, secretValues } from '../environment';
+import { manifestActivities } from '../manifest';
+import { describeFailure, redact, runCommand } from '../shell';
+import { jobHttpRequest } from './http-request';
+
+/** One date of a job run, as the job workflow asks for it. The host re-reads the manifest itself. */
+export interface JobDateRequest {
+  app: string;
+  job: string;
+  date: string;
+  from: string;
+  to: string;
+  logicalDate: string;
+  mode?: string;
+  params: Record<string, string>;
+}
+
+/** What one date's command or request did; also the details of its failure. Output is redacted. */
+export interface JobDateOutcome {
+  date: string;
+  exitCode: number | null;
+  httpStatus?: number;
+  durationMs: number;
+  attempt: number;
+  stdoutTail: string;
+  stderrTail: string;
+  argv?: string[];
+}
+
+const TAIL_BYTES = 4_000;
+const HEARTBEAT_EVERY_MS = 1_000;
+
+export function jobActivities(config: ActivityConfig) {
+  const { loadManifest } = manifestActivities(config);
+
+  return {
+    /**
+     * Runs a job for one date on the app's host. A non-zero exit (or an unexpected HTTP status) fails the
+     * attempt with the outcome as details, so Temporal retries it per the job's `retries` and the workflow
+     * records the last attempt. A retry after a worker crash first stops the command its predecessor left
+     * running (pid file named by run and date); the date is then processed again, as the guide's processor
+     * expects of a re-run.
+     */
+    async runJobDate(request: JobDateRequest): Promise<JobDateOutcome> {
+      const manifest = await loadManifest(request.app);
+      const job = manifest.jobs.find((j) => j.name === request.job);
+      if (!job)
+        throw ApplicationFailure.nonRetryable(
+          `the manifest of ${request.app} on this host has no job '${request.job}' (jobs: ${manifest.jobs.map((j) => j.name).join(', ') || 'none'}); deploy the manifest to the host`,
+          'BadInput',
+        );
+      const values: JobTemplateValues = {
+        app: manifest.app,
+        root: manifest.root,
+        date: request.date,
+        from: request.from,
+        to: request.to,
+        logicalDate: request.logicalDate,
+        mode: request.mode,
+        params: request.params,
+      };
+      const env = { ...appEnvironment(manifest, config.env), ...job.env, ...jobEnvironment(values) };
+      const secrets = secretValues(manifest, env);
+      return job.http ? runHttpJob(job, values, secrets) : runCommandJob(manifest, job, values, env, secrets);
+    },
+  };
+}
+
+async function runCommandJob(
+  manifest: Manifest,
+  job: Job,
+  values: JobTemplateValues,
+  env: NodeJS.ProcessEnv,
+  secrets: string[],
+): Promise<JobDateOutcome> {
+  const info = Context.current().info;
+  const argv = jobArgv(job, values);
+  const cwd = jobWorkingDirectory(manifest, job);
+  if (!existsSync(cwd))
+    throw ApplicationFailure.nonRetryable(`the job ${job.name} runs in ${cwd}, which does not exist on this host; deploy the app or fix jobs[].cwd`, 'BadInput');
+  const { workflowId, runId } = runOf(info);
+  let result;
+  try {
+    result = await runCommand({
+      argv,
+      cwd,
+      env,
+      timeoutMs: info.startToCloseTimeoutMs,
+      redact: secrets,
+      tailBytes: TAIL_BYTES,
+      pidFile: path.join(os.tmpdir(), 'runbook', 'jobs', `${safeName(workflowId)}.${safeName(runId)}.${values.date}.pid`),
+    });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+      throw ApplicationFailure.nonRetryable(`the job ${job.name} cannot start '${argv[0]}' in ${cwd}: no such program; fix jobs[].run or install it`, 'BadInput');
+    throw error;
+  }
+  // runCommand stopped the command's process group; report the cancellation, not an exit status.
+  if (Context.current().cancellationSignal.aborted) throw new CancelledFailure(`${job.name} for ${values.date} was stopped: the run was cancelled`);
+  const outcome: JobDateOutcome = {
+    date: values.date,
+    exitCode: result.exitCode,
+    durationMs: result.durationMs,
+    attempt: info.attempt,
+    stdoutTail: result.stdoutTail,
+    stderrTail: result.stderrTail,
+    argv: argv.map((a) => redact(a, secrets)),
+  };
+  if (result.exitCode === 0) return outcome;
+  throw ApplicationFailure.create({
+    message: describeFailure(result, `${job.name} for ${values.date}`),
+    type: JOB_DATE_FAILED,
+    details: [outcome],
+  });
+}
+
+async function runHttpJob(job: Job, values: JobTemplateValues, secrets: string[]): Promise<JobDateOutcome> {
+  const context = Context.current();
+  const { workflowId, runId } = runOf(context.info);
+  const request = jobHttpRequest(job.http!, jobTemplateMap(values), `${workflowId}/${runId}/${values.date}`);
+  const started = Date.now();
+  const heartbeat = setInterval(() => context.heartbeat({ elapsedMs: Date.now() - started }), HEARTBEAT_EVERY_MS);
+  const label = `${job.name} for ${values.date}: ${request.method} ${redact(request.url, secrets)}`;
+  const fail = (message: string, outcome: JobDateOutcome) =>
+    ApplicationFailure.create({ message: redact(message, secrets), type: JOB_DATE_FAILED, details: [outcome] });
+  try {
+    const response = await fetch(request.url, {
+      method: request.method,
+      headers: request.headers,
+      body: request.body,
+      signal: AbortSignal.any([AbortSignal.timeout(context.info.startToCloseTimeoutMs), context.cancellationSignal]),
+    });
+    const text = await response.text();
+    const outcome: JobDateOutcome = {
+      date: values.date,
+      exitCode: null,
+      httpStatus: response.status,
+      durationMs: Date.now() - started,
+      attempt: context.info.attempt,
+      stdoutTail: redact(tail(text), secrets),
+      stderrTail: '',
+    };
+    if (request.expect.includes(response.status)) return outcome;
+    throw fail(`${label} answered ${response.status}, expected ${request.expect.join(' or ')}${text ? `:\n${tail(text, 500)}` : ''}`, outcome);
+  } catch (error) {
+    if (error instanceof ApplicationFailure) throw error;
+    const message = `${label} failed: ${(error as Error).message}`;
+    throw fail(message, { date: values.date, exitCode: null, durationMs: Date.now() - started, attempt: context.info.attempt, stdoutTail: '', stderrTail: redact(message, secrets) });
+  } finally {
+    clearInterval(heartbeat);
+  }
+}
+
+/** Relative working directories are relative to the live code: `current` for releases, the root in place. */
+export function jobWorkingDirectory(manifest: Pick<Manifest, 'root' | 'strategy'>, job: Pick<Job, 'cwd'>): string {
+  const base = manifest.strategy === 'releases' ? path.join(manifest.root, 'current') : manifest.root;
+  if (!job.cwd) return base;
+  return path.isAbsolute(job.cwd) ? job.cwd : path.join(base, job.cwd);
+}
+
+function tail(text: string, chars = TAIL_BYTES): string {
+  return text.length > chars ? text.slice(text.length - chars) : text;
+}
+
+function runOf(info: Context['info']): { workflowId: string; runId: string } {
+  return info.workflowExecution ?? { workflowId: info.activityId, runId: 'standalone' };
+}
+
+function safeName(text: string): string {
+  return text.replace(/[^A-Za-z0-9_.-]/g, '_');
+}

@@ -1,0 +1,205 @@
+import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { activityInfo, ApplicationFailure, heartbeat } from '@temporalio/activity';
+import type { Manifest } from '../manifest/types';
+import { excluder } from './archive';
+import type { ActivityConfig } from './config';
+import { gitCheckoutIntoArgv, gitFetchArgv, gitMirrorCloneArgv, gitResolveArgv } from './commands/git';
+import { appEnvironment, secretValues } from './environment';
+import { appPaths, releaseDir } from './paths';
+import { describeFailure, runCommand } from './shell';
+
+export type ReleaseStatus = 'ready' | 'good' | 'bad';
+
+/** What Runbook knows of one release, kept in <release>/.runbook/release.json. */
+export interface ReleaseInfo {
+  id: string;
+  ref: string;
+  commit?: string;
+  source: Manifest['source']['type'];
+  createdAt: string;
+  workflowId: string;
+  runId: string;
+  status: ReleaseStatus;
+  /** Why a release is bad (the failure that rolled it back). */
+  note?: string;
+}
+
+export interface ReleasesView {
+  current?: string;
+  releases: ReleaseInfo[];
+}
+
+const INFO_FILE = path.join('.runbook', 'release.json');
+
+export function readReleaseInfo(dir: string): ReleaseInfo | undefined {
+  try {
+    return JSON.parse(readFileSync(path.join(dir, INFO_FILE), 'utf8')) as ReleaseInfo;
+  } catch {
+    return undefined;
+  }
+}
+
+function writeReleaseInfo(dir: string, info: ReleaseInfo): void {
+  const file = path.join(dir, INFO_FILE);
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(`${file}.tmp`, `${JSON.stringify(info, null, 2)}\n`);
+  renameSync(`${file}.tmp`, file);
+}
+
+/** The release `current` points at, if any. */
+export function currentReleaseId(manifest: Manifest): string | undefined {
+  const link = appPaths(manifest).current;
+  try {
+    return path.basename(readlinkSync(link));
+  } catch {
+    return undefined;
+  }
+}
+
+export function listReleases(manifest: Manifest): ReleaseInfo[] {
+  const dir = appPaths(manifest).releasesDir;
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((name) => !name.startsWith('.'))
+    .map((name) => readReleaseInfo(path.join(dir, name)))
+    .filter((info): info is ReleaseInfo => info !== undefined)
+    .sort((a, b) => a.id.localeCompare(b.id));
+}
+
+/**
+ * Release ids to delete so that `keep` remain: never the current one, never the newest good one, never
+ * `protect` (the release being deployed); bad releases go first.
+ */
+export function releasesToPrune(releases: readonly ReleaseInfo[], keep: number, current: string | undefined, protect: readonly string[] = []): string[] {
+  const newestGood = [...releases].reverse().find((r) => r.status === 'good')?.id;
+  const kept = new Set([current, newestGood, ...protect].filter(Boolean) as string[]);
+  const candidates = [...releases.filter((r) => r.status === 'bad'), ...releases.filter((r) => r.status !== 'bad')].filter((r) => !kept.has(r.id));
+  const excess = releases.length - keep;
+  return excess > 0 ? candidates.slice(0, excess).map((r) => r.id) : [];
+}
+
+export interface PrepareReleaseRequest {
+  manifest: Manifest;
+  releaseId: string;
+  ref: string;
+}
+
+export function releaseActivities(config: ActivityConfig) {
+  async function git(argv: string[], manifest: Manifest, env: NodeJS.ProcessEnv): Promise<string> {
+    const result = await runCommand({ argv, env, redact: secretValues(manifest, env), timeoutMs: 600_000 });
+    if (result.exitCode !== 0) throw ApplicationFailure.retryable(describeFailure(result, argv.slice(0, 4).join(' ')), 'GitFailed');
+    return result.stdoutTail.trim();
+  }
+
+  async function fillFromGit(manifest: Manifest, source: Extract<Manifest['source'], { type: 'git' }>, ref: string, target: string): Promise<string> {
+    const env = appEnvironment(manifest, config.env);
+    const mirror = path.join(appPaths(manifest).stateDir, 'repo.git');
+    if (!existsSync(path.join(mirror, 'HEAD'))) {
+      rmSync(mirror, { recursive: true, force: true });
+      mkdirSync(path.dirname(mirror), { recursive: true });
+      await git(gitMirrorCloneArgv(source.repo, mirror), manifest, env);
+    } else {
+      await git(gitFetchArgv(mirror), manifest, env);
+    }
+    let commit: string;
+    try {
+      commit = await git(gitResolveArgv(mirror, ref), manifest, env);
+    } catch {
+      commit = '';
+    }
+    if (!/^[0-9a-f]{40}$/.test(commit))
+      throw ApplicationFailure.nonRetryable(`ref '${ref}' was not found in ${source.repo}; push it or pick an existing branch, tag or commit`, 'UnknownRef');
+    mkdirSync(target, { recursive: true });
+    await git(gitCheckoutIntoArgv(mirror, target, commit), manifest, env);
+    return commit;
+  }
+
+  function fillFromCopy(source: Extract<Manifest['source'], { type: 'copy' }>, target: string): void {
+    if (!existsSync(source.from))
+      throw ApplicationFailure.nonRetryable(`staging folder ${source.from} does not exist; put the new version there (source.from)`, 'MissingSource');
+    const excluded = excluder(source.exclude);
+    cpSync(source.from, target, {
+      recursive: true,
+      verbatimSymlinks: true,
+      filter: (file) => {
+        const relative = path.relative(source.from, file);
+        return relative === '' || !excluded(relative.split(path.sep).join('/'), lstatSync(file).isDirectory());
+      },
+    });
+  }
+
+  return {
+    /** The releases on this host and which one is current. */
+    async describeReleases(request: { manifest: Manifest }): Promise<ReleasesView> {
+      return { current: currentReleaseId(request.manifest), releases: listReleases(request.manifest) };
+    },
+
+    /**
+     * Puts the code for `ref` into releases/<id>: a git checkout, a copy of the staging folder, or (image
+     * sources) just the release record. Built under a temporary name and renamed when complete, so a retry
+     * after a crash finds either a finished release or nothing.
+     */
+    async prepareRelease(request: PrepareReleaseRequest): Promise<ReleaseInfo> {
+      const { manifest, releaseId, ref } = request;
+      const dir = releaseDir(manifest, releaseId);
+      const existing = readReleaseInfo(dir);
+      if (existing) return existing;
+      const tmp = path.join(appPaths(manifest).releasesDir, `.tmp-${releaseId}`);
+      rmSync(tmp, { recursive: true, force: true });
+      mkdirSync(tmp, { recursive: true });
+      heartbeat('preparing');
+      let commit: string | undefined;
+      const source = manifest.source;
+      if (source.type === 'git') commit = await fillFromGit(manifest, source, ref, tmp);
+      else if (source.type === 'copy') fillFromCopy(source, tmp);
+      const info = activityInfo();
+      const release: ReleaseInfo = {
+        id: releaseId,
+        ref,
+        commit,
+        source: source.type,
+        createdAt: new Date().toISOString(),
+        workflowId: info.workflowExecution?.workflowId ?? '',
+        runId: info.workflowExecution?.runId ?? '',
+        status: 'ready',
+      };
+      writeReleaseInfo(tmp, release);
+      renameSync(tmp, dir);
+      return release;
+    },
+
+    /** Points `current` at a release atomically (a new symlink renamed over the old one). Idempotent. */
+    async switchCurrent(request: { manifest: Manifest; releaseId: string }): Promise<{ previous?: string; current: string }> {
+      const { manifest, releaseId } = request;
+      const paths = appPaths(manifest);
+      const target = releaseDir(manifest, releaseId);
+      if (!readReleaseInfo(target))
+        throw ApplicationFailure.nonRetryable(`release ${releaseId} does not exist in ${paths.releasesDir}; list them with: runbook releases ${manifest.app}`, 'UnknownRelease');
+      const previous = currentReleaseId(manifest);
+      if (previous === releaseId) return { previous, current: releaseId };
+      if (existsSync(paths.current) && !lstatSync(paths.current).isSymbolicLink())
+        throw ApplicationFailure.nonRetryable(`${paths.current} exists and is not a symlink; move it away so Runbook can manage releases`, 'NotASymlink');
+      const tmp = `${paths.current}.tmp-${process.pid}`;
+      rmSync(tmp, { force: true });
+      symlinkSync(path.relative(paths.root, target), tmp);
+      renameSync(tmp, paths.current);
+      return { previous, current: releaseId };
+    },
+
+    async markRelease(request: { manifest: Manifest; releaseId: string; status: ReleaseStatus; note?: string }): Promise<void> {
+      const dir = releaseDir(request.manifest, request.releaseId);
+      const info = readReleaseInfo(dir);
+      if (!info) return;
+      writeReleaseInfo(dir, { ...info, status: request.status, note: request.note });
+    },
+
+    /** Deletes old releases beyond manifest.releases.keep; never the current or the newest good one. */
+    async pruneReleases(request: { manifest: Manifest; protect?: string[] }): Promise<string[]> {
+      const { manifest } = request;
+      const doomed = releasesToPrune(listReleases(manifest), manifest.releases.keep, currentReleaseId(manifest), request.protect);
+      for (const id of doomed) rmSync(releaseDir(manifest, id), { recursive: true, force: true });
+      return doomed;
+    },
+  };
+}

@@ -1,0 +1,76 @@
+import { heartbeat } from '@temporalio/activity';
+import type { Manifest, Service } from '../../manifest/types';
+import type { ActivityConfig } from '../config';
+import { appEnvironment, secretValues } from '../environment';
+import { liveDir } from '../paths';
+import { readReleaseInfo } from '../releases';
+import { commandManager } from './command';
+import { composeManager } from './compose';
+import { processManager } from './process';
+import { systemdManager } from './systemd';
+import type { ServiceContext, ServiceManager } from './types';
+
+export interface ServicesRequest {
+  manifest: Manifest;
+  /** Run from this folder (a release directory); default the live folder. */
+  dir?: string;
+  /** Only these services (by name); default all, in manifest order (stop: reverse order). */
+  only?: string[];
+}
+
+export interface ServiceStatus {
+  name: string;
+  type: Service['type'];
+  running: boolean;
+}
+
+function managerFor(service: Service): ServiceManager {
+  const managers = { process: processManager, systemd: systemdManager, compose: composeManager, command: commandManager };
+  return managers[service.type] as ServiceManager;
+}
+
+function contextFor(config: ActivityConfig, request: ServicesRequest): ServiceContext {
+  const env = appEnvironment(request.manifest, config.env);
+  const dir = request.dir ?? liveDir(request.manifest);
+  const info = readReleaseInfo(dir);
+  return { manifest: request.manifest, env, dir, release: info?.id, ref: info?.ref, redact: secretValues(request.manifest, env) };
+}
+
+function selected(request: ServicesRequest): Service[] {
+  return request.manifest.services.filter((s) => !request.only || request.only.includes(s.name));
+}
+
+export function serviceActivities(config: ActivityConfig) {
+  return {
+    /** Stops the app's services on this host, last one first. Idempotent. */
+    async stopServices(request: ServicesRequest): Promise<string[]> {
+      const context = contextFor(config, request);
+      const messages: string[] = [];
+      for (const service of [...selected(request)].reverse()) {
+        heartbeat(service.name);
+        messages.push(await managerFor(service).stop(service, context));
+      }
+      return messages;
+    },
+
+    /** Starts (or restarts) the app's services on this host from `dir`, in manifest order. Idempotent. */
+    async startServices(request: ServicesRequest): Promise<string[]> {
+      const context = contextFor(config, request);
+      const messages: string[] = [];
+      for (const service of selected(request)) {
+        heartbeat(service.name);
+        messages.push(await managerFor(service).start(service, context));
+      }
+      return messages;
+    },
+
+    async servicesStatus(request: ServicesRequest): Promise<ServiceStatus[]> {
+      const context = contextFor(config, request);
+      const statuses: ServiceStatus[] = [];
+      for (const service of selected(request)) {
+        statuses.push({ name: service.name, type: service.type, running: await managerFor(service).isRunning(service, context) });
+      }
+      return statuses;
+    },
+  };
+}

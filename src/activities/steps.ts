@@ -1,0 +1,104 @@
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { activityInfo, ApplicationFailure } from '@temporalio/activity';
+import { stepLabel } from '../common/labels';
+import { expandArgv } from '../common/template';
+import { commandToArgv } from '../manifest/argv';
+import { durationMs } from '../manifest/duration';
+import type { Manifest, Step } from '../manifest/types';
+import type { ActivityConfig } from './config';
+import { appEnvironment, missingEnv, secretValues } from './environment';
+import { appPaths } from './paths';
+import { describeFailure, runCommand } from './shell';
+
+export type StepPhase = 'preflight' | 'install' | 'migrate' | 'build' | 'seed';
+
+export interface StepRequest {
+  manifest: Manifest;
+  phase: StepPhase;
+  index: number;
+  /** The deploy this step belongs to: its markers live under <state>/deploys/<deployId>. */
+  deployId: string;
+  /** Working directory (a release, the in-place root, or the staging folder for preflight). */
+  dir: string;
+  /** Template values ({{release}}, {{ref}}, params…) and extra environment for the command. */
+  values: Record<string, string>;
+  extraEnv?: Record<string, string>;
+}
+
+export interface StepResult {
+  label: string;
+  exitCode: number | null;
+  durationMs: number;
+  outputTail: string;
+  /** True when a retry found the step already done by an earlier attempt and did not run it again. */
+  reused: boolean;
+}
+
+function stepOf(manifest: Manifest, phase: StepPhase, index: number): Step {
+  const step = manifest.steps[phase][index];
+  if (!step) throw ApplicationFailure.nonRetryable(`no ${phase} step #${index} in the manifest`, 'BadInput');
+  return step;
+}
+
+/** The argv a step runs: its words with {{placeholders}} filled, or /bin/sh -c for `shell: true`. Pure. */
+export function stepArgv(step: Step, values: Record<string, string>): string[] {
+  if (step.shell) return ['/bin/sh', '-c', Array.isArray(step.run) ? step.run.join(' ') : step.run];
+  return expandArgv(commandToArgv(step.run), values);
+}
+
+export function stepActivities(config: ActivityConfig) {
+  return {
+    /** Required environment names present on this host (values are never reported). */
+    async checkEnvironment(request: { manifest: Manifest }): Promise<string> {
+      const env = appEnvironment(request.manifest, config.env);
+      const missing = missingEnv(env, request.manifest.env.required);
+      if (missing.length > 0) {
+        const where = request.manifest.env.file ? `${request.manifest.env.file} or the worker's environment` : "the worker's environment";
+        throw ApplicationFailure.nonRetryable(`missing required environment on this host: ${missing.join(', ')}; set them in ${where}`, 'MissingEnvironment');
+      }
+      return `${request.manifest.env.required.length} required variable(s) present`;
+    },
+
+    /**
+     * Runs one manifest step. A marker records success, so a retry after a worker crash returns the earlier
+     * result instead of running the command twice; a pid file lets the retry stop a copy the dead worker
+     * left running before starting again.
+     */
+    async runStep(request: StepRequest): Promise<StepResult> {
+      const { manifest, phase, index } = request;
+      const step = stepOf(manifest, phase, index);
+      const label = stepLabel(step);
+      const markers = path.join(appPaths(manifest).stateDir, 'deploys', request.deployId, 'steps');
+      const marker = path.join(markers, `${phase}-${index}.done`);
+      if (existsSync(marker)) return { ...(JSON.parse(readFileSync(marker, 'utf8')) as StepResult), reused: true };
+
+      const env = { ...appEnvironment(manifest, config.env), ...step.env, ...request.extraEnv };
+      const redact = secretValues(manifest, env);
+      const result = await runCommand({
+        argv: stepArgv(step, request.values),
+        cwd: step.cwd ? path.resolve(request.dir, step.cwd) : request.dir,
+        env,
+        redact,
+        timeoutMs: step.timeout ? durationMs(step.timeout) : undefined,
+        pidFile: path.join(markers, `${phase}-${index}.pid`),
+      });
+      const outcome: StepResult = {
+        label,
+        exitCode: result.exitCode,
+        durationMs: result.durationMs,
+        outputTail: (result.stdoutTail + result.stderrTail).trim().split('\n').slice(-20).join('\n'),
+        reused: false,
+      };
+      if (result.exitCode !== 0) {
+        const message = `${phase} step '${label}' ${describeFailure(result, '').trim()}`;
+        if (activityInfo().attempt <= (step.retries ?? 0)) throw ApplicationFailure.retryable(message, 'StepFailed');
+        throw ApplicationFailure.nonRetryable(message, 'StepFailed');
+      }
+      mkdirSync(markers, { recursive: true });
+      writeFileSync(`${marker}.tmp`, JSON.stringify(outcome));
+      renameSync(`${marker}.tmp`, marker);
+      return outcome;
+    },
+  };
+}

@@ -1,0 +1,126 @@
+/**
+ * What a job run will do, decided from its input and the manifest's job: the dates, the mode, the
+ * parameters and the activity's timeout and retries. Pure and deterministic: the job workflow calls it.
+ */
+import { durationMs } from './duration';
+import type { Job } from '../manifest/types';
+import type { JobInput } from './contracts';
+
+/** Bad input to a job run; the workflow turns it into a non-retryable failure naming the field. */
+export class JobInputError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${field}: ${message}`);
+    this.name = 'JobInputError';
+  }
+}
+
+/** The failure type of one date whose command exited non-zero (or request failed); details: its outcome. */
+export const JOB_DATE_FAILED = 'JobDateFailed';
+
+/** More dates than this in one run is almost certainly a typo in a year. */
+export const MAX_JOB_DATES = 366;
+
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const DAY_MS = 86_400_000;
+
+export function isIsoDate(text: string): boolean {
+  const match = ISO_DATE.exec(text);
+  if (!match) return false;
+  const [, y, m, d] = match.map(Number);
+  const date = new Date(Date.UTC(y, m - 1, d));
+  return date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d;
+}
+
+export function addDays(date: string, days: number): string {
+  const [y, m, d] = date.split('-').map(Number);
+  return new Date(Date.UTC(y, m - 1, d) + days * DAY_MS).toISOString().slice(0, 10);
+}
+
+/** Every date from `from` to `to`, both included. */
+export function datesBetween(from: string, to: string): string[] {
+  const dates: string[] = [];
+  for (let date = from; date <= to; date = addDays(date, 1)) dates.push(date);
+  return dates;
+}
+
+/** The date a run without explicit dates processes: its logical day, or the day before. */
+export function defaultJobDate(logicalDay: string, defaultDate: Job['defaultDate']): string {
+  return defaultDate === 'yesterday' ? addDays(logicalDay, -1) : logicalDay;
+}
+
+function checkDate(field: string, value: string): void {
+  if (!isIsoDate(value)) throw new JobInputError(field, `expected a date such as 2025-12-01 (YYYY-MM-DD), got '${value}'`);
+}
+
+/** The dates of a run: one `date`, a `from`..`to` range (inclusive), or the default date. */
+export function resolveDates(input: Pick<JobInput, 'date' | 'from' | 'to'>, defaultDate: string): string[] {
+  const { date, from, to } = input;
+  if (date !== undefined && (from !== undefined || to !== undefined))
+    throw new JobInputError('date', 'give either date, or from and to, not both');
+  if (date !== undefined) {
+    checkDate('date', date);
+    return [date];
+  }
+  if (from === undefined && to === undefined) return [defaultDate];
+  if (from === undefined) throw new JobInputError('from', `a range needs both from and to (to is ${to})`);
+  if (to === undefined) throw new JobInputError('to', `a range needs both from and to (from is ${from})`);
+  checkDate('from', from);
+  checkDate('to', to);
+  if (from > to) throw new JobInputError('to', `the range ends (${to}) before it starts (${from}); swap from and to`);
+  const dates = datesBetween(from, to);
+  if (dates.length > MAX_JOB_DATES)
+    throw new JobInputError('to', `${dates.length} dates is more than ${MAX_JOB_DATES} in one run; split the range`);
+  return dates;
+}
+
+/** The mode of a run: the requested one or the job's default, checked against the job's modes. */
+export function resolveMode(job: Pick<Job, 'name' | 'modes' | 'defaultMode'>, requested: string | undefined): string | undefined {
+  const mode = requested ?? job.defaultMode;
+  if (!job.modes) return mode;
+  if (mode === undefined)
+    throw new JobInputError('mode', `the job ${job.name} needs a mode: one of ${job.modes.join(', ')}`);
+  if (!job.modes.includes(mode))
+    throw new JobInputError('mode', `'${mode}' is not a mode of the job ${job.name}; expected one of ${job.modes.join(', ')}`);
+  return mode;
+}
+
+/** The job's parameters with defaults applied; unknown, missing and malformed values are refused. */
+export function resolveParams(job: Pick<Job, 'name' | 'params'>, given: Record<string, string> = {}): Record<string, string> {
+  const known = Object.keys(job.params);
+  for (const name of Object.keys(given)) {
+    if (!known.includes(name))
+      throw new JobInputError(
+        `params.${name}`,
+        `the job ${job.name} has no parameter '${name}'; ${known.length ? `known: ${known.join(', ')}` : 'it takes no parameters'}`,
+      );
+  }
+  const params: Record<string, string> = {};
+  for (const [name, spec] of Object.entries(job.params)) {
+    const value = given[name] ?? spec.default;
+    if (value === undefined) {
+      if (spec.required)
+        throw new JobInputError(`params.${name}`, `the job ${job.name} needs this parameter${spec.description ? ` (${spec.description})` : ''}`);
+      continue;
+    }
+    if (spec.pattern !== undefined && !anchored(spec.pattern, job.name, name).test(value))
+      throw new JobInputError(`params.${name}`, `'${value}' does not match the pattern ${spec.pattern}`);
+    params[name] = value;
+  }
+  return params;
+}
+
+function anchored(pattern: string, job: string, param: string): RegExp {
+  try {
+    return new RegExp(`^(?:${pattern})$`);
+  } catch (error) {
+    throw new JobInputError(`params.${param}`, `the manifest's pattern for this parameter of ${job} is not a valid regular expression (${(error as Error).message}); fix jobs[].params.${param}.pattern`);
+  }
+}
+
+/** The per-date activity's limits: the job's timeout is its startToClose, its retries its extra attempts. */
+export function jobActivityPolicy(job: Pick<Job, 'timeout' | 'retries'>): { startToCloseTimeoutMs: number; maximumAttempts: number } {
+  return { startToCloseTimeoutMs: durationMs(job.timeout), maximumAttempts: job.retries + 1 };
+}

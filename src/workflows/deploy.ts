@@ -1,0 +1,295 @@
+import {
+  ApplicationFailure,
+  condition,
+  defineSignal,
+  isCancellation,
+  setHandler,
+  upsertMemo,
+  upsertSearchAttributes,
+  workflowInfo,
+  CancellationScope,
+} from '@temporalio/workflow';
+import type { StepPhase } from '../activities/steps';
+import { appLockWorkflowId, SIGNALS, type DeployInput } from '../common/contracts';
+import { DeployInputError, planDeploy, type DeployPlan, type PlannedStep } from '../common/deploy-plan';
+import { checkLabel } from '../common/labels';
+import type { Outcome, RunReport } from '../common/progress';
+import { ACTION, APP, OUTCOME, REF } from '../common/search-attributes';
+import type { Manifest } from '../manifest/types';
+import { durationMs as durationToMs } from '../common/duration';
+import { orchestration, hostActivities } from './activities';
+import { compactTimestamp, isoNow } from './clock';
+import { runHealthChecks } from './health';
+import { failureMessage, ProgressTracker } from './progress';
+import { Saga } from './saga';
+
+export const approveSignal = defineSignal<[]>(SIGNALS.approve);
+export const abortSignal = defineSignal<[reason?: string]>(SIGNALS.abort);
+
+/**
+ * Deploys `ref` of an app: preflight, snapshot, update, install/migrate/build, switch and restart, health.
+ * Every step that changes the server registers its undo; a failure (or a cancel) runs the undos in reverse
+ * and checks the previous version's health. The event history is the audit log.
+ */
+export async function deploy(input: DeployInput): Promise<RunReport> {
+  const info = workflowInfo();
+  if (!input || typeof input.app !== 'string' || typeof input.ref !== 'string')
+    throw ApplicationFailure.nonRetryable('deploy input must be {"app": "<app>", "ref": "<branch, tag or commit>"}', 'BadInput');
+  if (info.workflowId !== appLockWorkflowId(input.app))
+    throw ApplicationFailure.nonRetryable(
+      `start deploys of ${input.app} with workflow id '${appLockWorkflowId(input.app)}', so that only one runs at a time`,
+      'BadInput',
+    );
+
+  const progress = new ProgressTracker('deploy', input.app);
+  const releaseId = `${compactTimestamp(info.runStartTime.getTime())}-${info.runId.slice(0, 8)}`;
+  let approved = false;
+  let abortReason: string | undefined;
+  setHandler(approveSignal, () => void (approved = true));
+  setHandler(abortSignal, (reason?: string) => void (abortReason = reason ?? 'aborted by an operator'));
+
+  const manifest = await progress.run('load manifest', () => orchestration.loadManifest(input.app), (m) => `hosts: ${m.hosts.join(', ')}`);
+  let plan: DeployPlan;
+  try {
+    plan = planDeploy(manifest, input, releaseId);
+  } catch (error) {
+    if (error instanceof DeployInputError) throw ApplicationFailure.nonRetryable(error.message, 'BadInput');
+    throw error;
+  }
+  progress.plan(plan.hosts.flatMap((h) => h.steps.map((s) => s.name)));
+  upsertSearchAttributes([
+    { key: APP, value: input.app },
+    { key: REF, value: input.ref },
+    { key: ACTION, value: 'deploy' },
+    { key: OUTCOME, value: 'running' },
+  ]);
+
+
+  const saga = new Saga();
+  const run: DeployRun = { manifest, plan, input, releaseId, progress, saga, migrated: false, changed: false };
+  let outcome: Outcome = 'succeeded';
+  let error: string | undefined;
+  let cancelled = false;
+  let cancellation: unknown;
+  try {
+    for (const hostPlan of plan.hosts) {
+      await deployHost(run, hostPlan.host, hostPlan.steps, () => ({ approved, abortReason }));
+    }
+    if (manifest.strategy === 'releases') {
+      for (const host of manifest.hosts) {
+        const acts = hostActivities(host);
+        const prefix = manifest.hosts.length > 1 ? `${host}: ` : '';
+        await progress.run(`${prefix}mark release ${releaseId} good`, () => acts.markRelease({ manifest, releaseId, status: 'good' }));
+        await progress.run(`${prefix}prune old releases`, () => acts.pruneReleases({ manifest, protect: [releaseId] }), (gone) => (gone.length ? `removed ${gone.join(', ')}` : 'nothing to remove'));
+      }
+    }
+  } catch (failure) {
+    cancelled = isCancellation(failure);
+    if (cancelled) cancellation = failure;
+    error = cancelled ? 'cancelled by an operator' : failureMessage(failure);
+    progress.state = 'compensating';
+    const undone = await CancellationScope.nonCancellable(async () => {
+      if (manifest.strategy === 'releases')
+        for (const host of manifest.hosts) await hostActivities(host).markRelease({ manifest, releaseId, status: 'bad', note: error });
+      return saga.compensate(progress);
+    });
+    outcome = undone.failed.length > 0 ? 'failed' : 'rolled_back';
+    if (undone.failed.length > 0) error = `${error}; ROLLBACK FAILED: ${undone.failed.map((f) => `${f.name}: ${f.error}`).join('; ')}`;
+  }
+
+  const report = buildReport(run, outcome, error, cancelled);
+  await CancellationScope.nonCancellable(() => finish(manifest, report));
+  progress.state = outcome;
+  if (outcome === 'succeeded') return report;
+  // A cancelled deploy ends as Canceled in the UI, after its compensations ran; the report is in the memo and log.
+  if (cancelled) throw cancellation;
+  throw ApplicationFailure.nonRetryable(report.summary, outcome === 'rolled_back' ? 'DeployRolledBack' : 'DeployFailed', report);
+}
+
+interface DeployRun {
+  manifest: Manifest;
+  plan: DeployPlan;
+  input: DeployInput;
+  releaseId: string;
+  progress: ProgressTracker;
+  saga: Saga;
+  /** A migration started (the `if-migrated` database policy depends on it). */
+  migrated: boolean;
+  /** Something on a server changed, so there is something to undo. */
+  changed: boolean;
+}
+
+async function deployHost(run: DeployRun, host: string, steps: PlannedStep[], gate: () => { approved: boolean; abortReason?: string }): Promise<void> {
+  const { manifest, releaseId, progress, saga, input } = run;
+  const acts = hostActivities(host);
+  const inPlace = manifest.strategy === 'in-place';
+  const releaseDir = inPlace ? manifest.root : `${manifest.root}/releases/${releaseId}`;
+  const stepDir = manifest.source.type === 'image' ? manifest.root : releaseDir;
+  const preflightDir = manifest.source.type === 'copy' ? manifest.source.from : manifest.root;
+  const extraEnv: Record<string, string> = { RUNBOOK_RELEASE: releaseId, RUNBOOK_RELEASE_DIR: releaseDir, RUNBOOK_REF: input.ref };
+  if (manifest.source.type === 'image') Object.assign(extraEnv, { IMAGE_TAG: input.ref, RUNBOOK_IMAGE: `${manifest.source.image}:${input.ref}` });
+  let logOffsets: Record<string, number> = {};
+  let previous: string | undefined;
+
+  const prefix = manifest.hosts.length > 1 ? `${host}: ` : '';
+  const undoStart = () =>
+    saga.add(`${prefix}start previous services and check health`, async () => {
+      if (!inPlace && !previous) {
+        await acts.stopServices({ manifest });
+        throw ApplicationFailure.nonRetryable(`first deploy of ${manifest.app} on ${host} failed and there is no previous release to go back to; services stopped`);
+      }
+      const offsets = await acts.captureLogOffsets({ manifest });
+      await acts.startServices({ manifest });
+      await runHealthChecks(acts, manifest, offsets, (name, fn) => progress.run(`${prefix}rollback health: ${name}`, fn));
+    });
+  // The first change on this host registers the undo that runs last: start the previous version, check it.
+  let touched = false;
+  const touch = () => {
+    if (touched) return;
+    touched = true;
+    run.changed = true;
+    undoStart();
+  };
+
+  for (const step of steps) {
+    const name = step.name;
+    switch (step.action) {
+      case 'check-environment':
+        await progress.run(name, () => acts.checkEnvironment.executeWithOptions({ summary: name }, [{ manifest }]));
+        break;
+      case 'check-dependency': {
+        const check = manifest.dependencies[step.check!.index];
+        await progress.run(name, () =>
+          acts.checkHealth.executeWithOptions({ summary: `dependency ${checkLabel(check)}`, heartbeatTimeout: '20s' }, [{ manifest, check, withinMs: 10_000, intervalMs: 1_000 }]),
+        );
+        break;
+      }
+      case 'run-step': {
+        const { phase, index } = step.step!;
+        if (phase === 'migrate' && !run.migrated) {
+          touch();
+          run.migrated = true; // set before it runs: a failed migration may have half-applied
+        }
+        const timeout = manifest.steps[phase][index].timeout;
+        await progress.run(
+          name,
+          () =>
+            acts.runStep.executeWithOptions(
+              { summary: name, startToCloseTimeout: timeout ? durationToMs(timeout) + 60_000 : '2h' },
+              [{ manifest, phase: phase as StepPhase, index, deployId: releaseId, dir: phase === 'preflight' ? preflightDir : stepDir, values: run.plan.values, extraEnv }],
+            ),
+          (r) => (r.reused ? 'done by an earlier attempt' : `exit 0 in ${Math.round(r.durationMs / 100) / 10}s`),
+        );
+        break;
+      }
+      case 'find-previous-release': {
+        const view = await progress.run(name, () => acts.describeReleases({ manifest }), (v) => (v.current ? `previous release ${v.current}` : 'first deploy: no previous release'));
+        previous = view.current;
+        break;
+      }
+      case 'archive-live-folder': {
+        touch();
+        const archive = await progress.run(
+          name,
+          () => acts.archiveLiveFolder.executeWithOptions({ summary: name, startToCloseTimeout: '1h', heartbeatTimeout: '10s' }, [{ manifest, deployId: releaseId }]),
+          (r) => `${r.file} (${r.bytes} bytes)`,
+        );
+        saga.add(`${prefix}restore archive of ${manifest.root}`, async () => {
+          await acts.stopServices({ manifest });
+          await acts.restoreLiveFolder.executeWithOptions({ summary: `restore ${archive.file}`, startToCloseTimeout: '1h', heartbeatTimeout: '10s' }, [{ manifest, deployId: releaseId, archive: archive.file }]);
+        });
+        break;
+      }
+      case 'snapshot-database': {
+        touch();
+        await progress.run(name, () => acts.snapshotDatabase.executeWithOptions({ summary: name, startToCloseTimeout: '2h', heartbeatTimeout: '10s' }, [{ manifest, deployId: releaseId }]), (r) => r.file);
+        const policy = manifest.rollback.database;
+        if (policy !== 'never') {
+          saga.add(`${prefix}restore database snapshot (${policy})`, async () => {
+            if (policy === 'if-migrated' && !run.migrated) return;
+            await acts.stopServices({ manifest });
+            await acts.restoreDatabaseSnapshot.executeWithOptions({ summary: 'restore database snapshot', startToCloseTimeout: '2h', heartbeatTimeout: '10s' }, [{ manifest, deployId: releaseId }]);
+          });
+        }
+        break;
+      }
+      case 'prepare-release':
+        await progress.run(
+          name,
+          () => acts.prepareRelease.executeWithOptions({ summary: name, startToCloseTimeout: '1h' }, [{ manifest, releaseId, ref: input.ref }]),
+          (r) => (r.commit ? `commit ${r.commit.slice(0, 12)}` : `release ${r.id}`),
+        );
+        break;
+      case 'copy-into-place':
+        await progress.run(name, () => acts.copyIntoPlace.executeWithOptions({ summary: name, startToCloseTimeout: '1h', heartbeatTimeout: '10s' }, [{ manifest, deployId: releaseId }]));
+        break;
+      case 'approval': {
+        progress.wait(name, 'waiting for an approve or abort signal');
+        const decided = await condition(() => gate().approved || gate().abortReason !== undefined, durationToMs(manifest.approval.timeout));
+        const why = gate().abortReason ?? (decided ? undefined : `no approval within ${manifest.approval.timeout}`);
+        await progress.run(name, async () => {
+          if (why) throw ApplicationFailure.nonRetryable(`deploy not approved: ${why}`, 'NotApproved');
+          return 'approved';
+        });
+        break;
+      }
+      case 'stop-services':
+        touch();
+        if (!inPlace) {
+          saga.add(`${prefix}stop services and switch back to ${previous ?? 'nothing'}`, async () => {
+            await acts.stopServices({ manifest });
+            if (previous) await acts.switchCurrent({ manifest, releaseId: previous });
+          });
+        }
+        await progress.run(name, () => acts.stopServices.executeWithOptions({ summary: name }, [{ manifest }]), (m) => m.join('; '));
+        break;
+      case 'switch-current':
+        await progress.run(name, () => acts.switchCurrent.executeWithOptions({ summary: name }, [{ manifest, releaseId }]));
+        break;
+      case 'start-services':
+        logOffsets = await acts.captureLogOffsets({ manifest });
+        await progress.run(name, () => acts.startServices.executeWithOptions({ summary: name }, [{ manifest }]), (m) => m.join('; '));
+        break;
+      case 'health-check':
+        break; // the checks run together below, once everything is started
+    }
+  }
+  await runHealthChecks(acts, manifest, logOffsets, (checkName, fn) => progress.run(`${prefix}health: ${checkName}`, fn));
+}
+
+function buildReport(run: DeployRun, outcome: Outcome, error: string | undefined, cancelled: boolean): RunReport {
+  const info = workflowInfo();
+  const { manifest, input, releaseId } = run;
+  const what = `${manifest.app} ${input.ref}`;
+  const summary =
+    outcome === 'succeeded' ? `deployed ${what} (release ${releaseId})`
+    : outcome === 'rolled_back' ? `${cancelled ? 'cancelled' : 'rolled back'} deploy of ${what}: ${error}${run.changed ? '; previous version restored and healthy' : '; nothing was changed'}`
+    : `deploy of ${what} FAILED and was not fully rolled back: ${error}`;
+  return {
+    kind: 'deploy',
+    app: manifest.app,
+    outcome,
+    workflowId: info.workflowId,
+    runId: info.runId,
+    startedAt: info.runStartTime.toISOString(),
+    finishedAt: isoNow(),
+    summary,
+    steps: run.progress.list(),
+    error,
+    ref: input.ref,
+    release: releaseId,
+    details: { hosts: manifest.hosts, strategy: manifest.strategy, migrated: run.migrated },
+  };
+}
+
+/** Records and announces the outcome; neither may change it, so their failures are only noted. */
+async function finish(manifest: Manifest, report: RunReport): Promise<void> {
+  upsertSearchAttributes([{ key: OUTCOME, value: report.outcome }]);
+  upsertMemo({ summary: report.summary });
+  for (const host of manifest.hosts) {
+    await hostActivities(host)
+      .recordRun({ manifest, report })
+      .catch(() => undefined);
+  }
+  await orchestration.notify({ report, notify: manifest.notify }).catch(() => undefined);
+}

@@ -1,0 +1,78 @@
+import { ApplicationFailure, CancellationScope, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { appLockWorkflowId, type RollbackInput } from '../common/contracts';
+import type { Outcome, RunReport } from '../common/progress';
+import { ACTION, APP, OUTCOME, REF } from '../common/search-attributes';
+import type { Manifest } from '../manifest/types';
+import { isoNow } from './clock';
+import { hostActivities, orchestration } from './activities';
+import { runHealthChecks } from './health';
+import { failureMessage, ProgressTracker } from './progress';
+
+/**
+ * Switches an app back to an earlier good release (the newest one before the current, or `to`) and
+ * restarts its services, then checks health. Shares the deploy's per-app lock.
+ */
+export async function rollback(input: RollbackInput): Promise<RunReport> {
+  const info = workflowInfo();
+  if (!input || typeof input.app !== 'string') throw ApplicationFailure.nonRetryable('rollback input must be {"app": "<app>", "to"?: "<release>"}', 'BadInput');
+  if (info.workflowId !== appLockWorkflowId(input.app))
+    throw ApplicationFailure.nonRetryable(`start rollbacks of ${input.app} with workflow id '${appLockWorkflowId(input.app)}' (the deploy lock)`, 'BadInput');
+  upsertSearchAttributes([
+    { key: APP, value: input.app },
+    { key: ACTION, value: 'rollback' },
+    { key: OUTCOME, value: 'running' },
+  ]);
+  const progress = new ProgressTracker('rollback', input.app);
+  const manifest: Manifest = await progress.run('load manifest', () => orchestration.loadManifest(input.app));
+  if (manifest.strategy !== 'releases')
+    throw ApplicationFailure.nonRetryable(`${manifest.app} deploys in place: it has no releases to switch between; restore a backup instead (runbook restore)`, 'BadInput');
+
+  let outcome: Outcome = 'succeeded';
+  let error: string | undefined;
+  let target = input.to;
+  try {
+    for (const host of manifest.hosts) {
+      const acts = hostActivities(host);
+      const prefix = manifest.hosts.length > 1 ? `${host}: ` : '';
+      const view = await progress.run(`${prefix}find release`, () => acts.describeReleases({ manifest }), (v) => `current ${v.current ?? 'none'}`);
+      if (!target) {
+        const older = view.releases.filter((r) => r.status === 'good' && r.id !== view.current && (!view.current || r.id < view.current));
+        target = older[older.length - 1]?.id;
+        if (!target) throw ApplicationFailure.nonRetryable(`no earlier good release of ${manifest.app} to go back to; deploy a fixed version instead`, 'NothingToRollBackTo');
+      } else if (!view.releases.some((r) => r.id === target)) {
+        throw ApplicationFailure.nonRetryable(`release ${target} does not exist; list releases with: runbook releases ${manifest.app}`, 'UnknownRelease');
+      }
+      upsertSearchAttributes([{ key: REF, value: view.releases.find((r) => r.id === target)?.ref ?? target }]);
+      const release = target;
+      await progress.run(`${prefix}stop services`, () => acts.stopServices({ manifest }));
+      await progress.run(`${prefix}switch current → ${release}`, () => acts.switchCurrent({ manifest, releaseId: release }));
+      const offsets = await acts.captureLogOffsets({ manifest });
+      await progress.run(`${prefix}start services`, () => acts.startServices({ manifest }));
+      await runHealthChecks(acts, manifest, offsets, (name, fn) => progress.run(`${prefix}health: ${name}`, fn));
+    }
+  } catch (failure) {
+    outcome = 'failed';
+    error = failureMessage(failure);
+  }
+  const report: RunReport = {
+    kind: 'rollback',
+    app: manifest.app,
+    outcome,
+    workflowId: info.workflowId,
+    runId: info.runId,
+    startedAt: info.runStartTime.toISOString(),
+    finishedAt: isoNow(),
+    summary: outcome === 'succeeded' ? `rolled ${manifest.app} back to release ${target}` : `rollback of ${manifest.app} FAILED: ${error}`,
+    steps: progress.list(),
+    error,
+    release: target,
+  };
+  await CancellationScope.nonCancellable(async () => {
+    upsertSearchAttributes([{ key: OUTCOME, value: outcome }]);
+    upsertMemo({ summary: report.summary });
+    for (const host of manifest.hosts) await hostActivities(host).recordRun({ manifest, report }).catch(() => undefined);
+  });
+  progress.state = outcome;
+  if (outcome !== 'succeeded') throw ApplicationFailure.nonRetryable(report.summary, 'RollbackFailed', report);
+  return report;
+}

@@ -1,0 +1,153 @@
+import { spawn } from 'node:child_process';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { activityConfigFromEnv } from '../../src/activities';
+import { serviceActivities } from '../../src/activities/services';
+import { pidsListeningOn } from '../../src/activities/services/ports';
+import { isAlive } from '../../src/activities/shell';
+import { freePort } from '../../src/devserver/ports';
+import { parseManifest } from '../../src/manifest/load';
+import type { Manifest } from '../../src/manifest/types';
+import { waitFor } from '../support/postgres';
+
+const DEMO_APP = path.resolve(__dirname, '..', '..', 'examples', 'demo', 'app');
+
+function manifestOf(yaml: string): Manifest {
+  const result = parseManifest(yaml);
+  if (!result.ok) throw new Error(JSON.stringify(result.problems));
+  return result.manifest;
+}
+
+/** Stand-ins for systemctl, docker and sudo that record their argv: no systemd or Docker engine runs here. */
+function standIns(dir: string): { bin: string; calls: () => string[] } {
+  const bin = path.join(dir, 'bin');
+  const log = path.join(dir, 'calls.log');
+  mkdirSync(bin, { recursive: true });
+  const record = (name: string, after = 'exit 0') => {
+    writeFileSync(path.join(bin, name), `#!/bin/sh\necho "${name} $*" >> "${log}"\n${after}\n`);
+    chmodSync(path.join(bin, name), 0o755);
+  };
+  record('systemctl');
+  record('docker', 'case "$*" in *" ps "*) echo c1; echo c2;; esac; exit 0');
+  record('sudo', 'shift; exec "$@"');
+  return { bin, calls: () => readFileSync(log, 'utf8').trim().split('\n') };
+}
+
+describe('service managers', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'runbook-services-'));
+  const stand = standIns(dir);
+  const env = { ...process.env, PATH: `${stand.bin}:${process.env.PATH}` };
+  const activities = serviceActivities({ ...activityConfigFromEnv(), env });
+  const run = <T>(fn: () => Promise<T>): Promise<T> => new MockActivityEnvironment().run(fn) as Promise<T>;
+
+  it('systemd: restart each unit through sudo -n, stop in reverse order', async () => {
+    const manifest = manifestOf(`app: flowlog
+host: app-1
+root: ${dir}/flowlog
+source: { type: git, repo: /srv/git/flowlog.git }
+services:
+  - { name: web, type: systemd, unit: flowlog-web, sudo: true }
+  - { name: worker-default, type: systemd, unit: flowlog-worker-default, sudo: true }
+  - { name: worker-whatsapp, type: systemd, unit: flowlog-worker-whatsapp, user: true }
+`);
+    writeFileSync(path.join(dir, 'calls.log'), '');
+    await run(() => activities.startServices({ manifest, dir }));
+    await run(() => activities.stopServices({ manifest, dir }));
+    expect(stand.calls()).toEqual([
+      'sudo -n systemctl restart flowlog-web',
+      'systemctl restart flowlog-web',
+      'sudo -n systemctl restart flowlog-worker-default',
+      'systemctl restart flowlog-worker-default',
+      'systemctl --user restart flowlog-worker-whatsapp',
+      'systemctl --user stop flowlog-worker-whatsapp',
+      'sudo -n systemctl stop flowlog-worker-default',
+      'systemctl stop flowlog-worker-default',
+      'sudo -n systemctl stop flowlog-web',
+      'systemctl stop flowlog-web',
+    ]);
+  });
+
+  it('compose: up -d on the named services of the release compose file, stop, and ps for status', async () => {
+    const manifest = manifestOf(`app: secretaria
+host: vps-1
+root: ${dir}/secretaria
+source: { type: git, repo: /srv/git/secretaria.git }
+services:
+  - { name: stack, type: compose, file: docker-compose.prod.yml, services: [app, worker] }
+`);
+    writeFileSync(path.join(dir, 'calls.log'), '');
+    const release = path.join(dir, 'secretaria', 'releases', 'r1');
+    mkdirSync(release, { recursive: true });
+    await run(() => activities.startServices({ manifest, dir: release }));
+    const status = await run(() => activities.servicesStatus({ manifest, dir: release }));
+    await run(() => activities.stopServices({ manifest, dir: release }));
+    const file = path.join(release, 'docker-compose.prod.yml');
+    expect(stand.calls()).toEqual([
+      `docker compose -f ${file} -p secretaria up -d --remove-orphans app worker`,
+      `docker compose -f ${file} -p secretaria ps --status running --quiet app worker`,
+      `docker compose -f ${file} -p secretaria stop app worker`,
+    ]);
+    expect(status).toEqual([{ name: 'stack', type: 'compose', running: true }]);
+  });
+
+  it('command: custom start, stop and status commands; a failing start says what failed', async () => {
+    const manifest = manifestOf(`app: custom
+host: h
+root: ${dir}/custom
+source: { type: copy, from: ${dir} }
+services:
+  - { name: api, type: command, start: "systemctl restart custom-api", stop: [systemctl, stop, custom-api], status: "sh -c 'exit 3'" }
+`);
+    writeFileSync(path.join(dir, 'calls.log'), '');
+    mkdirSync(path.join(dir, 'custom'), { recursive: true });
+    await run(() => activities.startServices({ manifest, dir: path.join(dir, 'custom') }));
+    await run(() => activities.stopServices({ manifest, dir: path.join(dir, 'custom') }));
+    expect(stand.calls()).toEqual(['systemctl restart custom-api', 'systemctl stop custom-api']);
+    expect(await run(() => activities.servicesStatus({ manifest, dir: path.join(dir, 'custom') }))).toEqual([{ name: 'api', type: 'command', running: false }]);
+
+    const broken = manifestOf(`app: custom
+host: h
+root: ${dir}/custom
+source: { type: copy, from: ${dir} }
+services:
+  - { name: api, type: command, start: "sh -c 'echo no such unit >&2; exit 5'", stop: "true" }
+`);
+    await expect(run(() => activities.startServices({ manifest: broken, dir: path.join(dir, 'custom') }))).rejects.toThrow(/api start .* exited with status 5:\nno such unit/);
+  });
+
+  it('process: starts detached with a pid file and log, stops by pid, and first stops whoever holds its port', async () => {
+    const port = await freePort();
+    const appDir = path.join(dir, 'proc-app');
+    cpSync(DEMO_APP, appDir, { recursive: true });
+    const manifest = manifestOf(`app: proc
+host: h
+root: ${dir}/proc
+strategy: in-place
+source: { type: copy, from: ${appDir} }
+services:
+  - { name: web, type: process, start: [python3, app.py, "${port}"], port: ${port}, log: app.log, stopTimeout: 3s }
+`);
+    // someone else already listens on the port, as a stale process on 5000 does in the Almareia guide
+    const squatter = spawn('python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1'], { stdio: 'ignore', detached: true });
+    await waitFor(async () => {
+      if (pidsListeningOn(port).length === 0) throw new Error('not listening yet');
+    }, 10_000);
+
+    const [started] = await run(() => activities.startServices({ manifest, dir: appDir }));
+    expect(started).toMatch(new RegExp(`stopped web \\(pid ${squatter.pid}\\); started web \\(pid \\d+, log ${appDir}/app.log\\)`));
+    expect(isAlive(squatter.pid!)).toBe(false);
+    const body = await (await fetch(`http://127.0.0.1:${port}/api/status`)).json();
+    expect(body).toMatchObject({ version: 'v1', path: '/api/status' });
+
+    const again = await run(() => activities.startServices({ manifest, dir: appDir }));
+    expect(again[0]).toMatch(/web already running \(pid \d+\)/);
+    expect(await run(() => activities.servicesStatus({ manifest }))).toEqual([{ name: 'web', type: 'process', running: true }]);
+
+    const [stopped] = await run(() => activities.stopServices({ manifest, dir: appDir }));
+    expect(stopped).toMatch(/stopped web \(pid \d+\)/);
+    expect(pidsListeningOn(port)).toEqual([]);
+    expect(readFileSync(path.join(appDir, 'app.log'), 'utf8')).toContain(`listening on 127.0.0.1:${port}`);
+  });
+});

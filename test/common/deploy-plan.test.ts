@@ -1,0 +1,72 @@
+import path from 'node:path';
+import { DeployInputError, planDeploy } from '../../src/common/deploy-plan';
+import { isRefAllowed } from '../../src/common/refs';
+import { loadManifestFile } from '../../src/manifest/load';
+import type { Manifest } from '../../src/manifest/types';
+
+const example = (name: string): Manifest => {
+  const result = loadManifestFile(path.resolve(__dirname, '..', '..', 'examples', `${name}.yaml`));
+  if (!result.ok) throw new Error(name);
+  return result.manifest;
+};
+
+describe('the deploy plan', () => {
+  it('Flowlog deploys only main or production', () => {
+    const flowlog = example('flowlog');
+    expect(() => planDeploy(flowlog, { app: 'flowlog', ref: 'feature/login' })).toThrow(
+      new DeployInputError("ref 'feature/login' may not be deployed to flowlog; allowed: main, production (source.allowedRefs)"),
+    );
+    expect(planDeploy(flowlog, { app: 'flowlog', ref: 'production' }).ref).toBe('production');
+  });
+
+  it('refuses refs that could be read as options or paths', () => {
+    expect(() => planDeploy(example('orquetask'), { app: 'orquetask', ref: '--upload-pack=x' })).toThrow(/not a valid git ref/);
+    expect(() => planDeploy(example('orquetask'), { app: 'orquetask', ref: 'v1..v2' })).toThrow(/not a valid git ref/);
+  });
+
+  it('matches allowed refs with * inside one path segment', () => {
+    expect(isRefAllowed('v2.4.1', ['v*'])).toBe(true);
+    expect(isRefAllowed('release/2026-11', ['release/*'])).toBe(true);
+    expect(isRefAllowed('release/a/b', ['release/*'])).toBe(false);
+    expect(isRefAllowed('anything', undefined)).toBe(true);
+  });
+
+  it("Secretária: tenant params checked against their patterns and passed to the steps' templates", () => {
+    const secretaria = example('secretaria');
+    expect(() => planDeploy(secretaria, { app: 'secretaria', ref: 'v2.4', params: { tenantId: 'acme' } })).toThrow("param 'tenantId'='acme' does not match [0-9]+");
+    expect(() => planDeploy(secretaria, { app: 'secretaria', ref: 'v2.4', params: { tenantId: '-42' } })).toThrow("param 'tenantId' may not start with '-'");
+    const plan = planDeploy(secretaria, { app: 'secretaria', ref: 'v2.4', params: { tenantId: '42', tenantSlug: 'acme' }, seed: true });
+    expect(plan.values).toMatchObject({ tenantId: '42', tenantSlug: 'acme', ref: 'v2.4' });
+    expect(plan.hosts[0].steps.map((s) => s.name)).toContain('seed: provision tenant');
+  });
+
+  it('Almareia in place: archive, stop, copy, install, start, health — in the guide’s order', () => {
+    const plan = planDeploy(example('almareia'), { app: 'almareia', ref: '2026-02-06' });
+    expect(plan.hosts[0].steps.map((s) => s.name)).toEqual([
+      'preflight: required environment',
+      'preflight: pre-deploy tests on the staging copy',
+      'snapshot: archive /srv/almareia',
+      'stop services',
+      'update: copy /srv/staging/almareia into /srv/almareia',
+      'install: install dependencies',
+      'start services',
+      'health: home (http://127.0.0.1:5000/)',
+      'health: login page (http://127.0.0.1:5000/login)',
+      'health: api status (http://127.0.0.1:5000/api/status)',
+      'health: no tracebacks in app.log (logs app.log free of Traceback)',
+    ]);
+    expect(plan.compensations).toEqual(['restore archive of /srv/almareia (failed tree kept as _failed_<timestamp>)', 'start previous services and check health']);
+  });
+
+  it('OrqueTask: database snapshot before migrations, restored on rollback only if migrated', () => {
+    const plan = planDeploy(example('orquetask'), { app: 'orquetask', ref: 'main' });
+    const names = plan.hosts[0].steps.map((s) => s.name);
+    expect(names.indexOf('snapshot database')).toBe(names.indexOf('migrate: flask db upgrade') - 1);
+    expect(names).not.toContain('seed: seed example data (onboarding process)');
+    expect(plan.compensations).toEqual([
+      'stop services and switch back to the previous release',
+      'restore database snapshot (if-migrated)',
+      'start previous services and check health',
+    ]);
+  });
+});

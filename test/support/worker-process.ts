@@ -1,0 +1,64 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { stopChild } from './postgres';
+
+const WORKER_MAIN = path.resolve(__dirname, '..', '..', 'dist', 'workers', 'main.js');
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  output(): string;
+  /** The crash the durability promise is about: no shutdown, no cleanup. */
+  kill(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A real `runbook` worker process (the compiled dist/workers/main.js), as production runs it.
+ * `wrap` runs it under another command, e.g. `unshare` to give it its own view of the filesystem.
+ */
+export async function startWorkerProcess(options: {
+  taskQueue: string;
+  hosts: string[];
+  manifestsDir: string;
+  orchestrate?: boolean;
+  env?: NodeJS.ProcessEnv;
+  wrap?: string[];
+}): Promise<WorkerProcess> {
+  const env = {
+    ...process.env,
+    RUNBOOK_TASK_QUEUE: options.taskQueue,
+    RUNBOOK_HOSTS: options.hosts.join(','),
+    RUNBOOK_MANIFESTS: options.manifestsDir,
+    RUNBOOK_ORCHESTRATE: options.orchestrate === false ? 'false' : 'true',
+    ...options.env,
+  };
+  const argv = [...(options.wrap ?? []), process.execPath, WORKER_MAIN];
+  const child = spawn(argv[0], argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`worker did not start:\n${output}`)), 30_000);
+    const poll = setInterval(() => {
+      if (output.includes('task queues')) {
+        clearTimeout(timer);
+        clearInterval(poll);
+        resolve();
+      }
+      if (child.exitCode !== null) {
+        clearTimeout(timer);
+        clearInterval(poll);
+        reject(new Error(`worker exited with ${child.exitCode}:\n${output}`));
+      }
+    }, 50);
+  });
+  return {
+    child,
+    output: () => output,
+    kill: async () => {
+      child.kill('SIGKILL');
+      await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(undefined) : child.once('exit', r)));
+    },
+    stop: () => stopChild(child, 'SIGINT', 15_000),
+  };
+}
