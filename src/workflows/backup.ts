@@ -1,4 +1,4 @@
-import { ApplicationFailure, CancellationScope, log, proxyActivities, upsertMemo, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, isCancellation, log, proxyActivities, upsertMemo, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { BackupArtifact } from '../activities/backup';
 import type { CatalogueEntry } from '../activities/catalogue';
@@ -63,6 +63,8 @@ export interface ArtifactSummary {
  * report as the failure's details.
  */
 export async function backup(input: BackupInput): Promise<RunReport> {
+  if (!input || typeof input.app !== 'string')
+    throw ApplicationFailure.nonRetryable('backup input must be {"app": "<app>", "target"?: "<backup target>"}', 'BadInput');
   const info = workflowInfo();
   const startedAt = isoNow();
   const logical = logicalTime();
@@ -73,6 +75,7 @@ export async function backup(input: BackupInput): Promise<RunReport> {
   const artifacts: ArtifactSummary[] = [];
   let manifest: Manifest | undefined;
   let error: string | undefined;
+  let cancelled: unknown;
   try {
     manifest = await progress.run('load manifest', () => loadManifest(input.app));
     const targets = chooseTargets(manifest, input.target);
@@ -87,7 +90,7 @@ export async function backup(input: BackupInput): Promise<RunReport> {
           .run(`${target}: retention`, () => host.applyBackupRetention({ manifest: manifest as Manifest, target }), (r) =>
             r.deleted.length > 0 ? `kept ${r.kept.length}, deleted ${r.deleted.join(', ')}` : `kept ${r.kept.length}, deleted none`,
           )
-          .catch((e) => log.warn('retention failed; the backup stands', { target, error: failureMessage(e) }));
+          .catch((e) => log.warn('retention failed; the backup stands', { target, error: failureMessage(rethrowCancellation(e)) }));
       } else {
         progress.skip(`${target}: retention`, 'the backup did not verify');
       }
@@ -96,10 +99,11 @@ export async function backup(input: BackupInput): Promise<RunReport> {
     if (failed.length > 0)
       error = failed.map((a) => `${a.target}: ${a.error ?? a.verification}`).join('; ') + `; fix the cause and run the backup again (runbook backup ${input.app})`;
   } catch (e) {
+    if (isCancellation(e)) cancelled = e;
     error = failureMessage(e);
   }
 
-  const outcome: Outcome = error ? 'failed' : 'succeeded';
+  const outcome: Outcome = cancelled ? 'cancelled' : error ? 'failed' : 'succeeded';
   const report: RunReport = {
     kind: 'backup',
     app: input.app,
@@ -115,8 +119,15 @@ export async function backup(input: BackupInput): Promise<RunReport> {
   };
   progress.state = outcome;
   await finishRun(report, manifest);
+  if (cancelled) throw cancelled;
   if (error) throw ApplicationFailure.create({ message: `backup of ${input.app} failed: ${error}`, type: 'BackupFailed', nonRetryable: true, details: [report] });
   return report;
+}
+
+/** A failure this run handles by itself, unless it is the run being cancelled: that one goes on up. */
+function rethrowCancellation(error: unknown): unknown {
+  if (isCancellation(error)) throw error;
+  return error;
 }
 
 function chooseTargets(manifest: Manifest, target: string | undefined): string[] {
@@ -150,14 +161,14 @@ async function backUpTarget(
       (a) => `${a.id}: ${formatBytes(a.bytes)}, sha256 ${a.sha256.slice(0, 12)}…`,
     );
   } catch (e) {
-    return { id: `${manifest.app}-${target}-${run.stamp}`, target, verified: false, error: failureMessage(e) };
+    return { id: `${manifest.app}-${target}-${run.stamp}`, target, verified: false, error: failureMessage(rethrowCancellation(e)) };
   }
 
   const check = await progress.run(verifyStep, async () => {
     const result = await host.verifyBackupArtifact(artifact);
     if (!result.verified) throw ApplicationFailure.nonRetryable(`verification failed: ${result.detail}`, 'VerificationFailed');
     return result;
-  }, (r) => r.detail).catch((e) => ({ verified: false, detail: failureMessage(e) }));
+  }, (r) => r.detail).catch((e) => ({ verified: false, detail: failureMessage(rethrowCancellation(e)) }));
 
   let entry: CatalogueEntry = { ...artifact, verified: check.verified, verification: check.detail };
   let failure = check.verified ? undefined : check.detail;
@@ -173,7 +184,7 @@ async function backUpTarget(
           if (!result.verified) throw ApplicationFailure.nonRetryable(result.detail, 'VerificationFailed');
           return result;
         }, (r) => r.detail)
-        .catch((e) => ({ verified: false, detail: failureMessage(e) }));
+        .catch((e) => ({ verified: false, detail: failureMessage(rethrowCancellation(e)) }));
       entry = { ...entry, verified: restored.verified, restoreVerified: restored.verified, verification: `${entry.verification}; ${restored.detail}` };
       await host.recordBackup({ manifest, entry });
       if (!restored.verified) failure = restored.detail;

@@ -1,4 +1,4 @@
-import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, isCancellation, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { CatalogueEntry } from '../activities/catalogue';
 import { scratchDatabaseName } from '../common/backup-names';
@@ -51,9 +51,11 @@ function hostRestoreActivities(manifest: Manifest) {
  * touches nothing else.
  */
 export async function restore(input: RestoreInput): Promise<RunReport> {
-  if (!input?.backup)
+  if (!input || typeof input.app !== 'string')
+    throw ApplicationFailure.nonRetryable('restore input must be {"app": "<app>", "backup": "<backup id>", "scratch"?: true}', 'BadInput');
+  if (!input.backup)
     throw ApplicationFailure.nonRetryable(
-      `restore needs the id of the backup to restore (input {"app": "${input?.app ?? '<app>'}", "backup": "<id>"}); list them with \`runbook backups ${input?.app ?? '<app>'}\``,
+      `restore needs the id of the backup to restore (input {"app": "${input.app}", "backup": "<id>"}); list them with \`runbook backups ${input.app}\``,
       'BadInput',
     );
   const info = workflowInfo();
@@ -68,6 +70,7 @@ export async function restore(input: RestoreInput): Promise<RunReport> {
   let restoredTo: string[] = [];
   let replaced: string[] = [];
   let error: string | undefined;
+  let cancelled: unknown;
   const saga = new Saga();
   try {
     manifest = await progress.run('load manifest', () => loadManifest(input.app));
@@ -123,11 +126,12 @@ export async function restore(input: RestoreInput): Promise<RunReport> {
       progress.skip('stop/start services', 'backups.stopServicesOnRestore is false');
     }
   } catch (e) {
+    if (isCancellation(e)) cancelled = e;
     error = failureMessage(e);
     if (saga.size > 0 && restoredTo.length === 0) await saga.compensate(progress);
   }
 
-  const outcome: Outcome = error ? 'failed' : 'succeeded';
+  const outcome: Outcome = cancelled ? 'cancelled' : error ? 'failed' : 'succeeded';
   const where = scratch ? 'scratch copy ' : '';
   const summary = error
     ? `restore ${input.app} from ${input.backup} failed: ${error.split('\n')[0]}`
@@ -147,7 +151,7 @@ export async function restore(input: RestoreInput): Promise<RunReport> {
       finishedAt: isoNow(),
     };
     const host = hostRestoreActivities(manifest);
-    await progress.run('record', () => host.recordRestore({ manifest: manifest as Manifest, record })).catch(() => undefined);
+    await CancellationScope.nonCancellable(() => progress.run('record', () => host.recordRestore({ manifest: manifest as Manifest, record }))).catch(() => undefined);
   }
   const report: RunReport = {
     kind: 'restore',
@@ -164,6 +168,7 @@ export async function restore(input: RestoreInput): Promise<RunReport> {
   };
   progress.state = outcome;
   await finishRun(report, manifest);
+  if (cancelled) throw cancelled;
   if (error) throw ApplicationFailure.create({ message: summary, type: 'RestoreFailed', nonRetryable: true, details: [report] });
   return report;
 }

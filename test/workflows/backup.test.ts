@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { WorkflowFailedError } from '@temporalio/client';
+import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
+import { Client } from 'pg';
 import { ApplicationFailure } from '@temporalio/common';
 import { sha256Path } from '../../src/activities/checksum';
 import type { CatalogueEntry } from '../../src/activities/catalogue';
@@ -10,6 +11,7 @@ import { activityConfigFromEnv } from '../../src/activities';
 import { serviceActivities } from '../../src/activities/services';
 import { freePort } from '../../src/devserver/ports';
 import { createBackupApp, databaseExists, fingerprint, loadAppManifest, queryValue, readCatalogueFile, sql, type BackupApp } from '../support/backup-app';
+import { waitFor } from '../support/postgres';
 import { connectClient, startTestWorker, uniqueName, type TestWorker } from '../support/temporal';
 
 jest.setTimeout(180_000);
@@ -208,6 +210,31 @@ describe('backup and restore workflows on the real dev server and PostgreSQL', (
     expect(report.steps.find((s) => s.name === 'start services')?.message).toMatch(/^started web \(pid \d+/);
     expect(await queryValue(served.databaseUrl, 'SELECT count(*)::int FROM public.orders')).toBe(2000);
     expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toBe('ok');
+  });
+
+  it('a cancelled backup ends cancelled, stops its dump, leaves no partial file and is logged', async () => {
+    const locker = new Client({ connectionString: shop.databaseUrl });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE public.orders IN ACCESS EXCLUSIVE MODE'); // holds pg_dump mid-way
+      const handle = await temporal.client.workflow.start('backup', {
+        taskQueue,
+        workflowId: backupWorkflowId(shop.app, 'db', uniqueName('cancel')),
+        args: [{ app: shop.app, target: 'db' }],
+      });
+      const partials = () => readdirSync(shop.backupsDir).filter((n) => n.includes('.partial-'));
+      await waitFor(async () => expect(partials()).toHaveLength(1), 30_000);
+      await handle.cancel();
+      const error = await handle.result().catch((e: unknown) => e);
+      expect((error as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+      await waitFor(async () => expect(partials()).toEqual([]), 30_000);
+      const logged = readFileSync(path.join(shop.root, 'deploy_log.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { workflowId: string; outcome: string });
+      expect(logged.find((l) => l.workflowId === handle.workflowId)?.outcome).toBe('cancelled');
+    } finally {
+      await locker.query('ROLLBACK').catch(() => undefined);
+      await locker.end();
+    }
   });
 
   it('refuses a restore without a backup id, saying how to find one', async () => {

@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { listManifestFiles, manifestPath } from '../../activities/manifest';
 import type { CatalogueEntry } from '../../activities/catalogue';
 import { formatBytes } from '../../common/backup-names';
+import { WORKFLOW_TYPES } from '../../common/contracts';
 import { connect } from '../connection';
 import { RunFailedError, UsageError } from '../errors';
 import type { Output } from '../output';
@@ -24,7 +25,7 @@ export function backupsCommand(output: Output): Command {
         const { client, settings } = connected;
         let entries: CatalogueEntry[];
         try {
-          entries = (await client.workflow.execute('backups', {
+          entries = (await client.workflow.execute(WORKFLOW_TYPES.backups, {
             taskQueue: settings.taskQueue,
             workflowId: `backups-${app}-${Date.now()}`,
             args: [{ app }],
