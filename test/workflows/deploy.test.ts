@@ -192,4 +192,25 @@ describe('deploy (releases strategy, real app processes, real dev server)', () =
     expect((error as WorkflowFailedError).cause?.message).toBe(`unknown param 'tenantId'; ${fx.app} accepts: none`);
     expect(existsSync(path.join(fx.root, 'releases'))).toBe(false);
   });
+
+  it('rollback switches back to the newest good release before the current one, and releases lists them', async () => {
+    await deploy('v1');
+    const v1 = currentRelease();
+    await deploy('v2', { behavior: 'http500' }); // a bad release, never a rollback target
+    await deploy('v3');
+    const rolled = await temporal.client.workflow.start('rollback', { taskQueue: fx.taskQueue, workflowId: appLockWorkflowId(fx.app), args: [{ app: fx.app }] });
+    const { report } = await runOutcome(temporal.client, rolled.workflowId);
+    expect(report).toMatchObject({ kind: 'rollback', outcome: 'succeeded', release: v1 });
+    expect(currentRelease()).toBe(v1);
+    expect(await fx.serving()).toBe('v1');
+
+    const listed = await temporal.client.workflow.execute('releases', { taskQueue: fx.taskQueue, workflowId: `releases-${fx.app}`, args: [{ app: fx.app }] });
+    expect(listed.current).toBe(v1);
+    expect(listed.releases.map((r: { ref: string; status: string }) => `${r.ref}:${r.status}`)).toEqual(['v1:good', 'v2:bad', 'v3:good']);
+
+    const unknown = await temporal.client.workflow.start('rollback', { taskQueue: fx.taskQueue, workflowId: appLockWorkflowId(fx.app), args: [{ app: fx.app, to: 'nope' }] });
+    const refused = await runOutcome(temporal.client, unknown.workflowId);
+    expect(refused.report).toMatchObject({ outcome: 'failed', error: `release nope does not exist; list releases with: runbook releases ${fx.app}` });
+    expect(currentRelease()).toBe(v1);
+  });
 });
