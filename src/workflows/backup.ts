@@ -8,9 +8,8 @@ import type { BackupInput } from '../common/contracts';
 import type { Outcome, RunReport } from '../common/progress';
 import type { Manifest } from '../manifest/types';
 import { compactTimestamp, isoNow } from './clock';
-import { hostActivities } from './activities';
+import { finish } from './deploy';
 import { logicalTime } from './logical-date';
-import { notifyQuietly } from './notify';
 import { failureMessage, ProgressTracker } from './progress';
 import { tagOutcome, tagRun } from './search-attributes';
 
@@ -210,18 +209,17 @@ function summarize(app: string, artifacts: ArtifactSummary[], error: string | un
 }
 
 /**
- * What every finished backup or restore does: the outcome as search attribute and memo, a line in the
- * app's deploy log on its host (for people without UI access), and the notification the manifest asks for.
+ * What every finished backup or restore does, as deploys do (`finish`): the outcome as search attribute
+ * and memo, a line in the deploy log on each host, the run record in the audit database, and the
+ * notification the manifest asks for. None of it can change the outcome, nor be cancelled.
  */
 export async function finishRun(report: RunReport, manifest: Manifest | undefined): Promise<void> {
   await CancellationScope.nonCancellable(async () => {
-    tagOutcome(report.outcome);
-    upsertMemo({ summary: report.summary });
-    if (!manifest) return;
-    await hostActivities(manifest.hosts[0])
-      .recordRun({ manifest, report })
-      .catch((e) => log.warn('run not recorded in the deploy log', { error: failureMessage(e) }));
-    await notifyQuietly(report, manifest);
+    if (manifest) await finish(manifest, report);
+    else {
+      tagOutcome(report.outcome);
+      upsertMemo({ summary: report.summary });
+    }
   });
 }
 
