@@ -1,4 +1,5 @@
 import { auditActivities } from './audit';
+import { backupActivities } from './backup';
 import type { ActivityConfig } from './config';
 import { healthActivities } from './health';
 import { inPlaceActivities } from './inplace';
@@ -25,6 +26,7 @@ export function createActivities(config: ActivityConfig) {
     ...recordActivities(config),
     ...auditActivities(config),
     ...jobActivities(config),
+    ...backupActivities(config),
   };
 }
 

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 import { Client, type ClientConfig } from 'pg';
 import { sha256Path, sizeOfSync } from './checksum';
-import { pgDumpArgv, pgRestoreArgv, pgRestoreListArgv, psqlRestoreArgv, type DumpFormat } from './commands/postgres';
+import { pgDumpArgv, pgRestoreArgv, pgRestoreListArgv, pgRestoreReadArgv, psqlRestoreArgv, type DumpFormat } from './commands/postgres';
 import { describeFailure, runCommand, stopLeftover } from './shell';
 
 /*
@@ -141,6 +141,7 @@ export async function dumpDatabase(options: DumpDatabaseOptions): Promise<DumpRe
   const file = path.resolve(options.file);
   const pidFile = options.pidFile ?? `${file}.pid`;
   await stopLeftover(pidFile);
+  await mkdir(path.dirname(file), { recursive: true });
   await removePartials(file);
   const temporary = `${file}.partial-${randomBytes(4).toString('hex')}`;
   const argv = pgDumpArgv({ ...options, file: temporary });
@@ -177,15 +178,22 @@ export async function removePartials(file: string): Promise<string[]> {
 // ---- verify ---------------------------------------------------------------------------------------
 
 /**
- * Checks a dump can be read back: `pg_restore --list` reads the whole table of contents of a custom or
- * directory dump; a plain dump must end with pg_dump's completion line. Returns the number of TOC entries.
+ * Checks a dump can be read back. A custom or directory dump: `pg_restore --list` reads its table of
+ * contents, then (with `full`) `pg_restore -f /dev/null` reads and decompresses every data block, which
+ * is what finds a truncated or damaged file. A plain dump must end with pg_dump's completion line.
+ * Returns the number of TOC entries (statements of a plain dump).
  */
-export async function listDump(options: { file: string; format: DumpFormat; binDir?: string }): Promise<{ entries: number }> {
+export async function listDump(options: { file: string; format: DumpFormat; binDir?: string; full?: boolean }): Promise<{ entries: number }> {
   if (options.format === 'plain') return { entries: await checkPlainDump(options.file) };
+  const name = path.basename(options.file);
   const result = await runCommand({ argv: pgRestoreListArgv(options.file, options.binDir), tailBytes: 1 << 20 });
-  if (result.exitCode !== 0) throw new Error(describeFailure(result, `pg_restore --list ${path.basename(options.file)}`));
+  if (result.exitCode !== 0) throw new Error(describeFailure(result, `pg_restore --list ${name}`));
   const entries = result.stdoutTail.split('\n').filter((line) => line.trim() && !line.startsWith(';')).length;
   if (entries === 0) throw new Error(`pg_restore --list found no entries in ${options.file}`);
+  if (options.full) {
+    const read = await runCommand({ argv: pgRestoreReadArgv(options.file, options.binDir) });
+    if (read.exitCode !== 0) throw new Error(describeFailure(read, `reading every block of ${name} (pg_restore -f /dev/null)`));
+  }
   return { entries };
 }
 

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { abortCommand, approveCommand } from './commands/approval';
 import { backupCommand } from './commands/backup';
+import { backupsCommand } from './commands/backups';
 import { demoCommand } from './commands/demo';
 import { deployCommand } from './commands/deploy';
 import { devCommand } from './commands/dev';
@@ -11,6 +12,7 @@ import { planCommand } from './commands/plan';
 import { releasesCommand } from './commands/releases';
 import { restoreCommand } from './commands/restore';
 import { rollbackCommand } from './commands/rollback';
+import { scheduleCommand } from './commands/schedule';
 import { statusCommand } from './commands/status';
 import { validateCommand } from './commands/validate';
 import { workerCommand } from './commands/worker';
@@ -40,7 +42,9 @@ export function buildProgram(output: () => Output): Command {
     releasesCommand,
     backupCommand,
     restoreCommand,
+    backupsCommand,
     jobCommand,
+    scheduleCommand,
     inspectCommand,
     statusCommand,
     historyCommand,

@@ -112,7 +112,8 @@ export class RunAlreadyRunningError extends UsageError {
 }
 
 export const OUTCOMES: readonly Outcome[] = ['succeeded', 'rolled_back', 'failed', 'cancelled'];
-const RUN_KINDS = Object.values(WORKFLOW_TYPES);
+/** The operations `runbook history` lists; read-only lookups (inspect, releases, backups) are left out. */
+export const HISTORY_KINDS: readonly string[] = [WORKFLOW_TYPES.deploy, WORKFLOW_TYPES.rollback, WORKFLOW_TYPES.backup, WORKFLOW_TYPES.restore, WORKFLOW_TYPES.job];
 
 const appKey = defineSearchAttributeKey(SEARCH_ATTRIBUTES.app, SearchAttributeType.KEYWORD);
 const refKey = defineSearchAttributeKey(SEARCH_ATTRIBUTES.ref, SearchAttributeType.KEYWORD);
@@ -174,11 +175,11 @@ export function startSummary<K extends StartableKind>(kind: K, input: RunInputs[
 export function visibilityQuery(filter: HistoryFilter): string {
   const clauses: string[] = [];
   if (filter.kind) {
-    if (!RUN_KINDS.includes(filter.kind as never))
-      throw new UsageError(`--kind '${filter.kind}' is not a run kind`, `use one of: ${RUN_KINDS.join(', ')}`);
+    if (!HISTORY_KINDS.includes(filter.kind as never))
+      throw new UsageError(`--kind '${filter.kind}' is not a run kind`, `use one of: ${HISTORY_KINDS.join(', ')}`);
     clauses.push(`WorkflowType = '${filter.kind}'`);
   } else {
-    clauses.push(`WorkflowType IN (${RUN_KINDS.map((k) => `'${k}'`).join(', ')})`);
+    clauses.push(`WorkflowType IN (${HISTORY_KINDS.map((k) => `'${k}'`).join(', ')})`);
   }
   if (filter.app !== undefined) {
     if (!/^[a-z0-9][a-z0-9-]*$/.test(filter.app))

@@ -9,6 +9,8 @@ export const WORKFLOW_TYPES = {
   rollback: 'rollback',
   backup: 'backup',
   restore: 'restore',
+  /** Lists an app's backup catalogue (read on its host): `{ app }` → CatalogueEntry[]. */
+  backups: 'backups',
   job: 'job',
   inspect: 'inspect',
 } as const;

@@ -8,6 +8,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
   CancellationScope,
+  log,
 } from '@temporalio/workflow';
 import type { StepPhase } from '../activities/steps';
 import { appLockWorkflowId, SIGNALS, type DeployInput } from '../common/contracts';
@@ -20,6 +21,7 @@ import { durationMs as durationToMs } from '../common/duration';
 import { orchestration, hostActivities } from './activities';
 import { compactTimestamp, isoNow } from './clock';
 import { runHealthChecks } from './health';
+import { notifyQuietly } from './notify';
 import { failureMessage, ProgressTracker } from './progress';
 import { Saga } from './saga';
 
@@ -283,13 +285,14 @@ function buildReport(run: DeployRun, outcome: Outcome, error: string | undefined
 }
 
 /** Records and announces the outcome; neither may change it, so their failures are only noted. */
-async function finish(manifest: Manifest, report: RunReport): Promise<void> {
+export async function finish(manifest: Manifest, report: RunReport): Promise<void> {
   upsertSearchAttributes([{ key: OUTCOME, value: report.outcome }]);
   upsertMemo({ summary: report.summary });
   for (const host of manifest.hosts) {
     await hostActivities(host)
       .recordRun({ manifest, report })
-      .catch(() => undefined);
+      .catch((error) => log.warn('deploy log not written', { host, error: failureMessage(error) }));
   }
-  await orchestration.notify({ report, notify: manifest.notify }).catch(() => undefined);
+  await orchestration.recordRunInDatabase(report).catch((error) => log.warn('run record not written', { error: failureMessage(error) }));
+  await notifyQuietly(report, manifest);
 }

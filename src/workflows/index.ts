@@ -4,3 +4,5 @@ export { deploy } from './deploy';
 export { rollback } from './rollback';
 export { releases } from './releases';
 export { job } from './job';
+export { backup, backups } from './backup';
+export { restore } from './restore';

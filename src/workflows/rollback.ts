@@ -1,4 +1,4 @@
-import { ApplicationFailure, CancellationScope, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { appLockWorkflowId, type RollbackInput } from '../common/contracts';
 import type { Outcome, RunReport } from '../common/progress';
 import { ACTION, APP, OUTCOME, REF } from '../common/search-attributes';
@@ -6,6 +6,7 @@ import type { Manifest } from '../manifest/types';
 import { isoNow } from './clock';
 import { hostActivities, orchestration } from './activities';
 import { runHealthChecks } from './health';
+import { finish } from './deploy';
 import { failureMessage, ProgressTracker } from './progress';
 
 /**
@@ -67,11 +68,7 @@ export async function rollback(input: RollbackInput): Promise<RunReport> {
     error,
     release: target,
   };
-  await CancellationScope.nonCancellable(async () => {
-    upsertSearchAttributes([{ key: OUTCOME, value: outcome }]);
-    upsertMemo({ summary: report.summary });
-    for (const host of manifest.hosts) await hostActivities(host).recordRun({ manifest, report }).catch(() => undefined);
-  });
+  await CancellationScope.nonCancellable(() => finish(manifest, report));
   progress.state = outcome;
   if (outcome !== 'succeeded') throw ApplicationFailure.nonRetryable(report.summary, 'RollbackFailed', report);
   return report;

@@ -86,7 +86,7 @@ describe('pg_dump and pg_restore on a real PostgreSQL', () => {
     expect(dump.bytes).toBe(statSync(file).size);
     expect(dump.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(readdirSync(work)).toEqual(['app.dump']);
-    expect((await listDump({ file, format: 'custom', binDir })).entries).toBeGreaterThan(4);
+    expect((await listDump({ file, format: 'custom', binDir, full: true })).entries).toBeGreaterThan(4);
 
     await sql(url, 'DROP TABLE public.tasks');
     await sql(url, "UPDATE audit.sessoes_processamento SET detail = 'changed after the backup'");
@@ -142,6 +142,10 @@ describe('pg_dump and pg_restore on a real PostgreSQL', () => {
     const file = path.join(work, 'app.dump');
     await dumpDatabase({ url, file, format: 'custom', binDir });
     const bytes = readFileSync(file);
+    // Cut in the data: the table of contents still lists, only a full read notices.
+    writeFileSync(file, bytes.subarray(0, Math.floor(bytes.length * 0.7)));
+    expect((await listDump({ file, format: 'custom', binDir })).entries).toBeGreaterThan(0);
+    await expect(listDump({ file, format: 'custom', binDir, full: true })).rejects.toThrow(/reading every block of app.dump \(pg_restore -f \/dev\/null\) exited with status 1/);
     writeFileSync(file, bytes.subarray(0, 40));
     await expect(listDump({ file, format: 'custom', binDir })).rejects.toThrow(/pg_restore --list app.dump exited with status 1/);
 

@@ -46,6 +46,11 @@ describe('deploy (releases strategy, real app processes, real dev server)', () =
     return runOutcome(temporal.client, handle.workflowId);
   }
 
+  const atApprovalGate = (handle: { query: <T>(name: string) => Promise<T> }) =>
+    waitFor(async () => {
+      const progress = await handle.query<Progress>('progress');
+      if (progress.steps.find((s) => s.name === 'approval')?.status !== 'waiting') throw new Error('not at the gate yet');
+    }, 30_000);
   const releasesOf = () => readdirSync(path.join(fx.root, 'releases')).filter((n) => !n.startsWith('.'));
   const currentRelease = () => path.basename(readlinkSync(path.join(fx.root, 'current')));
   const releaseInfo = (id: string) => JSON.parse(readFileSync(path.join(fx.root, 'releases', id, '.runbook', 'release.json'), 'utf8'));
@@ -108,10 +113,7 @@ describe('deploy (releases strategy, real app processes, real dev server)', () =
     await deploy('v1');
     fx.stage('v2');
     const running = await startDeploy({ ref: 'v2', requireApproval: true });
-    await waitFor(async () => {
-      const progress = await running.query<Progress>('progress');
-      if (progress.steps.find((s) => s.name === 'approval')?.status !== 'waiting') throw new Error('not at the gate yet');
-    }, 30_000);
+    await atApprovalGate(running);
     const second = await startDeploy({ ref: 'v3' }).catch((e: unknown) => e);
     expect(second).toBeInstanceOf(WorkflowExecutionAlreadyStartedError);
     expect((second as WorkflowExecutionAlreadyStartedError).workflowId).toBe(appLockWorkflowId(fx.app));
@@ -132,10 +134,7 @@ describe('deploy (releases strategy, real app processes, real dev server)', () =
     await deploy('v1');
     fx.stage('v2');
     const handle = await startDeploy({ ref: 'v2', requireApproval: true });
-    await waitFor(async () => {
-      const progress = await handle.query<Progress>('progress');
-      if (progress.steps.find((s) => s.name === 'approval')?.status !== 'waiting') throw new Error('not at the gate yet');
-    }, 30_000);
+    await atApprovalGate(handle);
     const atGate = await handle.query<Progress>('progress');
     expect(atGate.steps.find((s) => s.name === 'install: install dependencies')).toMatchObject({ status: 'succeeded', startedAt: expect.any(String), durationMs: expect.any(Number) });
     expect(atGate.steps.find((s) => s.name === 'start services')?.status).toBe('pending');
@@ -150,10 +149,7 @@ describe('deploy (releases strategy, real app processes, real dev server)', () =
     await deploy('v1');
     fx.stage('v2');
     const handle = await startDeploy({ ref: 'v2', requireApproval: true });
-    await waitFor(async () => {
-      const progress = await handle.query<Progress>('progress');
-      if (progress.steps.find((s) => s.name === 'approval')?.status !== 'waiting') throw new Error('not at the gate yet');
-    }, 30_000);
+    await atApprovalGate(handle);
     await handle.cancel();
     await expect(handle.result()).rejects.toThrow(WorkflowFailedError);
     const description = await handle.describe();
@@ -191,5 +187,26 @@ describe('deploy (releases strategy, real app processes, real dev server)', () =
     expect(error).toBeInstanceOf(WorkflowFailedError);
     expect((error as WorkflowFailedError).cause?.message).toBe(`unknown param 'tenantId'; ${fx.app} accepts: none`);
     expect(existsSync(path.join(fx.root, 'releases'))).toBe(false);
+  });
+
+  it('rollback switches back to the newest good release before the current one, and releases lists them', async () => {
+    await deploy('v1');
+    const v1 = currentRelease();
+    await deploy('v2', { behavior: 'http500' }); // a bad release, never a rollback target
+    await deploy('v3');
+    const rolled = await temporal.client.workflow.start('rollback', { taskQueue: fx.taskQueue, workflowId: appLockWorkflowId(fx.app), args: [{ app: fx.app }] });
+    const { report } = await runOutcome(temporal.client, rolled.workflowId);
+    expect(report).toMatchObject({ kind: 'rollback', outcome: 'succeeded', release: v1 });
+    expect(currentRelease()).toBe(v1);
+    expect(await fx.serving()).toBe('v1');
+
+    const listed = await temporal.client.workflow.execute('releases', { taskQueue: fx.taskQueue, workflowId: `releases-${fx.app}`, args: [{ app: fx.app }] });
+    expect(listed.current).toBe(v1);
+    expect(listed.releases.map((r: { ref: string; status: string }) => `${r.ref}:${r.status}`)).toEqual(['v1:good', 'v2:bad', 'v3:good']);
+
+    const unknown = await temporal.client.workflow.start('rollback', { taskQueue: fx.taskQueue, workflowId: appLockWorkflowId(fx.app), args: [{ app: fx.app, to: 'nope' }] });
+    const refused = await runOutcome(temporal.client, unknown.workflowId);
+    expect(refused.report).toMatchObject({ outcome: 'failed', error: `release nope does not exist; list releases with: runbook releases ${fx.app}` });
+    expect(currentRelease()).toBe(v1);
   });
 });

@@ -2,6 +2,7 @@ import { ApplicationFailure, CancelledFailure, ScheduleOverlapPolicy, WorkflowFa
 import { Client as PgClient } from 'pg';
 import type { RunReport } from '../../src/common/progress';
 import { runUrl } from '../../src/common/contracts';
+import { isAlive } from '../../src/activities/shell';
 import { createJobApp, type JobApp } from '../support/job-app';
 import { createDatabase, waitFor } from '../support/postgres';
 import { startSmtpServer, type TestSmtpServer } from '../support/smtp';
@@ -20,14 +21,6 @@ function smtpEnv(smtp: TestSmtpServer): Record<string, string> {
 
 const EMAIL_ON_SUMMARY = { on: ['job.summary'], channels: [{ email: { via: 'smtp', toEnv: 'NOTIFICATION_RECIPIENTS', fromEnv: 'SMTP_FROM' } }] };
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function mailsOf(smtp: TestSmtpServer, workflowId: string) {
   return smtp.mails.filter((m) => String(m.headers.get('x-runbook-idempotency-key') ?? '').startsWith(`${workflowId}/`));

@@ -82,6 +82,11 @@ export function pgRestoreListArgv(file: string, binDir?: string): string[] {
   return [pgTool('pg_restore', binDir), '--list', file];
 }
 
+/** Reads every data block of a dump (decompressing it) and throws the SQL away: a full read. */
+export function pgRestoreReadArgv(file: string, binDir?: string): string[] {
+  return [pgTool('pg_restore', binDir), '-f', '/dev/null', file];
+}
+
 /** A plain (SQL) dump is restored by psql, stopping at the first error, in one transaction. */
 export function psqlRestoreArgv(args: { file: string; dbname: string; binDir?: string }): string[] {
   return [pgTool('psql', args.binDir), '--no-password', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-d', args.dbname, '-f', args.file];

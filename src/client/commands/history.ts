@@ -3,7 +3,7 @@ import type { Output } from '../output';
 import { connect } from '../connection';
 import { terminalPalette } from '../follow';
 import { historyLines } from '../run-format';
-import { OUTCOMES, Runs, visibilityQuery, type HistoryFilter } from '../runs';
+import { HISTORY_KINDS, OUTCOMES, Runs, visibilityQuery, type HistoryFilter } from '../runs';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -16,7 +16,7 @@ export function historyCommand(output: Output): Command {
     .description('list recent runs, newest first, from Temporal visibility (search attributes App, Outcome)')
     .option('--app <app>', 'only runs of this app')
     .option('--outcome <outcome>', `only runs that ended so: ${[...OUTCOMES, 'running'].join(', ')}`)
-    .option('--kind <kind>', 'only runs of this kind: deploy, rollback, backup, restore, job, inspect')
+    .option('--kind <kind>', `only runs of this kind: ${HISTORY_KINDS.join(', ')}`)
     .option('--limit <n>', 'at most this many runs', positiveInt, 20)
     .addHelpText('after', '\nExamples:\n  $ runbook history --app almareia --limit 5\n  $ runbook history --outcome rolled_back')
     .action(async (options: HistoryFilter) => {

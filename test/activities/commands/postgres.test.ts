@@ -1,4 +1,4 @@
-import { pgDumpArgv, pgRestoreArgv, pgRestoreListArgv, psqlRestoreArgv } from '../../../src/activities/commands/postgres';
+import { pgDumpArgv, pgRestoreArgv, pgRestoreListArgv, pgRestoreReadArgv, psqlRestoreArgv } from '../../../src/activities/commands/postgres';
 
 describe('pg_dump argv', () => {
   it('writes the custom format by default', () => {
@@ -36,6 +36,10 @@ describe('pg_dump argv', () => {
 });
 
 describe('pg_restore argv', () => {
+  it('reads every block of a dump, throwing the SQL away', () => {
+    expect(pgRestoreReadArgv('/b/x.dump')).toEqual(['pg_restore', '-f', '/dev/null', '/b/x.dump']);
+  });
+
   it('lists a dump', () => {
     expect(pgRestoreListArgv('/b/x.dump')).toEqual(['pg_restore', '--list', '/b/x.dump']);
     expect(pgRestoreListArgv('/b/x.dump', '/pg/bin')).toEqual(['/pg/bin/pg_restore', '--list', '/b/x.dump']);

@@ -1,0 +1,133 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { Manifest } from '../manifest/types';
+
+/*
+ * The backup catalogue: one JSON file in an app's backups folder listing every artifact (and every
+ * restore) with its checksum and whether it was verified. Written whole to a temporary name and renamed,
+ * so a reader (or a crash) never sees half a file.
+ */
+
+export type BackupKind = 'postgres' | 'files';
+
+export interface CatalogueEntry {
+  /** `<app>-<target>-<logical time>`: what `runbook restore` takes. */
+  id: string;
+  app: string;
+  target: string;
+  kind: BackupKind;
+  /** custom | directory | plain for dumps, tar.gz | zip for files. */
+  format: string;
+  /** Absolute path of the artifact (a folder for directory-format dumps). */
+  file: string;
+  /** When the artifact was finished (worker clock). */
+  createdAt: string;
+  /** The time the run was for: the scheduled time for scheduled runs. */
+  logicalDate: string;
+  bytes: number;
+  sha256: string;
+  workflowId: string;
+  runId: string;
+  /** Read back in full (pg_restore --list, every archive entry) and, when asked, restored and queried. */
+  verified: boolean;
+  /** What verification checked, or why it failed. */
+  verification?: string;
+  /** Result of the manifest's verifyRestore, when it ran. */
+  restoreVerified?: boolean;
+}
+
+export interface RestoreRecord {
+  backup: string;
+  app: string;
+  target: string;
+  workflowId: string;
+  runId: string;
+  scratch: boolean;
+  /** Where the data went: the database or folders restored, or the scratch copy's name. */
+  restoredTo: string[];
+  /** Folders moved aside (`<path>_replaced_<time>`). */
+  replaced: string[];
+  outcome: 'succeeded' | 'failed';
+  error?: string;
+  finishedAt: string;
+}
+
+export interface Catalogue {
+  version: 1;
+  entries: CatalogueEntry[];
+  restores: RestoreRecord[];
+}
+
+export const CATALOGUE_FILE = 'catalogue.json';
+
+export function backupsDir(manifest: Pick<Manifest, 'root' | 'backups'>): string {
+  return manifest.backups?.dir ?? path.join(manifest.root, 'backups');
+}
+
+export function cataloguePath(dir: string): string {
+  return path.join(dir, CATALOGUE_FILE);
+}
+
+export async function readCatalogue(dir: string): Promise<Catalogue> {
+  const file = cataloguePath(dir);
+  if (!existsSync(file)) return { version: 1, entries: [], restores: [] };
+  const text = await readFile(file, 'utf8');
+  let parsed: Partial<Catalogue>;
+  try {
+    parsed = JSON.parse(text) as Partial<Catalogue>;
+  } catch (error) {
+    throw new Error(`${file} is not valid JSON (${(error as Error).message}); fix or move it aside, then run again`, { cause: error });
+  }
+  return { version: 1, entries: parsed.entries ?? [], restores: parsed.restores ?? [] };
+}
+
+const locks = new Map<string, Promise<unknown>>();
+
+/**
+ * Reads, changes and rewrites a catalogue. Changes to one catalogue are serialised within the worker
+ * process (one worker serves a host), so two backups finishing together both land.
+ */
+export async function updateCatalogue<T>(dir: string, change: (catalogue: Catalogue) => T): Promise<T> {
+  const file = cataloguePath(dir);
+  const previous = locks.get(file) ?? Promise.resolve();
+  const next = previous.catch(() => undefined).then(async () => {
+    const catalogue = await readCatalogue(dir);
+    const result = change(catalogue);
+    await writeAtomically(file, `${JSON.stringify(catalogue, null, 2)}\n`);
+    return result;
+  });
+  locks.set(file, next);
+  try {
+    return await next;
+  } finally {
+    if (locks.get(file) === next) locks.delete(file);
+  }
+}
+
+export async function writeAtomically(file: string, text: string): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const temporary = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    const handle = await open(temporary, 'w', 0o640);
+    try {
+      await handle.writeFile(text);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temporary, file);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
+}
+
+/** Adds an entry, or replaces the one with the same id. */
+export function upsertEntry(catalogue: Catalogue, entry: CatalogueEntry): void {
+  const index = catalogue.entries.findIndex((e) => e.id === entry.id);
+  if (index === -1) catalogue.entries.push(entry);
+  else catalogue.entries[index] = entry;
+  catalogue.entries.sort((a, b) => a.logicalDate.localeCompare(b.logicalDate) || a.id.localeCompare(b.id));
+}

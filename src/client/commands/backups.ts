@@ -1,0 +1,61 @@
+import path from 'node:path';
+import { WorkflowFailedError } from '@temporalio/client';
+import { Command } from 'commander';
+import { listManifestFiles, manifestPath } from '../../activities/manifest';
+import type { CatalogueEntry } from '../../activities/catalogue';
+import { formatBytes } from '../../common/backup-names';
+import { WORKFLOW_TYPES } from '../../common/contracts';
+import { connect } from '../connection';
+import { RunFailedError, UsageError } from '../errors';
+import type { Output } from '../output';
+
+/** How long the catalogue may take to come back: a worker on the app's host must be running. */
+const LIST_TIMEOUT = '1m';
+
+export function backupsCommand(output: Output): Command {
+  return new Command('backups')
+    .description("list an app's catalogued backups, newest first (read on the app's host by its worker)")
+    .argument('<app>', 'the app, as named by its manifest in RUNBOOK_MANIFESTS')
+    .addHelpText('after', '\nExamples:\n  $ runbook backups orquetask\n  $ runbook backups orquetask --json | jq -r \'.[] | select(.verified) | .id\' | head -1')
+    .exitOverride()
+    .action(async (app: string) => {
+      checkApp(app);
+      const connected = await connect();
+      try {
+        const { client, settings } = connected;
+        let entries: CatalogueEntry[];
+        try {
+          entries = (await client.workflow.execute(WORKFLOW_TYPES.backups, {
+            taskQueue: settings.taskQueue,
+            workflowId: `backups-${app}-${Date.now()}`,
+            args: [{ app }],
+            workflowExecutionTimeout: LIST_TIMEOUT,
+          })) as CatalogueEntry[];
+        } catch (error) {
+          if (!(error instanceof WorkflowFailedError)) throw error;
+          const cause = (error.cause?.cause ?? error.cause) as Error | undefined;
+          const why = cause?.message ?? error.message;
+          throw new RunFailedError(
+            /timed out|timeout/i.test(why) || error.cause?.name === 'TimeoutFailure'
+              ? `no worker answered within ${LIST_TIMEOUT} on task queue ${settings.taskQueue} and the host queue of ${app}; start one with \`runbook worker\``
+              : `could not read the backups of ${app}: ${why}`,
+          );
+        }
+        output.result(entries, () =>
+          entries.length === 0
+            ? `no backups of ${app} yet; make one with \`runbook backup ${app}\``
+            : entries.map((e) => `${e.verified ? '✓' : '✗'} ${e.id}  ${e.target}  ${e.logicalDate}  ${formatBytes(e.bytes)}${e.verified ? '' : `  NOT VERIFIED: ${e.verification ?? ''}`}`),
+        );
+      } finally {
+        await connected.close();
+      }
+    });
+}
+
+function checkApp(app: string): void {
+  const dir = path.resolve(process.env.RUNBOOK_MANIFESTS ?? 'apps');
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(app)) throw new UsageError(`<app> '${app}' is not a valid app name`, 'app names are lowercase letters, digits and dashes');
+  if (manifestPath(dir, app)) return;
+  const known = listManifestFiles(dir).map((f) => path.basename(f).replace(/\.ya?ml$/, ''));
+  throw new UsageError(`no manifest for app '${app}' in ${dir}`, known.length > 0 ? `known apps: ${known.join(', ')}` : 'set RUNBOOK_MANIFESTS to your manifests folder');
+}

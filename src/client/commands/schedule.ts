@@ -1,0 +1,216 @@
+import os from 'node:os';
+import path from 'node:path';
+import { ScheduleNotFoundError } from '@temporalio/client';
+import { Command } from 'commander';
+import { listManifestFiles, manifestPath } from '../../activities/manifest';
+import { describeProblem, loadManifestFile } from '../../manifest/load';
+import type { Manifest } from '../../manifest/types';
+import { connect, type Connected } from '../connection';
+import { UsageError } from '../errors';
+import type { Output } from '../output';
+import {
+  applySchedules,
+  backfillSchedule,
+  deleteSchedule,
+  describeSchedule,
+  listSchedules,
+  parseScheduleRef,
+  pauseSchedule,
+  startOfDayInZone,
+  triggerSchedule,
+  unpauseSchedule,
+  type ScheduleChange,
+  type ScheduleListing,
+} from '../schedules';
+
+export function scheduleCommand(output: Output): Command {
+  const schedule = new Command('schedule')
+    .description("manage the Temporal Schedules of the apps' manifests (backups and jobs on a cron)")
+    .addHelpText(
+      'after',
+      [
+        '',
+        'A schedule is named runbook-<app>-<name> (or <app>/<name> here).',
+        '',
+        'Examples:',
+        '  $ runbook schedule apply orquetask',
+        '  $ runbook schedule list',
+        '  $ runbook schedule pause orquetask/nightly-backup --note "disk replacement tonight"',
+        '  $ runbook schedule backfill orquetask/nightly-backup --from 2025-01-01 --to 2025-01-03',
+      ].join('\n'),
+    );
+
+  schedule.addCommand(
+    new Command('apply')
+      .description('create or update one schedule per manifest schedule; unchanged ones are left alone')
+      .argument('[app...]', 'apps to apply (default every manifest in RUNBOOK_MANIFESTS)')
+      .option('--prune', "delete the app's schedules that its manifest no longer lists")
+      .option('--task-queue <queue>', 'task queue the scheduled runs start on (default RUNBOOK_TASK_QUEUE or runbook)')
+      .addHelpText('after', '\nExamples:\n  $ runbook schedule apply\n  $ runbook schedule apply financial-etl --prune')
+      .action(async (apps: string[], options: { prune?: boolean; taskQueue?: string }) => {
+        const manifests = loadManifests(apps);
+        await withClient(async ({ client, settings }) => {
+          const taskQueue = options.taskQueue ?? settings.taskQueue;
+          const changes: ScheduleChange[] = [];
+          for (const manifest of manifests) changes.push(...(await applySchedules(client, manifest, { taskQueue, prune: options.prune })));
+          output.result({ taskQueue, changes }, () =>
+            changes.length === 0
+              ? `no schedules in ${manifests.map((m) => m.app).join(', ')}`
+              : changes.map((c) => `${c.change === 'unchanged' ? '=' : c.change === 'deleted' ? '-' : c.change === 'created' ? '+' : c.change === 'updated' ? '~' : '!'} ${c.scheduleId}: ${c.change}`),
+          );
+        });
+      }),
+  );
+
+  schedule.addCommand(
+    new Command('list')
+      .description("list Runbook's schedules with their next and recent runs")
+      .argument('[app]', 'only this app')
+      .addHelpText('after', '\nExample:\n  $ runbook schedule list orquetask --json')
+      .action(async (app: string | undefined) => {
+        await withClient(async ({ client }) => {
+          const schedules = await listSchedules(client, app ? { app } : {});
+          output.result(schedules, () => (schedules.length === 0 ? 'no schedules (apply some with `runbook schedule apply`)' : schedules.map(describeLine)));
+        });
+      }),
+  );
+
+  schedule.addCommand(
+    new Command('pause')
+      .description('pause a schedule: no runs until unpaused (the note says why, in the Web UI too)')
+      .argument('<schedule>', 'runbook-<app>-<name> or <app>/<name>')
+      .option('--note <text>', 'why it is paused')
+      .addHelpText('after', '\nExample:\n  $ runbook schedule pause secretaria/daily-backup --note "restoring yesterday\'s dump"')
+      .action(async (ref: string, options: { note?: string }) => {
+        const id = parseScheduleRef(ref);
+        const note = options.note ?? `paused by ${os.userInfo().username} with the runbook CLI`;
+        await onSchedule(id, (client) => pauseSchedule(client, id, note));
+        output.result({ scheduleId: id, paused: true, note }, () => `paused ${id}: ${note}`);
+      }),
+  );
+
+  schedule.addCommand(
+    new Command('unpause')
+      .description('let a paused schedule run again')
+      .argument('<schedule>', 'runbook-<app>-<name> or <app>/<name>')
+      .option('--note <text>', 'why it runs again')
+      .addHelpText('after', '\nExample:\n  $ runbook schedule unpause secretaria/daily-backup --note "restore finished"')
+      .action(async (ref: string, options: { note?: string }) => {
+        const id = parseScheduleRef(ref);
+        const note = options.note ?? `unpaused by ${os.userInfo().username} with the runbook CLI`;
+        await onSchedule(id, (client) => unpauseSchedule(client, id, note));
+        output.result({ scheduleId: id, paused: false, note }, () => `unpaused ${id}: ${note}`);
+      }),
+  );
+
+  schedule.addCommand(
+    new Command('trigger')
+      .description("start one run of a schedule now (its logical date is now)")
+      .argument('<schedule>', 'runbook-<app>-<name> or <app>/<name>')
+      .addHelpText('after', '\nExample:\n  $ runbook schedule trigger orquetask/nightly-backup')
+      .action(async (ref: string) => {
+        const id = parseScheduleRef(ref);
+        await onSchedule(id, (client) => triggerSchedule(client, id));
+        output.result({ scheduleId: id, triggered: true }, () => `triggered ${id}; follow it with \`runbook schedule list\` or in the Web UI`);
+      }),
+  );
+
+  schedule.addCommand(
+    new Command('backfill')
+      .description("run every time a schedule would have run over whole days (in the schedule's time zone), one after the other")
+      .argument('<schedule>', 'runbook-<app>-<name> or <app>/<name>')
+      .requiredOption('--from <date>', 'first day, YYYY-MM-DD')
+      .requiredOption('--to <date>', 'last day, YYYY-MM-DD (included)')
+      .addHelpText('after', '\nExample:\n  $ runbook schedule backfill financial-etl/daily-processor --from 2025-01-01 --to 2025-01-03')
+      .action(async (ref: string, options: { from: string; to: string }) => {
+        const id = parseScheduleRef(ref);
+        const from = checkDate(options.from, '--from');
+        const to = checkDate(options.to, '--to');
+        if (from > to) throw new UsageError(`--from ${from} is after --to ${to}`, 'give the earlier day first');
+        let range = { start: '', end: '', timezone: '' };
+        await onSchedule(id, async (client) => {
+          const timezone = (await describeSchedule(client, id)).spec.timezone ?? 'UTC';
+          const start = startOfDayInZone(from, timezone);
+          const end = new Date(startOfDayInZone(nextDay(to), timezone).getTime() - 1);
+          await backfillSchedule(client, id, start, end);
+          range = { start: start.toISOString(), end: end.toISOString(), timezone };
+        });
+        output.result({ scheduleId: id, from, to, ...range }, () => `backfilling ${id} from ${from} to ${to} (${range.timezone}); runs start one after the other`);
+      }),
+  );
+
+  schedule.addCommand(
+    new Command('delete')
+      .description('delete a schedule (runs it started are kept); `apply` creates it again while the manifest lists it')
+      .argument('<schedule>', 'runbook-<app>-<name> or <app>/<name>')
+      .addHelpText('after', '\nExample:\n  $ runbook schedule delete orquetask/rotate-logs')
+      .action(async (ref: string) => {
+        const id = parseScheduleRef(ref);
+        await onSchedule(id, (client) => deleteSchedule(client, id));
+        output.result({ scheduleId: id, deleted: true }, () => `deleted ${id}`);
+      }),
+  );
+  // addCommand does not pass the program's exitOverride on: without it a usage error would exit 1, not 2.
+  for (const command of [schedule, ...schedule.commands]) command.exitOverride().showHelpAfterError('(run with --help for usage)');
+  return schedule;
+}
+
+function describeLine(s: ScheduleListing): string {
+  const when = `${s.cron ?? '?'} ${s.timezone ?? ''}`.trim();
+  const state = s.paused ? `PAUSED${s.note ? ` (${s.note})` : ''}` : `next ${s.nextRuns[0] ?? '-'}`;
+  const last = s.recentRuns.length > 0 ? `; last ${s.recentRuns[s.recentRuns.length - 1].scheduledAt}` : '';
+  return `${s.scheduleId}  ${s.runs ?? ''}  ${when}  ${state}${last}`;
+}
+
+async function withClient<T>(fn: (connected: Connected) => Promise<T>): Promise<T> {
+  const connected = await connect();
+  try {
+    return await fn(connected);
+  } finally {
+    await connected.close();
+  }
+}
+
+/** Runs an operation on one schedule; a schedule that does not exist is bad input (exit 2). */
+async function onSchedule(id: string, fn: (client: Connected['client']) => Promise<void>): Promise<void> {
+  await withClient(async ({ client }) => {
+    try {
+      await fn(client);
+    } catch (error) {
+      if (error instanceof ScheduleNotFoundError || /not found/i.test((error as Error).message))
+        throw new UsageError(`no schedule '${id}'`, 'list them with `runbook schedule list`, or create them with `runbook schedule apply`');
+      throw error;
+    }
+  });
+}
+
+function manifestsDir(): string {
+  return path.resolve(process.env.RUNBOOK_MANIFESTS ?? 'apps');
+}
+
+function loadManifests(apps: string[]): Manifest[] {
+  const dir = manifestsDir();
+  const files = apps.length > 0 ? apps.map((app) => manifestPath(dir, app) ?? unknownApp(app, dir)) : listManifestFiles(dir);
+  if (files.length === 0) throw new UsageError(`no manifests in ${dir}`, 'put <app>.yaml files there or set RUNBOOK_MANIFESTS');
+  return files.map((file) => {
+    const result = loadManifestFile(file);
+    if (!result.ok) throw new UsageError(`manifest ${file} is invalid`, `fix it (runbook validate ${file}) and apply again`, result.problems.map((p) => describeProblem(file, p)));
+    return result.manifest;
+  });
+}
+
+function unknownApp(app: string, dir: string): never {
+  const known = listManifestFiles(dir).map((f) => path.basename(f).replace(/\.ya?ml$/, ''));
+  throw new UsageError(`no manifest for app '${app}' in ${dir}`, known.length > 0 ? `known apps: ${known.join(', ')}` : 'set RUNBOOK_MANIFESTS to your manifests folder');
+}
+
+function checkDate(value: string, option: string): string {
+  const date = new Date(`${value}T00:00:00Z`);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(date.getTime()) || date.toISOString().slice(0, 10) !== value)
+    throw new UsageError(`${option} '${value}' is not a date`, 'write dates as YYYY-MM-DD, e.g. 2025-01-31');
+  return value;
+}
+
+function nextDay(date: string): string {
+  return new Date(Date.parse(`${date}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+}

@@ -1,0 +1,316 @@
+import { createHash } from 'node:crypto';
+import {
+  ScheduleNotFoundError,
+  type Client,
+  type ScheduleDescription,
+  type ScheduleOptions,
+  type ScheduleOverlapPolicy,
+  type ScheduleUpdateOptions,
+} from '@temporalio/client';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { SEARCH_ATTRIBUTES } from '../common/constants';
+import { WORKFLOW_TYPES, type BackupInput, type JobInput } from '../common/contracts';
+import { durationMs } from '../common/duration';
+import type { Manifest, Schedule } from '../manifest/types';
+
+/*
+ * A manifest's `schedules` as Temporal Schedules: one per entry, created or updated by `applySchedules`.
+ * What was applied is remembered as a hash in the schedule's action memo (the part of a schedule an
+ * update can change), so applying an unchanged manifest changes nothing, and a pause made by a person
+ * survives re-applying a manifest that did not change its own `paused`.
+ */
+
+const APP = defineSearchAttributeKey(SEARCH_ATTRIBUTES.app, SearchAttributeType.KEYWORD);
+
+const OVERLAP: Record<Schedule['overlap'], ScheduleOverlapPolicy> = {
+  skip: 'SKIP',
+  buffer_one: 'BUFFER_ONE',
+  buffer_all: 'BUFFER_ALL',
+  cancel_other: 'CANCEL_OTHER',
+  terminate_other: 'TERMINATE_OTHER',
+  allow_all: 'ALLOW_ALL',
+};
+
+/** Marks the schedules this module manages (schedule memo `managedBy`). */
+const MANAGED_BY = 'runbook';
+
+export function scheduleId(app: string, name: string): string {
+  return `runbook-${app}-${name}`;
+}
+
+/** The schedule id from `runbook-<app>-<name>` or `<app>/<name>`. */
+export function parseScheduleRef(ref: string): string {
+  const slash = ref.indexOf('/');
+  return slash > 0 ? scheduleId(ref.slice(0, slash), ref.slice(slash + 1)) : ref;
+}
+
+export type ScheduleAction = { type: 'backup'; input: BackupInput } | { type: 'job'; input: JobInput };
+
+export function scheduleAction(manifest: Manifest, schedule: Schedule): ScheduleAction {
+  if (schedule.run === 'backup') return { type: 'backup', input: { app: manifest.app, ...(schedule.target ? { target: schedule.target } : {}) } };
+  return {
+    type: 'job',
+    input: {
+      app: manifest.app,
+      job: schedule.job as string,
+      ...(schedule.mode ? { mode: schedule.mode } : {}),
+      ...(schedule.params ? { params: schedule.params } : {}),
+      timezone: schedule.timezone,
+    },
+  };
+}
+
+/** Everything a schedule's applied form depends on: its hash decides whether an update is needed. */
+export function scheduleSpecHash(manifest: Manifest, schedule: Schedule, taskQueue: string): string {
+  const facts = {
+    cron: schedule.cron,
+    timezone: schedule.timezone,
+    overlap: schedule.overlap,
+    catchupWindow: schedule.catchupWindow,
+    paused: schedule.paused,
+    note: schedule.note ?? null,
+    action: scheduleAction(manifest, schedule),
+    taskQueue,
+  };
+  return createHash('sha256').update(canonicalJson(facts)).digest('hex').slice(0, 16);
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object')
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  return JSON.stringify(value);
+}
+
+/** The memo each scheduled run carries: which schedule started it, and what was applied. */
+interface AppliedMemo {
+  schedule: string;
+  specHash: string;
+  manifestPaused: boolean;
+  cron: string;
+  timezone: string;
+  /** What it runs, for people: `backup db`, `job daily-processor (auto)`. */
+  runs: string;
+}
+
+/** The Temporal Schedule a manifest entry describes (pure, for tests and dry runs). */
+export function desiredSchedule(manifest: Manifest, schedule: Schedule, taskQueue: string): ScheduleOptions {
+  const id = scheduleId(manifest.app, schedule.name);
+  const action = scheduleAction(manifest, schedule);
+  const applied: AppliedMemo = {
+    schedule: id,
+    specHash: scheduleSpecHash(manifest, schedule, taskQueue),
+    manifestPaused: schedule.paused,
+    cron: schedule.cron,
+    timezone: schedule.timezone,
+    runs:
+      action.type === 'backup'
+        ? `backup ${action.input.target ?? '(all targets)'}`
+        : `job ${action.input.job}${action.input.mode ? ` (${action.input.mode})` : ''}`,
+  };
+  const workflowId =
+    action.type === 'backup'
+      ? `backup-${manifest.app}${action.input.target ? `-${action.input.target}` : ''}`
+      : `job-${manifest.app}-${action.input.job}`;
+  return {
+    scheduleId: id,
+    spec: { cronExpressions: [schedule.cron], timezone: schedule.timezone },
+    action: {
+      type: 'startWorkflow',
+      workflowType: action.type === 'backup' ? WORKFLOW_TYPES.backup : WORKFLOW_TYPES.job,
+      // Temporal appends the scheduled time to this id, one run per time.
+      workflowId,
+      args: [action.input],
+      taskQueue,
+      memo: { runbook: applied },
+      typedSearchAttributes: [{ key: APP, value: manifest.app }],
+    },
+    policies: {
+      overlap: OVERLAP[schedule.overlap],
+      // Explicit: left unset, the server catches up only on runs missed by less than 10 seconds.
+      catchupWindow: durationMs(schedule.catchupWindow),
+    },
+    state: { paused: schedule.paused, note: schedule.note ?? (schedule.paused ? 'paused in the manifest' : undefined) },
+    memo: { managedBy: MANAGED_BY, app: manifest.app, name: schedule.name },
+    typedSearchAttributes: [{ key: APP, value: manifest.app }],
+  };
+}
+
+export interface ScheduleChange {
+  scheduleId: string;
+  name: string;
+  app: string;
+  change: 'created' | 'updated' | 'unchanged' | 'deleted' | 'kept (not in the manifest; apply with --prune to delete)';
+}
+
+export interface ApplyOptions {
+  /** The task queue scheduled workflows start on (the orchestration queue). */
+  taskQueue: string;
+  /** Delete this app's Runbook schedules that the manifest no longer lists. */
+  prune?: boolean;
+}
+
+/** Creates or updates one Temporal Schedule per manifest schedule; deletes removed ones only with `prune`. */
+export async function applySchedules(client: Client, manifest: Manifest, options: ApplyOptions): Promise<ScheduleChange[]> {
+  const changes: ScheduleChange[] = [];
+  for (const schedule of manifest.schedules) {
+    const desired = desiredSchedule(manifest, schedule, options.taskQueue);
+    const handle = client.schedule.getHandle(desired.scheduleId);
+    const current = await handle.describe().catch((error: unknown) => {
+      if (error instanceof ScheduleNotFoundError) return undefined;
+      throw error;
+    });
+    const base = { scheduleId: desired.scheduleId, name: schedule.name, app: manifest.app };
+    if (!current) {
+      await client.schedule.create(desired);
+      changes.push({ ...base, change: 'created' });
+      continue;
+    }
+    const applied = appliedMemo(current);
+    const wanted = (desired.action.memo as { runbook: AppliedMemo }).runbook;
+    if (applied?.specHash === wanted.specHash) {
+      changes.push({ ...base, change: 'unchanged' });
+      continue;
+    }
+    // A pause or unpause made by a person stands unless the manifest itself changed `paused`.
+    const keepState = applied !== undefined && applied.manifestPaused === schedule.paused;
+    await handle.update((previous) => toUpdate(desired, keepState ? previous.state : desired.state));
+    changes.push({ ...base, change: 'updated' });
+  }
+
+  const listed = new Set(manifest.schedules.map((s) => scheduleId(manifest.app, s.name)));
+  for (const summary of await listSchedules(client, { app: manifest.app })) {
+    if (listed.has(summary.scheduleId)) continue;
+    const base = { scheduleId: summary.scheduleId, name: summary.name, app: manifest.app };
+    if (options.prune) {
+      await client.schedule.getHandle(summary.scheduleId).delete();
+      changes.push({ ...base, change: 'deleted' });
+    } else changes.push({ ...base, change: 'kept (not in the manifest; apply with --prune to delete)' });
+  }
+  return changes;
+}
+
+function appliedMemo(description: ScheduleDescription): AppliedMemo | undefined {
+  const memo = description.action.memo as { runbook?: AppliedMemo } | undefined;
+  return memo?.runbook;
+}
+
+function toUpdate(desired: ScheduleOptions, state: ScheduleDescription['state'] | ScheduleOptions['state']): ScheduleUpdateOptions {
+  return {
+    spec: desired.spec,
+    action: desired.action,
+    policies: desired.policies,
+    typedSearchAttributes: desired.typedSearchAttributes,
+    state: { paused: state?.paused ?? false, note: state?.note },
+  };
+}
+
+export interface ScheduleListing {
+  scheduleId: string;
+  app: string;
+  name: string;
+  runs?: string;
+  cron?: string;
+  timezone?: string;
+  paused: boolean;
+  note?: string;
+  nextRuns: string[];
+  recentRuns: Array<{ scheduledAt: string; workflowId: string }>;
+}
+
+/**
+ * Runbook's schedules (of one app, or all). Which schedules exist comes from the server's list, which can
+ * lag a few seconds behind a change; each one's details come from describing it.
+ */
+export async function listSchedules(client: Client, filter: { app?: string } = {}): Promise<ScheduleListing[]> {
+  const ids: Array<{ id: string; app: string; name: string }> = [];
+  for await (const summary of client.schedule.list()) {
+    const memo = (summary.memo ?? {}) as { managedBy?: string; app?: string; name?: string };
+    if (memo.managedBy !== MANAGED_BY || (filter.app && memo.app !== filter.app)) continue;
+    ids.push({ id: summary.scheduleId, app: memo.app ?? '', name: memo.name ?? summary.scheduleId });
+  }
+  const out: ScheduleListing[] = [];
+  for (const { id, app, name } of ids) {
+    const description = await describeSchedule(client, id).catch((error: unknown) => {
+      if (error instanceof ScheduleNotFoundError) return undefined; // deleted since the list was made
+      throw error;
+    });
+    if (description) out.push(toListing(description, app, name));
+  }
+  return out.sort((a, b) => a.scheduleId.localeCompare(b.scheduleId));
+}
+
+function toListing(description: ScheduleDescription, app: string, name: string): ScheduleListing {
+  const applied = appliedMemo(description);
+  return {
+    scheduleId: description.scheduleId,
+    app,
+    name,
+    runs: applied?.runs,
+    cron: applied?.cron,
+    timezone: description.spec.timezone ?? applied?.timezone,
+    paused: description.state.paused,
+    note: description.state.note || undefined,
+    nextRuns: description.info.nextActionTimes.map((t) => t.toISOString()),
+    recentRuns: description.info.recentActions.map((a) => ({ scheduledAt: a.scheduledAt.toISOString(), workflowId: a.action.workflow.workflowId })),
+  };
+}
+
+export async function describeSchedule(client: Client, id: string): Promise<ScheduleDescription> {
+  return client.schedule.getHandle(id).describe();
+}
+
+export async function pauseSchedule(client: Client, id: string, note: string): Promise<void> {
+  await client.schedule.getHandle(id).pause(note);
+}
+
+export async function unpauseSchedule(client: Client, id: string, note: string): Promise<void> {
+  await client.schedule.getHandle(id).unpause(note);
+}
+
+/** Starts one run now, whatever the overlap policy says (its logical date is now). */
+export async function triggerSchedule(client: Client, id: string): Promise<void> {
+  await client.schedule.getHandle(id).trigger();
+}
+
+/**
+ * Runs every time the schedule would have run in [from, to], one after the other, each with its own
+ * scheduled time as its logical date.
+ */
+export async function backfillSchedule(client: Client, id: string, from: Date, to: Date): Promise<void> {
+  if (!(from.getTime() <= to.getTime())) throw new Error(`backfill: from (${from.toISOString()}) is after to (${to.toISOString()})`);
+  await client.schedule.getHandle(id).backfill([{ start: from, end: to, overlap: 'BUFFER_ALL' }]);
+}
+
+export async function deleteSchedule(client: Client, id: string): Promise<void> {
+  await client.schedule.getHandle(id).delete();
+}
+
+/** The instant a calendar date starts in a time zone (midnight, or the first instant of the day). */
+export function startOfDayInZone(date: string, timeZone: string): Date {
+  const [year, month, day] = date.split('-').map(Number);
+  const target = Date.UTC(year, month - 1, day);
+  let guess = target;
+  // Two passes settle the offset, also on days when it changes.
+  for (let i = 0; i < 3; i++) guess = target - offsetMs(new Date(guess), timeZone);
+  return new Date(guess);
+}
+
+function offsetMs(instant: Date, timeZone: string): number {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  }).formatToParts(instant);
+  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
+  const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
+  return asUtc - Math.floor(instant.getTime() / 1000) * 1000;
+}

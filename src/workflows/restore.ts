@@ -1,0 +1,178 @@
+import { ApplicationFailure, CancellationScope, isCancellation, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { CatalogueEntry } from '../activities/catalogue';
+import { scratchDatabaseName } from '../common/backup-names';
+import { hostTaskQueue } from '../common/constants';
+import type { RestoreInput } from '../common/contracts';
+import type { Outcome, RunReport } from '../common/progress';
+import type { Manifest } from '../manifest/types';
+import { hostActivities } from './activities';
+import { finishRun } from './backup';
+import { compactTimestamp, isoNow } from './clock';
+import { runHealthChecks } from './health';
+import { failureMessage, ProgressTracker } from './progress';
+import { Saga } from './saga';
+import { tagRun } from './search-attributes';
+
+const { loadManifest } = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: { maximumAttempts: 3 },
+});
+
+const NON_RETRYABLE = ['BackupConfig', 'MissingEnvironment', 'BadDatabaseUrl', 'BackupNotFound', 'BackupMissing', 'ChecksumMismatch', 'RestoreConflict'];
+
+function hostRestoreActivities(manifest: Manifest) {
+  const taskQueue = hostTaskQueue(manifest.hosts[0]);
+  const restoring = proxyActivities<Activities>({
+    taskQueue,
+    startToCloseTimeout: '12h',
+    heartbeatTimeout: '10s',
+    retry: { maximumAttempts: 3, initialInterval: '2s', backoffCoefficient: 2, nonRetryableErrorTypes: NON_RETRYABLE },
+  });
+  const quick = proxyActivities<Activities>({
+    taskQueue,
+    startToCloseTimeout: '1h',
+    retry: { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, nonRetryableErrorTypes: NON_RETRYABLE },
+  });
+  return {
+    findBackup: quick.findBackup,
+    checkBackupChecksum: quick.checkBackupChecksum,
+    recordRestore: quick.recordRestore,
+    restoreDatabaseBackup: restoring.restoreDatabaseBackup,
+    restoreFilesBackup: restoring.restoreFilesBackup,
+  };
+}
+
+/**
+ * Restores one catalogued backup, named explicitly: checks its checksum, stops the app's services when the
+ * manifest says so, restores the database (pg_restore --clean --if-exists, one transaction) or puts the
+ * folders back (keeping what they replace as `<path>_replaced_<time>`), starts the services, checks health
+ * and records the outcome in the catalogue. `scratch` restores into a new database or folder instead and
+ * touches nothing else.
+ */
+export async function restore(input: RestoreInput): Promise<RunReport> {
+  if (!input || typeof input.app !== 'string')
+    throw ApplicationFailure.nonRetryable('restore input must be {"app": "<app>", "backup": "<backup id>", "scratch"?: true}', 'BadInput');
+  if (!input.backup)
+    throw ApplicationFailure.nonRetryable(
+      `restore needs the id of the backup to restore (input {"app": "${input.app}", "backup": "<id>"}); list them with \`runbook backups ${input.app}\``,
+      'BadInput',
+    );
+  const info = workflowInfo();
+  const startedAt = isoNow();
+  const stamp = compactTimestamp();
+  const scratch = input.scratch === true;
+  const progress = new ProgressTracker('restore', input.app);
+  tagRun(input.app, 'restore');
+
+  let manifest: Manifest | undefined;
+  let entry: CatalogueEntry | undefined;
+  let restoredTo: string[] = [];
+  let replaced: string[] = [];
+  let error: string | undefined;
+  let cancelled: unknown;
+  const saga = new Saga();
+  try {
+    manifest = await progress.run('load manifest', () => loadManifest(input.app));
+    const host = hostRestoreActivities(manifest);
+    const found = await progress.run('find backup', () => host.findBackup({ manifest: manifest as Manifest, backup: input.backup }), (e) => `${e.id} (${e.target}, ${e.logicalDate})`);
+    entry = found;
+    await progress.run('verify checksum', () => host.checkBackupChecksum({ entry: found }), (r) => `sha256 ${r.sha256.slice(0, 12)}… as catalogued`);
+    if (!scratch && !found.verified)
+      throw ApplicationFailure.nonRetryable(
+        `backup ${found.id} did not pass verification (${found.verification ?? 'no details'}); restore it with --scratch to look at it, or pick a verified backup`,
+        'BackupUnverified',
+      );
+
+    // Services run on every host of the app; the data lives on the first one.
+    const stopStart = !scratch && (manifest.backups?.stopServicesOnRestore ?? true) && manifest.services.length > 0;
+    if (stopStart) {
+      for (const hostName of [...manifest.hosts].reverse()) {
+        const acts = hostActivities(hostName);
+        await progress.run(`${prefixOf(manifest, hostName)}stop services`, () => acts.stopServices({ manifest: manifest as Manifest }), (m) => m.join('; '));
+        saga.add(`${prefixOf(manifest, hostName)}start services again`, async () => {
+          await acts.startServices({ manifest: manifest as Manifest });
+        });
+      }
+    }
+
+    if (found.kind === 'postgres') {
+      const scratchDatabase = scratch ? scratchDatabaseName(manifest.app, 'restore', stamp) : undefined;
+      const result = await progress.run(
+        scratch ? 'restore into a scratch database' : 'restore database',
+        () => host.restoreDatabaseBackup({ manifest: manifest as Manifest, entry: found, scratchDatabase, stamp }),
+        (r) => `restored into database ${r.restoredTo}`,
+      );
+      restoredTo = [result.restoredTo];
+    } else {
+      const result = await progress.run(
+        scratch ? 'restore into a scratch folder' : 'restore files',
+        () => host.restoreFilesBackup({ manifest: manifest as Manifest, entry: found, stamp, scratch }),
+        (r) => `restored ${r.restoredTo.join(', ')}${r.replaced.length > 0 ? `; previous kept as ${r.replaced.join(', ')}` : ''}`,
+      );
+      restoredTo = result.restoredTo;
+      replaced = result.replaced;
+    }
+
+    if (stopStart) {
+      for (const hostName of manifest.hosts) {
+        const acts = hostActivities(hostName);
+        const prefix = prefixOf(manifest, hostName);
+        const offsets = await acts.captureLogOffsets({ manifest });
+        await progress.run(`${prefix}start services`, () => acts.startServices({ manifest: manifest as Manifest }), (m) => m.join('; '));
+        await runHealthChecks(acts, manifest, offsets, (name, fn) => progress.run(`${prefix}health: ${name}`, fn));
+      }
+    } else if (!scratch && manifest.services.length > 0) {
+      progress.skip('stop/start services', 'backups.stopServicesOnRestore is false');
+    }
+  } catch (e) {
+    if (isCancellation(e)) cancelled = e;
+    error = failureMessage(e);
+    if (saga.size > 0 && restoredTo.length === 0) await saga.compensate(progress);
+  }
+
+  const outcome: Outcome = cancelled ? 'cancelled' : error ? 'failed' : 'succeeded';
+  const where = scratch ? 'scratch copy ' : '';
+  const summary = error
+    ? `restore ${input.app} from ${input.backup} failed: ${error.split('\n')[0]}`
+    : `restore ${input.app} from ${entry?.id}: ${where}${restoredTo.join(', ')}${replaced.length > 0 ? ` (previous kept as ${replaced.join(', ')})` : ''}`;
+  if (manifest && entry) {
+    const record = {
+      backup: entry.id,
+      app: input.app,
+      target: entry.target,
+      workflowId: info.workflowId,
+      runId: info.runId,
+      scratch,
+      restoredTo,
+      replaced,
+      outcome: error ? ('failed' as const) : ('succeeded' as const),
+      ...(error ? { error } : {}),
+      finishedAt: isoNow(),
+    };
+    const host = hostRestoreActivities(manifest);
+    await CancellationScope.nonCancellable(() => progress.run('record', () => host.recordRestore({ manifest: manifest as Manifest, record }))).catch(() => undefined);
+  }
+  const report: RunReport = {
+    kind: 'restore',
+    app: input.app,
+    outcome,
+    workflowId: info.workflowId,
+    runId: info.runId,
+    startedAt,
+    finishedAt: isoNow(),
+    summary,
+    steps: progress.list(),
+    ...(error ? { error } : {}),
+    details: { backup: entry?.id ?? input.backup, target: entry?.target, scratch, restoredTo, replaced },
+  };
+  progress.state = outcome;
+  await finishRun(report, manifest);
+  if (cancelled) throw cancelled;
+  if (error) throw ApplicationFailure.create({ message: summary, type: 'RestoreFailed', nonRetryable: true, details: [report] });
+  return report;
+}
+
+function prefixOf(manifest: Manifest, host: string): string {
+  return manifest.hosts.length > 1 ? `${host}: ` : '';
+}
