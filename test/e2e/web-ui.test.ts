@@ -92,6 +92,13 @@ describe('the Temporal Web UI for on-call and operators', () => {
     await page.getByText('"outcome": "succeeded"', { exact: false }).first().waitFor();
     await page.screenshot({ path: path.join(ARTIFACTS, 'web-ui-deploy.png'), fullPage: true });
 
+    await page.getByRole('tab', { name: 'User Metadata' }).click();
+    // The summary given at start and the progress tracker's current details render as markdown in frames.
+    await waitFor(async () => {
+      const texts = await Promise.all(page.frames().map((frame) => frame.locator('body').innerText().catch(() => '')));
+      expect(texts.join('\n')).toContain(`deploy ${fx.app} v1`);
+      expect(texts.join('\n')).toMatch(new RegExp(`deploy ${fx.app}\\s+— (\\d+)[/⁄]\\1 steps done`));
+    }, 15_000, 250);
     await page.getByRole('tab', { name: 'Memo' }).click();
     await page.getByText(`deployed ${fx.app} v1`, { exact: false }).first().waitFor();
     await page.getByRole('tab', { name: 'Search Attributes' }).click();
