@@ -44,6 +44,7 @@ export async function startAndFollow<K extends StartableKind>(
           live: Boolean(stdout.isTTY),
           colors,
           columns: stdout.columns,
+          rows: stdout.rows,
           waitingHint: `runbook approve ${run.workflowId}  (or runbook abort ${run.workflowId})`,
         });
     const stopWatching = () => {

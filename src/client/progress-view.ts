@@ -79,6 +79,8 @@ export interface ProgressViewOptions {
   /** Terminal width: longer lines are cut so in-place redraws stay aligned. */
   columns?: number;
   now?: () => number;
+  /** Terminal height: a live block taller than this folds its finished steps into one line. */
+  rows?: number;
   /** Shown while the run waits at its approval gate, e.g. the approve command to type. */
   waitingHint?: string;
 }
@@ -121,10 +123,14 @@ function liveView(stream: NodeJS.WritableStream, options: ProgressViewOptions): 
   let drawn = 0;
   let last: Progress | undefined;
   let finished = false;
-  const draw = () => {
+  const draw = (complete = false) => {
     if (!last) return;
     const width = last.steps.reduce((w, s) => Math.max(w, s.name.length), 0);
-    const lines = last.steps.map((step) => formatStep(step, now(), colors, width));
+    const room = complete || !options.rows ? Infinity : Math.max(3, options.rows - 2);
+    const { steps, hiddenDone, hiddenLater } = foldSteps(last.steps, room);
+    const lines = steps.map((step) => formatStep(step, now(), colors, width));
+    if (hiddenDone > 0) lines.unshift(colors.dim(`  ✓ ${hiddenDone} earlier step(s) done`));
+    if (hiddenLater > 0) lines.push(colors.dim(`  … ${hiddenLater} more step(s)`));
     if (isWaitingForApproval(last)) lines.push(colors.busy(waitingLine(options)));
     for (const [i, line] of lines.entries()) lines[i] = cut(line, options.columns);
     let out = drawn > 0 ? `${ESC}${drawn}A` : '';
@@ -134,7 +140,7 @@ function liveView(stream: NodeJS.WritableStream, options: ProgressViewOptions): 
     drawn = Math.max(drawn, lines.length);
   };
   // Elapsed times keep ticking between polls.
-  const ticker = setInterval(draw, 250);
+  const ticker = setInterval(() => draw(), 250);
   ticker.unref();
   stream.write(`${ESC}?25l`);
   const restoreCursor = () => stream.write(`${ESC}?25h`);
@@ -149,11 +155,32 @@ function liveView(stream: NodeJS.WritableStream, options: ProgressViewOptions): 
       if (finished) return;
       finished = true;
       clearInterval(ticker);
-      draw();
+      // The last frame lists every step, even if it scrolls: nothing is redrawn after it.
+      draw(true);
       restoreCursor();
       process.removeListener('exit', restoreCursor);
     },
   };
+}
+
+/**
+ * Fits a live block into `room` lines (cursor-up cannot reach above the screen): the oldest finished steps
+ * fold into one line first, then the last steps are left out.
+ */
+export function foldSteps(all: StepProgress[], room: number): { steps: StepProgress[]; hiddenDone: number; hiddenLater: number } {
+  if (all.length <= room) return { steps: all, hiddenDone: 0, hiddenLater: 0 };
+  let excess = all.length - room + 1;
+  const steps: StepProgress[] = [];
+  let hiddenDone = 0;
+  for (const step of all) {
+    if (excess > 0 && (step.status === 'succeeded' || step.status === 'skipped')) {
+      hiddenDone += 1;
+      excess -= 1;
+    } else steps.push(step);
+  }
+  const budget = room - (hiddenDone > 0 ? 1 : 0);
+  const hiddenLater = steps.length <= budget ? 0 : steps.length - Math.max(1, budget - 1);
+  return { steps: steps.slice(0, steps.length - hiddenLater), hiddenDone, hiddenLater };
 }
 
 /** Cuts a line with colour codes to a visible width. */

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import type { Progress } from '../../src/common/progress';
-import { createProgressView, formatDuration, formatStep, palette } from '../../src/client/progress-view';
+import { createProgressView, foldSteps, formatDuration, formatStep, palette } from '../../src/client/progress-view';
 
 function collector(): { stream: Writable; text: () => string } {
   const chunks: string[] = [];
@@ -75,5 +75,34 @@ describe('progress view', () => {
     expect(out.text()).toContain('\u001b[2K  waiting for approval: runbo\u001b[0m\n');
     view.finish();
     expect(out.text().endsWith('\u001b[?25h')).toBe(true);
+  });
+});
+
+describe('a live block taller than the terminal', () => {
+  const step = (name: string, status: Progress['steps'][number]['status']) => ({ name, status });
+  const steps = [step('a', 'succeeded'), step('b', 'succeeded'), step('c', 'succeeded'), step('d', 'running'), step('e', 'pending'), step('f', 'pending')];
+
+  it('folds the oldest finished steps into one line first', () => {
+    expect(foldSteps(steps, 6)).toEqual({ steps, hiddenDone: 0, hiddenLater: 0 });
+    const folded = foldSteps(steps, 5);
+    expect(folded).toMatchObject({ hiddenDone: 2, hiddenLater: 0 });
+    expect(folded.steps.map((s) => s.name)).toEqual(['c', 'd', 'e', 'f']);
+  });
+
+  it('then leaves out the last steps, keeping the one running in view', () => {
+    const folded = foldSteps(steps, 3);
+    expect(folded).toMatchObject({ hiddenDone: 3, hiddenLater: 2 });
+    expect(folded.steps.map((s) => s.name)).toEqual(['d']);
+  });
+
+  it('redraws folded, and prints every step in its last frame', () => {
+    const out = collector();
+    const view = createProgressView(out.stream, { live: true, rows: 5, now: () => T0 });
+    view.update(progress(steps));
+    expect(out.text()).toContain('  ✓ 3 earlier step(s) done\n');
+    expect(out.text()).toContain('  … 2 more step(s)\n');
+    view.finish();
+    const last = out.text().slice(out.text().lastIndexOf('\u001b[3A'));
+    for (const name of ['a', 'b', 'c', 'd', 'e', 'f']) expect(last).toMatch(new RegExp(`\\u001b\\[2K {2}\\S ${name} `));
   });
 });
