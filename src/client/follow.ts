@@ -55,7 +55,11 @@ export async function startAndFollow<K extends StartableKind>(
     process.once('SIGINT', stopWatching);
     let end: RunEnd;
     try {
-      end = await runs.watch(run, (progress) => view?.update(progress), options.intervalMs);
+      end = await runs.watch(run, (progress) => view?.update(progress), options.intervalMs, () =>
+        process.stderr.write(
+          `no worker has answered on task queue ${connected.settings.taskQueue} yet; the run goes on when one polls it (runbook worker, or runbook dev)\n`,
+        ),
+      );
     } finally {
       process.removeListener('SIGINT', stopWatching);
       view?.finish();

@@ -275,10 +275,19 @@ export class Runs {
 
   /** The run's live steps, or undefined when no worker answers in time or the workflow has no such query. */
   async progress(run: Pick<RunRef, 'workflowId' | 'runId'>, timeoutMs = 5_000): Promise<Progress | undefined> {
+    const poll = await this.poll(run, timeoutMs);
+    return 'progress' in poll ? poll.progress : undefined;
+  }
+
+  /** One `progress` query: the steps, or no answer in time (no worker polls the task queue), or no such query. */
+  async poll(run: Pick<RunRef, 'workflowId' | 'runId'>, timeoutMs: number): Promise<{ progress: Progress } | { unanswered: true } | { unavailable: true }> {
+    const deadline = Date.now() + timeoutMs;
     try {
-      return await this.client.withDeadline(Date.now() + timeoutMs, () => this.handle(run).query<Progress>(PROGRESS_QUERY));
-    } catch {
-      return undefined;
+      return { progress: await this.client.withDeadline(deadline, () => this.handle(run).query<Progress>(PROGRESS_QUERY)) };
+    } catch (error) {
+      // gRPC DEADLINE_EXCEEDED (wrapped in a ServiceError): the server held the query for a worker that never came.
+      const code = (error as { code?: number }).code ?? ((error as { cause?: { code?: number } }).cause?.code);
+      return code === 4 || Date.now() >= deadline ? { unanswered: true } : { unavailable: true };
     }
   }
 
@@ -309,16 +318,21 @@ export class Runs {
    * Polls the `progress` query until the run closes, handing every snapshot to `onProgress`, then returns
    * how it ended. The last snapshot is the report's steps, so a watcher always sees the final state.
    */
-  async watch(run: RunRef, onProgress: (progress: Progress) => void, intervalMs = 500): Promise<RunEnd> {
+  async watch(run: RunRef, onProgress: (progress: Progress) => void, intervalMs = 500, onUnanswered?: () => void): Promise<RunEnd> {
     let end: RunEnd | undefined;
     let failure: unknown;
     const closed = this.result(run).then(
       (value) => void (end = value),
       (error: unknown) => void (failure = error ?? new Error('watching the run failed')),
     );
+    let warned = false;
     while (!end && !failure) {
-      const progress = await this.progress(run, Math.max(intervalMs * 4, 2_000));
-      if (progress && !end) onProgress(progress);
+      const poll = await this.poll(run, Math.max(intervalMs * 4, 2_000));
+      if ('progress' in poll && !end) onProgress(poll.progress);
+      if ('unanswered' in poll && !end && !warned) {
+        warned = true;
+        onUnanswered?.();
+      }
       await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, intervalMs))]);
     }
     if (failure) throw failure;

@@ -5,7 +5,7 @@ import type { RunReport } from '../../src/common/progress';
 import { runCli } from '../support/cli';
 import { startFixtureWorker } from '../support/fixture-worker';
 import { waitFor } from '../support/postgres';
-import { uniqueName, type TestWorker } from '../support/temporal';
+import { connectClient, uniqueName, type TestWorker } from '../support/temporal';
 
 /**
  * The starting commands' shared flow, run as the built binary against the real dev server: live progress as
@@ -123,6 +123,21 @@ describe('runbook starting commands, status and history', () => {
     expect(table.code).toBe(0);
     expect(table.stdout.trim().split('\n')).toHaveLength(2);
     expect(table.stdout).toMatch(/ {2}backup-\S+ {2}http:\/\/\S+\/history/);
+  });
+
+  it('says so when no worker answers on the task queue, and the run waits for one', async () => {
+    const idle = uniqueName('no-worker');
+    const result = await runCli(['backup', app, '--target', 'ok'], { env: { ...env, RUNBOOK_TASK_QUEUE: idle }, timeoutMs: 8_000 });
+    expect(result.stderr).toContain(`no worker has answered on task queue ${idle} yet; the run goes on when one polls it (runbook worker, or runbook dev)`);
+    const started = /\((backup-\S+)\)/.exec(result.stdout)?.[1] as string;
+    const temporal = await connectClient();
+    try {
+      const handle = temporal.client.workflow.getHandle(started);
+      expect((await handle.describe()).status.name).toBe('RUNNING');
+      await handle.terminate('test cleanup');
+    } finally {
+      await temporal.close();
+    }
   });
 
   it('refuses status and approve of a workflow id that does not exist with exit 2', async () => {
