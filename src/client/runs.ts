@@ -16,7 +16,7 @@ import {
   type WorkflowExecutionStatusName,
   type WorkflowHandle,
 } from '@temporalio/client';
-import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributePair } from '@temporalio/common';
+import type { SearchAttributePair } from '@temporalio/common';
 import { SEARCH_ATTRIBUTES } from '../common/constants';
 import {
   appLockWorkflowId,
@@ -33,6 +33,7 @@ import {
   type RollbackInput,
 } from '../common/contracts';
 import { PROGRESS_QUERY, type Outcome, type Progress, type RunReport } from '../common/progress';
+import { ACTION, APP, OUTCOME, REF } from '../common/search-attributes';
 import { compactTimestamp } from '../workflows/clock';
 import type { InspectInput } from '../workflows/inspect';
 import type { TemporalSettings } from './connection';
@@ -106,7 +107,7 @@ export class RunAlreadyRunningError extends UsageError {
   ) {
     super(
       `${running.workflowId} is already running (${detail})${lock ? '; one deploy or rollback per app at a time' : ''}`,
-      `wait for it (runbook status ${running.workflowId}) or stop it (runbook abort ${running.workflowId}); it is at ${running.url}`,
+      `wait for it to end (runbook status ${running.workflowId}); it is at ${running.url}`,
     );
   }
 }
@@ -115,10 +116,6 @@ export const OUTCOMES: readonly Outcome[] = ['succeeded', 'rolled_back', 'failed
 /** The operations `runbook history` lists; read-only lookups (inspect, releases, backups) are left out. */
 export const HISTORY_KINDS: readonly string[] = [WORKFLOW_TYPES.deploy, WORKFLOW_TYPES.rollback, WORKFLOW_TYPES.backup, WORKFLOW_TYPES.restore, WORKFLOW_TYPES.job];
 
-const appKey = defineSearchAttributeKey(SEARCH_ATTRIBUTES.app, SearchAttributeType.KEYWORD);
-const refKey = defineSearchAttributeKey(SEARCH_ATTRIBUTES.ref, SearchAttributeType.KEYWORD);
-const outcomeKey = defineSearchAttributeKey(SEARCH_ATTRIBUTES.outcome, SearchAttributeType.KEYWORD);
-const actionKey = defineSearchAttributeKey(SEARCH_ATTRIBUTES.action, SearchAttributeType.KEYWORD);
 
 /** A workflow id suffix that sorts by time and reads as one: 20250131T070000Z. */
 export function runStamp(now: Date): string {
@@ -237,8 +234,8 @@ export class Runs {
   async start<K extends StartableKind>(kind: K, input: RunInputs[K]): Promise<RunRef> {
     const workflowId = workflowIdFor(kind, input, this.now());
     const searchAttributes: SearchAttributePair[] = [];
-    if (RECORDED_KINDS.includes(kind)) searchAttributes.push({ key: appKey, value: input.app }, { key: actionKey, value: kind });
-    if (kind === 'deploy') searchAttributes.push({ key: refKey, value: (input as DeployInput).ref });
+    if (RECORDED_KINDS.includes(kind)) searchAttributes.push({ key: APP, value: input.app }, { key: ACTION, value: kind });
+    if (kind === 'deploy') searchAttributes.push({ key: REF, value: (input as DeployInput).ref });
     try {
       const handle = await this.client.workflow.start(kind, {
         taskQueue: this.settings.taskQueue,
@@ -264,7 +261,7 @@ export class Runs {
   private async alreadyRunning(workflowId: string, lock: boolean): Promise<RunAlreadyRunningError> {
     const running = await this.client.workflow.getHandle(workflowId).describe().catch(() => undefined);
     const runId = running?.runId ?? '';
-    const ref = running?.typedSearchAttributes.get(refKey);
+    const ref = running?.typedSearchAttributes.get(REF);
     const detail = running ? `${running.type}${ref ? ` ${ref}` : ''} since ${running.startTime.toISOString()}` : 'started just now';
     return new RunAlreadyRunningError({ kind: running?.type ?? 'deploy', workflowId, runId, url: this.url(workflowId, runId || undefined) }, detail, lock);
   }
@@ -389,9 +386,9 @@ export class Runs {
   private summarize(info: WorkflowExecutionInfo | Awaited<ReturnType<WorkflowHandle['describe']>>): RunSummary {
     const attributes = info.typedSearchAttributes;
     const memoSummary = info.memo?.summary;
-    const app = attributes.get(appKey);
-    const ref = attributes.get(refKey);
-    const outcome = attributes.get(outcomeKey);
+    const app = attributes.get(APP);
+    const ref = attributes.get(REF);
+    const outcome = attributes.get(OUTCOME);
     return {
       kind: info.type,
       workflowId: info.workflowId,

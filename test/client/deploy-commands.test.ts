@@ -101,7 +101,7 @@ describe('runbook plan, deploy, releases, rollback (real deploy workflow and app
     const refused = await runCli(['deploy', fx.app, '--ref', 'v4'], { env });
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(new RegExp(`error: ${workflowId} is already running \\(deploy v3 since \\S+\\); one deploy or rollback per app at a time`));
-    expect(refused.stderr).toMatch(new RegExp(`hint: wait for it \\(runbook status ${workflowId}\\) .* it is at http://\\S+/workflows/${workflowId}/[\\w-]+/history`));
+    expect(refused.stderr).toMatch(new RegExp(`hint: wait for it to end \\(runbook status ${workflowId}\\); it is at http://\\S+/workflows/${workflowId}/[\\w-]+/history`));
     const refusedRollback = await runCli(['rollback', fx.app], { env });
     expect(refusedRollback.code).toBe(2);
     expect(refusedRollback.stderr).toContain(`error: ${workflowId} is already running`);
