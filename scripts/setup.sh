@@ -29,10 +29,12 @@ else
   say "system packages present (postgresql, redis-server, chromium, zip, git)"
 fi
 
-# 2. Node dependencies, exactly as locked.
+# 2. Node dependencies at the locked versions. `npm install`, not `npm ci`: the lock file holds only the
+#    platform packages (@swc/core-linux-x64-gnu, …) this registry serves, and `npm ci` refuses a lock file
+#    without every platform's optional package; `npm install` installs the locked tree and leaves it as is.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  say "npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
+  say "npm install (locked versions)"
+  npm install --no-audit --no-fund --loglevel=error
 else
   say "node_modules up to date"
 fi
