@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 
 export interface RunOptions {
   argv: string[];
@@ -43,7 +43,8 @@ export async function runCommand(options: RunOptions): Promise<RunResult> {
   const started = Date.now();
   const context = currentActivityContext();
   if (options.pidFile) await stopLeftover(options.pidFile);
-  if (options.cwd && !existsSync(options.cwd)) throw new Error(`working directory ${options.cwd} does not exist (running ${options.argv[0]})`);
+  if (options.cwd && !existsSync(options.cwd))
+    throw ApplicationFailure.nonRetryable(`working directory ${options.cwd} does not exist (running ${options.argv[0]}); create it or fix the cwd in the manifest`, 'MissingDirectory');
   const argv = withParentDeathSignal(options.argv);
   const child = spawn(argv[0], argv.slice(1), {
     cwd: options.cwd,

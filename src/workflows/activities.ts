@@ -1,4 +1,4 @@
-import { proxyActivities } from '@temporalio/workflow';
+import { proxyActivities, type ActivityFunctionWithOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { hostTaskQueue } from '../common/constants';
 
@@ -17,4 +17,9 @@ export function hostActivities(host: string) {
     heartbeatTimeout: '5s',
     retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 20 },
   });
+}
+
+/** Runs an activity with the one line the Web UI's timeline shows for it ("stop services", "switch current → r1"). */
+export function described<A extends unknown[], R>(fn: ActivityFunctionWithOptions<(...args: A) => Promise<R>>, summary: string, ...args: A): Promise<R> {
+  return fn.executeWithOptions({ summary }, args);
 }

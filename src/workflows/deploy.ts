@@ -18,7 +18,7 @@ import type { Outcome, RunReport } from '../common/progress';
 import { ACTION, APP, OUTCOME, REF } from '../common/search-attributes';
 import type { Manifest } from '../manifest/types';
 import { durationMs as durationToMs } from '../common/duration';
-import { orchestration, hostActivities } from './activities';
+import { described, hostActivities, orchestration } from './activities';
 import { compactTimestamp, isoNow } from './clock';
 import { runHealthChecks } from './health';
 import { notifyQuietly } from './notify';
@@ -50,7 +50,7 @@ export async function deploy(input: DeployInput): Promise<RunReport> {
   setHandler(approveSignal, () => void (approved = true));
   setHandler(abortSignal, (reason?: string) => void (abortReason = reason ?? 'aborted by an operator'));
 
-  const manifest = await progress.run('load manifest', () => orchestration.loadManifest(input.app), (m) => `hosts: ${m.hosts.join(', ')}`);
+  const manifest = await progress.run('load manifest', () => described(orchestration.loadManifest, `load manifest ${input.app}`, input.app), (m) => `hosts: ${m.hosts.join(', ')}`);
   let plan: DeployPlan;
   try {
     plan = planDeploy(manifest, input, releaseId);
@@ -81,8 +81,8 @@ export async function deploy(input: DeployInput): Promise<RunReport> {
       for (const host of manifest.hosts) {
         const acts = hostActivities(host);
         const prefix = manifest.hosts.length > 1 ? `${host}: ` : '';
-        await progress.run(`${prefix}mark release ${releaseId} good`, () => acts.markRelease({ manifest, releaseId, status: 'good' }));
-        await progress.run(`${prefix}prune old releases`, () => acts.pruneReleases({ manifest, protect: [releaseId] }), (gone) => (gone.length ? `removed ${gone.join(', ')}` : 'nothing to remove'));
+        await progress.run(`${prefix}mark release ${releaseId} good`, () => described(acts.markRelease, `mark release ${releaseId} good`, { manifest, releaseId, status: 'good' }));
+        await progress.run(`${prefix}prune old releases`, () => described(acts.pruneReleases, 'prune old releases', { manifest, protect: [releaseId] }), (gone) => (gone.length ? `removed ${gone.join(', ')}` : 'nothing to remove'));
       }
     }
   } catch (failure) {
@@ -137,11 +137,11 @@ async function deployHost(run: DeployRun, host: string, steps: PlannedStep[], ga
   const undoStart = () =>
     saga.add(`${prefix}start previous services and check health`, async () => {
       if (!inPlace && !previous) {
-        await acts.stopServices({ manifest });
+        await described(acts.stopServices, 'stop services of the failed release', { manifest });
         throw ApplicationFailure.nonRetryable(`first deploy of ${manifest.app} on ${host} failed and there is no previous release to go back to; services stopped`);
       }
-      const offsets = await acts.captureLogOffsets({ manifest });
-      await acts.startServices({ manifest });
+      const offsets = await described(acts.captureLogOffsets, 'note log sizes before the restart', { manifest });
+      await described(acts.startServices, 'start previous services', { manifest });
       await runHealthChecks(acts, manifest, offsets, (name, fn) => progress.run(`${prefix}rollback health: ${name}`, fn));
     });
   // The first change on this host registers the undo that runs last: start the previous version, check it.
@@ -197,7 +197,7 @@ async function deployHost(run: DeployRun, host: string, steps: PlannedStep[], ga
           (r) => `${r.file} (${r.bytes} bytes)`,
         );
         saga.add(`${prefix}restore archive of ${manifest.root}`, async () => {
-          await acts.stopServices({ manifest });
+          await described(acts.stopServices, 'stop services', { manifest });
           await acts.restoreLiveFolder.executeWithOptions({ summary: `restore ${archive.file}`, startToCloseTimeout: '1h', heartbeatTimeout: '10s' }, [{ manifest, deployId: releaseId, archive: archive.file }]);
         });
         break;
@@ -209,7 +209,7 @@ async function deployHost(run: DeployRun, host: string, steps: PlannedStep[], ga
         if (policy !== 'never') {
           saga.add(`${prefix}restore database snapshot (${policy})`, async () => {
             if (policy === 'if-migrated' && !run.migrated) return;
-            await acts.stopServices({ manifest });
+            await described(acts.stopServices, 'stop services', { manifest });
             await acts.restoreDatabaseSnapshot.executeWithOptions({ summary: 'restore database snapshot', startToCloseTimeout: '2h', heartbeatTimeout: '10s' }, [{ manifest, deployId: releaseId }]);
           });
         }
@@ -227,8 +227,10 @@ async function deployHost(run: DeployRun, host: string, steps: PlannedStep[], ga
         break;
       case 'approval': {
         progress.wait(name, 'waiting for an approve or abort signal');
+        progress.state = 'waiting-approval';
         const decided = await condition(() => gate().approved || gate().abortReason !== undefined, durationToMs(manifest.approval.timeout));
         const why = gate().abortReason ?? (decided ? undefined : `no approval within ${manifest.approval.timeout}`);
+        progress.state = 'running';
         await progress.run(name, async () => {
           if (why) throw ApplicationFailure.nonRetryable(`deploy not approved: ${why}`, 'NotApproved');
           return 'approved';
@@ -239,8 +241,8 @@ async function deployHost(run: DeployRun, host: string, steps: PlannedStep[], ga
         touch();
         if (!inPlace) {
           saga.add(`${prefix}stop services and switch back to ${previous ?? 'nothing'}`, async () => {
-            await acts.stopServices({ manifest });
-            if (previous) await acts.switchCurrent({ manifest, releaseId: previous });
+            await described(acts.stopServices, 'stop services of the failed release', { manifest });
+            if (previous) await described(acts.switchCurrent, `switch current back → ${previous}`, { manifest, releaseId: previous });
           });
         }
         await progress.run(name, () => acts.stopServices.executeWithOptions({ summary: name }, [{ manifest }]), (m) => m.join('; '));
@@ -249,7 +251,7 @@ async function deployHost(run: DeployRun, host: string, steps: PlannedStep[], ga
         await progress.run(name, () => acts.switchCurrent.executeWithOptions({ summary: name }, [{ manifest, releaseId }]));
         break;
       case 'start-services':
-        logOffsets = await acts.captureLogOffsets({ manifest });
+        logOffsets = await described(acts.captureLogOffsets, 'note log sizes before the start', { manifest });
         await progress.run(name, () => acts.startServices.executeWithOptions({ summary: name }, [{ manifest }]), (m) => m.join('; '));
         break;
       case 'health-check':
@@ -289,10 +291,9 @@ export async function finish(manifest: Manifest, report: RunReport): Promise<voi
   upsertSearchAttributes([{ key: OUTCOME, value: report.outcome }]);
   upsertMemo({ summary: report.summary });
   for (const host of manifest.hosts) {
-    await hostActivities(host)
-      .recordRun({ manifest, report })
+    await described(hostActivities(host).recordRun, `record in ${manifest.hosts.length > 1 ? `${host}'s ` : ''}deploy log`, { manifest, report })
       .catch((error) => log.warn('deploy log not written', { host, error: failureMessage(error) }));
   }
-  await orchestration.recordRunInDatabase(report).catch((error) => log.warn('run record not written', { error: failureMessage(error) }));
+  await described(orchestration.recordRunInDatabase, 'record run in the audit database', report).catch((error) => log.warn('run record not written', { error: failureMessage(error) }));
   await notifyQuietly(report, manifest);
 }

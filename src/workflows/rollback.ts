@@ -4,7 +4,7 @@ import type { Outcome, RunReport } from '../common/progress';
 import { ACTION, APP, OUTCOME, REF } from '../common/search-attributes';
 import type { Manifest } from '../manifest/types';
 import { isoNow } from './clock';
-import { hostActivities, orchestration } from './activities';
+import { described, hostActivities, orchestration } from './activities';
 import { runHealthChecks } from './health';
 import { finish } from './deploy';
 import { failureMessage, ProgressTracker } from './progress';
@@ -24,7 +24,7 @@ export async function rollback(input: RollbackInput): Promise<RunReport> {
     { key: OUTCOME, value: 'running' },
   ]);
   const progress = new ProgressTracker('rollback', input.app);
-  const manifest: Manifest = await progress.run('load manifest', () => orchestration.loadManifest(input.app));
+  const manifest: Manifest = await progress.run('load manifest', () => described(orchestration.loadManifest, `load manifest ${input.app}`, input.app));
   if (manifest.strategy !== 'releases')
     throw ApplicationFailure.nonRetryable(`${manifest.app} deploys in place: it has no releases to switch between; restore a backup instead (runbook restore)`, 'BadInput');
 
@@ -35,7 +35,7 @@ export async function rollback(input: RollbackInput): Promise<RunReport> {
     for (const host of manifest.hosts) {
       const acts = hostActivities(host);
       const prefix = manifest.hosts.length > 1 ? `${host}: ` : '';
-      const view = await progress.run(`${prefix}find release`, () => acts.describeReleases({ manifest }), (v) => `current ${v.current ?? 'none'}`);
+      const view = await progress.run(`${prefix}find release`, () => described(acts.describeReleases, 'find releases', { manifest }), (v) => `current ${v.current ?? 'none'}`);
       if (!target) {
         const older = view.releases.filter((r) => r.status === 'good' && r.id !== view.current && (!view.current || r.id < view.current));
         target = older[older.length - 1]?.id;
@@ -45,10 +45,10 @@ export async function rollback(input: RollbackInput): Promise<RunReport> {
       }
       upsertSearchAttributes([{ key: REF, value: view.releases.find((r) => r.id === target)?.ref ?? target }]);
       const release = target;
-      await progress.run(`${prefix}stop services`, () => acts.stopServices({ manifest }));
-      await progress.run(`${prefix}switch current → ${release}`, () => acts.switchCurrent({ manifest, releaseId: release }));
-      const offsets = await acts.captureLogOffsets({ manifest });
-      await progress.run(`${prefix}start services`, () => acts.startServices({ manifest }));
+      await progress.run(`${prefix}stop services`, () => described(acts.stopServices, 'stop services', { manifest }));
+      await progress.run(`${prefix}switch current → ${release}`, () => described(acts.switchCurrent, `switch current → ${release}`, { manifest, releaseId: release }));
+      const offsets = await described(acts.captureLogOffsets, 'note log sizes before the start', { manifest });
+      await progress.run(`${prefix}start services`, () => described(acts.startServices, 'start services', { manifest }));
       await runHealthChecks(acts, manifest, offsets, (name, fn) => progress.run(`${prefix}health: ${name}`, fn));
     }
   } catch (failure) {
