@@ -1,8 +1,11 @@
-import { ApplicationFailure, CancelledFailure, ScheduleOverlapPolicy, WorkflowFailedError } from '@temporalio/client';
+import path from 'node:path';
+import { ApplicationFailure, CancelledFailure, WorkflowFailedError } from '@temporalio/client';
 import { Client as PgClient } from 'pg';
 import type { RunReport } from '../../src/common/progress';
 import { runUrl } from '../../src/common/contracts';
 import { isAlive } from '../../src/activities/shell';
+import { applySchedules, backfillSchedule, deleteSchedule, scheduleId } from '../../src/client/schedules';
+import { loadManifestFile } from '../../src/manifest/load';
 import { createJobApp, type JobApp } from '../support/job-app';
 import { createDatabase, waitFor } from '../support/postgres';
 import { startSmtpServer, type TestSmtpServer } from '../support/smtp';
@@ -182,34 +185,30 @@ describe('job workflow on the real dev server, PostgreSQL and SMTP', () => {
     expect(rows).toEqual([{ status: 'CANCELLED', dates_ok: 0, dates_failed: 0 }]);
   });
 
-  it('takes the date from the schedule: a backfill of a missed week at 07:00 America/Sao_Paulo processes each day', async () => {
+  it('runs on the schedule its manifest declares: applied, then backfilled over a missed week at 07:00 America/Sao_Paulo, each day processed', async () => {
     const before = app.invocations().length;
-    const scheduleId = uniqueName('daily-processor-schedule');
-    const schedule = await temporal.client.schedule.create({
-      scheduleId,
-      spec: { cronExpressions: ['0 7 * * *'], timezone: 'America/Sao_Paulo' },
-      action: {
-        type: 'startWorkflow',
-        workflowType: 'job',
-        taskQueue,
-        workflowId: `${scheduleId}-run`,
-        args: [{ app: app.app, job: JOB, mode: 'auto', timezone: 'America/Sao_Paulo' }],
-      },
-      state: { paused: true },
-    });
+    const loaded = loadManifestFile(path.join(app.manifestsDir, `${app.app}.yaml`));
+    if (!loaded.ok) throw new Error('job app manifest invalid');
+    const name = uniqueName('daily').toLowerCase();
+    const manifest = {
+      ...loaded.manifest,
+      schedules: [{ name, cron: '0 7 * * *', timezone: 'America/Sao_Paulo', run: 'job' as const, job: JOB, mode: 'auto', overlap: 'skip' as const, catchupWindow: '1d', paused: true }],
+    };
+    const [change] = await applySchedules(temporal.client, manifest, { taskQueue });
+    expect(change).toMatchObject({ change: 'created', scheduleId: scheduleId(app.app, name) });
     try {
       // 07:00 in São Paulo is 10:00 UTC: the week of 2025-11-10..16.
-      await schedule.backfill({ start: new Date('2025-11-10T09:00:00Z'), end: new Date('2025-11-16T11:00:00Z'), overlap: ScheduleOverlapPolicy.ALLOW_ALL });
+      await backfillSchedule(temporal.client, change.scheduleId, new Date('2025-11-10T09:00:00Z'), new Date('2025-11-16T11:00:00Z'));
       await waitFor(async () => {
-        const { rows } = await db.query(`SELECT count(*)::int AS n FROM runbook.job_sessions WHERE app = $1 AND workflow_id LIKE $2 AND status = 'OK'`, [app.app, `${scheduleId}%`]);
+        const { rows } = await db.query(`SELECT count(*)::int AS n FROM runbook.job_sessions WHERE app = $1 AND workflow_id LIKE $2 AND status = 'OK'`, [app.app, `job-${app.app}-${JOB}%`]);
         if (rows[0].n < 7) throw new Error(`${rows[0].n} of 7 backfilled runs done`);
       }, 90_000, 500);
     } finally {
-      await schedule.delete();
+      await deleteSchedule(temporal.client, change.scheduleId);
     }
     const { rows } = await db.query(
       `SELECT date_from::text AS date, date_to::text AS last FROM runbook.job_sessions WHERE app = $1 AND workflow_id LIKE $2 ORDER BY date_from`,
-      [app.app, `${scheduleId}%`],
+      [app.app, `job-${app.app}-${JOB}%`],
     );
     const week = ['2025-11-10', '2025-11-11', '2025-11-12', '2025-11-13', '2025-11-14', '2025-11-15', '2025-11-16'];
     expect(rows.map((r) => r.date)).toEqual(week);
