@@ -7,9 +7,10 @@ import { hostTaskQueue } from '../common/constants';
 import type { BackupInput } from '../common/contracts';
 import type { Outcome, RunReport } from '../common/progress';
 import type { Manifest } from '../manifest/types';
-import { compactTimestamp, isoNow } from './clock';
+import { compactTimestamp } from './clock';
 import { finish } from './deploy';
 import { logicalTime } from './logical-date';
+import { runReport } from './report';
 import { failureMessage, ProgressTracker } from './progress';
 import { tagOutcome, tagRun } from './search-attributes';
 
@@ -64,8 +65,6 @@ export interface ArtifactSummary {
 export async function backup(input: BackupInput): Promise<RunReport> {
   if (!input || typeof input.app !== 'string')
     throw ApplicationFailure.nonRetryable('backup input must be {"app": "<app>", "target"?: "<backup target>"}', 'BadInput');
-  const info = workflowInfo();
-  const startedAt = isoNow();
   const logical = logicalTime();
   const stamp = compactTimestamp(logical.getTime());
   const progress = new ProgressTracker('backup', input.app);
@@ -103,19 +102,12 @@ export async function backup(input: BackupInput): Promise<RunReport> {
   }
 
   const outcome: Outcome = cancelled ? 'cancelled' : error ? 'failed' : 'succeeded';
-  const report: RunReport = {
-    kind: 'backup',
-    app: input.app,
+  const report: RunReport = runReport(progress, {
     outcome,
-    workflowId: info.workflowId,
-    runId: info.runId,
-    startedAt,
-    finishedAt: isoNow(),
     summary: summarize(input.app, artifacts, error),
-    steps: progress.list(),
     ...(error ? { error } : {}),
     details: { logicalDate: logical.toISOString(), artifacts },
-  };
+  });
   progress.state = outcome;
   await finishRun(report, manifest);
   if (cancelled) throw cancelled;

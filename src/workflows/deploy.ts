@@ -19,8 +19,9 @@ import { ACTION, APP, OUTCOME, REF } from '../common/search-attributes';
 import type { Manifest } from '../manifest/types';
 import { durationMs as durationToMs } from '../common/duration';
 import { described, hostActivities, orchestration } from './activities';
-import { compactTimestamp, isoNow } from './clock';
+import { compactTimestamp } from './clock';
 import { runHealthChecks } from './health';
+import { runReport } from './report';
 import { notifyQuietly } from './notify';
 import { failureMessage, ProgressTracker } from './progress';
 import { Saga } from './saga';
@@ -262,28 +263,20 @@ async function deployHost(run: DeployRun, host: string, steps: PlannedStep[], ga
 }
 
 function buildReport(run: DeployRun, outcome: Outcome, error: string | undefined, cancelled: boolean): RunReport {
-  const info = workflowInfo();
   const { manifest, input, releaseId } = run;
   const what = `${manifest.app} ${input.ref}`;
   const summary =
     outcome === 'succeeded' ? `deployed ${what} (release ${releaseId})`
     : outcome === 'rolled_back' ? `${cancelled ? 'cancelled' : 'rolled back'} deploy of ${what}: ${error}${run.changed ? '; previous version restored and healthy' : '; nothing was changed'}`
     : `deploy of ${what} FAILED and was not fully rolled back: ${error}`;
-  return {
-    kind: 'deploy',
-    app: manifest.app,
+  return runReport(run.progress, {
     outcome,
-    workflowId: info.workflowId,
-    runId: info.runId,
-    startedAt: info.runStartTime.toISOString(),
-    finishedAt: isoNow(),
     summary,
-    steps: run.progress.list(),
     error,
     ref: input.ref,
     release: releaseId,
     details: { hosts: manifest.hosts, strategy: manifest.strategy, migrated: run.migrated },
-  };
+  });
 }
 
 /** Records and announces the outcome; neither may change it, so their failures are only noted. */

@@ -10,6 +10,7 @@ import { hostActivities } from './activities';
 import { finishRun } from './backup';
 import { compactTimestamp, isoNow } from './clock';
 import { runHealthChecks } from './health';
+import { runReport } from './report';
 import { failureMessage, ProgressTracker } from './progress';
 import { Saga } from './saga';
 import { tagRun } from './search-attributes';
@@ -59,7 +60,6 @@ export async function restore(input: RestoreInput): Promise<RunReport> {
       'BadInput',
     );
   const info = workflowInfo();
-  const startedAt = isoNow();
   const stamp = compactTimestamp();
   const scratch = input.scratch === true;
   const progress = new ProgressTracker('restore', input.app);
@@ -153,19 +153,12 @@ export async function restore(input: RestoreInput): Promise<RunReport> {
     const host = hostRestoreActivities(manifest);
     await CancellationScope.nonCancellable(() => progress.run('record', () => host.recordRestore({ manifest: manifest as Manifest, record }))).catch(() => undefined);
   }
-  const report: RunReport = {
-    kind: 'restore',
-    app: input.app,
+  const report: RunReport = runReport(progress, {
     outcome,
-    workflowId: info.workflowId,
-    runId: info.runId,
-    startedAt,
-    finishedAt: isoNow(),
     summary,
-    steps: progress.list(),
     ...(error ? { error } : {}),
     details: { backup: entry?.id ?? input.backup, target: entry?.target, scratch, restoredTo, replaced },
-  };
+  });
   progress.state = outcome;
   await finishRun(report, manifest);
   if (cancelled) throw cancelled;

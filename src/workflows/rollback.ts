@@ -3,11 +3,11 @@ import { appLockWorkflowId, type RollbackInput } from '../common/contracts';
 import type { Outcome, RunReport } from '../common/progress';
 import { ACTION, APP, OUTCOME, REF } from '../common/search-attributes';
 import type { Manifest } from '../manifest/types';
-import { isoNow } from './clock';
 import { described, hostActivities, orchestration } from './activities';
 import { runHealthChecks } from './health';
 import { finish } from './deploy';
 import { failureMessage, ProgressTracker } from './progress';
+import { runReport } from './report';
 
 /**
  * Switches an app back to an earlier good release (the newest one before the current, or `to`) and
@@ -55,19 +55,12 @@ export async function rollback(input: RollbackInput): Promise<RunReport> {
     outcome = 'failed';
     error = failureMessage(failure);
   }
-  const report: RunReport = {
-    kind: 'rollback',
-    app: manifest.app,
+  const report: RunReport = runReport(progress, {
     outcome,
-    workflowId: info.workflowId,
-    runId: info.runId,
-    startedAt: info.runStartTime.toISOString(),
-    finishedAt: isoNow(),
     summary: outcome === 'succeeded' ? `rolled ${manifest.app} back to release ${target}` : `rollback of ${manifest.app} FAILED: ${error}`,
-    steps: progress.list(),
     error,
     release: target,
-  };
+  });
   await CancellationScope.nonCancellable(() => finish(manifest, report));
   progress.state = outcome;
   if (outcome !== 'succeeded') throw ApplicationFailure.nonRetryable(report.summary, 'RollbackFailed', report);
