@@ -8,14 +8,18 @@ type ReportFacts = Omit<RunReport, 'kind' | 'app' | 'workflowId' | 'runId' | 'st
 /** The report of a run ending now: who it is (ids, times) and its steps come from the run itself. */
 export function runReport(progress: ProgressTracker, facts: ReportFacts): RunReport {
   const info = workflowInfo();
+  const { outcome, summary, ...rest } = facts;
+  // Outcome and summary first: the Web UI's result panel shows the top of the report.
   return {
     kind: progress.kind,
     app: progress.app,
+    outcome,
     workflowId: info.workflowId,
     runId: info.runId,
     startedAt: info.runStartTime.toISOString(),
     finishedAt: isoNow(),
+    summary,
     steps: progress.list(),
-    ...facts,
+    ...rest,
   };
 }
