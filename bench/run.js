@@ -27,31 +27,16 @@ async function deployTimings() {
   Runtime.install({ logger: new DefaultLogger('WARN') });
 
   const server = await startDevServer();
+  const { demoManifest, stageDemoApp, stopAppProcesses } = dist('client/demo-app.js');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'runbook-bench-'));
   const port = await freePort();
   const app = 'bench';
+  const root = path.join(dir, 'srv');
   const staging = path.join(dir, 'staging');
   const apps = path.join(dir, 'apps');
   fs.mkdirSync(apps);
-  const stage = (version, behavior) => {
-    fs.rmSync(staging, { recursive: true, force: true });
-    fs.cpSync(path.join(__dirname, '..', 'examples', 'demo', 'app'), staging, { recursive: true });
-    fs.writeFileSync(path.join(staging, 'VERSION'), version);
-    fs.writeFileSync(path.join(staging, 'BEHAVIOR'), behavior);
-  };
-  const url = (p) => `http://127.0.0.1:${port}${p}`;
-  fs.writeFileSync(
-    path.join(apps, `${app}.yaml`),
-    stringify({
-      app,
-      host: 'bench-host',
-      root: path.join(dir, 'srv'),
-      source: { type: 'copy', from: staging },
-      steps: { install: [{ run: ['python3', 'install.py'] }] },
-      services: [{ name: 'web', type: 'process', start: ['python3', 'app.py', String(port)], port, log: 'app.log' }],
-      health: { within: '10s', interval: '200ms', checks: [{ http: url('/') }, { http: url('/login') }] },
-    }),
-  );
+  const stage = (version, behavior) => stageDemoApp(staging, version, { behavior });
+  fs.writeFileSync(path.join(apps, `${app}.yaml`), stringify(demoManifest({ app, host: 'bench-host', root, staging, port, within: '10s' })));
   const connection = await NativeConnection.connect({ address: server.address });
   const workers = await createWorkers({ connection, namespace: 'default', hosts: ['bench-host'], orchestrate: true, taskQueue: 'bench', activities: { ...activityConfigFromEnv(), manifestsDir: apps } });
   const running = Promise.all(workers.map((w) => w.run()));
@@ -72,13 +57,7 @@ async function deployTimings() {
     for (const w of workers) w.shutdown();
     await running;
     await connection.close();
-    for (const f of fs.existsSync(path.join(dir, 'srv', '.runbook', 'run')) ? fs.readdirSync(path.join(dir, 'srv', '.runbook', 'run')) : []) {
-      try {
-        process.kill(-JSON.parse(fs.readFileSync(path.join(dir, 'srv', '.runbook', 'run', f), 'utf8')).pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    stopAppProcesses(root, 'releases', 'SIGKILL');
     await server.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }

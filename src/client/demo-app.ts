@@ -6,6 +6,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
+import { appPaths } from '../activities/paths';
 import { freePort } from '../devserver/ports';
 
 export const DEMO_APP_SOURCE = path.resolve(__dirname, '..', '..', 'examples', 'demo', 'app');
@@ -26,28 +27,33 @@ export interface DemoWorkspace {
   cleanup(): void;
 }
 
-export async function createDemoWorkspace(app = 'demo'): Promise<DemoWorkspace> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'runbook-demo-'));
-  const root = path.join(dir, 'srv', app);
-  const staging = path.join(dir, 'staging', app);
-  const manifestsDir = path.join(dir, 'apps');
-  const port = await freePort();
-  const host = 'demo-host';
-  const url = `http://127.0.0.1:${port}`;
-  mkdirSync(manifestsDir, { recursive: true });
-  const manifest = {
-    app,
-    host,
-    root,
-    strategy: 'releases',
-    source: { type: 'copy', from: staging, exclude: ['app.log', '.installed', '__pycache__'] },
+export interface DemoManifestOptions {
+  app: string;
+  host: string;
+  root: string;
+  staging: string;
+  port: number;
+  strategy?: 'releases' | 'in-place';
+  /** How long health checks may take to pass. */
+  within?: string;
+}
+
+/** The demo app's manifest (plain data, written as YAML): install, migrate, one process service, health. */
+export function demoManifest(options: DemoManifestOptions): Record<string, unknown> {
+  const url = `http://127.0.0.1:${options.port}`;
+  return {
+    app: options.app,
+    host: options.host,
+    root: options.root,
+    strategy: options.strategy ?? 'releases',
+    source: { type: 'copy', from: options.staging, exclude: ['app.log', '.installed', '__pycache__'] },
     steps: {
-      install: [{ name: 'install dependencies', run: ['python3', 'install.py'] }],
+      install: [{ name: 'install dependencies', run: ['python3', 'install.py'], timeout: '5m' }],
       migrate: [{ name: 'migrate database', run: ['python3', 'migrate.py'] }],
     },
-    services: [{ name: 'web', type: 'process', start: ['python3', 'app.py', String(port)], port, log: 'app.log', stopTimeout: '5s' }],
+    services: [{ name: 'web', type: 'process', start: ['python3', 'app.py', String(options.port)], port: options.port, log: 'app.log', stopTimeout: '5s' }],
     health: {
-      within: '6s',
+      within: options.within ?? '6s',
       interval: '250ms',
       checks: [
         { name: 'home', http: `${url}/`, expect: 200 },
@@ -57,39 +63,62 @@ export async function createDemoWorkspace(app = 'demo'): Promise<DemoWorkspace> 
     },
     releases: { keep: 3 },
   };
-  writeFileSync(path.join(manifestsDir, `${app}.yaml`), stringify(manifest));
+}
+
+/** Puts a version of the demo app in `staging`, good or broken in one of the ways real releases break. */
+export function stageDemoApp(staging: string, version: string, options: { behavior?: DemoBehavior; migration?: 'ok' | 'fail' } = {}): void {
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging, { recursive: true });
+  cpSync(DEMO_APP_SOURCE, staging, { recursive: true });
+  writeFileSync(path.join(staging, 'VERSION'), `${version}\n`);
+  writeFileSync(path.join(staging, 'BEHAVIOR'), `${options.behavior ?? 'ok'}\n`);
+  writeFileSync(path.join(staging, 'MIGRATION'), `${options.migration ?? 'ok'}\n`);
+}
+
+/** The version the demo app answers on `/`, or why nothing does. */
+export async function servingVersion(url: string): Promise<string> {
+  try {
+    const response = await fetch(`${url}/`, { signal: AbortSignal.timeout(2_000) });
+    const body = (await response.json()) as { version?: string };
+    return response.status === 200 ? (body.version ?? 'unknown') : `HTTP ${response.status}`;
+  } catch (error) {
+    return `nothing (${(error as Error).message})`;
+  }
+}
+
+/** Kills the process groups an app's `process` services were started as (from their pid records). */
+export function stopAppProcesses(root: string, strategy: 'releases' | 'in-place' = 'releases', signal: NodeJS.Signals = 'SIGTERM'): void {
+  const runDir = appPaths({ root, strategy, app: path.basename(root), snapshot: { files: true, exclude: [] } }).runDir;
+  for (const file of existsSync(runDir) ? readdirSync(runDir) : []) {
+    try {
+      const { pid } = JSON.parse(readFileSync(path.join(runDir, file), 'utf8')) as { pid: number };
+      process.kill(-pid, signal);
+    } catch {
+      // not a pid record, or the process is gone
+    }
+  }
+}
+
+export async function createDemoWorkspace(app = 'demo'): Promise<DemoWorkspace> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'runbook-demo-'));
+  const root = path.join(dir, 'srv', app);
+  const staging = path.join(dir, 'staging', app);
+  const manifestsDir = path.join(dir, 'apps');
+  const port = await freePort();
+  const host = 'demo-host';
+  const url = `http://127.0.0.1:${port}`;
+  mkdirSync(manifestsDir, { recursive: true });
+  writeFileSync(path.join(manifestsDir, `${app}.yaml`), stringify(demoManifest({ app, host, root, staging, port })));
   return {
     app,
     host,
     dir,
     manifestsDir,
     url,
-    stage(version, behavior) {
-      rmSync(staging, { recursive: true, force: true });
-      mkdirSync(staging, { recursive: true });
-      cpSync(DEMO_APP_SOURCE, staging, { recursive: true });
-      writeFileSync(path.join(staging, 'VERSION'), `${version}\n`);
-      writeFileSync(path.join(staging, 'BEHAVIOR'), `${behavior}\n`);
-    },
-    async serving() {
-      try {
-        const response = await fetch(`${url}/`, { signal: AbortSignal.timeout(2_000) });
-        const body = (await response.json()) as { version?: string };
-        return response.status === 200 ? (body.version ?? 'unknown') : `HTTP ${response.status}`;
-      } catch (error) {
-        return `nothing (${(error as Error).message})`;
-      }
-    },
+    stage: (version, behavior) => stageDemoApp(staging, version, { behavior }),
+    serving: () => servingVersion(url),
     cleanup() {
-      const runDir = path.join(root, '.runbook', 'run');
-      for (const file of existsSync(runDir) ? readdirSync(runDir) : []) {
-        try {
-          const { pid } = JSON.parse(readFileSync(path.join(runDir, file), 'utf8')) as { pid: number };
-          process.kill(-pid, 'SIGTERM');
-        } catch {
-          // not a pid record, or the process is gone
-        }
-      }
+      stopAppProcesses(root);
       rmSync(dir, { recursive: true, force: true });
     },
   };

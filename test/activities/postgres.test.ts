@@ -1,7 +1,6 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Client } from 'pg';
 import {
   createScratchDatabase,
   databaseExists,
@@ -13,7 +12,7 @@ import {
   restoreDatabase,
   withDatabase,
 } from '../../src/activities/postgres';
-import { createDatabase } from '../support/postgres';
+import { createDatabase, queryColumn, sql } from '../support/postgres';
 import { uniqueName } from '../support/temporal';
 
 describe('connection settings from a URL', () => {
@@ -175,24 +174,8 @@ describe('pg_dump and pg_restore on a real PostgreSQL', () => {
   });
 });
 
-async function sql(url: string, text: string): Promise<void> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
-
 async function rows(url: string, text: string): Promise<string[]> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query(text)).rows.map((r: Record<string, unknown>) => String(Object.values(r)[0]));
-  } finally {
-    await client.end();
-  }
+  return (await queryColumn(url, text)).map(String);
 }
 
 async function count(url: string, text: string): Promise<number> {

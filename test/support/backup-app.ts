@@ -1,12 +1,11 @@
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Client } from 'pg';
 import { parse, stringify } from 'yaml';
 import type { Catalogue } from '../../src/activities/catalogue';
 import { loadManifestFile } from '../../src/manifest/load';
 import type { Manifest } from '../../src/manifest/types';
-import { createDatabase } from './postgres';
+import { createDatabase, queryColumn, sql } from './postgres';
 import { uniqueName } from './temporal';
 
 /** A throwaway app with a real database and an uploads folder, backed up to its own folder. */
@@ -110,25 +109,8 @@ export function readCatalogueFile(app: BackupApp): Catalogue {
   return JSON.parse(readFileSync(path.join(app.backupsDir, 'catalogue.json'), 'utf8')) as Catalogue;
 }
 
-export async function sql(url: string, text: string): Promise<void> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
-
 export async function queryValue(url: string, text: string): Promise<unknown> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    const result = await client.query(text);
-    return result.rows[0] ? Object.values(result.rows[0] as Record<string, unknown>)[0] : undefined;
-  } finally {
-    await client.end();
-  }
+  return (await queryColumn(url, text))[0];
 }
 
 /** Row count and a hash of every row in key order: equal fingerprints mean equal contents. */

@@ -1,13 +1,12 @@
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
+import { demoManifest, servingVersion, stageDemoApp, stopAppProcesses, type DemoBehavior } from '../../src/client/demo-app';
 import { freePort } from '../../src/devserver/ports';
 import { uniqueName } from './temporal';
 
-const DEMO_APP = path.resolve(__dirname, '..', '..', 'examples', 'demo', 'app');
-
-export type Behavior = 'ok' | 'crash' | 'http500' | 'traceback';
+export type Behavior = DemoBehavior;
 
 /** A real target app for deploy tests: the demo app, a staging folder, an app root and its manifest. */
 export interface AppFixture {
@@ -40,29 +39,9 @@ export async function createAppFixture(options: { strategy?: 'releases' | 'in-pl
   mkdirSync(manifestsDir, { recursive: true });
   const port = await freePort();
   const host = uniqueName('host');
+  const strategy = options.strategy ?? 'releases';
   const url = (pathname = '/') => `http://127.0.0.1:${port}${pathname}`;
-  const manifest: Record<string, unknown> = {
-    app,
-    host,
-    root,
-    strategy: options.strategy ?? 'releases',
-    source: { type: 'copy', from: staging, exclude: ['app.log', '.installed', '__pycache__'] },
-    steps: {
-      install: [{ name: 'install dependencies', run: ['python3', 'install.py'], timeout: '5m' }],
-      migrate: [{ name: 'migrate database', run: ['python3', 'migrate.py'] }],
-    },
-    services: [{ name: 'web', type: 'process', start: ['python3', 'app.py', String(port)], port, log: 'app.log', stopTimeout: '5s' }],
-    health: {
-      within: '8s',
-      interval: '250ms',
-      checks: [
-        { name: 'home', http: url('/'), expect: 200 },
-        { name: 'login page', http: url('/login'), expect: 200 },
-        { name: 'no tracebacks', logs: 'app.log', deny: ['Traceback'] },
-      ],
-    },
-    releases: { keep: 3 },
-  };
+  const manifest = demoManifest({ app, host, root, staging, port, strategy, within: '8s' });
   const fixture: AppFixture = {
     app,
     host,
@@ -73,39 +52,14 @@ export async function createAppFixture(options: { strategy?: 'releases' | 'in-pl
     port,
     manifestsDir,
     manifest,
-    stage(version, stageOptions = {}) {
-      rmSync(staging, { recursive: true, force: true });
-      mkdirSync(staging, { recursive: true });
-      cpSync(DEMO_APP, staging, { recursive: true });
-      writeFileSync(path.join(staging, 'VERSION'), `${version}\n`);
-      writeFileSync(path.join(staging, 'BEHAVIOR'), `${stageOptions.behavior ?? 'ok'}\n`);
-      writeFileSync(path.join(staging, 'MIGRATION'), `${stageOptions.migration ?? 'ok'}\n`);
-    },
+    stage: (version, stageOptions = {}) => stageDemoApp(staging, version, stageOptions),
     save() {
       writeFileSync(path.join(manifestsDir, `${app}.yaml`), stringify(manifest));
     },
     url,
-    async serving() {
-      try {
-        const response = await fetch(url('/'), { signal: AbortSignal.timeout(2_000) });
-        const body = (await response.json()) as { version: string };
-        return response.status === 200 ? body.version : `status ${response.status}`;
-      } catch (error) {
-        return `not answering (${(error as Error).message})`;
-      }
-    },
+    serving: () => servingVersion(url()),
     async cleanup() {
-      for (const runDir of [path.join(root, '.runbook', 'run'), `${root}.runbook/run`]) {
-        if (!existsSync(runDir)) continue;
-        for (const file of readdirSync(runDir)) {
-          try {
-            const { pid } = JSON.parse(readFileSync(path.join(runDir, file), 'utf8')) as { pid: number };
-            process.kill(-pid, 'SIGKILL');
-          } catch {
-            // already gone
-          }
-        }
-      }
+      stopAppProcesses(root, strategy, 'SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -112,6 +112,26 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** Runs `fn` with a connection to `url`, closed afterwards. */
+export async function withClient<T>(url: string, fn: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function sql(url: string, text: string): Promise<void> {
+  await withClient(url, (client) => client.query(text));
+}
+
+/** The first column of every row a query returns. */
+export async function queryColumn(url: string, text: string): Promise<unknown[]> {
+  return withClient(url, async (client) => (await client.query(text)).rows.map((row: Record<string, unknown>) => Object.values(row)[0]));
+}
+
 export async function waitFor(probe: () => Promise<void>, timeoutMs: number, intervalMs = 100): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

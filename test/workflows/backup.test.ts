@@ -10,8 +10,8 @@ import type { RunReport } from '../../src/common/progress';
 import { activityConfigFromEnv } from '../../src/activities';
 import { serviceActivities } from '../../src/activities/services';
 import { freePort } from '../../src/devserver/ports';
-import { createBackupApp, databaseExists, fingerprint, loadAppManifest, queryValue, readCatalogueFile, sql, type BackupApp } from '../support/backup-app';
-import { waitFor } from '../support/postgres';
+import { createBackupApp, databaseExists, fingerprint, loadAppManifest, queryValue, readCatalogueFile, type BackupApp } from '../support/backup-app';
+import { sql, waitFor } from '../support/postgres';
 import { connectClient, startTestWorker, uniqueName, type TestWorker } from '../support/temporal';
 
 jest.setTimeout(180_000);

@@ -12,16 +12,7 @@ import { describeFailure, redact, runCommand } from '../shell';
 import { jobHttpRequest } from './http-request';
 
 /** One date of a job run, as the job workflow asks for it. The host re-reads the manifest itself. */
-export interface JobDateRequest {
-  app: string;
-  job: string;
-  date: string;
-  from: string;
-  to: string;
-  logicalDate: string;
-  mode?: string;
-  params: Record<string, string>;
-}
+export type JobDateRequest = Omit<JobTemplateValues, 'root'> & { job: string };
 
 /** What one date's command or request did; also the details of its failure. Output is redacted. */
 export interface JobDateOutcome {
