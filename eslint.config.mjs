@@ -10,7 +10,15 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', __dirname: 'readonly', require: 'readonly', module: 'writable' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        __dirname: 'readonly',
+        require: 'readonly',
+        module: 'writable',
+      },
+    },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-require-imports': 'off',
@@ -25,13 +33,29 @@ export default tseslint.config(
         {
           paths: [
             ...nodeBuiltins.map((name) => ({ name, message: 'workflows are deterministic: do I/O in an activity' })),
-            ...['pg', 'ioredis', 'nodemailer', '@sendgrid/mail', 'yaml', 'zod', '@temporalio/activity', '@temporalio/client', '@temporalio/worker', '@temporalio/testing'].map(
-              (name) => ({ name, message: 'not allowed in workflow code: call an activity instead' }),
-            ),
+            ...[
+              'pg',
+              'ioredis',
+              'nodemailer',
+              '@sendgrid/mail',
+              'yaml',
+              'zod',
+              '@temporalio/activity',
+              '@temporalio/client',
+              '@temporalio/worker',
+              '@temporalio/testing',
+            ].map((name) => ({ name, message: 'not allowed in workflow code: call an activity instead' })),
           ],
           patterns: [
             {
-              group: ['../activities', '../activities/*', '../manifest/*', '../client/*', '../workers/*', '../devserver/*'],
+              group: [
+                '../activities',
+                '../activities/*',
+                '../manifest/*',
+                '../client/*',
+                '../workers/*',
+                '../devserver/*',
+              ],
               allowTypeImports: true,
               message: 'workflows import activities and manifests with `import type` only',
             },

@@ -36,23 +36,41 @@ async function deployTimings() {
   const apps = path.join(dir, 'apps');
   fs.mkdirSync(apps);
   const stage = (version, behavior) => stageDemoApp(staging, version, { behavior });
-  fs.writeFileSync(path.join(apps, `${app}.yaml`), stringify(demoManifest({ app, host: 'bench-host', root, staging, port, within: '10s' })));
+  fs.writeFileSync(
+    path.join(apps, `${app}.yaml`),
+    stringify(demoManifest({ app, host: 'bench-host', root, staging, port, within: '10s' })),
+  );
   const connection = await NativeConnection.connect({ address: server.address });
-  const workers = await createWorkers({ connection, namespace: 'default', hosts: ['bench-host'], orchestrate: true, taskQueue: 'bench', activities: { ...activityConfigFromEnv(), manifestsDir: apps } });
+  const workers = await createWorkers({
+    connection,
+    namespace: 'default',
+    hosts: ['bench-host'],
+    orchestrate: true,
+    taskQueue: 'bench',
+    activities: { ...activityConfigFromEnv(), manifestsDir: apps },
+  });
   const running = Promise.all(workers.map((w) => w.run()));
   const client = new Client({ connection: server.env.connection });
   const deploy = async (version, behavior) => {
     stage(version, behavior);
     const start = performance.now();
-    const handle = await client.workflow.start('deploy', { taskQueue: 'bench', workflowId: appLockWorkflowId(app), args: [{ app, ref: version }] });
-    const outcome = await handle.result().then(() => 'succeeded', () => 'rolled_back');
+    const handle = await client.workflow.start('deploy', {
+      taskQueue: 'bench',
+      workflowId: appLockWorkflowId(app),
+      args: [{ app, ref: version }],
+    });
+    const outcome = await handle.result().then(
+      () => 'succeeded',
+      () => 'rolled_back',
+    );
     return { ms: performance.now() - start, outcome };
   };
   try {
     const results = [];
     for (let i = 1; i <= 3; i++) results.push(['deploy (good release)', await deploy(`v${i}`, 'ok')]);
     results.push(['deploy + automatic rollback (exits on start)', await deploy('v-crash', 'crash')]);
-    for (const [label, { ms, outcome }] of results) console.log(`${label.padEnd(48)} ${ms.toFixed(0).padStart(9)} ms     (${outcome})`);
+    for (const [label, { ms, outcome }] of results)
+      console.log(`${label.padEnd(48)} ${ms.toFixed(0).padStart(9)} ms     (${outcome})`);
   } finally {
     for (const w of workers) w.shutdown();
     await running;
@@ -66,7 +84,9 @@ async function deployTimings() {
 (async () => {
   const { loadManifestFile } = dist('manifest/load.js');
   const { planDeploy } = dist('common/deploy-plan.js');
-  const examples = ['almareia', 'orquetask', 'flowlog', 'financial-etl', 'secretaria'].map((n) => path.join(__dirname, '..', 'examples', `${n}.yaml`));
+  const examples = ['almareia', 'orquetask', 'flowlog', 'financial-etl', 'secretaria'].map((n) =>
+    path.join(__dirname, '..', 'examples', `${n}.yaml`),
+  );
   measure('validate the five example manifests', 200, () => examples.forEach((f) => loadManifestFile(f)));
   const orquetask = loadManifestFile(examples[1]).manifest;
   measure('plan an OrqueTask deploy', 5000, () => planDeploy(orquetask, { app: 'orquetask', ref: 'main' }));

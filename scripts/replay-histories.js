@@ -12,7 +12,10 @@ const { historyFromJSON } = require('@temporalio/common/lib/proto-utils');
   const dir = path.resolve(process.argv[2] ?? path.join(__dirname, '..', 'test', 'fixtures', 'histories'));
   const bundle = process.env.RUNBOOK_WORKFLOW_BUNDLE ?? path.join(__dirname, '..', 'dist', 'workflow-bundle.js');
   let failed = 0;
-  for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+  for (const file of fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()) {
     const history = historyFromJSON(JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')));
     // Workflows may check their own id (deploy's per-app lock), so replay under the recorded one.
     const workflowId = history.events[0].workflowExecutionStartedEventAttributes.workflowId || file;

@@ -29,12 +29,10 @@ else
   say "system packages present (postgresql, redis-server, chromium, zip, git)"
 fi
 
-# 2. Node dependencies at the locked versions. `npm install`, not `npm ci`: the lock file holds only the
-#    platform packages (@swc/core-linux-x64-gnu, …) this registry serves, and `npm ci` refuses a lock file
-#    without every platform's optional package; `npm install` installs the locked tree and leaves it as is.
+# 2. Node dependencies exactly as locked (the lock file lists every platform's optional packages).
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  say "npm install (locked versions)"
-  npm install --no-audit --no-fund --loglevel=error
+  say "npm ci (locked versions)"
+  npm ci --no-audit --no-fund --loglevel=error
 else
   say "node_modules up to date"
 fi

@@ -93,7 +93,11 @@ function commonParent(sources: string[]): string {
   return common.join(path.sep) || path.sep;
 }
 
-async function collectEntries(sources: string[], baseDir: string, exclude: string[]): Promise<{ entries: SourceEntry[]; skipped: string[] }> {
+async function collectEntries(
+  sources: string[],
+  baseDir: string,
+  exclude: string[],
+): Promise<{ entries: SourceEntry[]; skipped: string[] }> {
   const excluded = excluder(exclude);
   const entries: SourceEntry[] = [];
   const skipped: string[] = [];
@@ -177,7 +181,11 @@ function zipStream(entries: SourceEntry[]): Readable {
   for (const entry of entries) {
     if (entry.kind === 'dir') zip.addEmptyDirectory(entry.name, { mtime: entry.stats.mtime, mode: entry.stats.mode });
     else if (entry.kind === 'symlink')
-      zip.addBuffer(Buffer.from(entry.linkTarget ?? ''), entry.name, { mtime: entry.stats.mtime, mode: entry.stats.mode, compress: false });
+      zip.addBuffer(Buffer.from(entry.linkTarget ?? ''), entry.name, {
+        mtime: entry.stats.mtime,
+        mode: entry.stats.mode,
+        compress: false,
+      });
     else zip.addFile(entry.absolute, entry.name, { mtime: entry.stats.mtime, mode: entry.stats.mode });
   }
   zip.end();
@@ -257,7 +265,11 @@ export class UnsafeArchiveError extends Error {}
  * archive refuses the whole archive. While writing, a folder that resolves outside the target (a link
  * already there) refuses it too.
  */
-export async function extractArchive(options: { file: string; format: ArchiveFormat; targetDir: string }): Promise<{ entries: number }> {
+export async function extractArchive(options: {
+  file: string;
+  format: ArchiveFormat;
+  targetDir: string;
+}): Promise<{ entries: number }> {
   const targetDir = path.resolve(options.targetDir);
   const listed = options.format === 'zip' ? await listZip(options.file) : await listTar(options.file);
   checkEntries(listed, targetDir);
@@ -289,7 +301,11 @@ function checkEntries(entries: ListedEntry[], targetDir: string): void {
     }
     if (entry.type === 'hardlink') {
       const target = entry.linkTarget ?? '';
-      if (path.isAbsolute(target) || target.split('/').includes('..') || !isInside(path.resolve(targetDir, target), targetDir))
+      if (
+        path.isAbsolute(target) ||
+        target.split('/').includes('..') ||
+        !isInside(path.resolve(targetDir, target), targetDir)
+      )
         refuse(`is a hard link to '${target}', outside ${targetDir}`);
     }
   }
@@ -343,7 +359,12 @@ function zipType(entry: yauzl.Entry): ListedEntry['type'] {
 
 async function openZip(file: string): Promise<yauzl.ZipFile> {
   // File names are checked here rather than by yauzl, so a bad entry gets this module's refusal message.
-  return yauzl.openPromise(file, { lazyEntries: true, validateEntrySizes: true, strictFileNames: false, decodeStrings: false });
+  return yauzl.openPromise(file, {
+    lazyEntries: true,
+    validateEntrySizes: true,
+    strictFileNames: false,
+    decodeStrings: false,
+  });
 }
 
 function zipName(entry: yauzl.Entry): string {
@@ -362,7 +383,8 @@ async function listZip(file: string): Promise<ListedEntry[]> {
   try {
     for await (const entry of zip.eachEntry()) {
       const type = zipType(entry);
-      const linkTarget = type === 'symlink' ? (await readAll(await zip.openReadStreamPromise(entry))).toString('utf8') : undefined;
+      const linkTarget =
+        type === 'symlink' ? (await readAll(await zip.openReadStreamPromise(entry))).toString('utf8') : undefined;
       entries.push({ name: zipName(entry).replace(/\\/g, '/'), type, linkTarget });
     }
   } finally {
@@ -383,7 +405,9 @@ async function extractZip(file: string, targetDir: string): Promise<void> {
       await mkdir(parent, { recursive: true });
       const realParent = await realpath(parent);
       if (!isInside(realParent, targetDir))
-        throw new UnsafeArchiveError(`refusing to extract '${name}': ${parent} resolves to ${realParent}, outside ${targetDir}`);
+        throw new UnsafeArchiveError(
+          `refusing to extract '${name}': ${parent} resolves to ${realParent}, outside ${targetDir}`,
+        );
       if (type === 'dir') continue;
       // Never write through a link that is already there.
       const existing = await lstat(destination).catch(() => undefined);

@@ -14,5 +14,7 @@ export function findTarget(manifest: Manifest, name: string): BackupTarget {
 }
 
 export function targetKind(target: BackupTarget): { kind: BackupKind; format: string } {
-  return 'postgres' in target ? { kind: 'postgres', format: target.postgres.format } : { kind: 'files', format: target.files.format };
+  return 'postgres' in target
+    ? { kind: 'postgres', format: target.postgres.format }
+    : { kind: 'files', format: target.files.format };
 }

@@ -9,7 +9,16 @@ import { backupsDir, readCatalogue, updateCatalogue, upsertEntry, type Catalogue
 import { sha256Path, sizeOfSync } from './checksum';
 import type { ActivityConfig } from './config';
 import { appEnvironment, requireEnv } from './environment';
-import { createScratchDatabase, dropDatabase, dumpDatabase, listDump, pgBinDir, removePartials, restoreDatabase, withPg } from './postgres';
+import {
+  createScratchDatabase,
+  dropDatabase,
+  dumpDatabase,
+  listDump,
+  pgBinDir,
+  removePartials,
+  restoreDatabase,
+  withPg,
+} from './postgres';
 import { restoreActivities } from './restore';
 import { planRetention, type RetentionPlan } from './retention';
 
@@ -33,7 +42,13 @@ export interface VerificationResult {
   detail: string;
 }
 
-const EXTENSIONS: Record<string, string> = { custom: 'dump', directory: 'dumpdir', plain: 'sql', 'tar.gz': 'tar.gz', zip: 'zip' };
+const EXTENSIONS: Record<string, string> = {
+  custom: 'dump',
+  directory: 'dumpdir',
+  plain: 'sql',
+  'tar.gz': 'tar.gz',
+  zip: 'zip',
+};
 
 /** Backup and restore activities; they run on the app's host. */
 export function backupActivities(config: ActivityConfig) {
@@ -58,12 +73,27 @@ function artifactActivities(config: ActivityConfig) {
       const dir = backupsDir(manifest);
       const id = await artifactId(dir, `${manifest.app}-${target.name}-${request.stamp}`, request);
       const file = path.join(dir, `${id}.${EXTENSIONS[format]}`);
-      const base = { id, app: manifest.app, target: target.name, kind, format, file, logicalDate: request.logicalDate, workflowId: request.workflowId, runId: request.runId };
+      const base = {
+        id,
+        app: manifest.app,
+        target: target.name,
+        kind,
+        format,
+        file,
+        logicalDate: request.logicalDate,
+        workflowId: request.workflowId,
+        runId: request.runId,
+      };
 
       if (existsSync(file)) {
         // Only a finished artifact is ever renamed to this name: an earlier attempt completed it.
         await removePartials(file);
-        return { ...base, createdAt: new Date().toISOString(), bytes: sizeOfSync(file), sha256: await sha256Path(file) };
+        return {
+          ...base,
+          createdAt: new Date().toISOString(),
+          bytes: sizeOfSync(file),
+          sha256: await sha256Path(file),
+        };
       }
       if ('postgres' in target) {
         const url = databaseUrl(manifest, target.postgres.urlEnv, `the database of backup target '${target.name}'`);
@@ -101,16 +131,29 @@ function artifactActivities(config: ActivityConfig) {
     },
 
     /** Reads an artifact back in full: its checksum, then pg_restore --list or every archive entry. */
-    async verifyBackupArtifact(artifact: Pick<BackupArtifact, 'file' | 'kind' | 'format' | 'sha256'>): Promise<VerificationResult> {
+    async verifyBackupArtifact(
+      artifact: Pick<BackupArtifact, 'file' | 'kind' | 'format' | 'sha256'>,
+    ): Promise<VerificationResult> {
       try {
         const sha256 = await sha256Path(artifact.file);
         if (sha256 !== artifact.sha256)
-          return { verified: false, detail: `checksum ${sha256.slice(0, 12)}… differs from ${artifact.sha256.slice(0, 12)}… recorded when it was written: the file is corrupt` };
+          return {
+            verified: false,
+            detail: `checksum ${sha256.slice(0, 12)}… differs from ${artifact.sha256.slice(0, 12)}… recorded when it was written: the file is corrupt`,
+          };
         if (artifact.kind === 'postgres') {
-          const { entries } = await listDump({ file: artifact.file, format: artifact.format as 'custom', binDir: binDir(), full: true });
+          const { entries } = await listDump({
+            file: artifact.file,
+            format: artifact.format as 'custom',
+            binDir: binDir(),
+            full: true,
+          });
           return {
             verified: true,
-            detail: artifact.format === 'plain' ? `read ${entries} SQL statements to the completion line` : `pg_restore --list read ${entries} entries; every data block read back`,
+            detail:
+              artifact.format === 'plain'
+                ? `read ${entries} SQL statements to the completion line`
+                : `pg_restore --list read ${entries} entries; every data block read back`,
           };
         }
         const { entries, bytes } = await verifyArchive(artifact.file, artifact.format as ArchiveFormat);
@@ -129,7 +172,11 @@ function artifactActivities(config: ActivityConfig) {
      * Restores a dump into a scratch database, runs the manifest's sanity query there, and drops the copy.
      * The query fails verification by raising an error, returning no row, or returning false/null.
      */
-    async verifyBackupRestore(request: { manifest: Manifest; entry: CatalogueEntry; scratchDatabase: string }): Promise<VerificationResult> {
+    async verifyBackupRestore(request: {
+      manifest: Manifest;
+      entry: CatalogueEntry;
+      scratchDatabase: string;
+    }): Promise<VerificationResult> {
       const { manifest, entry } = request;
       const check = manifest.backups?.verifyRestore;
       const target = findTarget(manifest, entry.target);
@@ -138,18 +185,35 @@ function artifactActivities(config: ActivityConfig) {
       const scratchUrl = await createScratchDatabase(url, request.scratchDatabase);
       try {
         try {
-          await restoreDatabase({ url: scratchUrl, file: entry.file, format: target.postgres.format, clean: false, noOwner: true, binDir: binDir(), env: appEnvironment(manifest, config.env) });
+          await restoreDatabase({
+            url: scratchUrl,
+            file: entry.file,
+            format: target.postgres.format,
+            clean: false,
+            noOwner: true,
+            binDir: binDir(),
+            env: appEnvironment(manifest, config.env),
+          });
         } catch (error) {
-          return { verified: false, detail: `the dump did not restore into a scratch database: ${(error as Error).message}` };
+          return {
+            verified: false,
+            detail: `the dump did not restore into a scratch database: ${(error as Error).message}`,
+          };
         }
         try {
           const result = await withPg(scratchUrl, (client) => client.query(check.sanityQuery));
           const first = result.rows[0] ? Object.values(result.rows[0] as Record<string, unknown>)[0] : undefined;
           if (result.rows.length === 0 || first === false || first === null)
-            return { verified: false, detail: `sanity query on the restored copy returned ${result.rows.length === 0 ? 'no rows' : String(first)}: ${check.sanityQuery}` };
+            return {
+              verified: false,
+              detail: `sanity query on the restored copy returned ${result.rows.length === 0 ? 'no rows' : String(first)}: ${check.sanityQuery}`,
+            };
           return { verified: true, detail: `restored into a scratch database; sanity query returned ${String(first)}` };
         } catch (error) {
-          return { verified: false, detail: `sanity query failed on the restored copy: ${(error as Error).message} (${check.sanityQuery})` };
+          return {
+            verified: false,
+            detail: `sanity query failed on the restored copy: ${(error as Error).message} (${check.sanityQuery})`,
+          };
         }
       } finally {
         await dropDatabase(url, request.scratchDatabase);
@@ -161,10 +225,15 @@ function artifactActivities(config: ActivityConfig) {
      * then their entries, so a crash in between is finished by the retry). Unverified artifacts never
      * count toward a rule; the newest verified one is never deleted.
      */
-    async applyBackupRetention(request: { manifest: Manifest; target: string }): Promise<{ kept: string[]; deleted: string[]; plan: RetentionPlan }> {
+    async applyBackupRetention(request: {
+      manifest: Manifest;
+      target: string;
+    }): Promise<{ kept: string[]; deleted: string[]; plan: RetentionPlan }> {
       const { manifest } = request;
       const dir = backupsDir(manifest);
-      const entries = (await readCatalogue(dir)).entries.filter((e) => e.app === manifest.app && e.target === request.target);
+      const entries = (await readCatalogue(dir)).entries.filter(
+        (e) => e.app === manifest.app && e.target === request.target,
+      );
       // Days and weeks as the team's backup schedule counts them (its time zone), else UTC.
       const timeZone = manifest.schedules.find((s) => s.run === 'backup')?.timezone ?? 'UTC';
       const plan = planRetention(
@@ -183,13 +252,19 @@ function artifactActivities(config: ActivityConfig) {
     /** The app's catalogue entries, newest first. */
     async listBackups(request: { manifest: Manifest }): Promise<CatalogueEntry[]> {
       const { entries } = await readCatalogue(backupsDir(request.manifest));
-      return entries.filter((e) => e.app === request.manifest.app).sort((a, b) => b.logicalDate.localeCompare(a.logicalDate) || b.id.localeCompare(a.id));
+      return entries
+        .filter((e) => e.app === request.manifest.app)
+        .sort((a, b) => b.logicalDate.localeCompare(a.logicalDate) || b.id.localeCompare(a.id));
     },
   };
 }
 
 /** The plain id, unless another run already catalogued it (two runs for the same time): then a run suffix. */
-async function artifactId(dir: string, plain: string, request: Pick<BackupArtifactRequest, 'workflowId' | 'runId'>): Promise<string> {
+async function artifactId(
+  dir: string,
+  plain: string,
+  request: Pick<BackupArtifactRequest, 'workflowId' | 'runId'>,
+): Promise<string> {
   const existing = (await readCatalogue(dir)).entries.find((e) => e.id === plain);
   if (!existing || (existing.workflowId === request.workflowId && existing.runId === request.runId)) return plain;
   return `${plain}-${request.runId.slice(0, 8)}`;

@@ -78,7 +78,9 @@ export async function readCatalogue(dir: string): Promise<Catalogue> {
   try {
     parsed = JSON.parse(text) as Partial<Catalogue>;
   } catch (error) {
-    throw new Error(`${file} is not valid JSON (${(error as Error).message}); fix or move it aside, then run again`, { cause: error });
+    throw new Error(`${file} is not valid JSON (${(error as Error).message}); fix or move it aside, then run again`, {
+      cause: error,
+    });
   }
   return { version: 1, entries: parsed.entries ?? [], restores: parsed.restores ?? [] };
 }
@@ -92,12 +94,14 @@ const locks = new Map<string, Promise<unknown>>();
 export async function updateCatalogue<T>(dir: string, change: (catalogue: Catalogue) => T): Promise<T> {
   const file = cataloguePath(dir);
   const previous = locks.get(file) ?? Promise.resolve();
-  const next = previous.catch(() => undefined).then(async () => {
-    const catalogue = await readCatalogue(dir);
-    const result = change(catalogue);
-    await writeAtomically(file, `${JSON.stringify(catalogue, null, 2)}\n`);
-    return result;
-  });
+  const next = previous
+    .catch(() => undefined)
+    .then(async () => {
+      const catalogue = await readCatalogue(dir);
+      const result = change(catalogue);
+      await writeAtomically(file, `${JSON.stringify(catalogue, null, 2)}\n`);
+      return result;
+    });
   locks.set(file, next);
   try {
     return await next;

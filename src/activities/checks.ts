@@ -30,7 +30,8 @@ export async function runCheckOnce(check: Check, context: CheckContext): Promise
     if ('http' in check) return await httpCheck(check);
     if ('tcp' in check) return await tcpCheck(check.tcp);
     if ('postgres' in check) return await postgresCheck(check.postgres, context);
-    if ('redis' in check) return await redisCheck(requireEnv(context.env, check.redis.urlEnv, 'redis check', context.manifest));
+    if ('redis' in check)
+      return await redisCheck(requireEnv(context.env, check.redis.urlEnv, 'redis check', context.manifest));
     if ('heartbeat' in check) return await heartbeatCheck(check.heartbeat, context);
     if ('logs' in check) return logsCheck(check, context);
     return await commandCheck(check, context);
@@ -48,13 +49,18 @@ async function httpCheck(check: Extract<Check, { http: string }>): Promise<Check
     signal: AbortSignal.timeout(check.timeout ? durationMs(check.timeout) : ATTEMPT_TIMEOUT_MS),
   });
   const body = await response.text();
-  if (!expected.includes(response.status)) return { ok: false, detail: `answered ${response.status}, expected ${expected.join(' or ')}` };
-  if (check.contains && !body.includes(check.contains)) return { ok: false, detail: `answered ${response.status} without "${check.contains}" in the body` };
+  if (!expected.includes(response.status))
+    return { ok: false, detail: `answered ${response.status}, expected ${expected.join(' or ')}` };
+  if (check.contains && !body.includes(check.contains))
+    return { ok: false, detail: `answered ${response.status} without "${check.contains}" in the body` };
   return { ok: true, detail: `answered ${response.status}` };
 }
 
 function tcpCheck(address: string): Promise<CheckOutcome> {
-  const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
+  const [host, port] = [
+    address.slice(0, address.lastIndexOf(':')),
+    Number(address.slice(address.lastIndexOf(':') + 1)),
+  ];
   return new Promise((resolve) => {
     const socket = net.connect({ host, port, timeout: ATTEMPT_TIMEOUT_MS });
     socket.once('connect', () => {
@@ -71,7 +77,11 @@ function tcpCheck(address: string): Promise<CheckOutcome> {
 
 async function postgresCheck(check: { urlEnv: string; query: string }, context: CheckContext): Promise<CheckOutcome> {
   const url = requireEnv(context.env, check.urlEnv, 'postgres check', context.manifest);
-  const client = new Client({ connectionString: url, connectionTimeoutMillis: ATTEMPT_TIMEOUT_MS, query_timeout: ATTEMPT_TIMEOUT_MS });
+  const client = new Client({
+    connectionString: url,
+    connectionTimeoutMillis: ATTEMPT_TIMEOUT_MS,
+    query_timeout: ATTEMPT_TIMEOUT_MS,
+  });
   try {
     await client.connect();
     const result = await client.query(check.query);
@@ -82,7 +92,12 @@ async function postgresCheck(check: { urlEnv: string; query: string }, context: 
 }
 
 async function redisCheck(url: string): Promise<CheckOutcome> {
-  const client = new Redis(url, { lazyConnect: true, connectTimeout: ATTEMPT_TIMEOUT_MS, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: ATTEMPT_TIMEOUT_MS,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   try {
     await client.connect();
     const pong = await client.ping();
@@ -92,18 +107,29 @@ async function redisCheck(url: string): Promise<CheckOutcome> {
   }
 }
 
-async function heartbeatCheck(check: { redisUrlEnv: string; key: string; field?: string; maxAge: string }, context: CheckContext): Promise<CheckOutcome> {
+async function heartbeatCheck(
+  check: { redisUrlEnv: string; key: string; field?: string; maxAge: string },
+  context: CheckContext,
+): Promise<CheckOutcome> {
   const url = requireEnv(context.env, check.redisUrlEnv, 'heartbeat check', context.manifest);
-  const client = new Redis(url, { lazyConnect: true, connectTimeout: ATTEMPT_TIMEOUT_MS, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: ATTEMPT_TIMEOUT_MS,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   try {
     await client.connect();
     const raw = check.field ? await client.hget(check.key, check.field) : await client.get(check.key);
-    if (raw === null) return { ok: false, detail: `no heartbeat at ${check.key}${check.field ? ` ${check.field}` : ''}` };
+    if (raw === null)
+      return { ok: false, detail: `no heartbeat at ${check.key}${check.field ? ` ${check.field}` : ''}` };
     const at = parseTimestamp(raw);
     if (at === undefined) return { ok: false, detail: `heartbeat ${check.key} holds '${raw}', not a timestamp` };
     const age = Date.now() - at;
     const max = durationMs(check.maxAge);
-    return age <= max ? { ok: true, detail: `heartbeat ${Math.round(age / 1000)}s old` } : { ok: false, detail: `heartbeat is ${Math.round(age / 1000)}s old (max ${check.maxAge})` };
+    return age <= max
+      ? { ok: true, detail: `heartbeat ${Math.round(age / 1000)}s old` }
+      : { ok: false, detail: `heartbeat is ${Math.round(age / 1000)}s old (max ${check.maxAge})` };
   } finally {
     client.disconnect();
   }
@@ -127,7 +153,11 @@ function logsCheck(check: Extract<Check, { logs: string }>, context: CheckContex
   const text = readFrom(file, from);
   for (const line of text.split('\n')) {
     const denied = check.deny.find((pattern) => line.includes(pattern));
-    if (denied) return { ok: false, detail: `${check.logs} contains '${denied}' since the restart: ${redact(line.trim(), context.redact).slice(0, 300)}` };
+    if (denied)
+      return {
+        ok: false,
+        detail: `${check.logs} contains '${denied}' since the restart: ${redact(line.trim(), context.redact).slice(0, 300)}`,
+      };
   }
   return { ok: true, detail: `${check.logs}: no ${check.deny.join('/')} since the restart` };
 }
@@ -150,13 +180,17 @@ async function commandCheck(check: Extract<Check, { command: unknown }>, context
   const argv = commandToArgv(check.command);
   const result = await runCommand({
     argv,
-    cwd: check.cwd ? resolveAppPath(context.manifest, check.cwd, context.manifest.root) : resolveAppPath(context.manifest, '.'),
+    cwd: check.cwd
+      ? resolveAppPath(context.manifest, check.cwd, context.manifest.root)
+      : resolveAppPath(context.manifest, '.'),
     env: context.env,
     redact: context.redact,
     timeoutMs: 60_000,
   });
   const output = (result.stderrTail.trim() || result.stdoutTail.trim()).split('\n').slice(-3).join(' | ');
-  return result.exitCode === 0 ? { ok: true, detail: 'exit 0' } : { ok: false, detail: `exit ${result.exitCode}${output ? `: ${output}` : ''}` };
+  return result.exitCode === 0
+    ? { ok: true, detail: 'exit 0' }
+    : { ok: false, detail: `exit ${result.exitCode}${output ? `: ${output}` : ''}` };
 }
 
 /** Current sizes of the files log checks read (taken after the switch, before the start). */

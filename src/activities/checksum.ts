@@ -12,7 +12,8 @@ export async function sha256Path(target: string): Promise<string> {
   const stats = await lstat(target);
   if (!stats.isDirectory()) return sha256File(target);
   const hash = createHash('sha256');
-  for (const name of (await readdir(target)).sort()) hash.update(`${name}\0${await sha256Path(path.join(target, name))}\n`);
+  for (const name of (await readdir(target)).sort())
+    hash.update(`${name}\0${await sha256Path(path.join(target, name))}\n`);
   return hash.digest('hex');
 }
 

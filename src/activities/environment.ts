@@ -14,11 +14,19 @@ export function appEnvironment(manifest: Pick<Manifest, 'env'>, workerEnv: NodeJ
 }
 
 /** Reads one named value, or fails without retrying with a message that says where to set it. */
-export function requireEnv(env: NodeJS.ProcessEnv, name: string, purpose: string, manifest?: Pick<Manifest, 'env'>): string {
+export function requireEnv(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  purpose: string,
+  manifest?: Pick<Manifest, 'env'>,
+): string {
   const value = env[name];
   if (value === undefined || value === '') {
     const where = manifest?.env.file ? `${manifest.env.file} or the worker's environment` : "the worker's environment";
-    throw ApplicationFailure.nonRetryable(`${name} is not set (${purpose}); set it in ${where} and run again`, 'MissingEnvironment');
+    throw ApplicationFailure.nonRetryable(
+      `${name} is not set (${purpose}); set it in ${where} and run again`,
+      'MissingEnvironment',
+    );
   }
   return value;
 }

@@ -23,7 +23,12 @@ export function healthActivities(config: ActivityConfig) {
      */
     async checkHealth(request: CheckRequest): Promise<string> {
       const env = appEnvironment(request.manifest, config.env);
-      const context: CheckContext = { manifest: request.manifest, env, logOffsets: request.logOffsets ?? {}, redact: secretValues(request.manifest, env) };
+      const context: CheckContext = {
+        manifest: request.manifest,
+        env,
+        logOffsets: request.logOffsets ?? {},
+        redact: secretValues(request.manifest, env),
+      };
       const deadline = Date.now() + request.withinMs;
       let attempts = 0;
       for (;;) {

@@ -55,9 +55,13 @@ export function inPlaceActivities(_config: ActivityConfig) {
     async copyIntoPlace(request: { manifest: Manifest; deployId: string }): Promise<string> {
       const { manifest } = request;
       const source = manifest.source;
-      if (source.type !== 'copy') throw ApplicationFailure.nonRetryable('in-place deploys need source.type copy', 'BadManifest');
+      if (source.type !== 'copy')
+        throw ApplicationFailure.nonRetryable('in-place deploys need source.type copy', 'BadManifest');
       if (!existsSync(source.from))
-        throw ApplicationFailure.nonRetryable(`staging folder ${source.from} does not exist; put the new version there (source.from)`, 'MissingSource');
+        throw ApplicationFailure.nonRetryable(
+          `staging folder ${source.from} does not exist; put the new version there (source.from)`,
+          'MissingSource',
+        );
       const excluded = excluder(source.exclude);
       mkdirSync(manifest.root, { recursive: true });
       cpSync(source.from, manifest.root, {
@@ -82,7 +86,10 @@ export function inPlaceActivities(_config: ActivityConfig) {
       const done = path.join(deployState(manifest, deployId), 'restored');
       if (existsSync(done)) return `${manifest.root} already restored from ${request.archive}`;
       if (!existsSync(request.archive))
-        throw ApplicationFailure.nonRetryable(`archive ${request.archive} is missing; restore ${manifest.root} by hand from another backup`, 'MissingArchive');
+        throw ApplicationFailure.nonRetryable(
+          `archive ${request.archive} is missing; restore ${manifest.root} by hand from another backup`,
+          'MissingArchive',
+        );
       const failedTree = failedTreeFor(manifest, deployId);
       if (existsSync(manifest.root) && !existsSync(failedTree)) renameSync(manifest.root, failedTree);
       else if (existsSync(manifest.root)) rmSync(manifest.root, { recursive: true, force: true });

@@ -29,7 +29,10 @@ export function manifestActivities(config: ActivityConfig) {
      */
     async loadManifest(app: string): Promise<Manifest> {
       if (!/^[a-z0-9][a-z0-9-]*$/.test(app))
-        throw ApplicationFailure.nonRetryable(`app '${app}' is not a valid app name (lowercase letters, digits, dashes)`, 'BadInput');
+        throw ApplicationFailure.nonRetryable(
+          `app '${app}' is not a valid app name (lowercase letters, digits, dashes)`,
+          'BadInput',
+        );
       const file = manifestPath(config.manifestsDir, app);
       if (!file) {
         const known = listManifestFiles(config.manifestsDir).map((f) => path.basename(f).replace(/\.ya?ml$/, ''));
@@ -46,7 +49,10 @@ export function manifestActivities(config: ActivityConfig) {
         );
       }
       if (result.manifest.app !== app)
-        throw ApplicationFailure.nonRetryable(`${file} declares app '${result.manifest.app}', expected '${app}'; rename the file or fix app:`, 'InvalidManifest');
+        throw ApplicationFailure.nonRetryable(
+          `${file} declares app '${result.manifest.app}', expected '${app}'; rename the file or fix app:`,
+          'InvalidManifest',
+        );
       return result.manifest;
     },
   };

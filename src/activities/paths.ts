@@ -22,7 +22,8 @@ export interface AppPaths {
 
 export function appPaths(manifest: Pick<Manifest, 'root' | 'strategy' | 'app' | 'snapshot'>): AppPaths {
   const root = manifest.root;
-  const stateDir = manifest.strategy === 'in-place' ? `${root.replace(/\/+$/, '')}.runbook` : path.join(root, '.runbook');
+  const stateDir =
+    manifest.strategy === 'in-place' ? `${root.replace(/\/+$/, '')}.runbook` : path.join(root, '.runbook');
   return {
     root,
     releasesDir: path.join(root, 'releases'),
@@ -43,10 +44,17 @@ export function liveDir(manifest: Pick<Manifest, 'root' | 'strategy' | 'app' | '
 }
 
 /** A manifest path: absolute as written, otherwise relative to `base` (default the live folder). */
-export function resolveAppPath(manifest: Pick<Manifest, 'root' | 'strategy' | 'app' | 'snapshot'>, file: string, base?: string): string {
+export function resolveAppPath(
+  manifest: Pick<Manifest, 'root' | 'strategy' | 'app' | 'snapshot'>,
+  file: string,
+  base?: string,
+): string {
   return path.isAbsolute(file) ? file : path.join(base ?? liveDir(manifest), file);
 }
 
-export function releaseDir(manifest: Pick<Manifest, 'root' | 'strategy' | 'app' | 'snapshot'>, releaseId: string): string {
+export function releaseDir(
+  manifest: Pick<Manifest, 'root' | 'strategy' | 'app' | 'snapshot'>,
+  releaseId: string,
+): string {
   return path.join(appPaths(manifest).releasesDir, releaseId);
 }

@@ -5,7 +5,14 @@ import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 import { Client, type ClientConfig } from 'pg';
 import { sha256Path, sizeOfSync } from './checksum';
-import { pgDumpArgv, pgRestoreArgv, pgRestoreListArgv, pgRestoreReadArgv, psqlRestoreArgv, type DumpFormat } from './commands/postgres';
+import {
+  pgDumpArgv,
+  pgRestoreArgv,
+  pgRestoreListArgv,
+  pgRestoreReadArgv,
+  psqlRestoreArgv,
+  type DumpFormat,
+} from './commands/postgres';
 import { describeFailure, runCommand, stopLeftover } from './shell';
 
 /*
@@ -44,15 +51,22 @@ export function parsePostgresUrl(url: string, source = 'the database URL'): PgCo
   try {
     parsed = new URL(normalized);
   } catch {
-    throw ApplicationFailure.nonRetryable(`${source} is not a URL; expected postgresql://user:password@host:5432/dbname`, 'BadDatabaseUrl');
+    throw ApplicationFailure.nonRetryable(
+      `${source} is not a URL; expected postgresql://user:password@host:5432/dbname`,
+      'BadDatabaseUrl',
+    );
   }
   if (!/^postgres(ql)?:$/.test(parsed.protocol))
-    throw ApplicationFailure.nonRetryable(`${source} is not a PostgreSQL URL (${parsed.protocol}); expected postgresql://user:password@host:5432/dbname`, 'BadDatabaseUrl');
+    throw ApplicationFailure.nonRetryable(
+      `${source} is not a PostgreSQL URL (${parsed.protocol}); expected postgresql://user:password@host:5432/dbname`,
+      'BadDatabaseUrl',
+    );
   const options: Record<string, string> = {};
   parsed.searchParams.forEach((value, key) => (options[key] = value));
   const { host: hostParam, port: portParam, user: userParam, password: passwordParam, dbname, ...rest } = options;
   const database = decodeURIComponent(parsed.pathname.replace(/^\//, '')) || dbname;
-  if (!database) throw ApplicationFailure.nonRetryable(`${source} names no database; add /dbname after the host`, 'BadDatabaseUrl');
+  if (!database)
+    throw ApplicationFailure.nonRetryable(`${source} names no database; add /dbname after the host`, 'BadDatabaseUrl');
   return {
     host: decodeURIComponent(parsed.hostname).replace(/^\[(.*)\]$/, '$1') || hostParam || undefined,
     port: parsed.port ? Number(parsed.port) : portParam ? Number(portParam) : undefined,
@@ -85,14 +99,18 @@ export function withDatabase(url: string, database: string): string {
 
 export function pgClientConfig(url: string): ClientConfig {
   const c = parsePostgresUrl(url);
-  const ssl = c.options.sslmode && c.options.sslmode !== 'disable' ? { rejectUnauthorized: c.options.sslmode.startsWith('verify') } : undefined;
+  const ssl =
+    c.options.sslmode && c.options.sslmode !== 'disable'
+      ? { rejectUnauthorized: c.options.sslmode.startsWith('verify') }
+      : undefined;
   return { host: c.host, port: c.port, user: c.user, password: c.password, database: c.database, ssl };
 }
 
 /** The tools' environment: the worker's, minus any PG* connection settings it carries, plus the URL's. */
 function toolEnv(url: string, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(base)) if (!/^PG(HOST|HOSTADDR|PORT|USER|PASSWORD|DATABASE|SERVICE|SSLMODE)$/.test(key)) env[key] = value;
+  for (const [key, value] of Object.entries(base))
+    if (!/^PG(HOST|HOSTADDR|PORT|USER|PASSWORD|DATABASE|SERVICE|SSLMODE)$/.test(key)) env[key] = value;
   return { ...env, ...pgEnvFromUrl(url) };
 }
 
@@ -155,7 +173,10 @@ export async function dumpDatabase(options: DumpDatabaseOptions): Promise<DumpRe
       timeoutMs: options.timeoutMs,
       heartbeatDetails: () => ({ bytes: sizeOfSync(temporary) }),
     });
-    if (result.exitCode !== 0) throw new Error(`${describeFailure(result, 'pg_dump')}\ncheck that the database is reachable and the user may read every table`);
+    if (result.exitCode !== 0)
+      throw new Error(
+        `${describeFailure(result, 'pg_dump')}\ncheck that the database is reachable and the user may read every table`,
+      );
     durationMs = result.durationMs;
     await rm(file, { recursive: true, force: true });
     await rename(temporary, file);
@@ -183,7 +204,12 @@ export async function removePartials(file: string): Promise<string[]> {
  * is what finds a truncated or damaged file. A plain dump must end with pg_dump's completion line.
  * Returns the number of TOC entries (statements of a plain dump).
  */
-export async function listDump(options: { file: string; format: DumpFormat; binDir?: string; full?: boolean }): Promise<{ entries: number }> {
+export async function listDump(options: {
+  file: string;
+  format: DumpFormat;
+  binDir?: string;
+  full?: boolean;
+}): Promise<{ entries: number }> {
   if (options.format === 'plain') return { entries: await checkPlainDump(options.file) };
   const name = path.basename(options.file);
   const result = await runCommand({ argv: pgRestoreListArgv(options.file, options.binDir), tailBytes: 1 << 20 });
@@ -192,7 +218,8 @@ export async function listDump(options: { file: string; format: DumpFormat; binD
   if (entries === 0) throw new Error(`pg_restore --list found no entries in ${options.file}`);
   if (options.full) {
     const read = await runCommand({ argv: pgRestoreReadArgv(options.file, options.binDir) });
-    if (read.exitCode !== 0) throw new Error(describeFailure(read, `reading every block of ${name} (pg_restore -f /dev/null)`));
+    if (read.exitCode !== 0)
+      throw new Error(describeFailure(read, `reading every block of ${name} (pg_restore -f /dev/null)`));
   }
   return { entries };
 }
@@ -204,7 +231,8 @@ async function checkPlainDump(file: string): Promise<number> {
     statements += chunk.split(';\n').length - 1;
     tail = (tail + chunk).slice(-200);
   }
-  if (!tail.includes('PostgreSQL database dump complete')) throw new Error(`${file} does not end with "PostgreSQL database dump complete": the dump is truncated`);
+  if (!tail.includes('PostgreSQL database dump complete'))
+    throw new Error(`${file} does not end with "PostgreSQL database dump complete": the dump is truncated`);
   return statements;
 }
 
@@ -231,7 +259,14 @@ export async function restoreDatabase(options: RestoreDatabaseOptions): Promise<
   const argv =
     options.format === 'plain'
       ? psqlRestoreArgv({ file: options.file, dbname, binDir: options.binDir })
-      : pgRestoreArgv({ file: options.file, dbname, clean: options.clean, noOwner: options.noOwner, jobs: options.jobs, binDir: options.binDir });
+      : pgRestoreArgv({
+          file: options.file,
+          dbname,
+          clean: options.clean,
+          noOwner: options.noOwner,
+          jobs: options.jobs,
+          binDir: options.binDir,
+        });
   const result = await runCommand({
     argv,
     env: toolEnv(options.url, options.env),
@@ -240,7 +275,9 @@ export async function restoreDatabase(options: RestoreDatabaseOptions): Promise<
     timeoutMs: options.timeoutMs,
   });
   if (result.exitCode !== 0)
-    throw new Error(`${describeFailure(result, argv[0].endsWith('psql') ? 'psql' : 'pg_restore')}\nnothing was changed (the restore runs in one transaction)`);
+    throw new Error(
+      `${describeFailure(result, argv[0].endsWith('psql') ? 'psql' : 'pg_restore')}\nnothing was changed (the restore runs in one transaction)`,
+    );
   return { durationMs: result.durationMs };
 }
 
@@ -275,5 +312,8 @@ export async function dropDatabase(url: string, name: string): Promise<void> {
 }
 
 export async function databaseExists(url: string, name: string): Promise<boolean> {
-  return withPg(url, async (client) => (await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 1);
+  return withPg(
+    url,
+    async (client) => (await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 1,
+  );
 }

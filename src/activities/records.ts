@@ -35,7 +35,8 @@ export function recordActivities(_config: ActivityConfig) {
     async recordRun(request: { manifest: Manifest; report: RunReport }): Promise<string> {
       const { manifest, report } = request;
       const file = appPaths(manifest).deployLog;
-      if (readDeployLog(manifest).some((line) => line.runId === report.runId && line.kind === report.kind)) return `already recorded in ${file}`;
+      if (readDeployLog(manifest).some((line) => line.runId === report.runId && line.kind === report.kind))
+        return `already recorded in ${file}`;
       const line: DeployLogLine = {
         at: report.finishedAt,
         kind: report.kind,

@@ -1,4 +1,16 @@
-import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { activityInfo, ApplicationFailure, heartbeat } from '@temporalio/activity';
 import type { Manifest } from '../manifest/types';
@@ -71,10 +83,18 @@ export function listReleases(manifest: Manifest): ReleaseInfo[] {
  * Release ids to delete so that `keep` remain: never the current one, never the newest good one, never
  * `protect` (the release being deployed); bad releases go first.
  */
-export function releasesToPrune(releases: readonly ReleaseInfo[], keep: number, current: string | undefined, protect: readonly string[] = []): string[] {
+export function releasesToPrune(
+  releases: readonly ReleaseInfo[],
+  keep: number,
+  current: string | undefined,
+  protect: readonly string[] = [],
+): string[] {
   const newestGood = [...releases].reverse().find((r) => r.status === 'good')?.id;
   const kept = new Set([current, newestGood, ...protect].filter(Boolean) as string[]);
-  const candidates = [...releases.filter((r) => r.status === 'bad'), ...releases.filter((r) => r.status !== 'bad')].filter((r) => !kept.has(r.id));
+  const candidates = [
+    ...releases.filter((r) => r.status === 'bad'),
+    ...releases.filter((r) => r.status !== 'bad'),
+  ].filter((r) => !kept.has(r.id));
   const excess = releases.length - keep;
   return excess > 0 ? candidates.slice(0, excess).map((r) => r.id) : [];
 }
@@ -88,11 +108,17 @@ export interface PrepareReleaseRequest {
 export function releaseActivities(config: ActivityConfig) {
   async function git(argv: string[], manifest: Manifest, env: NodeJS.ProcessEnv): Promise<string> {
     const result = await runCommand({ argv, env, redact: secretValues(manifest, env), timeoutMs: 600_000 });
-    if (result.exitCode !== 0) throw ApplicationFailure.retryable(describeFailure(result, argv.slice(0, 4).join(' ')), 'GitFailed');
+    if (result.exitCode !== 0)
+      throw ApplicationFailure.retryable(describeFailure(result, argv.slice(0, 4).join(' ')), 'GitFailed');
     return result.stdoutTail.trim();
   }
 
-  async function fillFromGit(manifest: Manifest, source: Extract<Manifest['source'], { type: 'git' }>, ref: string, target: string): Promise<string> {
+  async function fillFromGit(
+    manifest: Manifest,
+    source: Extract<Manifest['source'], { type: 'git' }>,
+    ref: string,
+    target: string,
+  ): Promise<string> {
     const env = appEnvironment(manifest, config.env);
     const mirror = path.join(appPaths(manifest).stateDir, 'repo.git');
     if (!existsSync(path.join(mirror, 'HEAD'))) {
@@ -109,7 +135,10 @@ export function releaseActivities(config: ActivityConfig) {
       commit = '';
     }
     if (!/^[0-9a-f]{40}$/.test(commit))
-      throw ApplicationFailure.nonRetryable(`ref '${ref}' was not found in ${source.repo}; push it or pick an existing branch, tag or commit`, 'UnknownRef');
+      throw ApplicationFailure.nonRetryable(
+        `ref '${ref}' was not found in ${source.repo}; push it or pick an existing branch, tag or commit`,
+        'UnknownRef',
+      );
     mkdirSync(target, { recursive: true });
     await git(gitCheckoutIntoArgv(mirror, target, commit), manifest, env);
     return commit;
@@ -117,7 +146,10 @@ export function releaseActivities(config: ActivityConfig) {
 
   function fillFromCopy(source: Extract<Manifest['source'], { type: 'copy' }>, target: string): void {
     if (!existsSync(source.from))
-      throw ApplicationFailure.nonRetryable(`staging folder ${source.from} does not exist; put the new version there (source.from)`, 'MissingSource');
+      throw ApplicationFailure.nonRetryable(
+        `staging folder ${source.from} does not exist; put the new version there (source.from)`,
+        'MissingSource',
+      );
     const excluded = excluder(source.exclude);
     cpSync(source.from, target, {
       recursive: true,
@@ -170,16 +202,25 @@ export function releaseActivities(config: ActivityConfig) {
     },
 
     /** Points `current` at a release atomically (a new symlink renamed over the old one). Idempotent. */
-    async switchCurrent(request: { manifest: Manifest; releaseId: string }): Promise<{ previous?: string; current: string }> {
+    async switchCurrent(request: {
+      manifest: Manifest;
+      releaseId: string;
+    }): Promise<{ previous?: string; current: string }> {
       const { manifest, releaseId } = request;
       const paths = appPaths(manifest);
       const target = releaseDir(manifest, releaseId);
       if (!readReleaseInfo(target))
-        throw ApplicationFailure.nonRetryable(`release ${releaseId} does not exist in ${paths.releasesDir}; list them with: runbook releases ${manifest.app}`, 'UnknownRelease');
+        throw ApplicationFailure.nonRetryable(
+          `release ${releaseId} does not exist in ${paths.releasesDir}; list them with: runbook releases ${manifest.app}`,
+          'UnknownRelease',
+        );
       const previous = currentReleaseId(manifest);
       if (previous === releaseId) return { previous, current: releaseId };
       if (existsSync(paths.current) && !lstatSync(paths.current).isSymbolicLink())
-        throw ApplicationFailure.nonRetryable(`${paths.current} exists and is not a symlink; move it away so Runbook can manage releases`, 'NotASymlink');
+        throw ApplicationFailure.nonRetryable(
+          `${paths.current} exists and is not a symlink; move it away so Runbook can manage releases`,
+          'NotASymlink',
+        );
       const tmp = `${paths.current}.tmp-${process.pid}`;
       rmSync(tmp, { force: true });
       symlinkSync(path.relative(paths.root, target), tmp);
@@ -187,7 +228,12 @@ export function releaseActivities(config: ActivityConfig) {
       return { previous, current: releaseId };
     },
 
-    async markRelease(request: { manifest: Manifest; releaseId: string; status: ReleaseStatus; note?: string }): Promise<void> {
+    async markRelease(request: {
+      manifest: Manifest;
+      releaseId: string;
+      status: ReleaseStatus;
+      note?: string;
+    }): Promise<void> {
       const dir = releaseDir(request.manifest, request.releaseId);
       const info = readReleaseInfo(dir);
       if (!info) return;
@@ -197,7 +243,12 @@ export function releaseActivities(config: ActivityConfig) {
     /** Deletes old releases beyond manifest.releases.keep; never the current or the newest good one. */
     async pruneReleases(request: { manifest: Manifest; protect?: string[] }): Promise<string[]> {
       const { manifest } = request;
-      const doomed = releasesToPrune(listReleases(manifest), manifest.releases.keep, currentReleaseId(manifest), request.protect);
+      const doomed = releasesToPrune(
+        listReleases(manifest),
+        manifest.releases.keep,
+        currentReleaseId(manifest),
+        request.protect,
+      );
       for (const id of doomed) rmSync(releaseDir(manifest, id), { recursive: true, force: true });
       return doomed;
     },

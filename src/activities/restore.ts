@@ -28,7 +28,10 @@ export function restoreActivities(config: ActivityConfig) {
       const entries = (await readCatalogue(dir)).entries.filter((e) => e.app === manifest.app);
       const entry = entries.find((e) => e.id === backup) ?? entries.find((e) => e.id === `${manifest.app}-${backup}`);
       if (!entry) {
-        const recent = entries.slice(-5).reverse().map((e) => e.id);
+        const recent = entries
+          .slice(-5)
+          .reverse()
+          .map((e) => e.id);
         throw ApplicationFailure.nonRetryable(
           `no backup '${backup}' in ${path.join(dir, 'catalogue.json')}; list them with \`runbook backups ${manifest.app}\`` +
             (recent.length > 0 ? ` (newest: ${recent.join(', ')})` : ' (the catalogue has none yet)'),
@@ -42,7 +45,10 @@ export function restoreActivities(config: ActivityConfig) {
     async checkBackupChecksum(request: { entry: CatalogueEntry }): Promise<{ sha256: string }> {
       const { entry } = request;
       if (!existsSync(entry.file))
-        throw ApplicationFailure.nonRetryable(`backup ${entry.id}: ${entry.file} is missing; pick another backup (runbook backups ${entry.app})`, 'BackupMissing');
+        throw ApplicationFailure.nonRetryable(
+          `backup ${entry.id}: ${entry.file} is missing; pick another backup (runbook backups ${entry.app})`,
+          'BackupMissing',
+        );
       const sha256 = await sha256Path(entry.file);
       if (sha256 !== entry.sha256)
         throw ApplicationFailure.nonRetryable(
@@ -56,10 +62,16 @@ export function restoreActivities(config: ActivityConfig) {
      * Restores a dump over the app's database (pg_restore --clean --if-exists, one transaction), or into
      * a new scratch database when one is named. Returns the database's name.
      */
-    async restoreDatabaseBackup(request: { manifest: Manifest; entry: CatalogueEntry; scratchDatabase?: string; stamp: string }): Promise<{ restoredTo: string }> {
+    async restoreDatabaseBackup(request: {
+      manifest: Manifest;
+      entry: CatalogueEntry;
+      scratchDatabase?: string;
+      stamp: string;
+    }): Promise<{ restoredTo: string }> {
       const { manifest, entry } = request;
       const target = findTarget(manifest, entry.target);
-      if (!('postgres' in target)) throw ApplicationFailure.nonRetryable(`backup target '${entry.target}' is not a database`, 'BackupConfig');
+      if (!('postgres' in target))
+        throw ApplicationFailure.nonRetryable(`backup target '${entry.target}' is not a database`, 'BackupConfig');
       const env = envOf(manifest);
       const url = requireEnv(env, target.postgres.urlEnv, `the database of backup target '${target.name}'`, manifest);
       const pidFile = path.join(backupsDir(manifest), `restore-${entry.id}-${request.stamp}.pid`);
@@ -84,7 +96,12 @@ export function restoreActivities(config: ActivityConfig) {
      * excluded (a virtualenv, logs) from the folder it replaces. A scratch restore extracts into a new
      * folder under the backups folder and touches nothing else.
      */
-    async restoreFilesBackup(request: { manifest: Manifest; entry: CatalogueEntry; stamp: string; scratch: boolean }): Promise<FilesRestoreResult> {
+    async restoreFilesBackup(request: {
+      manifest: Manifest;
+      entry: CatalogueEntry;
+      stamp: string;
+      scratch: boolean;
+    }): Promise<FilesRestoreResult> {
       const { manifest, entry, stamp } = request;
       const format = entry.format as ArchiveFormat;
       if (request.scratch) {
@@ -94,7 +111,8 @@ export function restoreActivities(config: ActivityConfig) {
         return { restoredTo: [folder], replaced: [] };
       }
       const target = findTarget(manifest, entry.target);
-      if (!('files' in target)) throw ApplicationFailure.nonRetryable(`backup target '${entry.target}' is not a files target`, 'BackupConfig');
+      if (!('files' in target))
+        throw ApplicationFailure.nonRetryable(`backup target '${entry.target}' is not a files target`, 'BackupConfig');
       const paths = target.files.paths.map((p) => path.resolve(p));
       const staging = path.join(path.dirname(paths[0]), `.runbook-restore-${stamp}`);
       const complete = path.join(staging, '.runbook-complete');
@@ -111,7 +129,10 @@ export function restoreActivities(config: ActivityConfig) {
         if (existsSync(staged)) {
           if (existsSync(current)) {
             if (existsSync(replaced))
-              throw ApplicationFailure.nonRetryable(`${current} and ${replaced} both exist while restoring; move one of them away and restore again`, 'RestoreConflict');
+              throw ApplicationFailure.nonRetryable(
+                `${current} and ${replaced} both exist while restoring; move one of them away and restore again`,
+                'RestoreConflict',
+              );
             await rename(current, replaced);
           }
           await move(staged, current);
@@ -119,7 +140,8 @@ export function restoreActivities(config: ActivityConfig) {
           continue; // not in this backup, and nothing to restore over
         }
         if (existsSync(replaced)) {
-          if ((await lstat(replaced)).isDirectory() && (await lstat(current)).isDirectory()) await carryOver(replaced, current, '', excluded);
+          if ((await lstat(replaced)).isDirectory() && (await lstat(current)).isDirectory())
+            await carryOver(replaced, current, '', excluded);
           result.replaced.push(replaced);
         }
         result.restoredTo.push(current);
@@ -132,7 +154,9 @@ export function restoreActivities(config: ActivityConfig) {
     async recordRestore(request: { manifest: Manifest; record: RestoreRecord }): Promise<void> {
       const { record } = request;
       await updateCatalogue(backupsDir(request.manifest), (catalogue) => {
-        catalogue.restores = catalogue.restores.filter((r) => !(r.workflowId === record.workflowId && r.runId === record.runId));
+        catalogue.restores = catalogue.restores.filter(
+          (r) => !(r.workflowId === record.workflowId && r.runId === record.runId),
+        );
         catalogue.restores.push(record);
       });
     },
@@ -152,7 +176,12 @@ async function move(from: string, to: string): Promise<void> {
 }
 
 /** Moves back what the backup left out on purpose (matching its excludes) and the restored folder lacks. */
-async function carryOver(replaced: string, restored: string, relative: string, excluded: (relative: string, isDir: boolean) => boolean): Promise<void> {
+async function carryOver(
+  replaced: string,
+  restored: string,
+  relative: string,
+  excluded: (relative: string, isDir: boolean) => boolean,
+): Promise<void> {
   const from = path.join(replaced, relative);
   for (const name of await readdir(from)) {
     const rel = relative ? `${relative}/${name}` : name;

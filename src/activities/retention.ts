@@ -24,14 +24,22 @@ export interface RetentionPlan {
   delete: Array<{ id: string; reason: string }>;
 }
 
-export function planRetention(items: readonly RetentionItem[], policy: RetentionPolicy, options: { timeZone?: string } = {}): RetentionPlan {
+export function planRetention(
+  items: readonly RetentionItem[],
+  policy: RetentionPolicy,
+  options: { timeZone?: string } = {},
+): RetentionPlan {
   const timeZone = options.timeZone ?? 'UTC';
   const newestFirst = [...items].sort((a, b) => b.time.localeCompare(a.time) || b.id.localeCompare(a.id));
   const verified = newestFirst.filter((i) => i.verified);
   const reasons = new Map<string, string[]>();
   const keep = (id: string, reason: string) => reasons.set(id, [...(reasons.get(id) ?? []), reason]);
 
-  const noRules = policy.last === undefined && policy.daily === undefined && policy.weekly === undefined && policy.monthly === undefined;
+  const noRules =
+    policy.last === undefined &&
+    policy.daily === undefined &&
+    policy.weekly === undefined &&
+    policy.monthly === undefined;
   if (noRules) verified.forEach((i) => keep(i.id, 'no retention rules'));
 
   verified.slice(0, policy.last ?? 0).forEach((i) => keep(i.id, 'last'));
@@ -73,7 +81,12 @@ interface CalendarDate {
 }
 
 function calendarDate(instant: Date, timeZone: string): CalendarDate {
-  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).formatToParts(instant);
+  const parts = new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).formatToParts(instant);
   const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
   return { year: get('year'), month: get('month'), day: get('day') };
 }

@@ -44,7 +44,10 @@ export async function runCommand(options: RunOptions): Promise<RunResult> {
   const context = currentActivityContext();
   if (options.pidFile) await stopLeftover(options.pidFile);
   if (options.cwd && !existsSync(options.cwd))
-    throw ApplicationFailure.nonRetryable(`working directory ${options.cwd} does not exist (running ${options.argv[0]}); create it or fix the cwd in the manifest`, 'MissingDirectory');
+    throw ApplicationFailure.nonRetryable(
+      `working directory ${options.cwd} does not exist (running ${options.argv[0]}); create it or fix the cwd in the manifest`,
+      'MissingDirectory',
+    );
   const argv = withParentDeathSignal(options.argv);
   const child = spawn(argv[0], argv.slice(1), {
     cwd: options.cwd,
@@ -64,7 +67,12 @@ export async function runCommand(options: RunOptions): Promise<RunResult> {
   child.stderr?.on('data', (chunk: Buffer) => (stderr = keepTail(stderr + chunk.toString(), tailBytes)));
 
   let timedOut = false;
-  const heartbeat = context ? setInterval(() => context.heartbeat({ pid: child.pid, elapsedMs: Date.now() - started, ...options.heartbeatDetails?.() }), HEARTBEAT_EVERY_MS) : undefined;
+  const heartbeat = context
+    ? setInterval(
+        () => context.heartbeat({ pid: child.pid, elapsedMs: Date.now() - started, ...options.heartbeatDetails?.() }),
+        HEARTBEAT_EVERY_MS,
+      )
+    : undefined;
   const timeout = options.timeoutMs
     ? setTimeout(() => {
         timedOut = true;
@@ -79,10 +87,12 @@ export async function runCommand(options: RunOptions): Promise<RunResult> {
   context?.cancelled.catch(onCancel);
 
   try {
-    const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
-      child.once('error', reject);
-      child.once('close', (code, signal) => resolve({ code, signal }));
-    });
+    const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
+      (resolve, reject) => {
+        child.once('error', reject);
+        child.once('close', (code, signal) => resolve({ code, signal }));
+      },
+    );
     return {
       argv: options.argv,
       exitCode: code,
@@ -114,7 +124,11 @@ export function withParentDeathSignal(argv: string[]): string[] {
 
 /** The last lines of a command's output, for a failure message a person can act on. */
 export function describeFailure(result: RunResult, label: string): string {
-  const how = result.timedOut ? 'timed out' : result.signal ? `was killed by ${result.signal}` : `exited with status ${result.exitCode}`;
+  const how = result.timedOut
+    ? 'timed out'
+    : result.signal
+      ? `was killed by ${result.signal}`
+      : `exited with status ${result.exitCode}`;
   const output = (result.stderrTail.trim() || result.stdoutTail.trim()).split('\n').slice(-8).join('\n');
   return `${label} ${how}${output ? `:\n${output}` : ''}`;
 }

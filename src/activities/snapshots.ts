@@ -21,7 +21,10 @@ function snapshotSettings(manifest: Manifest) {
 export function snapshotActivities(config: ActivityConfig) {
   return {
     /** pg_dump (custom format) into <state>/snapshots; written under a temporary name, so a retry redoes an unfinished dump. */
-    async snapshotDatabase(request: { manifest: Manifest; deployId: string }): Promise<{ file: string; bytes: number }> {
+    async snapshotDatabase(request: {
+      manifest: Manifest;
+      deployId: string;
+    }): Promise<{ file: string; bytes: number }> {
       const { manifest } = request;
       const database = snapshotSettings(manifest);
       const file = databaseSnapshotFile(manifest, request.deployId);

@@ -54,8 +54,13 @@ export function stepActivities(config: ActivityConfig) {
       const env = appEnvironment(request.manifest, config.env);
       const missing = missingEnv(env, request.manifest.env.required);
       if (missing.length > 0) {
-        const where = request.manifest.env.file ? `${request.manifest.env.file} or the worker's environment` : "the worker's environment";
-        throw ApplicationFailure.nonRetryable(`missing required environment on this host: ${missing.join(', ')}; set them in ${where}`, 'MissingEnvironment');
+        const where = request.manifest.env.file
+          ? `${request.manifest.env.file} or the worker's environment`
+          : "the worker's environment";
+        throw ApplicationFailure.nonRetryable(
+          `missing required environment on this host: ${missing.join(', ')}; set them in ${where}`,
+          'MissingEnvironment',
+        );
       }
       return `${request.manifest.env.required.length} required variable(s) present`;
     },

@@ -42,7 +42,11 @@ function commandPath(command: Command): string {
 
 function helpOf(command: Command): string {
   let text = '';
-  command.configureOutput({ writeOut: (s) => (text += s), getOutHelpWidth: () => HELP_WIDTH, getOutHasColors: () => false });
+  command.configureOutput({
+    writeOut: (s) => (text += s),
+    getOutHelpWidth: () => HELP_WIDTH,
+    getOutHasColors: () => false,
+  });
   command.outputHelp();
   return text.trimEnd();
 }
@@ -52,6 +56,8 @@ function allCommands(command: Command): Command[] {
 }
 
 export function renderCliDocs(program: Command = buildProgram(() => createOutput(false))): string {
-  const sections = allCommands(program).map((command) => `## \`${commandPath(command)}\`\n\n\`\`\`text\n${helpOf(command)}\n\`\`\``);
+  const sections = allCommands(program).map(
+    (command) => `## \`${commandPath(command)}\`\n\n\`\`\`text\n${helpOf(command)}\n\`\`\``,
+  );
   return `${INTRO}\n${sections.join('\n\n')}\n`;
 }

@@ -31,7 +31,10 @@ export function buildProgram(output: () => Output): Command {
     .option('--json', 'print results as JSON, for scripts')
     .option('--verbose', 'print stack traces of errors')
     .showHelpAfterError('(run with --help for usage)')
-    .addHelpText('after', '\nExamples:\n  $ runbook dev\n  $ runbook deploy almareia --ref v1.4.2\n  $ runbook history --app almareia --outcome rolled_back\n\nReference: docs/cli.md; Web UI: docs/web-ui.md')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ runbook dev\n  $ runbook deploy almareia --ref v1.4.2\n  $ runbook history --app almareia --outcome rolled_back\n\nReference: docs/cli.md; Web UI: docs/web-ui.md',
+    )
     .exitOverride();
 
   program.addCommand(validateCommand(output()));
@@ -98,7 +101,8 @@ export async function main(argv: string[]): Promise<void> {
 
 function report(error: unknown, options: GlobalOptions): number {
   if (error instanceof CommanderError) {
-    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0) return EXIT.ok;
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0)
+      return EXIT.ok;
     return EXIT.usage; // commander already printed the problem and the help hint
   }
   const { code, message, hint, details } = classify(error);
@@ -117,7 +121,8 @@ function report(error: unknown, options: GlobalOptions): number {
 }
 
 function classify(error: unknown): { code: number; message: string; hint?: string; details: string[] } {
-  if (error instanceof UsageError) return { code: EXIT.usage, message: error.message, hint: error.hint, details: error.details };
+  if (error instanceof UsageError)
+    return { code: EXIT.usage, message: error.message, hint: error.hint, details: error.details };
   if (error instanceof UnreachableError)
     return {
       code: EXIT.unreachable,

@@ -1,5 +1,10 @@
 import { Client, Connection } from '@temporalio/client';
-import { DEFAULT_NAMESPACE, DEFAULT_TEMPORAL_ADDRESS, DEFAULT_UI_URL, ORCHESTRATION_TASK_QUEUE } from '../common/constants';
+import {
+  DEFAULT_NAMESPACE,
+  DEFAULT_TEMPORAL_ADDRESS,
+  DEFAULT_UI_URL,
+  ORCHESTRATION_TASK_QUEUE,
+} from '../common/constants';
 import { UnreachableError } from './errors';
 
 /** Where the CLI and the client library find Temporal: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_UI_URL. */

@@ -51,7 +51,16 @@ export function demoManifest(options: DemoManifestOptions): Record<string, unkno
       install: [{ name: 'install dependencies', run: ['python3', 'install.py'], timeout: '5m' }],
       migrate: [{ name: 'migrate database', run: ['python3', 'migrate.py'] }],
     },
-    services: [{ name: 'web', type: 'process', start: ['python3', 'app.py', String(options.port)], port: options.port, log: 'app.log', stopTimeout: '5s' }],
+    services: [
+      {
+        name: 'web',
+        type: 'process',
+        start: ['python3', 'app.py', String(options.port)],
+        port: options.port,
+        log: 'app.log',
+        stopTimeout: '5s',
+      },
+    ],
     health: {
       within: options.within ?? '6s',
       interval: '250ms',
@@ -66,7 +75,11 @@ export function demoManifest(options: DemoManifestOptions): Record<string, unkno
 }
 
 /** Puts a version of the demo app in `staging`, good or broken in one of the ways real releases break. */
-export function stageDemoApp(staging: string, version: string, options: { behavior?: DemoBehavior; migration?: 'ok' | 'fail' } = {}): void {
+export function stageDemoApp(
+  staging: string,
+  version: string,
+  options: { behavior?: DemoBehavior; migration?: 'ok' | 'fail' } = {},
+): void {
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { recursive: true });
   cpSync(DEMO_APP_SOURCE, staging, { recursive: true });
@@ -87,7 +100,11 @@ export async function servingVersion(url: string): Promise<string> {
 }
 
 /** Kills the process groups an app's `process` services were started as (from their pid records). */
-export function stopAppProcesses(root: string, strategy: 'releases' | 'in-place' = 'releases', signal: NodeJS.Signals = 'SIGTERM'): void {
+export function stopAppProcesses(
+  root: string,
+  strategy: 'releases' | 'in-place' = 'releases',
+  signal: NodeJS.Signals = 'SIGTERM',
+): void {
   const runDir = appPaths({ root, strategy, app: path.basename(root), snapshot: { files: true, exclude: [] } }).runDir;
   for (const file of existsSync(runDir) ? readdirSync(runDir) : []) {
     try {

@@ -57,9 +57,15 @@ export function devHosts(manifestsDir: string, explicit: string[] | undefined): 
 }
 
 export async function startDevEnvironment(options: DevEnvironmentOptions): Promise<DevEnvironment> {
-  for (const [flag, port] of [['--port', options.port], ['--ui-port', options.uiPort]] as const) {
+  for (const [flag, port] of [
+    ['--port', options.port],
+    ['--ui-port', options.uiPort],
+  ] as const) {
     if (port !== undefined && !(await portIsFree(port)))
-      throw new UsageError(`port ${port} (${flag}) is in use; is another dev server running?`, `stop it, or pass ${flag} with a free port`);
+      throw new UsageError(
+        `port ${port} (${flag}) is in use; is another dev server running?`,
+        `stop it, or pass ${flag} with a free port`,
+      );
   }
   installQuietRuntime();
   const server = await startDevServer({ port: options.port, uiPort: options.uiPort, dbFilename: options.dbFilename });

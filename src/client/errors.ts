@@ -16,7 +16,10 @@ export class UsageError extends Error {
 
 /** The Temporal server could not be reached: exit 3. */
 export class UnreachableError extends Error {
-  constructor(readonly address: string, cause: string) {
+  constructor(
+    readonly address: string,
+    cause: string,
+  ) {
     super(`cannot reach Temporal at ${address}: ${cause}`);
   }
 }

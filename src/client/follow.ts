@@ -40,7 +40,9 @@ export async function startAndFollow<K extends StartableKind>(
     }
     output.info(startedLines(run, what, colors).join('\n'));
     const stdout = process.stdout;
-    const view = output.json ? undefined : createProgressView(stdout, {
+    const view = output.json
+      ? undefined
+      : createProgressView(stdout, {
           live: Boolean(stdout.isTTY),
           colors,
           columns: stdout.columns,
@@ -55,10 +57,14 @@ export async function startAndFollow<K extends StartableKind>(
     process.once('SIGINT', stopWatching);
     let end: RunEnd;
     try {
-      end = await runs.watch(run, (progress) => view?.update(progress), options.intervalMs, () =>
-        process.stderr.write(
-          `no worker has answered on task queue ${connected.settings.taskQueue} yet; the run goes on when one polls it (runbook worker, or runbook dev)\n`,
-        ),
+      end = await runs.watch(
+        run,
+        (progress) => view?.update(progress),
+        options.intervalMs,
+        () =>
+          process.stderr.write(
+            `no worker has answered on task queue ${connected.settings.taskQueue} yet; the run goes on when one polls it (runbook worker, or runbook dev)\n`,
+          ),
       );
     } finally {
       process.removeListener('SIGINT', stopWatching);
@@ -69,7 +75,8 @@ export async function startAndFollow<K extends StartableKind>(
       if (end.result !== undefined && options.resultLines) lines.splice(1, 0, ...options.resultLines(end.result));
       return lines;
     });
-    if (end.outcome !== 'succeeded') throw new RunFailedError(`${what} ${end.outcome.replace('_', ' ')}${end.error ? `: ${end.error}` : ''}`);
+    if (end.outcome !== 'succeeded')
+      throw new RunFailedError(`${what} ${end.outcome.replace('_', ' ')}${end.error ? `: ${end.error}` : ''}`);
     return end;
   } finally {
     await connected.close();

@@ -26,19 +26,32 @@ export function loadAllManifests(dir: string): Manifest[] {
 
 export function loadAppManifest(app: string, dir: string = manifestsDir()): Manifest {
   if (!/^[a-z0-9][a-z0-9-]*$/.test(app))
-    throw new UsageError(`<app> '${app}' is not a valid app name`, 'app names are lowercase letters, digits and dashes, as in the manifest');
+    throw new UsageError(
+      `<app> '${app}' is not a valid app name`,
+      'app names are lowercase letters, digits and dashes, as in the manifest',
+    );
   const file = manifestPath(dir, app);
   if (!file) {
     const known = knownApps(dir);
     throw new UsageError(
       `no manifest for app '${app}' in ${dir}`,
-      known.length > 0 ? `known apps: ${known.join(', ')}` : 'put <app>.yaml there or point RUNBOOK_MANIFESTS at your manifests folder',
+      known.length > 0
+        ? `known apps: ${known.join(', ')}`
+        : 'put <app>.yaml there or point RUNBOOK_MANIFESTS at your manifests folder',
     );
   }
   const result = loadManifestFile(file);
   if (!result.ok)
-    throw new UsageError(`manifest ${file} is invalid`, `fix it (runbook validate ${file}) and run again`, result.problems.map((p) => describeProblem(file, p)));
-  if (result.manifest.app !== app) throw new UsageError(`${file} declares app '${result.manifest.app}', not '${app}'`, 'rename the file or fix its app: field');
+    throw new UsageError(
+      `manifest ${file} is invalid`,
+      `fix it (runbook validate ${file}) and run again`,
+      result.problems.map((p) => describeProblem(file, p)),
+    );
+  if (result.manifest.app !== app)
+    throw new UsageError(
+      `${file} declares app '${result.manifest.app}', not '${app}'`,
+      'rename the file or fix its app: field',
+    );
   return result.manifest;
 }
 
@@ -54,14 +67,23 @@ export function checkParams(specs: Record<string, ParamSpec>, given: Record<stri
   const names = Object.keys(specs);
   for (const key of Object.keys(given)) {
     if (!specs[key])
-      throw new UsageError(`--param ${key}: ${where} has no param '${key}'`, names.length > 0 ? `its params are: ${names.join(', ')}` : `${where} takes no params`);
+      throw new UsageError(
+        `--param ${key}: ${where} has no param '${key}'`,
+        names.length > 0 ? `its params are: ${names.join(', ')}` : `${where} takes no params`,
+      );
     const pattern = specs[key].pattern;
     if (pattern && !new RegExp(`^(?:${pattern})$`).test(given[key]))
-      throw new UsageError(`--param ${key}=${given[key]} does not match /${pattern}/`, specs[key].description ?? `give a value matching ${pattern}`);
+      throw new UsageError(
+        `--param ${key}=${given[key]} does not match /${pattern}/`,
+        specs[key].description ?? `give a value matching ${pattern}`,
+      );
   }
   for (const [key, spec] of Object.entries(specs)) {
     if (spec.required && spec.default === undefined && given[key] === undefined)
-      throw new UsageError(`--param ${key} is required by ${where}`, `add --param ${key}=<value>${spec.description ? ` (${spec.description})` : ''}`);
+      throw new UsageError(
+        `--param ${key} is required by ${where}`,
+        `add --param ${key}=<value>${spec.description ? ` (${spec.description})` : ''}`,
+      );
   }
 }
 

@@ -167,7 +167,10 @@ function liveView(stream: NodeJS.WritableStream, options: ProgressViewOptions): 
  * Fits a live block into `room` lines (cursor-up cannot reach above the screen): the oldest finished steps
  * fold into one line first, then the last steps are left out.
  */
-export function foldSteps(all: StepProgress[], room: number): { steps: StepProgress[]; hiddenDone: number; hiddenLater: number } {
+export function foldSteps(
+  all: StepProgress[],
+  room: number,
+): { steps: StepProgress[]; hiddenDone: number; hiddenLater: number } {
   if (all.length <= room) return { steps: all, hiddenDone: 0, hiddenLater: 0 };
   let excess = all.length - room + 1;
   const steps: StepProgress[] = [];

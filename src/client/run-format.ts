@@ -67,11 +67,13 @@ export function statusLines(run: RunDescription, now: number, colors: Palette = 
   const steps = run.end?.report?.steps ?? run.progress?.steps ?? [];
   const width = steps.reduce((w, s) => Math.max(w, s.name.length), 0);
   for (const step of steps) lines.push(formatStep(step, now, colors, width));
-  if (run.status === 'RUNNING' && !run.progress) lines.push(colors.dim(`  (no live steps: no worker answered on task queue ${run.taskQueue})`));
+  if (run.status === 'RUNNING' && !run.progress)
+    lines.push(colors.dim(`  (no live steps: no worker answered on task queue ${run.taskQueue})`));
   if (run.progress && isWaitingForApproval(run.progress))
     lines.push(`  waiting for approval: runbook approve ${run.workflowId}  (or runbook abort ${run.workflowId})`);
   if (run.end?.error && run.end.outcome !== 'succeeded') lines.push(`  ${colors.bad(`error: ${run.end.error}`)}`);
-  if (run.end && !run.end.report && run.end.result !== undefined) lines.push(`  result: ${JSON.stringify(run.end.result)}`);
+  if (run.end && !run.end.report && run.end.result !== undefined)
+    lines.push(`  result: ${JSON.stringify(run.end.result)}`);
   lines.push(`  ${run.url}`);
   return lines;
 }

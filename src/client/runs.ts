@@ -114,8 +114,13 @@ export class RunAlreadyRunningError extends UsageError {
 
 export const OUTCOMES: readonly Outcome[] = ['succeeded', 'rolled_back', 'failed', 'cancelled'];
 /** The operations `runbook history` lists; read-only lookups (inspect, releases, backups) are left out. */
-export const HISTORY_KINDS: readonly string[] = [WORKFLOW_TYPES.deploy, WORKFLOW_TYPES.rollback, WORKFLOW_TYPES.backup, WORKFLOW_TYPES.restore, WORKFLOW_TYPES.job];
-
+export const HISTORY_KINDS: readonly string[] = [
+  WORKFLOW_TYPES.deploy,
+  WORKFLOW_TYPES.rollback,
+  WORKFLOW_TYPES.backup,
+  WORKFLOW_TYPES.restore,
+  WORKFLOW_TYPES.job,
+];
 
 /** A workflow id suffix that sorts by time and reads as one: 20250131T070000Z. */
 export function runStamp(now: Date): string {
@@ -180,13 +185,21 @@ export function visibilityQuery(filter: HistoryFilter): string {
   }
   if (filter.app !== undefined) {
     if (!/^[a-z0-9][a-z0-9-]*$/.test(filter.app))
-      throw new UsageError(`--app '${filter.app}' is not a valid app name`, 'app names are lowercase letters, digits and dashes, as in the manifest');
+      throw new UsageError(
+        `--app '${filter.app}' is not a valid app name`,
+        'app names are lowercase letters, digits and dashes, as in the manifest',
+      );
     clauses.push(`${SEARCH_ATTRIBUTES.app} = '${filter.app}'`);
   }
   if (filter.outcome !== undefined) {
     if (filter.outcome === 'running') clauses.push(`ExecutionStatus = 'Running'`);
-    else if (OUTCOMES.includes(filter.outcome as Outcome)) clauses.push(`${SEARCH_ATTRIBUTES.outcome} = '${filter.outcome}'`);
-    else throw new UsageError(`--outcome '${filter.outcome}' is not an outcome`, `use one of: ${[...OUTCOMES, 'running'].join(', ')}`);
+    else if (OUTCOMES.includes(filter.outcome as Outcome))
+      clauses.push(`${SEARCH_ATTRIBUTES.outcome} = '${filter.outcome}'`);
+    else
+      throw new UsageError(
+        `--outcome '${filter.outcome}' is not an outcome`,
+        `use one of: ${[...OUTCOMES, 'running'].join(', ')}`,
+      );
   }
   return clauses.join(' AND ');
 }
@@ -202,14 +215,20 @@ export function reportFromFailure(error: unknown): RunReport | undefined {
 export function isRunReport(value: unknown): value is RunReport {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
-  return typeof v.kind === 'string' && typeof v.outcome === 'string' && Array.isArray(v.steps) && typeof v.summary === 'string';
+  return (
+    typeof v.kind === 'string' &&
+    typeof v.outcome === 'string' &&
+    Array.isArray(v.steps) &&
+    typeof v.summary === 'string'
+  );
 }
 
 /** The innermost message of a workflow failure: the one a person can act on. */
 export function failureText(error: unknown): string {
   let message = error instanceof Error ? error.message : String(error);
   for (let cause = error; cause instanceof Error; cause = (cause as { cause?: unknown }).cause) {
-    if (cause instanceof TerminatedFailure) return `terminated${cause.message && cause.message !== 'Workflow execution terminated' ? `: ${cause.message}` : ''}`;
+    if (cause instanceof TerminatedFailure)
+      return `terminated${cause.message && cause.message !== 'Workflow execution terminated' ? `: ${cause.message}` : ''}`;
     if (cause instanceof TimeoutFailure) return `timed out (${cause.timeoutType ?? 'workflow timeout'})`;
     if (cause.message) message = cause.message;
   }
@@ -234,7 +253,8 @@ export class Runs {
   async start<K extends StartableKind>(kind: K, input: RunInputs[K]): Promise<RunRef> {
     const workflowId = workflowIdFor(kind, input, this.now());
     const searchAttributes: SearchAttributePair[] = [];
-    if (RECORDED_KINDS.includes(kind)) searchAttributes.push({ key: APP, value: input.app }, { key: ACTION, value: kind });
+    if (RECORDED_KINDS.includes(kind))
+      searchAttributes.push({ key: APP, value: input.app }, { key: ACTION, value: kind });
     if (kind === 'deploy') searchAttributes.push({ key: REF, value: (input as DeployInput).ref });
     try {
       const handle = await this.client.workflow.start(kind, {
@@ -244,10 +264,19 @@ export class Runs {
         ...(searchAttributes.length > 0 ? { typedSearchAttributes: searchAttributes } : {}),
         staticSummary: startSummary(kind, input),
       });
-      return { kind, workflowId, runId: handle.firstExecutionRunId, url: this.url(workflowId, handle.firstExecutionRunId) };
+      return {
+        kind,
+        workflowId,
+        runId: handle.firstExecutionRunId,
+        url: this.url(workflowId, handle.firstExecutionRunId),
+      };
     } catch (error) {
-      if (error instanceof WorkflowExecutionAlreadyStartedError) throw await this.alreadyRunning(workflowId, kind === 'deploy' || kind === 'rollback');
-      if (error instanceof Error && /search attribute .* (is not defined|not found)|unknown search attribute/i.test(error.message))
+      if (error instanceof WorkflowExecutionAlreadyStartedError)
+        throw await this.alreadyRunning(workflowId, kind === 'deploy' || kind === 'rollback');
+      if (
+        error instanceof Error &&
+        /search attribute .* (is not defined|not found)|unknown search attribute/i.test(error.message)
+      )
         throw new UsageError(
           `the Temporal namespace '${this.settings.namespace}' lacks Runbook's search attributes (${error.message.split('\n')[0]})`,
           `register them once: ${Object.values(SEARCH_ATTRIBUTES)
@@ -259,11 +288,20 @@ export class Runs {
   }
 
   private async alreadyRunning(workflowId: string, lock: boolean): Promise<RunAlreadyRunningError> {
-    const running = await this.client.workflow.getHandle(workflowId).describe().catch(() => undefined);
+    const running = await this.client.workflow
+      .getHandle(workflowId)
+      .describe()
+      .catch(() => undefined);
     const runId = running?.runId ?? '';
     const ref = running?.typedSearchAttributes.get(REF);
-    const detail = running ? `${running.type}${ref ? ` ${ref}` : ''} since ${running.startTime.toISOString()}` : 'started just now';
-    return new RunAlreadyRunningError({ kind: running?.type ?? 'deploy', workflowId, runId, url: this.url(workflowId, runId || undefined) }, detail, lock);
+    const detail = running
+      ? `${running.type}${ref ? ` ${ref}` : ''} since ${running.startTime.toISOString()}`
+      : 'started just now';
+    return new RunAlreadyRunningError(
+      { kind: running?.type ?? 'deploy', workflowId, runId, url: this.url(workflowId, runId || undefined) },
+      detail,
+      lock,
+    );
   }
 
   private handle(run: Pick<RunRef, 'workflowId' | 'runId'>): WorkflowHandle {
@@ -277,13 +315,18 @@ export class Runs {
   }
 
   /** One `progress` query: the steps, or no answer in time (no worker polls the task queue), or no such query. */
-  async poll(run: Pick<RunRef, 'workflowId' | 'runId'>, timeoutMs: number): Promise<{ progress: Progress } | { unanswered: true } | { unavailable: true }> {
+  async poll(
+    run: Pick<RunRef, 'workflowId' | 'runId'>,
+    timeoutMs: number,
+  ): Promise<{ progress: Progress } | { unanswered: true } | { unavailable: true }> {
     const deadline = Date.now() + timeoutMs;
     try {
-      return { progress: await this.client.withDeadline(deadline, () => this.handle(run).query<Progress>(PROGRESS_QUERY)) };
+      return {
+        progress: await this.client.withDeadline(deadline, () => this.handle(run).query<Progress>(PROGRESS_QUERY)),
+      };
     } catch (error) {
       // gRPC DEADLINE_EXCEEDED (wrapped in a ServiceError): the server held the query for a worker that never came.
-      const code = (error as { code?: number }).code ?? ((error as { cause?: { code?: number } }).cause?.code);
+      const code = (error as { code?: number }).code ?? (error as { cause?: { code?: number } }).cause?.code;
       return code === 4 || Date.now() >= deadline ? { unanswered: true } : { unavailable: true };
     }
   }
@@ -294,7 +337,12 @@ export class Runs {
     try {
       const result: unknown = await handle.result();
       const report = isRunReport(result) ? result : undefined;
-      return { ...run, status: 'COMPLETED', outcome: report?.outcome ?? 'succeeded', ...(report ? { report } : { result }) };
+      return {
+        ...run,
+        status: 'COMPLETED',
+        outcome: report?.outcome ?? 'succeeded',
+        ...(report ? { report } : { result }),
+      };
     } catch (error) {
       if (!(error instanceof WorkflowFailedError)) throw error;
       const report = reportFromFailure(error);
@@ -315,7 +363,12 @@ export class Runs {
    * Polls the `progress` query until the run closes, handing every snapshot to `onProgress`, then returns
    * how it ended. The last snapshot is the report's steps, so a watcher always sees the final state.
    */
-  async watch(run: RunRef, onProgress: (progress: Progress) => void, intervalMs = 500, onUnanswered?: () => void): Promise<RunEnd> {
+  async watch(
+    run: RunRef,
+    onProgress: (progress: Progress) => void,
+    intervalMs = 500,
+    onUnanswered?: () => void,
+  ): Promise<RunEnd> {
     let end: RunEnd | undefined;
     let failure: unknown;
     const closed = this.result(run).then(
@@ -334,7 +387,13 @@ export class Runs {
     }
     if (failure) throw failure;
     const finished = end as RunEnd;
-    if (finished.report) onProgress({ kind: finished.report.kind, app: finished.report.app, state: finished.report.outcome, steps: finished.report.steps });
+    if (finished.report)
+      onProgress({
+        kind: finished.report.kind,
+        app: finished.report.app,
+        state: finished.report.outcome,
+        steps: finished.report.steps,
+      });
     return finished;
   }
 
@@ -345,7 +404,10 @@ export class Runs {
       description = await this.client.workflow.getHandle(workflowId).describe();
     } catch (error) {
       if (error instanceof WorkflowNotFoundError)
-        throw new UsageError(`no run with workflow id '${workflowId}' in namespace '${this.settings.namespace}'`, 'list recent runs with `runbook history`');
+        throw new UsageError(
+          `no run with workflow id '${workflowId}' in namespace '${this.settings.namespace}'`,
+          'list recent runs with `runbook history`',
+        );
       throw error;
     }
     const summary = this.summarize(description);
@@ -362,7 +424,10 @@ export class Runs {
     const limit = filter.limit ?? 20;
     const runs: RunSummary[] = [];
     if (limit <= 0) return runs;
-    for await (const info of this.client.workflow.list({ query: visibilityQuery(filter), pageSize: Math.min(limit, 100) })) {
+    for await (const info of this.client.workflow.list({
+      query: visibilityQuery(filter),
+      pageSize: Math.min(limit, 100),
+    })) {
       runs.push(this.summarize(info));
       if (runs.length >= limit) break;
     }

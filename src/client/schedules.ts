@@ -47,7 +47,8 @@ export function parseScheduleRef(ref: string): string {
 export type ScheduleAction = { type: 'backup'; input: BackupInput } | { type: 'job'; input: JobInput };
 
 export function scheduleAction(manifest: Manifest, schedule: Schedule): ScheduleAction {
-  if (schedule.run === 'backup') return { type: 'backup', input: { app: manifest.app, ...(schedule.target ? { target: schedule.target } : {}) } };
+  if (schedule.run === 'backup')
+    return { type: 'backup', input: { app: manifest.app, ...(schedule.target ? { target: schedule.target } : {}) } };
   return {
     type: 'job',
     input: {
@@ -154,7 +155,11 @@ export interface ApplyOptions {
 }
 
 /** Creates or updates one Temporal Schedule per manifest schedule; deletes removed ones only with `prune`. */
-export async function applySchedules(client: Client, manifest: Manifest, options: ApplyOptions): Promise<ScheduleChange[]> {
+export async function applySchedules(
+  client: Client,
+  manifest: Manifest,
+  options: ApplyOptions,
+): Promise<ScheduleChange[]> {
   const changes: ScheduleChange[] = [];
   for (const schedule of manifest.schedules) {
     const desired = desiredSchedule(manifest, schedule, options.taskQueue);
@@ -198,7 +203,10 @@ function appliedMemo(description: ScheduleDescription): AppliedMemo | undefined 
   return memo?.runbook;
 }
 
-function toUpdate(desired: ScheduleOptions, state: ScheduleDescription['state'] | ScheduleOptions['state']): ScheduleUpdateOptions {
+function toUpdate(
+  desired: ScheduleOptions,
+  state: ScheduleDescription['state'] | ScheduleOptions['state'],
+): ScheduleUpdateOptions {
   return {
     spec: desired.spec,
     action: desired.action,
@@ -255,7 +263,10 @@ function toListing(description: ScheduleDescription, app: string, name: string):
     paused: description.state.paused,
     note: description.state.note || undefined,
     nextRuns: description.info.nextActionTimes.map((t) => t.toISOString()),
-    recentRuns: description.info.recentActions.map((a) => ({ scheduledAt: a.scheduledAt.toISOString(), workflowId: a.action.workflow.workflowId })),
+    recentRuns: description.info.recentActions.map((a) => ({
+      scheduledAt: a.scheduledAt.toISOString(),
+      workflowId: a.action.workflow.workflowId,
+    })),
   };
 }
 
@@ -281,7 +292,8 @@ export async function triggerSchedule(client: Client, id: string): Promise<void>
  * scheduled time as its logical date.
  */
 export async function backfillSchedule(client: Client, id: string, from: Date, to: Date): Promise<void> {
-  if (!(from.getTime() <= to.getTime())) throw new Error(`backfill: from (${from.toISOString()}) is after to (${to.toISOString()})`);
+  if (!(from.getTime() <= to.getTime()))
+    throw new Error(`backfill: from (${from.toISOString()}) is after to (${to.toISOString()})`);
   await client.schedule.getHandle(id).backfill([{ start: from, end: to, overlap: 'BUFFER_ALL' }]);
 }
 

@@ -2,7 +2,10 @@
 
 /** A PostgreSQL database name for a scratch copy: lowercase letters, digits and underscores, at most 63 bytes. */
 export function scratchDatabaseName(app: string, purpose: 'verify' | 'restore', stamp: string): string {
-  return `${app}_${purpose}_${stamp}`.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 63);
+  return `${app}_${purpose}_${stamp}`
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, '_')
+    .slice(0, 63);
 }
 
 export function formatBytes(bytes: number): string {

@@ -23,7 +23,8 @@ export interface HostPlan {
   steps: PlannedStep[];
 }
 
-export type PlannedPhase = 'preflight' | 'snapshot' | 'update' | 'install' | 'migrate' | 'build' | 'seed' | 'approval' | 'switch' | 'health';
+export type PlannedPhase =
+  'preflight' | 'snapshot' | 'update' | 'install' | 'migrate' | 'build' | 'seed' | 'approval' | 'switch' | 'health';
 
 /** What the workflow does for a planned step. */
 export type PlannedAction =
@@ -47,7 +48,12 @@ export interface PlannedStep {
   /** The step's name as progress, the Web UI and the deploy log show it. */
   name: string;
   /** For manifest steps: which one, to run it. */
-  step?: { phase: 'preflight' | 'install' | 'migrate' | 'build' | 'seed'; index: number; run: Step['run']; shell?: boolean };
+  step?: {
+    phase: 'preflight' | 'install' | 'migrate' | 'build' | 'seed';
+    index: number;
+    run: Step['run'];
+    shell?: boolean;
+  };
   /** For checks: which one. */
   check?: { list: 'dependencies' | 'health'; index: number };
 }
@@ -56,20 +62,27 @@ export interface PlannedStep {
 export class DeployInputError extends Error {}
 
 export function validateDeployInput(manifest: Manifest, input: DeployInput): Record<string, string> {
-  if (!isWellFormedRef(input.ref)) throw new DeployInputError(`ref '${input.ref}' is not a valid git ref or tag; use a branch, tag or commit id`);
+  if (!isWellFormedRef(input.ref))
+    throw new DeployInputError(`ref '${input.ref}' is not a valid git ref or tag; use a branch, tag or commit id`);
   const source = manifest.source;
   const allowed = source.type === 'git' ? source.allowedRefs : source.type === 'image' ? source.allowedTags : undefined;
   if (!isRefAllowed(input.ref, allowed))
-    throw new DeployInputError(`ref '${input.ref}' may not be deployed to ${manifest.app}; allowed: ${allowed?.join(', ')} (source.allowedRefs)`);
+    throw new DeployInputError(
+      `ref '${input.ref}' may not be deployed to ${manifest.app}; allowed: ${allowed?.join(', ')} (source.allowedRefs)`,
+    );
   const params: Record<string, string> = {};
   const given = input.params ?? {};
   for (const name of Object.keys(given)) {
-    if (!(name in manifest.params)) throw new DeployInputError(`unknown param '${name}'; ${manifest.app} accepts: ${Object.keys(manifest.params).join(', ') || 'none'}`);
+    if (!(name in manifest.params))
+      throw new DeployInputError(
+        `unknown param '${name}'; ${manifest.app} accepts: ${Object.keys(manifest.params).join(', ') || 'none'}`,
+      );
   }
   for (const [name, spec] of Object.entries(manifest.params)) {
     const value = given[name] ?? spec.default;
     if (value === undefined) {
-      if (spec.required) throw new DeployInputError(`param '${name}' is required${spec.description ? ` (${spec.description})` : ''}`);
+      if (spec.required)
+        throw new DeployInputError(`param '${name}' is required${spec.description ? ` (${spec.description})` : ''}`);
       continue;
     }
     if (typeof value !== 'string') throw new DeployInputError(`param '${name}' must be a string`);
@@ -93,24 +106,33 @@ export function planDeploy(manifest: Manifest, input: DeployInput, releaseId = '
       steps.push({ phase, action, name: `${prefix}${name}`, ...extra });
     const addSteps = (phase: 'preflight' | 'install' | 'migrate' | 'build' | 'seed') =>
       manifest.steps[phase].forEach((step, index) =>
-        add(phase, 'run-step', `${phase}: ${stepLabel(step)}`, { step: { phase, index, run: step.run, shell: step.shell } }),
+        add(phase, 'run-step', `${phase}: ${stepLabel(step)}`, {
+          step: { phase, index, run: step.run, shell: step.shell },
+        }),
       );
 
     add('preflight', 'check-environment', 'preflight: required environment');
     manifest.dependencies.forEach((check, index) =>
-      add('preflight', 'check-dependency', `preflight: ${checkLabel(check)}`, { check: { list: 'dependencies', index } }),
+      add('preflight', 'check-dependency', `preflight: ${checkLabel(check)}`, {
+        check: { list: 'dependencies', index },
+      }),
     );
     addSteps('preflight');
     if (inPlace) {
       add('snapshot', 'archive-live-folder', `snapshot: archive ${manifest.root}`);
       add('switch', 'stop-services', 'stop services');
-      add('update', 'copy-into-place', `update: copy ${manifest.source.type === 'copy' ? manifest.source.from : ''} into ${manifest.root}`);
+      add(
+        'update',
+        'copy-into-place',
+        `update: copy ${manifest.source.type === 'copy' ? manifest.source.from : ''} into ${manifest.root}`,
+      );
     } else {
       add('snapshot', 'find-previous-release', 'snapshot: previous release');
       add('update', 'prepare-release', `update: release ${releaseId} from ${input.ref}`);
     }
     addSteps('install');
-    if (manifest.steps.migrate.length > 0 && manifest.snapshot.database) add('snapshot', 'snapshot-database', 'snapshot database');
+    if (manifest.steps.migrate.length > 0 && manifest.snapshot.database)
+      add('snapshot', 'snapshot-database', 'snapshot database');
     addSteps('migrate');
     addSteps('build');
     if (input.seed) addSteps('seed');
@@ -120,14 +142,17 @@ export function planDeploy(manifest: Manifest, input: DeployInput, releaseId = '
       add('switch', 'switch-current', `switch current → ${releaseId}`);
     }
     add('switch', 'start-services', 'start services');
-    manifest.health.checks.forEach((check, index) => add('health', 'health-check', `health: ${checkLabel(check)}`, { check: { list: 'health', index } }));
+    manifest.health.checks.forEach((check, index) =>
+      add('health', 'health-check', `health: ${checkLabel(check)}`, { check: { list: 'health', index } }),
+    );
     return { host, steps };
   });
 
   const compensations: string[] = [];
   for (const host of [...manifest.hosts].reverse()) {
     const prefix = multi ? `${host}: ` : '';
-    if (inPlace) compensations.push(`${prefix}restore archive of ${manifest.root} (failed tree kept as _failed_<timestamp>)`);
+    if (inPlace)
+      compensations.push(`${prefix}restore archive of ${manifest.root} (failed tree kept as _failed_<timestamp>)`);
     else compensations.push(`${prefix}stop services and switch back to the previous release`);
     if (manifest.steps.migrate.length > 0 && manifest.snapshot.database && manifest.rollback.database !== 'never')
       compensations.push(`${prefix}restore database snapshot (${manifest.rollback.database})`);
@@ -140,6 +165,13 @@ export function planDeploy(manifest: Manifest, input: DeployInput, releaseId = '
     strategy: manifest.strategy,
     hosts,
     compensations,
-    values: { app: manifest.app, ref: input.ref, release: releaseId, root: manifest.root, releaseDir: inPlace ? manifest.root : `${manifest.root}/releases/${releaseId}`, ...params },
+    values: {
+      app: manifest.app,
+      ref: input.ref,
+      release: releaseId,
+      root: manifest.root,
+      releaseDir: inPlace ? manifest.root : `${manifest.root}/releases/${releaseId}`,
+      ...params,
+    },
   };
 }

@@ -52,7 +52,8 @@ export function defaultJobDate(logicalDay: string, defaultDate: Job['defaultDate
 }
 
 function checkDate(field: string, value: string): void {
-  if (!isIsoDate(value)) throw new JobInputError(field, `expected a date such as 2025-12-01 (YYYY-MM-DD), got '${value}'`);
+  if (!isIsoDate(value))
+    throw new JobInputError(field, `expected a date such as 2025-12-01 (YYYY-MM-DD), got '${value}'`);
 }
 
 /** The dates of a run: one `date`, a `from`..`to` range (inclusive), or the default date. */
@@ -77,18 +78,27 @@ export function resolveDates(input: Pick<JobInput, 'date' | 'from' | 'to'>, defa
 }
 
 /** The mode of a run: the requested one or the job's default, checked against the job's modes. */
-export function resolveMode(job: Pick<Job, 'name' | 'modes' | 'defaultMode'>, requested: string | undefined): string | undefined {
+export function resolveMode(
+  job: Pick<Job, 'name' | 'modes' | 'defaultMode'>,
+  requested: string | undefined,
+): string | undefined {
   const mode = requested ?? job.defaultMode;
   if (!job.modes) return mode;
   if (mode === undefined)
     throw new JobInputError('mode', `the job ${job.name} needs a mode: one of ${job.modes.join(', ')}`);
   if (!job.modes.includes(mode))
-    throw new JobInputError('mode', `'${mode}' is not a mode of the job ${job.name}; expected one of ${job.modes.join(', ')}`);
+    throw new JobInputError(
+      'mode',
+      `'${mode}' is not a mode of the job ${job.name}; expected one of ${job.modes.join(', ')}`,
+    );
   return mode;
 }
 
 /** The job's parameters with defaults applied; unknown, missing and malformed values are refused. */
-export function resolveParams(job: Pick<Job, 'name' | 'params'>, given: Record<string, string> = {}): Record<string, string> {
+export function resolveParams(
+  job: Pick<Job, 'name' | 'params'>,
+  given: Record<string, string> = {},
+): Record<string, string> {
   const known = Object.keys(job.params);
   for (const name of Object.keys(given)) {
     if (!known.includes(name))
@@ -102,7 +112,10 @@ export function resolveParams(job: Pick<Job, 'name' | 'params'>, given: Record<s
     const value = given[name] ?? spec.default;
     if (value === undefined) {
       if (spec.required)
-        throw new JobInputError(`params.${name}`, `the job ${job.name} needs this parameter${spec.description ? ` (${spec.description})` : ''}`);
+        throw new JobInputError(
+          `params.${name}`,
+          `the job ${job.name} needs this parameter${spec.description ? ` (${spec.description})` : ''}`,
+        );
       continue;
     }
     if (spec.pattern !== undefined && !anchored(spec.pattern, job.name, name).test(value))
@@ -116,11 +129,17 @@ function anchored(pattern: string, job: string, param: string): RegExp {
   try {
     return new RegExp(`^(?:${pattern})$`);
   } catch (error) {
-    throw new JobInputError(`params.${param}`, `the manifest's pattern for this parameter of ${job} is not a valid regular expression (${(error as Error).message}); fix jobs[].params.${param}.pattern`);
+    throw new JobInputError(
+      `params.${param}`,
+      `the manifest's pattern for this parameter of ${job} is not a valid regular expression (${(error as Error).message}); fix jobs[].params.${param}.pattern`,
+    );
   }
 }
 
 /** The per-date activity's limits: the job's timeout is its startToClose, its retries its extra attempts. */
-export function jobActivityPolicy(job: Pick<Job, 'timeout' | 'retries'>): { startToCloseTimeoutMs: number; maximumAttempts: number } {
+export function jobActivityPolicy(job: Pick<Job, 'timeout' | 'retries'>): {
+  startToCloseTimeoutMs: number;
+  maximumAttempts: number;
+} {
   return { startToCloseTimeoutMs: durationMs(job.timeout), maximumAttempts: job.retries + 1 };
 }

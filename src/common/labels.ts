@@ -3,13 +3,19 @@ import type { Check, Step } from '../manifest/types';
 /** How a check reads in the Web UI and in messages: "health http://127.0.0.1:5000/login". */
 export function checkLabel(check: Check): string {
   const what =
-    'http' in check ? check.http
-    : 'tcp' in check ? `tcp ${check.tcp}`
-    : 'postgres' in check ? `postgres $${check.postgres.urlEnv}`
-    : 'redis' in check ? `redis $${check.redis.urlEnv}`
-    : 'heartbeat' in check ? `heartbeat ${check.heartbeat.key}`
-    : 'logs' in check ? `logs ${check.logs} free of ${check.deny.join(', ')}`
-    : `command ${Array.isArray(check.command) ? check.command.join(' ') : check.command}`;
+    'http' in check
+      ? check.http
+      : 'tcp' in check
+        ? `tcp ${check.tcp}`
+        : 'postgres' in check
+          ? `postgres $${check.postgres.urlEnv}`
+          : 'redis' in check
+            ? `redis $${check.redis.urlEnv}`
+            : 'heartbeat' in check
+              ? `heartbeat ${check.heartbeat.key}`
+              : 'logs' in check
+                ? `logs ${check.logs} free of ${check.deny.join(', ')}`
+                : `command ${Array.isArray(check.command) ? check.command.join(' ') : check.command}`;
   return check.name ? `${check.name} (${what})` : what;
 }
 

@@ -1,5 +1,6 @@
 /** What the `progress` query of every Runbook workflow returns: each step with its state and timing. */
-export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'compensating' | 'compensated' | 'waiting';
+export type StepStatus =
+  'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'compensating' | 'compensated' | 'waiting';
 
 export interface StepProgress {
   name: string;

@@ -8,8 +8,7 @@ export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 export const PROJECT_TEMPORAL_CLI = path.join(PROJECT_ROOT, '.tools', 'temporal', 'bin', 'temporal');
 
 export type TemporalCli =
-  | { kind: 'path'; path: string; from: 'TEMPORAL_CLI_PATH' | 'PATH' | 'project' }
-  | { kind: 'download' };
+  { kind: 'path'; path: string; from: 'TEMPORAL_CLI_PATH' | 'PATH' | 'project' } | { kind: 'download' };
 
 /**
  * Where the Temporal CLI comes from, in order: TEMPORAL_CLI_PATH, `temporal` on PATH, the project's pinned

@@ -22,7 +22,10 @@ export function parseManifest(text: string): LoadResult {
     };
   }
   if (!isMap(doc.contents)) {
-    return { ok: false, problems: [{ path: '(top level)', message: 'expected a YAML map starting with app:, host:, root:, source:' }] };
+    return {
+      ok: false,
+      problems: [{ path: '(top level)', message: 'expected a YAML map starting with app:, host:, root:, source:' }],
+    };
   }
   const result = manifestSchema.safeParse(doc.toJS(), { reportInput: true });
   if (!result.success) {
@@ -54,7 +57,8 @@ export function describeProblem(file: string, problem: Problem): string {
 
 function lineOf(doc: ReturnType<typeof parseDocument>, counter: LineCounter, path: string): number | undefined {
   const segments: PathSegment[] = [];
-  for (const match of path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) segments.push(match[2] !== undefined ? Number(match[2]) : match[1]);
+  for (const match of path.matchAll(/([^.[\]]+)|\[(\d+)\]/g))
+    segments.push(match[2] !== undefined ? Number(match[2]) : match[1]);
   while (segments.length > 0) {
     const node = doc.getIn(segments, true);
     if (isNode(node) && node.range) return counter.linePos(node.range[0]).line;

@@ -19,18 +19,29 @@ export function formatPath(path: readonly PathSegment[]): string {
 }
 
 /** Turns zod issues into problems a person can act on: the path, what was expected, how to fix it. */
-export function problemsFromIssues(issues: readonly z.core.$ZodIssue[], allowedKeysAt: (path: PathSegment[]) => string[]): Problem[] {
+export function problemsFromIssues(
+  issues: readonly z.core.$ZodIssue[],
+  allowedKeysAt: (path: PathSegment[]) => string[],
+): Problem[] {
   return issues.flatMap((issue) => describe(issue, [], allowedKeysAt));
 }
 
-function describe(issue: z.core.$ZodIssue, prefix: PathSegment[], allowedKeysAt: (path: PathSegment[]) => string[]): Problem[] {
+function describe(
+  issue: z.core.$ZodIssue,
+  prefix: PathSegment[],
+  allowedKeysAt: (path: PathSegment[]) => string[],
+): Problem[] {
   const path = [...prefix, ...issue.path];
   switch (issue.code) {
     case 'unrecognized_keys': {
       const allowed = allowedKeysAt(path);
       return issue.keys.map((key) => {
         const suggestion = closest(key, allowed);
-        const fix = suggestion ? `did you mean '${suggestion}'?` : allowed.length ? `allowed keys: ${allowed.join(', ')}` : 'remove it';
+        const fix = suggestion
+          ? `did you mean '${suggestion}'?`
+          : allowed.length
+            ? `allowed keys: ${allowed.join(', ')}`
+            : 'remove it';
         return { path: formatPath([...path, key]), message: `unknown key; ${fix}` };
       });
     }
@@ -38,11 +49,18 @@ function describe(issue: z.core.$ZodIssue, prefix: PathSegment[], allowedKeysAt:
       return describeUnion(issue, path, allowedKeysAt);
     case 'invalid_type': {
       if (isMissing(issue)) {
-        const what = issue.message.startsWith('Invalid input') ? `add ${describeExpected(issue.expected)}` : issue.message;
+        const what = issue.message.startsWith('Invalid input')
+          ? `add ${describeExpected(issue.expected)}`
+          : issue.message;
         return [{ path: formatPath(path), message: `required: ${what}` }];
       }
       if (issue.message.startsWith('Invalid input')) {
-        return [{ path: formatPath(path), message: `expected ${describeExpected(issue.expected)}, got ${issue.message.split('received ')[1] ?? 'something else'}` }];
+        return [
+          {
+            path: formatPath(path),
+            message: `expected ${describeExpected(issue.expected)}, got ${issue.message.split('received ')[1] ?? 'something else'}`,
+          },
+        ];
       }
       return [{ path: formatPath(path), message: issue.message }];
     }
@@ -56,7 +74,12 @@ function describe(issue: z.core.$ZodIssue, prefix: PathSegment[], allowedKeysAt:
     case 'too_big':
       return [{ path: formatPath(path), message: `expected at most ${String(issue.maximum)}` }];
     case 'invalid_format':
-      return [{ path: formatPath(path), message: issue.message.startsWith('Invalid') ? `expected ${issue.format}` : issue.message }];
+      return [
+        {
+          path: formatPath(path),
+          message: issue.message.startsWith('Invalid') ? `expected ${issue.format}` : issue.message,
+        },
+      ];
     default:
       return [{ path: formatPath(path), message: issue.message }];
   }
@@ -72,7 +95,13 @@ function describeUnion(
   path: PathSegment[],
   allowedKeysAt: (path: PathSegment[]) => string[],
 ): Problem[] {
-  if (isMissing(issue)) return [{ path: formatPath(path), message: `required: ${issue.message.startsWith('Invalid input') ? 'add it' : issue.message}` }];
+  if (isMissing(issue))
+    return [
+      {
+        path: formatPath(path),
+        message: `required: ${issue.message.startsWith('Invalid input') ? 'add it' : issue.message}`,
+      },
+    ];
   if (!issue.message.startsWith('Invalid input') || issue.errors.length === 0)
     return [{ path: formatPath(path), message: issue.message }];
   const shapeErrors = (errors: readonly z.core.$ZodIssue[]) =>
@@ -90,9 +119,18 @@ function describeUnion(
     .map((errors) => errors.find((e) => e.path.length === 1 && isMissing(e)))
     .filter((e): e is z.core.$ZodIssue => e !== undefined)
     .map((e) => String(e.path[0]));
-  const onlyTypeErrors = issue.errors.every((errors) => errors.every((e) => e.code === 'invalid_type' && e.path.length === 0));
+  const onlyTypeErrors = issue.errors.every((errors) =>
+    errors.every((e) => e.code === 'invalid_type' && e.path.length === 0),
+  );
   if (onlyTypeErrors) return [{ path: formatPath(path), message: 'expected a map of settings (key: value)' }];
-  return [{ path: formatPath(path), message: forms.length ? `unknown form; expected one of the keys: ${[...new Set(forms)].join(', ')}` : 'unknown form' }];
+  return [
+    {
+      path: formatPath(path),
+      message: forms.length
+        ? `unknown form; expected one of the keys: ${[...new Set(forms)].join(', ')}`
+        : 'unknown form',
+    },
+  ];
 }
 
 /** Parsing runs with reportInput, so a missing key is an issue whose input is undefined. */

@@ -14,7 +14,8 @@ const name = z
   .regex(/^[a-z0-9][a-z0-9-]*$/, { error: 'expected a lowercase name of letters, digits and dashes, such as web-1' });
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
-  error: 'expected an environment variable name such as DATABASE_URL (the value is read on the worker, never written here)',
+  error:
+    'expected an environment variable name such as DATABASE_URL (the value is read on the worker, never written here)',
 });
 
 const DURATION_HINT = 'expected a duration such as 30s, 5m or 1h30m';
@@ -51,15 +52,21 @@ const envValues = z.record(envName, z.string(), {
   error: 'expected a map of NAME: value (plain settings only; name secrets in env.required instead)',
 });
 
-const stepSchema = z.strictObject({
-  name: z.string().min(1).optional().describe('What the step does, as on-call should read it; defaults to the command'),
-  run: anyCommand,
-  shell: z.boolean().optional().describe('Run through /bin/sh -c; only for fixed text, never with {{params}}'),
-  cwd: z.string().optional().describe('Working directory, relative to the release (or absolute)'),
-  env: envValues.optional(),
-  timeout: duration.optional(),
-  retries: z.number().int().min(0).max(20).optional(),
-}).superRefine(checkRunUnlessShell);
+const stepSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('What the step does, as on-call should read it; defaults to the command'),
+    run: anyCommand,
+    shell: z.boolean().optional().describe('Run through /bin/sh -c; only for fixed text, never with {{params}}'),
+    cwd: z.string().optional().describe('Working directory, relative to the release (or absolute)'),
+    env: envValues.optional(),
+    timeout: duration.optional(),
+    retries: z.number().int().min(0).max(20).optional(),
+  })
+  .superRefine(checkRunUnlessShell);
 
 const paramSpec = z.strictObject({
   description: z.string().optional(),
@@ -110,7 +117,15 @@ const commandCheck = z.strictObject({
   cwd: z.string().optional(),
 });
 
-export const checkSchema = z.union([httpCheck, tcpCheck, postgresCheck, redisCheck, heartbeatCheck, logsCheck, commandCheck]);
+export const checkSchema = z.union([
+  httpCheck,
+  tcpCheck,
+  postgresCheck,
+  redisCheck,
+  heartbeatCheck,
+  logsCheck,
+  commandCheck,
+]);
 export const CHECK_KINDS = ['http', 'tcp', 'postgres', 'redis', 'heartbeat', 'logs', 'command'] as const;
 
 // ---- code source ----------------------------------------------------------------------------------
@@ -174,9 +189,13 @@ const commandService = z.strictObject({
   cwd: z.string().optional(),
 });
 
-export const serviceSchema = z.discriminatedUnion('type', [processService, systemdService, composeService, commandService], {
-  error: 'expected type to be one of process, systemd, compose, command',
-});
+export const serviceSchema = z.discriminatedUnion(
+  'type',
+  [processService, systemdService, composeService, commandService],
+  {
+    error: 'expected type to be one of process, systemd, compose, command',
+  },
+);
 
 // ---- notifications --------------------------------------------------------------------------------
 
@@ -270,29 +289,31 @@ const backupsSchema = z.strictObject({
 
 // ---- jobs and schedules ---------------------------------------------------------------------------
 
-const jobSchema = z.strictObject({
-  name,
-  description: z.string().optional(),
-  run: anyCommand.optional(),
-  http: z
-    .strictObject({
-      url: z.string().min(1),
-      method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']).default('POST'),
-      body: z.unknown().optional(),
-      expect: z.union([z.number().int(), z.array(z.number().int())]).default([200, 201, 202, 204]),
-    })
-    .optional(),
-  shell: z.boolean().optional(),
-  cwd: z.string().optional(),
-  env: envValues.optional(),
-  modes: z.array(z.string().min(1)).optional().describe("Allowed values of {{mode}}, e.g. the guide's --modo"),
-  defaultMode: z.string().optional(),
-  defaultDate: z.enum(['today', 'yesterday']).default('today'),
-  concurrency: z.number().int().min(1).max(32).default(1),
-  timeout: duration.default('30m'),
-  retries: z.number().int().min(0).max(20).default(2),
-  params: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/), paramSpec).default({}),
-}).superRefine(checkRunUnlessShell);
+const jobSchema = z
+  .strictObject({
+    name,
+    description: z.string().optional(),
+    run: anyCommand.optional(),
+    http: z
+      .strictObject({
+        url: z.string().min(1),
+        method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']).default('POST'),
+        body: z.unknown().optional(),
+        expect: z.union([z.number().int(), z.array(z.number().int())]).default([200, 201, 202, 204]),
+      })
+      .optional(),
+    shell: z.boolean().optional(),
+    cwd: z.string().optional(),
+    env: envValues.optional(),
+    modes: z.array(z.string().min(1)).optional().describe("Allowed values of {{mode}}, e.g. the guide's --modo"),
+    defaultMode: z.string().optional(),
+    defaultDate: z.enum(['today', 'yesterday']).default('today'),
+    concurrency: z.number().int().min(1).max(32).default(1),
+    timeout: duration.default('30m'),
+    retries: z.number().int().min(0).max(20).default(2),
+    params: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/), paramSpec).default({}),
+  })
+  .superRefine(checkRunUnlessShell);
 
 const OVERLAP = ['skip', 'buffer_one', 'buffer_all', 'cancel_other', 'terminate_other', 'allow_all'] as const;
 
@@ -301,16 +322,25 @@ const scheduleSchema = z.strictObject({
   cron: z.string().superRefine((cron, ctx) => {
     const fields = cron.trim().split(/\s+/);
     if (fields.length !== 5) {
-      ctx.addIssue({ code: 'custom', message: `expected a 5-field cron expression such as "0 7 * * *" (got ${fields.length} fields)` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a 5-field cron expression such as "0 7 * * *" (got ${fields.length} fields)`,
+      });
       return;
     }
     try {
       CronExpressionParser.parse(cron);
     } catch (error) {
-      ctx.addIssue({ code: 'custom', message: `expected a cron expression such as "0 7 * * *": ${(error as Error).message}` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a cron expression such as "0 7 * * *": ${(error as Error).message}`,
+      });
     }
   }),
-  timezone: z.string().default('UTC').refine(isTimeZone, { error: 'expected an IANA time zone such as America/Sao_Paulo' }),
+  timezone: z
+    .string()
+    .default('UTC')
+    .refine(isTimeZone, { error: 'expected an IANA time zone such as America/Sao_Paulo' }),
   run: z.enum(['backup', 'job']),
   job: name.optional(),
   target: name.optional(),
@@ -405,12 +435,31 @@ function checkCrossReferences(m: RawManifest, ctx: z.RefinementCtx): void {
   if (m.host && m.hosts) issue(['hosts'], 'give either host or hosts, not both');
   if (!m.host && !m.hosts) issue(['host'], 'expected the host whose worker runs this app, e.g. host: web-1');
   if (m.strategy === 'in-place' && m.source.type !== 'copy')
-    issue(['strategy'], 'in-place deploys copy files from a staging folder: use source.type copy, or strategy: releases');
+    issue(
+      ['strategy'],
+      'in-place deploys copy files from a staging folder: use source.type copy, or strategy: releases',
+    );
 
-  unique(m.services.map((s) => s.name), ['services'], issue);
-  unique(m.jobs.map((j) => j.name), ['jobs'], issue);
-  unique(m.schedules.map((s) => s.name), ['schedules'], issue);
-  unique((m.backups?.targets ?? []).map((t) => t.name), ['backups', 'targets'], issue);
+  unique(
+    m.services.map((s) => s.name),
+    ['services'],
+    issue,
+  );
+  unique(
+    m.jobs.map((j) => j.name),
+    ['jobs'],
+    issue,
+  );
+  unique(
+    m.schedules.map((s) => s.name),
+    ['schedules'],
+    issue,
+  );
+  unique(
+    (m.backups?.targets ?? []).map((t) => t.name),
+    ['backups', 'targets'],
+    issue,
+  );
 
   m.jobs.forEach((job, i) => {
     if (!job.run === !job.http) issue(['jobs', i], 'a job has exactly one of run (a command) or http (a request)');
@@ -420,7 +469,9 @@ function checkCrossReferences(m: RawManifest, ctx: z.RefinementCtx): void {
 
   const stepNames = ['app', 'ref', 'release', 'releaseDir', 'root', ...Object.keys(m.params)];
   for (const phase of ['preflight', 'install', 'migrate', 'build', 'seed'] as const)
-    m.steps[phase].forEach((step, i) => checkTemplates(step.run, step.shell, stepNames, ['steps', phase, i, 'run'], issue));
+    m.steps[phase].forEach((step, i) =>
+      checkTemplates(step.run, step.shell, stepNames, ['steps', phase, i, 'run'], issue),
+    );
   m.jobs.forEach((job, i) => {
     const jobNames = ['app', 'root', 'date', 'from', 'to', 'mode', 'logicalDate', ...Object.keys(job.params)];
     if (job.run) checkTemplates(job.run, job.shell, jobNames, ['jobs', i, 'run'], issue);
@@ -433,7 +484,8 @@ function checkCrossReferences(m: RawManifest, ctx: z.RefinementCtx): void {
       if (!s.job) issue(['schedules', i, 'job'], 'a schedule with run: job names the job to run');
       else if (!jobs.has(s.job)) issue(['schedules', i, 'job'], `no job named '${s.job}' in jobs`);
       const modes = s.job ? jobs.get(s.job)?.modes : undefined;
-      if (s.mode && modes && !modes.includes(s.mode)) issue(['schedules', i, 'mode'], `expected one of ${modes.join(', ')}`);
+      if (s.mode && modes && !modes.includes(s.mode))
+        issue(['schedules', i, 'mode'], `expected one of ${modes.join(', ')}`);
     } else {
       if (!m.backups || m.backups.targets.length === 0)
         issue(['schedules', i, 'run'], 'run: backup needs backups.targets in this manifest');
@@ -457,7 +509,11 @@ function checkTemplates(
   const used = (Array.isArray(command) ? command : [command]).flatMap(placeholders);
   for (const name of used) {
     if (!known.includes(name)) issue(path, `unknown placeholder {{${name}}}; known here: ${known.join(', ')}`);
-    else if (shell) issue(path, `{{${name}}} cannot be used with shell: true (a value could inject shell syntax); write an argv list`);
+    else if (shell)
+      issue(
+        path,
+        `{{${name}}} cannot be used with shell: true (a value could inject shell syntax); write an argv list`,
+      );
   }
 }
 

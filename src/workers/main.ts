@@ -13,7 +13,10 @@ export interface WorkerProcessOptions {
 }
 
 /** A worker process: connects, runs until SIGINT/SIGTERM, shuts down gracefully. */
-export async function runWorkerProcess(options: WorkerProcessOptions, log: (line: string) => void = console.log): Promise<void> {
+export async function runWorkerProcess(
+  options: WorkerProcessOptions,
+  log: (line: string) => void = console.log,
+): Promise<void> {
   const address = options.address ?? process.env.TEMPORAL_ADDRESS ?? DEFAULT_TEMPORAL_ADDRESS;
   const namespace = options.namespace ?? process.env.TEMPORAL_NAMESPACE ?? DEFAULT_NAMESPACE;
   const connection = await NativeConnection.connect({ address });
@@ -29,7 +32,9 @@ export async function runWorkerProcess(options: WorkerProcessOptions, log: (line
       identity: `${process.pid}@${os.hostname()}`,
     });
     const queues = workers.map((w) => w.options.taskQueue).join(', ');
-    log(`runbook worker ${process.pid} on ${address} (${namespace}): task queues ${queues}; manifests ${activities.manifestsDir}`);
+    log(
+      `runbook worker ${process.pid} on ${address} (${namespace}): task queues ${queues}; manifests ${activities.manifestsDir}`,
+    );
     await runWorkers(workers);
   } finally {
     await connection.close();

@@ -31,7 +31,9 @@ export async function createWorkers(options: WorkerOptions): Promise<Worker[]> {
   };
   const workers: Worker[] = [];
   if (options.orchestrate) {
-    workers.push(await Worker.create({ ...common, taskQueue: options.taskQueue ?? ORCHESTRATION_TASK_QUEUE, ...workflowSource() }));
+    workers.push(
+      await Worker.create({ ...common, taskQueue: options.taskQueue ?? ORCHESTRATION_TASK_QUEUE, ...workflowSource() }),
+    );
   }
   for (const host of options.hosts) {
     workers.push(await Worker.create({ ...common, taskQueue: hostTaskQueue(host) }));

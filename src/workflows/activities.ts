@@ -20,6 +20,10 @@ export function hostActivities(host: string) {
 }
 
 /** Runs an activity with the one line the Web UI's timeline shows for it ("stop services", "switch current → r1"). */
-export function described<A extends unknown[], R>(fn: ActivityFunctionWithOptions<(...args: A) => Promise<R>>, summary: string, ...args: A): Promise<R> {
+export function described<A extends unknown[], R>(
+  fn: ActivityFunctionWithOptions<(...args: A) => Promise<R>>,
+  summary: string,
+  ...args: A
+): Promise<R> {
   return fn.executeWithOptions({ summary }, args);
 }

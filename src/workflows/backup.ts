@@ -1,4 +1,12 @@
-import { ApplicationFailure, CancellationScope, isCancellation, log, proxyActivities, upsertMemo, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  CancellationScope,
+  isCancellation,
+  log,
+  proxyActivities,
+  upsertMemo,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { BackupArtifact } from '../activities/backup';
 import type { CatalogueEntry } from '../activities/catalogue';
@@ -64,7 +72,10 @@ export interface ArtifactSummary {
  */
 export async function backup(input: BackupInput): Promise<RunReport> {
   if (!input || typeof input.app !== 'string')
-    throw ApplicationFailure.nonRetryable('backup input must be {"app": "<app>", "target"?: "<backup target>"}', 'BadInput');
+    throw ApplicationFailure.nonRetryable(
+      'backup input must be {"app": "<app>", "target"?: "<backup target>"}',
+      'BadInput',
+    );
   const logical = logicalTime();
   const stamp = compactTimestamp(logical.getTime());
   const progress = new ProgressTracker('backup', input.app);
@@ -81,21 +92,35 @@ export async function backup(input: BackupInput): Promise<RunReport> {
     progress.plan(targets.flatMap((t) => stepNames(manifest as Manifest, t)));
 
     for (const target of targets) {
-      const summary = await backUpTarget(manifest, target, { stamp, logicalDate: logical.toISOString(), progress, host });
+      const summary = await backUpTarget(manifest, target, {
+        stamp,
+        logicalDate: logical.toISOString(),
+        progress,
+        host,
+      });
       artifacts.push(summary);
       if (summary.verified) {
         await progress
-          .run(`${target}: retention`, () => host.applyBackupRetention({ manifest: manifest as Manifest, target }), (r) =>
-            r.deleted.length > 0 ? `kept ${r.kept.length}, deleted ${r.deleted.join(', ')}` : `kept ${r.kept.length}, deleted none`,
+          .run(
+            `${target}: retention`,
+            () => host.applyBackupRetention({ manifest: manifest as Manifest, target }),
+            (r) =>
+              r.deleted.length > 0
+                ? `kept ${r.kept.length}, deleted ${r.deleted.join(', ')}`
+                : `kept ${r.kept.length}, deleted none`,
           )
-          .catch((e) => log.warn('retention failed; the backup stands', { target, error: failureMessage(rethrowCancellation(e)) }));
+          .catch((e) =>
+            log.warn('retention failed; the backup stands', { target, error: failureMessage(rethrowCancellation(e)) }),
+          );
       } else {
         progress.skip(`${target}: retention`, 'the backup did not verify');
       }
     }
     const failed = artifacts.filter((a) => !a.verified);
     if (failed.length > 0)
-      error = failed.map((a) => `${a.target}: ${a.error ?? a.verification}`).join('; ') + `; fix the cause and run the backup again (runbook backup ${input.app})`;
+      error =
+        failed.map((a) => `${a.target}: ${a.error ?? a.verification}`).join('; ') +
+        `; fix the cause and run the backup again (runbook backup ${input.app})`;
   } catch (e) {
     if (isCancellation(e)) cancelled = e;
     error = failureMessage(e);
@@ -111,7 +136,13 @@ export async function backup(input: BackupInput): Promise<RunReport> {
   progress.state = outcome;
   await finishRun(report, manifest);
   if (cancelled) throw cancelled;
-  if (error) throw ApplicationFailure.create({ message: `backup of ${input.app} failed: ${error}`, type: 'BackupFailed', nonRetryable: true, details: [report] });
+  if (error)
+    throw ApplicationFailure.create({
+      message: `backup of ${input.app} failed: ${error}`,
+      type: 'BackupFailed',
+      nonRetryable: true,
+      details: [report],
+    });
   return report;
 }
 
@@ -123,17 +154,29 @@ function rethrowCancellation(error: unknown): unknown {
 
 function chooseTargets(manifest: Manifest, target: string | undefined): string[] {
   const names = manifest.backups?.targets.map((t) => t.name) ?? [];
-  if (names.length === 0) throw ApplicationFailure.nonRetryable(`${manifest.app}'s manifest has no backups.targets; add a postgres or files target`, 'BackupConfig');
+  if (names.length === 0)
+    throw ApplicationFailure.nonRetryable(
+      `${manifest.app}'s manifest has no backups.targets; add a postgres or files target`,
+      'BackupConfig',
+    );
   if (target === undefined) return names;
   if (!names.includes(target))
-    throw ApplicationFailure.nonRetryable(`no backup target '${target}' in ${manifest.app}'s manifest; known targets: ${names.join(', ')}`, 'BackupConfig');
+    throw ApplicationFailure.nonRetryable(
+      `no backup target '${target}' in ${manifest.app}'s manifest; known targets: ${names.join(', ')}`,
+      'BackupConfig',
+    );
   return [target];
 }
 
 function stepNames(manifest: Manifest, target: string): string[] {
   const isDump = manifest.backups?.targets.some((t) => t.name === target && 'postgres' in t);
   const restoreTest = manifest.backups?.verifyRestore?.target === target;
-  return [`${target}: ${isDump ? 'dump' : 'archive'}`, `${target}: verify`, ...(restoreTest ? [`${target}: verify restore`] : []), `${target}: retention`];
+  return [
+    `${target}: ${isDump ? 'dump' : 'archive'}`,
+    `${target}: verify`,
+    ...(restoreTest ? [`${target}: verify restore`] : []),
+    `${target}: retention`,
+  ];
 }
 
 async function backUpTarget(
@@ -148,18 +191,38 @@ async function backUpTarget(
   try {
     artifact = await progress.run(
       dumpStep,
-      () => host.createBackupArtifact({ manifest, target, stamp: run.stamp, logicalDate: run.logicalDate, workflowId: info.workflowId, runId: info.runId }),
+      () =>
+        host.createBackupArtifact({
+          manifest,
+          target,
+          stamp: run.stamp,
+          logicalDate: run.logicalDate,
+          workflowId: info.workflowId,
+          runId: info.runId,
+        }),
       (a) => `${a.id}: ${formatBytes(a.bytes)}, sha256 ${a.sha256.slice(0, 12)}…`,
     );
   } catch (e) {
-    return { id: `${manifest.app}-${target}-${run.stamp}`, target, verified: false, error: failureMessage(rethrowCancellation(e)) };
+    return {
+      id: `${manifest.app}-${target}-${run.stamp}`,
+      target,
+      verified: false,
+      error: failureMessage(rethrowCancellation(e)),
+    };
   }
 
-  const check = await progress.run(verifyStep, async () => {
-    const result = await host.verifyBackupArtifact(artifact);
-    if (!result.verified) throw ApplicationFailure.nonRetryable(`verification failed: ${result.detail}`, 'VerificationFailed');
-    return result;
-  }, (r) => r.detail).catch((e) => ({ verified: false, detail: failureMessage(rethrowCancellation(e)) }));
+  const check = await progress
+    .run(
+      verifyStep,
+      async () => {
+        const result = await host.verifyBackupArtifact(artifact);
+        if (!result.verified)
+          throw ApplicationFailure.nonRetryable(`verification failed: ${result.detail}`, 'VerificationFailed');
+        return result;
+      },
+      (r) => r.detail,
+    )
+    .catch((e) => ({ verified: false, detail: failureMessage(rethrowCancellation(e)) }));
 
   let entry: CatalogueEntry = { ...artifact, verified: check.verified, verification: check.detail };
   let failure = check.verified ? undefined : check.detail;
@@ -170,13 +233,22 @@ async function backUpTarget(
     else {
       const scratchDatabase = scratchDatabaseName(manifest.app, 'verify', run.stamp);
       const restored = await progress
-        .run(restoreStep, async () => {
-          const result = await host.verifyBackupRestore({ manifest, entry, scratchDatabase });
-          if (!result.verified) throw ApplicationFailure.nonRetryable(result.detail, 'VerificationFailed');
-          return result;
-        }, (r) => r.detail)
+        .run(
+          restoreStep,
+          async () => {
+            const result = await host.verifyBackupRestore({ manifest, entry, scratchDatabase });
+            if (!result.verified) throw ApplicationFailure.nonRetryable(result.detail, 'VerificationFailed');
+            return result;
+          },
+          (r) => r.detail,
+        )
         .catch((e) => ({ verified: false, detail: failureMessage(rethrowCancellation(e)) }));
-      entry = { ...entry, verified: restored.verified, restoreVerified: restored.verified, verification: `${entry.verification}; ${restored.detail}` };
+      entry = {
+        ...entry,
+        verified: restored.verified,
+        restoreVerified: restored.verified,
+        verification: `${entry.verification}; ${restored.detail}`,
+      };
       await host.recordBackup({ manifest, entry });
       if (!restored.verified) failure = restored.detail;
     }

@@ -13,5 +13,8 @@ export function isoNow(): string {
 
 /** A compact UTC timestamp for names: 20261123T224500Z. */
 export function compactTimestamp(ms: number = workflowNow()): string {
-  return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return new Date(ms)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 }

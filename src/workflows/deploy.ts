@@ -37,7 +37,10 @@ export const abortSignal = defineSignal<[reason?: string]>(SIGNALS.abort);
 export async function deploy(input: DeployInput): Promise<RunReport> {
   const info = workflowInfo();
   if (!input || typeof input.app !== 'string' || typeof input.ref !== 'string')
-    throw ApplicationFailure.nonRetryable('deploy input must be {"app": "<app>", "ref": "<branch, tag or commit>"}', 'BadInput');
+    throw ApplicationFailure.nonRetryable(
+      'deploy input must be {"app": "<app>", "ref": "<branch, tag or commit>"}',
+      'BadInput',
+    );
   if (info.workflowId !== appLockWorkflowId(input.app))
     throw ApplicationFailure.nonRetryable(
       `start deploys of ${input.app} with workflow id '${appLockWorkflowId(input.app)}', so that only one runs at a time`,
@@ -51,7 +54,11 @@ export async function deploy(input: DeployInput): Promise<RunReport> {
   setHandler(approveSignal, () => void (approved = true));
   setHandler(abortSignal, (reason?: string) => void (abortReason = reason ?? 'aborted by an operator'));
 
-  const manifest = await progress.run('load manifest', () => described(orchestration.loadManifest, `load manifest ${input.app}`, input.app), (m) => `hosts: ${m.hosts.join(', ')}`);
+  const manifest = await progress.run(
+    'load manifest',
+    () => described(orchestration.loadManifest, `load manifest ${input.app}`, input.app),
+    (m) => `hosts: ${m.hosts.join(', ')}`,
+  );
   let plan: DeployPlan;
   try {
     plan = planDeploy(manifest, input, releaseId);
@@ -67,7 +74,6 @@ export async function deploy(input: DeployInput): Promise<RunReport> {
     { key: OUTCOME, value: 'running' },
   ]);
 
-
   const saga = new Saga();
   const run: DeployRun = { manifest, plan, input, releaseId, progress, saga, migrated: false, changed: false };
   let outcome: Outcome = 'succeeded';
@@ -82,8 +88,14 @@ export async function deploy(input: DeployInput): Promise<RunReport> {
       for (const host of manifest.hosts) {
         const acts = hostActivities(host);
         const prefix = manifest.hosts.length > 1 ? `${host}: ` : '';
-        await progress.run(`${prefix}mark release ${releaseId} good`, () => described(acts.markRelease, `mark release ${releaseId} good`, { manifest, releaseId, status: 'good' }));
-        await progress.run(`${prefix}prune old releases`, () => described(acts.pruneReleases, 'prune old releases', { manifest, protect: [releaseId] }), (gone) => (gone.length ? `removed ${gone.join(', ')}` : 'nothing to remove'));
+        await progress.run(`${prefix}mark release ${releaseId} good`, () =>
+          described(acts.markRelease, `mark release ${releaseId} good`, { manifest, releaseId, status: 'good' }),
+        );
+        await progress.run(
+          `${prefix}prune old releases`,
+          () => described(acts.pruneReleases, 'prune old releases', { manifest, protect: [releaseId] }),
+          (gone) => (gone.length ? `removed ${gone.join(', ')}` : 'nothing to remove'),
+        );
       }
     }
   } catch (failure) {
@@ -93,11 +105,13 @@ export async function deploy(input: DeployInput): Promise<RunReport> {
     progress.state = 'compensating';
     const undone = await CancellationScope.nonCancellable(async () => {
       if (manifest.strategy === 'releases')
-        for (const host of manifest.hosts) await hostActivities(host).markRelease({ manifest, releaseId, status: 'bad', note: error });
+        for (const host of manifest.hosts)
+          await hostActivities(host).markRelease({ manifest, releaseId, status: 'bad', note: error });
       return saga.compensate(progress);
     });
     outcome = undone.failed.length > 0 ? 'failed' : 'rolled_back';
-    if (undone.failed.length > 0) error = `${error}; ROLLBACK FAILED: ${undone.failed.map((f) => `${f.name}: ${f.error}`).join('; ')}`;
+    if (undone.failed.length > 0)
+      error = `${error}; ROLLBACK FAILED: ${undone.failed.map((f) => `${f.name}: ${f.error}`).join('; ')}`;
   }
 
   const report = buildReport(run, outcome, error, cancelled);
@@ -106,7 +120,11 @@ export async function deploy(input: DeployInput): Promise<RunReport> {
   if (outcome === 'succeeded') return report;
   // A cancelled deploy ends as Canceled in the UI, after its compensations ran; the report is in the memo and log.
   if (cancelled) throw cancellation;
-  throw ApplicationFailure.nonRetryable(report.summary, outcome === 'rolled_back' ? 'DeployRolledBack' : 'DeployFailed', report);
+  throw ApplicationFailure.nonRetryable(
+    report.summary,
+    outcome === 'rolled_back' ? 'DeployRolledBack' : 'DeployFailed',
+    report,
+  );
 }
 
 interface DeployRun {
@@ -122,15 +140,25 @@ interface DeployRun {
   changed: boolean;
 }
 
-async function deployHost(run: DeployRun, host: string, steps: PlannedStep[], gate: () => { approved: boolean; abortReason?: string }): Promise<void> {
+async function deployHost(
+  run: DeployRun,
+  host: string,
+  steps: PlannedStep[],
+  gate: () => { approved: boolean; abortReason?: string },
+): Promise<void> {
   const { manifest, releaseId, progress, saga, input } = run;
   const acts = hostActivities(host);
   const inPlace = manifest.strategy === 'in-place';
   const releaseDir = inPlace ? manifest.root : `${manifest.root}/releases/${releaseId}`;
   const stepDir = manifest.source.type === 'image' ? manifest.root : releaseDir;
   const preflightDir = manifest.source.type === 'copy' ? manifest.source.from : manifest.root;
-  const extraEnv: Record<string, string> = { RUNBOOK_RELEASE: releaseId, RUNBOOK_RELEASE_DIR: releaseDir, RUNBOOK_REF: input.ref };
-  if (manifest.source.type === 'image') Object.assign(extraEnv, { IMAGE_TAG: input.ref, RUNBOOK_IMAGE: `${manifest.source.image}:${input.ref}` });
+  const extraEnv: Record<string, string> = {
+    RUNBOOK_RELEASE: releaseId,
+    RUNBOOK_RELEASE_DIR: releaseDir,
+    RUNBOOK_REF: input.ref,
+  };
+  if (manifest.source.type === 'image')
+    Object.assign(extraEnv, { IMAGE_TAG: input.ref, RUNBOOK_IMAGE: `${manifest.source.image}:${input.ref}` });
   let logOffsets: Record<string, number> = {};
   let previous: string | undefined;
 
@@ -139,11 +167,15 @@ async function deployHost(run: DeployRun, host: string, steps: PlannedStep[], ga
     saga.add(`${prefix}start previous services and check health`, async () => {
       if (!inPlace && !previous) {
         await described(acts.stopServices, 'stop services of the failed release', { manifest });
-        throw ApplicationFailure.nonRetryable(`first deploy of ${manifest.app} on ${host} failed and there is no previous release to go back to; services stopped`);
+        throw ApplicationFailure.nonRetryable(
+          `first deploy of ${manifest.app} on ${host} failed and there is no previous release to go back to; services stopped`,
+        );
       }
       const offsets = await described(acts.captureLogOffsets, 'note log sizes before the restart', { manifest });
       await described(acts.startServices, 'start previous services', { manifest });
-      await runHealthChecks(acts, manifest, offsets, (name, fn) => progress.run(`${prefix}rollback health: ${name}`, fn));
+      await runHealthChecks(acts, manifest, offsets, (name, fn) =>
+        progress.run(`${prefix}rollback health: ${name}`, fn),
+      );
     });
   // The first change on this host registers the undo that runs last: start the previous version, check it.
   let touched = false;
@@ -163,7 +195,9 @@ async function deployHost(run: DeployRun, host: string, steps: PlannedStep[], ga
       case 'check-dependency': {
         const check = manifest.dependencies[step.check!.index];
         await progress.run(name, () =>
-          acts.checkHealth.executeWithOptions({ summary: `dependency ${checkLabel(check)}`, heartbeatTimeout: '20s' }, [{ manifest, check, withinMs: 10_000, intervalMs: 1_000 }]),
+          acts.checkHealth.executeWithOptions({ summary: `dependency ${checkLabel(check)}`, heartbeatTimeout: '20s' }, [
+            { manifest, check, withinMs: 10_000, intervalMs: 1_000 },
+          ]),
         );
         break;
       }
@@ -179,14 +213,28 @@ async function deployHost(run: DeployRun, host: string, steps: PlannedStep[], ga
           () =>
             acts.runStep.executeWithOptions(
               { summary: name, startToCloseTimeout: timeout ? durationToMs(timeout) + 60_000 : '2h' },
-              [{ manifest, phase: phase as StepPhase, index, deployId: releaseId, dir: phase === 'preflight' ? preflightDir : stepDir, values: run.plan.values, extraEnv }],
+              [
+                {
+                  manifest,
+                  phase: phase as StepPhase,
+                  index,
+                  deployId: releaseId,
+                  dir: phase === 'preflight' ? preflightDir : stepDir,
+                  values: run.plan.values,
+                  extraEnv,
+                },
+              ],
             ),
           (r) => (r.reused ? 'done by an earlier attempt' : `exit 0 in ${Math.round(r.durationMs / 100) / 10}s`),
         );
         break;
       }
       case 'find-previous-release': {
-        const view = await progress.run(name, () => acts.describeReleases({ manifest }), (v) => (v.current ? `previous release ${v.current}` : 'first deploy: no previous release'));
+        const view = await progress.run(
+          name,
+          () => acts.describeReleases({ manifest }),
+          (v) => (v.current ? `previous release ${v.current}` : 'first deploy: no previous release'),
+        );
         previous = view.current;
         break;
       }
@@ -194,24 +242,42 @@ async function deployHost(run: DeployRun, host: string, steps: PlannedStep[], ga
         touch();
         const archive = await progress.run(
           name,
-          () => acts.archiveLiveFolder.executeWithOptions({ summary: name, startToCloseTimeout: '1h', heartbeatTimeout: '10s' }, [{ manifest, deployId: releaseId }]),
+          () =>
+            acts.archiveLiveFolder.executeWithOptions(
+              { summary: name, startToCloseTimeout: '1h', heartbeatTimeout: '10s' },
+              [{ manifest, deployId: releaseId }],
+            ),
           (r) => `${r.file} (${r.bytes} bytes)`,
         );
         saga.add(`${prefix}restore archive of ${manifest.root}`, async () => {
           await described(acts.stopServices, 'stop services', { manifest });
-          await acts.restoreLiveFolder.executeWithOptions({ summary: `restore ${archive.file}`, startToCloseTimeout: '1h', heartbeatTimeout: '10s' }, [{ manifest, deployId: releaseId, archive: archive.file }]);
+          await acts.restoreLiveFolder.executeWithOptions(
+            { summary: `restore ${archive.file}`, startToCloseTimeout: '1h', heartbeatTimeout: '10s' },
+            [{ manifest, deployId: releaseId, archive: archive.file }],
+          );
         });
         break;
       }
       case 'snapshot-database': {
         touch();
-        await progress.run(name, () => acts.snapshotDatabase.executeWithOptions({ summary: name, startToCloseTimeout: '2h', heartbeatTimeout: '10s' }, [{ manifest, deployId: releaseId }]), (r) => r.file);
+        await progress.run(
+          name,
+          () =>
+            acts.snapshotDatabase.executeWithOptions(
+              { summary: name, startToCloseTimeout: '2h', heartbeatTimeout: '10s' },
+              [{ manifest, deployId: releaseId }],
+            ),
+          (r) => r.file,
+        );
         const policy = manifest.rollback.database;
         if (policy !== 'never') {
           saga.add(`${prefix}restore database snapshot (${policy})`, async () => {
             if (policy === 'if-migrated' && !run.migrated) return;
             await described(acts.stopServices, 'stop services', { manifest });
-            await acts.restoreDatabaseSnapshot.executeWithOptions({ summary: 'restore database snapshot', startToCloseTimeout: '2h', heartbeatTimeout: '10s' }, [{ manifest, deployId: releaseId }]);
+            await acts.restoreDatabaseSnapshot.executeWithOptions(
+              { summary: 'restore database snapshot', startToCloseTimeout: '2h', heartbeatTimeout: '10s' },
+              [{ manifest, deployId: releaseId }],
+            );
           });
         }
         break;
@@ -219,17 +285,27 @@ async function deployHost(run: DeployRun, host: string, steps: PlannedStep[], ga
       case 'prepare-release':
         await progress.run(
           name,
-          () => acts.prepareRelease.executeWithOptions({ summary: name, startToCloseTimeout: '1h' }, [{ manifest, releaseId, ref: input.ref }]),
+          () =>
+            acts.prepareRelease.executeWithOptions({ summary: name, startToCloseTimeout: '1h' }, [
+              { manifest, releaseId, ref: input.ref },
+            ]),
           (r) => (r.commit ? `commit ${r.commit.slice(0, 12)}` : `release ${r.id}`),
         );
         break;
       case 'copy-into-place':
-        await progress.run(name, () => acts.copyIntoPlace.executeWithOptions({ summary: name, startToCloseTimeout: '1h', heartbeatTimeout: '10s' }, [{ manifest, deployId: releaseId }]));
+        await progress.run(name, () =>
+          acts.copyIntoPlace.executeWithOptions({ summary: name, startToCloseTimeout: '1h', heartbeatTimeout: '10s' }, [
+            { manifest, deployId: releaseId },
+          ]),
+        );
         break;
       case 'approval': {
         progress.wait(name, 'waiting for an approve or abort signal');
         progress.state = 'waiting-approval';
-        const decided = await condition(() => gate().approved || gate().abortReason !== undefined, durationToMs(manifest.approval.timeout));
+        const decided = await condition(
+          () => gate().approved || gate().abortReason !== undefined,
+          durationToMs(manifest.approval.timeout),
+        );
         const why = gate().abortReason ?? (decided ? undefined : `no approval within ${manifest.approval.timeout}`);
         progress.state = 'running';
         await progress.run(name, async () => {
@@ -243,32 +319,50 @@ async function deployHost(run: DeployRun, host: string, steps: PlannedStep[], ga
         if (!inPlace) {
           saga.add(`${prefix}stop services and switch back to ${previous ?? 'nothing'}`, async () => {
             await described(acts.stopServices, 'stop services of the failed release', { manifest });
-            if (previous) await described(acts.switchCurrent, `switch current back → ${previous}`, { manifest, releaseId: previous });
+            if (previous)
+              await described(acts.switchCurrent, `switch current back → ${previous}`, {
+                manifest,
+                releaseId: previous,
+              });
           });
         }
-        await progress.run(name, () => acts.stopServices.executeWithOptions({ summary: name }, [{ manifest }]), (m) => m.join('; '));
+        await progress.run(
+          name,
+          () => acts.stopServices.executeWithOptions({ summary: name }, [{ manifest }]),
+          (m) => m.join('; '),
+        );
         break;
       case 'switch-current':
-        await progress.run(name, () => acts.switchCurrent.executeWithOptions({ summary: name }, [{ manifest, releaseId }]));
+        await progress.run(name, () =>
+          acts.switchCurrent.executeWithOptions({ summary: name }, [{ manifest, releaseId }]),
+        );
         break;
       case 'start-services':
         logOffsets = await described(acts.captureLogOffsets, 'note log sizes before the start', { manifest });
-        await progress.run(name, () => acts.startServices.executeWithOptions({ summary: name }, [{ manifest }]), (m) => m.join('; '));
+        await progress.run(
+          name,
+          () => acts.startServices.executeWithOptions({ summary: name }, [{ manifest }]),
+          (m) => m.join('; '),
+        );
         break;
       case 'health-check':
         break; // the checks run together below, once everything is started
     }
   }
-  await runHealthChecks(acts, manifest, logOffsets, (checkName, fn) => progress.run(`${prefix}health: ${checkName}`, fn));
+  await runHealthChecks(acts, manifest, logOffsets, (checkName, fn) =>
+    progress.run(`${prefix}health: ${checkName}`, fn),
+  );
 }
 
 function buildReport(run: DeployRun, outcome: Outcome, error: string | undefined, cancelled: boolean): RunReport {
   const { manifest, input, releaseId } = run;
   const what = `${manifest.app} ${input.ref}`;
   const summary =
-    outcome === 'succeeded' ? `deployed ${what} (release ${releaseId})`
-    : outcome === 'rolled_back' ? `${cancelled ? 'cancelled' : 'rolled back'} deploy of ${what}: ${error}${run.changed ? '; previous version restored and healthy' : '; nothing was changed'}`
-    : `deploy of ${what} FAILED and was not fully rolled back: ${error}`;
+    outcome === 'succeeded'
+      ? `deployed ${what} (release ${releaseId})`
+      : outcome === 'rolled_back'
+        ? `${cancelled ? 'cancelled' : 'rolled back'} deploy of ${what}: ${error}${run.changed ? '; previous version restored and healthy' : '; nothing was changed'}`
+        : `deploy of ${what} FAILED and was not fully rolled back: ${error}`;
   return runReport(run.progress, {
     outcome,
     summary,
@@ -284,9 +378,14 @@ export async function finish(manifest: Manifest, report: RunReport): Promise<voi
   upsertSearchAttributes([{ key: OUTCOME, value: report.outcome }]);
   upsertMemo({ summary: report.summary });
   for (const host of manifest.hosts) {
-    await described(hostActivities(host).recordRun, `record in ${manifest.hosts.length > 1 ? `${host}'s ` : ''}deploy log`, { manifest, report })
-      .catch((error) => log.warn('deploy log not written', { host, error: failureMessage(error) }));
+    await described(
+      hostActivities(host).recordRun,
+      `record in ${manifest.hosts.length > 1 ? `${host}'s ` : ''}deploy log`,
+      { manifest, report },
+    ).catch((error) => log.warn('deploy log not written', { host, error: failureMessage(error) }));
   }
-  await described(orchestration.recordRunInDatabase, 'record run in the audit database', report).catch((error) => log.warn('run record not written', { error: failureMessage(error) }));
+  await described(orchestration.recordRunInDatabase, 'record run in the audit database', report).catch((error) =>
+    log.warn('run record not written', { error: failureMessage(error) }),
+  );
   await notifyQuietly(report, manifest);
 }

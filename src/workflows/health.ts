@@ -21,7 +21,12 @@ export async function runHealthChecks(
   const check = (c: Manifest['health']['checks'][number], within: number) =>
     step(checkLabel(c), () =>
       acts.checkHealth.executeWithOptions(
-        { summary: `health ${checkLabel(c)}`, startToCloseTimeout: within + 60_000, heartbeatTimeout: '20s', retry: { maximumAttempts: 3 } },
+        {
+          summary: `health ${checkLabel(c)}`,
+          startToCloseTimeout: within + 60_000,
+          heartbeatTimeout: '20s',
+          retry: { maximumAttempts: 3 },
+        },
         [{ manifest, check: c, withinMs: within, intervalMs, logOffsets }],
       ),
     );

@@ -6,7 +6,9 @@ import { JOB_DATE_FAILED } from '../common/job-plan';
 import type { Job } from '../manifest/types';
 import { failureMessage } from './progress';
 
-export function operationFields(outcome: JobDateOutcome): Pick<JobOperation, 'date' | 'exitCode' | 'httpStatus' | 'durationMs' | 'attempts' | 'stdoutTail' | 'stderrTail'> {
+export function operationFields(
+  outcome: JobDateOutcome,
+): Pick<JobOperation, 'date' | 'exitCode' | 'httpStatus' | 'durationMs' | 'attempts' | 'stdoutTail' | 'stderrTail'> {
   return {
     date: outcome.date,
     exitCode: outcome.exitCode,
@@ -25,7 +27,8 @@ export function describeOutcome(outcome: JobDateOutcome): string {
 /** The last attempt's outcome, carried as the details of the activity's failure. */
 export function failedOutcome(error: unknown): JobDateOutcome | undefined {
   const cause = error instanceof ActivityFailure ? error.cause : undefined;
-  if (cause instanceof ApplicationFailure && cause.type === JOB_DATE_FAILED) return cause.details?.[0] as JobDateOutcome | undefined;
+  if (cause instanceof ApplicationFailure && cause.type === JOB_DATE_FAILED)
+    return cause.details?.[0] as JobDateOutcome | undefined;
   return undefined;
 }
 

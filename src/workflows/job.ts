@@ -13,13 +13,27 @@ import type { Activities } from '../activities';
 import type { JobOperation, JobSession } from '../activities/audit';
 import { hostTaskQueue } from '../common/constants';
 import type { JobInput } from '../common/contracts';
-import { defaultJobDate, jobActivityPolicy, JobInputError, resolveDates, resolveMode, resolveParams } from '../common/job-plan';
+import {
+  defaultJobDate,
+  jobActivityPolicy,
+  JobInputError,
+  resolveDates,
+  resolveMode,
+  resolveParams,
+} from '../common/job-plan';
 import type { RunReport } from '../common/progress';
 import { ACTION, APP, OUTCOME } from '../common/search-attributes';
 import type { Job, Manifest } from '../manifest/types';
 import { isoNow } from './clock';
 import { forEachLimited } from './concurrency';
-import { dateFailureMessage, describeFailedDates, describeOutcome, failedOutcome, operationFields, summarise } from './job-outcomes';
+import {
+  dateFailureMessage,
+  describeFailedDates,
+  describeOutcome,
+  failedOutcome,
+  operationFields,
+  summarise,
+} from './job-outcomes';
 import { dateInZone, logicalTime } from './logical-date';
 import { notifyQuietly } from './notify';
 import { failureMessage, ProgressTracker } from './progress';
@@ -106,7 +120,16 @@ export async function job(input: JobInput): Promise<RunReport> {
   try {
     await forEachLimited(dates, job.concurrency, async (date) => {
       const operationStarted = isoNow();
-      const request = { app: manifest.app, job: job.name, date, from: session.from, to: session.to, logicalDate: plan.logicalDate, mode, params: plan.params };
+      const request = {
+        app: manifest.app,
+        job: job.name,
+        date,
+        from: session.from,
+        to: session.to,
+        logicalDate: plan.logicalDate,
+        mode,
+        params: plan.params,
+      };
       let operation: JobOperation;
       try {
         const outcome = await progress.run(date, () => runJobDate(request), describeOutcome);
@@ -115,7 +138,9 @@ export async function job(input: JobInput): Promise<RunReport> {
         if (isCancellation(error)) throw error;
         const outcome = failedOutcome(error);
         operation = {
-          ...(outcome ? operationFields(outcome) : { date, exitCode: null, attempts: policy.maximumAttempts, stdoutTail: '', stderrTail: '' }),
+          ...(outcome
+            ? operationFields(outcome)
+            : { date, exitCode: null, attempts: policy.maximumAttempts, stdoutTail: '', stderrTail: '' }),
           status: 'FAILED',
           startedAt: operationStarted,
           finishedAt: isoNow(),
@@ -132,7 +157,12 @@ export async function job(input: JobInput): Promise<RunReport> {
       await quietly('session end', () =>
         audit.closeJobSession({
           session,
-          end: { status: 'CANCELLED', datesOk: done.filter((o) => o.status === 'OK').length, datesFailed: done.filter((o) => o.status === 'FAILED').length, finishedAt: isoNow() },
+          end: {
+            status: 'CANCELLED',
+            datesOk: done.filter((o) => o.status === 'OK').length,
+            datesFailed: done.filter((o) => o.status === 'FAILED').length,
+            finishedAt: isoNow(),
+          },
         }),
       );
     });
@@ -144,7 +174,15 @@ export async function job(input: JobInput): Promise<RunReport> {
   const outcome = failed.length > 0 ? 'failed' : 'succeeded';
   const finishedAt = isoNow();
   await quietly('session end', () =>
-    audit.closeJobSession({ session, end: { status: failed.length > 0 ? 'FAILED' : 'OK', datesOk: results.length - failed.length, datesFailed: failed.length, finishedAt } }),
+    audit.closeJobSession({
+      session,
+      end: {
+        status: failed.length > 0 ? 'FAILED' : 'OK',
+        datesOk: results.length - failed.length,
+        datesFailed: failed.length,
+        finishedAt,
+      },
+    }),
   );
 
   const report: RunReport = {
@@ -166,7 +204,14 @@ export async function job(input: JobInput): Promise<RunReport> {
       logicalDate: plan.logicalDate,
       timezone: plan.timezone,
       params: plan.params,
-      dates: results.map((o) => ({ date: o.date, status: o.status, exitCode: o.exitCode, httpStatus: o.httpStatus ?? null, durationMs: o.durationMs ?? null, attempts: o.attempts })),
+      dates: results.map((o) => ({
+        date: o.date,
+        status: o.status,
+        exitCode: o.exitCode,
+        httpStatus: o.httpStatus ?? null,
+        durationMs: o.durationMs ?? null,
+        attempts: o.attempts,
+      })),
       url: session.url ?? null,
       ...(auditProblems.length > 0 ? { auditProblems } : {}),
     },
@@ -178,7 +223,12 @@ export async function job(input: JobInput): Promise<RunReport> {
   await notifyQuietly(report, manifest, failed.length > 0 ? ['job.summary', 'job.failed'] : ['job.summary']);
 
   if (failed.length > 0) {
-    throw ApplicationFailure.create({ message: report.error, type: 'JobFailed', nonRetryable: true, details: [report] });
+    throw ApplicationFailure.create({
+      message: report.error,
+      type: 'JobFailed',
+      nonRetryable: true,
+      details: [report],
+    });
   }
   return report;
 }
@@ -188,7 +238,10 @@ function planJob(manifest: Manifest, input: JobInput): JobPlan {
   const job = manifest.jobs.find((j) => j.name === input.job);
   if (!job) {
     const known = manifest.jobs.map((j) => j.name).join(', ') || 'none';
-    throw ApplicationFailure.nonRetryable(`job: the app ${manifest.app} has no job '${input.job}'; its jobs: ${known}`, 'BadInput');
+    throw ApplicationFailure.nonRetryable(
+      `job: the app ${manifest.app} has no job '${input.job}'; its jobs: ${known}`,
+      'BadInput',
+    );
   }
   const timezone = input.timezone ?? 'UTC';
   try {
@@ -209,7 +262,10 @@ function planJob(manifest: Manifest, input: JobInput): JobPlan {
     };
   } catch (error) {
     if (error instanceof JobInputError)
-      throw ApplicationFailure.nonRetryable(`the job ${manifest.app}/${job.name} cannot start: ${error.message}`, 'BadInput');
+      throw ApplicationFailure.nonRetryable(
+        `the job ${manifest.app}/${job.name} cannot start: ${error.message}`,
+        'BadInput',
+      );
     throw error;
   }
 }

@@ -24,9 +24,12 @@ export async function notifyQuietly(
   manifest: Pick<Manifest, 'notify'> & Partial<Pick<Manifest, 'env'>>,
   events: string[] = [eventOf(report)],
 ): Promise<NotifyResult | undefined> {
-  if (manifest.notify.channels.length === 0 || selectedEvents(manifest.notify.on, events).length === 0) return undefined;
+  if (manifest.notify.channels.length === 0 || selectedEvents(manifest.notify.on, events).length === 0)
+    return undefined;
   try {
-    return await CancellationScope.nonCancellable(() => notify({ report, notify: manifest.notify, env: manifest.env, events }));
+    return await CancellationScope.nonCancellable(() =>
+      notify({ report, notify: manifest.notify, env: manifest.env, events }),
+    );
   } catch (error) {
     log.warn('notification not delivered; the run keeps its outcome', { events, error: failureMessage(error) });
     return undefined;

@@ -1,4 +1,11 @@
-import { ActivityFailure, ApplicationFailure, CancelledFailure, defineQuery, setCurrentDetails, setHandler } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancelledFailure,
+  defineQuery,
+  setCurrentDetails,
+  setHandler,
+} from '@temporalio/workflow';
 import type { Progress, RunKind, StepProgress } from '../common/progress';
 import { isoNow, workflowNow } from './clock';
 
@@ -87,10 +94,13 @@ export class ProgressTracker {
   }
 
   private publish(): void {
-    const current = [...this.steps].reverse().find((s) => s.status === 'running' || s.status === 'waiting' || s.status === 'compensating');
+    const current = [...this.steps]
+      .reverse()
+      .find((s) => s.status === 'running' || s.status === 'waiting' || s.status === 'compensating');
     const done = this.steps.filter((s) => s.status === 'succeeded' || s.status === 'compensated').length;
     setCurrentDetails(
-      `**${this.kind} ${this.app}** — ${done}/${this.steps.length} steps done` + (current ? `; now: ${current.name} (${current.status})` : ''),
+      `**${this.kind} ${this.app}** — ${done}/${this.steps.length} steps done` +
+        (current ? `; now: ${current.name} (${current.status})` : ''),
     );
   }
 }

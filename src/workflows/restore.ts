@@ -1,4 +1,10 @@
-import { ApplicationFailure, CancellationScope, isCancellation, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  CancellationScope,
+  isCancellation,
+  proxyActivities,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { CatalogueEntry } from '../activities/catalogue';
 import { scratchDatabaseName } from '../common/backup-names';
@@ -20,7 +26,15 @@ const { loadManifest } = proxyActivities<Activities>({
   retry: { maximumAttempts: 3 },
 });
 
-const NON_RETRYABLE = ['BackupConfig', 'MissingEnvironment', 'BadDatabaseUrl', 'BackupNotFound', 'BackupMissing', 'ChecksumMismatch', 'RestoreConflict'];
+const NON_RETRYABLE = [
+  'BackupConfig',
+  'MissingEnvironment',
+  'BadDatabaseUrl',
+  'BackupNotFound',
+  'BackupMissing',
+  'ChecksumMismatch',
+  'RestoreConflict',
+];
 
 function hostRestoreActivities(manifest: Manifest) {
   const taskQueue = hostTaskQueue(manifest.hosts[0]);
@@ -53,7 +67,10 @@ function hostRestoreActivities(manifest: Manifest) {
  */
 export async function restore(input: RestoreInput): Promise<RunReport> {
   if (!input || typeof input.app !== 'string')
-    throw ApplicationFailure.nonRetryable('restore input must be {"app": "<app>", "backup": "<backup id>", "scratch"?: true}', 'BadInput');
+    throw ApplicationFailure.nonRetryable(
+      'restore input must be {"app": "<app>", "backup": "<backup id>", "scratch"?: true}',
+      'BadInput',
+    );
   if (!input.backup)
     throw ApplicationFailure.nonRetryable(
       `restore needs the id of the backup to restore (input {"app": "${input.app}", "backup": "<id>"}); list them with \`runbook backups ${input.app}\``,
@@ -75,9 +92,17 @@ export async function restore(input: RestoreInput): Promise<RunReport> {
   try {
     manifest = await progress.run('load manifest', () => loadManifest(input.app));
     const host = hostRestoreActivities(manifest);
-    const found = await progress.run('find backup', () => host.findBackup({ manifest: manifest as Manifest, backup: input.backup }), (e) => `${e.id} (${e.target}, ${e.logicalDate})`);
+    const found = await progress.run(
+      'find backup',
+      () => host.findBackup({ manifest: manifest as Manifest, backup: input.backup }),
+      (e) => `${e.id} (${e.target}, ${e.logicalDate})`,
+    );
     entry = found;
-    await progress.run('verify checksum', () => host.checkBackupChecksum({ entry: found }), (r) => `sha256 ${r.sha256.slice(0, 12)}… as catalogued`);
+    await progress.run(
+      'verify checksum',
+      () => host.checkBackupChecksum({ entry: found }),
+      (r) => `sha256 ${r.sha256.slice(0, 12)}… as catalogued`,
+    );
     if (!scratch && !found.verified)
       throw ApplicationFailure.nonRetryable(
         `backup ${found.id} did not pass verification (${found.verification ?? 'no details'}); restore it with --scratch to look at it, or pick a verified backup`,
@@ -89,7 +114,11 @@ export async function restore(input: RestoreInput): Promise<RunReport> {
     if (stopStart) {
       for (const hostName of [...manifest.hosts].reverse()) {
         const acts = hostActivities(hostName);
-        await progress.run(`${prefixOf(manifest, hostName)}stop services`, () => acts.stopServices({ manifest: manifest as Manifest }), (m) => m.join('; '));
+        await progress.run(
+          `${prefixOf(manifest, hostName)}stop services`,
+          () => acts.stopServices({ manifest: manifest as Manifest }),
+          (m) => m.join('; '),
+        );
         saga.add(`${prefixOf(manifest, hostName)}start services again`, async () => {
           await acts.startServices({ manifest: manifest as Manifest });
         });
@@ -108,7 +137,8 @@ export async function restore(input: RestoreInput): Promise<RunReport> {
       const result = await progress.run(
         scratch ? 'restore into a scratch folder' : 'restore files',
         () => host.restoreFilesBackup({ manifest: manifest as Manifest, entry: found, stamp, scratch }),
-        (r) => `restored ${r.restoredTo.join(', ')}${r.replaced.length > 0 ? `; previous kept as ${r.replaced.join(', ')}` : ''}`,
+        (r) =>
+          `restored ${r.restoredTo.join(', ')}${r.replaced.length > 0 ? `; previous kept as ${r.replaced.join(', ')}` : ''}`,
       );
       restoredTo = result.restoredTo;
       replaced = result.replaced;
@@ -119,7 +149,11 @@ export async function restore(input: RestoreInput): Promise<RunReport> {
         const acts = hostActivities(hostName);
         const prefix = prefixOf(manifest, hostName);
         const offsets = await acts.captureLogOffsets({ manifest });
-        await progress.run(`${prefix}start services`, () => acts.startServices({ manifest: manifest as Manifest }), (m) => m.join('; '));
+        await progress.run(
+          `${prefix}start services`,
+          () => acts.startServices({ manifest: manifest as Manifest }),
+          (m) => m.join('; '),
+        );
         await runHealthChecks(acts, manifest, offsets, (name, fn) => progress.run(`${prefix}health: ${name}`, fn));
       }
     } else if (!scratch && manifest.services.length > 0) {
@@ -151,7 +185,9 @@ export async function restore(input: RestoreInput): Promise<RunReport> {
       finishedAt: isoNow(),
     };
     const host = hostRestoreActivities(manifest);
-    await CancellationScope.nonCancellable(() => progress.run('record', () => host.recordRestore({ manifest: manifest as Manifest, record }))).catch(() => undefined);
+    await CancellationScope.nonCancellable(() =>
+      progress.run('record', () => host.recordRestore({ manifest: manifest as Manifest, record })),
+    ).catch(() => undefined);
   }
   const report: RunReport = runReport(progress, {
     outcome,
@@ -162,7 +198,8 @@ export async function restore(input: RestoreInput): Promise<RunReport> {
   progress.state = outcome;
   await finishRun(report, manifest);
   if (cancelled) throw cancelled;
-  if (error) throw ApplicationFailure.create({ message: summary, type: 'RestoreFailed', nonRetryable: true, details: [report] });
+  if (error)
+    throw ApplicationFailure.create({ message: summary, type: 'RestoreFailed', nonRetryable: true, details: [report] });
   return report;
 }
 

@@ -15,18 +15,27 @@ import { runReport } from './report';
  */
 export async function rollback(input: RollbackInput): Promise<RunReport> {
   const info = workflowInfo();
-  if (!input || typeof input.app !== 'string') throw ApplicationFailure.nonRetryable('rollback input must be {"app": "<app>", "to"?: "<release>"}', 'BadInput');
+  if (!input || typeof input.app !== 'string')
+    throw ApplicationFailure.nonRetryable('rollback input must be {"app": "<app>", "to"?: "<release>"}', 'BadInput');
   if (info.workflowId !== appLockWorkflowId(input.app))
-    throw ApplicationFailure.nonRetryable(`start rollbacks of ${input.app} with workflow id '${appLockWorkflowId(input.app)}' (the deploy lock)`, 'BadInput');
+    throw ApplicationFailure.nonRetryable(
+      `start rollbacks of ${input.app} with workflow id '${appLockWorkflowId(input.app)}' (the deploy lock)`,
+      'BadInput',
+    );
   upsertSearchAttributes([
     { key: APP, value: input.app },
     { key: ACTION, value: 'rollback' },
     { key: OUTCOME, value: 'running' },
   ]);
   const progress = new ProgressTracker('rollback', input.app);
-  const manifest: Manifest = await progress.run('load manifest', () => described(orchestration.loadManifest, `load manifest ${input.app}`, input.app));
+  const manifest: Manifest = await progress.run('load manifest', () =>
+    described(orchestration.loadManifest, `load manifest ${input.app}`, input.app),
+  );
   if (manifest.strategy !== 'releases')
-    throw ApplicationFailure.nonRetryable(`${manifest.app} deploys in place: it has no releases to switch between; restore a backup instead (runbook restore)`, 'BadInput');
+    throw ApplicationFailure.nonRetryable(
+      `${manifest.app} deploys in place: it has no releases to switch between; restore a backup instead (runbook restore)`,
+      'BadInput',
+    );
 
   let outcome: Outcome = 'succeeded';
   let error: string | undefined;
@@ -35,20 +44,37 @@ export async function rollback(input: RollbackInput): Promise<RunReport> {
     for (const host of manifest.hosts) {
       const acts = hostActivities(host);
       const prefix = manifest.hosts.length > 1 ? `${host}: ` : '';
-      const view = await progress.run(`${prefix}find release`, () => described(acts.describeReleases, 'find releases', { manifest }), (v) => `current ${v.current ?? 'none'}`);
+      const view = await progress.run(
+        `${prefix}find release`,
+        () => described(acts.describeReleases, 'find releases', { manifest }),
+        (v) => `current ${v.current ?? 'none'}`,
+      );
       if (!target) {
-        const older = view.releases.filter((r) => r.status === 'good' && r.id !== view.current && (!view.current || r.id < view.current));
+        const older = view.releases.filter(
+          (r) => r.status === 'good' && r.id !== view.current && (!view.current || r.id < view.current),
+        );
         target = older[older.length - 1]?.id;
-        if (!target) throw ApplicationFailure.nonRetryable(`no earlier good release of ${manifest.app} to go back to; deploy a fixed version instead`, 'NothingToRollBackTo');
+        if (!target)
+          throw ApplicationFailure.nonRetryable(
+            `no earlier good release of ${manifest.app} to go back to; deploy a fixed version instead`,
+            'NothingToRollBackTo',
+          );
       } else if (!view.releases.some((r) => r.id === target)) {
-        throw ApplicationFailure.nonRetryable(`release ${target} does not exist; list releases with: runbook releases ${manifest.app}`, 'UnknownRelease');
+        throw ApplicationFailure.nonRetryable(
+          `release ${target} does not exist; list releases with: runbook releases ${manifest.app}`,
+          'UnknownRelease',
+        );
       }
       upsertSearchAttributes([{ key: REF, value: view.releases.find((r) => r.id === target)?.ref ?? target }]);
       const release = target;
       await progress.run(`${prefix}stop services`, () => described(acts.stopServices, 'stop services', { manifest }));
-      await progress.run(`${prefix}switch current → ${release}`, () => described(acts.switchCurrent, `switch current → ${release}`, { manifest, releaseId: release }));
+      await progress.run(`${prefix}switch current → ${release}`, () =>
+        described(acts.switchCurrent, `switch current → ${release}`, { manifest, releaseId: release }),
+      );
       const offsets = await described(acts.captureLogOffsets, 'note log sizes before the start', { manifest });
-      await progress.run(`${prefix}start services`, () => described(acts.startServices, 'start services', { manifest }));
+      await progress.run(`${prefix}start services`, () =>
+        described(acts.startServices, 'start services', { manifest }),
+      );
       await runHealthChecks(acts, manifest, offsets, (name, fn) => progress.run(`${prefix}health: ${name}`, fn));
     }
   } catch (failure) {
@@ -57,7 +83,10 @@ export async function rollback(input: RollbackInput): Promise<RunReport> {
   }
   const report: RunReport = runReport(progress, {
     outcome,
-    summary: outcome === 'succeeded' ? `rolled ${manifest.app} back to release ${target}` : `rollback of ${manifest.app} FAILED: ${error}`,
+    summary:
+      outcome === 'succeeded'
+        ? `rolled ${manifest.app} back to release ${target}`
+        : `rollback of ${manifest.app} FAILED: ${error}`,
     error,
     release: target,
   });

@@ -1,11 +1,30 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Header } from 'tar';
 import { ZipFile } from 'yazl';
-import { createArchive, excluder, extractArchive, sha256File, UnsafeArchiveError, verifyArchive, type ArchiveFormat } from '../../src/activities/archive';
+import {
+  createArchive,
+  excluder,
+  extractArchive,
+  sha256File,
+  UnsafeArchiveError,
+  verifyArchive,
+  type ArchiveFormat,
+} from '../../src/activities/archive';
 
 const FORMATS: ArchiveFormat[] = ['tar.gz', 'zip'];
 
@@ -45,12 +64,14 @@ function makeAppFolder(): { root: string; payload: Buffer } {
 }
 
 function tree(dir: string, prefix = ''): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const name = `${prefix}${entry.name}`;
-    if (entry.isSymbolicLink()) return [`${name} -> ${readlinkSync(path.join(dir, entry.name))}`];
-    if (entry.isDirectory()) return [`${name}/`, ...tree(path.join(dir, entry.name), `${name}/`)];
-    return [name];
-  }).sort();
+  return readdirSync(dir, { withFileTypes: true })
+    .flatMap((entry) => {
+      const name = `${prefix}${entry.name}`;
+      if (entry.isSymbolicLink()) return [`${name} -> ${readlinkSync(path.join(dir, entry.name))}`];
+      if (entry.isDirectory()) return [`${name}/`, ...tree(path.join(dir, entry.name), `${name}/`)];
+      return [name];
+    })
+    .sort();
 }
 
 describe.each(FORMATS)('%s archives', (format) => {
@@ -102,7 +123,13 @@ describe.each(FORMATS)('%s archives', (format) => {
   it('names entries relative to baseDir when one is given', async () => {
     const { root } = makeAppFolder();
     const outFile = path.join(work, `snapshot.${format}`);
-    await createArchive({ format, sources: [root], baseDir: root, outFile, exclude: ['venv', 'static', '*-link', '*-abs'] });
+    await createArchive({
+      format,
+      sources: [root],
+      baseDir: root,
+      outFile,
+      exclude: ['venv', 'static', '*-link', '*-abs'],
+    });
     const target = path.join(work, 'in-place');
     await extractArchive({ file: outFile, format, targetDir: target });
     expect(readFileSync(path.join(target, 'app.py'), 'utf8')).toBe('print("hello")\n');
@@ -151,14 +178,22 @@ describe.each(FORMATS)('%s archives', (format) => {
     const target = path.join(work, 'target');
     const attempt = extractArchive({ file, format, targetDir: target });
     await expect(attempt).rejects.toThrow(UnsafeArchiveError);
-    await expect(extractArchive({ file, format, targetDir: target })).rejects.toThrow(/'\.\.\/evil\.txt' contains '\.\.'/);
+    await expect(extractArchive({ file, format, targetDir: target })).rejects.toThrow(
+      /'\.\.\/evil\.txt' contains '\.\.'/,
+    );
     expect(existsSync(path.join(work, 'evil.txt'))).toBe(false);
     expect(existsSync(target) ? readdirSync(target) : []).toEqual([]);
   });
 
   it('refuses an entry hidden after harmless ones, before writing any of them', async () => {
     const file = path.join(work, `late.${format}`);
-    writeFileSync(file, await craft(format, [{ name: 'ok.txt', content: 'fine' }, { name: 'sub/../../late.txt', content: 'pwned' }]));
+    writeFileSync(
+      file,
+      await craft(format, [
+        { name: 'ok.txt', content: 'fine' },
+        { name: 'sub/../../late.txt', content: 'pwned' },
+      ]),
+    );
     const target = path.join(work, 'target');
     await expect(extractArchive({ file, format, targetDir: target })).rejects.toThrow(UnsafeArchiveError);
     expect(existsSync(path.join(work, 'late.txt'))).toBe(false);
@@ -168,7 +203,9 @@ describe.each(FORMATS)('%s archives', (format) => {
   it('refuses an absolute path', async () => {
     const file = path.join(work, `abs.${format}`);
     writeFileSync(file, await craft(format, [{ name: `${work}/abs.txt`, content: 'pwned' }]));
-    await expect(extractArchive({ file, format, targetDir: path.join(work, 'target') })).rejects.toThrow(/absolute path/);
+    await expect(extractArchive({ file, format, targetDir: path.join(work, 'target') })).rejects.toThrow(
+      /absolute path/,
+    );
     expect(existsSync(path.join(work, 'abs.txt'))).toBe(false);
   });
 
@@ -179,15 +216,25 @@ describe.each(FORMATS)('%s archives', (format) => {
 
     const upward = path.join(work, `link-up.${format}`);
     writeFileSync(upward, await craft(format, [{ name: 'escape', link: '../outside' }]));
-    await expect(extractArchive({ file: upward, format, targetDir: target })).rejects.toThrow(/is a link to '\.\.\/outside'/);
+    await expect(extractArchive({ file: upward, format, targetDir: target })).rejects.toThrow(
+      /is a link to '\.\.\/outside'/,
+    );
 
     const absolute = path.join(work, `link-abs.${format}`);
     writeFileSync(absolute, await craft(format, [{ name: 'escape', link: outside }]));
     await expect(extractArchive({ file: absolute, format, targetDir: target })).rejects.toThrow(/outside/);
 
     const through = path.join(work, `link-through.${format}`);
-    writeFileSync(through, await craft(format, [{ name: 'dir', link: '.' }, { name: 'dir/file.txt', content: 'x' }]));
-    await expect(extractArchive({ file: through, format, targetDir: target })).rejects.toThrow(/beneath the link 'dir'/);
+    writeFileSync(
+      through,
+      await craft(format, [
+        { name: 'dir', link: '.' },
+        { name: 'dir/file.txt', content: 'x' },
+      ]),
+    );
+    await expect(extractArchive({ file: through, format, targetDir: target })).rejects.toThrow(
+      /beneath the link 'dir'/,
+    );
     expect(readdirSync(outside)).toEqual([]);
   });
 
@@ -257,7 +304,9 @@ async function craftZip(entries: CraftedEntry[]): Promise<Buffer> {
   const zip = new ZipFile();
   const replacements: Array<[Buffer, Buffer]> = [];
   entries.forEach((entry, i) => {
-    const placeholder = `${String(i).padStart(2, '0')}`.concat('x'.repeat(Math.max(entry.name.length - 2, 0))).slice(0, entry.name.length);
+    const placeholder = `${String(i).padStart(2, '0')}`
+      .concat('x'.repeat(Math.max(entry.name.length - 2, 0)))
+      .slice(0, entry.name.length);
     replacements.push([Buffer.from(placeholder), Buffer.from(entry.name)]);
     if (entry.link) zip.addBuffer(Buffer.from(entry.link), placeholder, { mode: 0o120777, compress: false });
     else zip.addBuffer(Buffer.from(entry.content ?? ''), placeholder, { compress: false });

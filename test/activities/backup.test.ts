@@ -19,7 +19,11 @@ describe('backup activities on real files and a real PostgreSQL', () => {
   beforeAll(async () => {
     shop = await createBackupApp({ prefix: 'acts' });
     manifest = loadAppManifest(shop);
-    activities = backupActivities({ ...activityConfigFromEnv(), manifestsDir: shop.manifestsDir, env: { ...process.env, ...shop.env } });
+    activities = backupActivities({
+      ...activityConfigFromEnv(),
+      manifestsDir: shop.manifestsDir,
+      env: { ...process.env, ...shop.env },
+    });
   });
   afterAll(() => rmSync(shop.root, { recursive: true, force: true }));
   beforeEach(() => rmSync(shop.backupsDir, { recursive: true, force: true }));
@@ -50,10 +54,15 @@ describe('backup activities on real files and a real PostgreSQL', () => {
     // Corrupted before its checksum was taken (a tool that wrote garbage): reading it back fails.
     const unreadable = await activities.verifyBackupArtifact({ ...artifact, sha256: await sha256Path(artifact.file) });
     expect(unreadable.verified).toBe(false);
-    expect(unreadable.detail).toMatch(target === 'db' ? /pg_restore .* exited with status 1/ : /not a readable zip archive/);
+    expect(unreadable.detail).toMatch(
+      target === 'db' ? /pg_restore .* exited with status 1/ : /not a readable zip archive/,
+    );
 
     // The workflow records it as it verified: not good, so a restore refuses it and retention ignores it.
-    await activities.recordBackup({ manifest, entry: { ...artifact, verified: false, verification: unreadable.detail } });
+    await activities.recordBackup({
+      manifest,
+      entry: { ...artifact, verified: false, verification: unreadable.detail },
+    });
     const [entry] = await activities.listBackups({ manifest });
     expect(entry).toMatchObject({ id: artifact.id, verified: false });
     const retention = await activities.applyBackupRetention({ manifest, target });
@@ -64,7 +73,13 @@ describe('backup activities on real files and a real PostgreSQL', () => {
   it('reuses a finished artifact of an earlier attempt and removes partial files of crashed ones', async () => {
     const first = await run(() => activities.createBackupArtifact(request('db', '20250302T040000Z')));
     writeFileSync(`${first.file}.partial-1234-abcd`, 'half a dump');
-    const again = await run(() => activities.createBackupArtifact({ ...request('db', '20250302T040000Z'), workflowId: first.workflowId, runId: first.runId }));
+    const again = await run(() =>
+      activities.createBackupArtifact({
+        ...request('db', '20250302T040000Z'),
+        workflowId: first.workflowId,
+        runId: first.runId,
+      }),
+    );
     expect(again).toMatchObject({ id: first.id, file: first.file, sha256: first.sha256, bytes: first.bytes });
     expect(readdirSync(shop.backupsDir)).toEqual([path.basename(first.file)]);
   });
@@ -78,7 +93,13 @@ describe('backup activities on real files and a real PostgreSQL', () => {
   });
 
   it('applies retention over a simulated month: exactly the right files and entries remain', async () => {
-    const monthly: Manifest = { ...manifest, backups: { ...(manifest.backups as NonNullable<Manifest['backups']>), keep: { last: 3, daily: 7, weekly: 4, monthly: 3 } } };
+    const monthly: Manifest = {
+      ...manifest,
+      backups: {
+        ...(manifest.backups as NonNullable<Manifest['backups']>),
+        keep: { last: 3, daily: 7, weekly: 4, monthly: 3 },
+      },
+    };
     const start = Date.parse('2025-01-01T04:00:00Z');
     for (let day = 0; day < 32; day++) {
       const time = new Date(start + day * 86_400_000);
@@ -105,10 +126,20 @@ describe('backup activities on real files and a real PostgreSQL', () => {
       await activities.recordBackup({ manifest: monthly, entry });
       await activities.applyBackupRetention({ manifest: monthly, target: 'db' });
     }
-    const remaining = ['2025-01-12', '2025-01-19', '2025-01-26', '2025-01-27', '2025-01-28', '2025-01-29', '2025-01-30', '2025-01-31', '2025-02-01'].map(
-      (d) => `${shop.app}-db-${d}`,
-    );
+    const remaining = [
+      '2025-01-12',
+      '2025-01-19',
+      '2025-01-26',
+      '2025-01-27',
+      '2025-01-28',
+      '2025-01-29',
+      '2025-01-30',
+      '2025-01-31',
+      '2025-02-01',
+    ].map((d) => `${shop.app}-db-${d}`);
     expect(readCatalogueFile(shop).entries.map((e) => e.id)).toEqual(remaining);
-    expect(readdirSync(shop.backupsDir).sort()).toEqual(['catalogue.json', ...remaining.map((id) => `${id}.dump`)].sort());
+    expect(readdirSync(shop.backupsDir).sort()).toEqual(
+      ['catalogue.json', ...remaining.map((id) => `${id}.dump`)].sort(),
+    );
   });
 });

@@ -12,11 +12,19 @@ describe('health and dependency checks against real services', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'runbook-checks-'));
   const root = path.join(dir, 'app');
   mkdirSync(root, { recursive: true });
-  const parsed = parseManifest(`app: checks\nhost: h\nroot: ${root}\nstrategy: in-place\nsource: { type: copy, from: ${dir} }\n`);
+  const parsed = parseManifest(
+    `app: checks\nhost: h\nroot: ${root}\nstrategy: in-place\nsource: { type: copy, from: ${dir} }\n`,
+  );
   if (!parsed.ok) throw new Error('bad test manifest');
   const manifest: Manifest = parsed.manifest;
   const env = { ...process.env, PG_URL: process.env.RUNBOOK_TEST_PG_URL, REDIS: process.env.RUNBOOK_TEST_REDIS_URL };
-  const context = (extra: Partial<CheckContext> = {}): CheckContext => ({ manifest, env, logOffsets: {}, redact: [], ...extra });
+  const context = (extra: Partial<CheckContext> = {}): CheckContext => ({
+    manifest,
+    env,
+    logOffsets: {},
+    redact: [],
+    ...extra,
+  });
   const check = (c: Record<string, unknown>) => c as unknown as Check;
 
   let server: http.Server;
@@ -24,7 +32,8 @@ describe('health and dependency checks against real services', () => {
   beforeAll(async () => {
     port = await freePort();
     server = http.createServer((req, res) => {
-      const [status, body] = req.url === '/healthz' ? [200, '{"status":"ok"}'] : req.url === '/broken' ? [500, 'boom'] : [404, ''];
+      const [status, body] =
+        req.url === '/healthz' ? [200, '{"status":"ok"}'] : req.url === '/broken' ? [500, 'boom'] : [404, ''];
       res.statusCode = status as number;
       res.end(body);
     });
@@ -34,26 +43,48 @@ describe('health and dependency checks against real services', () => {
 
   it('http: status and body text', async () => {
     const base = `http://127.0.0.1:${port}`;
-    expect(await runCheckOnce(check({ http: `${base}/healthz`, expect: 200, contains: '"status":"ok"' }), context())).toEqual({ ok: true, detail: 'answered 200' });
-    expect(await runCheckOnce(check({ http: `${base}/broken`, expect: 200 }), context())).toEqual({ ok: false, detail: 'answered 500, expected 200' });
-    expect(await runCheckOnce(check({ http: `${base}/nope`, expect: [200, 404] }), context())).toMatchObject({ ok: true });
-    expect(await runCheckOnce(check({ http: `${base}/healthz`, expect: 200, contains: 'degraded' }), context())).toMatchObject({ ok: false, detail: expect.stringContaining('without "degraded"') });
+    expect(
+      await runCheckOnce(check({ http: `${base}/healthz`, expect: 200, contains: '"status":"ok"' }), context()),
+    ).toEqual({ ok: true, detail: 'answered 200' });
+    expect(await runCheckOnce(check({ http: `${base}/broken`, expect: 200 }), context())).toEqual({
+      ok: false,
+      detail: 'answered 500, expected 200',
+    });
+    expect(await runCheckOnce(check({ http: `${base}/nope`, expect: [200, 404] }), context())).toMatchObject({
+      ok: true,
+    });
+    expect(
+      await runCheckOnce(check({ http: `${base}/healthz`, expect: 200, contains: 'degraded' }), context()),
+    ).toMatchObject({ ok: false, detail: expect.stringContaining('without "degraded"') });
   });
 
   it('tcp: an open and a closed port', async () => {
     expect(await runCheckOnce(check({ tcp: `127.0.0.1:${port}` }), context())).toMatchObject({ ok: true });
     const closed = await freePort();
-    expect(await runCheckOnce(check({ tcp: `127.0.0.1:${closed}` }), context())).toMatchObject({ ok: false, detail: expect.stringContaining('ECONNREFUSED') });
+    expect(await runCheckOnce(check({ tcp: `127.0.0.1:${closed}` }), context())).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining('ECONNREFUSED'),
+    });
   });
 
   it('postgres: SELECT 1 and a custom query, the URL read from a named variable', async () => {
-    expect(await runCheckOnce(check({ postgres: { urlEnv: 'PG_URL', query: 'SELECT 1' } }), context())).toEqual({ ok: true, detail: 'SELECT 1: 1 row(s)' });
-    expect(await runCheckOnce(check({ postgres: { urlEnv: 'PG_URL', query: 'SELECT * FROM audit.nope' } }), context())).toMatchObject({ ok: false, detail: expect.stringContaining('does not exist') });
-    await expect(runCheckOnce(check({ postgres: { urlEnv: 'UNSET_DB_URL', query: 'SELECT 1' } }), context())).rejects.toThrow('UNSET_DB_URL is not set (postgres check)');
+    expect(await runCheckOnce(check({ postgres: { urlEnv: 'PG_URL', query: 'SELECT 1' } }), context())).toEqual({
+      ok: true,
+      detail: 'SELECT 1: 1 row(s)',
+    });
+    expect(
+      await runCheckOnce(check({ postgres: { urlEnv: 'PG_URL', query: 'SELECT * FROM audit.nope' } }), context()),
+    ).toMatchObject({ ok: false, detail: expect.stringContaining('does not exist') });
+    await expect(
+      runCheckOnce(check({ postgres: { urlEnv: 'UNSET_DB_URL', query: 'SELECT 1' } }), context()),
+    ).rejects.toThrow('UNSET_DB_URL is not set (postgres check)');
   });
 
   it('redis: PING, and a worker heartbeat that must be fresh', async () => {
-    expect(await runCheckOnce(check({ redis: { urlEnv: 'REDIS' } }), context())).toEqual({ ok: true, detail: 'PING → PONG' });
+    expect(await runCheckOnce(check({ redis: { urlEnv: 'REDIS' } }), context())).toEqual({
+      ok: true,
+      detail: 'PING → PONG',
+    });
     const redis = new Redis(process.env.RUNBOOK_TEST_REDIS_URL!);
     try {
       await redis.set('checks:beat:fresh', String(Math.floor(Date.now() / 1000)));
@@ -62,11 +93,18 @@ describe('health and dependency checks against real services', () => {
     } finally {
       redis.disconnect();
     }
-    const beat = (key: string, field?: string) => check({ heartbeat: { redisUrlEnv: 'REDIS', key, field, maxAge: '60s' } });
+    const beat = (key: string, field?: string) =>
+      check({ heartbeat: { redisUrlEnv: 'REDIS', key, field, maxAge: '60s' } });
     expect(await runCheckOnce(beat('checks:beat:fresh'), context())).toMatchObject({ ok: true });
-    expect(await runCheckOnce(beat('checks:beat:stale'), context())).toMatchObject({ ok: false, detail: expect.stringMatching(/heartbeat is 6\d\ds old \(max 60s\)/) });
+    expect(await runCheckOnce(beat('checks:beat:stale'), context())).toMatchObject({
+      ok: false,
+      detail: expect.stringMatching(/heartbeat is 6\d\ds old \(max 60s\)/),
+    });
     expect(await runCheckOnce(beat('rq:worker:w1', 'last_heartbeat'), context())).toMatchObject({ ok: true });
-    expect(await runCheckOnce(beat('checks:beat:missing'), context())).toEqual({ ok: false, detail: 'no heartbeat at checks:beat:missing' });
+    expect(await runCheckOnce(beat('checks:beat:missing'), context())).toEqual({
+      ok: false,
+      detail: 'no heartbeat at checks:beat:missing',
+    });
   });
 
   it('logs: only what was written since the restart counts', async () => {
@@ -77,12 +115,17 @@ describe('health and dependency checks against real services', () => {
     appendFileSync(log, 'started\n');
     expect(await runCheckOnce(logsCheck, context({ logOffsets: offsets }))).toMatchObject({ ok: true });
     appendFileSync(log, "ImportError: cannot import name 'x'\n");
-    expect(await runCheckOnce(logsCheck, context({ logOffsets: offsets }))).toEqual({ ok: false, detail: "app.log contains 'ImportError' since the restart: ImportError: cannot import name 'x'" });
+    expect(await runCheckOnce(logsCheck, context({ logOffsets: offsets }))).toEqual({
+      ok: false,
+      detail: "app.log contains 'ImportError' since the restart: ImportError: cannot import name 'x'",
+    });
   });
 
   it('command: exit status decides, the output explains', async () => {
     expect(await runCheckOnce(check({ command: ['true'] }), context())).toEqual({ ok: true, detail: 'exit 0' });
-    expect(await runCheckOnce(check({ command: ['sh', '-c', 'echo queue whatsapp stuck >&2; exit 2'] }), context())).toEqual({ ok: false, detail: 'exit 2: queue whatsapp stuck' });
+    expect(
+      await runCheckOnce(check({ command: ['sh', '-c', 'echo queue whatsapp stuck >&2; exit 2'] }), context()),
+    ).toEqual({ ok: false, detail: 'exit 2: queue whatsapp stuck' });
   });
 
   it('reads heartbeat timestamps as unix seconds, milliseconds or ISO dates', () => {

@@ -17,7 +17,9 @@ import { uniqueName } from '../support/temporal';
 
 describe('connection settings from a URL', () => {
   it('turns a URL into PG* variables, decoding the password', () => {
-    expect(pgEnvFromUrl('postgresql://etl:p%40ss%3Aword@db.internal:6543/financeiro?sslmode=require&application_name=etl')).toEqual({
+    expect(
+      pgEnvFromUrl('postgresql://etl:p%40ss%3Aword@db.internal:6543/financeiro?sslmode=require&application_name=etl'),
+    ).toEqual({
       PGHOST: 'db.internal',
       PGPORT: '6543',
       PGUSER: 'etl',
@@ -30,8 +32,17 @@ describe('connection settings from a URL', () => {
 
   it("accepts postgres:// and SQLAlchemy's postgresql+psycopg2://, and a socket folder as ?host=", () => {
     expect(pgEnvFromUrl('postgres://u@localhost/app')).toEqual({ PGHOST: 'localhost', PGUSER: 'u', PGDATABASE: 'app' });
-    expect(pgEnvFromUrl('postgresql+psycopg2://u:pw@h:5432/app')).toEqual({ PGHOST: 'h', PGPORT: '5432', PGUSER: 'u', PGPASSWORD: 'pw', PGDATABASE: 'app' });
-    expect(pgEnvFromUrl('postgresql:///app?host=/var/run/postgresql')).toEqual({ PGHOST: '/var/run/postgresql', PGDATABASE: 'app' });
+    expect(pgEnvFromUrl('postgresql+psycopg2://u:pw@h:5432/app')).toEqual({
+      PGHOST: 'h',
+      PGPORT: '5432',
+      PGUSER: 'u',
+      PGPASSWORD: 'pw',
+      PGDATABASE: 'app',
+    });
+    expect(pgEnvFromUrl('postgresql:///app?host=/var/run/postgresql')).toEqual({
+      PGHOST: '/var/run/postgresql',
+      PGDATABASE: 'app',
+    });
   });
 
   it('refuses a URL without a database, never repeating the URL (it may hold a password)', () => {
@@ -48,7 +59,9 @@ describe('connection settings from a URL', () => {
   });
 
   it('points a URL at another database on the same server', () => {
-    expect(withDatabase('postgresql://u:pw@h:5432/app?sslmode=require', 'app_scratch')).toBe('postgresql://u:pw@h:5432/app_scratch?sslmode=require');
+    expect(withDatabase('postgresql://u:pw@h:5432/app?sslmode=require', 'app_scratch')).toBe(
+      'postgresql://u:pw@h:5432/app_scratch?sslmode=require',
+    );
   });
 });
 
@@ -62,13 +75,16 @@ describe('pg_dump and pg_restore on a real PostgreSQL', () => {
   beforeAll(async () => {
     dbName = uniqueName('pgtools').replace(/-/g, '_');
     url = await createDatabase(serverUrl, dbName);
-    await sql(url, `
+    await sql(
+      url,
+      `
       CREATE TABLE public.tasks (id int PRIMARY KEY, title text NOT NULL, done boolean NOT NULL);
       INSERT INTO public.tasks SELECT i, md5(i::text), i % 3 = 0 FROM generate_series(1, 5000) AS i;
       CREATE SCHEMA audit;
       CREATE TABLE audit.sessoes_processamento (id int PRIMARY KEY, started timestamptz NOT NULL, detail text);
       INSERT INTO audit.sessoes_processamento SELECT i, timestamptz '2025-01-01' + i * interval '1 minute', repeat(md5(i::text), 4) FROM generate_series(1, 3000) AS i;
-    `);
+    `,
+    );
   });
   beforeEach(() => {
     work = mkdtempSync(path.join(os.tmpdir(), 'runbook-pg-'));
@@ -92,7 +108,9 @@ describe('pg_dump and pg_restore on a real PostgreSQL', () => {
     await restoreDatabase({ url, file, format: 'custom', clean: true, binDir });
 
     expect(await fingerprint(url, 'public.tasks')).toEqual(before);
-    expect(await count(url, "SELECT count(*) FROM audit.sessoes_processamento WHERE detail = 'changed after the backup'")).toBe(0);
+    expect(
+      await count(url, "SELECT count(*) FROM audit.sessoes_processamento WHERE detail = 'changed after the backup'"),
+    ).toBe(0);
   });
 
   it('keeps only the named schema in a schema-filtered dump', async () => {
@@ -102,9 +120,14 @@ describe('pg_dump and pg_restore on a real PostgreSQL', () => {
     const scratchUrl = await createScratchDatabase(serverUrl, scratch);
     try {
       await restoreDatabase({ url: scratchUrl, file, format: 'custom', clean: false, noOwner: true, binDir });
-      const tables = await rows(scratchUrl, "SELECT table_schema || '.' || table_name AS t FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1");
+      const tables = await rows(
+        scratchUrl,
+        "SELECT table_schema || '.' || table_name AS t FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
+      );
       expect(tables).toEqual(['audit.sessoes_processamento']);
-      expect(await fingerprint(scratchUrl, 'audit.sessoes_processamento')).toEqual(await fingerprint(url, 'audit.sessoes_processamento'));
+      expect(await fingerprint(scratchUrl, 'audit.sessoes_processamento')).toEqual(
+        await fingerprint(url, 'audit.sessoes_processamento'),
+      );
     } finally {
       await dropDatabase(serverUrl, scratch);
     }
@@ -119,9 +142,19 @@ describe('pg_dump and pg_restore on a real PostgreSQL', () => {
     const scratch = `${dbName}_dir`;
     const scratchUrl = await createScratchDatabase(serverUrl, scratch);
     try {
-      await restoreDatabase({ url: scratchUrl, file, format: 'directory', clean: false, noOwner: true, jobs: 2, binDir });
+      await restoreDatabase({
+        url: scratchUrl,
+        file,
+        format: 'directory',
+        clean: false,
+        noOwner: true,
+        jobs: 2,
+        binDir,
+      });
       expect(await fingerprint(scratchUrl, 'public.tasks')).toEqual(await fingerprint(url, 'public.tasks'));
-      expect(await fingerprint(scratchUrl, 'audit.sessoes_processamento')).toEqual(await fingerprint(url, 'audit.sessoes_processamento'));
+      expect(await fingerprint(scratchUrl, 'audit.sessoes_processamento')).toEqual(
+        await fingerprint(url, 'audit.sessoes_processamento'),
+      );
     } finally {
       await dropDatabase(serverUrl, scratch);
     }
@@ -144,9 +177,13 @@ describe('pg_dump and pg_restore on a real PostgreSQL', () => {
     // Cut in the data: the table of contents still lists, only a full read notices.
     writeFileSync(file, bytes.subarray(0, Math.floor(bytes.length * 0.7)));
     expect((await listDump({ file, format: 'custom', binDir })).entries).toBeGreaterThan(0);
-    await expect(listDump({ file, format: 'custom', binDir, full: true })).rejects.toThrow(/reading every block of app.dump \(pg_restore -f \/dev\/null\) exited with status 1/);
+    await expect(listDump({ file, format: 'custom', binDir, full: true })).rejects.toThrow(
+      /reading every block of app.dump \(pg_restore -f \/dev\/null\) exited with status 1/,
+    );
     writeFileSync(file, bytes.subarray(0, 40));
-    await expect(listDump({ file, format: 'custom', binDir })).rejects.toThrow(/pg_restore --list app.dump exited with status 1/);
+    await expect(listDump({ file, format: 'custom', binDir })).rejects.toThrow(
+      /pg_restore --list app.dump exited with status 1/,
+    );
 
     const sqlFile = path.join(work, 'app.sql');
     await dumpDatabase({ url, file: sqlFile, format: 'plain', binDir });
@@ -159,7 +196,9 @@ describe('pg_dump and pg_restore on a real PostgreSQL', () => {
     missing.pathname = '/no_such_database';
     missing.password = 'hunter22-secret';
     const file = path.join(work, 'missing.dump');
-    const error = await dumpDatabase({ url: missing.toString(), file, format: 'custom', binDir }).catch((e: Error) => e);
+    const error = await dumpDatabase({ url: missing.toString(), file, format: 'custom', binDir }).catch(
+      (e: Error) => e,
+    );
     expect((error as Error).message).toMatch(/pg_dump exited with status 1/);
     expect((error as Error).message).toContain('no_such_database');
     expect((error as Error).message).not.toContain('hunter22-secret');
@@ -184,7 +223,10 @@ async function count(url: string, text: string): Promise<number> {
 
 /** Row count and a hash of every row in key order: equal fingerprints mean equal contents. */
 async function fingerprint(url: string, table: string): Promise<{ rows: number; md5: string }> {
-  const [result] = await rows(url, `SELECT count(*) || ':' || md5(string_agg(t::text, '|' ORDER BY id)) FROM ${table} t`);
+  const [result] = await rows(
+    url,
+    `SELECT count(*) || ':' || md5(string_agg(t::text, '|' ORDER BY id)) FROM ${table} t`,
+  );
   const [n, md5] = result.split(':');
   return { rows: Number(n), md5 };
 }

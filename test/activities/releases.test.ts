@@ -7,11 +7,25 @@ import { activityConfigFromEnv } from '../../src/activities';
 import { releaseActivities, releasesToPrune, type ReleaseInfo } from '../../src/activities/releases';
 import { parseManifest } from '../../src/manifest/load';
 
-const release = (id: string, status: ReleaseInfo['status']): ReleaseInfo => ({ id, ref: id, source: 'git', createdAt: '', workflowId: '', runId: '', status });
+const release = (id: string, status: ReleaseInfo['status']): ReleaseInfo => ({
+  id,
+  ref: id,
+  source: 'git',
+  createdAt: '',
+  workflowId: '',
+  runId: '',
+  status,
+});
 
 describe('release retention', () => {
   it('keeps N, deletes bad releases first, never the current or the newest good one', () => {
-    const releases = [release('r1', 'good'), release('r2', 'bad'), release('r3', 'good'), release('r4', 'bad'), release('r5', 'good')];
+    const releases = [
+      release('r1', 'good'),
+      release('r2', 'bad'),
+      release('r3', 'good'),
+      release('r4', 'bad'),
+      release('r5', 'good'),
+    ];
     expect(releasesToPrune(releases, 3, 'r5')).toEqual(['r2', 'r4']);
     expect(releasesToPrune(releases, 2, 'r5')).toEqual(['r2', 'r4', 'r1']);
     // after a failed rollback `current` may be bad; the newest good release still survives
@@ -24,7 +38,18 @@ describe('release retention', () => {
 describe('releases from git', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'runbook-git-'));
   const repo = path.join(dir, 'repo');
-  const git = (...args: string[]) => execFileSync('git', ['-C', repo, ...args], { env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' } }).toString().trim();
+  const git = (...args: string[]) =>
+    execFileSync('git', ['-C', repo, ...args], {
+      env: {
+        ...process.env,
+        GIT_AUTHOR_NAME: 't',
+        GIT_AUTHOR_EMAIL: 't@e',
+        GIT_COMMITTER_NAME: 't',
+        GIT_COMMITTER_EMAIL: 't@e',
+      },
+    })
+      .toString()
+      .trim();
   mkdirSync(repo, { recursive: true });
   execFileSync('git', ['init', '-q', '-b', 'main', repo]);
   writeFileSync(path.join(repo, 'app.py'), 'print("v1")\n');
@@ -34,7 +59,9 @@ describe('releases from git', () => {
   const v1 = git('rev-parse', 'HEAD');
   writeFileSync(path.join(repo, 'app.py'), 'print("v2")\n');
   git('commit', '-qam', 'v2');
-  const parsed = parseManifest(`app: gitapp\nhost: h\nroot: ${dir}/srv\nsource: { type: git, repo: ${repo}, allowedRefs: [main, "v*"] }\n`);
+  const parsed = parseManifest(
+    `app: gitapp\nhost: h\nroot: ${dir}/srv\nsource: { type: git, repo: ${repo}, allowedRefs: [main, "v*"] }\n`,
+  );
   if (!parsed.ok) throw new Error('bad manifest');
   const manifest = parsed.manifest;
   const activities = releaseActivities(activityConfigFromEnv());
@@ -52,13 +79,23 @@ describe('releases from git', () => {
   });
 
   it('switches current atomically and reports the previous release', async () => {
-    expect(await run(() => activities.switchCurrent({ manifest, releaseId: 'r1' }))).toEqual({ previous: undefined, current: 'r1' });
-    expect(await run(() => activities.switchCurrent({ manifest, releaseId: 'r2' }))).toEqual({ previous: 'r1', current: 'r2' });
-    await expect(run(() => activities.switchCurrent({ manifest, releaseId: 'r9' }))).rejects.toThrow(/release r9 does not exist/);
+    expect(await run(() => activities.switchCurrent({ manifest, releaseId: 'r1' }))).toEqual({
+      previous: undefined,
+      current: 'r1',
+    });
+    expect(await run(() => activities.switchCurrent({ manifest, releaseId: 'r2' }))).toEqual({
+      previous: 'r1',
+      current: 'r2',
+    });
+    await expect(run(() => activities.switchCurrent({ manifest, releaseId: 'r9' }))).rejects.toThrow(
+      /release r9 does not exist/,
+    );
   });
 
   it('refuses a ref the repository does not have, without retrying', async () => {
-    await expect(run(() => activities.prepareRelease({ manifest, releaseId: 'r3', ref: 'v9' }))).rejects.toThrow(`ref 'v9' was not found in ${repo}`);
+    await expect(run(() => activities.prepareRelease({ manifest, releaseId: 'r3', ref: 'v9' }))).rejects.toThrow(
+      `ref 'v9' was not found in ${repo}`,
+    );
     expect(existsSync(path.join(dir, 'srv', 'releases', 'r3'))).toBe(false);
   });
 });

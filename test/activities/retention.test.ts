@@ -30,10 +30,25 @@ describe('retention plan', () => {
     ]);
     expect(plan.delete.map((d) => d.id).sort()).toEqual(
       days('2025-01-01', 32)
-        .filter((d) => !['2025-02-01', '2025-01-31', '2025-01-30', '2025-01-29', '2025-01-28', '2025-01-27', '2025-01-26', '2025-01-19', '2025-01-12'].includes(d))
+        .filter(
+          (d) =>
+            ![
+              '2025-02-01',
+              '2025-01-31',
+              '2025-01-30',
+              '2025-01-29',
+              '2025-01-28',
+              '2025-01-27',
+              '2025-01-26',
+              '2025-01-19',
+              '2025-01-12',
+            ].includes(d),
+        )
         .map((d) => `db-${d}`),
     );
-    expect(plan.delete.find((d) => d.id === 'db-2025-01-15')?.reason).toBe('unverified, and a newer verified backup exists');
+    expect(plan.delete.find((d) => d.id === 'db-2025-01-15')?.reason).toBe(
+      'unverified, and a newer verified backup exists',
+    );
   });
 
   it('gives the same result applied every day of the month as applied once at its end', () => {
@@ -46,13 +61,31 @@ describe('retention plan', () => {
       expect(plan.delete.map((d) => d.id)).not.toContain(newestVerified.id);
       catalogue = catalogue.filter((i) => plan.keep.some((k) => k.id === i.id));
     }
-    const once = keptIds(days('2024-12-20', 45).map((d) => daily(d, d !== '2025-01-15' && d !== '2025-01-22')), policy);
+    const once = keptIds(
+      days('2024-12-20', 45).map((d) => daily(d, d !== '2025-01-15' && d !== '2025-01-22')),
+      policy,
+    );
     expect(catalogue.map((i) => i.id).sort()).toEqual([...once].sort());
-    expect(once).toEqual(['db-2025-02-02', 'db-2025-02-01', 'db-2025-01-31', 'db-2025-01-30', 'db-2025-01-29', 'db-2025-01-26', 'db-2025-01-19', 'db-2024-12-31']);
+    expect(once).toEqual([
+      'db-2025-02-02',
+      'db-2025-02-01',
+      'db-2025-01-31',
+      'db-2025-01-30',
+      'db-2025-01-29',
+      'db-2025-01-26',
+      'db-2025-01-19',
+      'db-2024-12-31',
+    ]);
   });
 
   it('never counts an unverified backup toward a rule', () => {
-    const items = [daily('2025-03-01'), daily('2025-03-02'), daily('2025-03-03', false), daily('2025-03-04', false), daily('2025-03-05')];
+    const items = [
+      daily('2025-03-01'),
+      daily('2025-03-02'),
+      daily('2025-03-03', false),
+      daily('2025-03-04', false),
+      daily('2025-03-05'),
+    ];
     const plan = planRetention(items, { last: 2 });
     expect(plan.keep.map((k) => k.id)).toEqual(['db-2025-03-05', 'db-2025-03-02']);
     expect(plan.delete.map((d) => d.id)).toEqual(['db-2025-03-04', 'db-2025-03-03', 'db-2025-03-01']);
@@ -69,7 +102,9 @@ describe('retention plan', () => {
   it('never deletes the newest verified backup, even with rules that keep nothing', () => {
     const items = [daily('2025-03-01'), daily('2025-03-02'), daily('2025-03-03', false)];
     expect(keptIds(items, { daily: 0, weekly: 0, monthly: 0 })).toEqual(['db-2025-03-03', 'db-2025-03-02']);
-    expect(planRetention(items, { daily: 0 }).keep.find((k) => k.id === 'db-2025-03-02')?.reasons).toEqual(['newest verified']);
+    expect(planRetention(items, { daily: 0 }).keep.find((k) => k.id === 'db-2025-03-02')?.reasons).toEqual([
+      'newest verified',
+    ]);
   });
 
   it('keeps everything when no rule is set', () => {

@@ -105,7 +105,9 @@ services:
     await run(() => activities.startServices({ manifest, dir: path.join(dir, 'custom') }));
     await run(() => activities.stopServices({ manifest, dir: path.join(dir, 'custom') }));
     expect(stand.calls()).toEqual(['systemctl restart custom-api', 'systemctl stop custom-api']);
-    expect(await run(() => activities.servicesStatus({ manifest, dir: path.join(dir, 'custom') }))).toEqual([{ name: 'api', type: 'command', running: false }]);
+    expect(await run(() => activities.servicesStatus({ manifest, dir: path.join(dir, 'custom') }))).toEqual([
+      { name: 'api', type: 'command', running: false },
+    ]);
 
     const broken = manifestOf(`app: custom
 host: h
@@ -114,7 +116,9 @@ source: { type: copy, from: ${dir} }
 services:
   - { name: api, type: command, start: "sh -c 'echo no such unit >&2; exit 5'", stop: "true" }
 `);
-    await expect(run(() => activities.startServices({ manifest: broken, dir: path.join(dir, 'custom') }))).rejects.toThrow(/api start .* exited with status 5:\nno such unit/);
+    await expect(
+      run(() => activities.startServices({ manifest: broken, dir: path.join(dir, 'custom') })),
+    ).rejects.toThrow(/api start .* exited with status 5:\nno such unit/);
   });
 
   it('process: starts detached with a pid file and log, stops by pid, and first stops whoever holds its port', async () => {
@@ -130,20 +134,27 @@ services:
   - { name: web, type: process, start: [python3, app.py, "${port}"], port: ${port}, log: app.log, stopTimeout: 3s }
 `);
     // someone else already listens on the port, as a stale process on 5000 does in the Almareia guide
-    const squatter = spawn('python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1'], { stdio: 'ignore', detached: true });
+    const squatter = spawn('python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1'], {
+      stdio: 'ignore',
+      detached: true,
+    });
     await waitFor(async () => {
       if (pidsListeningOn(port).length === 0) throw new Error('not listening yet');
     }, 10_000);
 
     const [started] = await run(() => activities.startServices({ manifest, dir: appDir }));
-    expect(started).toMatch(new RegExp(`stopped web \\(pid ${squatter.pid}\\); started web \\(pid \\d+, log ${appDir}/app.log\\)`));
+    expect(started).toMatch(
+      new RegExp(`stopped web \\(pid ${squatter.pid}\\); started web \\(pid \\d+, log ${appDir}/app.log\\)`),
+    );
     expect(isAlive(squatter.pid!)).toBe(false);
     const body = await (await fetch(`http://127.0.0.1:${port}/api/status`)).json();
     expect(body).toMatchObject({ version: 'v1', path: '/api/status' });
 
     const again = await run(() => activities.startServices({ manifest, dir: appDir }));
     expect(again[0]).toMatch(/web already running \(pid \d+\)/);
-    expect(await run(() => activities.servicesStatus({ manifest }))).toEqual([{ name: 'web', type: 'process', running: true }]);
+    expect(await run(() => activities.servicesStatus({ manifest }))).toEqual([
+      { name: 'web', type: 'process', running: true },
+    ]);
 
     const [stopped] = await run(() => activities.stopServices({ manifest, dir: appDir }));
     expect(stopped).toMatch(/stopped web \(pid \d+\)/);

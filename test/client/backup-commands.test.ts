@@ -21,7 +21,10 @@ describe('runbook backup and restore (real workflows, database and files)', () =
     worker = await startTestWorker({
       taskQueue,
       hosts: [shop.host, unconfigured.host],
-      activities: { manifestsDir: shop.manifestsDir, env: { ...process.env, ...shop.env, RUNBOOK_PG_BIN: process.env.RUNBOOK_TEST_PG_BIN } },
+      activities: {
+        manifestsDir: shop.manifestsDir,
+        env: { ...process.env, ...shop.env, RUNBOOK_PG_BIN: process.env.RUNBOOK_TEST_PG_BIN },
+      },
     });
     env = { RUNBOOK_MANIFESTS: shop.manifestsDir, RUNBOOK_TASK_QUEUE: taskQueue };
   });
@@ -34,7 +37,9 @@ describe('runbook backup and restore (real workflows, database and files)', () =
     const backup = await runCli(['backup', shop.app], { env });
     expect(backup.stderr).toBe('');
     expect(backup.code).toBe(0);
-    expect(backup.stdout).toMatch(new RegExp(`^backup ${shop.app} \\(backup-${shop.app}-\\d{8}T\\d{6}Z\\)\\n {2}http://\\S+/history\\n`));
+    expect(backup.stdout).toMatch(
+      new RegExp(`^backup ${shop.app} \\(backup-${shop.app}-\\d{8}T\\d{6}Z\\)\\n {2}http://\\S+/history\\n`),
+    );
     expect(backup.stdout).toMatch(/ {2}✓ db: \S.* {2}succeeded/);
     expect(backup.stdout).toMatch(/ {2}✓ uploads: \S.* {2}succeeded/);
     expect(backup.stdout).toMatch(new RegExp(`✓ backup ${shop.app} succeeded in \\S+: `));
@@ -45,14 +50,22 @@ describe('runbook backup and restore (real workflows, database and files)', () =
 
     const restore = await runCli(['restore', shop.app, '--backup', dump?.id as string, '--scratch', '--json'], { env });
     expect(restore.code).toBe(0);
-    expect(JSON.parse(restore.stdout)).toMatchObject({ kind: 'restore', outcome: 'succeeded', report: { kind: 'restore', app: shop.app } });
+    expect(JSON.parse(restore.stdout)).toMatchObject({
+      kind: 'restore',
+      outcome: 'succeeded',
+      report: { kind: 'restore', app: shop.app },
+    });
   });
 
   it('exits 1 when a backup fails, with the error that says what to fix', async () => {
     const result = await runCli(['backup', unconfigured.app, '--target', 'db', '--json'], { env });
     expect(result.code).toBe(1);
     const end = JSON.parse(result.stdout) as { outcome: string; error: string; report: RunReport };
-    expect(end).toMatchObject({ kind: 'backup', outcome: 'failed', report: { app: unconfigured.app, outcome: 'failed' } });
+    expect(end).toMatchObject({
+      kind: 'backup',
+      outcome: 'failed',
+      report: { app: unconfigured.app, outcome: 'failed' },
+    });
     expect(end.error).toContain(unconfigured.urlEnv);
   });
 

@@ -18,7 +18,11 @@ describe('runbook plan, deploy, releases, rollback (real deploy workflow and app
   beforeAll(async () => {
     temporal = await connectClient();
     fx = await createAppFixture();
-    worker = await startTestWorker({ taskQueue: fx.taskQueue, hosts: [fx.host], activities: { manifestsDir: fx.manifestsDir } });
+    worker = await startTestWorker({
+      taskQueue: fx.taskQueue,
+      hosts: [fx.host],
+      activities: { manifestsDir: fx.manifestsDir },
+    });
     env = { RUNBOOK_TASK_QUEUE: fx.taskQueue, RUNBOOK_MANIFESTS: fx.manifestsDir };
   });
   afterAll(async () => {
@@ -36,18 +40,30 @@ describe('runbook plan, deploy, releases, rollback (real deploy workflow and app
     expect(human.stdout).toMatch(/ {3}\d\. install: install dependencies\n {6}\$ python3 install\.py\n/);
     expect(human.stdout).toMatch(/\. migrate: migrate database\n {6}\$ python3 migrate\.py\n/);
     expect(human.stdout).toContain(`health: home (${fx.url('/')})`);
-    expect(human.stdout).toMatch(/if a step fails, these undo what was done, in this order:\n {3}1\. stop services and switch back to the previous release\n {3}2\. start previous services and check health/);
+    expect(human.stdout).toMatch(
+      /if a step fails, these undo what was done, in this order:\n {3}1\. stop services and switch back to the previous release\n {3}2\. start previous services and check health/,
+    );
 
     const json = await runCli(['plan', fx.app, '--ref', 'v1', '--json'], { env: nowhere });
     expect(json.code).toBe(0);
-    const plan = JSON.parse(json.stdout) as { app: string; hosts: Array<{ host: string; steps: Array<{ name: string; action: string; argv?: string[] }> }>; compensations: string[] };
+    const plan = JSON.parse(json.stdout) as {
+      app: string;
+      hosts: Array<{ host: string; steps: Array<{ name: string; action: string; argv?: string[] }> }>;
+      compensations: string[];
+    };
     expect(plan.app).toBe(fx.app);
     expect(plan.hosts[0].host).toBe(fx.host);
-    expect(plan.hosts[0].steps.find((s) => s.name === 'install: install dependencies')).toMatchObject({ action: 'run-step', argv: ['python3', 'install.py'] });
+    expect(plan.hosts[0].steps.find((s) => s.name === 'install: install dependencies')).toMatchObject({
+      action: 'run-step',
+      argv: ['python3', 'install.py'],
+    });
     expect(plan.compensations).toHaveLength(2);
 
     expect(existsSync(fx.root)).toBe(false);
-    const error = await temporal.client.workflow.getHandle(appLockWorkflowId(fx.app)).describe().catch((e: unknown) => e);
+    const error = await temporal.client.workflow
+      .getHandle(appLockWorkflowId(fx.app))
+      .describe()
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WorkflowNotFoundError);
   });
 
@@ -70,13 +86,18 @@ describe('runbook plan, deploy, releases, rollback (real deploy workflow and app
     expect(second.code).toBe(1);
     expect(second.stdout).toMatch(/✗ health: home \(http:\S+\) {2}failed {2}\S+ {2}.*answered 500, expected 200/);
     expect(second.stdout).toMatch(/✓ start previous services and check health {2}succeeded/);
-    expect(second.stdout).toMatch(new RegExp(`↩ deploy ${fx.app} v2 rolled back in \\S+: rolled back deploy of ${fx.app} v2`));
+    expect(second.stdout).toMatch(
+      new RegExp(`↩ deploy ${fx.app} v2 rolled back in \\S+: rolled back deploy of ${fx.app} v2`),
+    );
     expect(second.stderr).toMatch(new RegExp(`^error: deploy ${fx.app} v2 rolled back: home .* answered 500`));
     expect(await fx.serving()).toBe('v1');
 
     const releases = await runCli(['releases', fx.app, '--json'], { env });
     expect(releases.code).toBe(0);
-    const view = JSON.parse(releases.stdout) as { current: string; releases: Array<{ id: string; ref: string; status: string }> };
+    const view = JSON.parse(releases.stdout) as {
+      current: string;
+      releases: Array<{ id: string; ref: string; status: string }>;
+    };
     expect(view.releases.map((r) => [r.ref, r.status])).toEqual([
       ['v1', 'good'],
       ['v2', 'bad'],
@@ -92,16 +113,28 @@ describe('runbook plan, deploy, releases, rollback (real deploy workflow and app
     const workflowId = appLockWorkflowId(fx.app);
     const watching = runCli(['deploy', fx.app, '--ref', 'v3', '--approve-required'], { env, timeoutMs: 150_000 });
 
-    await waitFor(async () => {
-      const status = await runCli(['status', workflowId], { env });
-      expect(status.stdout).toContain(`waiting for approval: runbook approve ${workflowId}`);
-      expect(status.stdout).toMatch(/⏸ approval +waiting/);
-    }, 60_000, 300);
+    await waitFor(
+      async () => {
+        const status = await runCli(['status', workflowId], { env });
+        expect(status.stdout).toContain(`waiting for approval: runbook approve ${workflowId}`);
+        expect(status.stdout).toMatch(/⏸ approval +waiting/);
+      },
+      60_000,
+      300,
+    );
 
     const refused = await runCli(['deploy', fx.app, '--ref', 'v4'], { env });
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toMatch(new RegExp(`error: ${workflowId} is already running \\(deploy v3 since \\S+\\); one deploy or rollback per app at a time`));
-    expect(refused.stderr).toMatch(new RegExp(`hint: wait for it to end \\(runbook status ${workflowId}\\); it is at http://\\S+/workflows/${workflowId}/[\\w-]+/history`));
+    expect(refused.stderr).toMatch(
+      new RegExp(
+        `error: ${workflowId} is already running \\(deploy v3 since \\S+\\); one deploy or rollback per app at a time`,
+      ),
+    );
+    expect(refused.stderr).toMatch(
+      new RegExp(
+        `hint: wait for it to end \\(runbook status ${workflowId}\\); it is at http://\\S+/workflows/${workflowId}/[\\w-]+/history`,
+      ),
+    );
     const refusedRollback = await runCli(['rollback', fx.app], { env });
     expect(refusedRollback.code).toBe(2);
     expect(refusedRollback.stderr).toContain(`error: ${workflowId} is already running`);
@@ -111,48 +144,77 @@ describe('runbook plan, deploy, releases, rollback (real deploy workflow and app
     expect(JSON.parse(aborted.stdout)).toMatchObject({ workflowId, signal: 'abort' });
     const watched = await watching;
     expect(watched.code).toBe(1);
-    expect(watched.stdout).toMatch(new RegExp(`⏸ approval {2}waiting {2}\\S+ {2}waiting for an approve or abort signal\\n {2}waiting for approval: runbook approve ${workflowId} {2}\\(or runbook abort ${workflowId}\\)\\n`));
+    expect(watched.stdout).toMatch(
+      new RegExp(
+        `⏸ approval {2}waiting {2}\\S+ {2}waiting for an approve or abort signal\\n {2}waiting for approval: runbook approve ${workflowId} {2}\\(or runbook abort ${workflowId}\\)\\n`,
+      ),
+    );
     expect(watched.stdout).toMatch(/✗ approval {2}failed {2}\S+ {2}deploy not approved: wrong tenant/);
     expect(watched.stdout).toMatch(new RegExp(`↩ deploy ${fx.app} v3 rolled back`));
     expect(await fx.serving()).toBe('v1');
 
     const late = await runCli(['abort', workflowId], { env });
     expect(late.code).toBe(2);
-    expect(late.stderr).toContain(`error: ${workflowId} is not running (failed, rolled_back); there is nothing to abort`);
+    expect(late.stderr).toContain(
+      `error: ${workflowId} is not running (failed, rolled_back); there is nothing to abort`,
+    );
   }, 180_000);
 
   it('approve lets a held deploy switch; rollback goes back to the earlier good release', async () => {
     fx.stage('v5');
     const workflowId = appLockWorkflowId(fx.app);
-    const started = await runCli(['deploy', fx.app, '--ref', 'v5', '--approve-required', '--no-wait', '--json'], { env });
+    const started = await runCli(['deploy', fx.app, '--ref', 'v5', '--approve-required', '--no-wait', '--json'], {
+      env,
+    });
     expect(started.code).toBe(0);
     const run = JSON.parse(started.stdout) as { workflowId: string; status: string; url: string };
     expect(run).toMatchObject({ workflowId, status: 'started' });
-    await waitFor(async () => {
-      const status = await runCli(['status', workflowId, '--json'], { env });
-      const description = JSON.parse(status.stdout) as { progress?: { steps: Array<{ name: string; status: string }> } };
-      expect(description.progress?.steps.find((s) => s.name === 'approval')?.status).toBe('waiting');
-    }, 60_000, 300);
+    await waitFor(
+      async () => {
+        const status = await runCli(['status', workflowId, '--json'], { env });
+        const description = JSON.parse(status.stdout) as {
+          progress?: { steps: Array<{ name: string; status: string }> };
+        };
+        expect(description.progress?.steps.find((s) => s.name === 'approval')?.status).toBe('waiting');
+      },
+      60_000,
+      300,
+    );
     const approved = await runCli(['approve', workflowId], { env });
     expect(approved.code).toBe(0);
     expect(approved.stdout).toContain(`sent approve to ${workflowId}`);
-    await waitFor(async () => {
-      const status = await runCli(['status', workflowId, '--json'], { env });
-      expect(JSON.parse(status.stdout)).toMatchObject({ status: 'COMPLETED', end: { outcome: 'succeeded', report: { ref: 'v5' } } });
-    }, 60_000, 300);
+    await waitFor(
+      async () => {
+        const status = await runCli(['status', workflowId, '--json'], { env });
+        expect(JSON.parse(status.stdout)).toMatchObject({
+          status: 'COMPLETED',
+          end: { outcome: 'succeeded', report: { ref: 'v5' } },
+        });
+      },
+      60_000,
+      300,
+    );
     expect(await fx.serving()).toBe('v5');
 
     const result = await runCli(['rollback', fx.app, '--json'], { env, timeoutMs: 120_000 });
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout)).toMatchObject({ kind: 'rollback', outcome: 'succeeded', report: { kind: 'rollback', app: fx.app } });
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      kind: 'rollback',
+      outcome: 'succeeded',
+      report: { kind: 'rollback', app: fx.app },
+    });
     expect(await fx.serving()).toBe('v1');
 
-    await waitFor(async () => {
-      const history = await runCli(['history', '--app', fx.app, '--kind', 'rollback', '--json'], { env });
-      const runs = JSON.parse(history.stdout) as Array<{ kind: string; outcome?: string }>;
-      expect(runs).toHaveLength(1);
-      expect(runs[0]).toMatchObject({ kind: 'rollback', outcome: 'succeeded' });
-    }, 30_000, 500);
+    await waitFor(
+      async () => {
+        const history = await runCli(['history', '--app', fx.app, '--kind', 'rollback', '--json'], { env });
+        const runs = JSON.parse(history.stdout) as Array<{ kind: string; outcome?: string }>;
+        expect(runs).toHaveLength(1);
+        expect(runs[0]).toMatchObject({ kind: 'rollback', outcome: 'succeeded' });
+      },
+      30_000,
+      500,
+    );
     const rolledBack = await runCli(['history', '--app', fx.app, '--outcome', 'rolled_back', '--json'], { env });
     expect((JSON.parse(rolledBack.stdout) as unknown[]).length).toBe(2);
   }, 240_000);

@@ -34,11 +34,21 @@ describe('runbook dev and runbook demo', () => {
     });
     let stdout = '';
     dev.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
-    let info: { TEMPORAL_ADDRESS: string; TEMPORAL_UI_URL: string; uiUrl: string; taskQueues: string[]; apps: string[] } | undefined;
-    await waitFor(async () => {
-      info = JSON.parse(stdout.slice(stdout.indexOf('{'))) as typeof info;
-    }, 60_000, 200);
-    expect(info).toMatchObject({ TEMPORAL_ADDRESS: `127.0.0.1:${port}`, TEMPORAL_UI_URL: `http://127.0.0.1:${uiPort}`, uiUrl: `http://127.0.0.1:${uiPort}` });
+    let info:
+      | { TEMPORAL_ADDRESS: string; TEMPORAL_UI_URL: string; uiUrl: string; taskQueues: string[]; apps: string[] }
+      | undefined;
+    await waitFor(
+      async () => {
+        info = JSON.parse(stdout.slice(stdout.indexOf('{'))) as typeof info;
+      },
+      60_000,
+      200,
+    );
+    expect(info).toMatchObject({
+      TEMPORAL_ADDRESS: `127.0.0.1:${port}`,
+      TEMPORAL_UI_URL: `http://127.0.0.1:${uiPort}`,
+      uiUrl: `http://127.0.0.1:${uiPort}`,
+    });
     expect(info?.taskQueues).toEqual(expect.arrayContaining(['runbook', 'runbook-host-web-1', 'runbook-host-etl-1']));
     expect(info?.apps).toEqual(['almareia', 'financial-etl', 'flowlog', 'orquetask', 'secretaria']);
 
@@ -46,7 +56,13 @@ describe('runbook dev and runbook demo', () => {
     expect(ui.status).toBe(200);
     expect(await ui.json()).toMatchObject({ StartWorkflowDisabled: false });
 
-    const inspect = await runCli(['inspect', 'almareia'], { env: { TEMPORAL_ADDRESS: `127.0.0.1:${port}`, TEMPORAL_UI_URL: `http://127.0.0.1:${uiPort}`, RUNBOOK_TASK_QUEUE: 'runbook' } });
+    const inspect = await runCli(['inspect', 'almareia'], {
+      env: {
+        TEMPORAL_ADDRESS: `127.0.0.1:${port}`,
+        TEMPORAL_UI_URL: `http://127.0.0.1:${uiPort}`,
+        RUNBOOK_TASK_QUEUE: 'runbook',
+      },
+    });
     expect(inspect.code).toBe(0);
     expect(inspect.stdout).toContain('✓ inspect almareia succeeded');
     expect(inspect.stdout).toContain('  copy → in-place on web-1');
@@ -56,10 +72,14 @@ describe('runbook dev and runbook demo', () => {
     dev.kill('SIGINT');
     expect(await exited).toBe(0);
     dev = undefined;
-    await waitFor(async () => {
-      expect(await listening(port)).toBe(false);
-      expect(await listening(uiPort)).toBe(false);
-    }, 20_000, 200);
+    await waitFor(
+      async () => {
+        expect(await listening(port)).toBe(false);
+        expect(await listening(uiPort)).toBe(false);
+      },
+      20_000,
+      200,
+    );
   }, 120_000);
 
   it('refuses a port that is taken with exit 2 and how to fix it', async () => {
@@ -81,8 +101,12 @@ describe('runbook dev and runbook demo', () => {
     expect(result.code).toBe(0);
     const out = result.stdout;
     expect(out).toMatch(/✓ deploy demo v1 succeeded in \S+: deployed demo v1/);
-    expect(out).toMatch(/↩ deploy demo v2 rolled back in \S+: rolled back deploy of demo v2: home \(\S+\) failed after \d+ attempt\(s\): answered 500/);
-    expect(out).toMatch(/^ {2}2\. ✓ deploy v1: exit 0, succeeded; serving v1\n {7}http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\/deploy-demo\/[\w-]+\/history$/m);
+    expect(out).toMatch(
+      /↩ deploy demo v2 rolled back in \S+: rolled back deploy of demo v2: home \(\S+\) failed after \d+ attempt\(s\): answered 500/,
+    );
+    expect(out).toMatch(
+      /^ {2}2\. ✓ deploy v1: exit 0, succeeded; serving v1\n {7}http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\/deploy-demo\/[\w-]+\/history$/m,
+    );
     expect(out).toMatch(/^ {2}3\. ✓ deploy v2, .*: exit 1, rolled_back; serving v1\n {7}http:\/\/\S+\/history$/m);
     expect(out).toMatch(/^ {2}4\. ✓ the releases on the host: .*: exit 0$/m);
     const app = /The demo app \(\S+\) serves on (http:\/\/127\.0\.0\.1:(\d+))/.exec(out);

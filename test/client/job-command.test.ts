@@ -24,16 +24,33 @@ describe('runbook job run (real job workflow)', () => {
   });
 
   it('runs one date in the given mode and exits 0, passing the date and mode to the command', async () => {
-    const result = await runCli(['job', 'run', etl.app, 'daily-processor', '--date', '2025-01-01', '--mode', 'manual'], { env });
+    const result = await runCli(
+      ['job', 'run', etl.app, 'daily-processor', '--date', '2025-01-01', '--mode', 'manual'],
+      { env },
+    );
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(new RegExp(`^job ${etl.app} daily-processor 2025-01-01 \\(job-${etl.app}-daily-processor-\\d{8}T\\d{6}Z\\)\\n {2}http://\\S+/history\\n`));
+    expect(result.stdout).toMatch(
+      new RegExp(
+        `^job ${etl.app} daily-processor 2025-01-01 \\(job-${etl.app}-daily-processor-\\d{8}T\\d{6}Z\\)\\n {2}http://\\S+/history\\n`,
+      ),
+    );
     expect(result.stdout).toMatch(/ {2}✓ 2025-01-01 {2}succeeded/);
-    expect(etl.invocations()).toContainEqual(['--modo', 'manual', '--data-inicio', '2025-01-01', '--data-fim', '2025-01-01']);
+    expect(etl.invocations()).toContainEqual([
+      '--modo',
+      'manual',
+      '--data-inicio',
+      '2025-01-01',
+      '--data-fim',
+      '2025-01-01',
+    ]);
   });
 
   it('runs a range one date per step and exits 1 when a date failed, naming it', async () => {
-    const result = await runCli(['job', 'run', etl.app, 'daily-processor', '--from', '2025-01-01', '--to', '2025-01-03', '--json'], { env });
+    const result = await runCli(
+      ['job', 'run', etl.app, 'daily-processor', '--from', '2025-01-01', '--to', '2025-01-03', '--json'],
+      { env },
+    );
     expect(result.code).toBe(1);
     const end = JSON.parse(result.stdout) as { outcome: string; error?: string; report: RunReport };
     expect(end.outcome).toBe('failed');

@@ -26,26 +26,55 @@ describe('progress view', () => {
   });
 
   it('shows a running step with the time since it started, a finished one with its duration and message', () => {
-    expect(formatStep({ name: 'install', status: 'running', startedAt: at(0) }, T0 + 2_500)).toBe('  ▸ install  running  2.5s');
-    expect(formatStep({ name: 'health: home', status: 'failed', durationMs: 8_000, message: 'answered 500' }, T0, undefined, 14)).toBe(
-      '  ✗ health: home    failed  8.0s  answered 500',
+    expect(formatStep({ name: 'install', status: 'running', startedAt: at(0) }, T0 + 2_500)).toBe(
+      '  ▸ install  running  2.5s',
     );
+    expect(
+      formatStep(
+        { name: 'health: home', status: 'failed', durationMs: 8_000, message: 'answered 500' },
+        T0,
+        undefined,
+        14,
+      ),
+    ).toBe('  ✗ health: home    failed  8.0s  answered 500');
     expect(formatStep({ name: 'seed', status: 'pending' }, T0)).toBe('  · seed  pending');
   });
 
   it('colours by status only when asked', () => {
     const coloured = formatStep({ name: 'install', status: 'succeeded', durationMs: 10 }, T0, palette(true));
     expect(coloured).toContain('\u001b[32m✓\u001b[39m');
-    expect(formatStep({ name: 'install', status: 'succeeded', durationMs: 10 }, T0, palette(false))).not.toContain('\u001b[');
+    expect(formatStep({ name: 'install', status: 'succeeded', durationMs: 10 }, T0, palette(false))).not.toContain(
+      '\u001b[',
+    );
   });
 
   it('as plain lines, prints a step only when its status or message changed, never pending steps', () => {
     const out = collector();
     const view = createProgressView(out.stream, { live: false, now: () => T0 + 1_000 });
-    view.update(progress([{ name: 'snapshot', status: 'running', startedAt: at(0) }, { name: 'install', status: 'pending' }]));
-    view.update(progress([{ name: 'snapshot', status: 'running', startedAt: at(0) }, { name: 'install', status: 'pending' }]));
-    view.update(progress([{ name: 'snapshot', status: 'succeeded', durationMs: 900 }, { name: 'install', status: 'running', startedAt: at(900) }]));
-    view.update(progress([{ name: 'snapshot', status: 'succeeded', durationMs: 900 }, { name: 'approval', status: 'waiting', startedAt: at(950), message: 'approve me' }]));
+    view.update(
+      progress([
+        { name: 'snapshot', status: 'running', startedAt: at(0) },
+        { name: 'install', status: 'pending' },
+      ]),
+    );
+    view.update(
+      progress([
+        { name: 'snapshot', status: 'running', startedAt: at(0) },
+        { name: 'install', status: 'pending' },
+      ]),
+    );
+    view.update(
+      progress([
+        { name: 'snapshot', status: 'succeeded', durationMs: 900 },
+        { name: 'install', status: 'running', startedAt: at(900) },
+      ]),
+    );
+    view.update(
+      progress([
+        { name: 'snapshot', status: 'succeeded', durationMs: 900 },
+        { name: 'approval', status: 'waiting', startedAt: at(950), message: 'approve me' },
+      ]),
+    );
     view.finish();
     expect(out.text()).toBe(
       [
@@ -61,11 +90,26 @@ describe('progress view', () => {
 
   it('on a terminal, redraws the block in place: cursor up over the old lines, each line cleared, cut to the width', () => {
     const out = collector();
-    const view = createProgressView(out.stream, { live: true, now: () => T0 + 1_000, columns: 30, waitingHint: 'runbook approve deploy-almareia' });
-    view.update(progress([{ name: 'snapshot', status: 'running', startedAt: at(0) }, { name: 'install', status: 'pending' }]));
+    const view = createProgressView(out.stream, {
+      live: true,
+      now: () => T0 + 1_000,
+      columns: 30,
+      waitingHint: 'runbook approve deploy-almareia',
+    });
+    view.update(
+      progress([
+        { name: 'snapshot', status: 'running', startedAt: at(0) },
+        { name: 'install', status: 'pending' },
+      ]),
+    );
     const first = out.text();
     expect(first).toBe('\u001b[?25l\u001b[2K  ▸ snapshot  running  1.0s\n\u001b[2K  · install   pending\n');
-    view.update(progress([{ name: 'snapshot', status: 'succeeded', durationMs: 900, message: 'archived 12 files into almareia.zip' }, { name: 'install', status: 'running', startedAt: at(900) }]));
+    view.update(
+      progress([
+        { name: 'snapshot', status: 'succeeded', durationMs: 900, message: 'archived 12 files into almareia.zip' },
+        { name: 'install', status: 'running', startedAt: at(900) },
+      ]),
+    );
     const second = out.text().slice(first.length);
     expect(second.startsWith('\u001b[2A')).toBe(true);
     const lines = second.slice('\u001b[2A'.length).split('\n');
@@ -80,7 +124,14 @@ describe('progress view', () => {
 
 describe('a live block taller than the terminal', () => {
   const step = (name: string, status: Progress['steps'][number]['status']) => ({ name, status });
-  const steps = [step('a', 'succeeded'), step('b', 'succeeded'), step('c', 'succeeded'), step('d', 'running'), step('e', 'pending'), step('f', 'pending')];
+  const steps = [
+    step('a', 'succeeded'),
+    step('b', 'succeeded'),
+    step('c', 'succeeded'),
+    step('d', 'running'),
+    step('e', 'pending'),
+    step('f', 'pending'),
+  ];
 
   it('folds the oldest finished steps into one line first', () => {
     expect(foldSteps(steps, 6)).toEqual({ steps, hiddenDone: 0, hiddenLater: 0 });

@@ -47,25 +47,37 @@ describe('runbook starting commands, status and history', () => {
     expect(result.code).toBe(0);
     const lines = result.stdout.trim().split('\n');
     expect(lines[0]).toMatch(new RegExp(`^backup ${app} ok \\(backup-${app}-ok-\\d{8}T\\d{6}Z\\)$`));
-    expect(lines[1]).toMatch(new RegExp(`^  ${process.env.TEMPORAL_UI_URL}/namespaces/default/workflows/backup-${app}-ok-\\w+/[\\w-]+/history$`));
+    expect(lines[1]).toMatch(
+      new RegExp(
+        `^  ${process.env.TEMPORAL_UI_URL}/namespaces/default/workflows/backup-${app}-ok-\\w+/[\\w-]+/history$`,
+      ),
+    );
     // Plain output (not a TTY): one line per change of a step, never a repeat, never a pending step.
     const stepLines = lines.filter((l) => /^ {2}[▸✓✗–] /.test(l));
-    expect(stepLines.some((l) => /✓ dump database {2}succeeded {2}\d+(ms|\.\ds) {2}dumped 3 tables$/.test(l))).toBe(true);
+    expect(stepLines.some((l) => /✓ dump database {2}succeeded {2}\d+(ms|\.\ds) {2}dumped 3 tables$/.test(l))).toBe(
+      true,
+    );
     expect(stepLines.filter((l) => l.includes('✓ upload archive'))).toHaveLength(1);
     expect(stepLines.some((l) => l.includes('✓ prune old archives'))).toBe(true);
     expect(new Set(stepLines).size).toBe(stepLines.length);
     expect(result.stdout).not.toContain('pending');
-    expect(result.stdout).toMatch(new RegExp(`✓ backup ${app} ok succeeded in [\\d.ms]+: backup ${app} ok done\\n  http://`));
+    expect(result.stdout).toMatch(
+      new RegExp(`✓ backup ${app} ok succeeded in [\\d.ms]+: backup ${app} ok done\\n  http://`),
+    );
     expect(result.stdout).not.toContain('\u001b[');
   });
 
   it('exits 1 when the run fails, printing the failed step, the error to act on and the link', async () => {
     const result = await runCli(['backup', app, '--target', 'broken'], { env });
     expect(result.code).toBe(1);
-    expect(result.stdout).toMatch(/✗ upload archive {2}failed {2}\S+ {2}bucket \/srv\/backups is full; free space and run again/);
+    expect(result.stdout).toMatch(
+      /✗ upload archive {2}failed {2}\S+ {2}bucket \/srv\/backups is full; free space and run again/,
+    );
     expect(result.stdout).toMatch(/– prune old archives {2}skipped {2}upload failed/);
     expect(result.stdout).toMatch(new RegExp(`✗ backup ${app} broken failed in \\S+: backup ${app} failed: bucket`));
-    expect(result.stdout).toMatch(/error: bucket \/srv\/backups is full; free space and run again\n {2}http:\/\/\S+\/history\n$/);
+    expect(result.stdout).toMatch(
+      /error: bucket \/srv\/backups is full; free space and run again\n {2}http:\/\/\S+\/history\n$/,
+    );
     expect(result.stderr).toMatch(new RegExp(`^error: backup ${app} broken failed: bucket /srv/backups is full`));
     expect(result.stderr).not.toMatch(/\n\s+at .+:\d+:\d+/);
   });
@@ -73,8 +85,19 @@ describe('runbook starting commands, status and history', () => {
   it('gives scripts the outcome and the RunReport as one JSON document, failures included', async () => {
     const ok = await runCli(['backup', app, '--target', 'ok', '--json'], { env });
     expect(ok.code).toBe(0);
-    const end = JSON.parse(ok.stdout) as { outcome: string; status: string; workflowId: string; url: string; report: RunReport };
-    expect(end).toMatchObject({ kind: 'backup', status: 'COMPLETED', outcome: 'succeeded', report: { kind: 'backup', app, outcome: 'succeeded' } });
+    const end = JSON.parse(ok.stdout) as {
+      outcome: string;
+      status: string;
+      workflowId: string;
+      url: string;
+      report: RunReport;
+    };
+    expect(end).toMatchObject({
+      kind: 'backup',
+      status: 'COMPLETED',
+      outcome: 'succeeded',
+      report: { kind: 'backup', app, outcome: 'succeeded' },
+    });
     expect(end.report.steps.map((s) => [s.name, s.status])).toEqual([
       ['dump database', 'succeeded'],
       ['upload archive', 'succeeded'],
@@ -85,8 +108,17 @@ describe('runbook starting commands, status and history', () => {
     const failed = await runCli(['backup', app, '--target', 'broken', '--json'], { env });
     expect(failed.code).toBe(1);
     expect(failed.stderr).toBe('');
-    const failedEnd = JSON.parse(failed.stdout) as { outcome: string; status: string; error: string; report: RunReport };
-    expect(failedEnd).toMatchObject({ status: 'FAILED', outcome: 'failed', error: 'bucket /srv/backups is full; free space and run again' });
+    const failedEnd = JSON.parse(failed.stdout) as {
+      outcome: string;
+      status: string;
+      error: string;
+      report: RunReport;
+    };
+    expect(failedEnd).toMatchObject({
+      status: 'FAILED',
+      outcome: 'failed',
+      error: 'bucket /srv/backups is full; free space and run again',
+    });
     expect(failedEnd.report.steps.find((s) => s.name === 'upload archive')).toMatchObject({ status: 'failed' });
   });
 
@@ -98,12 +130,16 @@ describe('runbook starting commands, status and history', () => {
     expect(run.url).toContain(run.runId);
 
     let status: { status: string; end?: { outcome: string; report: RunReport }; app?: string } = { status: 'RUNNING' };
-    await waitFor(async () => {
-      const result = await runCli(['status', run.workflowId, '--json'], { env });
-      expect(result.code).toBe(0);
-      status = JSON.parse(result.stdout) as typeof status;
-      expect(status.status).toBe('COMPLETED');
-    }, 30_000, 300);
+    await waitFor(
+      async () => {
+        const result = await runCli(['status', run.workflowId, '--json'], { env });
+        expect(result.code).toBe(0);
+        status = JSON.parse(result.stdout) as typeof status;
+        expect(status.status).toBe('COMPLETED');
+      },
+      30_000,
+      300,
+    );
     expect(status).toMatchObject({ app, end: { outcome: 'succeeded', report: { app } } });
 
     const human = await runCli(['status', run.workflowId], { env });
@@ -112,13 +148,17 @@ describe('runbook starting commands, status and history', () => {
     expect(human.stdout).toMatch(/\n {2}✓ dump database +succeeded/);
     expect(human.stdout).toContain(run.url);
 
-    await waitFor(async () => {
-      const result = await runCli(['history', '--app', app, '--json'], { env });
-      expect(result.code).toBe(0);
-      const runs = JSON.parse(result.stdout) as Array<{ workflowId: string; app: string; url: string }>;
-      expect(runs.map((r) => r.workflowId)).toContain(run.workflowId);
-      expect(runs.every((r) => r.app === app && r.url.includes(r.workflowId))).toBe(true);
-    }, 30_000, 500);
+    await waitFor(
+      async () => {
+        const result = await runCli(['history', '--app', app, '--json'], { env });
+        expect(result.code).toBe(0);
+        const runs = JSON.parse(result.stdout) as Array<{ workflowId: string; app: string; url: string }>;
+        expect(runs.map((r) => r.workflowId)).toContain(run.workflowId);
+        expect(runs.every((r) => r.app === app && r.url.includes(r.workflowId))).toBe(true);
+      },
+      30_000,
+      500,
+    );
     const table = await runCli(['history', '--app', app, '--limit', '1'], { env });
     expect(table.code).toBe(0);
     expect(table.stdout.trim().split('\n')).toHaveLength(2);
@@ -127,8 +167,13 @@ describe('runbook starting commands, status and history', () => {
 
   it('says so when no worker answers on the task queue, and the run waits for one', async () => {
     const idle = uniqueName('no-worker');
-    const result = await runCli(['backup', app, '--target', 'ok'], { env: { ...env, RUNBOOK_TASK_QUEUE: idle }, timeoutMs: 8_000 });
-    expect(result.stderr).toContain(`no worker has answered on task queue ${idle} yet; the run goes on when one polls it (runbook worker, or runbook dev)`);
+    const result = await runCli(['backup', app, '--target', 'ok'], {
+      env: { ...env, RUNBOOK_TASK_QUEUE: idle },
+      timeoutMs: 8_000,
+    });
+    expect(result.stderr).toContain(
+      `no worker has answered on task queue ${idle} yet; the run goes on when one polls it (runbook worker, or runbook dev)`,
+    );
     const started = /\((backup-\S+)\)/.exec(result.stdout)?.[1] as string;
     const temporal = await connectClient();
     try {
@@ -150,4 +195,3 @@ describe('runbook starting commands, status and history', () => {
     }
   });
 });
-

@@ -1,7 +1,14 @@
 import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import { RetryState } from '@temporalio/common';
 import { UsageError } from '../../src/client/errors';
-import { failureText, reportFromFailure, runStamp, startSummary, visibilityQuery, workflowIdFor } from '../../src/client/runs';
+import {
+  failureText,
+  reportFromFailure,
+  runStamp,
+  startSummary,
+  visibilityQuery,
+  workflowIdFor,
+} from '../../src/client/runs';
 import type { RunReport } from '../../src/common/progress';
 
 const NOW = new Date('2026-01-31T07:00:05.123Z');
@@ -11,18 +18,32 @@ describe('run client: pure parts', () => {
     expect(runStamp(NOW)).toBe('20260131T070005Z');
     expect(workflowIdFor('deploy', { app: 'almareia', ref: 'v2' }, NOW)).toBe('deploy-almareia');
     expect(workflowIdFor('rollback', { app: 'almareia' }, NOW)).toBe('deploy-almareia');
-    expect(workflowIdFor('backup', { app: 'flowlog', target: 'database' }, NOW)).toBe('backup-flowlog-database-20260131T070005Z');
+    expect(workflowIdFor('backup', { app: 'flowlog', target: 'database' }, NOW)).toBe(
+      'backup-flowlog-database-20260131T070005Z',
+    );
     expect(workflowIdFor('restore', { app: 'flowlog', backup: 'x' }, NOW)).toBe('restore-flowlog-20260131T070005Z');
-    expect(workflowIdFor('job', { app: 'financial-etl', job: 'daily-processor' }, NOW)).toBe('job-financial-etl-daily-processor-20260131T070005Z');
-    expect(workflowIdFor('inspect', { app: 'almareia' }, NOW)).toMatch(/^inspect-almareia-20260131T070005Z-[a-z0-9]{1,4}$/);
+    expect(workflowIdFor('job', { app: 'financial-etl', job: 'daily-processor' }, NOW)).toBe(
+      'job-financial-etl-daily-processor-20260131T070005Z',
+    );
+    expect(workflowIdFor('inspect', { app: 'almareia' }, NOW)).toMatch(
+      /^inspect-almareia-20260131T070005Z-[a-z0-9]{1,4}$/,
+    );
   });
 
   it('summarises a run for the Web UI before it ends', () => {
     expect(startSummary('deploy', { app: 'almareia', ref: 'v2' })).toBe('deploy almareia v2');
-    expect(startSummary('job', { app: 'financial-etl', job: 'daily-processor', from: '2026-01-01', to: '2026-01-31', mode: 'manual' })).toBe(
-      'job financial-etl daily-processor 2026-01-01..2026-01-31 (manual)',
+    expect(
+      startSummary('job', {
+        app: 'financial-etl',
+        job: 'daily-processor',
+        from: '2026-01-01',
+        to: '2026-01-31',
+        mode: 'manual',
+      }),
+    ).toBe('job financial-etl daily-processor 2026-01-01..2026-01-31 (manual)');
+    expect(startSummary('restore', { app: 'flowlog', backup: 'database-1', scratch: true })).toBe(
+      'restore flowlog from database-1 (scratch)',
     );
-    expect(startSummary('restore', { app: 'flowlog', backup: 'database-1', scratch: true })).toBe('restore flowlog from database-1 (scratch)');
   });
 
   it('builds the history query from the search attributes, only over Runbook workflow types', () => {
@@ -52,10 +73,18 @@ describe('run client: pure parts', () => {
       steps: [],
       error: 'health failed',
     };
-    const failure = new WorkflowFailedError('Workflow execution failed', ApplicationFailure.nonRetryable('rolled back deploy', 'DeployRolledBack', report), RetryState.NON_RETRYABLE_FAILURE);
+    const failure = new WorkflowFailedError(
+      'Workflow execution failed',
+      ApplicationFailure.nonRetryable('rolled back deploy', 'DeployRolledBack', report),
+      RetryState.NON_RETRYABLE_FAILURE,
+    );
     expect(reportFromFailure(failure)).toEqual(report);
     expect(failureText(failure)).toBe('rolled back deploy');
-    const plain = new WorkflowFailedError('Workflow execution failed', ApplicationFailure.nonRetryable("no manifest for app 'x'"), RetryState.NON_RETRYABLE_FAILURE);
+    const plain = new WorkflowFailedError(
+      'Workflow execution failed',
+      ApplicationFailure.nonRetryable("no manifest for app 'x'"),
+      RetryState.NON_RETRYABLE_FAILURE,
+    );
     expect(reportFromFailure(plain)).toBeUndefined();
     expect(failureText(plain)).toBe("no manifest for app 'x'");
   });

@@ -17,7 +17,13 @@ import {
 } from '../../src/client/schedules';
 import type { RunReport } from '../../src/common/progress';
 import type { Manifest, Schedule } from '../../src/manifest/types';
-import { createBackupApp, loadAppManifest, readCatalogueFile, rewriteManifest, type BackupApp } from '../support/backup-app';
+import {
+  createBackupApp,
+  loadAppManifest,
+  readCatalogueFile,
+  rewriteManifest,
+  type BackupApp,
+} from '../support/backup-app';
 import { waitFor } from '../support/postgres';
 import { connectClient, startTestWorker, uniqueName, type TestWorker } from '../support/temporal';
 
@@ -84,16 +90,35 @@ describe('Temporal Schedules from a manifest, on the real dev server', () => {
   let client: Client;
 
   const nightly = { name: 'nightly-db', cron: '0 1 * * *', timezone: SAO_PAULO, run: 'backup', target: 'db' };
-  const weekly = { name: 'weekly-uploads', cron: '30 2 * * 0', timezone: SAO_PAULO, run: 'backup', target: 'uploads', overlap: 'buffer_one', catchupWindow: '2h', paused: true, note: 'waiting for the new disk' };
+  const weekly = {
+    name: 'weekly-uploads',
+    cron: '30 2 * * 0',
+    timezone: SAO_PAULO,
+    run: 'backup',
+    target: 'uploads',
+    overlap: 'buffer_one',
+    catchupWindow: '2h',
+    paused: true,
+    note: 'waiting for the new disk',
+  };
 
   beforeAll(async () => {
-    shop = await createBackupApp({ prefix: 'sched', backups: { keep: { last: 20 } }, extra: { schedules: [nightly, weekly] } });
-    worker = await startTestWorker({ taskQueue, hosts: [shop.host], activities: { manifestsDir: shop.manifestsDir, env: { ...process.env, ...shop.env } } });
+    shop = await createBackupApp({
+      prefix: 'sched',
+      backups: { keep: { last: 20 } },
+      extra: { schedules: [nightly, weekly] },
+    });
+    worker = await startTestWorker({
+      taskQueue,
+      hosts: [shop.host],
+      activities: { manifestsDir: shop.manifestsDir, env: { ...process.env, ...shop.env } },
+    });
     temporal = await connectClient();
     client = temporal.client;
   });
   afterAll(async () => {
-    for (const s of await listSchedules(client, { app: shop.app }).catch(() => [])) await deleteSchedule(client, s.scheduleId).catch(() => undefined);
+    for (const s of await listSchedules(client, { app: shop.app }).catch(() => []))
+      await deleteSchedule(client, s.scheduleId).catch(() => undefined);
     await worker?.stop();
     await temporal?.close();
     rmSync(shop.root, { recursive: true, force: true });
@@ -116,16 +141,22 @@ describe('Temporal Schedules from a manifest, on the real dev server', () => {
     const after = await describeSchedule(client, scheduleId(shop.app, 'nightly-db'));
     expect(after.info.lastUpdatedAt).toEqual(before.info.lastUpdatedAt);
 
-    await waitFor(async () => {
-      const listed = await listSchedules(client, { app: shop.app });
-      expect(listed.map((s) => s.name)).toEqual(['nightly-db', 'weekly-uploads']);
-    }, 30_000, 500);
+    await waitFor(
+      async () => {
+        const listed = await listSchedules(client, { app: shop.app });
+        expect(listed.map((s) => s.name)).toEqual(['nightly-db', 'weekly-uploads']);
+      },
+      30_000,
+      500,
+    );
 
     expect(after.spec.timezone).toBe(SAO_PAULO);
     expect(after.policies).toMatchObject({ overlap: 'SKIP', catchupWindow: 86_400_000 });
     expect(after.state.paused).toBe(false);
     expect(after.action).toMatchObject({ workflowType: 'backup', taskQueue, args: [{ app: shop.app, target: 'db' }] });
-    expect(after.typedSearchAttributes.get(defineSearchAttributeKey('App', SearchAttributeType.KEYWORD))).toBe(shop.app);
+    expect(after.typedSearchAttributes.get(defineSearchAttributeKey('App', SearchAttributeType.KEYWORD))).toBe(
+      shop.app,
+    );
     const weeklyDescription = await describeSchedule(client, scheduleId(shop.app, 'weekly-uploads'));
     expect(weeklyDescription.policies).toMatchObject({ overlap: 'BUFFER_ONE', catchupWindow: 7_200_000 });
     expect(weeklyDescription.state).toMatchObject({ paused: true, note: 'waiting for the new disk' });
@@ -146,12 +177,18 @@ describe('Temporal Schedules from a manifest, on the real dev server', () => {
     ]);
     const description = await describeSchedule(client, id);
     expect(description.policies.catchupWindow).toBe(6 * 3_600_000);
-    expect(description.spec.calendars?.[0]).toMatchObject({ hour: [{ start: 1, end: 1, step: 1 }], minute: [{ start: 15, end: 15, step: 1 }] });
+    expect(description.spec.calendars?.[0]).toMatchObject({
+      hour: [{ start: 1, end: 1, step: 1 }],
+      minute: [{ start: 15, end: 15, step: 1 }],
+    });
     expect(description.state).toMatchObject({ paused: true, note: 'paused by on-call during the migration' });
 
     // The manifest itself pausing/unpausing does apply.
     const unpaused = rewriteManifest(shop, (m) => {
-      m.schedules = [{ ...nightly, cron: '15 1 * * *', catchupWindow: '6h' }, { ...weekly, paused: false, note: undefined }];
+      m.schedules = [
+        { ...nightly, cron: '15 1 * * *', catchupWindow: '6h' },
+        { ...weekly, paused: false, note: undefined },
+      ];
     });
     await applySchedules(client, unpaused, { taskQueue });
     expect((await describeSchedule(client, scheduleId(shop.app, 'weekly-uploads'))).state.paused).toBe(false);
@@ -165,9 +202,13 @@ describe('Temporal Schedules from a manifest, on the real dev server', () => {
       m.schedules = [...(m.schedules as unknown[]), extra];
     });
     await applySchedules(client, withExtra, { taskQueue });
-    await waitFor(async () => {
-      expect((await listSchedules(client, { app: shop.app })).map((s) => s.name)).toContain('extra-db');
-    }, 30_000, 500);
+    await waitFor(
+      async () => {
+        expect((await listSchedules(client, { app: shop.app })).map((s) => s.name)).toContain('extra-db');
+      },
+      30_000,
+      500,
+    );
 
     const without = rewriteManifest(shop, (m) => {
       m.schedules = (m.schedules as Array<{ name: string }>).filter((s) => s.name !== 'extra-db');
@@ -187,11 +228,15 @@ describe('Temporal Schedules from a manifest, on the real dev server', () => {
     const before = (await describeSchedule(client, id)).info.numActionsTaken;
     await triggerSchedule(client, id);
     let workflowId = '';
-    await waitFor(async () => {
-      const info = (await describeSchedule(client, id)).info;
-      if (info.numActionsTaken <= before) throw new Error('not started yet');
-      workflowId = info.recentActions[info.recentActions.length - 1].action.workflow.workflowId;
-    }, 30_000, 200);
+    await waitFor(
+      async () => {
+        const info = (await describeSchedule(client, id)).info;
+        if (info.numActionsTaken <= before) throw new Error('not started yet');
+        workflowId = info.recentActions[info.recentActions.length - 1].action.workflow.workflowId;
+      },
+      30_000,
+      200,
+    );
     const report = (await client.workflow.getHandle(workflowId).result()) as RunReport;
     expect(report.outcome).toBe('succeeded');
     expect(workflowId.startsWith(`backup-${shop.app}-db-`)).toBe(true);
@@ -202,7 +247,10 @@ describe('Temporal Schedules from a manifest, on the real dev server', () => {
 
   it('pause stops it: a paused every-minute schedule lets its time pass without a run', async () => {
     const everyMinute = rewriteManifest(shop, (m) => {
-      m.schedules = [...(m.schedules as unknown[]), { name: 'every-minute', cron: '* * * * *', timezone: 'UTC', run: 'backup', target: 'uploads' }];
+      m.schedules = [
+        ...(m.schedules as unknown[]),
+        { name: 'every-minute', cron: '* * * * *', timezone: 'UTC', run: 'backup', target: 'uploads' },
+      ];
     });
     await applySchedules(client, everyMinute, { taskQueue });
     const id = scheduleId(shop.app, 'every-minute');
@@ -221,7 +269,9 @@ describe('Temporal Schedules from a manifest, on the real dev server', () => {
 
   it('a three-day backfill runs three backups, each with its scheduled time as logical date', async () => {
     const manifest = rewriteManifest(shop, (m) => {
-      m.schedules = [{ name: 'backfill-db', cron: '0 1 * * *', timezone: SAO_PAULO, run: 'backup', target: 'db', paused: true }];
+      m.schedules = [
+        { name: 'backfill-db', cron: '0 1 * * *', timezone: SAO_PAULO, run: 'backup', target: 'db', paused: true },
+      ];
     });
     await applySchedules(client, manifest, { taskQueue });
     const id = scheduleId(shop.app, 'backfill-db');
@@ -231,18 +281,31 @@ describe('Temporal Schedules from a manifest, on the real dev server', () => {
     await backfillSchedule(client, id, from, to);
 
     let workflowIds: string[] = [];
-    await waitFor(async () => {
-      const recent = (await describeSchedule(client, id)).info.recentActions.filter((a) => a.scheduledAt.getUTCFullYear() === 2025 && a.scheduledAt.getUTCMonth() === 0);
-      if (recent.length < 3) throw new Error(`${recent.length} of 3 backfilled runs started`);
-      workflowIds = recent.map((a) => a.action.workflow.workflowId);
-    }, 120_000, 500);
-    const reports = await Promise.all(workflowIds.map((w) => client.workflow.getHandle(w).result() as Promise<RunReport>));
+    await waitFor(
+      async () => {
+        const recent = (await describeSchedule(client, id)).info.recentActions.filter(
+          (a) => a.scheduledAt.getUTCFullYear() === 2025 && a.scheduledAt.getUTCMonth() === 0,
+        );
+        if (recent.length < 3) throw new Error(`${recent.length} of 3 backfilled runs started`);
+        workflowIds = recent.map((a) => a.action.workflow.workflowId);
+      },
+      120_000,
+      500,
+    );
+    const reports = await Promise.all(
+      workflowIds.map((w) => client.workflow.getHandle(w).result() as Promise<RunReport>),
+    );
     expect(reports.map((r) => (r.details as { logicalDate: string }).logicalDate).sort()).toEqual([
       '2025-01-01T04:00:00.000Z',
       '2025-01-02T04:00:00.000Z',
       '2025-01-03T04:00:00.000Z',
     ]);
-    const ids = readCatalogueFile(shop).entries.filter((e) => workflowIds.includes(e.workflowId)).map((e) => e.id).sort();
-    expect(ids).toEqual(['20250101T040000Z', '20250102T040000Z', '20250103T040000Z'].map((stamp) => `${shop.app}-db-${stamp}`));
+    const ids = readCatalogueFile(shop)
+      .entries.filter((e) => workflowIds.includes(e.workflowId))
+      .map((e) => e.id)
+      .sort();
+    expect(ids).toEqual(
+      ['20250101T040000Z', '20250102T040000Z', '20250103T040000Z'].map((stamp) => `${shop.app}-db-${stamp}`),
+    );
   });
 });

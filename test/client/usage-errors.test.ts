@@ -16,20 +16,96 @@ describe('runbook usage errors and an unreachable server', () => {
   });
 
   const usage: Array<[string, string[], RegExp, RegExp | null]> = [
-    ['an unknown app', ['deploy', 'nope', '--ref', 'v1'], /error: no manifest for app 'nope' in .*examples/, /hint: known apps: almareia, financial-etl, flowlog, orquetask, secretaria/],
-    ['a bad app name', ['rollback', 'Not_An_App'], /error: <app> 'Not_An_App' is not a valid app name/, /hint: app names are lowercase/],
+    [
+      'an unknown app',
+      ['deploy', 'nope', '--ref', 'v1'],
+      /error: no manifest for app 'nope' in .*examples/,
+      /hint: known apps: almareia, financial-etl, flowlog, orquetask, secretaria/,
+    ],
+    [
+      'a bad app name',
+      ['rollback', 'Not_An_App'],
+      /error: <app> 'Not_An_App' is not a valid app name/,
+      /hint: app names are lowercase/,
+    ],
     ['a missing --ref', ['deploy', 'almareia'], /error: required option '--ref <ref>' not specified/, null],
-    ['an unknown param', ['deploy', 'secretaria', '--ref', 'main', '--param', 'tenant=1'], /error: --param tenant: app secretaria has no param 'tenant'/, /hint: its params are: domain, tenantId, tenantSlug/],
-    ['a param not matching its pattern', ['deploy', 'secretaria', '--ref', 'main', '--param', 'tenantId=abc'], /error: --param tenantId=abc does not match \/\[0-9\]\+\//, /hint: tenant to provision/],
-    ['a param without a value', ['deploy', 'secretaria', '--ref', 'main', '--param', 'tenantId'], /error: --param 'tenantId' is not key=value/, /hint: write it as --param/],
-    ['an unknown job', ['job', 'run', 'financial-etl', 'nope'], /error: <job> 'nope' is not a job of financial-etl/, /hint: its jobs are: daily-processor/],
-    ['an unknown mode', ['job', 'run', 'financial-etl', 'daily-processor', '--mode', 'yolo'], /error: --mode 'yolo' is not a mode of job daily-processor/, /hint: its modes are: manual, auto/],
-    ['an impossible date', ['job', 'run', 'financial-etl', 'daily-processor', '--date', '2025-02-30'], /error: --date '2025-02-30' is not a date/, /hint: write dates as YYYY-MM-DD/],
-    ['half a range', ['job', 'run', 'financial-etl', 'daily-processor', '--from', '2025-01-01'], /error: --to is missing/, /hint: a range needs both --from and --to/],
-    ['a date and a range', ['job', 'run', 'financial-etl', 'daily-processor', '--date', '2025-01-01', '--from', '2025-01-01', '--to', '2025-01-02'], /error: --date cannot be combined with --from\/--to/, null],
-    ['a backwards range', ['job', 'run', 'financial-etl', 'daily-processor', '--from', '2025-02-01', '--to', '2025-01-01'], /error: --from 2025-02-01 is after --to 2025-01-01/, null],
-    ['an unknown backup target', ['backup', 'almareia', '--target', 'nope'], /error: --target 'nope' is not a backup target of almareia/, /hint: its targets are: app-folder/],
-    ['an unknown outcome', ['history', '--outcome', 'maybe'], /error: --outcome 'maybe' is not an outcome/, /hint: use one of: succeeded, rolled_back, failed, cancelled, running/],
+    [
+      'an unknown param',
+      ['deploy', 'secretaria', '--ref', 'main', '--param', 'tenant=1'],
+      /error: --param tenant: app secretaria has no param 'tenant'/,
+      /hint: its params are: domain, tenantId, tenantSlug/,
+    ],
+    [
+      'a param not matching its pattern',
+      ['deploy', 'secretaria', '--ref', 'main', '--param', 'tenantId=abc'],
+      /error: --param tenantId=abc does not match \/\[0-9\]\+\//,
+      /hint: tenant to provision/,
+    ],
+    [
+      'a param without a value',
+      ['deploy', 'secretaria', '--ref', 'main', '--param', 'tenantId'],
+      /error: --param 'tenantId' is not key=value/,
+      /hint: write it as --param/,
+    ],
+    [
+      'an unknown job',
+      ['job', 'run', 'financial-etl', 'nope'],
+      /error: <job> 'nope' is not a job of financial-etl/,
+      /hint: its jobs are: daily-processor/,
+    ],
+    [
+      'an unknown mode',
+      ['job', 'run', 'financial-etl', 'daily-processor', '--mode', 'yolo'],
+      /error: --mode 'yolo' is not a mode of job daily-processor/,
+      /hint: its modes are: manual, auto/,
+    ],
+    [
+      'an impossible date',
+      ['job', 'run', 'financial-etl', 'daily-processor', '--date', '2025-02-30'],
+      /error: --date '2025-02-30' is not a date/,
+      /hint: write dates as YYYY-MM-DD/,
+    ],
+    [
+      'half a range',
+      ['job', 'run', 'financial-etl', 'daily-processor', '--from', '2025-01-01'],
+      /error: --to is missing/,
+      /hint: a range needs both --from and --to/,
+    ],
+    [
+      'a date and a range',
+      [
+        'job',
+        'run',
+        'financial-etl',
+        'daily-processor',
+        '--date',
+        '2025-01-01',
+        '--from',
+        '2025-01-01',
+        '--to',
+        '2025-01-02',
+      ],
+      /error: --date cannot be combined with --from\/--to/,
+      null,
+    ],
+    [
+      'a backwards range',
+      ['job', 'run', 'financial-etl', 'daily-processor', '--from', '2025-02-01', '--to', '2025-01-01'],
+      /error: --from 2025-02-01 is after --to 2025-01-01/,
+      null,
+    ],
+    [
+      'an unknown backup target',
+      ['backup', 'almareia', '--target', 'nope'],
+      /error: --target 'nope' is not a backup target of almareia/,
+      /hint: its targets are: app-folder/,
+    ],
+    [
+      'an unknown outcome',
+      ['history', '--outcome', 'maybe'],
+      /error: --outcome 'maybe' is not an outcome/,
+      /hint: use one of: succeeded, rolled_back, failed, cancelled, running/,
+    ],
     ['a bad limit', ['history', '--limit', '0'], /error: option '--limit <n>' argument '0' is invalid/, null],
     ['a bad --app filter', ['history', '--app', 'x y'], /error: --app 'x y' is not a valid app name/, null],
     ['a bad port', ['dev', '--port', '99999'], /error: option '--port <port>' argument '99999' is invalid/, null],
@@ -55,7 +131,11 @@ describe('runbook usage errors and an unreachable server', () => {
     const result = await runCli(['backup', 'almareia', '--target', 'nope', '--json'], { env: nowhere });
     expect(result.code).toBe(2);
     expect(JSON.parse(result.stdout)).toEqual({
-      error: { message: "--target 'nope' is not a backup target of almareia", hint: 'its targets are: app-folder', details: [] },
+      error: {
+        message: "--target 'nope' is not a backup target of almareia",
+        hint: 'its targets are: app-folder',
+        details: [],
+      },
     });
   });
 

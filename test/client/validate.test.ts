@@ -11,25 +11,71 @@ const invalid: Array<[string, string, RegExp]> = [
   ['a list instead of a map', '- a\n- b\n', /expected a YAML map/],
   ['a missing field', 'app: demo\nhost: web-1\nsource: { type: copy, from: /srv/x }\n', /root: required/],
   ['an unknown key (with a suggestion)', `${BASE}helth: {}\n`, /:5: helth: unknown key; did you mean 'health'\?/],
-  ['an unknown service type', `${BASE}services: [ { name: web, type: docker, start: x } ]\n`, /services\[0\]\.type: expected type to be one of process, systemd, compose, command/],
-  ['a wrong type', `${BASE}services: [ { name: web, type: process, start: x, port: 'http' } ]\n`, /services\[0\]\.port: expected a port number/],
-  ['a bad URL', `${BASE}health: { checks: [ { http: 'http://x/' }, { http: 'notaurl' } ] }\n`, /health\.checks\[1\]\.http: expected a URL/],
+  [
+    'an unknown service type',
+    `${BASE}services: [ { name: web, type: docker, start: x } ]\n`,
+    /services\[0\]\.type: expected type to be one of process, systemd, compose, command/,
+  ],
+  [
+    'a wrong type',
+    `${BASE}services: [ { name: web, type: process, start: x, port: 'http' } ]\n`,
+    /services\[0\]\.port: expected a port number/,
+  ],
+  [
+    'a bad URL',
+    `${BASE}health: { checks: [ { http: 'http://x/' }, { http: 'notaurl' } ] }\n`,
+    /health\.checks\[1\]\.http: expected a URL/,
+  ],
   ['a bad duration', `${BASE}health: { within: soon }\n`, /health\.within: expected a duration such as 30s/],
-  ['a bad cron', `${BASE}jobs: [ { name: j, run: echo } ]\nschedules: [ { name: s, cron: '0 7 * *', run: job, job: j } ]\n`, /schedules\[0\]\.cron: expected a 5-field cron expression/],
-  ['an out-of-range cron field', `${BASE}jobs: [ { name: j, run: echo } ]\nschedules: [ { name: s, cron: '99 7 * * *', run: job, job: j } ]\n`, /schedules\[0\]\.cron: expected a cron expression/],
-  ['an unknown time zone', `${BASE}jobs: [ { name: j, run: echo } ]\nschedules: [ { name: s, cron: '0 7 * * *', timezone: Mars/Base, run: job, job: j } ]\n`, /schedules\[0\]\.timezone: expected an IANA time zone/],
-  ['a schedule naming a missing job', `${BASE}schedules: [ { name: s, cron: '0 7 * * *', run: job, job: nope } ]\n`, /schedules\[0\]\.job: no job named 'nope'/],
-  ['an unknown check form', `${BASE}health: { checks: [ { htp: 'http://x/' } ] }\n`, /health\.checks\[0\]: unknown form; expected one of the keys: http, tcp/],
-  ['a shell operator without shell: true', `${BASE}steps: { install: [ { run: 'pip install -r r.txt | tee log' } ] }\n`, /steps\.install\[0\]\.run: shell operator '\|'/],
-  ['a secret value where a variable name belongs', `${BASE}notify: { channels: [ { webhook: { urlEnv: 'https://hooks.example.com/x' } } ] }\n`, /notify\.channels\[0\]\.webhook\.urlEnv: expected an environment variable name/],
-  ['an unknown placeholder', `${BASE}steps: { install: [ { run: [pip, install, '{{pkg}}'] } ] }\n`, /steps\.install\[0\]\.run: unknown placeholder \{\{pkg\}\}/],
+  [
+    'a bad cron',
+    `${BASE}jobs: [ { name: j, run: echo } ]\nschedules: [ { name: s, cron: '0 7 * *', run: job, job: j } ]\n`,
+    /schedules\[0\]\.cron: expected a 5-field cron expression/,
+  ],
+  [
+    'an out-of-range cron field',
+    `${BASE}jobs: [ { name: j, run: echo } ]\nschedules: [ { name: s, cron: '99 7 * * *', run: job, job: j } ]\n`,
+    /schedules\[0\]\.cron: expected a cron expression/,
+  ],
+  [
+    'an unknown time zone',
+    `${BASE}jobs: [ { name: j, run: echo } ]\nschedules: [ { name: s, cron: '0 7 * * *', timezone: Mars/Base, run: job, job: j } ]\n`,
+    /schedules\[0\]\.timezone: expected an IANA time zone/,
+  ],
+  [
+    'a schedule naming a missing job',
+    `${BASE}schedules: [ { name: s, cron: '0 7 * * *', run: job, job: nope } ]\n`,
+    /schedules\[0\]\.job: no job named 'nope'/,
+  ],
+  [
+    'an unknown check form',
+    `${BASE}health: { checks: [ { htp: 'http://x/' } ] }\n`,
+    /health\.checks\[0\]: unknown form; expected one of the keys: http, tcp/,
+  ],
+  [
+    'a shell operator without shell: true',
+    `${BASE}steps: { install: [ { run: 'pip install -r r.txt | tee log' } ] }\n`,
+    /steps\.install\[0\]\.run: shell operator '\|'/,
+  ],
+  [
+    'a secret value where a variable name belongs',
+    `${BASE}notify: { channels: [ { webhook: { urlEnv: 'https://hooks.example.com/x' } } ] }\n`,
+    /notify\.channels\[0\]\.webhook\.urlEnv: expected an environment variable name/,
+  ],
+  [
+    'an unknown placeholder',
+    `${BASE}steps: { install: [ { run: [pip, install, '{{pkg}}'] } ] }\n`,
+    /steps\.install\[0\]\.run: unknown placeholder \{\{pkg\}\}/,
+  ],
 ];
 
 describe('runbook validate', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'runbook-validate-'));
 
   it('prints one summary line per valid manifest and exits 0', async () => {
-    const files = ['almareia', 'flowlog', 'secretaria', 'orquetask', 'financial-etl'].map((n) => path.join(EXAMPLES, `${n}.yaml`));
+    const files = ['almareia', 'flowlog', 'secretaria', 'orquetask', 'financial-etl'].map((n) =>
+      path.join(EXAMPLES, `${n}.yaml`),
+    );
     const result = await runCli(['validate', ...files]);
     expect(result.code).toBe(0);
     const lines = result.stdout.trim().split('\n');
@@ -38,19 +84,25 @@ describe('runbook validate', () => {
     expect(result.stderr).toBe('');
   });
 
-  it.each(invalid)('rejects %s with the path, how to fix it, exit 2 and no stack trace', async (label, text, expected) => {
-    const file = path.join(dir, `${label.replace(/\W+/g, '-')}.yaml`);
-    writeFileSync(file, text);
-    const result = await runCli(['validate', file]);
-    expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(expected);
-    expect(result.stderr).toContain('error: 1 of 1 manifest(s) invalid');
-    expect(result.stderr).not.toMatch(/\n\s+at .+:\d+:\d+/);
-  });
+  it.each(invalid)(
+    'rejects %s with the path, how to fix it, exit 2 and no stack trace',
+    async (label, text, expected) => {
+      const file = path.join(dir, `${label.replace(/\W+/g, '-')}.yaml`);
+      writeFileSync(file, text);
+      const result = await runCli(['validate', file]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(expected);
+      expect(result.stderr).toContain('error: 1 of 1 manifest(s) invalid');
+      expect(result.stderr).not.toMatch(/\n\s+at .+:\d+:\d+/);
+    },
+  );
 
   it('reports every problem of a file, not just the first', async () => {
     const file = path.join(dir, 'many.yaml');
-    writeFileSync(file, `${BASE}helth: {}\nservices: [ { name: web, type: process, start: x, port: 0 } ]\nhealth: { within: soon }\n`);
+    writeFileSync(
+      file,
+      `${BASE}helth: {}\nservices: [ { name: web, type: process, start: x, port: 0 } ]\nhealth: { within: soon }\n`,
+    );
     const result = await runCli(['validate', file]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('helth: unknown key');

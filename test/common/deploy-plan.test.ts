@@ -14,13 +14,17 @@ describe('the deploy plan', () => {
   it('Flowlog deploys only main or production', () => {
     const flowlog = example('flowlog');
     expect(() => planDeploy(flowlog, { app: 'flowlog', ref: 'feature/login' })).toThrow(
-      new DeployInputError("ref 'feature/login' may not be deployed to flowlog; allowed: main, production (source.allowedRefs)"),
+      new DeployInputError(
+        "ref 'feature/login' may not be deployed to flowlog; allowed: main, production (source.allowedRefs)",
+      ),
     );
     expect(planDeploy(flowlog, { app: 'flowlog', ref: 'production' }).ref).toBe('production');
   });
 
   it('refuses refs that could be read as options or paths', () => {
-    expect(() => planDeploy(example('orquetask'), { app: 'orquetask', ref: '--upload-pack=x' })).toThrow(/not a valid git ref/);
+    expect(() => planDeploy(example('orquetask'), { app: 'orquetask', ref: '--upload-pack=x' })).toThrow(
+      /not a valid git ref/,
+    );
     expect(() => planDeploy(example('orquetask'), { app: 'orquetask', ref: 'v1..v2' })).toThrow(/not a valid git ref/);
   });
 
@@ -33,9 +37,18 @@ describe('the deploy plan', () => {
 
   it("Secretária: tenant params checked against their patterns and passed to the steps' templates", () => {
     const secretaria = example('secretaria');
-    expect(() => planDeploy(secretaria, { app: 'secretaria', ref: 'v2.4', params: { tenantId: 'acme' } })).toThrow("param 'tenantId'='acme' does not match [0-9]+");
-    expect(() => planDeploy(secretaria, { app: 'secretaria', ref: 'v2.4', params: { tenantId: '-42' } })).toThrow("param 'tenantId' may not start with '-'");
-    const plan = planDeploy(secretaria, { app: 'secretaria', ref: 'v2.4', params: { tenantId: '42', tenantSlug: 'acme' }, seed: true });
+    expect(() => planDeploy(secretaria, { app: 'secretaria', ref: 'v2.4', params: { tenantId: 'acme' } })).toThrow(
+      "param 'tenantId'='acme' does not match [0-9]+",
+    );
+    expect(() => planDeploy(secretaria, { app: 'secretaria', ref: 'v2.4', params: { tenantId: '-42' } })).toThrow(
+      "param 'tenantId' may not start with '-'",
+    );
+    const plan = planDeploy(secretaria, {
+      app: 'secretaria',
+      ref: 'v2.4',
+      params: { tenantId: '42', tenantSlug: 'acme' },
+      seed: true,
+    });
     expect(plan.values).toMatchObject({ tenantId: '42', tenantSlug: 'acme', ref: 'v2.4' });
     expect(plan.hosts[0].steps.map((s) => s.name)).toContain('seed: provision tenant');
   });
@@ -55,7 +68,10 @@ describe('the deploy plan', () => {
       'health: api status (http://127.0.0.1:5000/api/status)',
       'health: no tracebacks in app.log (logs app.log free of Traceback)',
     ]);
-    expect(plan.compensations).toEqual(['restore archive of /srv/almareia (failed tree kept as _failed_<timestamp>)', 'start previous services and check health']);
+    expect(plan.compensations).toEqual([
+      'restore archive of /srv/almareia (failed tree kept as _failed_<timestamp>)',
+      'start previous services and check health',
+    ]);
   });
 
   it('OrqueTask: database snapshot before migrations, restored on rollback only if migrated', () => {

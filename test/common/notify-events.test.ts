@@ -16,7 +16,10 @@ describe('notification events', () => {
   });
 
   it('keeps the order the run raised its events in', () => {
-    expect(selectedEvents(['failed', 'job.summary'], ['job.summary', 'job.failed'])).toEqual(['job.summary', 'job.failed']);
+    expect(selectedEvents(['failed', 'job.summary'], ['job.summary', 'job.failed'])).toEqual([
+      'job.summary',
+      'job.failed',
+    ]);
     expect(selectedEvents(['failed'], ['job.summary', 'job.failed'])).toEqual(['job.failed']);
     expect(selectedEvents(['rolled_back'], ['job.summary'])).toEqual([]);
   });

@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { DEFAULT_NAMESPACE, DEFAULT_TEMPORAL_ADDRESS, ORCHESTRATION_TASK_QUEUE, SEARCH_ATTRIBUTES } from '../../src/common/constants';
+import {
+  DEFAULT_NAMESPACE,
+  DEFAULT_TEMPORAL_ADDRESS,
+  ORCHESTRATION_TASK_QUEUE,
+  SEARCH_ATTRIBUTES,
+} from '../../src/common/constants';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -23,15 +28,24 @@ describe('docker-compose.temporal.yml', () => {
   const services = compose.services;
 
   it('runs Temporal on PostgreSQL with schema setup by admin-tools, not the deprecated auto-setup image', () => {
-    expect(Object.keys(services).sort()).toEqual(['postgresql', 'runbook-worker', 'temporal', 'temporal-schema', 'temporal-setup', 'temporal-ui']);
+    expect(Object.keys(services).sort()).toEqual([
+      'postgresql',
+      'runbook-worker',
+      'temporal',
+      'temporal-schema',
+      'temporal-setup',
+      'temporal-ui',
+    ]);
     expect(services.temporal.image).toMatch(/^temporalio\/server:/);
     expect(services['temporal-schema'].image).toMatch(/^temporalio\/admin-tools:/);
     expect(JSON.stringify(compose)).not.toContain('auto-setup');
     expect(services.temporal.environment).toMatchObject({ DB: 'postgres12', POSTGRES_SEEDS: 'postgresql' });
-    expect(services.temporal.depends_on).toMatchObject({ 'temporal-schema': { condition: 'service_completed_successfully' } });
+    expect(services.temporal.depends_on).toMatchObject({
+      'temporal-schema': { condition: 'service_completed_successfully' },
+    });
   });
 
-  it("publishes the frontend on the port the CLI and workers use by default", () => {
+  it('publishes the frontend on the port the CLI and workers use by default', () => {
     const defaultPort = DEFAULT_TEMPORAL_ADDRESS.split(':')[1];
     expect(services.temporal.ports).toContain(`${defaultPort}:${defaultPort}`);
   });
@@ -43,7 +57,7 @@ describe('docker-compose.temporal.yml', () => {
     expect(script).toContain('search-attribute create');
   });
 
-  it("gives the worker the server, namespace, task queue and UI link the code expects", () => {
+  it('gives the worker the server, namespace, task queue and UI link the code expects', () => {
     const env = services['runbook-worker'].environment ?? {};
     const [, port] = DEFAULT_TEMPORAL_ADDRESS.split(':');
     expect(env.TEMPORAL_ADDRESS).toBe(`temporal:${port}`);

@@ -34,10 +34,14 @@ async function launchChromium(profile: string): Promise<BrowserContext> {
 /** The list page reads visibility, which lags the runs a moment: reload until the row shows. */
 async function openList(page: Page, ui: string, query: string, workflowId: string): Promise<void> {
   const url = `${ui}/namespaces/default/workflows?query=${encodeURIComponent(query)}`;
-  await waitFor(async () => {
-    await page.goto(url);
-    await page.getByRole('link', { name: workflowId, exact: true }).first().waitFor({ timeout: 3_000 });
-  }, 45_000, 500);
+  await waitFor(
+    async () => {
+      await page.goto(url);
+      await page.getByRole('link', { name: workflowId, exact: true }).first().waitFor({ timeout: 3_000 });
+    },
+    45_000,
+    500,
+  );
 }
 
 /**
@@ -59,7 +63,11 @@ describe('the Temporal Web UI for on-call and operators', () => {
     temporal = await connectClient();
     mkdirSync(ARTIFACTS, { recursive: true });
     fx = await createAppFixture({ name: 'webui' });
-    worker = await startTestWorker({ taskQueue: fx.taskQueue, hosts: [fx.host], activities: { manifestsDir: fx.manifestsDir } });
+    worker = await startTestWorker({
+      taskQueue: fx.taskQueue,
+      hosts: [fx.host],
+      activities: { manifestsDir: fx.manifestsDir },
+    });
     env = { RUNBOOK_TASK_QUEUE: fx.taskQueue, RUNBOOK_MANIFESTS: fx.manifestsDir };
     profile = mkdtempSync(path.join(os.tmpdir(), 'runbook-chromium-'));
     browser = await launchChromium(profile);
@@ -86,26 +94,56 @@ describe('the Temporal Web UI for on-call and operators', () => {
 
     await page.getByText('Workflow Type').first().waitFor();
     const timeline = page.locator('body');
-    for (const step of ['loadManifest', 'runStep • install: install dependencies', 'runStep • migrate: migrate database', 'switchCurrent', 'startServices'])
+    for (const step of [
+      'loadManifest',
+      'runStep • install: install dependencies',
+      'runStep • migrate: migrate database',
+      'switchCurrent',
+      'startServices',
+    ])
       await timeline.getByText(step, { exact: false }).first().waitFor({ timeout: 15_000 });
-    await page.getByText(`health home (${fx.url('/')})`, { exact: false }).first().waitFor();
+    await page
+      .getByText(`health home (${fx.url('/')})`, { exact: false })
+      .first()
+      .waitFor();
     await page.getByText('"outcome": "succeeded"', { exact: false }).first().waitFor();
     await page.screenshot({ path: path.join(ARTIFACTS, 'web-ui-deploy.png'), fullPage: true });
 
     await page.getByRole('tab', { name: 'User Metadata' }).click();
     // The summary given at start and the progress tracker's current details render as markdown in frames.
-    await waitFor(async () => {
-      const texts = await Promise.all(page.frames().map((frame) => frame.locator('body').innerText().catch(() => '')));
-      expect(texts.join('\n')).toContain(`deploy ${fx.app} v1`);
-      expect(texts.join('\n')).toMatch(new RegExp(`deploy ${fx.app}\\s+— (\\d+)[/⁄]\\1 steps done`));
-    }, 15_000, 250);
+    await waitFor(
+      async () => {
+        const texts = await Promise.all(
+          page.frames().map((frame) =>
+            frame
+              .locator('body')
+              .innerText()
+              .catch(() => ''),
+          ),
+        );
+        expect(texts.join('\n')).toContain(`deploy ${fx.app} v1`);
+        expect(texts.join('\n')).toMatch(new RegExp(`deploy ${fx.app}\\s+— (\\d+)[/⁄]\\1 steps done`));
+      },
+      15_000,
+      250,
+    );
     await page.getByRole('tab', { name: 'Memo' }).click();
     await page.getByText(`deployed ${fx.app} v1`, { exact: false }).first().waitFor();
     await page.getByRole('tab', { name: 'Search Attributes' }).click();
-    await waitFor(async () => {
-      const text = await page.locator('main').innerText();
-      for (const [key, value] of [['App', fx.app], ['Action', 'deploy'], ['Outcome', 'succeeded'], ['Ref', 'v1']]) expect(text).toContain(`"${key}": "${value}"`);
-    }, 15_000, 250);
+    await waitFor(
+      async () => {
+        const text = await page.locator('main').innerText();
+        for (const [key, value] of [
+          ['App', fx.app],
+          ['Action', 'deploy'],
+          ['Outcome', 'succeeded'],
+          ['Ref', 'v1'],
+        ])
+          expect(text).toContain(`"${key}": "${value}"`);
+      },
+      15_000,
+      250,
+    );
     await page.screenshot({ path: path.join(ARTIFACTS, 'web-ui-search-attributes.png'), fullPage: true });
   }, 180_000);
 
@@ -130,7 +168,10 @@ describe('the Temporal Web UI for on-call and operators', () => {
     const previousRun = await temporal.client.workflow
       .getHandle(workflowId)
       .describe()
-      .then((d) => d.runId, () => undefined);
+      .then(
+        (d) => d.runId,
+        () => undefined,
+      );
     await page.goto(`${ui}/namespaces/default/workflows/start-workflow`);
     await page.getByTestId('workflowId').fill(workflowId);
     await page.getByTestId('taskQueue').fill(fx.taskQueue);
@@ -144,19 +185,30 @@ describe('the Temporal Web UI for on-call and operators', () => {
     await page.screenshot({ path: path.join(ARTIFACTS, 'web-ui-start-form.png'), fullPage: true });
     await page.getByRole('button', { name: 'Start Workflow' }).click();
 
-    await waitFor(async () => {
-      const description = await temporal.client.workflow.getHandle(workflowId).describe();
-      expect(description.runId).not.toBe(previousRun);
-      if (description.status.name === 'FAILED') throw new Error(`the deploy started from the form failed: ${(await runOutcome(temporal.client, workflowId)).report?.error}`);
-      expect(description.status.name).toBe('COMPLETED');
-      expect(description.typedSearchAttributes.get(REF)).toBe('v3');
-    }, 90_000, 500);
+    await waitFor(
+      async () => {
+        const description = await temporal.client.workflow.getHandle(workflowId).describe();
+        expect(description.runId).not.toBe(previousRun);
+        if (description.status.name === 'FAILED')
+          throw new Error(
+            `the deploy started from the form failed: ${(await runOutcome(temporal.client, workflowId)).report?.error}`,
+          );
+        expect(description.status.name).toBe('COMPLETED');
+        expect(description.typedSearchAttributes.get(REF)).toBe('v3');
+      },
+      90_000,
+      500,
+    );
     expect(await fx.serving()).toBe('v3');
 
-    await waitFor(async () => {
-      await page.goto(`${ui}/namespaces/default/workflows/${workflowId}`);
-      await page.getByText('"outcome": "succeeded"', { exact: false }).first().waitFor({ timeout: 5_000 });
-    }, 45_000, 500);
+    await waitFor(
+      async () => {
+        await page.goto(`${ui}/namespaces/default/workflows/${workflowId}`);
+        await page.getByText('"outcome": "succeeded"', { exact: false }).first().waitFor({ timeout: 5_000 });
+      },
+      45_000,
+      500,
+    );
     await page.screenshot({ path: path.join(ARTIFACTS, 'web-ui-started-from-form.png'), fullPage: true });
   }, 180_000);
 });

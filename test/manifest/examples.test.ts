@@ -23,7 +23,9 @@ describe('the five seed runbooks as manifests', () => {
     expect(m.steps.seed[0].run).toBe('venv/bin/python seed.py');
     expect(m.services).toEqual([expect.objectContaining({ type: 'systemd', unit: 'orquetask-gunicorn' })]);
     expect(m.schedules.find((s) => s.name === 'nightly-backup')).toMatchObject({ run: 'backup', cron: '0 2 * * *' });
-    expect(m.notify.channels[0]).toMatchObject({ email: { via: 'sendgrid', apiKeyEnv: 'SENDGRID_API_KEY', fromEnv: 'EMAIL_FROM' } });
+    expect(m.notify.channels[0]).toMatchObject({
+      email: { via: 'sendgrid', apiKeyEnv: 'SENDGRID_API_KEY', fromEnv: 'EMAIL_FROM' },
+    });
   });
 
   it('Financial ETL: daily processor at 07:00 São Paulo with --modo and dates, audit-schema dump, SMTP', () => {
@@ -31,9 +33,17 @@ describe('the five seed runbooks as manifests', () => {
     const job = m.jobs.find((j) => j.name === 'daily-processor')!;
     expect(job.run).toEqual(expect.arrayContaining(['--modo', '{{mode}}', '--data-inicio', '{{date}}', '--data-fim']));
     expect(job.modes).toEqual(['manual', 'auto']);
-    expect(m.schedules.find((s) => s.job === 'daily-processor')).toMatchObject({ cron: '0 7 * * *', timezone: 'America/Sao_Paulo', mode: 'auto' });
-    expect(m.backups?.targets.find((t) => t.name === 'audit')).toMatchObject({ postgres: { format: 'custom', schemas: ['audit'] } });
-    expect(m.health.checks.map((c) => ('http' in c ? c.http : undefined))).toContain('http://127.0.0.1:8000/api/health');
+    expect(m.schedules.find((s) => s.job === 'daily-processor')).toMatchObject({
+      cron: '0 7 * * *',
+      timezone: 'America/Sao_Paulo',
+      mode: 'auto',
+    });
+    expect(m.backups?.targets.find((t) => t.name === 'audit')).toMatchObject({
+      postgres: { format: 'custom', schemas: ['audit'] },
+    });
+    expect(m.health.checks.map((c) => ('http' in c ? c.http : undefined))).toContain(
+      'http://127.0.0.1:8000/api/health',
+    );
     expect(m.notify.channels[0]).toMatchObject({ email: { via: 'smtp', toEnv: 'NOTIFICATION_RECIPIENTS' } });
   });
 
@@ -51,7 +61,9 @@ describe('the five seed runbooks as manifests', () => {
     const m = load('almareia');
     expect(m.strategy).toBe('in-place');
     expect(m.services[0]).toMatchObject({ type: 'process', port: 5000 });
-    expect(m.health.checks.filter((c) => 'http' in c).map((c) => ('http' in c ? new URL(c.http).pathname : ''))).toEqual(['/', '/login', '/api/status']);
+    expect(
+      m.health.checks.filter((c) => 'http' in c).map((c) => ('http' in c ? new URL(c.http).pathname : '')),
+    ).toEqual(['/', '/login', '/api/status']);
     expect(m.health.checks.find((c) => 'logs' in c)).toMatchObject({ logs: 'app.log', deny: ['Traceback'] });
     expect(m.steps.preflight[0].run).toBe('python -m pytest -q');
   });

@@ -7,7 +7,9 @@ import { manifestJsonSchema } from '../../src/manifest/json-schema';
 const EXAMPLES = path.resolve(__dirname, '..', '..', 'examples');
 
 describe('manifest JSON Schema export', () => {
-  const validate = new Ajv2020({ strict: false, allErrors: true, validateFormats: false }).compile(manifestJsonSchema());
+  const validate = new Ajv2020({ strict: false, allErrors: true, validateFormats: false }).compile(
+    manifestJsonSchema(),
+  );
 
   it.each(['orquetask', 'financial-etl', 'flowlog', 'almareia', 'secretaria'])('accepts examples/%s.yaml', (name) => {
     const doc = parse(readFileSync(path.join(EXAMPLES, `${name}.yaml`), 'utf8'));
@@ -15,7 +17,17 @@ describe('manifest JSON Schema export', () => {
   });
 
   it('rejects an unknown key and a wrong service type, as the CLI does', () => {
-    expect(validate({ app: 'x', host: 'h', root: '/srv/x', source: { type: 'copy', from: '/s' }, helth: {} })).toBe(false);
-    expect(validate({ app: 'x', host: 'h', root: '/srv/x', source: { type: 'copy', from: '/s' }, services: [{ name: 'w', type: 'docker' }] })).toBe(false);
+    expect(validate({ app: 'x', host: 'h', root: '/srv/x', source: { type: 'copy', from: '/s' }, helth: {} })).toBe(
+      false,
+    );
+    expect(
+      validate({
+        app: 'x',
+        host: 'h',
+        root: '/srv/x',
+        source: { type: 'copy', from: '/s' },
+        services: [{ name: 'w', type: 'docker' }],
+      }),
+    ).toBe(false);
   });
 });

@@ -50,12 +50,15 @@ export async function createBackupApp(options: BackupAppOptions = {}): Promise<B
 
   const databaseName = app.replace(/-/g, '_');
   const databaseUrl = await createDatabase(process.env.RUNBOOK_TEST_PG_URL as string, databaseName);
-  await sql(databaseUrl, `
+  await sql(
+    databaseUrl,
+    `
     CREATE TABLE public.customers (id int PRIMARY KEY, name text NOT NULL);
     CREATE TABLE public.orders (id int PRIMARY KEY, customer int REFERENCES public.customers, total numeric(10,2) NOT NULL);
     INSERT INTO public.customers SELECT i, 'customer ' || i FROM generate_series(1, 200) AS i;
     INSERT INTO public.orders SELECT i, 1 + i % 200, (i * 7 % 1000) / 10.0 FROM generate_series(1, ${options.orders ?? 2000}) AS i;
-  `);
+  `,
+  );
   const urlEnv = `${databaseName.toUpperCase()}_DATABASE_URL`;
   const manifest = {
     app,
@@ -115,9 +118,19 @@ export async function queryValue(url: string, text: string): Promise<unknown> {
 
 /** Row count and a hash of every row in key order: equal fingerprints mean equal contents. */
 export async function fingerprint(url: string, table: string): Promise<string> {
-  return String(await queryValue(url, `SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY id)), '') FROM ${table} t`));
+  return String(
+    await queryValue(
+      url,
+      `SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY id)), '') FROM ${table} t`,
+    ),
+  );
 }
 
 export async function databaseExists(name: string): Promise<boolean> {
-  return (await queryValue(process.env.RUNBOOK_TEST_PG_URL as string, `SELECT count(*)::int FROM pg_database WHERE datname = '${name}'`)) === 1;
+  return (
+    (await queryValue(
+      process.env.RUNBOOK_TEST_PG_URL as string,
+      `SELECT count(*)::int FROM pg_database WHERE datname = '${name}'`,
+    )) === 1
+  );
 }

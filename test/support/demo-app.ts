@@ -2,7 +2,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { demoManifest, servingVersion, stageDemoApp, stopAppProcesses, type DemoBehavior } from '../../src/client/demo-app';
+import {
+  demoManifest,
+  servingVersion,
+  stageDemoApp,
+  stopAppProcesses,
+  type DemoBehavior,
+} from '../../src/client/demo-app';
 import { freePort } from '../../src/devserver/ports';
 import { uniqueName } from './temporal';
 
@@ -30,7 +36,9 @@ export interface AppFixture {
   cleanup(): Promise<void>;
 }
 
-export async function createAppFixture(options: { strategy?: 'releases' | 'in-place'; name?: string } = {}): Promise<AppFixture> {
+export async function createAppFixture(
+  options: { strategy?: 'releases' | 'in-place'; name?: string } = {},
+): Promise<AppFixture> {
   const app = uniqueName(options.name ?? 'demo').toLowerCase();
   const dir = mkdtempSync(path.join(os.tmpdir(), `runbook-${app}-`));
   const root = path.join(dir, 'srv', app);

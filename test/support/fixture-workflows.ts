@@ -10,7 +10,13 @@ import type { Outcome, RunKind, RunReport } from '../../src/common/progress';
 import { isoNow } from '../../src/workflows/clock';
 import { failureMessage, ProgressTracker } from '../../src/workflows/progress';
 
-function report(tracker: ProgressTracker, startedAt: string, outcome: Outcome, summary: string, error?: string): RunReport {
+function report(
+  tracker: ProgressTracker,
+  startedAt: string,
+  outcome: Outcome,
+  summary: string,
+  error?: string,
+): RunReport {
   const info = workflowInfo();
   return {
     kind: tracker.kind as RunKind,
@@ -31,11 +37,16 @@ export async function backup(input: BackupInput): Promise<RunReport> {
   const startedAt = isoNow();
   const tracker = new ProgressTracker('backup', input.app);
   tracker.plan(['dump database', 'upload archive', 'prune old archives']);
-  await tracker.run('dump database', () => sleep('300ms'), () => 'dumped 3 tables');
+  await tracker.run(
+    'dump database',
+    () => sleep('300ms'),
+    () => 'dumped 3 tables',
+  );
   try {
     await tracker.run('upload archive', async () => {
       await sleep('300ms');
-      if (input.target === 'broken') throw ApplicationFailure.nonRetryable('bucket /srv/backups is full; free space and run again');
+      if (input.target === 'broken')
+        throw ApplicationFailure.nonRetryable('bucket /srv/backups is full; free space and run again');
     });
   } catch (error) {
     tracker.skip('prune old archives', 'upload failed');

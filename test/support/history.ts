@@ -6,7 +6,8 @@ export async function historyText(client: Client, workflowId: string, runId?: st
   const decode = (value: unknown): unknown => {
     if (value instanceof Uint8Array) return Buffer.from(value).toString('utf8');
     if (Array.isArray(value)) return value.map(decode);
-    if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, decode(v)]));
+    if (value && typeof value === 'object')
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, decode(v)]));
     return value;
   };
   return JSON.stringify(decode(history));

@@ -22,14 +22,21 @@ export interface HttpRecorder {
  * A local HTTP server that records every request and answers as `reply` says ('hang' never answers),
  * standing in for a webhook receiver or SendGrid's API.
  */
-export async function startHttpRecorder(reply: (request: RecordedRequest, index: number) => Reply = () => ({ status: 200 })): Promise<HttpRecorder> {
+export async function startHttpRecorder(
+  reply: (request: RecordedRequest, index: number) => Reply = () => ({ status: 200 }),
+): Promise<HttpRecorder> {
   const requests: RecordedRequest[] = [];
   const hanging: http.ServerResponse[] = [];
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      const request = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      const request = {
+        method: req.method ?? '',
+        path: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      };
       requests.push(request);
       const answer = reply(request, requests.length - 1);
       if (answer === 'hang') {

@@ -54,7 +54,12 @@ export function createJobApp(options: JobAppOptions): JobApp {
   writeFileSync(script, PROCESSOR, { mode: 0o755 });
   const log = path.join(dir, 'argv.log');
   const envFile = path.join(dir, '.env');
-  writeFileSync(envFile, Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
+  writeFileSync(
+    envFile,
+    Object.entries(options.env ?? {})
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n') + '\n',
+  );
   const manifest = {
     app: options.app,
     host: options.host,
@@ -67,7 +72,11 @@ export function createJobApp(options: JobAppOptions): JobApp {
         name: 'daily-processor',
         run: [process.execPath, script, '--modo', '{{mode}}', '--data-inicio', '{{date}}', '--data-fim', '{{date}}'],
         cwd: dir,
-        env: { FAKE_PROCESSOR_LOG: log, FAKE_PROCESSOR_FAIL_DATES: (options.failDates ?? []).join(','), FAKE_PROCESSOR_SLOW_DATES: (options.slowDates ?? []).join(',') },
+        env: {
+          FAKE_PROCESSOR_LOG: log,
+          FAKE_PROCESSOR_FAIL_DATES: (options.failDates ?? []).join(','),
+          FAKE_PROCESSOR_SLOW_DATES: (options.slowDates ?? []).join(','),
+        },
         modes: ['manual', 'auto'],
         defaultMode: 'auto',
         concurrency: 2,
@@ -79,7 +88,8 @@ export function createJobApp(options: JobAppOptions): JobApp {
   };
   writeFileSync(path.join(manifestsDir, `${options.app}.yaml`), stringify(manifest));
   return {
-    slowPid: (date) => (existsSync(`${log}.${date}.pid`) ? Number(readFileSync(`${log}.${date}.pid`, 'utf8')) : undefined),
+    slowPid: (date) =>
+      existsSync(`${log}.${date}.pid`) ? Number(readFileSync(`${log}.${date}.pid`, 'utf8')) : undefined,
     app: options.app,
     host: options.host,
     dir,

@@ -17,8 +17,11 @@ export interface PostgresInstance {
 export function postgresBinDir(): string {
   if (process.env.PG_BIN) return process.env.PG_BIN;
   const root = '/usr/lib/postgresql';
-  const versions = existsSync(root) ? readdirSync(root).filter((v) => existsSync(path.join(root, v, 'bin', 'initdb'))) : [];
-  if (versions.length === 0) throw new Error('PostgreSQL server binaries not found under /usr/lib/postgresql; run `make setup`');
+  const versions = existsSync(root)
+    ? readdirSync(root).filter((v) => existsSync(path.join(root, v, 'bin', 'initdb')))
+    : [];
+  if (versions.length === 0)
+    throw new Error('PostgreSQL server binaries not found under /usr/lib/postgresql; run `make setup`');
   versions.sort((a, b) => Number(b) - Number(a));
   return path.join(root, versions[0], 'bin');
 }
@@ -42,20 +45,40 @@ export async function startPostgres(): Promise<PostgresInstance> {
   const base = mkdtempSync(path.join(os.tmpdir(), 'runbook-pg-'));
   chownToPostgres(base);
   const dataDir = path.join(base, 'data');
-  const initdb = asClusterOwner([path.join(binDir, 'initdb'), '-D', dataDir, '-A', 'trust', '-U', 'runbook', '-E', 'UTF8', '--no-sync', '--no-instructions']);
+  const initdb = asClusterOwner([
+    path.join(binDir, 'initdb'),
+    '-D',
+    dataDir,
+    '-A',
+    'trust',
+    '-U',
+    'runbook',
+    '-E',
+    'UTF8',
+    '--no-sync',
+    '--no-instructions',
+  ]);
   const init = spawnSync(initdb[0], initdb.slice(1), { encoding: 'utf8' });
   if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
   const port = await freePort();
   const argv = asClusterOwner([
     path.join(binDir, 'postgres'),
-    '-D', dataDir,
-    '-p', String(port),
-    '-k', base,
-    '-c', 'listen_addresses=127.0.0.1',
-    '-c', 'fsync=off',
-    '-c', 'synchronous_commit=off',
-    '-c', 'full_page_writes=off',
-    '-c', 'max_connections=200',
+    '-D',
+    dataDir,
+    '-p',
+    String(port),
+    '-k',
+    base,
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    'fsync=off',
+    '-c',
+    'synchronous_commit=off',
+    '-c',
+    'full_page_writes=off',
+    '-c',
+    'max_connections=200',
   ]);
   const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -129,7 +152,9 @@ export async function sql(url: string, text: string): Promise<void> {
 
 /** The first column of every row a query returns. */
 export async function queryColumn(url: string, text: string): Promise<unknown[]> {
-  return withClient(url, async (client) => (await client.query(text)).rows.map((row: Record<string, unknown>) => Object.values(row)[0]));
+  return withClient(url, async (client) =>
+    (await client.query(text)).rows.map((row: Record<string, unknown>) => Object.values(row)[0]),
+  );
 }
 
 export async function waitFor(probe: () => Promise<void>, timeoutMs: number, intervalMs = 100): Promise<void> {

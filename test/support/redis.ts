@@ -14,11 +14,27 @@ export async function startRedis(): Promise<RedisInstance> {
   const port = await freePort();
   const child = spawn(
     process.env.REDIS_SERVER ?? 'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning'],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--daemonize',
+      'no',
+      '--loglevel',
+      'warning',
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let failure: Error | undefined;
-  child.on('error', (error) => (failure = new Error(`redis-server could not start (${error.message}); run \`make setup\``)));
+  child.on(
+    'error',
+    (error) => (failure = new Error(`redis-server could not start (${error.message}); run \`make setup\``)),
+  );
   const url = `redis://127.0.0.1:${port}`;
   await waitFor(async () => {
     if (failure) throw failure;

@@ -19,13 +19,17 @@ export function uniqueName(prefix: string): string {
 
 export function temporalAddress(): string {
   const address = process.env.TEMPORAL_ADDRESS;
-  if (!address) throw new Error('TEMPORAL_ADDRESS is not set: run the tests through jest (global setup starts the server)');
+  if (!address)
+    throw new Error('TEMPORAL_ADDRESS is not set: run the tests through jest (global setup starts the server)');
   return address;
 }
 
 export async function connectClient(): Promise<{ client: Client; close: () => Promise<void> }> {
   const connection = await Connection.connect({ address: temporalAddress() });
-  return { client: new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE }), close: () => connection.close() };
+  return {
+    client: new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE }),
+    close: () => connection.close(),
+  };
 }
 
 export interface TestWorker {

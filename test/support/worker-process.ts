@@ -57,7 +57,9 @@ export async function startWorkerProcess(options: {
     output: () => output,
     kill: async () => {
       child.kill('SIGKILL');
-      await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(undefined) : child.once('exit', r)));
+      await new Promise((r) =>
+        child.exitCode !== null || child.signalCode !== null ? r(undefined) : child.once('exit', r),
+      );
     },
     stop: () => stopChild(child, 'SIGINT', 15_000),
   };

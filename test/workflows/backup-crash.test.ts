@@ -70,7 +70,8 @@ describe('a worker killed in the middle of a dump', () => {
         args: [{ app: app.app, target: 'db' }],
       });
 
-      const partials = () => (existsSync(app.backupsDir) ? readdirSync(app.backupsDir).filter((n) => n.includes('.partial-')) : []);
+      const partials = () =>
+        existsSync(app.backupsDir) ? readdirSync(app.backupsDir).filter((n) => n.includes('.partial-')) : [];
       await waitFor(async () => {
         if (partials().length === 0) throw new Error('no dump in progress yet');
       }, 60_000);
@@ -88,10 +89,14 @@ describe('a worker killed in the middle of a dump', () => {
 
       workers.push(await spawnWorker(app, taskQueue, log));
       // The retry (after the missed heartbeats) stops the orphan, deletes its partial file, starts a new one.
-      await waitFor(async () => {
-        const now = partials();
-        if (now.length === 0 || now.includes(firstPartial)) throw new Error('retry has not started a fresh dump yet');
-      }, 120_000, 200);
+      await waitFor(
+        async () => {
+          const now = partials();
+          if (now.length === 0 || now.includes(firstPartial)) throw new Error('retry has not started a fresh dump yet');
+        },
+        120_000,
+        200,
+      );
       expect(partials()).toHaveLength(1);
       expect(isAlive(orphan)).toBe(false);
       await locker.query('COMMIT');
@@ -103,12 +108,19 @@ describe('a worker killed in the middle of a dump', () => {
 
       const catalogue = readCatalogueFile(app);
       expect(catalogue.entries).toHaveLength(1);
-      expect(catalogue.entries[0]).toMatchObject({ id: artifact.id, verified: true, restoreVerified: true, workflowId: handle.workflowId });
+      expect(catalogue.entries[0]).toMatchObject({
+        id: artifact.id,
+        verified: true,
+        restoreVerified: true,
+        workflowId: handle.workflowId,
+      });
       expect(readdirSync(app.backupsDir).sort()).toEqual([`${artifact.id}.dump`, 'catalogue.json'].sort());
 
       // The history shows the dump activity finished on its second attempt.
       const history = await handle.fetchHistory();
-      const started = (history.events ?? []).filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes?.attempt);
+      const started = (history.events ?? [])
+        .filter((e) => e.activityTaskStartedEventAttributes)
+        .map((e) => e.activityTaskStartedEventAttributes?.attempt);
       expect(started).toContain(2);
     } finally {
       await temporal.close();

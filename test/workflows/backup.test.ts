@@ -10,7 +10,15 @@ import type { RunReport } from '../../src/common/progress';
 import { activityConfigFromEnv } from '../../src/activities';
 import { serviceActivities } from '../../src/activities/services';
 import { freePort } from '../../src/devserver/ports';
-import { createBackupApp, databaseExists, fingerprint, loadAppManifest, queryValue, readCatalogueFile, type BackupApp } from '../support/backup-app';
+import {
+  createBackupApp,
+  databaseExists,
+  fingerprint,
+  loadAppManifest,
+  queryValue,
+  readCatalogueFile,
+  type BackupApp,
+} from '../support/backup-app';
 import { sql, waitFor } from '../support/postgres';
 import { connectClient, startTestWorker, uniqueName, type TestWorker } from '../support/temporal';
 
@@ -38,20 +46,30 @@ describe('backup and restore workflows on the real dev server and PostgreSQL', (
       extra: {
         strategy: 'in-place',
         services: [{ name: 'web', type: 'process', start: [process.execPath, '-e', server], port }],
-        health: { within: '20s', interval: '500ms', checks: [{ name: 'home page', http: `http://127.0.0.1:${port}/` }] },
+        health: {
+          within: '20s',
+          interval: '500ms',
+          checks: [{ name: 'home page', http: `http://127.0.0.1:${port}/` }],
+        },
       },
     });
     worker = await startTestWorker({
       taskQueue,
       hosts: [shop.host, empty.host, served.host],
-      activities: { manifestsDir: shop.manifestsDir, env: { ...process.env, ...shop.env, ...empty.env, ...served.env } },
+      activities: {
+        manifestsDir: shop.manifestsDir,
+        env: { ...process.env, ...shop.env, ...empty.env, ...served.env },
+      },
     });
     temporal = await connectClient();
   });
   afterAll(async () => {
     await worker?.stop();
     await temporal?.close();
-    if (served) await serviceActivities(activityConfigFromEnv()).stopServices({ manifest: loadAppManifest(served) }).catch(() => undefined);
+    if (served)
+      await serviceActivities(activityConfigFromEnv())
+        .stopServices({ manifest: loadAppManifest(served) })
+        .catch(() => undefined);
     for (const app of [shop, empty, served]) if (app) rmSync(app.root, { recursive: true, force: true });
   });
 
@@ -85,7 +103,11 @@ describe('backup and restore workflows on the real dev server and PostgreSQL', (
 
     expect(report.outcome).toBe('succeeded');
     expect(report.kind).toBe('backup');
-    const artifacts = (report.details as { artifacts: Array<{ id: string; target: string; verified: boolean; file: string; sha256: string }> }).artifacts;
+    const artifacts = (
+      report.details as {
+        artifacts: Array<{ id: string; target: string; verified: boolean; file: string; sha256: string }>;
+      }
+    ).artifacts;
     expect(artifacts.map((a) => [a.target, a.verified])).toEqual([
       ['db', true],
       ['uploads', true],
@@ -119,7 +141,9 @@ describe('backup and restore workflows on the real dev server and PostgreSQL', (
       restoreVerified: true,
     });
     expect(db.file).toBe(path.join(shop.backupsDir, `${db.id}.dump`));
-    expect(db.verification).toMatch(/pg_restore --list read \d+ entries; every data block read back; restored into a scratch database; sanity query returned true/);
+    expect(db.verification).toMatch(
+      /pg_restore --list read \d+ entries; every data block read back; restored into a scratch database; sanity query returned true/,
+    );
     expect(Date.parse(db.createdAt)).toBeGreaterThan(0);
     expect(Date.parse(db.logicalDate)).toBeGreaterThan(0);
     expect(entries.find((e) => e.target === 'uploads')).toMatchObject({ kind: 'files', format: 'zip', verified: true });
@@ -143,9 +167,19 @@ describe('backup and restore workflows on the real dev server and PostgreSQL', (
     const report = await runRestore(shop, artifact.id);
 
     expect(report.outcome).toBe('succeeded');
-    expect(report.details).toMatchObject({ backup: artifact.id, target: 'db', scratch: false, restoredTo: [shop.databaseName] });
+    expect(report.details).toMatchObject({
+      backup: artifact.id,
+      target: 'db',
+      scratch: false,
+      restoredTo: [shop.databaseName],
+    });
     expect(await fingerprint(shop.databaseUrl, 'public.orders')).toBe(before);
-    expect(await queryValue(shop.databaseUrl, "SELECT count(*)::int FROM public.customers WHERE name = 'renamed after the backup'")).toBe(0);
+    expect(
+      await queryValue(
+        shop.databaseUrl,
+        "SELECT count(*)::int FROM public.customers WHERE name = 'renamed after the backup'",
+      ),
+    ).toBe(0);
     const record = readCatalogueFile(shop).restores.find((r) => r.workflowId === report.workflowId);
     expect(record).toMatchObject({ backup: artifact.id, outcome: 'succeeded', scratch: false });
   });
@@ -164,7 +198,13 @@ describe('backup and restore workflows on the real dev server and PostgreSQL', (
       scratchUrl.pathname = `/${scratch}`;
       expect(await queryValue(scratchUrl.toString(), 'SELECT count(*)::int FROM public.orders')).toBe(2000);
       expect(await queryValue(shop.databaseUrl, 'SELECT count(*)::int FROM public.orders')).toBe(10);
-      expect(report.steps.map((s) => s.name)).toEqual(['load manifest', 'find backup', 'verify checksum', 'restore into a scratch database', 'record']);
+      expect(report.steps.map((s) => s.name)).toEqual([
+        'load manifest',
+        'find backup',
+        'verify checksum',
+        'restore into a scratch database',
+        'record',
+      ]);
     } finally {
       await sql(process.env.RUNBOOK_TEST_PG_URL as string, `DROP DATABASE IF EXISTS "${scratch}" WITH (FORCE)`);
     }
@@ -229,7 +269,10 @@ describe('backup and restore workflows on the real dev server and PostgreSQL', (
       const error = await handle.result().catch((e: unknown) => e);
       expect((error as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
       await waitFor(async () => expect(partials()).toEqual([]), 30_000);
-      const logged = readFileSync(path.join(shop.root, 'deploy_log.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { workflowId: string; outcome: string });
+      const logged = readFileSync(path.join(shop.root, 'deploy_log.jsonl'), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { workflowId: string; outcome: string });
       expect(logged.find((l) => l.workflowId === handle.workflowId)?.outcome).toBe('cancelled');
     } finally {
       await locker.query('ROLLBACK').catch(() => undefined);
@@ -288,10 +331,19 @@ describe('backup and restore workflows on the real dev server and PostgreSQL', (
     const reports: RunReport[] = [];
     for (let i = 0; i < 3; i++) reports.push(await runBackup(shop, 'uploads'));
     const ids = reports.map((r) => (r.details as { artifacts: Array<{ id: string }> }).artifacts[0].id);
-    const kept = readCatalogueFile(shop).entries.filter((e) => e.target === 'uploads').map((e) => e.id);
+    const kept = readCatalogueFile(shop)
+      .entries.filter((e) => e.target === 'uploads')
+      .map((e) => e.id);
     expect(kept).toEqual(ids.slice(1));
-    const files = readdirSync(shop.backupsDir).filter((n) => n.includes('-uploads-')).sort();
-    expect(files).toEqual(ids.slice(1).map((id) => `${id}.zip`).sort());
+    const files = readdirSync(shop.backupsDir)
+      .filter((n) => n.includes('-uploads-'))
+      .sort();
+    expect(files).toEqual(
+      ids
+        .slice(1)
+        .map((id) => `${id}.zip`)
+        .sort(),
+    );
   });
 
   it('fails clearly for a target the manifest does not have', async () => {
@@ -307,6 +359,10 @@ describe('backup and restore workflows on the real dev server and PostgreSQL', (
       args: [{ app: shop.app }],
     })) as CatalogueEntry[];
     expect(entries.length).toBeGreaterThan(0);
-    expect(entries).toEqual(readCatalogueFile(shop).entries.filter((e) => e.app === shop.app).reverse());
+    expect(entries).toEqual(
+      readCatalogueFile(shop)
+        .entries.filter((e) => e.app === shop.app)
+        .reverse(),
+    );
   });
 });

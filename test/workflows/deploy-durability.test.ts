@@ -27,31 +27,52 @@ describe('deploy survives worker crashes', () => {
     await fx.cleanup();
   });
 
-  async function worker(env: NodeJS.ProcessEnv = {}, hosts = [fx.host], extra: Partial<Parameters<typeof startWorkerProcess>[0]> = {}): Promise<WorkerProcess> {
-    const started = await startWorkerProcess({ taskQueue: fx.taskQueue, hosts, manifestsDir: fx.manifestsDir, env, ...extra });
+  async function worker(
+    env: NodeJS.ProcessEnv = {},
+    hosts = [fx.host],
+    extra: Partial<Parameters<typeof startWorkerProcess>[0]> = {},
+  ): Promise<WorkerProcess> {
+    const started = await startWorkerProcess({
+      taskQueue: fx.taskQueue,
+      hosts,
+      manifestsDir: fx.manifestsDir,
+      env,
+      ...extra,
+    });
     workers.push(started);
     return started;
   }
 
   async function waitForStep(workflowId: string, name: string, status: string): Promise<void> {
-    await waitFor(async () => {
-      const progress = await temporal.client.workflow.getHandle(workflowId).query<Progress>('progress');
-      const step = progress.steps.find((s) => s.name === name);
-      if (step?.status !== status) throw new Error(`${name} is ${step?.status}`);
-    }, 60_000, 200);
+    await waitFor(
+      async () => {
+        const progress = await temporal.client.workflow.getHandle(workflowId).query<Progress>('progress');
+        const step = progress.steps.find((s) => s.name === name);
+        if (step?.status !== status) throw new Error(`${name} is ${step?.status}`);
+      },
+      60_000,
+      200,
+    );
   }
 
   const currentRelease = () => path.basename(readlinkSync(path.join(fx.root, 'current')));
 
   it('a worker SIGKILLed during a long install is replaced and the deploy finishes: one snapshot, one release, one record, one finished install', async () => {
-    const databaseUrl = await createDatabase(process.env.RUNBOOK_TEST_PG_URL!, uniqueName('crashdb').replace(/-/g, '_'));
+    const databaseUrl = await createDatabase(
+      process.env.RUNBOOK_TEST_PG_URL!,
+      uniqueName('crashdb').replace(/-/g, '_'),
+    );
     fx.manifest.snapshot = { database: { urlEnv: 'APP_DATABASE_URL' } };
     fx.save();
     const counter = path.join(fx.dir, 'installs.txt');
     const env = { INSTALL_SECONDS: '6', INSTALL_COUNTER: counter, APP_DATABASE_URL: databaseUrl };
     const first = await worker(env);
     fx.stage('v1');
-    const handle = await temporal.client.workflow.start('deploy', { taskQueue: fx.taskQueue, workflowId: appLockWorkflowId(fx.app), args: [{ app: fx.app, ref: 'v1' }] });
+    const handle = await temporal.client.workflow.start('deploy', {
+      taskQueue: fx.taskQueue,
+      workflowId: appLockWorkflowId(fx.app),
+      args: [{ app: fx.app, ref: 'v1' }],
+    });
     await waitForStep(handle.workflowId, 'install: install dependencies', 'running');
     await new Promise((r) => setTimeout(r, 1_500)); // well inside the 6 s install
     await first.kill();
@@ -66,22 +87,41 @@ describe('deploy survives worker crashes', () => {
     expect(readFileSync(path.join(fx.root, 'deploy_log.jsonl'), 'utf8').trim().split('\n')).toHaveLength(1);
     expect(readFileSync(counter, 'utf8').trim().split('\n')).toHaveLength(1);
     const history = await temporal.client.workflow.getHandle(handle.workflowId).fetchHistory();
-    const retried = history.events?.some((e) => e.activityTaskStartedEventAttributes?.attempt && e.activityTaskStartedEventAttributes.attempt > 1);
+    const retried = history.events?.some(
+      (e) => e.activityTaskStartedEventAttributes?.attempt && e.activityTaskStartedEventAttributes.attempt > 1,
+    );
     expect(retried).toBe(true);
   });
 
   it('a worker SIGKILLed during the rollback is replaced and the next one finishes it', async () => {
     const current = await worker();
     fx.stage('v1');
-    await deployOutcome(temporal.client, (await temporal.client.workflow.start('deploy', { taskQueue: fx.taskQueue, workflowId: appLockWorkflowId(fx.app), args: [{ app: fx.app, ref: 'v1' }] })).workflowId);
+    await deployOutcome(
+      temporal.client,
+      (
+        await temporal.client.workflow.start('deploy', {
+          taskQueue: fx.taskQueue,
+          workflowId: appLockWorkflowId(fx.app),
+          args: [{ app: fx.app, ref: 'v1' }],
+        })
+      ).workflowId,
+    );
     const v1 = currentRelease();
 
     fx.stage('v2', { behavior: 'http500' });
-    const handle = await temporal.client.workflow.start('deploy', { taskQueue: fx.taskQueue, workflowId: appLockWorkflowId(fx.app), args: [{ app: fx.app, ref: 'v2' }] });
-    await waitFor(async () => {
-      const progress = await handle.query<Progress>('progress');
-      if (progress.state !== 'compensating') throw new Error(progress.state);
-    }, 60_000, 100);
+    const handle = await temporal.client.workflow.start('deploy', {
+      taskQueue: fx.taskQueue,
+      workflowId: appLockWorkflowId(fx.app),
+      args: [{ app: fx.app, ref: 'v2' }],
+    });
+    await waitFor(
+      async () => {
+        const progress = await handle.query<Progress>('progress');
+        if (progress.state !== 'compensating') throw new Error(progress.state);
+      },
+      60_000,
+      100,
+    );
     await current.kill();
     workers.splice(workers.indexOf(current), 1);
     await worker();
@@ -100,7 +140,9 @@ describe('deploy survives worker crashes', () => {
     delete fx.manifest.host;
     fx.manifest.hosts = [fx.host, hostB];
     // Both hosts share this machine's network, so each app listens on the PORT of its host's worker.
-    fx.manifest.services = [{ name: 'web', type: 'process', start: ['python3', 'app.py'], log: 'app.log', stopTimeout: '5s' }];
+    fx.manifest.services = [
+      { name: 'web', type: 'process', start: ['python3', 'app.py'], log: 'app.log', stopTimeout: '5s' },
+    ];
     fx.save();
     const portOfB = String(await freePort());
     const srvOfB = path.join(fx.dir, 'host-b-srv');
@@ -109,13 +151,31 @@ describe('deploy survives worker crashes', () => {
     const onHostB = (env: NodeJS.ProcessEnv) =>
       worker(env, [hostB], {
         orchestrate: false,
-        wrap: ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', `mount --bind "${srvOfB}" "${path.join(fx.dir, 'srv')}" && exec "$@"`, 'sh'],
+        wrap: [
+          'unshare',
+          '--mount',
+          '--propagation',
+          'private',
+          'sh',
+          '-c',
+          `mount --bind "${srvOfB}" "${path.join(fx.dir, 'srv')}" && exec "$@"`,
+          'sh',
+        ],
       });
     await worker({ PORT: String(fx.port) }, [fx.host]);
     const b = await onHostB({ PORT: portOfB });
 
     fx.stage('v1');
-    const first = await deployOutcome(temporal.client, (await temporal.client.workflow.start('deploy', { taskQueue: fx.taskQueue, workflowId: appLockWorkflowId(fx.app), args: [{ app: fx.app, ref: 'v1' }] })).workflowId);
+    const first = await deployOutcome(
+      temporal.client,
+      (
+        await temporal.client.workflow.start('deploy', {
+          taskQueue: fx.taskQueue,
+          workflowId: appLockWorkflowId(fx.app),
+          args: [{ app: fx.app, ref: 'v1' }],
+        })
+      ).workflowId,
+    );
     expect(first.report.outcome).toBe('succeeded');
     const v1 = currentRelease();
     expect(existsSync(path.join(srvOfB, fx.app, 'current'))).toBe(true);
@@ -124,11 +184,27 @@ describe('deploy survives worker crashes', () => {
     workers.splice(workers.indexOf(b), 1);
     await onHostB({ PORT: portOfB, INSTALL_FAIL: '1' });
     fx.stage('v2');
-    const second = await deployOutcome(temporal.client, (await temporal.client.workflow.start('deploy', { taskQueue: fx.taskQueue, workflowId: appLockWorkflowId(fx.app), args: [{ app: fx.app, ref: 'v2' }] })).workflowId);
+    const second = await deployOutcome(
+      temporal.client,
+      (
+        await temporal.client.workflow.start('deploy', {
+          taskQueue: fx.taskQueue,
+          workflowId: appLockWorkflowId(fx.app),
+          args: [{ app: fx.app, ref: 'v2' }],
+        })
+      ).workflowId,
+    );
     expect(second.report.outcome).toBe('rolled_back');
-    expect(second.report.error).toMatch(new RegExp(`${hostB}: install: install dependencies|install step 'install dependencies' exited with status 1`));
+    expect(second.report.error).toMatch(
+      new RegExp(`${hostB}: install: install dependencies|install step 'install dependencies' exited with status 1`),
+    );
     const steps = second.report.steps.map((s) => `${s.name}: ${s.status}`);
-    expect(steps).toEqual(expect.arrayContaining([`${fx.host}: health: home (http://127.0.0.1:${fx.port}/): succeeded`, `${fx.host}: stop services and switch back to ${v1}: succeeded`]));
+    expect(steps).toEqual(
+      expect.arrayContaining([
+        `${fx.host}: health: home (http://127.0.0.1:${fx.port}/): succeeded`,
+        `${fx.host}: stop services and switch back to ${v1}: succeeded`,
+      ]),
+    );
     expect(currentRelease()).toBe(v1);
     expect(await fx.serving()).toBe('v1');
   });

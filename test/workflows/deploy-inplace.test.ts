@@ -17,7 +17,11 @@ describe('deploy (in-place strategy with a zip archive)', () => {
     fx = await createAppFixture({ strategy: 'in-place', name: 'almareia' });
     fx.manifest.snapshot = { archiveDir: path.join(fx.dir, 'backups'), exclude: ['__pycache__'] };
     fx.save();
-    worker = await startTestWorker({ taskQueue: fx.taskQueue, hosts: [fx.host], activities: { manifestsDir: fx.manifestsDir } });
+    worker = await startTestWorker({
+      taskQueue: fx.taskQueue,
+      hosts: [fx.host],
+      activities: { manifestsDir: fx.manifestsDir },
+    });
   });
   afterAll(async () => {
     await worker?.stop();
@@ -27,7 +31,11 @@ describe('deploy (in-place strategy with a zip archive)', () => {
 
   async function deploy(version: string, behavior: 'ok' | 'crash' = 'ok') {
     fx.stage(version, { behavior });
-    const handle = await temporal.client.workflow.start('deploy', { taskQueue: fx.taskQueue, workflowId: appLockWorkflowId(fx.app), args: [{ app: fx.app, ref: version }] });
+    const handle = await temporal.client.workflow.start('deploy', {
+      taskQueue: fx.taskQueue,
+      workflowId: appLockWorkflowId(fx.app),
+      args: [{ app: fx.app, ref: version }],
+    });
     return runOutcome(temporal.client, handle.workflowId);
   }
 
@@ -41,7 +49,9 @@ describe('deploy (in-place strategy with a zip archive)', () => {
     expect(await fx.serving()).toBe('v1');
     expect(readFileSync(path.join(fx.root, 'VERSION'), 'utf8').trim()).toBe('v1');
 
-    const failedTree = readdirSync(path.dirname(fx.root)).find((n) => n.startsWith(`${path.basename(fx.root)}_failed_`));
+    const failedTree = readdirSync(path.dirname(fx.root)).find((n) =>
+      n.startsWith(`${path.basename(fx.root)}_failed_`),
+    );
     expect(failedTree).toBeDefined();
     expect(readFileSync(path.join(path.dirname(fx.root), failedTree!, 'VERSION'), 'utf8').trim()).toBe('v2');
     const archives = readdirSync(path.join(fx.dir, 'backups'));
@@ -53,7 +63,10 @@ describe('deploy (in-place strategy with a zip archive)', () => {
     expect(steps.indexOf('stop services')).toBeLessThan(steps.indexOf(`update: copy ${fx.staging} into ${fx.root}`));
     expect(steps).toContain(`restore archive of ${fx.root}`);
 
-    const log = readFileSync(path.join(fx.root, 'deploy_log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const log = readFileSync(path.join(fx.root, 'deploy_log.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(log.map((l) => [l.ref, l.outcome])).toEqual([
       ['v1', 'succeeded'],
       ['v2', 'rolled_back'],

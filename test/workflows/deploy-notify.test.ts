@@ -14,7 +14,11 @@ describe('a deploy announces its outcome through the manifest notify channels', 
   let webhook: HttpRecorder;
 
   beforeAll(async () => {
-    [smtp, webhook, temporal] = await Promise.all([startSmtpServer(), startHttpRecorder(() => ({ status: 200, body: 'ok' })), connectClient()]);
+    [smtp, webhook, temporal] = await Promise.all([
+      startSmtpServer(),
+      startHttpRecorder(() => ({ status: 200, body: 'ok' })),
+      connectClient(),
+    ]);
     fx = await createAppFixture({ name: 'notify-demo' });
     fx.manifest.notify = {
       on: ['rolled_back', 'failed'],
@@ -51,7 +55,11 @@ describe('a deploy announces its outcome through the manifest notify channels', 
 
   async function deploy(version: string, behavior: 'ok' | 'http500') {
     fx.stage(version, { behavior });
-    const handle = await temporal.client.workflow.start('deploy', { taskQueue: fx.taskQueue, workflowId: appLockWorkflowId(fx.app), args: [{ app: fx.app, ref: version }] });
+    const handle = await temporal.client.workflow.start('deploy', {
+      taskQueue: fx.taskQueue,
+      workflowId: appLockWorkflowId(fx.app),
+      args: [{ app: fx.app, ref: version }],
+    });
     return runOutcome(temporal.client, handle.workflowId);
   }
 
@@ -67,7 +75,9 @@ describe('a deploy announces its outcome through the manifest notify channels', 
     const [mail] = await smtp.waitForMails(1);
     expect(smtp.mails).toHaveLength(1);
     // The subject names app, action and outcome, then as much of the summary as a subject line holds.
-    expect(mail.subject?.startsWith(`[runbook] ${fx.app}: deploy v2 ROLLED BACK — rolled back deploy of ${fx.app} v2`)).toBe(true);
+    expect(
+      mail.subject?.startsWith(`[runbook] ${fx.app}: deploy v2 ROLLED BACK — rolled back deploy of ${fx.app} v2`),
+    ).toBe(true);
     expect(mail.to && !Array.isArray(mail.to) ? mail.to.text : '').toBe('oncall@almareia.example');
     expect(mail.text).toContain('What went wrong:');
     expect(mail.text).toContain('answered 500');
@@ -78,10 +88,15 @@ describe('a deploy announces its outcome through the manifest notify channels', 
     const calls = await webhook.waitForRequests(1);
     expect(calls).toHaveLength(1);
     expect(calls[0].path).toBe('/hooks/deploys');
-    expect(calls[0].headers['idempotency-key']).toBe(`${report.workflowId}/${report.runId}/deploy.rolled_back/webhook-MONITORING_WEBHOOK_URL`);
+    expect(calls[0].headers['idempotency-key']).toBe(
+      `${report.workflowId}/${report.runId}/deploy.rolled_back/webhook-MONITORING_WEBHOOK_URL`,
+    );
     const slack = JSON.parse(calls[0].body);
     expect(slack.text).toBe(`${fx.app}: deploy v2 ROLLED BACK: ${report.summary.split('\n')[0]}`);
-    expect(slack.blocks[0]).toEqual({ type: 'header', text: { type: 'plain_text', text: `${fx.app}: deploy v2 ROLLED BACK` } });
+    expect(slack.blocks[0]).toEqual({
+      type: 'header',
+      text: { type: 'plain_text', text: `${fx.app}: deploy v2 ROLLED BACK` },
+    });
     expect(JSON.stringify(slack.blocks)).toContain(link);
   }, 120_000);
 });

@@ -38,7 +38,11 @@ describe('lint keeps workflow code deterministic', () => {
 
   it('accepts the SDK and type-only imports of activities', async () => {
     const found = await problems(
-      ["import { proxyActivities } from '@temporalio/workflow';", "import type { Activities } from '../activities';", 'export const p = proxyActivities<Activities>({ startToCloseTimeout: 1000 });'].join('\n'),
+      [
+        "import { proxyActivities } from '@temporalio/workflow';",
+        "import type { Activities } from '../activities';",
+        'export const p = proxyActivities<Activities>({ startToCloseTimeout: 1000 });',
+      ].join('\n'),
     );
     expect(found).toEqual([]);
   });

@@ -22,11 +22,15 @@ function smtpEnv(smtp: TestSmtpServer): Record<string, string> {
   };
 }
 
-const EMAIL_ON_SUMMARY = { on: ['job.summary'], channels: [{ email: { via: 'smtp', toEnv: 'NOTIFICATION_RECIPIENTS', fromEnv: 'SMTP_FROM' } }] };
-
+const EMAIL_ON_SUMMARY = {
+  on: ['job.summary'],
+  channels: [{ email: { via: 'smtp', toEnv: 'NOTIFICATION_RECIPIENTS', fromEnv: 'SMTP_FROM' } }],
+};
 
 function mailsOf(smtp: TestSmtpServer, workflowId: string) {
-  return smtp.mails.filter((m) => String(m.headers.get('x-runbook-idempotency-key') ?? '').startsWith(`${workflowId}/`));
+  return smtp.mails.filter((m) =>
+    String(m.headers.get('x-runbook-idempotency-key') ?? '').startsWith(`${workflowId}/`),
+  );
 }
 
 describe('job workflow on the real dev server, PostgreSQL and SMTP', () => {
@@ -46,10 +50,27 @@ describe('job workflow on the real dev server, PostgreSQL and SMTP', () => {
     await db.connect();
     [smtp, busySmtp] = await Promise.all([startSmtpServer(), startSmtpServer({ refuseFirst: 2 })]);
     const host = uniqueName('etl');
-    app = createJobApp({ app: uniqueName('financial-etl'), host, failDates: ['2025-12-02'], slowDates: ['2025-12-20'], env: smtpEnv(smtp), notify: EMAIL_ON_SUMMARY });
+    app = createJobApp({
+      app: uniqueName('financial-etl'),
+      host,
+      failDates: ['2025-12-02'],
+      slowDates: ['2025-12-20'],
+      env: smtpEnv(smtp),
+      notify: EMAIL_ON_SUMMARY,
+    });
     // Both manifests in one folder: one worker serves both apps.
-    busyApp = createJobApp({ app: uniqueName('busy-etl'), host, env: smtpEnv(busySmtp), notify: EMAIL_ON_SUMMARY, manifestsDir: app.manifestsDir });
-    worker = await startTestWorker({ taskQueue, hosts: [host], activities: { manifestsDir: app.manifestsDir, databaseUrl } });
+    busyApp = createJobApp({
+      app: uniqueName('busy-etl'),
+      host,
+      env: smtpEnv(busySmtp),
+      notify: EMAIL_ON_SUMMARY,
+      manifestsDir: app.manifestsDir,
+    });
+    worker = await startTestWorker({
+      taskQueue,
+      hosts: [host],
+      activities: { manifestsDir: app.manifestsDir, databaseUrl },
+    });
     temporal = await connectClient();
   });
   afterAll(async () => {
@@ -84,7 +105,10 @@ describe('job workflow on the real dev server, PostgreSQL and SMTP', () => {
     ]);
 
     // Every date ran in auto mode; the failing one twice (retries: 1), the others once.
-    const dates = app.invocations().map((argv) => argv[argv.indexOf('--data-inicio') + 1]).sort();
+    const dates = app
+      .invocations()
+      .map((argv) => argv[argv.indexOf('--data-inicio') + 1])
+      .sort();
     expect(dates).toEqual(['2025-12-01', '2025-12-02', '2025-12-02', '2025-12-03']);
     expect(app.invocations().every((argv) => argv[argv.indexOf('--modo') + 1] === 'auto')).toBe(true);
 
@@ -105,26 +129,50 @@ describe('job workflow on the real dev server, PostgreSQL and SMTP', () => {
     );
     const link = runUrl(process.env.TEMPORAL_UI_URL as string, 'default', workflowId, report.runId);
     expect(sessions).toEqual([
-      { status: 'FAILED', mode: 'auto', date_from: '2025-12-01', date_to: '2025-12-03', dates_total: 3, dates_ok: 2, dates_failed: 1, url: link },
+      {
+        status: 'FAILED',
+        mode: 'auto',
+        date_from: '2025-12-01',
+        date_to: '2025-12-03',
+        dates_total: 3,
+        dates_ok: 2,
+        dates_failed: 1,
+        url: link,
+      },
     ]);
-    const { rows: dashboard } = await db.query(`SELECT last_status, last_dates_ok, last_dates_failed FROM runbook.job_dashboard WHERE app = $1`, [app.app]);
+    const { rows: dashboard } = await db.query(
+      `SELECT last_status, last_dates_ok, last_dates_failed FROM runbook.job_dashboard WHERE app = $1`,
+      [app.app],
+    );
     expect(dashboard).toEqual([{ last_status: 'FAILED', last_dates_ok: 2, last_dates_failed: 1 }]);
-    const { rows: runs } = await db.query(`SELECT kind, outcome, summary FROM runbook.runs WHERE workflow_id = $1`, [workflowId]);
-    expect(runs).toEqual([{ kind: 'job', outcome: 'failed', summary: '2025-12-01..2025-12-03 (auto): 2 OK, 1 FAILED — failed: 2025-12-02' }]);
+    const { rows: runs } = await db.query(`SELECT kind, outcome, summary FROM runbook.runs WHERE workflow_id = $1`, [
+      workflowId,
+    ]);
+    expect(runs).toEqual([
+      { kind: 'job', outcome: 'failed', summary: '2025-12-01..2025-12-03 (auto): 2 OK, 1 FAILED — failed: 2025-12-02' },
+    ]);
 
     // One message for the run (job.summary), though it also raised job.failed.
     const mails = mailsOf(smtp, workflowId);
     expect(mails).toHaveLength(1);
     const [mail] = mails;
-    expect(mail.subject).toBe(`[runbook] ${app.app}: job daily-processor FAILED — 2025-12-01..2025-12-03 (auto): 2 OK, 1 FAILED — failed: 2025-12-02`);
+    expect(mail.subject).toBe(
+      `[runbook] ${app.app}: job daily-processor FAILED — 2025-12-01..2025-12-03 (auto): 2 OK, 1 FAILED — failed: 2025-12-02`,
+    );
     expect(mail.from?.text).toBe('runbook@example.com');
-    expect(mail.to && !Array.isArray(mail.to) ? mail.to.value.map((a) => a.address) : []).toEqual(['controller@example.com', 'analista@example.com']);
+    expect(mail.to && !Array.isArray(mail.to) ? mail.to.value.map((a) => a.address) : []).toEqual([
+      'controller@example.com',
+      'analista@example.com',
+    ]);
     expect(mail.messageId).toMatch(/^<runbook\.[0-9a-f]{32}@example\.com>$/);
     expect(mail.text).toContain('divergence source for 2025-12-02 is missing');
     expect(mail.text).toMatch(/FAILED\s+2025-12-02/);
     expect(mail.text).toContain(link);
     expect(mail.html).toContain(`href="${link.replace(/&/g, '&amp;')}"`);
-    const { rows: sent } = await db.query(`SELECT event, channel, status, message_id FROM runbook.notifications WHERE workflow_id = $1`, [workflowId]);
+    const { rows: sent } = await db.query(
+      `SELECT event, channel, status, message_id FROM runbook.notifications WHERE workflow_id = $1`,
+      [workflowId],
+    );
     expect(sent).toEqual([{ event: 'job.summary', channel: 'email-smtp', status: 'sent', message_id: mail.messageId }]);
   });
 
@@ -136,17 +184,25 @@ describe('job workflow on the real dev server, PostgreSQL and SMTP', () => {
       args: [{ app: app.app, job: JOB, date: '2025-12-05', mode: 'manual' }],
     });
     expect(report).toMatchObject({ outcome: 'succeeded', summary: '2025-12-05 (manual): 1 OK, 0 FAILED' });
-    expect(app.invocations().slice(before)).toEqual([['--modo', 'manual', '--data-inicio', '2025-12-05', '--data-fim', '2025-12-05']]);
+    expect(app.invocations().slice(before)).toEqual([
+      ['--modo', 'manual', '--data-inicio', '2025-12-05', '--data-fim', '2025-12-05'],
+    ]);
   });
 
   it('refuses a mode the job does not have, naming the field, without running anything', async () => {
     const before = app.invocations().length;
     const error = await temporal.client.workflow
-      .execute('job', { taskQueue, workflowId: uniqueName('job-bad-mode'), args: [{ app: app.app, job: JOB, date: '2025-12-05', mode: 'turbo' }] })
+      .execute('job', {
+        taskQueue,
+        workflowId: uniqueName('job-bad-mode'),
+        args: [{ app: app.app, job: JOB, date: '2025-12-05', mode: 'turbo' }],
+      })
       .catch((e: unknown) => e);
     const failure = (error as WorkflowFailedError).cause as ApplicationFailure;
     expect(failure.nonRetryable).toBe(true);
-    expect(failure.message).toBe(`the job ${app.app}/daily-processor cannot start: mode: 'turbo' is not a mode of the job daily-processor; expected one of manual, auto`);
+    expect(failure.message).toBe(
+      `the job ${app.app}/daily-processor cannot start: mode: 'turbo' is not a mode of the job daily-processor; expected one of manual, auto`,
+    );
     expect(app.invocations()).toHaveLength(before);
   });
 
@@ -162,13 +218,20 @@ describe('job workflow on the real dev server, PostgreSQL and SMTP', () => {
     expect(mailsOf(busySmtp, workflowId)).toHaveLength(1);
     expect(busySmtp.mails).toHaveLength(1);
     expect(busySmtp.mails[0].subject).toContain(`${busyApp.app}: job daily-processor succeeded`);
-    const { rows } = await db.query(`SELECT status, attempts, last_error FROM runbook.notifications WHERE workflow_id = $1`, [workflowId]);
+    const { rows } = await db.query(
+      `SELECT status, attempts, last_error FROM runbook.notifications WHERE workflow_id = $1`,
+      [workflowId],
+    );
     expect(rows).toEqual([{ status: 'sent', attempts: 3, last_error: expect.stringContaining('451') }]);
   });
 
   it('stops the running command and records the session as CANCELLED when the run is cancelled', async () => {
     const workflowId = uniqueName('job-cancel');
-    const handle = await temporal.client.workflow.start('job', { taskQueue, workflowId, args: [{ app: app.app, job: JOB, date: '2025-12-20' }] });
+    const handle = await temporal.client.workflow.start('job', {
+      taskQueue,
+      workflowId,
+      args: [{ app: app.app, job: JOB, date: '2025-12-20' }],
+    });
     await waitFor(async () => {
       if (!app.slowPid('2025-12-20')) throw new Error('the processor has not started yet');
     }, 20_000);
@@ -181,7 +244,10 @@ describe('job workflow on the real dev server, PostgreSQL and SMTP', () => {
     expect(error).toBeInstanceOf(WorkflowFailedError);
     expect((error as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
     expect(isAlive(pid)).toBe(false);
-    const { rows } = await db.query(`SELECT status, dates_ok, dates_failed FROM runbook.job_sessions WHERE workflow_id = $1`, [workflowId]);
+    const { rows } = await db.query(
+      `SELECT status, dates_ok, dates_failed FROM runbook.job_sessions WHERE workflow_id = $1`,
+      [workflowId],
+    );
     expect(rows).toEqual([{ status: 'CANCELLED', dates_ok: 0, dates_failed: 0 }]);
   });
 
@@ -192,17 +258,41 @@ describe('job workflow on the real dev server, PostgreSQL and SMTP', () => {
     const name = uniqueName('daily').toLowerCase();
     const manifest = {
       ...loaded.manifest,
-      schedules: [{ name, cron: '0 7 * * *', timezone: 'America/Sao_Paulo', run: 'job' as const, job: JOB, mode: 'auto', overlap: 'skip' as const, catchupWindow: '1d', paused: true }],
+      schedules: [
+        {
+          name,
+          cron: '0 7 * * *',
+          timezone: 'America/Sao_Paulo',
+          run: 'job' as const,
+          job: JOB,
+          mode: 'auto',
+          overlap: 'skip' as const,
+          catchupWindow: '1d',
+          paused: true,
+        },
+      ],
     };
     const [change] = await applySchedules(temporal.client, manifest, { taskQueue });
     expect(change).toMatchObject({ change: 'created', scheduleId: scheduleId(app.app, name) });
     try {
       // 07:00 in São Paulo is 10:00 UTC: the week of 2025-11-10..16.
-      await backfillSchedule(temporal.client, change.scheduleId, new Date('2025-11-10T09:00:00Z'), new Date('2025-11-16T11:00:00Z'));
-      await waitFor(async () => {
-        const { rows } = await db.query(`SELECT count(*)::int AS n FROM runbook.job_sessions WHERE app = $1 AND workflow_id LIKE $2 AND status = 'OK'`, [app.app, `job-${app.app}-${JOB}%`]);
-        if (rows[0].n < 7) throw new Error(`${rows[0].n} of 7 backfilled runs done`);
-      }, 90_000, 500);
+      await backfillSchedule(
+        temporal.client,
+        change.scheduleId,
+        new Date('2025-11-10T09:00:00Z'),
+        new Date('2025-11-16T11:00:00Z'),
+      );
+      await waitFor(
+        async () => {
+          const { rows } = await db.query(
+            `SELECT count(*)::int AS n FROM runbook.job_sessions WHERE app = $1 AND workflow_id LIKE $2 AND status = 'OK'`,
+            [app.app, `job-${app.app}-${JOB}%`],
+          );
+          if (rows[0].n < 7) throw new Error(`${rows[0].n} of 7 backfilled runs done`);
+        },
+        90_000,
+        500,
+      );
     } finally {
       await deleteSchedule(temporal.client, change.scheduleId);
     }
@@ -213,7 +303,11 @@ describe('job workflow on the real dev server, PostgreSQL and SMTP', () => {
     const week = ['2025-11-10', '2025-11-11', '2025-11-12', '2025-11-13', '2025-11-14', '2025-11-15', '2025-11-16'];
     expect(rows.map((r) => r.date)).toEqual(week);
     expect(rows.every((r) => r.date === r.last)).toBe(true);
-    const processed = app.invocations().slice(before).map((argv) => argv[argv.indexOf('--data-inicio') + 1]).sort();
+    const processed = app
+      .invocations()
+      .slice(before)
+      .map((argv) => argv[argv.indexOf('--data-inicio') + 1])
+      .sort();
     expect(processed).toEqual(week);
   }, 120_000);
 });

@@ -48,15 +48,28 @@ describe('notify after a worker crash (real worker processes, SIGKILL)', () => {
 
   it('does not send again what an attempt recorded as sent before its worker was SIGKILLed', async () => {
     const taskQueue = uniqueName('notify-crash');
-    const start = () => startWorkerProcess({ taskQueue, hosts: [app.host], manifestsDir: app.manifestsDir, env: { RUNBOOK_DATABASE_URL: databaseUrl } });
+    const start = () =>
+      startWorkerProcess({
+        taskQueue,
+        hosts: [app.host],
+        manifestsDir: app.manifestsDir,
+        env: { RUNBOOK_DATABASE_URL: databaseUrl },
+      });
     workers.push(await start());
     const workflowId = uniqueName('job-notify-crash');
-    const handle = await temporal.client.workflow.start('job', { taskQueue, workflowId, args: [{ app: app.app, job: 'daily-processor', date: '2025-12-01' }] });
+    const handle = await temporal.client.workflow.start('job', {
+      taskQueue,
+      workflowId,
+      args: [{ app: app.app, job: 'daily-processor', date: '2025-12-01' }],
+    });
 
     // The attempt mailed (and recorded it), then hangs on the webhook: kill its worker right there.
     await webhook.waitForRequests(1);
     expect(smtp.mails).toHaveLength(1);
-    const { rows: before } = await db.query(`SELECT channel, status FROM runbook.notifications WHERE workflow_id = $1`, [workflowId]);
+    const { rows: before } = await db.query(
+      `SELECT channel, status FROM runbook.notifications WHERE workflow_id = $1`,
+      [workflowId],
+    );
     expect(before).toEqual([{ channel: 'email-smtp', status: 'sent' }]);
     await workers[0].kill();
 
@@ -73,8 +86,17 @@ describe('notify after a worker crash (real worker processes, SIGKILL)', () => {
       ['POST', '/hooks/runbook', key],
       ['POST', '/hooks/runbook', key],
     ]);
-    expect(JSON.parse(calls[1].body)).toMatchObject({ event: 'job.summary', app: app.app, outcome: 'succeeded', workflowId, idempotencyKey: key });
-    const { rows: after } = await db.query(`SELECT channel, status, attempts FROM runbook.notifications WHERE workflow_id = $1 ORDER BY channel`, [workflowId]);
+    expect(JSON.parse(calls[1].body)).toMatchObject({
+      event: 'job.summary',
+      app: app.app,
+      outcome: 'succeeded',
+      workflowId,
+      idempotencyKey: key,
+    });
+    const { rows: after } = await db.query(
+      `SELECT channel, status, attempts FROM runbook.notifications WHERE workflow_id = $1 ORDER BY channel`,
+      [workflowId],
+    );
     expect(after).toEqual([
       { channel: 'email-smtp', status: 'sent', attempts: 1 },
       { channel: 'webhook-MONITORING_WEBHOOK_URL', status: 'sent', attempts: 1 },

@@ -21,17 +21,36 @@ describe('replaying recorded histories against the current workflow code', () =>
   if (process.env.RUNBOOK_RECORD_HISTORIES) {
     it('records a successful deploy, a rolled-back deploy and a rollback', async () => {
       const fx = await createAppFixture({ name: 'replay' });
-      const worker = await startTestWorker({ taskQueue: fx.taskQueue, hosts: [fx.host], activities: { manifestsDir: fx.manifestsDir } });
+      const worker = await startTestWorker({
+        taskQueue: fx.taskQueue,
+        hosts: [fx.host],
+        activities: { manifestsDir: fx.manifestsDir },
+      });
       const temporal = await connectClient();
       try {
         const record = async (name: string, type: string, args: unknown[]) => {
-          const handle = await temporal.client.workflow.start(type, { taskQueue: fx.taskQueue, workflowId: appLockWorkflowId(fx.app), args });
+          const handle = await temporal.client.workflow.start(type, {
+            taskQueue: fx.taskQueue,
+            workflowId: appLockWorkflowId(fx.app),
+            args,
+          });
           await runOutcome(temporal.client, handle.workflowId);
           // The Temporal CLI writes histories in the proto3 JSON form that historyFromJSON reads.
           const cli = resolveTemporalCli();
           if (cli.kind !== 'path') throw new Error('recording needs the Temporal CLI (make setup)');
           const { runId } = await handle.describe();
-          const json = execFileSync(cli.path, ['workflow', 'show', '--address', temporalAddress(), '--workflow-id', handle.workflowId, '--run-id', runId, '--output', 'json']);
+          const json = execFileSync(cli.path, [
+            'workflow',
+            'show',
+            '--address',
+            temporalAddress(),
+            '--workflow-id',
+            handle.workflowId,
+            '--run-id',
+            runId,
+            '--output',
+            'json',
+          ]);
           writeFileSync(path.join(FIXTURES, `${name}.json`), json);
         };
         fx.stage('v1');
@@ -53,8 +72,14 @@ describe('replaying recorded histories against the current workflow code', () =>
   it('replays every recorded history without a nondeterminism error', () => {
     expect(files.length).toBeGreaterThanOrEqual(4);
     // Replay runs in its own process: Jest's module registry would load a second protobufjs.
-    const run = spawnSync(process.execPath, [REPLAY, FIXTURES], { env: { ...process.env, RUNBOOK_WORKFLOW_BUNDLE: bundle() }, encoding: 'utf8' });
-    const results = run.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { file: string; ok: boolean; error?: string });
+    const run = spawnSync(process.execPath, [REPLAY, FIXTURES], {
+      env: { ...process.env, RUNBOOK_WORKFLOW_BUNDLE: bundle() },
+      encoding: 'utf8',
+    });
+    const results = run.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { file: string; ok: boolean; error?: string });
     expect(results.map((r) => r.file).sort()).toEqual([...files].sort());
     expect(results.filter((r) => !r.ok)).toEqual([]);
     expect(run.status).toBe(0);

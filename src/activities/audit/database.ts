@@ -22,7 +22,13 @@ export function auditDatabase(url: string): Promise<Pool> {
 function poolFor(url: string): Pool {
   let pool = pools.get(url);
   if (!pool) {
-    pool = new Pool({ connectionString: url, max: 4, idleTimeoutMillis: 10_000, connectionTimeoutMillis: 10_000, allowExitOnIdle: true });
+    pool = new Pool({
+      connectionString: url,
+      max: 4,
+      idleTimeoutMillis: 10_000,
+      connectionTimeoutMillis: 10_000,
+      allowExitOnIdle: true,
+    });
     // An idle client losing its connection must not crash the worker; the next query reconnects.
     pool.on('error', () => undefined);
     pools.set(url, pool);

@@ -3,7 +3,15 @@ import { runUrl } from '../../common/contracts';
 import type { RunReport } from '../../common/progress';
 import type { ActivityConfig } from '../config';
 import { auditDatabase } from './database';
-import { endJobSession, insertJobSession, upsertJobOperation, upsertRun, type JobOperation, type JobSession, type JobSessionEnd } from './records';
+import {
+  endJobSession,
+  insertJobSession,
+  upsertJobOperation,
+  upsertRun,
+  type JobOperation,
+  type JobSession,
+  type JobSessionEnd,
+} from './records';
 
 export type { JobOperation, JobSession, JobSessionEnd } from './records';
 
@@ -17,7 +25,10 @@ export interface AuditResult {
  * so a retried activity writes the same row again instead of a second one.
  */
 export function auditActivities(config: ActivityConfig) {
-  async function withDatabase(what: string, write: (db: Awaited<ReturnType<typeof auditDatabase>>) => Promise<void>): Promise<AuditResult> {
+  async function withDatabase(
+    what: string,
+    write: (db: Awaited<ReturnType<typeof auditDatabase>>) => Promise<void>,
+  ): Promise<AuditResult> {
     if (!config.databaseUrl) {
       log.debug(`no RUNBOOK_DATABASE_URL: ${what} not recorded in a database`);
       return { recorded: false };

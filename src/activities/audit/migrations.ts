@@ -171,7 +171,10 @@ export async function migrateAuditSchema(pool: Pool, migrations: readonly Migrat
     const pending = migrations.filter((m) => !applied.includes(m.version)).sort((a, b) => a.version - b.version);
     for (const migration of pending) {
       await client.query(migration.sql);
-      await client.query(`INSERT INTO ${AUDIT_SCHEMA}.schema_migrations (version, name) VALUES ($1, $2)`, [migration.version, migration.name]);
+      await client.query(`INSERT INTO ${AUDIT_SCHEMA}.schema_migrations (version, name) VALUES ($1, $2)`, [
+        migration.version,
+        migration.name,
+      ]);
     }
     await client.query('COMMIT');
     return pending.map((m) => m.version);

@@ -45,8 +45,19 @@ export async function insertJobSession(db: ClientBase | Pool, session: JobSessio
        (workflow_id, run_id, app, job, mode, date_from, date_to, params, status, dates_total, started_at, url)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'RUNNING', $9, $10, $11)
      ON CONFLICT (workflow_id, run_id) DO NOTHING`,
-    [session.workflowId, session.runId, session.app, session.job, session.mode ?? null, session.from, session.to,
-      JSON.stringify(session.params), session.dates, session.startedAt, session.url ?? null],
+    [
+      session.workflowId,
+      session.runId,
+      session.app,
+      session.job,
+      session.mode ?? null,
+      session.from,
+      session.to,
+      JSON.stringify(session.params),
+      session.dates,
+      session.startedAt,
+      session.url ?? null,
+    ],
   );
 }
 
@@ -66,10 +77,21 @@ export async function upsertJobOperation(db: Pool, session: JobSession, operatio
          duration_ms = EXCLUDED.duration_ms, attempts = EXCLUDED.attempts, started_at = EXCLUDED.started_at,
          finished_at = EXCLUDED.finished_at, message = EXCLUDED.message,
          stdout_tail = EXCLUDED.stdout_tail, stderr_tail = EXCLUDED.stderr_tail`,
-      [session.workflowId, session.runId, operation.date, operation.status, operation.exitCode, operation.httpStatus ?? null,
-        operation.durationMs === undefined ? null : Math.round(operation.durationMs), operation.attempts, operation.startedAt,
-        operation.finishedAt, operation.message === undefined ? null : withoutNul(operation.message), withoutNul(operation.stdoutTail),
-        withoutNul(operation.stderrTail)],
+      [
+        session.workflowId,
+        session.runId,
+        operation.date,
+        operation.status,
+        operation.exitCode,
+        operation.httpStatus ?? null,
+        operation.durationMs === undefined ? null : Math.round(operation.durationMs),
+        operation.attempts,
+        operation.startedAt,
+        operation.finishedAt,
+        operation.message === undefined ? null : withoutNul(operation.message),
+        withoutNul(operation.stdoutTail),
+        withoutNul(operation.stderrTail),
+      ],
     );
     await client.query('COMMIT');
   } catch (error) {
@@ -99,9 +121,21 @@ export async function upsertRun(db: Pool, report: RunReport): Promise<void> {
        kind = EXCLUDED.kind, app = EXCLUDED.app, outcome = EXCLUDED.outcome, started_at = EXCLUDED.started_at,
        finished_at = EXCLUDED.finished_at, summary = EXCLUDED.summary, error = EXCLUDED.error, ref = EXCLUDED.ref,
        release = EXCLUDED.release, steps = EXCLUDED.steps, details = EXCLUDED.details`,
-    [report.workflowId, report.runId, report.kind, report.app, report.outcome, report.startedAt, report.finishedAt,
-      report.summary, report.error ?? null, report.ref ?? null, report.release ?? null, JSON.stringify(report.steps),
-      report.details === undefined ? null : JSON.stringify(report.details)],
+    [
+      report.workflowId,
+      report.runId,
+      report.kind,
+      report.app,
+      report.outcome,
+      report.startedAt,
+      report.finishedAt,
+      report.summary,
+      report.error ?? null,
+      report.ref ?? null,
+      report.release ?? null,
+      JSON.stringify(report.steps),
+      report.details === undefined ? null : JSON.stringify(report.details),
+    ],
   );
 }
 

@@ -32,7 +32,9 @@ export function pgDumpArgv(args: PgDumpArgs): string[] {
   const format = args.format ?? 'custom';
   const jobs = args.jobs ?? 1;
   if (jobs > 1 && format !== 'directory')
-    throw new Error(`pg_dump runs parallel jobs only with the directory format: set format: directory, or jobs: 1 (got format ${format}, jobs ${jobs})`);
+    throw new Error(
+      `pg_dump runs parallel jobs only with the directory format: set format: directory, or jobs: 1 (got format ${format}, jobs ${jobs})`,
+    );
   return [
     pgTool('pg_dump', args.binDir),
     '--no-password',
@@ -89,5 +91,17 @@ export function pgRestoreReadArgv(file: string, binDir?: string): string[] {
 
 /** A plain (SQL) dump is restored by psql, stopping at the first error, in one transaction. */
 export function psqlRestoreArgv(args: { file: string; dbname: string; binDir?: string }): string[] {
-  return [pgTool('psql', args.binDir), '--no-password', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-d', args.dbname, '-f', args.file];
+  return [
+    pgTool('psql', args.binDir),
+    '--no-password',
+    '-X',
+    '-q',
+    '-v',
+    'ON_ERROR_STOP=1',
+    '--single-transaction',
+    '-d',
+    args.dbname,
+    '-f',
+    args.file,
+  ];
 }

@@ -19,7 +19,9 @@ export function jobHttpRequest(
   values: Readonly<Record<string, string | undefined>>,
   idempotencyKey: string,
 ): JobHttpRequest {
-  const encoded = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, v === undefined ? undefined : encodeURIComponent(v)]));
+  const encoded = Object.fromEntries(
+    Object.entries(values).map(([k, v]) => [k, v === undefined ? undefined : encodeURIComponent(v)]),
+  );
   const headers: Record<string, string> = { 'Idempotency-Key': idempotencyKey, 'User-Agent': 'runbook-job' };
   const request: JobHttpRequest = {
     method: http.method,
@@ -28,7 +30,8 @@ export function jobHttpRequest(
     expect: Array.isArray(http.expect) ? http.expect : [http.expect],
   };
   if (http.body !== undefined) {
-    request.body = typeof http.body === 'string' ? expandText(http.body, values) : JSON.stringify(expandStrings(http.body, values));
+    request.body =
+      typeof http.body === 'string' ? expandText(http.body, values) : JSON.stringify(expandStrings(http.body, values));
     headers['Content-Type'] = typeof http.body === 'string' ? 'text/plain; charset=utf-8' : 'application/json';
   }
   return request;

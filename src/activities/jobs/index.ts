@@ -76,7 +76,10 @@ async function runCommandJob(
   const argv = jobArgv(job, values);
   const cwd = jobWorkingDirectory(manifest, job);
   if (!existsSync(cwd))
-    throw ApplicationFailure.nonRetryable(`the job ${job.name} runs in ${cwd}, which does not exist on this host; deploy the app or fix jobs[].cwd`, 'BadInput');
+    throw ApplicationFailure.nonRetryable(
+      `the job ${job.name} runs in ${cwd}, which does not exist on this host; deploy the app or fix jobs[].cwd`,
+      'BadInput',
+    );
   const { workflowId, runId } = runOf(info);
   let result;
   try {
@@ -87,15 +90,24 @@ async function runCommandJob(
       timeoutMs: info.startToCloseTimeoutMs,
       redact: secrets,
       tailBytes: TAIL_BYTES,
-      pidFile: path.join(os.tmpdir(), 'runbook', 'jobs', `${safeName(workflowId)}.${safeName(runId)}.${values.date}.pid`),
+      pidFile: path.join(
+        os.tmpdir(),
+        'runbook',
+        'jobs',
+        `${safeName(workflowId)}.${safeName(runId)}.${values.date}.pid`,
+      ),
     });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT')
-      throw ApplicationFailure.nonRetryable(`the job ${job.name} cannot start '${argv[0]}' in ${cwd}: no such program; fix jobs[].run or install it`, 'BadInput');
+      throw ApplicationFailure.nonRetryable(
+        `the job ${job.name} cannot start '${argv[0]}' in ${cwd}: no such program; fix jobs[].run or install it`,
+        'BadInput',
+      );
     throw error;
   }
   // runCommand stopped the command's process group; report the cancellation, not an exit status.
-  if (Context.current().cancellationSignal.aborted) throw new CancelledFailure(`${job.name} for ${values.date} was stopped: the run was cancelled`);
+  if (Context.current().cancellationSignal.aborted)
+    throw new CancelledFailure(`${job.name} for ${values.date} was stopped: the run was cancelled`);
   const outcome: JobDateOutcome = {
     date: values.date,
     exitCode: result.exitCode,
@@ -140,11 +152,21 @@ async function runHttpJob(job: Job, values: JobTemplateValues, secrets: string[]
       stderrTail: '',
     };
     if (request.expect.includes(response.status)) return outcome;
-    throw fail(`${label} answered ${response.status}, expected ${request.expect.join(' or ')}${text ? `:\n${tail(text, 500)}` : ''}`, outcome);
+    throw fail(
+      `${label} answered ${response.status}, expected ${request.expect.join(' or ')}${text ? `:\n${tail(text, 500)}` : ''}`,
+      outcome,
+    );
   } catch (error) {
     if (error instanceof ApplicationFailure) throw error;
     const message = `${label} failed: ${(error as Error).message}`;
-    throw fail(message, { date: values.date, exitCode: null, durationMs: Date.now() - started, attempt: context.info.attempt, stdoutTail: '', stderrTail: redact(message, secrets) });
+    throw fail(message, {
+      date: values.date,
+      exitCode: null,
+      durationMs: Date.now() - started,
+      attempt: context.info.attempt,
+      stdoutTail: '',
+      stderrTail: redact(message, secrets),
+    });
   } finally {
     clearInterval(heartbeat);
   }

@@ -12,7 +12,8 @@ export type WebhookSettings = Extract<NotifyChannel, { webhook: unknown }>['webh
 export function channelIds(channels: readonly NotifyChannel[]): string[] {
   const seen = new Map<string, number>();
   return channels.map((channel) => {
-    const base = channel.name ?? ('email' in channel ? `email-${channel.email.via}` : `webhook-${channel.webhook.urlEnv}`);
+    const base =
+      channel.name ?? ('email' in channel ? `email-${channel.email.via}` : `webhook-${channel.webhook.urlEnv}`);
     const count = (seen.get(base) ?? 0) + 1;
     seen.set(base, count);
     return count === 1 ? base : `${base}-${count}`;
@@ -20,7 +21,11 @@ export function channelIds(channels: readonly NotifyChannel[]): string[] {
 }
 
 /** One message of one run, event and channel: the same on every retry of the notify activity. */
-export function idempotencyKey(report: Pick<RunReport, 'workflowId' | 'runId'>, event: string, channel: string): string {
+export function idempotencyKey(
+  report: Pick<RunReport, 'workflowId' | 'runId'>,
+  event: string,
+  channel: string,
+): string {
   return `${report.workflowId}/${report.runId}/${event}/${channel}`;
 }
 

@@ -6,7 +6,16 @@ import type { Manifest, NotifyChannel } from '../../manifest/types';
 import type { ActivityConfig } from '../config';
 import { appEnvironment } from '../environment';
 import { redact } from '../shell';
-import { ChannelError, channelIds, DEFAULT_RECIPIENTS_ENV, idempotencyKey, messageIdFor, recipients, settingFromEnv, type SendReceipt } from './channels';
+import {
+  ChannelError,
+  channelIds,
+  DEFAULT_RECIPIENTS_ENV,
+  idempotencyKey,
+  messageIdFor,
+  recipients,
+  settingFromEnv,
+  type SendReceipt,
+} from './channels';
 import { sentLedger, type LedgerEntry, type SentLedger } from './ledger';
 import { composeMessage, type NotificationMessage } from './message';
 import { sendBySendgrid, sendgridSettings } from './sendgrid';
@@ -60,11 +69,18 @@ export function notifyActivities(config: ActivityConfig) {
 
       const context = Context.current();
       const heartbeat = setInterval(() => context.heartbeat(), HEARTBEAT_EVERY_MS);
-      const message = composeMessage(report, event, runUrl(config.uiUrl, config.namespace, report.workflowId, report.runId));
+      const message = composeMessage(
+        report,
+        event,
+        runUrl(config.uiUrl, config.namespace, report.workflowId, report.runId),
+      );
       const env = appEnvironment({ env: request.env ?? { required: [] } }, config.env);
       const where = request.env?.file ? `${request.env.file} or the worker's environment` : "the worker's environment";
       const ledger = sentLedger(config);
-      if (ledger.kind === 'none') log.warn('no RUNBOOK_DATABASE_URL or RUNBOOK_REDIS_URL on this worker: a retried notification may be sent twice');
+      if (ledger.kind === 'none')
+        log.warn(
+          'no RUNBOOK_DATABASE_URL or RUNBOOK_REDIS_URL on this worker: a retried notification may be sent twice',
+        );
 
       const delivered: string[] = [];
       const alreadySent: string[] = [];
@@ -91,8 +107,16 @@ export function notifyActivities(config: ActivityConfig) {
             const permanent = error instanceof ChannelError && error.permanent;
             const text = redact((error as Error).message, secrets);
             failures.push({ channel: id, error: text, permanent });
-            log.warn('notification channel failed', { channel: id, event, error: text, permanent, attempt: context.info.attempt });
-            await ledger.recordFailure({ ...entry, messageId, error: text }).catch((e: Error) => log.warn('could not record a failed send', { error: e.message }));
+            log.warn('notification channel failed', {
+              channel: id,
+              event,
+              error: text,
+              permanent,
+              attempt: context.info.attempt,
+            });
+            await ledger
+              .recordFailure({ ...entry, messageId, error: text })
+              .catch((e: Error) => log.warn('could not record a failed send', { error: e.message }));
           }
         }
       } finally {
@@ -123,16 +147,38 @@ async function deliver(
 ): Promise<{ receipt: SendReceipt; messageId?: string }> {
   if ('webhook' in channel) {
     const url = settingFromEnv(env, channel.webhook.urlEnv, 'webhook URL for notifications', where);
-    const payload = channel.webhook.format === 'slack' ? slackPayload(report, message) : jsonPayload(report, message, key);
+    const payload =
+      channel.webhook.format === 'slack' ? slackPayload(report, message) : jsonPayload(report, message, key);
     return { receipt: await postWebhook(url, channel.webhook, payload, key) };
   }
   const email = channel.email;
   const to = recipients(email, env);
   if (to.length === 0)
-    throw new ChannelError(`no recipients for e-mail notifications: set ${email.toEnv ?? DEFAULT_RECIPIENTS_ENV} in ${where} or email.to in the manifest`, true);
-  const from = email.from ?? settingFromEnv(env, email.fromEnv ?? (email.via === 'smtp' ? 'SMTP_FROM' : 'EMAIL_FROM'), 'sender address of e-mail notifications', where);
-  const mail = { from, to, subject: message.subject, text: message.text, html: message.html, messageId: messageIdFor(key, from), key };
-  const receipt = email.via === 'smtp' ? await sendBySmtp(smtpSettings(email, env, where), mail) : await sendBySendgrid(sendgridSettings(email, env, where, config.sendgridApiUrl), mail);
+    throw new ChannelError(
+      `no recipients for e-mail notifications: set ${email.toEnv ?? DEFAULT_RECIPIENTS_ENV} in ${where} or email.to in the manifest`,
+      true,
+    );
+  const from =
+    email.from ??
+    settingFromEnv(
+      env,
+      email.fromEnv ?? (email.via === 'smtp' ? 'SMTP_FROM' : 'EMAIL_FROM'),
+      'sender address of e-mail notifications',
+      where,
+    );
+  const mail = {
+    from,
+    to,
+    subject: message.subject,
+    text: message.text,
+    html: message.html,
+    messageId: messageIdFor(key, from),
+    key,
+  };
+  const receipt =
+    email.via === 'smtp'
+      ? await sendBySmtp(smtpSettings(email, env, where), mail)
+      : await sendBySendgrid(sendgridSettings(email, env, where, config.sendgridApiUrl), mail);
   return { receipt, messageId: mail.messageId };
 }
 
@@ -147,7 +193,10 @@ async function recordSent(ledger: SentLedger, entry: LedgerEntry & { providerId?
       return;
     } catch (error) {
       if (attempt >= 3) {
-        log.warn('message sent but not recorded in the ledger; a later retry of this activity could send it again', { key: entry.key, error: (error as Error).message });
+        log.warn('message sent but not recorded in the ledger; a later retry of this activity could send it again', {
+          key: entry.key,
+          error: (error as Error).message,
+        });
         return;
       }
       await new Promise((resolve) => setTimeout(resolve, 200 * attempt));

@@ -51,7 +51,15 @@ function postgresLedger(url: string): SentLedger {
          VALUES ($1, $2, $3, $4, $5, 'sent', 1, $6, $7, now())
          ON CONFLICT (key) DO UPDATE SET status = 'sent', attempts = runbook.notifications.attempts + 1,
            message_id = EXCLUDED.message_id, provider_id = EXCLUDED.provider_id, sent_at = now(), updated_at = now()`,
-        [entry.key, entry.workflowId, entry.runId, entry.event, entry.channel, entry.messageId ?? null, entry.providerId ?? null],
+        [
+          entry.key,
+          entry.workflowId,
+          entry.runId,
+          entry.event,
+          entry.channel,
+          entry.messageId ?? null,
+          entry.providerId ?? null,
+        ],
       );
     },
     async recordFailure(entry) {
@@ -91,7 +99,14 @@ function redisLedger(url: string): SentLedger {
       const key = `${REDIS_PREFIX}${entry.key}`;
       await redis()
         .multi()
-        .hset(key, { status: 'sent', event: entry.event, channel: entry.channel, messageId: entry.messageId ?? '', providerId: entry.providerId ?? '', sentAt: new Date().toISOString() })
+        .hset(key, {
+          status: 'sent',
+          event: entry.event,
+          channel: entry.channel,
+          messageId: entry.messageId ?? '',
+          providerId: entry.providerId ?? '',
+          sentAt: new Date().toISOString(),
+        })
         .hincrby(key, 'attempts', 1)
         .expire(key, REDIS_TTL_SECONDS)
         .exec();

@@ -32,8 +32,14 @@ const STEP_WORDS: Record<StepProgress['status'], string> = {
 
 /** What the run did, in words: "deploy v1.4", "backup audit", "job daily-processor". */
 export function actionOf(report: RunReport): string {
-  const detail = (name: string) => (typeof report.details?.[name] === 'string' ? (report.details[name] as string) : undefined);
-  const label = report.kind === 'job' ? detail('job') : report.kind === 'backup' || report.kind === 'restore' ? detail('target') ?? report.ref : report.ref;
+  const detail = (name: string) =>
+    typeof report.details?.[name] === 'string' ? (report.details[name] as string) : undefined;
+  const label =
+    report.kind === 'job'
+      ? detail('job')
+      : report.kind === 'backup' || report.kind === 'restore'
+        ? (detail('target') ?? report.ref)
+        : report.ref;
   return label ? `${report.kind} ${label}` : report.kind;
 }
 
@@ -51,7 +57,9 @@ function textBody(report: RunReport, title: string, url: string): string {
     const width = Math.max(...report.steps.map((s) => s.name.length));
     for (const step of report.steps) {
       const message = step.message ? `  ${oneLine(step.message, 160)}` : '';
-      lines.push(`  ${STEP_WORDS[step.status].padEnd(8)} ${step.name.padEnd(width)}  ${formatDuration(step.durationMs).padStart(8)}${message}`);
+      lines.push(
+        `  ${STEP_WORDS[step.status].padEnd(8)} ${step.name.padEnd(width)}  ${formatDuration(step.durationMs).padStart(8)}${message}`,
+      );
     }
     lines.push('');
   }
@@ -76,7 +84,9 @@ function htmlBody(report: RunReport, title: string, url: string): string {
     '<!doctype html><html><body style="font-family:sans-serif">',
     `<h2 style="color:${colour}">${escapeHtml(title)}</h2>`,
     `<p>${escapeHtml(report.summary)}</p>`,
-    report.error ? `<h3>What went wrong</h3><pre style="background:#f6f8fa;padding:8px;white-space:pre-wrap">${escapeHtml(report.error)}</pre>` : '',
+    report.error
+      ? `<h3>What went wrong</h3><pre style="background:#f6f8fa;padding:8px;white-space:pre-wrap">${escapeHtml(report.error)}</pre>`
+      : '',
     rows ? `<h3>Steps</h3><table style="border-collapse:collapse">${rows}</table>` : '',
     `<p>Run <code>${escapeHtml(report.workflowId)}</code> (run <code>${escapeHtml(report.runId)}</code>), started ${escapeHtml(report.startedAt)}, took ${escapeHtml(formatDuration(elapsed(report)))}.</p>`,
     `<p><a href="${escapeHtml(url)}">Open the run in the Temporal Web UI</a></p>`,
@@ -94,7 +104,10 @@ export function formatDuration(ms: number | undefined): string {
 }
 
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+  return text.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
+  );
 }
 
 export function oneLine(text: string, max: number): string {

@@ -9,9 +9,18 @@ export interface SendgridSettings {
   baseUrl?: string;
 }
 
-export function sendgridSettings(email: EmailSettings, env: NodeJS.ProcessEnv, where: string, baseUrl?: string): SendgridSettings {
+export function sendgridSettings(
+  email: EmailSettings,
+  env: NodeJS.ProcessEnv,
+  where: string,
+  baseUrl?: string,
+): SendgridSettings {
   const apiKeyEnv = email.apiKeyEnv ?? 'SENDGRID_API_KEY';
-  return { apiKey: settingFromEnv(env, apiKeyEnv, 'SendGrid API key for e-mail notifications', where), apiKeyEnv, baseUrl };
+  return {
+    apiKey: settingFromEnv(env, apiKeyEnv, 'SendGrid API key for e-mail notifications', where),
+    apiKeyEnv,
+    baseUrl,
+  };
 }
 
 /** Sends one mail through SendGrid's v3 mail-send API; resolves once SendGrid has accepted it (202). */
@@ -41,12 +50,18 @@ export async function sendBySendgrid(settings: SendgridSettings, mail: EmailCont
 }
 
 /** Bad keys and refused requests stay refused; rate limits, server errors and the network may pass later. */
-function sendgridError(error: Error & { code?: number | string; response?: { body?: unknown } }, settings: SendgridSettings): ChannelError {
+function sendgridError(
+  error: Error & { code?: number | string; response?: { body?: unknown } },
+  settings: SendgridSettings,
+): ChannelError {
   const status = typeof error.code === 'number' ? error.code : undefined;
   if (status === undefined) return new ChannelError(`SendGrid could not be reached: ${error.message}`, false);
   const said = describeErrors(error.response?.body);
   if (status === 401 || status === 403)
-    return new ChannelError(`SendGrid refused the API key in ${settings.apiKeyEnv} (${status}${said}); create a key with Mail Send permission`, true);
+    return new ChannelError(
+      `SendGrid refused the API key in ${settings.apiKeyEnv} (${status}${said}); create a key with Mail Send permission`,
+      true,
+    );
   const permanent = status < 500 && status !== 408 && status !== 429;
   const hint = status === 400 ? '; check the sender (EMAIL_FROM must be a verified sender) and the recipients' : '';
   return new ChannelError(`SendGrid answered ${status}${said}${permanent ? hint : ''}`, permanent);

@@ -22,8 +22,14 @@ export function smtpSettings(email: EmailSettings, env: NodeJS.ProcessEnv, where
   if (!Number.isInteger(port) || port < 1 || port > 65535)
     throw new ChannelError(`${names.portEnv} is '${portText}', not a port number; set it in ${where}`, true);
   const user = env[names.userEnv]?.trim() || undefined;
-  return { host, port, secure: email.smtp?.secure ?? port === 465, user, password: user ? env[names.passwordEnv] : undefined,
-    credentialsFrom: `${names.userEnv} and ${names.passwordEnv}` };
+  return {
+    host,
+    port,
+    secure: email.smtp?.secure ?? port === 465,
+    user,
+    password: user ? env[names.passwordEnv] : undefined,
+    credentialsFrom: `${names.userEnv} and ${names.passwordEnv}`,
+  };
 }
 
 /** Sends one mail; resolves once the server has accepted it for delivery (250 after DATA). */
@@ -59,7 +65,10 @@ export async function sendBySmtp(settings: SmtpSettings, mail: EmailContent): Pr
 function smtpError(error: Error & { code?: string; responseCode?: number }, settings: SmtpSettings): ChannelError {
   const where = `SMTP ${settings.host}:${settings.port}`;
   if (error.code === 'EAUTH')
-    return new ChannelError(`${where} refused the login of ${settings.user ?? '(no user)'}: ${error.message}; check ${settings.credentialsFrom} (an app password for Gmail)`, true);
+    return new ChannelError(
+      `${where} refused the login of ${settings.user ?? '(no user)'}: ${error.message}; check ${settings.credentialsFrom} (an app password for Gmail)`,
+      true,
+    );
   const permanent = error.responseCode !== undefined && error.responseCode >= 500;
   return new ChannelError(`${where}: ${error.message}`, permanent);
 }

@@ -25,20 +25,37 @@ export function jsonPayload(report: RunReport, message: NotificationMessage, key
   };
 }
 
-const ICONS: Record<RunReport['outcome'], string> = { succeeded: ':white_check_mark:', rolled_back: ':rewind:', failed: ':x:', cancelled: ':heavy_minus_sign:' };
+const ICONS: Record<RunReport['outcome'], string> = {
+  succeeded: ':white_check_mark:',
+  rolled_back: ':rewind:',
+  failed: ':x:',
+  cancelled: ':heavy_minus_sign:',
+};
 
 /** Slack's incoming-webhook message: `text` for notifications and old clients, `blocks` for the layout. */
 export function slackPayload(report: RunReport, message: NotificationMessage): { text: string; blocks: unknown[] } {
   const steps = report.steps
-    .map((s) => `${s.status === 'failed' ? ':x:' : s.status === 'succeeded' ? ':white_check_mark:' : '•'} ${s.name} — ${s.status} (${formatDuration(s.durationMs)})`)
+    .map(
+      (s) =>
+        `${s.status === 'failed' ? ':x:' : s.status === 'succeeded' ? ':white_check_mark:' : '•'} ${s.name} — ${s.status} (${formatDuration(s.durationMs)})`,
+    )
     .join('\n');
   const blocks: unknown[] = [
     { type: 'header', text: { type: 'plain_text', text: oneLine(message.title, 150) } },
     { type: 'section', text: { type: 'mrkdwn', text: limit(`${ICONS[report.outcome]} ${report.summary}`) } },
   ];
-  if (report.error) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: limit(`*What went wrong*\n\`\`\`${report.error}\`\`\``) } });
+  if (report.error)
+    blocks.push({
+      type: 'section',
+      text: { type: 'mrkdwn', text: limit(`*What went wrong*\n\`\`\`${report.error}\`\`\``) },
+    });
   if (steps) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: limit(`*Steps*\n${steps}`) } });
-  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `<${message.url}|Open the run in the Temporal Web UI> · \`${report.workflowId}\`` }] });
+  blocks.push({
+    type: 'context',
+    elements: [
+      { type: 'mrkdwn', text: `<${message.url}|Open the run in the Temporal Web UI> · \`${report.workflowId}\`` },
+    ],
+  });
   return { text: `${message.title}: ${oneLine(report.summary, 200)}`, blocks };
 }
 
@@ -51,7 +68,12 @@ function limit(text: string): string {
  * Posts a payload; a 2xx answer is acceptance. The Idempotency-Key header lets a receiver drop the resend
  * of the crash window. The URL is a secret (Slack's carries a token): no error message includes it.
  */
-export async function postWebhook(url: string, settings: WebhookSettings, payload: unknown, key: string): Promise<SendReceipt> {
+export async function postWebhook(
+  url: string,
+  settings: WebhookSettings,
+  payload: unknown,
+  key: string,
+): Promise<SendReceipt> {
   let response: Response;
   try {
     response = await fetch(url, {
@@ -66,7 +88,8 @@ export async function postWebhook(url: string, settings: WebhookSettings, payloa
   }
   const body = (await response.text().catch(() => '')).slice(0, 300);
   if (response.ok) return { providerId: response.headers.get('x-request-id') ?? undefined };
-  const permanent = response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429;
+  const permanent =
+    response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429;
   throw new ChannelError(
     `the webhook in ${settings.urlEnv} answered ${response.status}${body ? `: ${oneLine(body, 200)}` : ''}${permanent ? `; check ${settings.urlEnv}` : ''}`,
     permanent,

@@ -7,7 +7,12 @@ import type { ServiceContext, ServiceManager } from './types';
 
 type CommandService = Extract<Service, { type: 'command' }>;
 
-async function run(command: string | string[], service: CommandService, context: ServiceContext, what: string): Promise<{ ok: boolean; message: string }> {
+async function run(
+  command: string | string[],
+  service: CommandService,
+  context: ServiceContext,
+  what: string,
+): Promise<{ ok: boolean; message: string }> {
   const argv = commandToArgv(command);
   const result = await runCommand({
     argv,
@@ -16,7 +21,13 @@ async function run(command: string | string[], service: CommandService, context:
     redact: context.redact,
     timeoutMs: 300_000,
   });
-  return { ok: result.exitCode === 0, message: result.exitCode === 0 ? `${service.name} ${what}: ok` : describeFailure(result, `${service.name} ${what} (${argv.join(' ')})`) };
+  return {
+    ok: result.exitCode === 0,
+    message:
+      result.exitCode === 0
+        ? `${service.name} ${what}: ok`
+        : describeFailure(result, `${service.name} ${what} (${argv.join(' ')})`),
+  };
 }
 
 /** Custom start/stop/status commands, for whatever the other managers do not cover. */

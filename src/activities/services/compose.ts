@@ -20,14 +20,26 @@ function target(service: ComposeService, context: ServiceContext): ComposeTarget
 function composeEnv(context: ServiceContext): NodeJS.ProcessEnv {
   const source = context.manifest.source;
   // Image releases pass their tag to the compose file as ${IMAGE_TAG} / ${RUNBOOK_IMAGE}.
-  const image = source.type === 'image' && context.ref ? { RUNBOOK_IMAGE: `${source.image}:${context.ref}`, IMAGE_TAG: context.ref } : {};
+  const image =
+    source.type === 'image' && context.ref
+      ? { RUNBOOK_IMAGE: `${source.image}:${context.ref}`, IMAGE_TAG: context.ref }
+      : {};
   return { ...context.env, RUNBOOK_RELEASE: context.release ?? '', ...image };
 }
 
 async function compose(argv: string[], service: ComposeService, context: ServiceContext): Promise<string> {
-  const result = await runCommand({ argv, cwd: context.dir, env: composeEnv(context), redact: context.redact, timeoutMs: 600_000 });
+  const result = await runCommand({
+    argv,
+    cwd: context.dir,
+    env: composeEnv(context),
+    redact: context.redact,
+    timeoutMs: 600_000,
+  });
   if (result.exitCode !== 0)
-    throw ApplicationFailure.nonRetryable(`${describeFailure(result, argv.join(' '))}\ninspect with: docker compose -f ${service.file} logs --tail 50`, 'ServiceCommandFailed');
+    throw ApplicationFailure.nonRetryable(
+      `${describeFailure(result, argv.join(' '))}\ninspect with: docker compose -f ${service.file} logs --tail 50`,
+      'ServiceCommandFailed',
+    );
   return `${argv.join(' ')}: ok`;
 }
 
@@ -36,7 +48,14 @@ export const composeManager: ServiceManager<ComposeService> = {
   start: (service, context) => compose(composeUpArgv(target(service, context)), service, context),
   stop: (service, context) => compose(composeStopArgv(target(service, context)), service, context),
   async isRunning(service, context) {
-    const result = await runCommand({ argv: composePsArgv(target(service, context)), cwd: context.dir, env: composeEnv(context), timeoutMs: 60_000 });
-    return result.exitCode === 0 && result.stdoutTail.trim().split('\n').filter(Boolean).length >= service.services.length;
+    const result = await runCommand({
+      argv: composePsArgv(target(service, context)),
+      cwd: context.dir,
+      env: composeEnv(context),
+      timeoutMs: 60_000,
+    });
+    return (
+      result.exitCode === 0 && result.stdoutTail.trim().split('\n').filter(Boolean).length >= service.services.length
+    );
   },
 };

@@ -25,7 +25,12 @@ export interface ServiceStatus {
 }
 
 function managerFor(service: Service): ServiceManager {
-  const managers = { process: processManager, systemd: systemdManager, compose: composeManager, command: commandManager };
+  const managers = {
+    process: processManager,
+    systemd: systemdManager,
+    compose: composeManager,
+    command: commandManager,
+  };
   return managers[service.type] as ServiceManager;
 }
 
@@ -33,7 +38,14 @@ function contextFor(config: ActivityConfig, request: ServicesRequest): ServiceCo
   const env = appEnvironment(request.manifest, config.env);
   const dir = request.dir ?? liveDir(request.manifest);
   const info = readReleaseInfo(dir);
-  return { manifest: request.manifest, env, dir, release: info?.id, ref: info?.ref, redact: secretValues(request.manifest, env) };
+  return {
+    manifest: request.manifest,
+    env,
+    dir,
+    release: info?.id,
+    ref: info?.ref,
+    redact: secretValues(request.manifest, env),
+  };
 }
 
 function selected(request: ServicesRequest): Service[] {
@@ -68,7 +80,11 @@ export function serviceActivities(config: ActivityConfig) {
       const context = contextFor(config, request);
       const statuses: ServiceStatus[] = [];
       for (const service of selected(request)) {
-        statuses.push({ name: service.name, type: service.type, running: await managerFor(service).isRunning(service, context) });
+        statuses.push({
+          name: service.name,
+          type: service.type,
+          running: await managerFor(service).isRunning(service, context),
+        });
       }
       return statuses;
     },

@@ -1,5 +1,15 @@
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 import { commandToArgv } from '../../manifest/argv';
@@ -23,7 +33,8 @@ interface PidRecord {
 export const processManager: ServiceManager<ProcessService> = {
   async start(service, context) {
     const record = readPidRecord(pidFile(context, service));
-    if (record && isAlive(record.pid) && record.dir === context.dir) return `${service.name} already running (pid ${record.pid})`;
+    if (record && isAlive(record.pid) && record.dir === context.dir)
+      return `${service.name} already running (pid ${record.pid})`;
     const stopped = await this.stop(service, context);
     const log = logFile(service, context);
     mkdirSync(path.dirname(log), { recursive: true });
@@ -42,9 +53,16 @@ export const processManager: ServiceManager<ProcessService> = {
       child.once('spawn', () => resolve(undefined));
     });
     if (spawnError || !child.pid)
-      throw ApplicationFailure.nonRetryable(`${service.name}: cannot start ${argv[0]}: ${spawnError?.message}; check services[].start in the manifest`);
+      throw ApplicationFailure.nonRetryable(
+        `${service.name}: cannot start ${argv[0]}: ${spawnError?.message}; check services[].start in the manifest`,
+      );
     child.unref();
-    writePidRecord(pidFile(context, service), { pid: child.pid, dir: context.dir, release: context.release, startedAt: new Date().toISOString() });
+    writePidRecord(pidFile(context, service), {
+      pid: child.pid,
+      dir: context.dir,
+      release: context.release,
+      startedAt: new Date().toISOString(),
+    });
     // A release that dies at once is reported with its own words rather than as a later health timeout.
     await new Promise((r) => setTimeout(r, 750));
     if (!isAlive(child.pid) || child.exitCode !== null) {

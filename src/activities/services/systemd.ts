@@ -6,11 +6,18 @@ import type { ServiceContext, ServiceManager } from './types';
 
 type SystemdService = Extract<Service, { type: 'systemd' }>;
 
-async function systemctl(verb: 'start' | 'stop' | 'restart', service: SystemdService, context: ServiceContext): Promise<string> {
+async function systemctl(
+  verb: 'start' | 'stop' | 'restart',
+  service: SystemdService,
+  context: ServiceContext,
+): Promise<string> {
   const argv = systemctlArgv(verb, service);
   const result = await runCommand({ argv, env: context.env, redact: context.redact, timeoutMs: 120_000 });
   if (result.exitCode !== 0)
-    throw ApplicationFailure.nonRetryable(`${describeFailure(result, argv.join(' '))}\ncheck the unit with: journalctl -u ${service.unit} -n 50`, 'ServiceCommandFailed');
+    throw ApplicationFailure.nonRetryable(
+      `${describeFailure(result, argv.join(' '))}\ncheck the unit with: journalctl -u ${service.unit} -n 50`,
+      'ServiceCommandFailed',
+    );
   return `${argv.join(' ')}: ok`;
 }
 

@@ -16,7 +16,10 @@ export function backupsCommand(output: Output): Command {
   return new Command('backups')
     .description("list an app's catalogued backups, newest first (read on the app's host by its worker)")
     .argument('<app>', 'the app, as named by its manifest in RUNBOOK_MANIFESTS')
-    .addHelpText('after', '\nExamples:\n  $ runbook backups orquetask\n  $ runbook backups orquetask --json | jq -r \'.[] | select(.verified) | .id\' | head -1')
+    .addHelpText(
+      'after',
+      "\nExamples:\n  $ runbook backups orquetask\n  $ runbook backups orquetask --json | jq -r '.[] | select(.verified) | .id' | head -1",
+    )
     .exitOverride()
     .action(async (app: string) => {
       checkApp(app);
@@ -44,7 +47,10 @@ export function backupsCommand(output: Output): Command {
         output.result(entries, () =>
           entries.length === 0
             ? `no backups of ${app} yet; make one with \`runbook backup ${app}\``
-            : entries.map((e) => `${e.verified ? '✓' : '✗'} ${e.id}  ${e.target}  ${e.logicalDate}  ${formatBytes(e.bytes)}${e.verified ? '' : `  NOT VERIFIED: ${e.verification ?? ''}`}`),
+            : entries.map(
+                (e) =>
+                  `${e.verified ? '✓' : '✗'} ${e.id}  ${e.target}  ${e.logicalDate}  ${formatBytes(e.bytes)}${e.verified ? '' : `  NOT VERIFIED: ${e.verification ?? ''}`}`,
+              ),
         );
       } finally {
         await connected.close();
@@ -54,8 +60,15 @@ export function backupsCommand(output: Output): Command {
 
 function checkApp(app: string): void {
   const dir = path.resolve(process.env.RUNBOOK_MANIFESTS ?? 'apps');
-  if (!/^[a-z0-9][a-z0-9-]*$/.test(app)) throw new UsageError(`<app> '${app}' is not a valid app name`, 'app names are lowercase letters, digits and dashes');
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(app))
+    throw new UsageError(
+      `<app> '${app}' is not a valid app name`,
+      'app names are lowercase letters, digits and dashes',
+    );
   if (manifestPath(dir, app)) return;
   const known = listManifestFiles(dir).map((f) => path.basename(f).replace(/\.ya?ml$/, ''));
-  throw new UsageError(`no manifest for app '${app}' in ${dir}`, known.length > 0 ? `known apps: ${known.join(', ')}` : 'set RUNBOOK_MANIFESTS to your manifests folder');
+  throw new UsageError(
+    `no manifest for app '${app}' in ${dir}`,
+    known.length > 0 ? `known apps: ${known.join(', ')}` : 'set RUNBOOK_MANIFESTS to your manifests folder',
+  );
 }

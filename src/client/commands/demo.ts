@@ -26,7 +26,12 @@ interface Act {
 
 function acts(app: string): Act[] {
   return [
-    { title: 'plan v1: the steps, commands and undos, nothing run', args: ['plan', app, '--ref', 'v1'], expectExit: 0, before: (w) => w.stage('v1', 'ok') },
+    {
+      title: 'plan v1: the steps, commands and undos, nothing run',
+      args: ['plan', app, '--ref', 'v1'],
+      expectExit: 0,
+      before: (w) => w.stage('v1', 'ok'),
+    },
     { title: 'deploy v1', args: ['deploy', app, '--ref', 'v1'], expectExit: 0, run: true },
     {
       title: 'deploy v2, which answers HTTP 500: health fails, it rolls back to v1 by itself',
@@ -42,7 +47,10 @@ function acts(app: string): Act[] {
 
 function runAct(act: Act, env: Record<string, string>): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...act.args], { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn(process.execPath, [CLI, ...act.args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
     child.on('error', reject);
     child.on('close', (code) => resolve(code ?? 1));
   });
@@ -59,11 +67,19 @@ interface TimelineEntry {
 
 export function demoCommand(output: Output): Command {
   return new Command('demo')
-    .description('start `runbook dev` on free ports and deploy a sample app with the real CLI: v1, a broken v2 and its automatic rollback')
+    .description(
+      'start `runbook dev` on free ports and deploy a sample app with the real CLI: v1, a broken v2 and its automatic rollback',
+    )
     .option('--port <port>', 'gRPC port of the dev server (default a free one)', portNumber)
     .option('--ui-port <port>', 'port of the Web UI (default a free one)', portNumber)
-    .option('--keep-running', 'leave the dev server, worker and app up after the demo, until Ctrl-C, to browse the runs')
-    .addHelpText('after', '\nExamples:\n  $ runbook demo        (what `make demo` runs)\n  $ runbook demo --keep-running')
+    .option(
+      '--keep-running',
+      'leave the dev server, worker and app up after the demo, until Ctrl-C, to browse the runs',
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ runbook demo        (what `make demo` runs)\n  $ runbook demo --keep-running',
+    )
     .action(async (options: { port?: number; uiPort?: number; keepRunning?: boolean }) => {
       const say = (line = '') => output.info(line);
       const workspace = await createDemoWorkspace();
@@ -85,7 +101,12 @@ export function demoCommand(output: Output): Command {
         workspace.cleanup();
       };
       stopOnSignals({ stop: stopAll }, (line) => process.stderr.write(`${line}\n`));
-      const connected = await connect({ address: env.TEMPORAL_ADDRESS, namespace: env.TEMPORAL_NAMESPACE, uiUrl: env.TEMPORAL_UI_URL, taskQueue: 'runbook' });
+      const connected = await connect({
+        address: env.TEMPORAL_ADDRESS,
+        namespace: env.TEMPORAL_NAMESPACE,
+        uiUrl: env.TEMPORAL_UI_URL,
+        taskQueue: 'runbook',
+      });
       const runs = new Runs(connected.client, connected.settings);
       const timeline: TimelineEntry[] = [];
       let failed = false;
@@ -111,10 +132,14 @@ export function demoCommand(output: Output): Command {
         say(pc.bold('Timeline'));
         for (const [i, entry] of timeline.entries()) {
           const ok = entry.exit === entry.expected;
-          say(`  ${i + 1}. ${ok ? pc.green('✓') : pc.red('✗')} ${entry.title}: exit ${entry.exit}${entry.outcome ? `, ${entry.outcome}` : ''}${entry.serving ? `; serving ${entry.serving}` : ''}`);
+          say(
+            `  ${i + 1}. ${ok ? pc.green('✓') : pc.red('✗')} ${entry.title}: exit ${entry.exit}${entry.outcome ? `, ${entry.outcome}` : ''}${entry.serving ? `; serving ${entry.serving}` : ''}`,
+          );
           if (entry.url) say(`       ${entry.url}`);
         }
-        say(`  All runs of ${workspace.app}: ${environment.server.uiUrl}/namespaces/${environment.server.namespace}/workflows?query=${encodeURIComponent(`App="${workspace.app}"`)}`);
+        say(
+          `  All runs of ${workspace.app}: ${environment.server.uiUrl}/namespaces/${environment.server.namespace}/workflows?query=${encodeURIComponent(`App="${workspace.app}"`)}`,
+        );
         output.result({ uiUrl: environment.server.uiUrl, timeline }, () => []);
         const wrong = timeline.filter((entry) => entry.exit !== entry.expected);
         failed = wrong.length > 0;

@@ -16,7 +16,8 @@ interface DeployOptions {
 
 export function deployInput(app: string, options: DeployOptions): DeployInput {
   const manifest = loadAppManifest(app);
-  if (!options.ref.trim()) throw new UsageError('--ref is empty', 'give a git branch, tag or commit, a release label or an image tag');
+  if (!options.ref.trim())
+    throw new UsageError('--ref is empty', 'give a git branch, tag or commit, a release label or an image tag');
   const params = options.param ?? {};
   checkParams(manifest.params, params, `app ${app}`);
   const input: DeployInput = {
@@ -38,14 +39,19 @@ export function deployInput(app: string, options: DeployOptions): DeployInput {
 
 export function deployCommand(output: Output): Command {
   return new Command('deploy')
-    .description("deploy a ref of an app: snapshot, install, migrate, switch, check health; roll back automatically if it fails")
+    .description(
+      'deploy a ref of an app: snapshot, install, migrate, switch, check health; roll back automatically if it fails',
+    )
     .argument('<app>', 'the app, as named by its manifest in RUNBOOK_MANIFESTS')
     .requiredOption('--ref <ref>', 'git branch, tag or commit; release label (copy source); image tag (compose)')
     .option('--param <key=value>', "a value for one of the manifest's params (repeatable)", collectParam)
     .option('--seed', "also run the manifest's seed steps")
     .option('--approve-required', 'wait for `runbook approve` before switching to the new release')
     .option('--no-wait', 'return once the run has started')
-    .addHelpText('after', '\nExamples:\n  $ runbook deploy almareia --ref v1.4.2\n  $ runbook deploy secretaria --ref main --param tenantId=42 --approve-required')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ runbook deploy almareia --ref v1.4.2\n  $ runbook deploy secretaria --ref main --param tenantId=42 --approve-required',
+    )
     .action(async (app: string, options: DeployOptions) => {
       const input = deployInput(app, options);
       await startAndFollow(output, 'deploy', input, `deploy ${app} ${input.ref}`, { wait: options.wait });

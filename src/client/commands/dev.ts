@@ -7,7 +7,8 @@ import { knownApps, manifestsDir } from '../manifests';
 
 export function portNumber(value: string): number {
   const port = Number(value);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new InvalidArgumentError('expected a port number (1-65535).');
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new InvalidArgumentError('expected a port number (1-65535).');
   return port;
 }
 
@@ -24,12 +25,21 @@ interface DevOptions {
 
 export function devCommand(output: Output): Command {
   return new Command('dev')
-    .description('run a Temporal dev server (with Web UI) and a worker in one process, for trying Runbook out; Ctrl-C stops both')
+    .description(
+      'run a Temporal dev server (with Web UI) and a worker in one process, for trying Runbook out; Ctrl-C stops both',
+    )
     .option('--port <port>', 'gRPC port of the dev server', portNumber, 7233)
     .option('--ui-port <port>', 'port of the Web UI', portNumber, 8233)
     .option('--db <file>', 'keep runs in this SQLite file across restarts (default: in memory)')
-    .option('--host <host>', 'run activities of this host (repeatable; default every host the manifests name, and this machine)', collectHost)
-    .addHelpText('after', '\nExamples:\n  $ runbook dev\n  $ RUNBOOK_MANIFESTS=examples runbook dev --db .runbook-dev/temporal.db')
+    .option(
+      '--host <host>',
+      'run activities of this host (repeatable; default every host the manifests name, and this machine)',
+      collectHost,
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ runbook dev\n  $ RUNBOOK_MANIFESTS=examples runbook dev --db .runbook-dev/temporal.db',
+    )
     .action(async (options: DevOptions) => {
       const dir = manifestsDir();
       if (options.db) mkdirSync(path.dirname(path.resolve(options.db)), { recursive: true });
@@ -43,7 +53,13 @@ export function devCommand(output: Output): Command {
       stopOnSignals(environment, (line) => process.stderr.write(`${line}\n`));
       const apps = knownApps(dir);
       output.result(
-        { ...environment.env, uiUrl: environment.server.uiUrl, taskQueues: environment.taskQueues, hosts: environment.hosts, apps },
+        {
+          ...environment.env,
+          uiUrl: environment.server.uiUrl,
+          taskQueues: environment.taskQueues,
+          hosts: environment.hosts,
+          apps,
+        },
         () => [
           `Temporal dev server at ${environment.server.address} (namespace ${environment.server.namespace})${options.db ? `, runs kept in ${options.db}` : ''}`,
           `Web UI: ${environment.server.uiUrl}`,

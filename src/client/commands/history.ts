@@ -7,7 +7,8 @@ import { HISTORY_KINDS, OUTCOMES, Runs, visibilityQuery, type HistoryFilter } fr
 
 function positiveInt(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 1000) throw new InvalidArgumentError('expected a whole number from 1 to 1000.');
+  if (!Number.isInteger(n) || n < 1 || n > 1000)
+    throw new InvalidArgumentError('expected a whole number from 1 to 1000.');
   return n;
 }
 
@@ -18,7 +19,10 @@ export function historyCommand(output: Output): Command {
     .option('--outcome <outcome>', `only runs that ended so: ${[...OUTCOMES, 'running'].join(', ')}`)
     .option('--kind <kind>', `only runs of this kind: ${HISTORY_KINDS.join(', ')}`)
     .option('--limit <n>', 'at most this many runs', positiveInt, 20)
-    .addHelpText('after', '\nExamples:\n  $ runbook history --app almareia --limit 5\n  $ runbook history --outcome rolled_back')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ runbook history --app almareia --limit 5\n  $ runbook history --outcome rolled_back',
+    )
     .action(async (options: HistoryFilter) => {
       visibilityQuery(options); // bad filters are exit 2 before connecting
       const connected = await connect();

@@ -15,10 +15,13 @@ export function inspectLines(result: unknown): string[] {
 export function inspectCommand(output: Output): Command {
   return new Command('inspect')
     .description("have a worker load and summarise an app's manifest: a safe first run to check a setup")
-    .argument('<app>', 'the app, as named by its manifest in the workers\' RUNBOOK_MANIFESTS')
+    .argument('<app>', "the app, as named by its manifest in the workers' RUNBOOK_MANIFESTS")
     .option('--no-wait', 'return once the run has started')
     .addHelpText('after', '\nExample:\n  $ runbook inspect almareia')
     .action(async (app: string, options: { wait: boolean }) => {
-      await startAndFollow(output, 'inspect', { app }, `inspect ${app}`, { wait: options.wait, resultLines: inspectLines });
+      await startAndFollow(output, 'inspect', { app }, `inspect ${app}`, {
+        wait: options.wait,
+        resultLines: inspectLines,
+      });
     });
 }

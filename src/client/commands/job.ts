@@ -20,17 +20,34 @@ export function jobInput(app: string, jobName: string, options: JobRunOptions): 
   const job = manifest.jobs.find((j) => j.name === jobName);
   if (!job) {
     const names = manifest.jobs.map((j) => j.name);
-    throw new UsageError(`<job> '${jobName}' is not a job of ${app}`, names.length > 0 ? `its jobs are: ${names.join(', ')}` : `${app} declares no jobs`);
+    throw new UsageError(
+      `<job> '${jobName}' is not a job of ${app}`,
+      names.length > 0 ? `its jobs are: ${names.join(', ')}` : `${app} declares no jobs`,
+    );
   }
-  if (options.date && (options.from || options.to)) throw new UsageError('--date cannot be combined with --from/--to', 'give one date, or a range with --from and --to');
-  if (Boolean(options.from) !== Boolean(options.to)) throw new UsageError(`--${options.from ? 'to' : 'from'} is missing`, 'a range needs both --from and --to (inclusive)');
+  if (options.date && (options.from || options.to))
+    throw new UsageError(
+      '--date cannot be combined with --from/--to',
+      'give one date, or a range with --from and --to',
+    );
+  if (Boolean(options.from) !== Boolean(options.to))
+    throw new UsageError(
+      `--${options.from ? 'to' : 'from'} is missing`,
+      'a range needs both --from and --to (inclusive)',
+    );
   const dates = {
     ...(options.date ? { date: checkDate(options.date, '--date') } : {}),
-    ...(options.from && options.to ? { from: checkDate(options.from, '--from'), to: checkDate(options.to, '--to') } : {}),
+    ...(options.from && options.to
+      ? { from: checkDate(options.from, '--from'), to: checkDate(options.to, '--to') }
+      : {}),
   };
-  if (dates.from && dates.to && dates.from > dates.to) throw new UsageError(`--from ${dates.from} is after --to ${dates.to}`, 'swap them');
+  if (dates.from && dates.to && dates.from > dates.to)
+    throw new UsageError(`--from ${dates.from} is after --to ${dates.to}`, 'swap them');
   if (options.mode && job.modes && !job.modes.includes(options.mode))
-    throw new UsageError(`--mode '${options.mode}' is not a mode of job ${jobName}`, `its modes are: ${job.modes.join(', ')}`);
+    throw new UsageError(
+      `--mode '${options.mode}' is not a mode of job ${jobName}`,
+      `its modes are: ${job.modes.join(', ')}`,
+    );
   const params = options.param ?? {};
   checkParams(job.params, params, `job ${jobName}`);
   // The workflow's own checks (a mode the job needs, range length), so a run it would refuse never starts.
@@ -39,7 +56,11 @@ export function jobInput(app: string, jobName: string, options: JobRunOptions): 
     resolveMode(job, options.mode);
     resolveParams(job, params);
   } catch (error) {
-    if (error instanceof JobInputError) throw new UsageError(`--${error.field.replace(/^params\./, 'param ')}: ${error.message.slice(error.field.length + 2)}`, 'fix it and run again');
+    if (error instanceof JobInputError)
+      throw new UsageError(
+        `--${error.field.replace(/^params\./, 'param ')}: ${error.message.slice(error.field.length + 2)}`,
+        'fix it and run again',
+      );
     throw error;
   }
   return {

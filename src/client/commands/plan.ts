@@ -9,7 +9,9 @@ import type { Palette } from '../progress-view';
 import { deployInput } from './deploy';
 
 /** The plan as printed and as --json: every step with the argv it would run (release placeholders as such). */
-export type PrintedPlan = Omit<DeployPlan, 'hosts'> & { hosts: Array<Omit<HostPlan, 'steps'> & { steps: Array<PlannedStep & { argv?: string[] }> }> };
+export type PrintedPlan = Omit<DeployPlan, 'hosts'> & {
+  hosts: Array<Omit<HostPlan, 'steps'> & { steps: Array<PlannedStep & { argv?: string[] }> }>;
+};
 
 export function printablePlan(manifest: Manifest, plan: DeployPlan): PrintedPlan {
   return {
@@ -46,17 +48,27 @@ export function planLines(plan: PrintedPlan, manifest: Manifest, colors: Palette
 
 export function planCommand(output: Output): Command {
   return new Command('plan')
-    .description('print what a deploy would do: its steps, the argv of each command, its checks and undos; runs nothing')
+    .description(
+      'print what a deploy would do: its steps, the argv of each command, its checks and undos; runs nothing',
+    )
     .argument('<app>', 'the app, as named by its manifest in RUNBOOK_MANIFESTS')
     .requiredOption('--ref <ref>', 'the ref the deploy would take')
     .option('--param <key=value>', "a value for one of the manifest's params (repeatable)", collectParam)
     .option('--seed', "include the manifest's seed steps")
     .option('--approve-required', 'include the approval gate')
-    .addHelpText('after', '\nExamples:\n  $ runbook plan almareia --ref v1.4.2\n  $ runbook plan secretaria --ref main --param tenantId=42 --seed --json')
-    .action((app: string, options: { ref: string; param?: Record<string, string>; seed?: boolean; approveRequired?: boolean }) => {
-      const input = deployInput(app, { ...options, wait: false });
-      const manifest = loadAppManifest(app);
-      const plan = printablePlan(manifest, planDeploy(manifest, input));
-      output.result(plan, () => planLines(plan, manifest, terminalPalette()));
-    });
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ runbook plan almareia --ref v1.4.2\n  $ runbook plan secretaria --ref main --param tenantId=42 --seed --json',
+    )
+    .action(
+      (
+        app: string,
+        options: { ref: string; param?: Record<string, string>; seed?: boolean; approveRequired?: boolean },
+      ) => {
+        const input = deployInput(app, { ...options, wait: false });
+        const manifest = loadAppManifest(app);
+        const plan = printablePlan(manifest, planDeploy(manifest, input));
+        output.result(plan, () => planLines(plan, manifest, terminalPalette()));
+      },
+    );
 }

@@ -16,7 +16,9 @@ export function releasesLines(view: ReleasesResult, colors: Palette): string[] {
   for (const release of [...view.releases].reverse()) {
     const paint = release.status === 'good' ? colors.ok : release.status === 'bad' ? colors.bad : colors.dim;
     const mark = release.id === view.current ? '*' : ' ';
-    lines.push(`${mark} ${release.id}  ${paint(release.status.padEnd(5))}  ${release.ref}${release.commit ? ` (${release.commit.slice(0, 10)})` : ''}  ${colors.dim(release.createdAt)}`);
+    lines.push(
+      `${mark} ${release.id}  ${paint(release.status.padEnd(5))}  ${release.ref}${release.commit ? ` (${release.commit.slice(0, 10)})` : ''}  ${colors.dim(release.createdAt)}`,
+    );
     if (release.note) lines.push(`    ${colors.dim(release.note)}`);
   }
   return lines;
@@ -30,12 +32,16 @@ export function releasesCommand(output: Output): Command {
     .action(async (app: string) => {
       const manifest = loadAppManifest(app);
       if (manifest.strategy !== 'releases')
-        throw new UsageError(`${app} deploys in place: it keeps no releases`, `its snapshots are backups: runbook backups ${app}`);
+        throw new UsageError(
+          `${app} deploys in place: it keeps no releases`,
+          `its snapshots are backups: runbook backups ${app}`,
+        );
       const connected = await connect();
       try {
         const runs = new Runs(connected.client, connected.settings);
         const end = await runs.result(await runs.start('releases', { app }));
-        if (end.outcome !== 'succeeded') throw new RunFailedError(`listing releases of ${app} failed: ${end.error ?? end.outcome} (${end.url})`);
+        if (end.outcome !== 'succeeded')
+          throw new RunFailedError(`listing releases of ${app} failed: ${end.error ?? end.outcome} (${end.url})`);
         const view = end.result as ReleasesResult;
         output.result(view, () => releasesLines(view, terminalPalette()));
       } finally {

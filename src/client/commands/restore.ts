@@ -10,7 +10,10 @@ export function restoreCommand(output: Output): Command {
     .requiredOption('--backup <id>', 'the artifact id, from `runbook backups <app>`')
     .option('--scratch', 'restore into a new scratch database or folder; touch nothing else')
     .option('--no-wait', 'return once the run has started')
-    .addHelpText('after', '\nExamples:\n  $ runbook restore flowlog --backup flowlog-database-20250131T050000Z --scratch\n  $ runbook restore flowlog --backup flowlog-database-20250131T050000Z')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ runbook restore flowlog --backup flowlog-database-20250131T050000Z --scratch\n  $ runbook restore flowlog --backup flowlog-database-20250131T050000Z',
+    )
     .action(async (app: string, options: { backup: string; scratch?: boolean; wait: boolean }) => {
       loadAppManifest(app);
       await startAndFollow(

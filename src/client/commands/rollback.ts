@@ -9,11 +9,20 @@ export function rollbackCommand(output: Output): Command {
     .argument('<app>', 'the app, as named by its manifest in RUNBOOK_MANIFESTS')
     .option('--to <release>', 'the release id to go back to (see `runbook releases <app>`)')
     .option('--no-wait', 'return once the run has started')
-    .addHelpText('after', '\nExamples:\n  $ runbook rollback almareia\n  $ runbook rollback almareia --to 20250131T070000Z-v1.4.1')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ runbook rollback almareia\n  $ runbook rollback almareia --to 20250131T070000Z-v1.4.1',
+    )
     .action(async (app: string, options: { to?: string; wait: boolean }) => {
       loadAppManifest(app);
-      await startAndFollow(output, 'rollback', { app, ...(options.to ? { to: options.to } : {}) }, `rollback ${app}${options.to ? ` to ${options.to}` : ''}`, {
-        wait: options.wait,
-      });
+      await startAndFollow(
+        output,
+        'rollback',
+        { app, ...(options.to ? { to: options.to } : {}) },
+        `rollback ${app}${options.to ? ` to ${options.to}` : ''}`,
+        {
+          wait: options.wait,
+        },
+      );
     });
 }

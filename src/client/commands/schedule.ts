@@ -52,11 +52,15 @@ export function scheduleCommand(output: Output): Command {
         await withClient(async ({ client, settings }) => {
           const taskQueue = options.taskQueue ?? settings.taskQueue;
           const changes: ScheduleChange[] = [];
-          for (const manifest of manifests) changes.push(...(await applySchedules(client, manifest, { taskQueue, prune: options.prune })));
+          for (const manifest of manifests)
+            changes.push(...(await applySchedules(client, manifest, { taskQueue, prune: options.prune })));
           output.result({ taskQueue, changes }, () =>
             changes.length === 0
               ? `no schedules in ${manifests.map((m) => m.app).join(', ')}`
-              : changes.map((c) => `${c.change === 'unchanged' ? '=' : c.change === 'deleted' ? '-' : c.change === 'created' ? '+' : c.change === 'updated' ? '~' : '!'} ${c.scheduleId}: ${c.change}`),
+              : changes.map(
+                  (c) =>
+                    `${c.change === 'unchanged' ? '=' : c.change === 'deleted' ? '-' : c.change === 'created' ? '+' : c.change === 'updated' ? '~' : '!'} ${c.scheduleId}: ${c.change}`,
+                ),
           );
         });
       }),
@@ -70,7 +74,11 @@ export function scheduleCommand(output: Output): Command {
       .action(async (app: string | undefined) => {
         await withClient(async ({ client }) => {
           const schedules = await listSchedules(client, app ? { app } : {});
-          output.result(schedules, () => (schedules.length === 0 ? 'no schedules (apply some with `runbook schedule apply`)' : schedules.map(describeLine)));
+          output.result(schedules, () =>
+            schedules.length === 0
+              ? 'no schedules (apply some with `runbook schedule apply`)'
+              : schedules.map(describeLine),
+          );
         });
       }),
   );
@@ -80,7 +88,10 @@ export function scheduleCommand(output: Output): Command {
       .description('pause a schedule: no runs until unpaused (the note says why, in the Web UI too)')
       .argument('<schedule>', 'runbook-<app>-<name> or <app>/<name>')
       .option('--note <text>', 'why it is paused')
-      .addHelpText('after', '\nExample:\n  $ runbook schedule pause secretaria/daily-backup --note "restoring yesterday\'s dump"')
+      .addHelpText(
+        'after',
+        '\nExample:\n  $ runbook schedule pause secretaria/daily-backup --note "restoring yesterday\'s dump"',
+      )
       .action(async (ref: string, options: { note?: string }) => {
         const id = parseScheduleRef(ref);
         const note = options.note ?? `paused by ${os.userInfo().username} with the runbook CLI`;
@@ -94,7 +105,10 @@ export function scheduleCommand(output: Output): Command {
       .description('let a paused schedule run again')
       .argument('<schedule>', 'runbook-<app>-<name> or <app>/<name>')
       .option('--note <text>', 'why it runs again')
-      .addHelpText('after', '\nExample:\n  $ runbook schedule unpause secretaria/daily-backup --note "restore finished"')
+      .addHelpText(
+        'after',
+        '\nExample:\n  $ runbook schedule unpause secretaria/daily-backup --note "restore finished"',
+      )
       .action(async (ref: string, options: { note?: string }) => {
         const id = parseScheduleRef(ref);
         const note = options.note ?? `unpaused by ${os.userInfo().username} with the runbook CLI`;
@@ -105,23 +119,31 @@ export function scheduleCommand(output: Output): Command {
 
   schedule.addCommand(
     new Command('trigger')
-      .description("start one run of a schedule now (its logical date is now)")
+      .description('start one run of a schedule now (its logical date is now)')
       .argument('<schedule>', 'runbook-<app>-<name> or <app>/<name>')
       .addHelpText('after', '\nExample:\n  $ runbook schedule trigger orquetask/nightly-backup')
       .action(async (ref: string) => {
         const id = parseScheduleRef(ref);
         await onSchedule(id, (client) => triggerSchedule(client, id));
-        output.result({ scheduleId: id, triggered: true }, () => `triggered ${id}; follow it with \`runbook schedule list\` or in the Web UI`);
+        output.result(
+          { scheduleId: id, triggered: true },
+          () => `triggered ${id}; follow it with \`runbook schedule list\` or in the Web UI`,
+        );
       }),
   );
 
   schedule.addCommand(
     new Command('backfill')
-      .description("run every time a schedule would have run over whole days (in the schedule's time zone), one after the other")
+      .description(
+        "run every time a schedule would have run over whole days (in the schedule's time zone), one after the other",
+      )
       .argument('<schedule>', 'runbook-<app>-<name> or <app>/<name>')
       .requiredOption('--from <date>', 'first day, YYYY-MM-DD')
       .requiredOption('--to <date>', 'last day, YYYY-MM-DD (included)')
-      .addHelpText('after', '\nExample:\n  $ runbook schedule backfill financial-etl/daily-processor --from 2025-01-01 --to 2025-01-03')
+      .addHelpText(
+        'after',
+        '\nExample:\n  $ runbook schedule backfill financial-etl/daily-processor --from 2025-01-01 --to 2025-01-03',
+      )
       .action(async (ref: string, options: { from: string; to: string }) => {
         const id = parseScheduleRef(ref);
         const from = checkDate(options.from, '--from');
@@ -135,7 +157,10 @@ export function scheduleCommand(output: Output): Command {
           await backfillSchedule(client, id, start, end);
           range = { start: start.toISOString(), end: end.toISOString(), timezone };
         });
-        output.result({ scheduleId: id, from, to, ...range }, () => `backfilling ${id} from ${from} to ${to} (${range.timezone}); runs start one after the other`);
+        output.result(
+          { scheduleId: id, from, to, ...range },
+          () => `backfilling ${id} from ${from} to ${to} (${range.timezone}); runs start one after the other`,
+        );
       }),
   );
 
@@ -151,7 +176,8 @@ export function scheduleCommand(output: Output): Command {
       }),
   );
   // addCommand does not pass the program's exitOverride on: without it a usage error would exit 1, not 2.
-  for (const command of [schedule, ...schedule.commands]) command.exitOverride().showHelpAfterError('(run with --help for usage)');
+  for (const command of [schedule, ...schedule.commands])
+    command.exitOverride().showHelpAfterError('(run with --help for usage)');
   return schedule;
 }
 
@@ -178,7 +204,10 @@ async function onSchedule(id: string, fn: (client: Connected['client']) => Promi
       await fn(client);
     } catch (error) {
       if (error instanceof ScheduleNotFoundError || /not found/i.test((error as Error).message))
-        throw new UsageError(`no schedule '${id}'`, 'list them with `runbook schedule list`, or create them with `runbook schedule apply`');
+        throw new UsageError(
+          `no schedule '${id}'`,
+          'list them with `runbook schedule list`, or create them with `runbook schedule apply`',
+        );
       throw error;
     }
   });
@@ -190,18 +219,28 @@ function manifestsDir(): string {
 
 function loadManifests(apps: string[]): Manifest[] {
   const dir = manifestsDir();
-  const files = apps.length > 0 ? apps.map((app) => manifestPath(dir, app) ?? unknownApp(app, dir)) : listManifestFiles(dir);
-  if (files.length === 0) throw new UsageError(`no manifests in ${dir}`, 'put <app>.yaml files there or set RUNBOOK_MANIFESTS');
+  const files =
+    apps.length > 0 ? apps.map((app) => manifestPath(dir, app) ?? unknownApp(app, dir)) : listManifestFiles(dir);
+  if (files.length === 0)
+    throw new UsageError(`no manifests in ${dir}`, 'put <app>.yaml files there or set RUNBOOK_MANIFESTS');
   return files.map((file) => {
     const result = loadManifestFile(file);
-    if (!result.ok) throw new UsageError(`manifest ${file} is invalid`, `fix it (runbook validate ${file}) and apply again`, result.problems.map((p) => describeProblem(file, p)));
+    if (!result.ok)
+      throw new UsageError(
+        `manifest ${file} is invalid`,
+        `fix it (runbook validate ${file}) and apply again`,
+        result.problems.map((p) => describeProblem(file, p)),
+      );
     return result.manifest;
   });
 }
 
 function unknownApp(app: string, dir: string): never {
   const known = listManifestFiles(dir).map((f) => path.basename(f).replace(/\.ya?ml$/, ''));
-  throw new UsageError(`no manifest for app '${app}' in ${dir}`, known.length > 0 ? `known apps: ${known.join(', ')}` : 'set RUNBOOK_MANIFESTS to your manifests folder');
+  throw new UsageError(
+    `no manifest for app '${app}' in ${dir}`,
+    known.length > 0 ? `known apps: ${known.join(', ')}` : 'set RUNBOOK_MANIFESTS to your manifests folder',
+  );
 }
 
 function checkDate(value: string, option: string): string {

@@ -7,7 +7,7 @@ import { Runs } from '../runs';
 
 export function statusCommand(output: Output): Command {
   return new Command('status')
-    .description("show one run: its steps (live while it runs), outcome, error and Web UI link")
+    .description('show one run: its steps (live while it runs), outcome, error and Web UI link')
     .argument('<workflow-id>', 'the workflow id a starting command printed, e.g. deploy-almareia')
     .addHelpText('after', '\nExample:\n  $ runbook status deploy-almareia')
     .action(async (workflowId: string) => {

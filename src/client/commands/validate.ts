@@ -34,7 +34,9 @@ export function validateCommand(output: Output): Command {
             .map(({ file, result }) => `✓ ${file}: ${summarize((result as { manifest: Manifest }).manifest)}`),
       );
       if (failed.length > 0) {
-        const details = failed.flatMap(({ file, result }) => (result.ok ? [] : result.problems.map((p) => describeProblem(file, p))));
+        const details = failed.flatMap(({ file, result }) =>
+          result.ok ? [] : result.problems.map((p) => describeProblem(file, p)),
+        );
         throw new UsageError(
           `${failed.length} of ${files.length} manifest(s) invalid`,
           'fix each problem listed above and run validate again',

@@ -18,7 +18,9 @@ async function describeSchema(url: string): Promise<Record<string, unknown[]>> {
       ),
       indexes: await query(`SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = $1 ORDER BY 1, 2`),
       views: await query(`SELECT viewname, definition FROM pg_views WHERE schemaname = $1 ORDER BY 1`),
-      migrations: await query(`SELECT version, name, applied_at FROM ${AUDIT_SCHEMA}.schema_migrations WHERE $1 = $1 ORDER BY version`),
+      migrations: await query(
+        `SELECT version, name, applied_at FROM ${AUDIT_SCHEMA}.schema_migrations WHERE $1 = $1 ORDER BY version`,
+      ),
     };
   } finally {
     await client.end();
@@ -32,7 +34,11 @@ describe('audit schema migrations on a real PostgreSQL', () => {
     try {
       expect(await migrateAuditSchema(pool)).toEqual(MIGRATIONS.map((m) => m.version));
       const first = await describeSchema(url);
-      expect(first.views.map((v) => (v as { viewname: string }).viewname)).toEqual(['job_dashboard', 'job_date_status', 'job_operation_log']);
+      expect(first.views.map((v) => (v as { viewname: string }).viewname)).toEqual([
+        'job_dashboard',
+        'job_date_status',
+        'job_operation_log',
+      ]);
       expect(first.migrations).toHaveLength(MIGRATIONS.length);
 
       expect(await migrateAuditSchema(pool)).toEqual([]);

@@ -61,18 +61,45 @@ describe('audit records', () => {
     const env = new MockActivityEnvironment();
     for (let attempt = 0; attempt < 2; attempt++) {
       const opened = await env.run(audit.openJobSession, session);
-      expect(opened).toEqual({ recorded: true, url: 'http://ui:8233/namespaces/default/workflows/job-financial-etl-daily-processor-1/run-1/history' });
+      expect(opened).toEqual({
+        recorded: true,
+        url: 'http://ui:8233/namespaces/default/workflows/job-financial-etl-daily-processor-1/run-1/history',
+      });
       await env.run(audit.recordJobOperation, { session, operation: failedDate });
-      const end: JobSessionEnd = { status: 'FAILED', datesOk: 1, datesFailed: 1, finishedAt: '2025-12-03T10:00:06.000Z' };
+      const end: JobSessionEnd = {
+        status: 'FAILED',
+        datesOk: 1,
+        datesFailed: 1,
+        finishedAt: '2025-12-03T10:00:06.000Z',
+      };
       await env.run(audit.closeJobSession, { session, end });
     }
     const { rows: sessions } = await db.query(`SELECT status, dates_ok, dates_failed, url FROM runbook.job_sessions`);
-    expect(sessions).toEqual([{ status: 'FAILED', dates_ok: 1, dates_failed: 1, url: 'http://ui:8233/namespaces/default/workflows/job-financial-etl-daily-processor-1/run-1/history' }]);
-    const { rows: operations } = await db.query(`SELECT app, job, date::text, status, exit_code, attempts, stdout_tail FROM runbook.job_operation_log`);
-    expect(operations).toEqual([
-      { app: 'financial-etl', job: 'daily-processor', date: '2025-12-02', status: 'FAILED', exit_code: 3, attempts: 2, stdout_tail: 'processing 2025-12-02' },
+    expect(sessions).toEqual([
+      {
+        status: 'FAILED',
+        dates_ok: 1,
+        dates_failed: 1,
+        url: 'http://ui:8233/namespaces/default/workflows/job-financial-etl-daily-processor-1/run-1/history',
+      },
     ]);
-    const { rows: latest } = await db.query(`SELECT date::text, status FROM runbook.job_date_status WHERE app = 'financial-etl'`);
+    const { rows: operations } = await db.query(
+      `SELECT app, job, date::text, status, exit_code, attempts, stdout_tail FROM runbook.job_operation_log`,
+    );
+    expect(operations).toEqual([
+      {
+        app: 'financial-etl',
+        job: 'daily-processor',
+        date: '2025-12-02',
+        status: 'FAILED',
+        exit_code: 3,
+        attempts: 2,
+        stdout_tail: 'processing 2025-12-02',
+      },
+    ]);
+    const { rows: latest } = await db.query(
+      `SELECT date::text, status FROM runbook.job_date_status WHERE app = 'financial-etl'`,
+    );
     expect(latest).toEqual([{ date: '2025-12-02', status: 'FAILED' }]);
   });
 
@@ -81,8 +108,19 @@ describe('audit records', () => {
     const env = new MockActivityEnvironment();
     expect(await env.run(audit.recordRunInDatabase, report)).toEqual({ recorded: true });
     expect(await env.run(audit.recordRunInDatabase, report)).toEqual({ recorded: true });
-    const { rows } = await db.query(`SELECT kind, app, outcome, ref, error, steps FROM runbook.runs WHERE workflow_id = 'deploy-almareia'`);
-    expect(rows).toEqual([{ kind: 'deploy', app: 'almareia', outcome: 'rolled_back', ref: 'v1.4', error: report.error, steps: report.steps }]);
+    const { rows } = await db.query(
+      `SELECT kind, app, outcome, ref, error, steps FROM runbook.runs WHERE workflow_id = 'deploy-almareia'`,
+    );
+    expect(rows).toEqual([
+      {
+        kind: 'deploy',
+        app: 'almareia',
+        outcome: 'rolled_back',
+        ref: 'v1.4',
+        error: report.error,
+        steps: report.steps,
+      },
+    ]);
   });
 
   it('does nothing, successfully, on a worker without RUNBOOK_DATABASE_URL', async () => {

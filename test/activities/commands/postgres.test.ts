@@ -1,4 +1,10 @@
-import { pgDumpArgv, pgRestoreArgv, pgRestoreListArgv, pgRestoreReadArgv, psqlRestoreArgv } from '../../../src/activities/commands/postgres';
+import {
+  pgDumpArgv,
+  pgRestoreArgv,
+  pgRestoreListArgv,
+  pgRestoreReadArgv,
+  psqlRestoreArgv,
+} from '../../../src/activities/commands/postgres';
 
 describe('pg_dump argv', () => {
   it('writes the custom format by default', () => {
@@ -6,32 +12,77 @@ describe('pg_dump argv', () => {
   });
 
   it('keeps only the named schemas and leaves out excluded ones (Financial ETL: pg_dump -n audit -F c)', () => {
-    expect(pgDumpArgv({ file: '/b/audit.dump', format: 'custom', schemas: ['audit', 'staging'], excludeSchemas: ['tmp'] })).toEqual([
-      'pg_dump', '--no-password', '-F', 'c', '-f', '/b/audit.dump', '-n', 'audit', '-n', 'staging', '--exclude-schema', 'tmp',
+    expect(
+      pgDumpArgv({ file: '/b/audit.dump', format: 'custom', schemas: ['audit', 'staging'], excludeSchemas: ['tmp'] }),
+    ).toEqual([
+      'pg_dump',
+      '--no-password',
+      '-F',
+      'c',
+      '-f',
+      '/b/audit.dump',
+      '-n',
+      'audit',
+      '-n',
+      'staging',
+      '--exclude-schema',
+      'tmp',
     ]);
   });
 
   it('dumps the directory format with parallel jobs', () => {
     expect(pgDumpArgv({ file: '/b/db.dumpdir', format: 'directory', jobs: 4 })).toEqual([
-      'pg_dump', '--no-password', '-F', 'd', '-f', '/b/db.dumpdir', '-j', '4',
+      'pg_dump',
+      '--no-password',
+      '-F',
+      'd',
+      '-f',
+      '/b/db.dumpdir',
+      '-j',
+      '4',
     ]);
   });
 
   it('sets the compression level, and the tools folder when given', () => {
     expect(pgDumpArgv({ file: '/b/x.dump', compress: 6, binDir: '/usr/lib/postgresql/16/bin' })).toEqual([
-      '/usr/lib/postgresql/16/bin/pg_dump', '--no-password', '-F', 'c', '-f', '/b/x.dump', '-Z', '6',
+      '/usr/lib/postgresql/16/bin/pg_dump',
+      '--no-password',
+      '-F',
+      'c',
+      '-f',
+      '/b/x.dump',
+      '-Z',
+      '6',
     ]);
-    expect(pgDumpArgv({ file: '/b/x.dump', compress: 0 })).toEqual(['pg_dump', '--no-password', '-F', 'c', '-f', '/b/x.dump', '-Z', '0']);
+    expect(pgDumpArgv({ file: '/b/x.dump', compress: 0 })).toEqual([
+      'pg_dump',
+      '--no-password',
+      '-F',
+      'c',
+      '-f',
+      '/b/x.dump',
+      '-Z',
+      '0',
+    ]);
   });
 
   it('writes a plain dump that drops objects before creating them', () => {
     expect(pgDumpArgv({ file: '/b/x.sql', format: 'plain' })).toEqual([
-      'pg_dump', '--no-password', '-F', 'p', '-f', '/b/x.sql', '--clean', '--if-exists',
+      'pg_dump',
+      '--no-password',
+      '-F',
+      'p',
+      '-f',
+      '/b/x.sql',
+      '--clean',
+      '--if-exists',
     ]);
   });
 
   it('refuses parallel jobs outside the directory format, saying how to fix it', () => {
-    expect(() => pgDumpArgv({ file: '/b/x.dump', format: 'custom', jobs: 2 })).toThrow(/set format: directory, or jobs: 1/);
+    expect(() => pgDumpArgv({ file: '/b/x.dump', format: 'custom', jobs: 2 })).toThrow(
+      /set format: directory, or jobs: 1/,
+    );
   });
 });
 
@@ -47,19 +98,46 @@ describe('pg_restore argv', () => {
 
   it('restores over existing objects in one transaction with --clean --if-exists', () => {
     expect(pgRestoreArgv({ file: '/b/x.dump', dbname: 'orquetask', clean: true })).toEqual([
-      'pg_restore', '--no-password', '--exit-on-error', '--single-transaction', '--clean', '--if-exists', '-d', 'orquetask', '/b/x.dump',
+      'pg_restore',
+      '--no-password',
+      '--exit-on-error',
+      '--single-transaction',
+      '--clean',
+      '--if-exists',
+      '-d',
+      'orquetask',
+      '/b/x.dump',
     ]);
   });
 
   it('restores a scratch copy owned by the restoring user, in parallel when asked', () => {
     expect(pgRestoreArgv({ file: '/b/db.dumpdir', dbname: 'scratch', noOwner: true, jobs: 3 })).toEqual([
-      'pg_restore', '--no-password', '--exit-on-error', '-j', '3', '--no-owner', '--no-privileges', '-d', 'scratch', '/b/db.dumpdir',
+      'pg_restore',
+      '--no-password',
+      '--exit-on-error',
+      '-j',
+      '3',
+      '--no-owner',
+      '--no-privileges',
+      '-d',
+      'scratch',
+      '/b/db.dumpdir',
     ]);
   });
 
   it('restores a plain dump with psql, stopping at the first error', () => {
     expect(psqlRestoreArgv({ file: '/b/x.sql', dbname: 'app' })).toEqual([
-      'psql', '--no-password', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-d', 'app', '-f', '/b/x.sql',
+      'psql',
+      '--no-password',
+      '-X',
+      '-q',
+      '-v',
+      'ON_ERROR_STOP=1',
+      '--single-transaction',
+      '-d',
+      'app',
+      '-f',
+      '/b/x.sql',
     ]);
   });
 });

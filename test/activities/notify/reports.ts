@@ -15,10 +15,20 @@ export function deployReport(outcome: RunReport['outcome'], overrides: Partial<R
     steps: [
       { name: 'snapshot', status: 'succeeded', durationMs: 4_200 },
       { name: 'install requirements', status: 'succeeded', durationMs: 61_000 },
-      { name: 'health', status: outcome === 'succeeded' ? 'succeeded' : 'failed', durationMs: 20_000, message: outcome === 'succeeded' ? undefined : '/login answered 500 <Internal Server Error>' },
-      ...(outcome === 'succeeded' ? [] : [{ name: 'restore snapshot', status: 'compensated' as const, durationMs: 2_000 }]),
+      {
+        name: 'health',
+        status: outcome === 'succeeded' ? 'succeeded' : 'failed',
+        durationMs: 20_000,
+        message: outcome === 'succeeded' ? undefined : '/login answered 500 <Internal Server Error>',
+      },
+      ...(outcome === 'succeeded'
+        ? []
+        : [{ name: 'restore snapshot', status: 'compensated' as const, durationMs: 2_000 }]),
     ],
-    error: outcome === 'succeeded' ? undefined : 'health check /login answered 500 within 60s; the previous release v1.3 is back. See logs/app.log.',
+    error:
+      outcome === 'succeeded'
+        ? undefined
+        : 'health check /login answered 500 within 60s; the previous release v1.3 is back. See logs/app.log.',
     ...overrides,
   };
 }
@@ -51,7 +61,12 @@ export function jobReport(): RunReport {
     summary: '2025-12-01..2025-12-03 (auto): 2 OK, 1 FAILED — failed: 2025-12-02',
     steps: [
       { name: '2025-12-01', status: 'succeeded', durationMs: 1_200, message: 'exit 0' },
-      { name: '2025-12-02', status: 'failed', durationMs: 800, message: 'daily-processor for 2025-12-02 exited with status 3:\nsource missing' },
+      {
+        name: '2025-12-02',
+        status: 'failed',
+        durationMs: 800,
+        message: 'daily-processor for 2025-12-02 exited with status 3:\nsource missing',
+      },
       { name: '2025-12-03', status: 'succeeded', durationMs: 1_500, message: 'exit 0' },
     ],
     error: '1 of 3 date(s) of daily-processor FAILED: 2025-12-02.',

@@ -9,7 +9,16 @@ import { deployReport } from './reports';
 const API_KEY = 'SG.test-key-0123456789';
 const SENDGRID: NotifyRequest['notify'] = {
   on: ['rolled_back'],
-  channels: [{ email: { via: 'sendgrid', fromEnv: 'EMAIL_FROM', toEnv: 'NOTIFICATION_RECIPIENTS', apiKeyEnv: 'SENDGRID_API_KEY' } }],
+  channels: [
+    {
+      email: {
+        via: 'sendgrid',
+        fromEnv: 'EMAIL_FROM',
+        toEnv: 'NOTIFICATION_RECIPIENTS',
+        apiKeyEnv: 'SENDGRID_API_KEY',
+      },
+    },
+  ],
 };
 
 describe('e-mail through SendGrid (a local server speaking the v3 mail-send API)', () => {
@@ -19,7 +28,13 @@ describe('e-mail through SendGrid (a local server speaking the v3 mail-send API)
     api = await startHttpRecorder((): Reply =>
       status === 202
         ? { status: 202, headers: { 'X-Message-Id': 'sg-message-1' } }
-        : { status, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ errors: [{ message: 'The provided authorization grant is invalid, expired, or revoked', field: null }] }) },
+        : {
+            status,
+            headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify({
+              errors: [{ message: 'The provided authorization grant is invalid, expired, or revoked', field: null }],
+            }),
+          },
     );
   });
   afterAll(() => api?.close());
@@ -30,7 +45,11 @@ describe('e-mail through SendGrid (a local server speaking the v3 mail-send API)
       uiUrl: 'http://ui:8233',
       sendgridApiUrl: api.url,
       redisUrl: process.env.RUNBOOK_TEST_REDIS_URL,
-      env: { SENDGRID_API_KEY: API_KEY, EMAIL_FROM: 'OrqueTask <noreply@orquetask.example>', NOTIFICATION_RECIPIENTS: 'ops@orquetask.example,cto@orquetask.example' },
+      env: {
+        SENDGRID_API_KEY: API_KEY,
+        EMAIL_FROM: 'OrqueTask <noreply@orquetask.example>',
+        NOTIFICATION_RECIPIENTS: 'ops@orquetask.example,cto@orquetask.example',
+      },
     });
   }
 
@@ -41,7 +60,13 @@ describe('e-mail through SendGrid (a local server speaking the v3 mail-send API)
     const env = new MockActivityEnvironment();
 
     const first = await env.run(notifier().notify, request);
-    expect(first).toEqual({ event: 'deploy.rolled_back', delivered: ['email-sendgrid'], skipped: false, alreadySent: [], ledger: 'redis' });
+    expect(first).toEqual({
+      event: 'deploy.rolled_back',
+      delivered: ['email-sendgrid'],
+      skipped: false,
+      alreadySent: [],
+      ledger: 'redis',
+    });
     const calls = api.requests.filter((r) => r.body.includes(report.workflowId));
     expect(calls).toHaveLength(1);
     const [call] = calls;
@@ -53,7 +78,8 @@ describe('e-mail through SendGrid (a local server speaking the v3 mail-send API)
     const key = `${report.workflowId}/run-1/deploy.rolled_back/email-sendgrid`;
     expect(body).toMatchObject({
       from: { email: 'noreply@orquetask.example', name: 'OrqueTask' },
-      subject: '[runbook] almareia: deploy v1.4 ROLLED BACK — v1.4 rolled back to v1.3: health check /login answered 500',
+      subject:
+        '[runbook] almareia: deploy v1.4 ROLLED BACK — v1.4 rolled back to v1.3: health check /login answered 500',
       personalizations: [{ to: [{ email: 'ops@orquetask.example' }, { email: 'cto@orquetask.example' }] }],
       headers: { 'X-Runbook-Idempotency-Key': key },
       custom_args: { runbook_idempotency_key: key },
@@ -78,7 +104,9 @@ describe('e-mail through SendGrid (a local server speaking the v3 mail-send API)
   it('fails without retrying when SendGrid refuses the key, naming the variable and not its value', async () => {
     status = 401;
     const report = deployReport('rolled_back', { workflowId: uniqueName('deploy-badkey') });
-    const error = await new MockActivityEnvironment().run(notifier().notify, { report, notify: SENDGRID }).catch((e: unknown) => e);
+    const error = await new MockActivityEnvironment()
+      .run(notifier().notify, { report, notify: SENDGRID })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ApplicationFailure);
     expect((error as ApplicationFailure).nonRetryable).toBe(true);
     expect((error as ApplicationFailure).message).toContain('SendGrid refused the API key in SENDGRID_API_KEY (401');
@@ -88,7 +116,9 @@ describe('e-mail through SendGrid (a local server speaking the v3 mail-send API)
   it('fails retryably when SendGrid has a server error', async () => {
     status = 503;
     const report = deployReport('rolled_back', { workflowId: uniqueName('deploy-sg-down') });
-    const error = await new MockActivityEnvironment().run(notifier().notify, { report, notify: SENDGRID }).catch((e: unknown) => e);
+    const error = await new MockActivityEnvironment()
+      .run(notifier().notify, { report, notify: SENDGRID })
+      .catch((e: unknown) => e);
     expect((error as ApplicationFailure).nonRetryable).toBe(false);
     expect((error as ApplicationFailure).message).toContain('SendGrid answered 503');
   });

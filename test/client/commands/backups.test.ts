@@ -15,7 +15,11 @@ describe('runbook backups <app>', () => {
 
   beforeAll(async () => {
     shop = await createBackupApp({ prefix: 'list' });
-    worker = await startTestWorker({ taskQueue, hosts: [shop.host], activities: { manifestsDir: shop.manifestsDir, env: { ...process.env, ...shop.env } } });
+    worker = await startTestWorker({
+      taskQueue,
+      hosts: [shop.host],
+      activities: { manifestsDir: shop.manifestsDir, env: { ...process.env, ...shop.env } },
+    });
     env = { RUNBOOK_MANIFESTS: shop.manifestsDir, RUNBOOK_TASK_QUEUE: taskQueue };
   });
   afterAll(async () => {
@@ -30,7 +34,11 @@ describe('runbook backups <app>', () => {
 
     const temporal = await connectClient();
     try {
-      await temporal.client.workflow.execute('backup', { taskQueue, workflowId: backupWorkflowId(shop.app, undefined, uniqueName('t')), args: [{ app: shop.app }] });
+      await temporal.client.workflow.execute('backup', {
+        taskQueue,
+        workflowId: backupWorkflowId(shop.app, undefined, uniqueName('t')),
+        args: [{ app: shop.app }],
+      });
     } finally {
       await temporal.close();
     }
@@ -43,7 +51,8 @@ describe('runbook backups <app>', () => {
     const human = await runCli(['backups', shop.app], { env });
     const lines = human.stdout.trim().split('\n');
     expect(lines).toHaveLength(2);
-    for (const [i, line] of lines.entries()) expect(line.startsWith(`✓ ${entries[i].id}  ${entries[i].target}  ${entries[i].logicalDate}  `)).toBe(true);
+    for (const [i, line] of lines.entries())
+      expect(line.startsWith(`✓ ${entries[i].id}  ${entries[i].target}  ${entries[i].logicalDate}  `)).toBe(true);
   });
 
   it('refuses an app without a manifest (exit 2), naming the known ones', async () => {
