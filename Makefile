@@ -1,5 +1,5 @@
 # Two commands matter: `make demo` and `make test`. Each installs what it needs first (scripts/setup.sh).
-.PHONY: setup build test lint typecheck demo dev bench clean
+.PHONY: setup build test test-durability test-seeds test-cluster lint typecheck demo dev bench clean
 
 setup:
 	@scripts/setup.sh
@@ -16,6 +16,16 @@ test: setup
 	npm run --silent typecheck
 	npm run --silent lint
 	RUNBOOK_TEST_SKIP_BUILD=1 npx jest
+
+# Long suites, out of `make test` (which stays under 15 minutes); .ci/run calls each of them too.
+test-durability: setup
+	RUNBOOK_TEST_SUITE=durability RUNBOOK_TEST_SKIP_BUILD=1 npx jest --passWithNoTests
+
+test-seeds: setup
+	RUNBOOK_TEST_SUITE=seeds RUNBOOK_TEST_SKIP_BUILD=1 npx jest --passWithNoTests
+
+test-cluster: setup
+	RUNBOOK_TEST_SUITE=cluster RUNBOOK_TEST_SKIP_BUILD=1 npx jest --passWithNoTests
 
 demo: setup
 	node bin/runbook.js demo

@@ -1,8 +1,16 @@
+// `make test` runs the main suite. Long suites (kill matrix, real cluster, seeds on real systemd/Docker) live in
+// files named `<name>.<suite>.test.ts` and run by their own make targets, which .ci/run also calls.
+const LONG_SUITES = ['durability', 'cluster', 'seeds'];
+const suite = process.env.RUNBOOK_TEST_SUITE || 'main';
+if (suite !== 'main' && !LONG_SUITES.includes(suite)) throw new Error(`unknown RUNBOOK_TEST_SUITE ${suite}`);
+
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
-  testMatch: ['**/*.test.ts'],
+  testMatch: suite === 'main' ? ['**/*.test.ts'] : [`**/*.${suite}.test.ts`],
+  testPathIgnorePatterns:
+    suite === 'main' ? ['/node_modules/', `\\.(${LONG_SUITES.join('|')})\\.test\\.ts$`] : ['/node_modules/'],
   transform: { '^.+\\.ts$': ['@swc/jest'] },
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',

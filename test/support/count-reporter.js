@@ -9,7 +9,7 @@ class CountReporter {
     fs.mkdirSync(dir, { recursive: true });
     const failedSuites = results.numRuntimeErrorTestSuites;
     fs.writeFileSync(
-      path.join(dir, 'test-counts.json'),
+      path.join(dir, `test-counts-${process.env.RUNBOOK_TEST_SUITE || 'main'}.json`),
       JSON.stringify({ passed: results.numPassedTests, failed: results.numFailedTests + failedSuites }),
     );
   }
