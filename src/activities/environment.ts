@@ -8,9 +8,39 @@ import type { Manifest } from '../manifest/types';
  * env file. Values stay on the worker: they are passed to processes, never returned to a workflow.
  */
 export function appEnvironment(manifest: Pick<Manifest, 'env'>, workerEnv: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return { ...workerEnv, ...envFileValues(manifest) };
+}
+
+/** The values of the manifest's env file on this host (none when it has no file or the file is missing). */
+export function envFileValues(manifest: Pick<Manifest, 'env'>): Record<string, string> {
   const file = manifest.env.file;
-  if (!file || !existsSync(file)) return { ...workerEnv };
-  return { ...workerEnv, ...parse(readFileSync(file)) };
+  if (!file || !existsSync(file)) return {};
+  return parse(readFileSync(file));
+}
+
+/**
+ * What a service manager hands the app's long-running services (a systemd unit's EnvironmentFile, compose's
+ * --env-file): the names of its env file and its required names, with their values taken from the app's
+ * environment `env` — never the worker's other variables.
+ */
+export function serviceEnvironment(manifest: Pick<Manifest, 'env'>, env: NodeJS.ProcessEnv): Record<string, string> {
+  const names = new Set([...Object.keys(envFileValues(manifest)), ...manifest.env.required]);
+  const values: Record<string, string> = {};
+  for (const name of [...names].sort()) {
+    const value = env[name];
+    if (value !== undefined) values[name] = value;
+  }
+  return values;
+}
+
+/**
+ * `serviceEnvironment` as an environment file systemd and Docker Compose both read: one NAME="value" per
+ * line, with the characters systemd treats specially inside double quotes escaped. Pure.
+ */
+export function environmentFileText(values: Record<string, string>): string {
+  return Object.entries(values)
+    .map(([name, value]) => `${name}="${value.replace(/[\\"`$]/g, '\\$&')}"\n`)
+    .join('');
 }
 
 /** Reads one named value, or fails without retrying with a message that says where to set it. */

@@ -23,6 +23,13 @@ const duration = z.string({ error: DURATION_HINT }).regex(DURATION_PATTERN, { er
 
 const absolutePath = z.string().regex(/^\//, { error: 'expected an absolute path such as /srv/myapp' });
 
+const releasePath = z
+  .string()
+  .min(1)
+  .refine((p) => !p.startsWith('/') && !p.split('/').includes('..') && !p.endsWith('/'), {
+    error: 'expected a path inside the release such as logs or config/.env (relative, no .., no trailing /)',
+  });
+
 const port = z.number({ error: 'expected a port number' }).int().min(1).max(65535);
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'expected a URL such as http://127.0.0.1:5000/health' });
@@ -379,6 +386,23 @@ export const manifestSchema = z
       })
       .default({ required: [] }),
     params: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/), paramSpec).default({}),
+    shared: z
+      .strictObject({
+        files: z
+          .array(releasePath)
+          .default([])
+          .describe(
+            'Files kept in <root>/shared and linked into every release before its steps run (e.g. .env); each must exist there (or in the first release, which then moves it there)',
+          ),
+        dirs: z
+          .array(releasePath)
+          .default([])
+          .describe(
+            'Folders kept in <root>/shared and linked into every release before its steps run (e.g. logs); created on the first deploy, never pruned',
+          ),
+      })
+      .default({ files: [], dirs: [] })
+      .describe("Capistrano's linked_files/linked_dirs: what outlives releases (releases strategy)"),
     dependencies: z.array(checkSchema).default([]).describe('Checked before anything changes'),
     steps: z
       .strictObject({
@@ -440,6 +464,17 @@ function checkCrossReferences(m: RawManifest, ctx: z.RefinementCtx): void {
       'in-place deploys copy files from a staging folder: use source.type copy, or strategy: releases',
     );
 
+  if (m.strategy === 'in-place' && (m.shared.files.length > 0 || m.shared.dirs.length > 0))
+    issue(['shared'], 'an in-place app keeps every file in its live folder: shared paths apply to strategy: releases');
+  const sharedPaths = [...m.shared.files, ...m.shared.dirs];
+  sharedPaths.forEach((p, i) => {
+    const other = sharedPaths.find((q, j) => j !== i && (q === p || p.startsWith(`${q}/`)));
+    if (other !== undefined)
+      issue(
+        i < m.shared.files.length ? ['shared', 'files', i] : ['shared', 'dirs', i - m.shared.files.length],
+        `'${p}' is ${other === p ? 'listed twice' : `inside the shared folder '${other}'`}; list each shared path once`,
+      );
+  });
   unique(
     m.services.map((s) => s.name),
     ['services'],

@@ -17,7 +17,14 @@ describe('the five seed runbooks as manifests', () => {
 
   it('OrqueTask: required env, flask db upgrade, optional seed, gunicorn under systemd, daily pg_dump', () => {
     const m = load('orquetask');
-    expect(m.env.required).toEqual(['SENDGRID_API_KEY', 'EMAIL_FROM', 'SECRET_KEY', 'DATABASE_URI']);
+    expect(m.env.required).toEqual([
+      'SENDGRID_API_KEY',
+      'EMAIL_FROM',
+      'SECRET_KEY',
+      'DATABASE_URI',
+      'NOTIFICATION_RECIPIENTS',
+    ]);
+    expect(m.shared).toEqual({ files: ['.env'], dirs: ['logs'] });
     expect(m.steps.install.map((s) => s.run)).toContain('venv/bin/pip install -r requirements.txt');
     expect(m.steps.migrate[0].run).toBe('venv/bin/flask db upgrade');
     expect(m.steps.seed[0].run).toBe('venv/bin/python seed.py');

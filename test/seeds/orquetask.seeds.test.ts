@@ -127,7 +127,10 @@ describe('OrqueTask (seed 000) under a real systemd', () => {
       : 0;
     repo.commit(orquetaskFiles({ version: 'v3', migrations: 3, brokenImport: true }, wheel), 'OrqueTask v3', 'v3');
     const broken = await run.deploy({ ref: 'v3' });
-    expect([broken.report.outcome, broken.report.error]).toEqual(['rolled_back', expect.stringMatching(/^health/)]);
+    expect([broken.report.outcome, broken.report.error]).toEqual([
+      'rolled_back',
+      expect.stringMatching(/^gunicorn answers .* failed after/),
+    ]);
     expect(current()).toBe(v2);
     await waitFor(async () => expect((await serving()).version).toBe('v2'), 30_000);
     // rollback.database: if-migrated — v3's migration ran, so the snapshot taken before it was restored

@@ -1,8 +1,10 @@
+import { chmodSync, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { heartbeat } from '@temporalio/activity';
 import type { Manifest, Service } from '../../manifest/types';
 import type { ActivityConfig } from '../config';
-import { appEnvironment, secretValues } from '../environment';
-import { liveDir } from '../paths';
+import { appEnvironment, environmentFileText, secretValues, serviceEnvironment } from '../environment';
+import { appPaths, liveDir } from '../paths';
 import { readReleaseInfo } from '../releases';
 import { commandManager } from './command';
 import { composeManager } from './compose';
@@ -45,7 +47,30 @@ function contextFor(config: ActivityConfig, request: ServicesRequest): ServiceCo
     release: info?.id,
     ref: info?.ref,
     redact: secretValues(request.manifest, env),
+    envFile: existsSync(serviceEnvironmentFile(request.manifest))
+      ? serviceEnvironmentFile(request.manifest)
+      : undefined,
   };
+}
+
+function serviceEnvironmentFile(manifest: Manifest): string {
+  return path.join(appPaths(manifest).stateDir, 'env', `${manifest.app}.env`);
+}
+
+/**
+ * Writes the app's environment for its services into <state>/env/<app>.env (owner-only, replaced atomically)
+ * and returns its path; nothing when the app has no env file and no required names.
+ */
+export function writeServiceEnvironment(manifest: Manifest, env: NodeJS.ProcessEnv): string | undefined {
+  const values = serviceEnvironment(manifest, env);
+  if (Object.keys(values).length === 0) return undefined;
+  const file = serviceEnvironmentFile(manifest);
+  mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, environmentFileText(values), { mode: 0o600 });
+  chmodSync(tmp, 0o600);
+  renameSync(tmp, file);
+  return file;
 }
 
 function selected(request: ServicesRequest): Service[] {
@@ -68,6 +93,7 @@ export function serviceActivities(config: ActivityConfig) {
     /** Starts (or restarts) the app's services on this host from `dir`, in manifest order. Idempotent. */
     async startServices(request: ServicesRequest): Promise<string[]> {
       const context = contextFor(config, request);
+      context.envFile = writeServiceEnvironment(request.manifest, context.env);
       const messages: string[] = [];
       for (const service of selected(request)) {
         heartbeat(service.name);

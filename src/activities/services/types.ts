@@ -11,6 +11,11 @@ export interface ServiceContext {
   release?: string;
   ref?: string;
   redact: string[];
+  /**
+   * Runbook's file of the app's environment for its services (env.file's values and required names), when
+   * there is one: systemd units read it through a drop-in, Compose through --env-file.
+   */
+  envFile?: string;
 }
 
 export interface ServiceManager<S extends Service = Service> {
