@@ -2,6 +2,7 @@ import type { Manifest, Step } from '../manifest/types';
 import type { DeployInput } from './contracts';
 import { checkLabel, stepLabel } from './labels';
 import { isRefAllowed, isWellFormedRef } from './refs';
+import { placeholders } from './template';
 
 /**
  * What a deploy will do, computed from the manifest and the input alone (pure and deterministic): the
@@ -94,6 +95,40 @@ export function validateDeployInput(manifest: Manifest, input: DeployInput): Rec
   return params;
 }
 
+const STEP_PHASES = ['preflight', 'install', 'migrate', 'build', 'seed'] as const;
+
+/** A step with `when: { params }` runs only when the deploy gives each of those params a value. */
+export function stepRuns(step: Step, params: Record<string, string>): boolean {
+  return (step.when?.params ?? []).every((name) => params[name] !== undefined && params[name] !== '');
+}
+
+/**
+ * A param the operator gave that no step of this deploy reads would be dropped without a word (a tenant id
+ * for a seed step that runs only with seed: true): refused instead, naming where it is used.
+ */
+function checkParamsUsed(manifest: Manifest, input: DeployInput, planned: PlannedStep[]): void {
+  const reads = (step: Step, name: string) =>
+    (Array.isArray(step.run) ? step.run : [step.run]).some((word) => placeholders(word).includes(name)) ||
+    (step.when?.params ?? []).includes(name);
+  for (const name of Object.keys(input.params ?? {})) {
+    if (planned.some((p) => p.step && reads(manifest.steps[p.step.phase][p.step.index], name))) continue;
+    const readers = STEP_PHASES.flatMap((phase) =>
+      manifest.steps[phase]
+        .filter((step) => reads(step, name))
+        .map((step) => {
+          const why =
+            phase === 'seed' && !input.seed
+              ? 'runs only with seed: true'
+              : `runs only when ${step.when?.params.join(' and ')} ${step.when?.params.length === 1 ? 'is' : 'are'} given`;
+          return `${phase}: ${stepLabel(step)} ${why}`;
+        }),
+    );
+    throw new DeployInputError(
+      `param '${name}' is read by no step of this deploy (${readers.join('; ') || 'no step of the manifest uses it'}); leave it out, or ask for the step that reads it`,
+    );
+  }
+}
+
 export function planDeploy(manifest: Manifest, input: DeployInput, releaseId = '<release>'): DeployPlan {
   const params = validateDeployInput(manifest, input);
   const multi = manifest.hosts.length > 1;
@@ -105,11 +140,15 @@ export function planDeploy(manifest: Manifest, input: DeployInput, releaseId = '
     const add = (phase: PlannedPhase, action: PlannedAction, name: string, extra: Partial<PlannedStep> = {}) =>
       steps.push({ phase, action, name: `${prefix}${name}`, ...extra });
     const addSteps = (phase: 'preflight' | 'install' | 'migrate' | 'build' | 'seed') =>
-      manifest.steps[phase].forEach((step, index) =>
+      manifest.steps[phase].forEach((step, index) => {
+        if (!stepRuns(step, params)) return;
         add(phase, 'run-step', `${phase}: ${stepLabel(step)}`, {
           step: { phase, index, run: step.run, shell: step.shell },
-        }),
-      );
+        });
+      });
+    const gate = (before: Manifest['approval']['before']) => {
+      if (requireApproval && manifest.approval.before === before) add('approval', 'approval', 'approval');
+    };
 
     add('preflight', 'check-environment', 'preflight: required environment');
     manifest.dependencies.forEach((check, index) =>
@@ -130,13 +169,17 @@ export function planDeploy(manifest: Manifest, input: DeployInput, releaseId = '
       add('snapshot', 'find-previous-release', 'snapshot: previous release');
       add('update', 'prepare-release', `update: release ${releaseId} from ${input.ref}`);
     }
+    gate('install');
     addSteps('install');
+    gate('migrate');
     if (manifest.steps.migrate.length > 0 && manifest.snapshot.database)
       add('snapshot', 'snapshot-database', 'snapshot database');
     addSteps('migrate');
+    gate('build');
     addSteps('build');
+    gate('seed');
     if (input.seed) addSteps('seed');
-    if (requireApproval) add('approval', 'approval', 'approval');
+    gate('switch');
     if (!inPlace) {
       add('switch', 'stop-services', 'stop services');
       add('switch', 'switch-current', `switch current → ${releaseId}`);
@@ -147,6 +190,8 @@ export function planDeploy(manifest: Manifest, input: DeployInput, releaseId = '
     );
     return { host, steps };
   });
+
+  checkParamsUsed(manifest, input, hosts[0]?.steps ?? []);
 
   const compensations: string[] = [];
   for (const host of [...manifest.hosts].reverse()) {

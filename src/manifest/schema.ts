@@ -72,6 +72,10 @@ const stepSchema = z
     env: envValues.optional(),
     timeout: duration.optional(),
     retries: z.number().int().min(0).max(20).optional(),
+    when: z
+      .strictObject({ params: z.array(z.string().min(1)).min(1) })
+      .optional()
+      .describe('Run the step only when the deploy gives every one of these params (e.g. a --fake migration)'),
   })
   .superRefine(checkRunUnlessShell);
 
@@ -368,6 +372,9 @@ function isTimeZone(zone: string): boolean {
   }
 }
 
+/** Phases the approval gate can stand before. */
+export const DEPLOY_GATES = ['install', 'migrate', 'build', 'seed', 'switch'] as const;
+
 // ---- the manifest ---------------------------------------------------------------------------------
 
 export const manifestSchema = z
@@ -442,8 +449,15 @@ export const manifestSchema = z
       .default({ auto: true, database: 'never' }),
     releases: z.strictObject({ keep: z.number().int().min(2).default(5) }).default({ keep: 5 }),
     approval: z
-      .strictObject({ required: z.boolean().default(false), timeout: duration.default('1h') })
-      .default({ required: false, timeout: '1h' }),
+      .strictObject({
+        required: z.boolean().default(false),
+        timeout: duration.default('1h'),
+        before: z
+          .enum(DEPLOY_GATES)
+          .default('switch')
+          .describe('Where the gate stands: before this phase (switch: after migrate/build/seed, before the restart)'),
+      })
+      .default({ required: false, timeout: '1h', before: 'switch' }),
     notify: notifySchema.default({ on: ['rolled_back', 'failed'], channels: [] }),
     backups: backupsSchema.optional(),
     jobs: z.array(jobSchema).default([]),
@@ -504,9 +518,16 @@ function checkCrossReferences(m: RawManifest, ctx: z.RefinementCtx): void {
 
   const stepNames = ['app', 'ref', 'release', 'releaseDir', 'root', ...Object.keys(m.params)];
   for (const phase of ['preflight', 'install', 'migrate', 'build', 'seed'] as const)
-    m.steps[phase].forEach((step, i) =>
-      checkTemplates(step.run, step.shell, stepNames, ['steps', phase, i, 'run'], issue),
-    );
+    m.steps[phase].forEach((step, i) => {
+      checkTemplates(step.run, step.shell, stepNames, ['steps', phase, i, 'run'], issue);
+      step.when?.params.forEach((param, j) => {
+        if (!(param in m.params))
+          issue(
+            ['steps', phase, i, 'when', 'params', j],
+            `no param named '${param}' in params; declare it there (known: ${Object.keys(m.params).join(', ') || 'none'})`,
+          );
+      });
+    });
   m.jobs.forEach((job, i) => {
     const jobNames = ['app', 'root', 'date', 'from', 'to', 'mode', 'logicalDate', ...Object.keys(job.params)];
     if (job.run) checkTemplates(job.run, job.shell, jobNames, ['jobs', i, 'run'], issue);

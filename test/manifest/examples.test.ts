@@ -61,7 +61,9 @@ describe('the five seed runbooks as manifests', () => {
     expect(m.services.map((s) => s.name)).toEqual(['web', 'worker-default', 'worker-whatsapp']);
     expect(m.rollback.database).toBe('never');
     expect(m.dependencies.some((c) => 'redis' in c)).toBe(true);
-    expect(m.jobs.find((j) => j.name === 'fake-migration')?.run).toContain('--fake');
+    expect(m.steps.migrate[0]).toMatchObject({ when: { params: ['fakeApp', 'fakeMigration'] } });
+    expect(m.steps.migrate[0].run).toContain('--fake');
+    expect(m.approval.before).toBe('migrate');
   });
 
   it('Almareia: in-place zip snapshot, process on port 5000, health on /, /login, /api/status and app.log', () => {

@@ -26,4 +26,14 @@ describe('manifest fields the seed guides need', () => {
       'shared: an in-place app keeps every file in its live folder: shared paths apply to strategy: releases',
     ]);
   });
+
+  it('when: names declared params; approval.before names a phase', () => {
+    expect(
+      problems(
+        `${BASE}params: { fakeApp: {} }\nsteps: { migrate: [ { run: [m, '{{fakeApp}}'], when: { params: [fakeApp, other] } } ] }\n`,
+      ),
+    ).toEqual(["steps.migrate[0].when.params[1]: no param named 'other' in params; declare it there (known: fakeApp)"]);
+    expect(problems(`${BASE}approval: { required: true, before: migrate }\n`)).toEqual([]);
+    expect(problems(`${BASE}approval: { before: health }\n`)[0]).toMatch(/^approval\.before: /);
+  });
 });

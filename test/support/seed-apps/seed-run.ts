@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowHandleWithFirstExecutionRunId as Handle } from '@temporalio/client';
 import { appLockWorkflowId, type DeployInput, type RollbackInput } from '../../../src/common/contracts';
 import { PROJECT_ROOT, type SystemdMachine } from '../containers';
 import { runOutcome, type RunOutcome } from '../runs';
@@ -28,6 +28,9 @@ export interface SeedRun {
   manifestsDir: string;
   worker: WorkerProcess;
   deploy(input: Omit<DeployInput, 'app'>): Promise<RunOutcome>;
+  /** Starts a deploy and returns its handle (to signal or query it); `outcome` waits for its end. */
+  startDeploy(input: Omit<DeployInput, 'app'>): Promise<Handle>;
+  outcome(handle: Handle): Promise<RunOutcome>;
   rollback(input?: Omit<RollbackInput, 'app'>): Promise<RunOutcome>;
   stop(): Promise<void>;
 }
@@ -53,20 +56,22 @@ export async function startSeedRun(options: {
     env: options.env,
     ...(options.machine ? { wrap: options.machine.enter(PROJECT_ROOT), wrapForks: true } : {}),
   });
-  const start = async (type: 'deploy' | 'rollback', input: object) => {
-    const handle = await options.client.workflow.start(type, {
+  const startRun = (type: 'deploy' | 'rollback', input: object) =>
+    options.client.workflow.start(type, {
       taskQueue,
       workflowId: appLockWorkflowId(options.app),
       args: [{ app: options.app, ...input }],
     });
-    return runOutcome(options.client, handle.workflowId, handle.firstExecutionRunId);
-  };
+  const outcome = (handle: Handle) => runOutcome(options.client, handle.workflowId, handle.firstExecutionRunId);
+  const start = async (type: 'deploy' | 'rollback', input: object) => outcome(await startRun(type, input));
   return {
     taskQueue,
     host: options.host,
     manifestsDir,
     worker,
     deploy: (input) => start('deploy', input),
+    startDeploy: (input) => startRun('deploy', input),
+    outcome,
     rollback: (input = {}) => start('rollback', input),
     stop: () => worker.stop(),
   };
