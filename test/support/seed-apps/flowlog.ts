@@ -48,7 +48,7 @@ export function flowlogFiles(spec: FlowlogVersion, wheel: Buffer): Record<string
       'from standin import db',
       'from standin.redisclient import Redis',
       '',
-      "BASE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))",
+      'BASE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))',
       "VERSION = open(os.path.join(BASE, 'VERSION')).read().strip()",
       "os.makedirs(os.path.join(BASE, 'logs'), exist_ok=True)",
       "logging.basicConfig(filename=os.path.join(BASE, 'logs', 'django.log'), level=logging.INFO, format='%(levelname)s %(message)s')",
