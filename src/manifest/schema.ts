@@ -71,9 +71,32 @@ const stepSchema = z
 const paramSpec = z.strictObject({
   description: z.string().optional(),
   required: z.boolean().default(false),
-  default: z.string().optional(),
-  pattern: z.string().optional().describe('Regular expression a value must match (anchored)'),
+  default: z
+    .string()
+    .refine((value) => !value.startsWith('-'), {
+      error: "a value may not start with '-' (a command would read it as an option)",
+    })
+    .optional(),
+  pattern: z
+    .string()
+    .superRefine((pattern, ctx) => {
+      const problem = regExpProblem(pattern);
+      if (problem)
+        ctx.addIssue({ code: 'custom', message: `expected a regular expression such as [0-9]+: ${problem}` });
+    })
+    .optional()
+    .describe('Regular expression a value must match (anchored)'),
 });
+
+/** Why a param pattern does not compile (as the workflows compile it: anchored), or undefined. */
+function regExpProblem(pattern: string): string | undefined {
+  try {
+    new RegExp(`^(?:${pattern})$`);
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
 
 // ---- checks (health after a restart, dependencies before a deploy) --------------------------------
 

@@ -12,6 +12,7 @@ import {
 } from '@temporalio/workflow';
 import type { StepPhase } from '../activities/steps';
 import { appLockWorkflowId, SIGNALS, type DeployInput } from '../common/contracts';
+import { deployInputSchema } from '../common/workflow-inputs';
 import { DeployInputError, planDeploy, type DeployPlan, type PlannedStep } from '../common/deploy-plan';
 import { checkLabel } from '../common/labels';
 import type { Outcome, RunReport } from '../common/progress';
@@ -23,7 +24,9 @@ import { compactTimestamp } from './clock';
 import { runHealthChecks } from './health';
 import { runReport } from './report';
 import { notifyQuietly } from './notify';
+import { validInput } from './input';
 import { failureMessage, ProgressTracker } from './progress';
+import { failOnBug } from './run-guard';
 import { Saga } from './saga';
 
 export const approveSignal = defineSignal<[]>(SIGNALS.approve);
@@ -34,13 +37,13 @@ export const abortSignal = defineSignal<[reason?: string]>(SIGNALS.abort);
  * Every step that changes the server registers its undo; a failure (or a cancel) runs the undos in reverse
  * and checks the previous version's health. The event history is the audit log.
  */
-export async function deploy(input: DeployInput): Promise<RunReport> {
+export async function deploy(raw: unknown): Promise<RunReport> {
+  const input = validInput(deployInputSchema, raw);
+  return failOnBug('deploy', input.app, () => deployApp(input));
+}
+
+async function deployApp(input: DeployInput): Promise<RunReport> {
   const info = workflowInfo();
-  if (!input || typeof input.app !== 'string' || typeof input.ref !== 'string')
-    throw ApplicationFailure.nonRetryable(
-      'deploy input must be {"app": "<app>", "ref": "<branch, tag or commit>"}',
-      'BadInput',
-    );
   if (info.workflowId !== appLockWorkflowId(input.app))
     throw ApplicationFailure.nonRetryable(
       `start deploys of ${input.app} with workflow id '${appLockWorkflowId(input.app)}', so that only one runs at a time`,

@@ -10,13 +10,16 @@ import type { CatalogueEntry } from '../activities/catalogue';
 import { scratchDatabaseName } from '../common/backup-names';
 import { hostTaskQueue } from '../common/constants';
 import type { RestoreInput } from '../common/contracts';
+import { restoreInputSchema } from '../common/workflow-inputs';
 import type { Outcome, RunReport } from '../common/progress';
 import type { Manifest } from '../manifest/types';
 import { hostActivities } from './activities';
 import { finishRun } from './backup';
 import { compactTimestamp, isoNow } from './clock';
 import { runHealthChecks } from './health';
+import { validInput } from './input';
 import { runReport } from './report';
+import { failOnBug } from './run-guard';
 import { failureMessage, ProgressTracker } from './progress';
 import { Saga } from './saga';
 import { tagRun } from './search-attributes';
@@ -65,17 +68,12 @@ function hostRestoreActivities(manifest: Manifest) {
  * and records the outcome in the catalogue. `scratch` restores into a new database or folder instead and
  * touches nothing else.
  */
-export async function restore(input: RestoreInput): Promise<RunReport> {
-  if (!input || typeof input.app !== 'string')
-    throw ApplicationFailure.nonRetryable(
-      'restore input must be {"app": "<app>", "backup": "<backup id>", "scratch"?: true}',
-      'BadInput',
-    );
-  if (!input.backup)
-    throw ApplicationFailure.nonRetryable(
-      `restore needs the id of the backup to restore (input {"app": "${input.app}", "backup": "<id>"}); list them with \`runbook backups ${input.app}\``,
-      'BadInput',
-    );
+export async function restore(raw: unknown): Promise<RunReport> {
+  const input = validInput(restoreInputSchema, raw);
+  return failOnBug('restore', input.app, () => restoreBackup(input));
+}
+
+async function restoreBackup(input: RestoreInput): Promise<RunReport> {
   const info = workflowInfo();
   const stamp = compactTimestamp();
   const scratch = input.scratch === true;

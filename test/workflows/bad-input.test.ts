@@ -52,6 +52,8 @@ describe('bad workflow input fails the run at once (real dev server)', () => {
     return outcome;
   }
 
+  const rootCause = (error: Error): string => (error.cause instanceof Error ? rootCause(error.cause) : error.message);
+
   async function expectBadInput(type: string, input: unknown, field: string, workflowId = uniqueName(type)) {
     const handle = await temporal.client.workflow.start(type, { taskQueue: fx.taskQueue, workflowId, args: [input] });
     const outcome = await settle(handle);
@@ -111,7 +113,7 @@ describe('bad workflow input fails the run at once (real dev server)', () => {
       });
       const outcome = await settle(handle);
       expect(outcome).toBeInstanceOf(WorkflowFailedError);
-      expect(String((outcome as WorkflowFailedError).cause?.message)).toContain('params.tenantId.pattern');
+      expect(rootCause(outcome as WorkflowFailedError)).toContain('params.tenantId.pattern');
       expect((await handle.describe()).status.name).toBe('FAILED');
     } finally {
       fx.manifest.params = { tenantId: { pattern: '[0-9]+' } };
