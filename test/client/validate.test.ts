@@ -67,6 +67,21 @@ const invalid: Array<[string, string, RegExp]> = [
     `${BASE}steps: { install: [ { run: [pip, install, '{{pkg}}'] } ] }\n`,
     /steps\.install\[0\]\.run: unknown placeholder \{\{pkg\}\}/,
   ],
+  [
+    'a YAML alias bomb',
+    `${BASE}x0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n${Array.from({ length: 8 }, (_, i) => `x${i + 1}: &a${i + 1} [${Array(9).fill(`*a${i}`).join(', ')}]`).join('\n')}\n`,
+    /\(yaml\): .*alias/,
+  ],
+  [
+    'a param pattern that does not compile',
+    `${BASE}params: { tenantId: { pattern: '[0-9' } }\n`,
+    /params\.tenantId\.pattern: expected a regular expression such as \[0-9\]\+/,
+  ],
+  [
+    'a job param default that starts with a dash',
+    `${BASE}jobs: [ { name: j, run: [echo, '{{p}}'], params: { p: { default: '--all' } } } ]\n`,
+    /jobs\[0\]\.params\.p\.default: a value may not start with '-'/,
+  ],
 ];
 
 describe('runbook validate', () => {
