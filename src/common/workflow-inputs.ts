@@ -101,11 +101,18 @@ export const backupInputSchema = inputObject(
 export const restoreInputSchema = inputObject(
   {
     app: appName,
-    backup: artifactId('a backup id from `runbook backups <app>`', 'orquetask-database-20261124T050000Z'),
+    backup: artifactId('a backup id from `runbook backups <app>`', 'orquetask-database-20261124T050000Z').optional(),
     scratch: flag.optional(),
   },
   '{"app": "orquetask", "backup": "orquetask-database-20261124T050000Z", "scratch": true}',
-);
+).superRefine((input, ctx) => {
+  if (input.backup === undefined)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['backup'],
+      message: `restore needs the id of the backup to restore (never implicit); list them with \`runbook backups ${input.app}\``,
+    });
+});
 
 export const jobInputSchema = inputObject(
   {
@@ -155,7 +162,7 @@ export const WORKFLOW_INPUT_SCHEMAS = {
 export type DeployInput = z.output<typeof deployInputSchema>;
 export type RollbackInput = z.output<typeof rollbackInputSchema>;
 export type BackupInput = z.output<typeof backupInputSchema>;
-export type RestoreInput = z.output<typeof restoreInputSchema>;
+export type RestoreInput = z.output<typeof restoreInputSchema> & { backup: string };
 export type JobInput = z.output<typeof jobInputSchema>;
 export type AppInput = z.output<typeof inspectInputSchema>;
 

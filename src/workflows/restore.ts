@@ -69,7 +69,7 @@ function hostRestoreActivities(manifest: Manifest) {
  * touches nothing else.
  */
 export async function restore(raw: unknown): Promise<RunReport> {
-  const input = validInput(restoreInputSchema, raw);
+  const input = validInput(restoreInputSchema, raw) as RestoreInput;
   return failOnBug('restore', input.app, () => restoreBackup(input));
 }
 

@@ -21,6 +21,7 @@ describe('health and dependency checks against real services', () => {
   const context = (extra: Partial<CheckContext> = {}): CheckContext => ({
     manifest,
     env,
+    commandEnv: { PATH: process.env.PATH },
     logOffsets: {},
     redact: [],
     ...extra,

@@ -68,6 +68,11 @@ const invalid: Array<[string, string, RegExp]> = [
     /steps\.install\[0\]\.run: unknown placeholder \{\{pkg\}\}/,
   ],
   [
+    'a git source with both repo and repoEnv',
+    'app: demo\nhost: web-1\nroot: /srv/demo\nsource: { type: git, repo: /srv/git/demo.git, repoEnv: GIT_URL }\n',
+    /source\.repo: give exactly one of repo .* or repoEnv/,
+  ],
+  [
     'a YAML alias bomb',
     `${BASE}x0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n${Array.from({ length: 8 }, (_, i) => `x${i + 1}: &a${i + 1} [${Array(9).fill(`*a${i}`).join(', ')}]`).join('\n')}\n`,
     /\(yaml\): .*alias/,

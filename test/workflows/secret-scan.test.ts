@@ -3,7 +3,7 @@ import path from 'node:path';
 import { appLockWorkflowId } from '../../src/common/contracts';
 import { createAppFixture, type AppFixture } from '../support/demo-app';
 import { historyText } from '../support/history';
-import { createDatabase, withClient } from '../support/postgres';
+import { createDatabase, sql, withClient } from '../support/postgres';
 import { runOutcome } from '../support/runs';
 import { startSmtpServer, type TestSmtpServer } from '../support/smtp';
 import { connectClient, startTestWorker, uniqueName, type TestWorker } from '../support/temporal';
@@ -25,16 +25,16 @@ const PRINTER = [
 ].join('\n');
 
 const APP_SECRETS = {
-  SECRET_KEY: 'sk-live-4f9a8b7c6d5e4f3a2b1c',
-  SENDGRID_API_KEY: 'SG.q7w8e9r0t1y2u3i4o5p6',
-  API_TOKEN_HEADER: 'Bearer tok-0d9c8b7a6f5e',
+  SECRET_KEY: 'sk7Qw9Er2Ty4Ui6Op8As0Df',
+  SENDGRID_API_KEY: 'SG.h3J5k7L9z1X3c5V7b9N1',
+  API_TOKEN_HEADER: 'Bearer tK4mR8wQ2zY6vB1n',
 };
-const DB_PASSWORD = 'p@ss-w0rd-73b1';
+const DB_PASSWORD = 'p@Zx9Cv8Bn7Mq';
 const WORKER_SECRETS = {
-  OTHER_APP_SECRET: 'other-app-secret-1a2b3c',
-  SMTP_PASSWORD: 'smtp-password-9d8c7b',
+  OTHER_APP_SECRET: 'oA7sD6fG5hJ4kL3',
+  SMTP_PASSWORD: 'sM2tP9wQ4eR7yU1',
 };
-const AUDIT_PASSWORD = 'audit-pw-2c4e6a';
+const AUDIT_PASSWORD = 'aU8dI3tP6wR1zX5';
 
 /**
  * The issue's secret scan: secrets in the app's env file, in URLs with passwords, in the worker's own
@@ -63,6 +63,7 @@ describe('secret scan: no secret value reaches history, the deploy log, audit ro
       await createDatabase(server.toString(), uniqueName('secrets_app').replace(/-/g, '_')),
       DB_PASSWORD,
     );
+    await sql(appDatabaseUrl, 'CREATE TABLE orders (id int PRIMARY KEY); INSERT INTO orders VALUES (1), (2)');
     auditUrl = withPassword(await createDatabase(server.toString(), uniqueName('secrets-audit')), AUDIT_PASSWORD);
     const envFile = path.join(fx.dir, 'app.env');
     writeFileSync(
@@ -124,7 +125,7 @@ describe('secret scan: no secret value reaches history, the deploy log, audit ro
     await smtp?.close();
   });
 
-  /** Every secret as output could show it; random tokens are also looked for by any 8-character piece. */
+  /** Every secret as output could show it; the random tokens also by any 8-character piece of them. */
   function secretForms(): { whole: string[]; tokens: string[] } {
     const tokens = [...Object.values(APP_SECRETS), ...Object.values(WORKER_SECRETS), DB_PASSWORD, AUDIT_PASSWORD];
     const whole = [...tokens, appDatabaseUrl, auditUrl];
