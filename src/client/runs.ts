@@ -34,8 +34,8 @@ import {
 } from '../common/contracts';
 import { PROGRESS_QUERY, type Outcome, type Progress, type RunReport } from '../common/progress';
 import { ACTION, APP, OUTCOME, REF } from '../common/search-attributes';
+import { compactTimestamp } from '../common/names';
 import { badInputProblems, parseInput, WORKFLOW_INPUT_SCHEMAS } from '../common/workflow-inputs';
-import { compactTimestamp } from '../workflows/clock';
 import type { InspectInput } from '../workflows/inspect';
 import type { TemporalSettings } from './connection';
 import { UsageError } from './errors';

@@ -15,12 +15,12 @@ import { appLockWorkflowId, SIGNALS, type DeployInput } from '../common/contract
 import { deployInputSchema } from '../common/workflow-inputs';
 import { DeployInputError, planDeploy, type DeployPlan, type PlannedStep } from '../common/deploy-plan';
 import { checkLabel } from '../common/labels';
+import { compactTimestamp } from '../common/names';
 import type { Outcome, RunReport } from '../common/progress';
 import { ACTION, APP, OUTCOME, REF } from '../common/search-attributes';
 import type { Manifest } from '../manifest/types';
 import { durationMs as durationToMs } from '../common/duration';
 import { described, hostActivities, orchestration } from './activities';
-import { compactTimestamp } from './clock';
 import { runHealthChecks } from './health';
 import { runReport } from './report';
 import { notifyQuietly } from './notify';
