@@ -7,6 +7,7 @@ import { durationMs } from '../manifest/duration';
 import type { Check, Manifest } from '../manifest/types';
 import { requireEnv, secretHeaders } from './environment';
 import { resolveAppPath } from './paths';
+import { readBody } from './http-body';
 import { redact } from './redact';
 import { runCommand } from './shell';
 
@@ -52,7 +53,7 @@ async function httpCheck(check: Extract<Check, { http: string }>, context: Check
     redirect: 'manual',
     signal: AbortSignal.timeout(check.timeout ? durationMs(check.timeout) : ATTEMPT_TIMEOUT_MS),
   });
-  const body = await response.text();
+  const { text: body } = await readBody(response);
   if (!expected.includes(response.status))
     return { ok: false, detail: `answered ${response.status}, expected ${expected.join(' or ')}` };
   if (check.contains && !body.includes(check.contains))

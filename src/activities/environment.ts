@@ -46,12 +46,12 @@ export function appEnvironment(manifest: Pick<Manifest, 'env'>, workerEnv: NodeJ
 
 /**
  * The environment an app's own processes get (steps, jobs, command checks, services): the allow-list above,
- * the names the manifest requires (`env.required`, from the worker when the env file lacks them) and the env
- * file. The caller adds the step's, job's or service's plain `env` settings.
+ * the names the manifest declares (`env.required`, and `env.pass` when set) from the worker, and the env
+ * file over them. The caller adds the step's, job's or service's plain `env` settings.
  */
 export function commandEnvironment(manifest: Pick<Manifest, 'env'>, workerEnv: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const name of [...PASSED_THROUGH, ...manifest.env.required])
+  for (const name of [...PASSED_THROUGH, ...manifest.env.required, ...(manifest.env.pass ?? [])])
     if (workerEnv[name] !== undefined) env[name] = workerEnv[name];
   return { ...env, ...envFileValues(manifest) };
 }

@@ -409,6 +409,12 @@ export const manifestSchema = z
       .strictObject({
         file: z.string().optional().describe('A .env file on the host, read by the worker'),
         required: z.array(envName).default([]),
+        pass: z
+          .array(envName)
+          .optional()
+          .describe(
+            "Plain settings the app's processes take from the worker's environment when set (PORT); secrets go in required",
+          ),
       })
       .default({ required: [] }),
     params: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/), paramSpec).default({}),

@@ -1,7 +1,9 @@
 import {
+  ActivityCancellationType,
   ApplicationFailure,
   CancellationScope,
   isCancellation,
+  patched,
   proxyActivities,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -46,6 +48,11 @@ function hostRestoreActivities(manifest: Manifest) {
     taskQueue,
     startToCloseTimeout: '12h',
     heartbeatTimeout: '10s',
+    // A cancelled restore waits until pg_restore (or the extraction) has stopped before it starts the services
+    // again; older runs went on at once and could start them while pg_restore still wrote.
+    ...(patched('restore-waits-for-cancelled-restore')
+      ? { cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED }
+      : {}),
     retry: { maximumAttempts: 3, initialInterval: '2s', backoffCoefficient: 2, nonRetryableErrorTypes: NON_RETRYABLE },
   });
   const quick = proxyActivities<Activities>({

@@ -364,7 +364,8 @@ describe('backup and restore workflows on the real dev server and PostgreSQL', (
     const recorder = [
       'import subprocess, sys, time',
       "found = subprocess.run(['pgrep', '-f', sys.argv[1]], capture_output=True, text=True).stdout.strip()",
-      "open(sys.argv[2], 'a').write('pg_restore running: ' + (found or 'none') + '\\n')",
+      // (no literal p-g_restore in this text: pgrep -f would find this very process)
+      "open(sys.argv[2], 'a').write('restore running: ' + (found or 'none') + '\\n')",
       'time.sleep(600)',
     ].join('\n');
     const { services, health } = loadAppManifest(served);
@@ -391,7 +392,7 @@ describe('backup and restore workflows on the real dev server and PostgreSQL', (
       await waitFor(async () => {
         if (!existsSync(marker)) throw new Error('services not started again yet');
       }, 30_000);
-      expect(readFileSync(marker, 'utf8')).toBe('pg_restore running: none\n');
+      expect(readFileSync(marker, 'utf8')).toBe('restore running: none\n');
       expect(running()).toBe('');
     } finally {
       await locker.end().catch(() => undefined);

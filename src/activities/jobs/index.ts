@@ -8,6 +8,7 @@ import { jobArgv, jobEnvironment, jobTemplateMap, type JobTemplateValues } from 
 import type { ActivityConfig } from '../config';
 import { appEnvironment, commandEnvironment, requireEnv, secretHeaders, secretValues } from '../environment';
 import { manifestActivities } from '../manifest';
+import { readBody } from '../http-body';
 import { redact } from '../redact';
 import { describeFailure, runCommand } from '../shell';
 import { jobHttpRequest } from './http-request';
@@ -153,7 +154,7 @@ async function runHttpJob(
       body: request.body,
       signal: AbortSignal.any([AbortSignal.timeout(context.info.startToCloseTimeoutMs), context.cancellationSignal]),
     });
-    const text = await response.text();
+    const { text } = await readBody(response);
     const outcome: JobDateOutcome = {
       date: values.date,
       exitCode: null,
