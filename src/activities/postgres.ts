@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import { Client, type ClientConfig } from 'pg';
 import { sha256Path, sizeOfSync } from './checksum';
 import {
@@ -285,6 +285,9 @@ export async function restoreDatabase(options: RestoreDatabaseOptions): Promise<
     pidFile: options.pidFile,
     timeoutMs: options.timeoutMs,
   });
+  // runCommand stopped it because the restore was cancelled: say so, so the run ends cancelled, not failed.
+  if (result.exitCode !== 0 && activityCancelled())
+    throw new CancelledFailure('the restore was cancelled and pg_restore stopped; nothing was changed');
   if (result.exitCode !== 0)
     throw new Error(
       `${describeFailure(result, argv[0].endsWith('psql') ? 'psql' : 'pg_restore')}\nnothing was changed (the restore runs in one transaction)`,
@@ -310,11 +313,15 @@ async function replaceDatabase(options: RestoreDatabaseOptions): Promise<{ durat
         binDir: options.binDir,
       });
       const result = await runCommand({ argv, env, redact, pidFile: options.pidFile, timeoutMs: options.timeoutMs });
+      if (result.exitCode !== 0 && activityCancelled())
+        throw new CancelledFailure('the restore was cancelled and pg_restore stopped; nothing was changed');
       if (result.exitCode !== 0)
         throw new Error(`${describeFailure(result, 'pg_restore')}\nnothing was changed (the dump could not be read)`);
     }
     const argv = psqlRestoreArgv({ file: script, before, dbname, binDir: options.binDir });
     const result = await runCommand({ argv, env, redact, pidFile: options.pidFile, timeoutMs: options.timeoutMs });
+    if (result.exitCode !== 0 && activityCancelled())
+      throw new CancelledFailure('the restore was cancelled and psql stopped; nothing was changed');
     if (result.exitCode !== 0)
       throw new Error(`${describeFailure(result, 'psql')}\nnothing was changed (the restore runs in one transaction)`);
   } finally {
@@ -322,6 +329,14 @@ async function replaceDatabase(options: RestoreDatabaseOptions): Promise<{ durat
     if (script !== options.file) await rm(script, { force: true });
   }
   return { durationMs: Date.now() - started };
+}
+
+function activityCancelled(): boolean {
+  try {
+    return Context.current().cancellationSignal.aborted;
+  } catch {
+    return false; // not running as an activity
+  }
 }
 
 // ---- scratch databases ----------------------------------------------------------------------------

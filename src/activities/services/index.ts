@@ -3,7 +3,7 @@ import path from 'node:path';
 import { heartbeat } from '@temporalio/activity';
 import type { Manifest, Service } from '../../manifest/types';
 import type { ActivityConfig } from '../config';
-import { appEnvironment, environmentFileText, secretValues, serviceEnvironment } from '../environment';
+import { commandEnvironment, environmentFileText, secretValues, serviceEnvironment } from '../environment';
 import { appPaths, liveDir } from '../paths';
 import { readReleaseInfo } from '../releases';
 import { commandManager } from './command';
@@ -37,7 +37,7 @@ function managerFor(service: Service): ServiceManager {
 }
 
 function contextFor(config: ActivityConfig, request: ServicesRequest): ServiceContext {
-  const env = appEnvironment(request.manifest, config.env);
+  const env = commandEnvironment(request.manifest, config.env);
   const dir = request.dir ?? liveDir(request.manifest);
   const info = readReleaseInfo(dir);
   return {
@@ -46,7 +46,7 @@ function contextFor(config: ActivityConfig, request: ServicesRequest): ServiceCo
     dir,
     release: info?.id,
     ref: info?.ref,
-    redact: secretValues(request.manifest, env),
+    redact: secretValues(request.manifest, config.env),
     envFile: existsSync(serviceEnvironmentFile(request.manifest))
       ? serviceEnvironmentFile(request.manifest)
       : undefined,

@@ -9,7 +9,8 @@ import { ZipFile } from 'yazl';
  * `alembic`, `celery`, `rq` and `uvicorn` into the app's virtualenv, as the real packages would.
  */
 
-export const STANDIN_WHEEL = 'standin_stack-1.0-py3-none-any.whl';
+export const standinWheel = (version = '1.0') => `standin_stack-${version}-py3-none-any.whl`;
+export const STANDIN_WHEEL = standinWheel();
 
 const SOURCE = path.join(__dirname, 'standin');
 const ENTRY_POINTS = `[console_scripts]
@@ -19,6 +20,7 @@ flask = standin.cli:flask
 gunicorn = standin.wsgi:gunicorn
 rq = standin.workers:rq
 uvicorn = standin.wsgi:uvicorn
+waitress-serve = standin.wsgi:waitress
 `;
 
 function record(name: string, data: Buffer): string {
@@ -26,13 +28,13 @@ function record(name: string, data: Buffer): string {
   return `${name},sha256=${hash},${data.length}`;
 }
 
-/** Writes the wheel into `dir` and returns its path. */
-export async function writeStandinWheel(dir: string): Promise<string> {
+/** Writes the wheel (of `version`, same code) into `dir` and returns its path. */
+export async function writeStandinWheel(dir: string, version = '1.0'): Promise<string> {
   const files = new Map<string, Buffer>();
   for (const name of readdirSync(path.join(SOURCE, 'standin')).filter((n) => n.endsWith('.py')))
     files.set(`standin/${name}`, readFileSync(path.join(SOURCE, 'standin', name)));
-  const info = 'standin_stack-1.0.dist-info';
-  files.set(`${info}/METADATA`, Buffer.from('Metadata-Version: 2.1\nName: standin-stack\nVersion: 1.0\n'));
+  const info = `standin_stack-${version}.dist-info`;
+  files.set(`${info}/METADATA`, Buffer.from(`Metadata-Version: 2.1\nName: standin-stack\nVersion: ${version}\n`));
   files.set(
     `${info}/WHEEL`,
     Buffer.from('Wheel-Version: 1.0\nGenerator: runbook-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n'),
@@ -41,7 +43,7 @@ export async function writeStandinWheel(dir: string): Promise<string> {
   const lines = [...files].map(([name, data]) => record(name, data));
   files.set(`${info}/RECORD`, Buffer.from([...lines, `${info}/RECORD,,`, ''].join('\n')));
 
-  const out = path.join(dir, STANDIN_WHEEL);
+  const out = path.join(dir, standinWheel(version));
   const zip = new ZipFile();
   for (const [name, data] of files) zip.addBuffer(data, name, { mtime: new Date(2020, 0, 1) });
   zip.end();

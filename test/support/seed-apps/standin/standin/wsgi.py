@@ -48,3 +48,19 @@ def uvicorn():
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args()
     _serve(args.target, args.host, args.port)
+
+
+def waitress():
+    """`waitress-serve [--host H] --port P module:app` (Waitress's console script)."""
+    parser = argparse.ArgumentParser(prog="waitress-serve")
+    parser.add_argument("--host", default="0.0.0.0")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--listen", default=None)
+    parser.add_argument("target")
+    args = parser.parse_args()
+    host, port = args.host, args.port
+    if args.listen:
+        host, _, listen_port = args.listen.rpartition(":")
+        port = int(listen_port)
+    print("Serving on http://%s:%d" % (host if host != "0.0.0.0" else "127.0.0.1", port), flush=True)
+    _serve(args.target, host, port)
