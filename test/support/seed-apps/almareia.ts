@@ -26,7 +26,7 @@ export function stageAlmareia(staging: string, spec: AlmareiaVersion, wheels: Re
     'app.py': [
       'import json, os',
       '',
-      "BASE = os.path.dirname(os.path.abspath(__file__))",
+      'BASE = os.path.dirname(os.path.abspath(__file__))',
       "VERSION = open(os.path.join(BASE, 'VERSION')).read().strip()",
       "os.makedirs(os.path.join(BASE, 'uploads'), exist_ok=True)",
       '',
@@ -48,7 +48,7 @@ export function stageAlmareia(staging: string, spec: AlmareiaVersion, wheels: Re
     ].join('\n'),
     'tests/test_app.py': [
       'import json, os, sys',
-      "sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))",
+      'sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))',
       'import app',
       '',
       'def call(path):',
