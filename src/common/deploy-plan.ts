@@ -146,8 +146,10 @@ export function planDeploy(manifest: Manifest, input: DeployInput, releaseId = '
           step: { phase, index, run: step.run, shell: step.shell },
         });
       });
+    // A manifest recorded in a history from before `approval.before` existed has no such field.
+    const gateBefore = manifest.approval.before ?? 'switch';
     const gate = (before: Manifest['approval']['before']) => {
-      if (requireApproval && manifest.approval.before === before) add('approval', 'approval', 'approval');
+      if (requireApproval && gateBefore === before) add('approval', 'approval', 'approval');
     };
 
     add('preflight', 'check-environment', 'preflight: required environment');
@@ -158,7 +160,13 @@ export function planDeploy(manifest: Manifest, input: DeployInput, releaseId = '
     );
     addSteps('preflight');
     if (inPlace) {
-      add('snapshot', 'archive-live-folder', `snapshot: archive ${manifest.root}`);
+      add(
+        'snapshot',
+        'archive-live-folder',
+        manifest.snapshot.files === false
+          ? `snapshot: copy ${manifest.root} for the rollback (no zip)`
+          : `snapshot: archive ${manifest.root}`,
+      );
       add('switch', 'stop-services', 'stop services');
       add(
         'update',

@@ -107,7 +107,7 @@ export function stopAppProcesses(
   strategy: 'releases' | 'in-place' = 'releases',
   signal: NodeJS.Signals = 'SIGTERM',
 ): void {
-  const runDir = appPaths({ root, strategy, app: path.basename(root), snapshot: { files: true, exclude: [] } }).runDir;
+  const runDir = appPaths({ root, strategy, app: path.basename(root), snapshot: { exclude: [] } }).runDir;
   for (const file of existsSync(runDir) ? readdirSync(runDir) : []) {
     try {
       const { pid } = JSON.parse(readFileSync(path.join(runDir, file), 'utf8')) as { pid: number };

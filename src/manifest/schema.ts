@@ -205,7 +205,12 @@ const processService = z.strictObject({
   port: port.optional().describe('Port it listens on; its owner is stopped before a start'),
   cwd: z.string().optional(),
   env: envValues.optional(),
-  log: z.string().optional().describe('Log file (default logs/<name>.log under the app root)'),
+  log: z
+    .string()
+    .optional()
+    .describe(
+      "Log file, relative to the live folder or absolute (default Runbook's state: <root>/.runbook/logs/<name>.log, or <root>.runbook/logs/<name>.log in place)",
+    ),
   stopTimeout: duration.default('10s'),
 });
 const systemdService = z.strictObject({
@@ -469,9 +474,21 @@ export const manifestSchema = z
       .default({ within: '60s', interval: '2s', checks: [] }),
     snapshot: z
       .strictObject({
-        files: z.boolean().default(true),
-        exclude: z.array(z.string()).default([]),
-        archiveDir: absolutePath.optional().describe('In-place archives (default <root>/../<app>-backups)'),
+        files: z
+          .boolean()
+          .optional()
+          .describe(
+            "In place: zip the live folder's code before a deploy, the guide's backup (default true); the automatic rollback uses an exact copy either way. A releases app keeps its previous release instead",
+          ),
+        exclude: z
+          .array(z.string())
+          .default([])
+          .describe(
+            'What the zip leaves out (venv, uploads, logs); the rollback copy keeps it, runbook rollback carries it over',
+          ),
+        archiveDir: absolutePath
+          .optional()
+          .describe('Where in-place zips go (default <root>.runbook/archives, beside the live folder)'),
         database: z
           .strictObject({
             urlEnv: envName,
@@ -479,7 +496,7 @@ export const manifestSchema = z
           })
           .optional(),
       })
-      .default({ files: true, exclude: [] }),
+      .default({ exclude: [] }),
     rollback: z
       .strictObject({
         auto: z.boolean().default(true),
@@ -517,6 +534,11 @@ function checkCrossReferences(m: RawManifest, ctx: z.RefinementCtx): void {
       'in-place deploys copy files from a staging folder: use source.type copy, or strategy: releases',
     );
 
+  if (m.strategy === 'releases' && m.snapshot.files !== undefined)
+    issue(
+      ['snapshot', 'files'],
+      'a releases app keeps its previous release as its snapshot; snapshot.files (a zip of the live folder) applies to strategy: in-place — remove it',
+    );
   if (m.strategy === 'in-place' && (m.shared.files.length > 0 || m.shared.dirs.length > 0))
     issue(['shared'], 'an in-place app keeps every file in its live folder: shared paths apply to strategy: releases');
   const sharedPaths = [...m.shared.files, ...m.shared.dirs];

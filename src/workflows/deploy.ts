@@ -1,6 +1,7 @@
 import {
   ApplicationFailure,
   isCancellation,
+  patched,
   upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
@@ -102,19 +103,35 @@ async function deployApp(input: DeployInput): Promise<RunReport> {
           (gone) => (gone.length ? `removed ${gone.join(', ')}` : 'nothing to remove'),
         );
       }
+    } else if (patched(IN_PLACE_RETENTION)) {
+      for (const host of manifest.hosts) {
+        const prefix = manifest.hosts.length > 1 ? `${host}: ` : '';
+        await progress.run(
+          `${prefix}prune old snapshots`,
+          () =>
+            described(hostActivities(host).pruneInPlace, 'prune old copies, zips and failed trees', {
+              manifest,
+              protect: [releaseId],
+            }),
+          (gone) => (gone.length ? `removed what ${gone.join(', ')} left` : 'nothing to remove'),
+        );
+      }
     }
   } catch (failure) {
     cancelled = isCancellation(failure);
     if (cancelled) cancellation = failure;
     error = cancelled ? 'cancelled by an operator' : failureMessage(failure);
-    progress.state = 'compensating';
+    // rollback.auto: false — a failed deploy is left as it is for an operator to look at (a cancel still undoes)
+    const leaveAsIs = !cancelled && !manifest.rollback.auto && patched(ROLLBACK_AUTO_FALSE);
+    progress.state = leaveAsIs ? progress.state : 'compensating';
     const undone = await CancellationScope.nonCancellable(async () => {
       if (manifest.strategy === 'releases')
         for (const host of manifest.hosts)
           await hostActivities(host).markRelease({ manifest, releaseId, status: 'bad', note: error });
-      return saga.compensate(progress);
+      return leaveAsIs ? { failed: [] } : saga.compensate(progress);
     });
-    outcome = undone.failed.length > 0 ? 'failed' : 'rolled_back';
+    run.leftAsIs = leaveAsIs;
+    outcome = undone.failed.length > 0 || leaveAsIs ? 'failed' : 'rolled_back';
     if (undone.failed.length > 0)
       error = `${error}; ROLLBACK FAILED: ${undone.failed.map((f) => `${f.name}: ${f.error}`).join('; ')}`;
   }
@@ -144,7 +161,13 @@ interface DeployRun {
   migrated: boolean;
   /** Something on a server changed, so there is something to undo. */
   changed: boolean;
+  /** The deploy failed and, as rollback.auto: false asks, nothing was undone. */
+  leftAsIs?: boolean;
 }
+
+/** Workflow changes after release, guarded so that recorded histories still replay. */
+const IN_PLACE_RETENTION = 'in-place-retention';
+const ROLLBACK_AUTO_FALSE = 'rollback-auto-false';
 
 async function deployHost(run: DeployRun, host: string, steps: PlannedStep[]): Promise<void> {
   const { manifest, releaseId, progress, saga, input } = run;
@@ -360,7 +383,9 @@ function buildReport(run: DeployRun, outcome: Outcome, error: string | undefined
       ? `deployed ${what} (release ${releaseId})`
       : outcome === 'rolled_back'
         ? `${cancelled ? 'cancelled' : 'rolled back'} deploy of ${what}: ${error}${run.changed ? '; previous version restored and healthy' : '; nothing was changed'}`
-        : `deploy of ${what} FAILED and was not fully rolled back: ${error}`;
+        : run.leftAsIs
+          ? `deploy of ${what} FAILED and was left as it is (rollback.auto: false, nothing undone): ${error}`
+          : `deploy of ${what} FAILED and was not fully rolled back: ${error}`;
   return runReport(run.progress, {
     outcome,
     summary,

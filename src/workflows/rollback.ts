@@ -1,9 +1,17 @@
-import { ApplicationFailure, CancellationScope, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  CancellationScope,
+  patched,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { appLockWorkflowId, type RollbackInput } from '../common/contracts';
 import { rollbackInputSchema } from '../common/workflow-inputs';
 import type { Outcome, RunReport } from '../common/progress';
 import { ACTION, APP, OUTCOME, REF } from '../common/search-attributes';
 import type { Manifest } from '../manifest/types';
+import { stepLabel } from '../common/labels';
+import { compactTimestamp } from '../common/names';
 import { described, hostActivities, orchestration } from './activities';
 import { runHealthChecks } from './health';
 import { finish } from './deploy';
@@ -11,6 +19,9 @@ import { validInput } from './input';
 import { failureMessage, ProgressTracker } from './progress';
 import { failOnBug } from './run-guard';
 import { runReport } from './report';
+
+/** Workflow changes after release, guarded so that recorded histories still replay. */
+const IN_PLACE_ROLLBACK = 'in-place-rollback';
 
 /**
  * Switches an app back to an earlier good release (the newest one before the current, or `to`) and
@@ -37,11 +48,14 @@ async function rollBack(input: RollbackInput): Promise<RunReport> {
   const manifest: Manifest = await progress.run('load manifest', () =>
     described(orchestration.loadManifest, `load manifest ${input.app}`, input.app),
   );
-  if (manifest.strategy !== 'releases')
-    throw ApplicationFailure.nonRetryable(
-      `${manifest.app} deploys in place: it has no releases to switch between; restore a backup instead (runbook restore)`,
-      'BadInput',
-    );
+  if (manifest.strategy !== 'releases') {
+    if (!patched(IN_PLACE_ROLLBACK))
+      throw ApplicationFailure.nonRetryable(
+        `${manifest.app} deploys in place: it has no releases to switch between; restore a backup instead (runbook restore)`,
+        'BadInput',
+      );
+    return rollBackInPlace(input, manifest, progress);
+  }
 
   let outcome: Outcome = 'succeeded';
   let error: string | undefined;
@@ -92,6 +106,101 @@ async function rollBack(input: RollbackInput): Promise<RunReport> {
     summary:
       outcome === 'succeeded'
         ? `rolled ${manifest.app} back to release ${target}`
+        : `rollback of ${manifest.app} FAILED: ${error}`,
+    error,
+    release: target,
+  });
+  await CancellationScope.nonCancellable(() => finish(manifest, report));
+  progress.state = outcome;
+  if (outcome !== 'succeeded') throw ApplicationFailure.nonRetryable(report.summary, 'RollbackFailed', report);
+  return report;
+}
+
+/**
+ * An in-place app back to an earlier good deploy (the newest before the live one, or `to`): its code from the
+ * zip a later deploy took, the folder's venv, uploads and logs carried over, its install steps run again so
+ * the venv matches it, its services restarted and checked.
+ */
+async function rollBackInPlace(
+  input: RollbackInput,
+  manifest: Manifest,
+  progress: ProgressTracker,
+): Promise<RunReport> {
+  const info = workflowInfo();
+  const rollbackId = `${compactTimestamp(info.runStartTime.getTime())}-${info.runId.slice(0, 8)}`;
+  let outcome: Outcome = 'succeeded';
+  let error: string | undefined;
+  let target = input.to;
+  try {
+    for (const host of manifest.hosts) {
+      const acts = hostActivities(host);
+      const prefix = manifest.hosts.length > 1 ? `${host}: ` : '';
+      const view = await progress.run(
+        `${prefix}find deploy`,
+        () => described(acts.describeInPlaceDeploys, 'find earlier good deploys', { manifest }),
+        (v) => `live ${v.live ?? 'unknown'}`,
+      );
+      if (!target) target = view.restorable[0]?.id;
+      if (!target || !view.restorable.some((d) => d.id === target))
+        throw ApplicationFailure.nonRetryable(
+          input.to
+            ? `deploy ${input.to} cannot be rolled back to: it is not an earlier good deploy whose folder is kept (${view.restorable.map((d) => d.id).join(', ') || 'none is'})`
+            : `no earlier good deploy of ${manifest.app} is kept to go back to; deploy a fixed version instead`,
+          'NothingToRollBackTo',
+        );
+      const deploy = target;
+      upsertSearchAttributes([{ key: REF, value: view.restorable.find((d) => d.id === deploy)?.ref ?? deploy }]);
+      await progress.run(`${prefix}stop services`, () => described(acts.stopServices, 'stop services', { manifest }));
+      await progress.run(`${prefix}restore deploy ${deploy}`, () =>
+        acts.restoreEarlierDeploy.executeWithOptions(
+          {
+            summary: `restore deploy ${deploy} into ${manifest.root}`,
+            startToCloseTimeout: '1h',
+            heartbeatTimeout: '10s',
+          },
+          [{ manifest, rollbackId, target: deploy }],
+        ),
+      );
+      for (const [index, step] of manifest.steps.install.entries())
+        await progress.run(`${prefix}install: ${stepLabel(step)}`, () =>
+          acts.runStep.executeWithOptions({ summary: `install: ${stepLabel(step)}`, startToCloseTimeout: '2h' }, [
+            {
+              manifest,
+              phase: 'install',
+              index,
+              deployId: rollbackId,
+              dir: manifest.root,
+              values: {
+                app: manifest.app,
+                ref: deploy,
+                release: deploy,
+                root: manifest.root,
+                releaseDir: manifest.root,
+              },
+            },
+          ]),
+        );
+      const offsets = await described(acts.captureLogOffsets, 'note log sizes before the start', { manifest });
+      await progress.run(`${prefix}start services`, () =>
+        described(acts.startServices, 'start services', { manifest }),
+      );
+      await runHealthChecks(acts, manifest, offsets, (name, fn) => progress.run(`${prefix}health: ${name}`, fn));
+      await progress.run(
+        `${prefix}prune old snapshots`,
+        () =>
+          described(acts.pruneInPlace, 'prune old copies, zips and failed trees', { manifest, protect: [rollbackId] }),
+        (gone) => (gone.length ? `removed what ${gone.join(', ')} left` : 'nothing to remove'),
+      );
+    }
+  } catch (failure) {
+    outcome = 'failed';
+    error = failureMessage(failure);
+  }
+  const report: RunReport = runReport(progress, {
+    outcome,
+    summary:
+      outcome === 'succeeded'
+        ? `rolled ${manifest.app} back to deploy ${target}`
         : `rollback of ${manifest.app} FAILED: ${error}`,
     error,
     release: target,

@@ -61,6 +61,7 @@ describe('the deploy plan', () => {
       'snapshot: archive /srv/almareia',
       'stop services',
       'update: copy /srv/staging/almareia into /srv/almareia',
+      'install: virtualenv (created on the first deploy)',
       'install: install dependencies',
       'start services',
       'health: home (http://127.0.0.1:5000/)',

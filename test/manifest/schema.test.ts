@@ -36,4 +36,10 @@ describe('manifest fields the seed guides need', () => {
     expect(problems(`${BASE}approval: { required: true, before: migrate }\n`)).toEqual([]);
     expect(problems(`${BASE}approval: { before: health }\n`)[0]).toMatch(/^approval\.before: /);
   });
+
+  it('snapshot.files is for in-place apps: a releases app keeps its previous release instead', () => {
+    expect(problems(`${BASE}snapshot: { files: true }\n`)).toEqual([
+      'snapshot.files: a releases app keeps its previous release as its snapshot; snapshot.files (a zip of the live folder) applies to strategy: in-place — remove it',
+    ]);
+  });
 });

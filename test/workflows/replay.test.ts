@@ -33,6 +33,10 @@ interface Scenario {
   during?: (handle: WorkflowHandle) => Promise<void>;
   /** Recorded with an earlier release's workflow code (see above). */
   released?: boolean;
+  /** Against an in-place app (default: a releases app). */
+  strategy?: 'in-place';
+  /** Changes the app's manifest for this scenario only. */
+  manifest?: (manifest: Record<string, unknown>) => void;
 }
 
 const atStep = (name: string, status: string) => async (handle: WorkflowHandle) =>
@@ -82,6 +86,31 @@ const SCENARIOS: Scenario[] = [
       await handle.executeUpdate('abort', { args: ['wrong tenant'] });
     },
   },
+  {
+    // rollback.auto: false leaves a failed deploy as it is (patched 'rollback-auto-false').
+    name: 'deploy-failed-left-as-is',
+    type: 'deploy',
+    stage: ['v7', { behavior: 'http500' }],
+    args: (fx) => [{ app: fx.app, ref: 'v7' }],
+    manifest: (m) => void (m.rollback = { auto: false }),
+  },
+  // In place: the success path prunes old copies (patched 'in-place-retention'); runbook rollback goes back
+  // to an earlier good deploy (patched 'in-place-rollback').
+  {
+    name: 'deploy-in-place-succeeded',
+    type: 'deploy',
+    strategy: 'in-place',
+    stage: ['v1'],
+    args: (fx) => [{ app: fx.app, ref: 'v1' }],
+  },
+  {
+    name: 'deploy-in-place-rolled-back',
+    type: 'deploy',
+    strategy: 'in-place',
+    stage: ['v2', { behavior: 'http500' }],
+    args: (fx) => [{ app: fx.app, ref: 'v2' }],
+  },
+  { name: 'rollback-in-place', type: 'rollback', strategy: 'in-place', args: (fx) => [{ app: fx.app }] },
 ];
 
 async function recordMissing(client: Client): Promise<string[]> {
@@ -89,10 +118,23 @@ async function recordMissing(client: Client): Promise<string[]> {
   const missing = SCENARIOS.filter((s) => !existsSync(path.join(FIXTURES, `${s.name}.json`))).filter(
     (s) => Boolean(s.released) === Boolean(released),
   );
-  if (missing.length === 0) return [];
+  const recorded: string[] = [];
+  for (const strategy of ['releases', 'in-place'] as const) {
+    const scenarios = missing.filter((s) => (s.strategy ?? 'releases') === strategy);
+    if (scenarios.length > 0) recorded.push(...(await recordScenarios(client, scenarios, strategy, released)));
+  }
+  return recorded;
+}
+
+async function recordScenarios(
+  client: Client,
+  missing: Scenario[],
+  strategy: 'releases' | 'in-place',
+  released: string | undefined,
+): Promise<string[]> {
   const previousBundle = process.env.RUNBOOK_WORKFLOW_BUNDLE;
   if (released) process.env.RUNBOOK_WORKFLOW_BUNDLE = released;
-  const fx = await createAppFixture({ name: 'replay' });
+  const fx = await createAppFixture({ name: 'replay', strategy });
   const worker = await startTestWorker({
     taskQueue: fx.taskQueue,
     hosts: [fx.host],
@@ -111,6 +153,9 @@ async function recordMissing(client: Client): Promise<string[]> {
     await runOutcome(client, base.workflowId);
     for (const scenario of missing) {
       if (scenario.stage) fx.stage(...scenario.stage);
+      const original = JSON.stringify(fx.manifest);
+      scenario.manifest?.(fx.manifest);
+      fx.save();
       const options = { taskQueue: fx.taskQueue, workflowId: appLockWorkflowId(fx.app), args: scenario.args(fx) };
       const handle = scenario.signalWithStart
         ? await client.workflow.signalWithStart(scenario.type, {
@@ -139,6 +184,8 @@ async function recordMissing(client: Client): Promise<string[]> {
       if (existsSync(file))
         throw new Error(`${file} appeared while recording; recorded histories are never overwritten`);
       writeFileSync(file, json, { flag: 'wx' });
+      Object.assign(fx.manifest, JSON.parse(original));
+      fx.save();
     }
     return missing.map((s) => s.name);
   } finally {
