@@ -96,6 +96,10 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = EXIT.ok;
   } catch (error) {
     process.exitCode = report(error, { json, verbose } satisfies GlobalOptions);
+    // The client's own connection attempt may still be pending (its timeout is longer than the diagnosis):
+    // exit once the error is written rather than wait for it.
+    if (error instanceof UnreachableError)
+      process.stderr.write('', () => process.stdout.write('', () => process.exit()));
   }
 }
 
@@ -127,7 +131,8 @@ function classify(error: unknown): { code: number; message: string; hint?: strin
     return {
       code: EXIT.unreachable,
       message: error.message,
-      hint: 'start a dev server with `runbook dev` (or `temporal server start-dev`), or set TEMPORAL_ADDRESS',
+      hint:
+        error.hint ?? 'start a dev server with `runbook dev` (or `temporal server start-dev`), or set TEMPORAL_ADDRESS',
       details: [],
     };
   if (error instanceof RunFailedError) return { code: EXIT.runFailed, message: error.message, details: [] };

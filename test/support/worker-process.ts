@@ -1,8 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
+import { WORKER_MAIN } from './cli';
 import { stopChild } from './postgres';
-
-const WORKER_MAIN = path.resolve(__dirname, '..', '..', 'dist', 'workers', 'main.js');
 
 export interface WorkerProcess {
   child: ChildProcess;
