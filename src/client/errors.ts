@@ -1,7 +1,4 @@
-/** Exit codes of the `runbook` CLI, one meaning each. */
-export const EXIT = { ok: 0, runFailed: 1, usage: 2, unreachable: 3 } as const;
-
-/** Bad input from the user: exit 2, one clear line and a hint, no stack trace. */
+/** Bad input from the user (the CLI exits 2): one clear line and a hint, no stack trace. */
 export class UsageError extends Error {
   constructor(
     message: string,
@@ -26,7 +23,7 @@ export type ConnectionProblem =
   | 'credentials'
   | 'namespace';
 
-/** The Temporal server could not be reached, or refused the connection's TLS, credentials or namespace: exit 3. */
+/** Temporal could not be reached, or refused the connection's TLS, credentials or namespace (the CLI exits 3). */
 export class UnreachableError extends Error {
   constructor(
     readonly address: string,
@@ -38,5 +35,5 @@ export class UnreachableError extends Error {
   }
 }
 
-/** A run that ended failed or rolled back: exit 1 (its outcome was already printed). */
+/** A run that ended failed or rolled back (the CLI exits 1; its outcome was already printed). */
 export class RunFailedError extends Error {}
