@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import { RetryState } from '@temporalio/common';
+import { msToTs } from '@temporalio/common/lib/time';
 import { UsageError } from '../../src/client/errors';
 import {
   failureText,
@@ -100,7 +101,7 @@ describe('run client against a namespace without Runbook’s search attributes',
     try {
       await temporal.client.connection.workflowService.registerNamespace({
         namespace,
-        workflowExecutionRetentionPeriod: { seconds: 86_400 },
+        workflowExecutionRetentionPeriod: msToTs('1 day'),
       });
     } finally {
       await temporal.close();
