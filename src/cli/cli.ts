@@ -16,6 +16,7 @@ import { scheduleCommand } from './commands/schedule';
 import { statusCommand } from './commands/status';
 import { validateCommand } from './commands/validate';
 import { workerCommand } from './commands/worker';
+import { codecServerCommand } from './commands/codec-server';
 import { RunFailedError, UnreachableError, UsageError } from '../client/errors';
 import { createOutput, type Output } from './output';
 import { manifestJsonSchema } from '../manifest/json-schema';
@@ -57,6 +58,7 @@ export function buildProgram(output: () => Output): Command {
     approveCommand,
     abortCommand,
     workerCommand,
+    codecServerCommand,
     devCommand,
     demoCommand,
   ])
@@ -140,5 +142,12 @@ function classify(error: unknown): { code: number; message: string; hint?: strin
     };
   if (error instanceof RunFailedError) return { code: EXIT.runFailed, message: error.message, details: [] };
   const message = error instanceof Error ? error.message : String(error);
+  if (/Unknown encoding: binary\/encrypted/.test(message))
+    return {
+      code: EXIT.usage,
+      message: 'the run’s payloads are encrypted and this shell has no key to read them',
+      hint: 'set RUNBOOK_CODEC_KEY_<id> (the workers’ keys; docs/production.md, "Encrypted payloads")',
+      details: [],
+    };
   return { code: EXIT.runFailed, message, hint: 'run again with --verbose for the stack trace', details: [] };
 }

@@ -6,6 +6,7 @@ import {
   DEFAULT_UI_URL,
   ORCHESTRATION_TASK_QUEUE,
 } from '../common/constants';
+import { dataConverterFromEnv } from './codec';
 import { diagnoseConnection, loadTls, probeConnection } from './connection-check';
 import { UsageError, type UnreachableError } from './errors';
 
@@ -81,9 +82,11 @@ export interface Connected {
 /**
  * Connects and checks the namespace, or fails with UnreachableError (exit 3) naming what failed (the server's
  * certificate, its name, the client certificate or key, the API key, the namespace, or the address itself)
- * and the address tried.
+ * and the address tried. With payload keys in the environment (codec.ts) the client encrypts what it sends and
+ * decrypts what it reads.
  */
 export async function connect(settings: TemporalSettings = settingsFromEnv(), timeoutMs = 5_000): Promise<Connected> {
+  const dataConverter = dataConverterFromEnv();
   const options = connectionOptions(settings);
   // The transport is probed alongside: a wrong certificate, name or port fails at once and named, instead of
   // after the client's whole connect timeout with "Failed to connect before the deadline".
@@ -108,7 +111,7 @@ export async function connect(settings: TemporalSettings = settingsFromEnv(), ti
   if ('error' in first) throw diagnoseConnection(settings, first.error, await probed);
   const { connection } = first;
   return {
-    client: new Client({ connection, namespace: settings.namespace }),
+    client: new Client({ connection, namespace: settings.namespace, ...(dataConverter ? { dataConverter } : {}) }),
     settings,
     close: () => connection.close(),
   };

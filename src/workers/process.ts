@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { NativeConnection } from '@temporalio/worker';
 import { activityConfigFromEnv } from '../activities';
+import { dataConverterFromEnv } from '../client/codec';
 import { checkConnection, connectionOptions } from '../client/connection';
 import { diagnoseConnection, probeConnection } from '../client/connection-check';
 import type { WorkerProcessOptions } from './options';
@@ -32,6 +33,7 @@ export async function runWorkerProcess(
       taskQueue: settings.taskQueue,
       activities,
       identity: `${process.pid}@${os.hostname()}`,
+      dataConverter: dataConverterFromEnv(),
     });
     const queues = workers.map((w) => w.options.taskQueue).join(', ');
     log(
