@@ -5,6 +5,7 @@ import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activ
 import { JOB_DATE_FAILED } from '../../common/job-plan';
 import type { Job, Manifest } from '../../manifest/types';
 import { jobArgv, jobEnvironment, jobTemplateMap, type JobTemplateValues } from '../commands/job';
+import { reportProgress } from '../attempt';
 import type { ActivityConfig } from '../config';
 import { appEnvironment, secretValues } from '../environment';
 import { manifestActivities } from '../manifest';
@@ -27,8 +28,6 @@ export interface JobDateOutcome {
 }
 
 const TAIL_BYTES = 4_000;
-const HEARTBEAT_EVERY_MS = 1_000;
-
 export function jobActivities(config: ActivityConfig) {
   const { loadManifest } = manifestActivities(config);
 
@@ -130,7 +129,7 @@ async function runHttpJob(job: Job, values: JobTemplateValues, secrets: string[]
   const { workflowId, runId } = runOf(context.info);
   const request = jobHttpRequest(job.http!, jobTemplateMap(values), `${workflowId}/${runId}/${values.date}`);
   const started = Date.now();
-  const heartbeat = setInterval(() => context.heartbeat({ elapsedMs: Date.now() - started }), HEARTBEAT_EVERY_MS);
+  reportProgress(() => ({ elapsedMs: Date.now() - started }));
   const label = `${job.name} for ${values.date}: ${request.method} ${redact(request.url, secrets)}`;
   const fail = (message: string, outcome: JobDateOutcome) =>
     ApplicationFailure.create({ message: redact(message, secrets), type: JOB_DATE_FAILED, details: [outcome] });
@@ -167,8 +166,6 @@ async function runHttpJob(job: Job, values: JobTemplateValues, secrets: string[]
       stdoutTail: '',
       stderrTail: redact(message, secrets),
     });
-  } finally {
-    clearInterval(heartbeat);
   }
 }
 
