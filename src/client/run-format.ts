@@ -3,11 +3,18 @@ import type { Outcome } from '../common/progress';
 import { formatDuration, formatStep, isWaitingForApproval, NO_COLOR, type Palette } from './progress-view';
 import type { RunDescription, RunEnd, RunRef, RunSummary } from './runs';
 
-const OUTCOME_MARK: Record<Outcome, string> = { succeeded: '✓', rolled_back: '↩', failed: '✗', cancelled: '⊘' };
+const OUTCOME_MARK: Record<Outcome, string> = {
+  succeeded: '✓',
+  rolled_back: '↩',
+  failed: '✗',
+  cancelled: '⊘',
+  unreachable: '⚠',
+};
 
 function outcomePaint(outcome: string | undefined, colors: Palette): (text: string) => string {
   if (outcome === 'succeeded') return colors.ok;
-  if (outcome === 'rolled_back' || outcome === 'failed' || outcome === 'cancelled') return colors.bad;
+  if (outcome === 'rolled_back' || outcome === 'failed' || outcome === 'cancelled' || outcome === 'unreachable')
+    return colors.bad;
   return colors.busy;
 }
 

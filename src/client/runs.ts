@@ -112,7 +112,7 @@ export class RunAlreadyRunningError extends UsageError {
   }
 }
 
-export const OUTCOMES: readonly Outcome[] = ['succeeded', 'rolled_back', 'failed', 'cancelled'];
+export const OUTCOMES: readonly Outcome[] = ['succeeded', 'rolled_back', 'failed', 'cancelled', 'unreachable'];
 /** The operations `runbook history` lists; read-only lookups (inspect, releases, backups) are left out. */
 export const HISTORY_KINDS: readonly string[] = [
   WORKFLOW_TYPES.deploy,

@@ -11,7 +11,7 @@ import type { Activities } from '../activities';
 import type { BackupArtifact } from '../activities/backup';
 import type { CatalogueEntry } from '../activities/catalogue';
 import { formatBytes, scratchDatabaseName } from '../common/backup-names';
-import { hostTaskQueue } from '../common/constants';
+import { hostQueue } from './activities';
 import type { BackupInput } from '../common/contracts';
 import type { Outcome, RunReport } from '../common/progress';
 import type { Manifest } from '../manifest/types';
@@ -21,6 +21,7 @@ import { logicalTime } from './logical-date';
 import { runReport } from './report';
 import { failureMessage, ProgressTracker } from './progress';
 import { tagOutcome, tagRun } from './search-attributes';
+import { resetStableIds, runKey } from './ids';
 
 const { loadManifest } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
@@ -31,15 +32,15 @@ const NON_RETRYABLE = ['BackupConfig', 'MissingEnvironment', 'BadDatabaseUrl'];
 
 /** Activities that touch the app's server run on its host's queue; dumps heartbeat every second. */
 export function hostBackupActivities(manifest: Manifest) {
-  const taskQueue = hostTaskQueue(manifest.hosts[0]);
+  const queue = hostQueue(manifest, manifest.hosts[0]);
   const long = proxyActivities<Activities>({
-    taskQueue,
+    ...queue,
     startToCloseTimeout: '12h',
     heartbeatTimeout: '10s',
     retry: { maximumAttempts: 3, initialInterval: '2s', backoffCoefficient: 2, nonRetryableErrorTypes: NON_RETRYABLE },
   });
   const short = proxyActivities<Activities>({
-    taskQueue,
+    ...queue,
     startToCloseTimeout: '2h',
     retry: { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, nonRetryableErrorTypes: NON_RETRYABLE },
   });
@@ -198,7 +199,7 @@ async function backUpTarget(
           stamp: run.stamp,
           logicalDate: run.logicalDate,
           workflowId: info.workflowId,
-          runId: info.runId,
+          runId: resetStableIds() ? runKey() : info.runId,
         }),
       (a) => `${a.id}: ${formatBytes(a.bytes)}, sha256 ${a.sha256.slice(0, 12)}…`,
     );

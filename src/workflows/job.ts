@@ -11,7 +11,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { JobOperation, JobSession } from '../activities/audit';
-import { hostTaskQueue } from '../common/constants';
+import { hostQueue } from './activities';
 import type { JobInput } from '../common/contracts';
 import {
   defaultJobDate,
@@ -108,7 +108,7 @@ export async function job(input: JobInput): Promise<RunReport> {
 
   const policy = jobActivityPolicy(job);
   const { runJobDate } = proxyActivities<Activities>({
-    taskQueue: hostTaskQueue(manifest.hosts[0]),
+    ...hostQueue(manifest, manifest.hosts[0]),
     startToCloseTimeout: policy.startToCloseTimeoutMs,
     heartbeatTimeout: '10s',
     // A cancelled run waits until the host has stopped the command, so CANCELLED means nothing still runs.

@@ -5,6 +5,6 @@ import { hostActivities, orchestration } from './activities';
 export async function releases(input: { app: string }): Promise<ReleasesView & { app: string; host: string }> {
   const manifest = await orchestration.loadManifest(input.app);
   const host = manifest.hosts[0];
-  const view = await hostActivities(host).describeReleases({ manifest });
+  const view = await hostActivities(manifest, host).describeReleases({ manifest });
   return { app: manifest.app, host, ...view };
 }

@@ -8,14 +8,14 @@ import {
 import type { Activities } from '../activities';
 import type { CatalogueEntry } from '../activities/catalogue';
 import { scratchDatabaseName } from '../common/backup-names';
-import { hostTaskQueue } from '../common/constants';
+import { hostActivities, hostQueue } from './activities';
 import type { RestoreInput } from '../common/contracts';
 import type { Outcome, RunReport } from '../common/progress';
 import type { Manifest } from '../manifest/types';
-import { hostActivities } from './activities';
 import { finishRun } from './backup';
 import { compactTimestamp, isoNow } from './clock';
 import { runHealthChecks } from './health';
+import { resetStableIds, runKey } from './ids';
 import { runReport } from './report';
 import { failureMessage, ProgressTracker } from './progress';
 import { Saga } from './saga';
@@ -37,15 +37,15 @@ const NON_RETRYABLE = [
 ];
 
 function hostRestoreActivities(manifest: Manifest) {
-  const taskQueue = hostTaskQueue(manifest.hosts[0]);
+  const queue = hostQueue(manifest, manifest.hosts[0]);
   const restoring = proxyActivities<Activities>({
-    taskQueue,
+    ...queue,
     startToCloseTimeout: '12h',
     heartbeatTimeout: '10s',
     retry: { maximumAttempts: 3, initialInterval: '2s', backoffCoefficient: 2, nonRetryableErrorTypes: NON_RETRYABLE },
   });
   const quick = proxyActivities<Activities>({
-    taskQueue,
+    ...queue,
     startToCloseTimeout: '1h',
     retry: { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, nonRetryableErrorTypes: NON_RETRYABLE },
   });
@@ -77,7 +77,7 @@ export async function restore(input: RestoreInput): Promise<RunReport> {
       'BadInput',
     );
   const info = workflowInfo();
-  const stamp = compactTimestamp();
+  const stamp = resetStableIds() ? compactTimestamp(info.startTime.getTime()) : compactTimestamp();
   const scratch = input.scratch === true;
   const progress = new ProgressTracker('restore', input.app);
   tagRun(input.app, 'restore');
@@ -113,7 +113,7 @@ export async function restore(input: RestoreInput): Promise<RunReport> {
     const stopStart = !scratch && (manifest.backups?.stopServicesOnRestore ?? true) && manifest.services.length > 0;
     if (stopStart) {
       for (const hostName of [...manifest.hosts].reverse()) {
-        const acts = hostActivities(hostName);
+        const acts = hostActivities(manifest, hostName);
         await progress.run(
           `${prefixOf(manifest, hostName)}stop services`,
           () => acts.stopServices({ manifest: manifest as Manifest }),
@@ -146,7 +146,7 @@ export async function restore(input: RestoreInput): Promise<RunReport> {
 
     if (stopStart) {
       for (const hostName of manifest.hosts) {
-        const acts = hostActivities(hostName);
+        const acts = hostActivities(manifest, hostName);
         const prefix = prefixOf(manifest, hostName);
         const offsets = await acts.captureLogOffsets({ manifest });
         await progress.run(
@@ -176,7 +176,7 @@ export async function restore(input: RestoreInput): Promise<RunReport> {
       app: input.app,
       target: entry.target,
       workflowId: info.workflowId,
-      runId: info.runId,
+      runId: resetStableIds() ? runKey() : info.runId,
       scratch,
       restoredTo,
       replaced,

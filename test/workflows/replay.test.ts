@@ -10,8 +10,9 @@ import { connectClient, startTestWorker, temporalAddress } from '../support/temp
 /*
  * Histories recorded from released workflow code, replayed against today's code: a change that would
  * break a running deploy on upgrade (a reordered or removed command without `patched()`) fails here first.
- * Record them again only for a deliberate, versioned change:
- *   RUNBOOK_RECORD_HISTORIES=1 npx jest test/workflows/replay.test.ts
+ * After a deliberate, versioned change (a new `patched()` id), record new histories beside the old ones,
+ * named after the change; recorded files are never overwritten:
+ *   RUNBOOK_RECORD_HISTORIES=<patch id> npx jest test/workflows/replay.test.ts
  */
 const FIXTURES = path.resolve(__dirname, '..', 'fixtures', 'histories');
 const REPLAY = path.resolve(__dirname, '..', '..', 'scripts', 'replay-histories.js');
@@ -51,7 +52,10 @@ describe('replaying recorded histories against the current workflow code', () =>
             '--output',
             'json',
           ]);
-          writeFileSync(path.join(FIXTURES, `${name}.json`), json);
+          const tag = process.env.RUNBOOK_RECORD_HISTORIES;
+          const file = path.join(FIXTURES, tag === '1' ? `${name}.json` : `${name}.${tag}.json`);
+          if (existsSync(file)) throw new Error(`${file} is recorded already; record under a new name`);
+          writeFileSync(file, json);
         };
         fx.stage('v1');
         await record('deploy-succeeded', 'deploy', [{ app: fx.app, ref: 'v1' }]);
