@@ -1,5 +1,5 @@
 import { patched, workflowInfo } from '@temporalio/workflow';
-import { compactTimestamp } from './clock';
+import { compactTimestamp } from '../common/names';
 
 /**
  * Patch id: names of things on disk (releases, step markers, archives, snapshots, backups) and keys of

@@ -13,7 +13,8 @@ import type { RestoreInput } from '../common/contracts';
 import type { Outcome, RunReport } from '../common/progress';
 import type { Manifest } from '../manifest/types';
 import { finishRun } from './backup';
-import { compactTimestamp, isoNow } from './clock';
+import { compactTimestamp } from '../common/names';
+import { isoNow, workflowNow } from './clock';
 import { runHealthChecks } from './health';
 import { resetStableIds, runKey } from './ids';
 import { runReport } from './report';
@@ -77,7 +78,7 @@ export async function restore(input: RestoreInput): Promise<RunReport> {
       'BadInput',
     );
   const info = workflowInfo();
-  const stamp = resetStableIds() ? compactTimestamp(info.startTime.getTime()) : compactTimestamp();
+  const stamp = compactTimestamp(resetStableIds() ? info.startTime.getTime() : workflowNow());
   const scratch = input.scratch === true;
   const progress = new ProgressTracker('restore', input.app);
   tagRun(input.app, 'restore');
