@@ -2,14 +2,15 @@ import {
   ApplicationFailure,
   CancellationScope,
   isCancellation,
+  patched,
   proxyActivities,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { CatalogueEntry } from '../activities/catalogue';
 import { scratchDatabaseName } from '../common/backup-names';
-import { hostActivities, hostQueue } from './activities';
-import type { RestoreInput } from '../common/contracts';
+import { ACTIVITY_HEARTBEAT_TIMEOUT, hostActivities, hostQueue } from './activities';
+import { appLockWorkflowId, type RestoreInput } from '../common/contracts';
 import type { Outcome, RunReport } from '../common/progress';
 import type { Manifest } from '../manifest/types';
 import { finishRun } from './backup';
@@ -20,10 +21,15 @@ import { resetStableIds, runKey } from './ids';
 import { runReport } from './report';
 import { failureMessage, ProgressTracker } from './progress';
 import { Saga } from './saga';
+import { takeAppLock, type HeldLock } from './app-lock';
+
+/** Patch id: restores that change live data take the app's lock (workflow id deploy-<app>). */
+const RESTORE_TAKES_APP_LOCK = 'restore-takes-app-lock';
 import { tagRun } from './search-attributes';
 
 const { loadManifest } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
+  heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT,
   retry: { maximumAttempts: 3 },
 });
 
@@ -48,6 +54,7 @@ function hostRestoreActivities(manifest: Manifest) {
   const quick = proxyActivities<Activities>({
     ...queue,
     startToCloseTimeout: '1h',
+    heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT,
     retry: { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, nonRetryableErrorTypes: NON_RETRYABLE },
   });
   return {
@@ -90,8 +97,16 @@ export async function restore(input: RestoreInput): Promise<RunReport> {
   let error: string | undefined;
   let cancelled: unknown;
   const saga = new Saga();
+  let lock: HeldLock | undefined;
   try {
     manifest = await progress.run('load manifest', () => loadManifest(input.app));
+    // A restore that changes live data holds the app's lock, as a deploy does: never both at once.
+    if (!scratch && patched(RESTORE_TAKES_APP_LOCK))
+      lock = await progress.run(
+        'take the app lock',
+        () => takeAppLock(input.app, info.workflowId, `restore ${input.backup}`),
+        () => `holding ${appLockWorkflowId(input.app)}`,
+      );
     const host = hostRestoreActivities(manifest);
     const found = await progress.run(
       'find backup',
@@ -190,6 +205,7 @@ export async function restore(input: RestoreInput): Promise<RunReport> {
       progress.run('record', () => host.recordRestore({ manifest: manifest as Manifest, record })),
     ).catch(() => undefined);
   }
+  if (lock) await CancellationScope.nonCancellable(() => lock.release());
   const report: RunReport = runReport(progress, {
     outcome,
     summary,
