@@ -12,9 +12,16 @@ import { hostTaskQueue } from '../common/constants';
 import { durationMs } from '../common/duration';
 import type { Manifest } from '../manifest/types';
 
+/**
+ * Every activity heartbeats on a timer for its whole run (the worker's attempt interceptor), so every one
+ * can have a heartbeat timeout: an attempt on a worker that died is retried within seconds, not minutes.
+ */
+export const ACTIVITY_HEARTBEAT_TIMEOUT = '10s';
+
 /** Activities that need no particular server (manifest, records, notifications): the workflow's own queue. */
 export const orchestration = proxyActivities<Activities>({
   startToCloseTimeout: '1m',
+  heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT,
   retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 5 },
 });
 

@@ -11,7 +11,7 @@ import type { Activities } from '../activities';
 import type { BackupArtifact } from '../activities/backup';
 import type { CatalogueEntry } from '../activities/catalogue';
 import { formatBytes, scratchDatabaseName } from '../common/backup-names';
-import { hostQueue } from './activities';
+import { ACTIVITY_HEARTBEAT_TIMEOUT, hostQueue } from './activities';
 import type { BackupInput } from '../common/contracts';
 import { compactTimestamp } from '../common/names';
 import type { Outcome, RunReport } from '../common/progress';
@@ -25,6 +25,7 @@ import { resetStableIds, runKey } from './ids';
 
 const { loadManifest } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
+  heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT,
   retry: { maximumAttempts: 3 },
 });
 
@@ -42,6 +43,7 @@ export function hostBackupActivities(manifest: Manifest) {
   const short = proxyActivities<Activities>({
     ...queue,
     startToCloseTimeout: '2h',
+    heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT,
     retry: { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, nonRetryableErrorTypes: NON_RETRYABLE },
   });
   return {

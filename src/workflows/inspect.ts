@@ -1,8 +1,10 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { ACTIVITY_HEARTBEAT_TIMEOUT } from './activities';
 
 const { loadManifest } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
+  heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT,
   retry: { maximumAttempts: 3 },
 });
 

@@ -11,7 +11,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { JobOperation, JobSession } from '../activities/audit';
-import { hostQueue } from './activities';
+import { ACTIVITY_HEARTBEAT_TIMEOUT, hostQueue } from './activities';
 import type { JobInput } from '../common/contracts';
 import {
   defaultJobDate,
@@ -40,11 +40,13 @@ import { failureMessage, ProgressTracker } from './progress';
 
 const { loadManifest } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
+  heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT,
   retry: { maximumAttempts: 3 },
 });
 
 const audit = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
+  heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT,
   retry: { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2 },
 });
 
