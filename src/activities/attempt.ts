@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { constants, existsSync } from 'node:fs';
-import { lstat, mkdir, open, readdir, rm, stat } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 
@@ -71,10 +71,10 @@ function flockBinary(): string {
 export async function claimExclusive(lockFile: string, holder: string): Promise<Claim> {
   const flock = flockBinary();
   await mkdir(path.dirname(lockFile), { recursive: true, mode: 0o700 });
-  const handle = await open(lockFile, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
-  try {
-    let waitedMs = 0;
-    for (;;) {
+  let waitedMs = 0;
+  for (;;) {
+    const handle = await open(lockFile, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+    try {
       // flock(1) locks the open file description it inherits as fd 3, shared with `handle`: the lock stays
       // with this process after flock exits.
       const code = await new Promise<number | null>((resolve, reject) => {
@@ -84,18 +84,30 @@ export async function claimExclusive(lockFile: string, holder: string): Promise<
         child.once('error', reject);
         child.once('close', (exitCode) => resolve(exitCode));
       });
-      if (code === 0) break;
-      if (code !== 1) throw new Error(`flock ${lockFile} exited with ${code}`);
-      waitedMs += 500;
-      reportProgress({ waitingForLock: lockFile, holder, waitedMs });
-      throwIfCancelled();
+      if (code !== 0 && code !== 1) throw new Error(`flock ${lockFile} exited with ${code}`);
+      // The holder before us removes the file as it releases: a lock on a file no longer at that path
+      // guards nothing, so open it anew.
+      if (code === 0 && (await samePath(handle, lockFile)))
+        return {
+          async release() {
+            await rm(lockFile, { force: true }); // while still holding it, so no one locks a removed file
+            await handle.close();
+          },
+        };
+    } catch (error) {
+      await handle.close();
+      throw error;
     }
-    await handle.utimes(new Date(), new Date()).catch(() => undefined);
-    return { release: () => handle.close() };
-  } catch (error) {
     await handle.close();
-    throw error;
+    waitedMs += 500;
+    reportProgress({ waitingForLock: lockFile, holder, waitedMs });
+    throwIfCancelled();
   }
+}
+
+async function samePath(handle: FileHandle, file: string): Promise<boolean> {
+  const [held, named] = [await handle.stat(), await stat(file).catch(() => undefined)];
+  return named !== undefined && held.ino === named.ino && held.dev === named.dev;
 }
 
 /** Runs `fn` holding the exclusive claim on `lockFile`. */
@@ -124,7 +136,7 @@ export async function prepareLockDir(dir: string): Promise<string> {
 
 const LOCK_FILES_KEPT_MS = 7 * 24 * 3_600_000;
 
-/** Deletes lock files nobody touched for a week (the attempts that held them ended long ago). */
+/** Deletes lock files a crashed holder left a week ago or more (a released lock removes its file). */
 export async function pruneLockDir(dir: string): Promise<void> {
   const now = Date.now();
   for (const name of await readdir(dir).catch(() => [] as string[])) {

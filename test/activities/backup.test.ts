@@ -139,7 +139,7 @@ describe('backup activities on real files and a real PostgreSQL', () => {
     ].map((d) => `${shop.app}-db-${d}`);
     expect(readCatalogueFile(shop).entries.map((e) => e.id)).toEqual(remaining);
     expect(readdirSync(shop.backupsDir).sort()).toEqual(
-      ['.catalogue.lock', 'catalogue.json', ...remaining.map((id) => `${id}.dump`)].sort(),
+      ['catalogue.json', ...remaining.map((id) => `${id}.dump`)].sort(),
     );
   });
 });

@@ -15,7 +15,7 @@ import { startWorkerProcess, type WorkerProcess } from './worker-process';
 
 const KILL_HOOK = path.resolve(__dirname, 'kill-hook.js');
 /** Activities at least this long in the baseline are also killed halfway through. */
-const LONG_MS = 1_500;
+export const LONG_MS = 1_500;
 /** Names of what an attempt stages or writes partially; none may be left once a run ended. */
 const LEFTOVER = /\.tmp-|\.partial-|\.restoring-|\.attempt-|\.moving$|\.runbook-restore-/;
 
@@ -246,14 +246,19 @@ export async function mapLimited<T, U>(items: T[], limit: number, fn: (item: T) 
 export async function runKillMatrix<R extends ScenarioRun>(
   client: Client,
   scenario: Scenario<R>,
-  options: { limit?: number; log?: (line: string) => void } = {},
+  options: {
+    limit?: number;
+    log?: (line: string) => void;
+    /** Only these boundaries (at real size: the long activities, where a kill costs most). */
+    only?: (boundary: Boundary) => boolean;
+  } = {},
 ): Promise<{ baseline: CaseResult; boundaries: Boundary[]; failures: Array<{ kill: string; differences: string[] }> }> {
   const log = options.log ?? (() => undefined);
   const baseline = await runOnce(client, scenario);
   if (baseline.error || baseline.leftovers.length > 0)
     throw new Error(`${scenario.name}: the baseline run did not end cleanly: ${JSON.stringify(baseline)}`);
   const boundaries = await boundariesOf(client, baseline.workflowId);
-  const cases = killCases(boundaries);
+  const cases = killCases(options.only ? boundaries.filter(options.only) : boundaries);
   log(
     `${scenario.name}: baseline ${baseline.outcome} in ${baseline.ms} ms, ${boundaries.length} activities, ${cases.length} kill cases`,
   );
