@@ -92,7 +92,7 @@ export interface RunDescription extends RunSummary {
 
 export interface HistoryFilter {
   app?: string;
-  /** An Outcome (succeeded, rolled_back, failed, cancelled) or `running`. */
+  /** An Outcome (succeeded, rolled_back, failed, cancelled, unreachable) or `running`. */
   outcome?: string;
   kind?: string;
   limit?: number;
