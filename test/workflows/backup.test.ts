@@ -239,6 +239,7 @@ describe('backup and restore workflows on the real dev server and PostgreSQL', (
     const report = await runRestore(served, artifact.id);
     expect(report.steps.map((s) => [s.name, s.status])).toEqual([
       ['load manifest', 'succeeded'],
+      ['take the app lock', 'succeeded'],
       ['find backup', 'succeeded'],
       ['verify checksum', 'succeeded'],
       ['stop services', 'succeeded'],
