@@ -1,6 +1,8 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { ACTIVITY_HEARTBEAT_TIMEOUT } from './activities';
+import { inspectInputSchema, type AppInput } from '../common/workflow-inputs';
+import { validInput } from './input';
 
 const { loadManifest } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
@@ -8,9 +10,7 @@ const { loadManifest } = proxyActivities<Activities>({
   retry: { maximumAttempts: 3 },
 });
 
-export interface InspectInput {
-  app: string;
-}
+export type InspectInput = AppInput;
 
 export interface InspectResult {
   app: string;
@@ -24,7 +24,8 @@ export interface InspectResult {
 }
 
 /** Loads an app's manifest as the workers see it and summarises it: a safe first run for a new setup. */
-export async function inspect(input: InspectInput): Promise<InspectResult> {
+export async function inspect(raw: unknown): Promise<InspectResult> {
+  const input = validInput(inspectInputSchema, raw);
   const manifest = await loadManifest(input.app);
   return {
     app: manifest.app,
