@@ -1,5 +1,6 @@
 import {
   ApplicationFailure,
+  ChildWorkflowCancellationType,
   condition,
   defineSignal,
   ParentClosePolicy,
@@ -39,12 +40,15 @@ export async function takeAppLock(app: string, holder: string, what: string): Pr
     const child = await startChild(appLock, {
       workflowId,
       args: [{ app, holder }],
+      // Held through the holder's own cancellation (its undos still change live data); ended with the holder.
+      cancellationType: ChildWorkflowCancellationType.ABANDON,
       parentClosePolicy: ParentClosePolicy.TERMINATE,
     });
     return {
       async release() {
-        await child.signal(releaseSignal);
-        await child.result();
+        // A lock already gone (terminated by hand) is released all the same.
+        await child.signal(releaseSignal).catch(() => undefined);
+        await child.result().catch(() => undefined);
       },
     };
   } catch (error) {

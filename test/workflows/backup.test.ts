@@ -288,34 +288,37 @@ describe('backup and restore workflows on the real dev server and PostgreSQL', (
     const [artifact] = (backup.details as { artifacts: Array<{ id: string }> }).artifacts;
     mkdirSync(path.join(shop.root, 'staging'), { recursive: true });
     writeFileSync(path.join(shop.root, 'staging', 'VERSION'), 'v1\n');
-    const deploy = await temporal.client.workflow.start('deploy', {
-      taskQueue,
-      workflowId: appLockWorkflowId(shop.app),
-      args: [{ app: shop.app, ref: 'v1', requireApproval: true }],
-    });
-    await waitFor(async () => {
-      if ((await deploy.query<Progress>('progress')).state !== 'waiting-approval') throw new Error('not at the gate');
-    }, 60_000);
+    const deployAtGate = async () => {
+      const handle = await temporal.client.workflow.start('deploy', {
+        taskQueue,
+        workflowId: appLockWorkflowId(shop.app),
+        args: [{ app: shop.app, ref: 'v1', requireApproval: true }],
+      });
+      await waitFor(async () => {
+        if ((await handle.query<Progress>('progress')).state !== 'waiting-approval') throw new Error('not at the gate');
+      }, 60_000);
+      return handle;
+    };
+    const abort = async (handle: Awaited<ReturnType<typeof deployAtGate>>) => {
+      await handle.executeUpdate('abort', { args: ['test: done'] });
+      await handle.result().catch(() => undefined);
+    };
 
-    const refused = await failureOf(runRestore(shop, artifact.id));
-    expect(refused.message).toContain(
-      `${shop.app} is busy: a deploy, rollback or restore of it runs as workflow ${appLockWorkflowId(shop.app)}; restore ${artifact.id} once it has ended`,
-    );
-    expect((await runRestore(shop, artifact.id, true)).outcome).toBe('succeeded');
-
-    await deploy.signal('abort', 'test: let the restore run');
-    await deploy.result().catch(() => undefined);
+    const deploy = await deployAtGate();
+    try {
+      const refused = await failureOf(runRestore(shop, artifact.id));
+      expect(refused.message).toContain(
+        `${shop.app} is busy: a deploy, rollback or restore of it runs as workflow ${appLockWorkflowId(shop.app)}; restore ${artifact.id} once it has ended`,
+      );
+      expect((await runRestore(shop, artifact.id, true)).outcome).toBe('succeeded');
+    } finally {
+      await abort(deploy);
+    }
     const restored = await runRestore(shop, artifact.id);
     expect(restored.outcome).toBe('succeeded');
     expect(restored.steps.map((s) => s.name)).toContain('take the app lock');
     // Released when the restore ended: the next deploy may start.
-    const next = await temporal.client.workflow.start('deploy', {
-      taskQueue,
-      workflowId: appLockWorkflowId(shop.app),
-      args: [{ app: shop.app, ref: 'v1', requireApproval: true }],
-    });
-    await next.signal('abort', 'test: done');
-    await next.result().catch(() => undefined);
+    await abort(await deployAtGate());
   });
 
   it('refuses a restore without a backup id, saying how to find one', async () => {
