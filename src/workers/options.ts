@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { settingsFromEnv, type TemporalSettings } from '../client/connection';
 import { UsageError } from '../client/errors';
+import { metricsAddressFromEnv } from './metrics';
 
 /** What a worker process runs and where; `runbook worker` and `node dist/workers/main.js` read it the same way. */
 export interface WorkerProcessOptions {
@@ -9,6 +10,8 @@ export interface WorkerProcessOptions {
   hosts: string[];
   /** Also run the workflows and orchestration activities. */
   orchestrate: boolean;
+  /** `host:port` of the Prometheus endpoint (SDK and Runbook metrics); none when undefined. */
+  metricsAddress?: string;
 }
 
 /** Command-line flags; each one wins over its environment variable. */
@@ -16,6 +19,7 @@ export interface WorkerFlags {
   host?: string[];
   orchestrate?: boolean;
   taskQueue?: string;
+  metrics?: string;
 }
 
 /**
@@ -39,7 +43,13 @@ export function workerOptionsFromEnv(
       'name a host with --host or RUNBOOK_HOSTS, or turn orchestration on',
     );
   const settings = settingsFromEnv(env);
-  return { settings: flags.taskQueue ? { ...settings, taskQueue: flags.taskQueue } : settings, hosts, orchestrate };
+  const metricsAddress = metricsAddressFromEnv(flags.metrics ? { RUNBOOK_METRICS_ADDRESS: flags.metrics } : env);
+  return {
+    settings: flags.taskQueue ? { ...settings, taskQueue: flags.taskQueue } : settings,
+    hosts,
+    orchestrate,
+    ...(metricsAddress ? { metricsAddress } : {}),
+  };
 }
 
 function booleanEnv(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {

@@ -5,6 +5,7 @@ import { dataConverterFromEnv } from '../client/codec';
 import { checkConnection, connectionOptions } from '../client/connection';
 import { diagnoseConnection, probeConnection } from '../client/connection-check';
 import type { WorkerProcessOptions } from './options';
+import { installMetricsRuntime } from './metrics';
 import { createWorkers, runWorkers } from './worker';
 
 /**
@@ -16,6 +17,8 @@ export async function runWorkerProcess(
   log: (line: string) => void = console.log,
 ): Promise<void> {
   const { settings } = options;
+  // The runtime (and its metrics endpoint) comes before any connection: the SDK allows one per process.
+  const metricsUrl = options.metricsAddress ? installMetricsRuntime(options.metricsAddress) : undefined;
   await checkConnection(settings);
   let connection: NativeConnection;
   try {
@@ -37,7 +40,7 @@ export async function runWorkerProcess(
     });
     const queues = workers.map((w) => w.options.taskQueue).join(', ');
     log(
-      `runbook worker ${process.pid} on ${settings.address} (${settings.namespace}): task queues ${queues}; manifests ${activities.manifestsDir}`,
+      `runbook worker ${process.pid} on ${settings.address} (${settings.namespace}): task queues ${queues}; manifests ${activities.manifestsDir}${metricsUrl ? `; metrics on ${metricsUrl}` : ''}`,
     );
     await runWorkers(workers);
   } finally {

@@ -17,6 +17,10 @@ export function workerCommand(output: Output): Command {
       'run host activities only, no workflows (a second machine of a multi-host setup; RUNBOOK_ORCHESTRATE=false)',
     )
     .option('--task-queue <queue>', 'the orchestration task queue (default RUNBOOK_TASK_QUEUE or runbook)')
+    .option(
+      '--metrics <host:port>',
+      'serve Prometheus metrics (SDK and Runbook) on http://host:port/metrics (default RUNBOOK_METRICS_ADDRESS; docs/metrics.md)',
+    )
     .addHelpText(
       'after',
       [
