@@ -1,24 +1,14 @@
-import {
-  existsSync,
-  lstatSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-  cpSync,
-} from 'node:fs';
+import { existsSync } from 'node:fs';
+import { lstat, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ApplicationFailure, heartbeat } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import type { Manifest } from '../manifest/types';
 import { createArchive, excluder, extractArchive, sha256File } from './archive';
-import { copyTreeArgv } from './commands/files';
+import { attemptNumber, reportProgress, throwIfCancelled, withClaim } from './attempt';
 import type { ActivityConfig } from './config';
+import { copyTree, removeStaged } from './files';
 import { appPaths } from './paths';
 import { readDeployLog } from './records';
-import { describeFailure, runCommand } from './shell';
 
 /*
  * The Almareia guide's in-place strategy: zip the production folder, copy the new files over it, and on
@@ -47,7 +37,7 @@ export interface InPlaceSnapshot {
   takenAt: string;
 }
 
-/** Runbook's own file in the live folder: never archived, never rewound by a restore. */
+/** Runbook's former deploy log inside the live folder: never archived, never rewound by a restore. */
 const DEPLOY_LOG = 'deploy_log.jsonl';
 
 function deployState(manifest: Manifest, deployId: string): string {
@@ -74,21 +64,27 @@ export function replacedTreeFor(manifest: Manifest, rollbackId: string): string 
   return `${manifest.root.replace(/\/+$/, '')}_replaced_${rollbackId}`;
 }
 
-function readSnapshot(manifest: Manifest, deployId: string): InPlaceSnapshot | undefined {
+/**
+ * Whatever changes or reads the live folder as a whole holds this claim: an archive, a copy and a restore of
+ * one app never run at once on a host, even when an undo is scheduled while a timed-out attempt still runs.
+ */
+function withLiveFolder<T>(manifest: Manifest, fn: () => Promise<T>): Promise<T> {
+  return withClaim(path.join(appPaths(manifest).stateDir, 'locks', 'live-folder.lock'), `${manifest.root}`, fn);
+}
+
+async function readSnapshot(manifest: Manifest, deployId: string): Promise<InPlaceSnapshot | undefined> {
   try {
-    return JSON.parse(readFileSync(snapshotFile(manifest, deployId), 'utf8')) as InPlaceSnapshot;
+    return JSON.parse(await readFile(snapshotFile(manifest, deployId), 'utf8')) as InPlaceSnapshot;
   } catch {
     return undefined;
   }
 }
 
-export function listSnapshots(manifest: Manifest): InPlaceSnapshot[] {
+export async function listSnapshots(manifest: Manifest): Promise<InPlaceSnapshot[]> {
   const dir = path.join(appPaths(manifest).stateDir, 'deploys');
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .sort()
-    .map((id) => readSnapshot(manifest, id))
-    .filter((s): s is InPlaceSnapshot => s !== undefined);
+  const ids = (await readdir(dir).catch(() => [] as string[])).sort();
+  const snapshots = await Promise.all(ids.map((id) => readSnapshot(manifest, id)));
+  return snapshots.filter((s): s is InPlaceSnapshot => s !== undefined);
 }
 
 /** The deploy whose code is live, from the deploy log: the last succeeded deploy or rollback. */
@@ -96,8 +92,7 @@ export function liveDeploy(manifest: Manifest): { id: string; ref?: string } | u
   let live: { id: string; ref?: string } | undefined;
   for (const line of readDeployLog(manifest)) {
     if (line.outcome !== 'succeeded' || !line.release) continue;
-    if (line.kind === 'deploy') live = { id: line.release, ref: line.ref };
-    if (line.kind === 'rollback') live = { id: line.release, ref: line.ref };
+    if (line.kind === 'deploy' || line.kind === 'rollback') live = { id: line.release, ref: line.ref };
   }
   return live;
 }
@@ -109,12 +104,12 @@ export interface InPlaceDeploys {
 }
 
 /** The deploys `runbook rollback` can go back to: good ones, not live, whose folder a later deploy kept. */
-export function restorableDeploys(manifest: Manifest): InPlaceDeploys {
+export async function restorableDeploys(manifest: Manifest): Promise<InPlaceDeploys> {
   const live = liveDeploy(manifest)?.id;
   const good = new Map<string, string | undefined>();
   for (const line of readDeployLog(manifest))
     if (line.kind === 'deploy' && line.outcome === 'succeeded' && line.release) good.set(line.release, line.ref);
-  const kept = new Set(listSnapshots(manifest).map((s) => s.of));
+  const kept = new Set((await listSnapshots(manifest)).map((s) => s.of));
   const restorable = [...good]
     .filter(([id]) => id !== live && kept.has(id) && (!live || id < live))
     .map(([id, ref]) => ({ id, ref }))
@@ -122,61 +117,48 @@ export function restorableDeploys(manifest: Manifest): InPlaceDeploys {
   return { live, restorable };
 }
 
-/** Moves what `patterns` match in `from` (not descending into a match) to the same place in `to`. */
-function carryOver(from: string, to: string, patterns: readonly string[]): void {
+/** Calls `visit` for each entry `patterns` match under `dir` (not descending into a match). */
+async function eachMatching(
+  dir: string,
+  patterns: readonly string[],
+  visit: (relative: string) => Promise<void>,
+): Promise<void> {
   const excluded = excluder(patterns);
-  const walk = (relative: string) => {
-    for (const name of readdirSync(path.join(from, relative))) {
+  const walk = async (relative: string): Promise<void> => {
+    for (const name of await readdir(path.join(dir, relative))) {
       const entry = relative ? `${relative}/${name}` : name;
-      const source = path.join(from, entry);
-      const isDir = lstatSync(source).isDirectory();
-      if (excluded(entry, isDir)) {
-        const target = path.join(to, entry);
-        rmSync(target, { recursive: true, force: true });
-        mkdirSync(path.dirname(target), { recursive: true });
-        renameSync(source, target);
-      } else if (isDir) walk(entry);
+      const isDir = (await lstat(path.join(dir, entry))).isDirectory();
+      if (excluded(entry, isDir)) await visit(entry);
+      else if (isDir) await walk(entry);
     }
   };
-  walk('');
+  await walk('');
 }
 
-/** Removes what `patterns` match in `dir`. */
-function removeMatching(dir: string, patterns: readonly string[]): void {
-  const excluded = excluder(patterns);
-  const walk = (relative: string) => {
-    for (const name of readdirSync(path.join(dir, relative))) {
-      const entry = relative ? `${relative}/${name}` : name;
-      const isDir = lstatSync(path.join(dir, entry)).isDirectory();
-      if (excluded(entry, isDir)) rmSync(path.join(dir, entry), { recursive: true, force: true });
-      else if (isDir) walk(entry);
-    }
-  };
-  walk('');
+/** Moves what `patterns` match in `from` to the same place in `to`, replacing what is there. */
+function carryOver(from: string, to: string, patterns: readonly string[]): Promise<void> {
+  return eachMatching(from, patterns, async (entry) => {
+    const target = path.join(to, entry);
+    await rm(target, { recursive: true, force: true });
+    await mkdir(path.dirname(target), { recursive: true });
+    await rename(path.join(from, entry), target);
+  });
 }
 
-async function copyTree(from: string, to: string): Promise<void> {
-  const partial = `${to}.partial`;
-  rmSync(partial, { recursive: true, force: true });
-  mkdirSync(path.dirname(to), { recursive: true });
-  const argv = copyTreeArgv(from, partial);
-  const result = await runCommand({ argv, timeoutMs: 3_600_000 });
-  if (result.exitCode !== 0) {
-    rmSync(partial, { recursive: true, force: true });
-    throw ApplicationFailure.retryable(describeFailure(result, argv.slice(0, 3).join(' ')), 'CopyFailed');
-  }
-  renameSync(partial, to);
+/** Copies a whole tree to `to`, staged under this attempt's own name and renamed when complete. */
+async function copyWhole(from: string, to: string): Promise<void> {
+  const prefix = `${path.basename(to)}.partial-`;
+  await mkdir(path.dirname(to), { recursive: true });
+  await removeStaged(path.dirname(to), prefix);
+  const staging = `${to}.partial-${attemptNumber()}`;
+  await copyTree(from, staging);
+  throwIfCancelled();
+  await rename(staging, to);
 }
 
-function markerOf(dir: string): { done: () => boolean; set: () => void } {
-  const file = path.join(dir, 'restored');
-  return {
-    done: () => existsSync(file),
-    set: () => {
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(file, new Date().toISOString());
-    },
-  };
+async function markDone(file: string): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(file, new Date().toISOString());
 }
 
 export function inPlaceActivities(_config: ActivityConfig) {
@@ -188,38 +170,41 @@ export function inPlaceActivities(_config: ActivityConfig) {
      */
     async archiveLiveFolder(request: { manifest: Manifest; deployId: string }): Promise<ArchiveInfo> {
       const { manifest, deployId } = request;
-      mkdirSync(manifest.root, { recursive: true });
-      const copy = rollbackCopyFor(manifest, deployId);
-      if (!existsSync(copy)) await copyTree(manifest.root, copy);
-      heartbeat('copied');
-      let archive: ArchiveInfo | undefined;
-      if (manifest.snapshot.files !== false) {
-        const file = archiveFileFor(manifest, deployId);
-        if (existsSync(file)) archive = { file, bytes: statSync(file).size, sha256: await sha256File(file) };
-        else {
-          mkdirSync(path.dirname(file), { recursive: true });
-          const result = await createArchive({
-            format: 'zip',
-            sources: [manifest.root],
-            baseDir: manifest.root,
-            outFile: file,
-            exclude: [...manifest.snapshot.exclude, DEPLOY_LOG],
-            onProgress: (bytes) => heartbeat({ bytes }),
-          });
-          archive = { file, bytes: result.bytes, sha256: result.sha256 };
+      return withLiveFolder(manifest, async () => {
+        await mkdir(manifest.root, { recursive: true });
+        const copy = rollbackCopyFor(manifest, deployId);
+        if (!existsSync(copy)) await copyWhole(manifest.root, copy);
+        let archive: ArchiveInfo | undefined;
+        if (manifest.snapshot.files !== false) {
+          const file = archiveFileFor(manifest, deployId);
+          if (existsSync(file)) archive = { file, bytes: (await stat(file)).size, sha256: await sha256File(file) };
+          else {
+            await mkdir(path.dirname(file), { recursive: true });
+            const result = await createArchive({
+              format: 'zip',
+              sources: [manifest.root],
+              baseDir: manifest.root,
+              outFile: file,
+              exclude: [...manifest.snapshot.exclude, DEPLOY_LOG],
+              onProgress: (bytes) => reportProgress({ bytes }),
+            });
+            archive = { file, bytes: result.bytes, sha256: result.sha256 };
+          }
         }
-      }
-      const live = liveDeploy(manifest);
-      const snapshot: InPlaceSnapshot = {
-        deployId,
-        of: live?.id,
-        ref: live?.ref,
-        archive: archive?.file,
-        copy,
-        takenAt: new Date().toISOString(),
-      };
-      writeFileSync(snapshotFile(manifest, deployId), `${JSON.stringify(snapshot, null, 2)}\n`);
-      return archive ?? { file: copy, bytes: 0, sha256: '' };
+        const live = liveDeploy(manifest);
+        const snapshot: InPlaceSnapshot = {
+          deployId,
+          of: live?.id,
+          ref: live?.ref,
+          archive: archive?.file,
+          copy,
+          takenAt: new Date().toISOString(),
+        };
+        const file = snapshotFile(manifest, deployId);
+        await writeFile(`${file}.tmp`, `${JSON.stringify(snapshot, null, 2)}\n`);
+        await rename(`${file}.tmp`, file);
+        return archive ?? { file: copy, bytes: 0, sha256: '' };
+      });
     },
 
     /** Copies the staging folder's files over the live folder (the guide's "copy new files"). */
@@ -234,17 +219,8 @@ export function inPlaceActivities(_config: ActivityConfig) {
           'MissingSource',
         );
       const excluded = excluder(source.exclude);
-      mkdirSync(manifest.root, { recursive: true });
-      cpSync(source.from, manifest.root, {
-        recursive: true,
-        force: true,
-        verbatimSymlinks: true,
-        filter: (file) => {
-          const relative = path.relative(source.from, file);
-          return relative === '' || !excluded(relative.split(path.sep).join('/'), statSync(file).isDirectory());
-        },
-      });
-      return `copied ${source.from} into ${manifest.root}`;
+      const files = await withLiveFolder(manifest, () => copyTree(source.from, manifest.root, { skip: excluded }));
+      return `copied ${source.from} into ${manifest.root} (${files} entries)`;
     },
 
     /**
@@ -255,35 +231,45 @@ export function inPlaceActivities(_config: ActivityConfig) {
      */
     async restoreLiveFolder(request: { manifest: Manifest; deployId: string; archive: string }): Promise<string> {
       const { manifest, deployId } = request;
-      const marker = markerOf(deployState(manifest, deployId));
-      if (marker.done()) return `${manifest.root} already restored`;
+      const done = path.join(deployState(manifest, deployId), 'restored');
       const failedTree = failedTreeFor(manifest, deployId);
-      const copy = rollbackCopyFor(manifest, deployId);
-      const snapshot = readSnapshot(manifest, deployId);
-      if (snapshot && !existsSync(copy)) {
-        // an earlier attempt already moved the copy into place
-        marker.set();
-        return `${manifest.root} restored; failed tree kept as ${failedTree}`;
-      }
-      if (!snapshot && !existsSync(request.archive))
-        throw ApplicationFailure.nonRetryable(
-          `archive ${request.archive} is missing; restore ${manifest.root} by hand from another backup`,
-          'MissingArchive',
-        );
-      if (existsSync(manifest.root) && !existsSync(failedTree)) renameSync(manifest.root, failedTree);
-      else if (existsSync(manifest.root)) rmSync(manifest.root, { recursive: true, force: true });
-      if (snapshot) {
-        renameSync(copy, manifest.root);
-      } else {
-        const staging = `${manifest.root.replace(/\/+$/, '')}.restoring-${deployId}`;
-        rmSync(staging, { recursive: true, force: true });
-        mkdirSync(staging, { recursive: true });
-        heartbeat('extracting');
+      const root = manifest.root.replace(/\/+$/, '');
+      const setAside = async () => {
+        if (!existsSync(root)) return;
+        if (!existsSync(failedTree)) await rename(root, failedTree);
+        else await rm(root, { recursive: true, force: true });
+      };
+      return withLiveFolder(manifest, async () => {
+        if (existsSync(done)) return `${manifest.root} already restored`;
+        const copy = rollbackCopyFor(manifest, deployId);
+        if (await readSnapshot(manifest, deployId)) {
+          // no copy left: an earlier attempt already moved it into place
+          if (existsSync(copy)) {
+            await setAside();
+            await rename(copy, root);
+          }
+          await markDone(done);
+          return `restored ${manifest.root} as it was before the deploy; failed tree kept as ${failedTree}`;
+        }
+        if (!existsSync(request.archive))
+          throw ApplicationFailure.nonRetryable(
+            `archive ${request.archive} is missing; restore ${manifest.root} by hand from another backup`,
+            'MissingArchive',
+          );
+        const stagingPrefix = `${path.basename(root)}.restoring-${deployId}-`;
+        // Each attempt extracts under its own name; the claim means no earlier one is still writing.
+        const staging = `${root}.restoring-${deployId}-${attemptNumber()}`;
+        await removeStaged(path.dirname(root), stagingPrefix);
+        reportProgress({ extracting: request.archive, into: staging });
         await extractArchive({ file: request.archive, format: 'zip', targetDir: staging });
-        renameSync(staging, manifest.root);
-      }
-      marker.set();
-      return `restored ${manifest.root} as it was before the deploy; failed tree kept as ${failedTree}`;
+        throwIfCancelled();
+        // The failed tree is moved aside only once the archive is out, so the live folder is never missing
+        // for longer than two renames.
+        await setAside();
+        await rename(staging, root);
+        await markDone(done);
+        return `restored ${manifest.root} from ${request.archive}; failed tree kept as ${failedTree}`;
+      });
     },
 
     /** The in-place deploys `runbook rollback` can go back to (good, not live, their folder kept). */
@@ -293,46 +279,51 @@ export function inPlaceActivities(_config: ActivityConfig) {
 
     /**
      * `runbook rollback` of an in-place app: the code of an earlier good deploy (its zip, or the copy a later
-     * deploy kept) with what the snapshot leaves out — venv, uploads, logs, the deploy log — carried over
-     * from the live folder, so data written since is kept. The replaced folder stays as <root>_replaced_<id>.
+     * deploy kept) with what the snapshot leaves out — venv, uploads, logs — carried over from the live
+     * folder, so data written since is kept. The replaced folder stays as <root>_replaced_<id>. Stages, each
+     * found again by a retry: the code prepared as <root>.restoring-<id>; the live folder moved aside; the
+     * data carried over; the prepared folder renamed into place.
      */
     async restoreEarlierDeploy(request: { manifest: Manifest; rollbackId: string; target: string }): Promise<string> {
       const { manifest, rollbackId, target } = request;
-      const marker = markerOf(path.join(appPaths(manifest).stateDir, 'rollbacks', rollbackId));
-      if (marker.done()) return `${manifest.root} already holds deploy ${target}`;
-      const snapshot = listSnapshots(manifest)
-        .filter((s) => s.of === target)
-        .at(-1);
-      if (!snapshot)
-        throw ApplicationFailure.nonRetryable(
-          `no copy of deploy ${target} is kept any more (releases.keep); deploy that version again instead`,
-          'NothingToRollBackTo',
-        );
-      const keep = [...manifest.snapshot.exclude, DEPLOY_LOG];
+      const done = path.join(appPaths(manifest).stateDir, 'rollbacks', rollbackId, 'restored');
+      const root = manifest.root.replace(/\/+$/, '');
       const replaced = replacedTreeFor(manifest, rollbackId);
-      const staging = `${manifest.root.replace(/\/+$/, '')}.restoring-${rollbackId}`;
-      if (!existsSync(replaced)) {
-        rmSync(staging, { recursive: true, force: true });
-        heartbeat('preparing');
-        if (snapshot.archive && existsSync(snapshot.archive)) {
-          mkdirSync(staging, { recursive: true });
-          await extractArchive({ file: snapshot.archive, format: 'zip', targetDir: staging });
-        } else if (existsSync(snapshot.copy)) {
-          await copyTree(snapshot.copy, staging);
-        } else
+      const ready = `${root}.restoring-${rollbackId}`;
+      const keep = [...manifest.snapshot.exclude, DEPLOY_LOG];
+      return withLiveFolder(manifest, async () => {
+        if (existsSync(done)) return `${manifest.root} already holds deploy ${target}`;
+        const snapshot = (await listSnapshots(manifest)).filter((s) => s.of === target).at(-1);
+        if (!snapshot)
           throw ApplicationFailure.nonRetryable(
-            `the zip and the copy of deploy ${target} are gone; deploy that version again instead`,
+            `no copy of deploy ${target} is kept any more (releases.keep); deploy that version again instead`,
             'NothingToRollBackTo',
           );
-        removeMatching(staging, keep);
-        if (existsSync(manifest.root)) {
-          carryOver(manifest.root, staging, keep);
-          renameSync(manifest.root, replaced);
+        if (!existsSync(ready) && !existsSync(replaced)) {
+          const stagingPrefix = `${path.basename(ready)}-`;
+          const staging = `${ready}-${attemptNumber()}`;
+          await removeStaged(path.dirname(root), stagingPrefix);
+          reportProgress({ preparing: staging, deploy: target });
+          if (snapshot.archive && existsSync(snapshot.archive))
+            await extractArchive({ file: snapshot.archive, format: 'zip', targetDir: staging });
+          else if (existsSync(snapshot.copy)) await copyTree(snapshot.copy, staging);
+          else
+            throw ApplicationFailure.nonRetryable(
+              `the zip and the copy of deploy ${target} are gone; deploy that version again instead`,
+              'NothingToRollBackTo',
+            );
+          throwIfCancelled();
+          await eachMatching(staging, keep, (entry) => rm(path.join(staging, entry), { recursive: true, force: true }));
+          await rename(staging, ready);
         }
-      }
-      if (existsSync(staging)) renameSync(staging, manifest.root);
-      marker.set();
-      return `${manifest.root} holds deploy ${target} again (${snapshot.ref ?? 'its ref'}); the replaced folder is ${replaced}`;
+        if (existsSync(ready)) {
+          if (existsSync(root) && !existsSync(replaced)) await rename(root, replaced);
+          if (existsSync(replaced)) await carryOver(replaced, ready, keep);
+          await rename(ready, root);
+        }
+        await markDone(done);
+        return `${manifest.root} holds deploy ${target} again (${snapshot.ref ?? 'its ref'}); the replaced folder is ${replaced}`;
+      });
     },
 
     /**
@@ -348,18 +339,21 @@ export function inPlaceActivities(_config: ActivityConfig) {
       const note = (id: string, target: string) => leftovers.set(id, [...(leftovers.get(id) ?? []), target]);
       for (const kind of ['deploys', 'rollbacks']) {
         const dir = path.join(stateDir, kind);
-        if (existsSync(dir)) for (const id of readdirSync(dir)) note(id, path.join(dir, id));
+        for (const id of await readdir(dir).catch(() => [] as string[])) note(id, path.join(dir, id));
       }
-      for (const snapshot of listSnapshots(manifest)) if (snapshot.archive) note(snapshot.deployId, snapshot.archive);
-      for (const name of existsSync(parent) ? readdirSync(parent) : []) {
-        const match = new RegExp(`^${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}_(failed|replaced)_(.+)$`).exec(name);
+      for (const snapshot of await listSnapshots(manifest))
+        if (snapshot.archive) note(snapshot.deployId, snapshot.archive);
+      const leftBeside = new RegExp(`^${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}_(failed|replaced)_(.+)$`);
+      for (const name of await readdir(parent).catch(() => [] as string[])) {
+        const match = leftBeside.exec(name);
         if (match) note(match[2], path.join(parent, name));
       }
       const ids = [...leftovers.keys()].sort();
       const kept = new Set([...ids.slice(-manifest.releases.keep), ...(request.protect ?? [])]);
       const removed: string[] = [];
       for (const id of ids.filter((i) => !kept.has(i))) {
-        for (const target of leftovers.get(id) ?? []) rmSync(target, { recursive: true, force: true });
+        reportProgress({ removing: id });
+        for (const target of leftovers.get(id) ?? []) await rm(target, { recursive: true, force: true });
         removed.push(id);
       }
       return removed;

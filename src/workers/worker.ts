@@ -1,6 +1,9 @@
+import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities, type ActivityConfig } from '../activities';
 import { hostTaskQueue, ORCHESTRATION_TASK_QUEUE } from '../common/constants';
+import { prepareLockDir, pruneLockDir } from '../activities/attempt';
+import { attemptInterceptors, defaultLockDir } from './attempts';
 import { workflowSource } from './bundle';
 
 export interface WorkerOptions {
@@ -14,6 +17,10 @@ export interface WorkerOptions {
   taskQueue?: string;
   activities: ActivityConfig;
   identity?: string;
+  /** Payload encryption (client/codec.ts); undefined: the SDK's plain JSON. */
+  dataConverter?: DataConverter;
+  /** Folder of the per-activity locks that keep attempts apart (default RUNBOOK_LOCK_DIR or /run/lock/runbook). */
+  lockDir?: string;
 }
 
 /**
@@ -22,17 +29,25 @@ export interface WorkerOptions {
  */
 export async function createWorkers(options: WorkerOptions): Promise<Worker[]> {
   const activities = createActivities(options.activities);
+  const lockDir = await prepareLockDir(options.lockDir ?? defaultLockDir(options.activities.env));
+  await pruneLockDir(lockDir);
   const common = {
     connection: options.connection,
     namespace: options.namespace,
     activities,
+    interceptors: { activity: [attemptInterceptors(lockDir)] },
     ...(options.identity ? { identity: options.identity } : {}),
     shutdownGraceTime: '5s' as const,
+    ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
   };
   const workers: Worker[] = [];
   if (options.orchestrate) {
     workers.push(
-      await Worker.create({ ...common, taskQueue: options.taskQueue ?? ORCHESTRATION_TASK_QUEUE, ...workflowSource() }),
+      await Worker.create({
+        ...common,
+        taskQueue: options.taskQueue ?? ORCHESTRATION_TASK_QUEUE,
+        ...workflowSource({ encodedFailures: Boolean(options.dataConverter?.failureConverterPath) }),
+      }),
     );
   }
   for (const host of options.hosts) {

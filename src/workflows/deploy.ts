@@ -18,8 +18,9 @@ import type { Outcome, RunReport } from '../common/progress';
 import { ACTION, APP, OUTCOME, REF } from '../common/search-attributes';
 import type { Manifest } from '../manifest/types';
 import { durationMs as durationToMs } from '../common/duration';
-import { described, hostActivities, orchestration } from './activities';
+import { described, hostActivities, isHostUnreachable, orchestration } from './activities';
 import { runHealthChecks } from './health';
+import { resetStableIds, runStamp } from './ids';
 import { runReport } from './report';
 import { notifyQuietly } from './notify';
 import { validInput } from './input';
@@ -47,7 +48,9 @@ async function deployApp(input: DeployInput): Promise<RunReport> {
     );
 
   const progress = new ProgressTracker('deploy', input.app);
-  const releaseId = `${compactTimestamp(info.runStartTime.getTime())}-${info.runId.slice(0, 8)}`;
+  const releaseId = resetStableIds()
+    ? runStamp()
+    : `${compactTimestamp(info.runStartTime.getTime())}-${info.runId.slice(0, 8)}`;
   const operator = new OperatorControls(progress);
 
   const manifest = await progress.run(
@@ -92,7 +95,7 @@ async function deployApp(input: DeployInput): Promise<RunReport> {
     }
     if (manifest.strategy === 'releases') {
       for (const host of manifest.hosts) {
-        const acts = hostActivities(host);
+        const acts = hostActivities(manifest, host);
         const prefix = manifest.hosts.length > 1 ? `${host}: ` : '';
         await progress.run(`${prefix}mark release ${releaseId} good`, () =>
           described(acts.markRelease, `mark release ${releaseId} good`, { manifest, releaseId, status: 'good' }),
@@ -109,7 +112,7 @@ async function deployApp(input: DeployInput): Promise<RunReport> {
         await progress.run(
           `${prefix}prune old snapshots`,
           () =>
-            described(hostActivities(host).pruneInPlace, 'prune old copies, zips and failed trees', {
+            described(hostActivities(manifest, host).pruneInPlace, 'prune old copies, zips and failed trees', {
               manifest,
               protect: [releaseId],
             }),
@@ -127,11 +130,17 @@ async function deployApp(input: DeployInput): Promise<RunReport> {
     const undone = await CancellationScope.nonCancellable(async () => {
       if (manifest.strategy === 'releases')
         for (const host of manifest.hosts)
-          await hostActivities(host).markRelease({ manifest, releaseId, status: 'bad', note: error });
+          await hostActivities(manifest, host)
+            .markRelease({ manifest, releaseId, status: 'bad', note: error })
+            .catch((e) => log.warn('release not marked bad', { host, error: failureMessage(e) }));
       return leaveAsIs ? { failed: [] } : saga.compensate(progress);
     });
     run.leftAsIs = leaveAsIs;
-    outcome = undone.failed.length > 0 || leaveAsIs ? 'failed' : 'rolled_back';
+    outcome = isHostUnreachable(failure)
+      ? 'unreachable'
+      : undone.failed.length > 0 || leaveAsIs
+        ? 'failed'
+        : 'rolled_back';
     if (undone.failed.length > 0)
       error = `${error}; ROLLBACK FAILED: ${undone.failed.map((f) => `${f.name}: ${f.error}`).join('; ')}`;
   }
@@ -144,7 +153,7 @@ async function deployApp(input: DeployInput): Promise<RunReport> {
   if (cancelled) throw cancellation;
   throw ApplicationFailure.nonRetryable(
     report.summary,
-    outcome === 'rolled_back' ? 'DeployRolledBack' : 'DeployFailed',
+    outcome === 'rolled_back' ? 'DeployRolledBack' : outcome === 'unreachable' ? 'DeployUnreachable' : 'DeployFailed',
     report,
   );
 }
@@ -171,7 +180,7 @@ const ROLLBACK_AUTO_FALSE = 'rollback-auto-false';
 
 async function deployHost(run: DeployRun, host: string, steps: PlannedStep[]): Promise<void> {
   const { manifest, releaseId, progress, saga, input } = run;
-  const acts = hostActivities(host);
+  const acts = hostActivities(manifest, host);
   const inPlace = manifest.strategy === 'in-place';
   const releaseDir = inPlace ? manifest.root : `${manifest.root}/releases/${releaseId}`;
   const stepDir = manifest.source.type === 'image' ? manifest.root : releaseDir;
@@ -383,9 +392,11 @@ function buildReport(run: DeployRun, outcome: Outcome, error: string | undefined
       ? `deployed ${what} (release ${releaseId})`
       : outcome === 'rolled_back'
         ? `${cancelled ? 'cancelled' : 'rolled back'} deploy of ${what}: ${error}${run.changed ? '; previous version restored and healthy' : '; nothing was changed'}`
-        : run.leftAsIs
-          ? `deploy of ${what} FAILED and was left as it is (rollback.auto: false, nothing undone): ${error}`
-          : `deploy of ${what} FAILED and was not fully rolled back: ${error}`;
+        : outcome === 'unreachable'
+          ? `deploy of ${what} did not go through: ${error}`
+          : run.leftAsIs
+            ? `deploy of ${what} FAILED and was left as it is (rollback.auto: false, nothing undone): ${error}`
+            : `deploy of ${what} FAILED and was not fully rolled back: ${error}`;
   return runReport(run.progress, {
     outcome,
     summary,
@@ -402,7 +413,7 @@ export async function finish(manifest: Manifest, report: RunReport): Promise<voi
   upsertMemo({ summary: report.summary });
   for (const host of manifest.hosts) {
     await described(
-      hostActivities(host).recordRun,
+      hostActivities(manifest, host).recordRun,
       `record in ${manifest.hosts.length > 1 ? `${host}'s ` : ''}deploy log`,
       { manifest, report },
     ).catch((error) => log.warn('deploy log not written', { host, error: failureMessage(error) }));

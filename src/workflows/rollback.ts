@@ -11,9 +11,9 @@ import type { Outcome, RunReport } from '../common/progress';
 import { ACTION, APP, OUTCOME, REF } from '../common/search-attributes';
 import type { Manifest } from '../manifest/types';
 import { stepLabel } from '../common/labels';
-import { compactTimestamp } from '../common/names';
-import { described, hostActivities, orchestration } from './activities';
+import { described, hostActivities, isHostUnreachable, orchestration } from './activities';
 import { runHealthChecks } from './health';
+import { runStamp } from './ids';
 import { finish } from './deploy';
 import { validInput } from './input';
 import { failureMessage, ProgressTracker } from './progress';
@@ -62,7 +62,7 @@ async function rollBack(input: RollbackInput): Promise<RunReport> {
   let target = input.to;
   try {
     for (const host of manifest.hosts) {
-      const acts = hostActivities(host);
+      const acts = hostActivities(manifest, host);
       const prefix = manifest.hosts.length > 1 ? `${host}: ` : '';
       const view = await progress.run(
         `${prefix}find release`,
@@ -98,7 +98,7 @@ async function rollBack(input: RollbackInput): Promise<RunReport> {
       await runHealthChecks(acts, manifest, offsets, (name, fn) => progress.run(`${prefix}health: ${name}`, fn));
     }
   } catch (failure) {
-    outcome = 'failed';
+    outcome = isHostUnreachable(failure) ? 'unreachable' : 'failed';
     error = failureMessage(failure);
   }
   const report: RunReport = runReport(progress, {
@@ -106,7 +106,9 @@ async function rollBack(input: RollbackInput): Promise<RunReport> {
     summary:
       outcome === 'succeeded'
         ? `rolled ${manifest.app} back to release ${target}`
-        : `rollback of ${manifest.app} FAILED: ${error}`,
+        : outcome === 'unreachable'
+          ? `rollback of ${manifest.app} did not go through: ${error}`
+          : `rollback of ${manifest.app} FAILED: ${error}`,
     error,
     release: target,
   });
@@ -126,14 +128,13 @@ async function rollBackInPlace(
   manifest: Manifest,
   progress: ProgressTracker,
 ): Promise<RunReport> {
-  const info = workflowInfo();
-  const rollbackId = `${compactTimestamp(info.runStartTime.getTime())}-${info.runId.slice(0, 8)}`;
+  const rollbackId = runStamp();
   let outcome: Outcome = 'succeeded';
   let error: string | undefined;
   let target = input.to;
   try {
     for (const host of manifest.hosts) {
-      const acts = hostActivities(host);
+      const acts = hostActivities(manifest, host);
       const prefix = manifest.hosts.length > 1 ? `${host}: ` : '';
       const view = await progress.run(
         `${prefix}find deploy`,
@@ -193,7 +194,7 @@ async function rollBackInPlace(
       );
     }
   } catch (failure) {
-    outcome = 'failed';
+    outcome = isHostUnreachable(failure) ? 'unreachable' : 'failed';
     error = failureMessage(failure);
   }
   const report: RunReport = runReport(progress, {
@@ -201,7 +202,9 @@ async function rollBackInPlace(
     summary:
       outcome === 'succeeded'
         ? `rolled ${manifest.app} back to deploy ${target}`
-        : `rollback of ${manifest.app} FAILED: ${error}`,
+        : outcome === 'unreachable'
+          ? `rollback of ${manifest.app} did not go through: ${error}`
+          : `rollback of ${manifest.app} FAILED: ${error}`,
     error,
     release: target,
   });

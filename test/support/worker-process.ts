@@ -1,9 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
+import { WORKER_MAIN } from './cli';
 import { childrenOf } from './containers';
 import { stopChild, waitFor } from './postgres';
-
-const WORKER_MAIN = path.resolve(__dirname, '..', '..', 'dist', 'workers', 'main.js');
 
 export interface WorkerProcess {
   child: ChildProcess;
@@ -26,6 +24,8 @@ export async function startWorkerProcess(options: {
   wrap?: string[];
   /** The wrapper forks the worker and waits (nsenter into a pid namespace): signals go to the forked worker. */
   wrapForks?: boolean;
+  /** How long it may take to connect and poll (default 30 s; more where many workers start at once). */
+  startTimeoutMs?: number;
 }): Promise<WorkerProcess> {
   const env = {
     ...process.env,
@@ -41,7 +41,10 @@ export async function startWorkerProcess(options: {
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker did not start:\n${output}`)), 30_000);
+    const timer = setTimeout(
+      () => reject(new Error(`worker did not start:\n${output}`)),
+      options.startTimeoutMs ?? 30_000,
+    );
     const poll = setInterval(() => {
       if (output.includes('task queues')) {
         clearTimeout(timer);

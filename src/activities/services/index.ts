@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { heartbeat } from '@temporalio/activity';
 import type { Manifest, Service } from '../../manifest/types';
+import { reportProgress } from '../attempt';
 import type { ActivityConfig } from '../config';
 import { commandEnvironment, environmentFileText, secretValues, serviceEnvironment } from '../environment';
 import { appPaths, liveDir } from '../paths';
@@ -84,7 +84,7 @@ export function serviceActivities(config: ActivityConfig) {
       const context = contextFor(config, request);
       const messages: string[] = [];
       for (const service of [...selected(request)].reverse()) {
-        heartbeat(service.name);
+        reportProgress({ service: service.name });
         messages.push(await managerFor(service).stop(service, context));
       }
       return messages;
@@ -96,7 +96,7 @@ export function serviceActivities(config: ActivityConfig) {
       context.envFile = writeServiceEnvironment(request.manifest, context.env);
       const messages: string[] = [];
       for (const service of selected(request)) {
-        heartbeat(service.name);
+        reportProgress({ service: service.name });
         messages.push(await managerFor(service).start(service, context));
       }
       return messages;
