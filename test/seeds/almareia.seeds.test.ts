@@ -33,10 +33,11 @@ describe('Almareia (seed 003) in place', () => {
     const response = await fetch(`http://127.0.0.1:${port}${pathname}`, { signal: AbortSignal.timeout(3_000) });
     return { status: response.status, body: (await response.json()) as { version?: string; uploads?: string[] } };
   };
-  /** The folder's every file but the two logs, which the restarted app and Runbook append to. */
-  const listing = () => treeListing(root, ['app.log', 'deploy_log.jsonl']);
+  /** The folder's every file but the app's log, which the restarted app appends to. */
+  const listing = () => treeListing(root, ['app.log']);
+  /** Runbook keeps an in-place app's deploy log beside its folder. */
   const deployLog = () =>
-    readFileSync(path.join(root, 'deploy_log.jsonl'), 'utf8')
+    readFileSync(`${root}.runbook/deploy_log.jsonl`, 'utf8')
       .trim()
       .split('\n')
       .map((line) => JSON.parse(line) as { kind: string; outcome: string; ref: string; release: string });
