@@ -1,9 +1,7 @@
 import os from 'node:os';
 import { Command } from 'commander';
 import type { Output } from '../output';
-import { connect, settingsFromEnv } from '../../client/connection';
 import { UsageError } from '../../client/errors';
-import { runWorkerProcess } from '../../workers/main';
 import { collectHost } from './dev';
 
 interface WorkerOptions {
@@ -35,6 +33,8 @@ export function workerCommand(output: Output): Command {
           'nothing to run: no --host and --no-orchestrate',
           'name a host with --host, or drop --no-orchestrate',
         );
+      const { connect, settingsFromEnv } = await import('../../client/connection');
+      const { runWorkerProcess } = await import('../../workers/main');
       const settings = settingsFromEnv();
       // Fails fast with exit 3 and the address tried, instead of the worker's retry loop.
       await (await connect(settings)).close();
