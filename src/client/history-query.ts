@@ -9,13 +9,13 @@ import { UsageError } from './errors';
 
 export interface HistoryFilter {
   app?: string;
-  /** An Outcome (succeeded, rolled_back, failed, cancelled) or `running`. */
+  /** An Outcome (succeeded, rolled_back, failed, cancelled, unreachable) or `running`. */
   outcome?: string;
   kind?: string;
   limit?: number;
 }
 
-export const OUTCOMES: readonly Outcome[] = ['succeeded', 'rolled_back', 'failed', 'cancelled'];
+export const OUTCOMES: readonly Outcome[] = ['succeeded', 'rolled_back', 'failed', 'cancelled', 'unreachable'];
 /** The operations `runbook history` lists; read-only lookups (inspect, releases, backups) are left out. */
 export const HISTORY_KINDS: readonly string[] = [
   WORKFLOW_TYPES.deploy,
