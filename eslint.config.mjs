@@ -114,6 +114,8 @@ export default tseslint.config(
             {
               group: [
                 '@temporalio/*',
+                '**/client/codec',
+                '**/client/codec-server',
                 '**/client/connection',
                 '**/client/runs',
                 '**/client/schedules',
