@@ -75,7 +75,7 @@ async function deployTimings() {
     for (const w of workers) w.shutdown();
     await running;
     await connection.close();
-    stopAppProcesses(root, 'releases', 'SIGKILL');
+    await stopAppProcesses(root, 'SIGKILL');
     await server.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -13,7 +13,8 @@ import {
   psqlRestoreArgv,
   type DumpFormat,
 } from './commands/postgres';
-import { describeFailure, runCommand, stopLeftover } from './shell';
+import { stopLeftover } from './containment';
+import { describeFailure, runCommand } from './shell';
 
 /*
  * pg_dump / pg_restore / psql for backups, restores and the deploy's pre-migration dump. Connection
@@ -137,8 +138,8 @@ export interface DumpDatabaseOptions {
   binDir?: string;
   /** The worker's environment (default process.env); PG* connection variables in it are replaced. */
   env?: NodeJS.ProcessEnv;
-  /** Where the running pg_dump's pid is kept so a retry stops a copy left by a crashed worker (default `<file>.pid`). */
-  pidFile?: string;
+  /** The lease under which pg_dump runs, so a retry stops a copy left by a crashed worker (default: the file's). */
+  lease?: string;
   timeoutMs?: number;
 }
 
@@ -157,8 +158,8 @@ export interface DumpResult {
  */
 export async function dumpDatabase(options: DumpDatabaseOptions): Promise<DumpResult> {
   const file = path.resolve(options.file);
-  const pidFile = options.pidFile ?? `${file}.pid`;
-  await stopLeftover(pidFile);
+  const lease = options.lease ?? `dump:${file}`;
+  await stopLeftover(lease);
   await mkdir(path.dirname(file), { recursive: true });
   await removePartials(file);
   const temporary = `${file}.partial-${randomBytes(4).toString('hex')}`;
@@ -169,7 +170,7 @@ export async function dumpDatabase(options: DumpDatabaseOptions): Promise<DumpRe
       argv,
       env: toolEnv(options.url, options.env),
       redact: secretsOf(options.url),
-      pidFile,
+      lease,
       timeoutMs: options.timeoutMs,
       heartbeatDetails: () => ({ bytes: sizeOfSync(temporary) }),
     });
@@ -249,7 +250,7 @@ export interface RestoreDatabaseOptions {
   jobs?: number;
   binDir?: string;
   env?: NodeJS.ProcessEnv;
-  pidFile?: string;
+  lease?: string;
   timeoutMs?: number;
 }
 
@@ -271,7 +272,7 @@ export async function restoreDatabase(options: RestoreDatabaseOptions): Promise<
     argv,
     env: toolEnv(options.url, options.env),
     redact: secretsOf(options.url),
-    pidFile: options.pidFile,
+    lease: options.lease,
     timeoutMs: options.timeoutMs,
   });
   if (result.exitCode !== 0)

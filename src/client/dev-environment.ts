@@ -8,6 +8,7 @@ import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
 import { activityConfigFromEnv } from '../activities';
 import { ORCHESTRATION_TASK_QUEUE } from '../common/constants';
 import { startDevServer, type DevServer } from '../devserver/dev-server';
+import { guardHostWorker } from '../activities/containment';
 import { createWorkers } from '../workers/worker';
 import { UsageError } from './errors';
 import { loadAllManifests } from './manifests';
@@ -80,6 +81,7 @@ export async function startDevEnvironment(options: DevEnvironmentOptions): Promi
   };
   let workers: Worker[];
   try {
+    await guardHostWorker();
     workers = await createWorkers({
       connection: server.env.nativeConnection,
       namespace: server.namespace,

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { NativeConnection } from '@temporalio/worker';
 import { activityConfigFromEnv } from '../activities';
+import { guardHostWorker } from '../activities/containment';
 import { DEFAULT_NAMESPACE, DEFAULT_TEMPORAL_ADDRESS } from '../common/constants';
 import { createWorkers, runWorkers } from './worker';
 
@@ -22,6 +23,7 @@ export async function runWorkerProcess(
   const connection = await NativeConnection.connect({ address });
   try {
     const activities = activityConfigFromEnv();
+    await guardHostWorker();
     const workers = await createWorkers({
       connection,
       namespace,

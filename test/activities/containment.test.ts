@@ -5,7 +5,7 @@ import path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { activityConfigFromEnv } from '../../src/activities';
 import { runCommand } from '../../src/activities/shell';
-import { stepActivities } from '../../src/activities/steps';
+import { stepActivities, type StepResult } from '../../src/activities/steps';
 import { parseManifest } from '../../src/manifest/load';
 import { waitFor } from '../support/postgres';
 import { processesMentioning } from '../support/processes';
@@ -73,7 +73,7 @@ steps:
     writeFileSync(path.join(steps, 'install-0.pid'), String(target.pid));
 
     const activities = stepActivities(activityConfigFromEnv());
-    const result = await new MockActivityEnvironment().run(() =>
+    const result: StepResult = await new MockActivityEnvironment().run(() =>
       activities.runStep({
         manifest: parsed.manifest,
         phase: 'install',

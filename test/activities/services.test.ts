@@ -6,7 +6,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { activityConfigFromEnv } from '../../src/activities';
 import { serviceActivities } from '../../src/activities/services';
 import { pidsListeningOn } from '../../src/activities/services/ports';
-import { isAlive } from '../../src/activities/shell';
+import { isAlive } from '../../src/activities/containment';
 import { freePort } from '../../src/devserver/ports';
 import { parseManifest } from '../../src/manifest/load';
 import type { Manifest } from '../../src/manifest/types';

@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { startDevServer, type DevServer } from '../../src/devserver/dev-server';
 import { startPostgres, type PostgresInstance } from './postgres';
@@ -8,6 +10,8 @@ export interface TestServices {
   temporal: DevServer;
   postgres: PostgresInstance;
   redis: RedisInstance;
+  /** Runbook's private state folder for this run (RUNBOOK_STATE_DIR), shared by every worker it starts. */
+  stateDir: string;
 }
 
 declare global {
@@ -27,7 +31,8 @@ export default async function globalSetup(): Promise<void> {
     if (build.status !== 0) throw new Error('npm run build failed');
   }
   const [temporal, postgres, redis] = await Promise.all([startDevServer(), startPostgres(), startRedis()]);
-  globalThis.__RUNBOOK_TEST_SERVICES__ = { temporal, postgres, redis };
+  const stateDir = mkdtempSync(path.join(os.tmpdir(), 'runbook-state-'));
+  globalThis.__RUNBOOK_TEST_SERVICES__ = { temporal, postgres, redis, stateDir };
   Object.assign(process.env, {
     TEMPORAL_ADDRESS: temporal.address,
     TEMPORAL_NAMESPACE: temporal.namespace,
@@ -35,6 +40,7 @@ export default async function globalSetup(): Promise<void> {
     RUNBOOK_TEST_PG_URL: postgres.url,
     RUNBOOK_TEST_PG_BIN: postgres.binDir,
     RUNBOOK_TEST_REDIS_URL: redis.url,
+    RUNBOOK_STATE_DIR: stateDir,
     RUNBOOK_WORKFLOW_BUNDLE: path.join(ROOT, 'dist', 'workflow-bundle.js'),
   });
 }

@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { stopPostgres } from './postgres';
 import { stopRedis } from './redis';
 
@@ -5,4 +6,5 @@ export default async function globalTeardown(): Promise<void> {
   const services = globalThis.__RUNBOOK_TEST_SERVICES__;
   if (!services) return;
   await Promise.allSettled([services.temporal.stop(), stopPostgres(services.postgres), stopRedis(services.redis)]);
+  rmSync(services.stateDir, { recursive: true, force: true });
 }

@@ -1,0 +1,6 @@
+// Containment: no process Runbook starts outlives what started it (see docs/processes.md).
+export { beginAttempt, stopLeftover, workerId, type Attempt } from './attempts';
+export { containService } from './services';
+export { guardHostWorker, reapDeadWorkers } from './reaper';
+export { identityOf, isAlive, isSameProcess, type ProcessIdentity } from './proc';
+export { isTreeRunning, killTree, signalTree, stopTree, treeMembers, trustedTree, type ProcessTree } from './tree';
