@@ -15,6 +15,25 @@ function measure(label, iterations, fn) {
   console.log(`${label.padEnd(48)} ${(ms / iterations).toFixed(3).padStart(9)} ms/op  (${iterations} runs)`);
 }
 
+/** What containment adds to every command Runbook runs: a cgroup (or marker), the join, the leftover check. */
+async function commandTimings() {
+  const { spawnSync } = require('node:child_process');
+  const { runCommand } = dist('activities/shell.js');
+  const iterations = 200;
+  const time = async (label, fn) => {
+    await fn();
+    const start = performance.now();
+    for (let i = 0; i < iterations; i++) await fn();
+    const ms = (performance.now() - start) / iterations;
+    console.log(`${label.padEnd(48)} ${ms.toFixed(3).padStart(9)} ms/op  (${iterations} runs)`);
+  };
+  await time('spawn `true` (no containment, for reference)', async () => spawnSync('true'));
+  await time('runCommand `true` (cgroup where the host has one)', () => runCommand({ argv: ['true'] }));
+  process.env.RUNBOOK_CONTAINMENT = 'process-group';
+  await time('runCommand `true` (process group + /proc scan)', () => runCommand({ argv: ['true'] }));
+  delete process.env.RUNBOOK_CONTAINMENT;
+}
+
 async function deployTimings() {
   const { startDevServer } = dist('devserver/dev-server.js');
   const { freePort } = dist('devserver/ports.js');
@@ -90,6 +109,7 @@ async function deployTimings() {
   measure('validate the five example manifests', 200, () => examples.forEach((f) => loadManifestFile(f)));
   const orquetask = loadManifestFile(examples[1]).manifest;
   measure('plan an OrqueTask deploy', 5000, () => planDeploy(orquetask, { app: 'orquetask', ref: 'main' }));
+  await commandTimings();
   if (!process.argv.includes('--quick')) await deployTimings();
 })().catch((error) => {
   console.error(error);

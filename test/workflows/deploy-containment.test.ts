@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { appLockWorkflowId } from '../../src/common/contracts';
 import type { Progress } from '../../src/common/progress';
@@ -10,7 +11,7 @@ import { startWorkerProcess, type WorkerProcess } from '../support/worker-proces
 
 // Steps whose commands fork: a real worker process is SIGKILLed while one runs. Nothing the step started may
 // keep running after the worker dies, and the retry on a new worker runs the step exactly once.
-describe('a step that forks does not outlive the worker that ran it', () => {
+describe('processes and the worker that started them', () => {
   let fx: AppFixture;
   let temporal: Awaited<ReturnType<typeof connectClient>>;
   const workers: WorkerProcess[] = [];
@@ -86,5 +87,46 @@ describe('a step that forks does not outlive the worker that ran it', () => {
       log,
     );
     expect(linesOf(log).sort()).toEqual(['daemon', 'main']);
+  });
+
+  it('a process service outlives the SIGKILLed worker that started it, and the next worker stops all of it', async () => {
+    // A second service that daemonizes a helper (double fork + setsid), as many real services do.
+    const helper = path.join(fx.dir, 'helper.sh');
+    writeFileSync(helper, 'while :; do sleep 1; done\n');
+    const sidekick = path.join(fx.dir, 'sidekick.sh');
+    writeFileSync(sidekick, `(setsid sh ${helper} > /dev/null 2>&1 &)\nexec sleep 300\n`);
+    (fx.manifest.services as unknown[]).push({
+      name: 'sidekick',
+      type: 'process',
+      start: ['sh', sidekick],
+      stopTimeout: '2s',
+    });
+    fx.save();
+    const deploy = async (ref: string) => {
+      fx.stage(ref);
+      const handle = await temporal.client.workflow.start('deploy', {
+        taskQueue: fx.taskQueue,
+        workflowId: appLockWorkflowId(fx.app),
+        args: [{ app: fx.app, ref }],
+      });
+      return (await runOutcome(temporal.client, handle.workflowId)).report;
+    };
+    const first = await worker();
+    expect((await deploy('v1')).outcome).toBe('succeeded');
+    const helpers = processesMentioning(helper);
+    expect(helpers).toHaveLength(1);
+
+    await first.kill();
+    workers.splice(workers.indexOf(first), 1);
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect(await fx.serving()).toBe('v1');
+    expect(processesMentioning(helper)).toEqual(helpers);
+
+    await worker();
+    expect((await deploy('v2')).outcome).toBe('succeeded');
+    expect(await fx.serving()).toBe('v2');
+    const now = processesMentioning(helper);
+    expect(now).toHaveLength(1);
+    expect(now).not.toEqual(helpers);
   });
 });

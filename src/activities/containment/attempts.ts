@@ -9,7 +9,7 @@ import {
   stateFiles,
   writeStateFile,
 } from '../host-state';
-import { createCgroup, joinCgroupArgv, runbookCgroupRoot } from './cgroups';
+import { createCgroup, isPopulated, joinCgroupArgv, removeCgroup, runbookCgroupRoot } from './cgroups';
 import { containerName, dockerEnvironment, nameContainer } from './containers';
 import { identityOf } from './proc';
 import { ATTEMPT_MARKER, killTree, stopTree, trustedTree, type ProcessTree } from './tree';
@@ -53,6 +53,18 @@ export interface Attempt {
 let attempts = 0;
 
 /**
+ * Empty cgroups of finished attempts, given to the next ones: making and removing a cgroup costs the kernel
+ * far more (milliseconds on a busy host) than the command that runs in it may take.
+ */
+const idleCgroups: string[] = [];
+const IDLE_CGROUPS = 8;
+
+function releaseCgroup(cgroup: string): void {
+  if (idleCgroups.length < IDLE_CGROUPS && !isPopulated(cgroup)) idleCgroups.push(cgroup);
+  else removeCgroup(cgroup);
+}
+
+/**
  * Prepares one run of a command so that nothing it starts can outlive it: stops what an earlier attempt
  * at the same work (`lease`) left running, then gives the command a cgroup of its own under this worker's
  * (or, where the host has none to give, an environment marker) and a container name for `docker run`.
@@ -72,14 +84,16 @@ export async function beginAttempt(options: {
   if (named.container) tree.containers = [{ ...named.container, env: dockerEnvironment(env ?? process.env) }];
   const cgroupRoot = runbookCgroupRoot();
   if (cgroupRoot) {
-    tree.cgroup = path.join(cgroupRoot, workerId(), `a-${n}`);
+    tree.cgroup = idleCgroups.pop() ?? path.join(cgroupRoot, workerId(), `a-${n}`);
     createCgroup(tree.cgroup);
     argv = joinCgroupArgv(tree.cgroup, argv);
   } else {
     tree.marker = { name: ATTEMPT_MARKER, value: id };
     env = { ...(env ?? process.env), [ATTEMPT_MARKER]: id };
   }
-  const file = options.lease ? leaseFile(options.lease) : undefined;
+  // A container outlives everything but its removal: its name is recorded even for work without a lease.
+  const lease = options.lease ?? (named.container ? `containers/${id}` : undefined);
+  const file = lease ? leaseFile(lease) : undefined;
   let finished: Promise<void> | undefined;
   return {
     id,
@@ -88,12 +102,17 @@ export async function beginAttempt(options: {
     tree,
     started(pid) {
       tree.main = identityOf(pid);
-      if (file) writeStateFile(file, JSON.stringify({ key: options.lease, attempt: id, worker: workerId(), ...tree }));
+      if (file) writeStateFile(file, JSON.stringify({ key: lease, attempt: id, worker: workerId(), ...tree }));
     },
     finish() {
-      finished ??= killTree(tree).then(() => {
+      finished ??= killTree(tree, { keepCgroup: true }).then(() => {
         // A later attempt that stopped this one owns the lease now.
         if (file && readStateJson<Lease>(file)?.attempt === id) removeStateFile(file);
+        if (tree.cgroup) releaseCgroup(tree.cgroup);
+        // A stop timer that fires later must not reach the next attempt given this cgroup.
+        delete tree.cgroup;
+        delete tree.main;
+        delete tree.containers;
       });
       return finished;
     },
@@ -119,7 +138,7 @@ export async function stopLeftover(lease: string): Promise<number[]> {
 }
 
 /** Leases are per host queue: two hosts simulated on one machine run the same work side by side. */
-function leaseFile(key: string): string {
+export function leaseFile(key: string): string {
   return path.join(stateDir('leases'), stateFileName(`${hostQueue()}/${key}`, '.json'));
 }
 

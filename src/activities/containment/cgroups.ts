@@ -79,12 +79,16 @@ function ownCgroup(): string | undefined {
   }
 }
 
-/** argv that moves itself into `cgroup` and then execs `argv`: nothing it forks can start outside. */
+/**
+ * argv that moves itself into `cgroup` (made again if another worker's stop has just removed it) and then
+ * execs `argv`: nothing it forks can start outside. Pure.
+ */
 export function joinCgroupArgv(cgroup: string, argv: string[]): string[] {
   return [
     '/bin/sh',
     '-c',
-    'echo 0 > "$0/cgroup.procs" || { echo "runbook: cannot join the cgroup $0" >&2; exit 125; }; exec "$@"',
+    'echo 0 2>/dev/null > "$0/cgroup.procs" || { mkdir -p "$0" && echo 0 > "$0/cgroup.procs"; } ||' +
+      ' { echo "runbook: cannot join the cgroup $0" >&2; exit 125; }; exec "$@"',
     cgroup,
     ...argv,
   ];

@@ -1,5 +1,5 @@
 // Containment: no process Runbook starts outlives what started it (see docs/processes.md).
-export { beginAttempt, stopLeftover, workerId, type Attempt } from './attempts';
+export { beginAttempt, leaseFile, stopLeftover, workerId, type Attempt } from './attempts';
 export { containService } from './services';
 export { guardHostWorker, reapDeadWorkers } from './reaper';
 export { identityOf, isAlive, isSameProcess, type ProcessIdentity } from './proc';

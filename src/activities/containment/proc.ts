@@ -79,14 +79,19 @@ export function descendantsOf(roots: readonly number[], table: readonly ProcStat
 /**
  * Processes whose environment holds `name=<value starting with prefix>`. Children inherit the environment
  * through fork, setsid and double forks, so this finds what the process tree lost when a parent died.
+ * With `since` (a start time), only processes that started then or later are read: a command's descendants
+ * are never older than the command.
  */
 export function processesWithEnv(
   name: string,
   prefix: string,
   table: readonly ProcStat[] = allProcesses(),
+  since?: string,
 ): ProcStat[] {
   const needle = `${name}=${prefix}`;
+  const oldest = since === undefined ? 0 : Number(since);
   return table.filter((p) => {
+    if (Number(p.start) < oldest) return false;
     let environ: string;
     try {
       environ = readFileSync(`/proc/${p.pid}/environ`, 'latin1');

@@ -39,7 +39,8 @@ export function treeMembers(tree: ProcessTree): number[] {
     const roots = mainAlive ? [tree.main!.pid] : [];
     // While the first process lives, its process group cannot be another's: it holds what did not setsid.
     if (mainAlive) for (const p of table) if (p.pgid === tree.main!.pid) roots.push(p.pid);
-    if (tree.marker) for (const p of processesWithEnv(tree.marker.name, tree.marker.value, table)) roots.push(p.pid);
+    if (tree.marker)
+      for (const p of processesWithEnv(tree.marker.name, tree.marker.value, table, tree.main?.start)) roots.push(p.pid);
     for (const pid of roots) pids.add(pid);
     for (const p of descendantsOf(roots, table)) pids.add(p.pid);
   }
@@ -78,14 +79,17 @@ export async function stopTree(tree: ProcessTree, graceMs: number): Promise<numb
   return found;
 }
 
-/** SIGKILLs what is left of a tree, waits until the kernel has removed it, removes its containers and cgroup. */
-export async function killTree(tree: ProcessTree): Promise<void> {
+/**
+ * SIGKILLs what is left of a tree, waits until the kernel has removed it, removes its containers and (unless
+ * it is to be reused) its cgroup.
+ */
+export async function killTree(tree: ProcessTree, options: { keepCgroup?: boolean } = {}): Promise<void> {
   if (isTreeRunning(tree)) {
     signalTree(tree, 'SIGKILL');
     await waitUntilStopped(tree, 5_000, () => signalTree(tree, 'SIGKILL'));
   }
   for (const container of tree.containers ?? []) await removeContainer(container);
-  if (tree.cgroup) removeCgroup(tree.cgroup);
+  if (tree.cgroup && !options.keepCgroup) removeCgroup(tree.cgroup);
 }
 
 async function waitUntilStopped(tree: ProcessTree, ms: number, eachPoll?: () => void): Promise<void> {
