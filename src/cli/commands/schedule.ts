@@ -2,11 +2,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import { Command } from 'commander';
-import { listManifestFiles, manifestPath } from '../../activities/manifest';
+import { knownApps, listManifestFiles, manifestPath } from '../../manifest/lookup';
 import { describeProblem, loadManifestFile } from '../../manifest/load';
 import type { Manifest } from '../../manifest/types';
-import { connect, type Connected } from '../connection';
-import { UsageError } from '../errors';
+import { connect, type Connected } from '../../client/connection';
+import { UsageError } from '../../client/errors';
 import type { Output } from '../output';
 import {
   applySchedules,
@@ -21,7 +21,7 @@ import {
   unpauseSchedule,
   type ScheduleChange,
   type ScheduleListing,
-} from '../schedules';
+} from '../../client/schedules';
 
 export function scheduleCommand(output: Output): Command {
   const schedule = new Command('schedule')
@@ -236,7 +236,7 @@ function loadManifests(apps: string[]): Manifest[] {
 }
 
 function unknownApp(app: string, dir: string): never {
-  const known = listManifestFiles(dir).map((f) => path.basename(f).replace(/\.ya?ml$/, ''));
+  const known = knownApps(dir);
   throw new UsageError(
     `no manifest for app '${app}' in ${dir}`,
     known.length > 0 ? `known apps: ${known.join(', ')}` : 'set RUNBOOK_MANIFESTS to your manifests folder',
