@@ -2,5 +2,14 @@
 export { beginAttempt, leaseFile, stopLeftover, workerId, type Attempt } from './attempts';
 export { containService } from './services';
 export { guardHostWorker, reapDeadWorkers } from './reaper';
-export { identityOf, isAlive, isSameProcess, type ProcessIdentity } from './proc';
-export { isTreeRunning, killTree, signalTree, stopTree, treeMembers, trustedTree, type ProcessTree } from './tree';
+export { identityOf, isAlive, isSameProcess, pause, procStat, type ProcessIdentity } from './proc';
+export {
+  heartbeatWhileWaiting,
+  isTreeRunning,
+  killTree,
+  signalTree,
+  stopTree,
+  treeMembers,
+  trustedTree,
+  type ProcessTree,
+} from './tree';

@@ -102,7 +102,7 @@ async function waitUntilStopped(tree: ProcessTree, ms: number, eachPoll?: () => 
 }
 
 /** Waiting for processes to stop can take a service's whole stopTimeout: the activity must not look dead. */
-function heartbeatWhileWaiting(): void {
+export function heartbeatWhileWaiting(): void {
   try {
     Context.current().heartbeat();
   } catch {

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
@@ -7,9 +7,12 @@ import { durationMs } from '../../manifest/duration';
 import type { Service } from '../../manifest/types';
 import {
   containService,
+  heartbeatWhileWaiting,
   identityOf,
   isTreeRunning,
   killTree,
+  pause,
+  procStat,
   stopTree,
   trustedTree,
   type ProcessIdentity,
@@ -94,7 +97,7 @@ export const processManager: ServiceManager<ProcessService> = {
     );
     // A release that dies at once is reported with its own words rather than as a later health timeout.
     // (One that daemonizes exits 0 and leaves its tree running.)
-    await new Promise((r) => setTimeout(r, 750));
+    await settle(tree.main, child);
     if (!isTreeRunning(tree) || (child.exitCode !== null && child.exitCode !== 0)) {
       await killTree(tree);
       removeStateFile(file);
@@ -133,6 +136,21 @@ export const processManager: ServiceManager<ProcessService> = {
     return service.port ? pidsListeningOn(service.port).length > 0 : false;
   },
 };
+
+/**
+ * Waits out a service's start: 750 ms, and then as long as its first process is still busy (running or
+ * waiting for a CPU, as on a loaded host a crashing interpreter may still be importing) rather than asleep
+ * waiting for work, up to 10 s.
+ */
+async function settle(main: ProcessIdentity | undefined, child: ChildProcess): Promise<void> {
+  const started = Date.now();
+  await pause(750);
+  const busy = () => main !== undefined && ['R', 'D'].includes(procStat(main.pid)?.state ?? '');
+  while (child.exitCode === null && busy() && Date.now() - started < 10_000) {
+    heartbeatWhileWaiting();
+    await pause(100);
+  }
+}
 
 /** One record per host queue, app root and service: two hosts simulated on one machine keep theirs apart. */
 function recordFile(context: ServiceContext, service: ProcessService): string {
