@@ -5,6 +5,7 @@ import path from 'node:path';
 import { startDevServer, type DevServer } from '../../src/devserver/dev-server';
 import { startPostgres, type PostgresInstance } from './postgres';
 import { startRedis, type RedisInstance } from './redis';
+import { startSeedServices, type SeedServices } from './seed-services';
 
 export interface TestServices {
   temporal: DevServer;
@@ -12,6 +13,8 @@ export interface TestServices {
   redis: RedisInstance;
   /** Runbook's private state folder for this run (RUNBOOK_STATE_DIR), shared by every worker it starts. */
   stateDir: string;
+  /** Only for the seed suite: a Docker engine and a systemd machine. */
+  seeds?: SeedServices;
 }
 
 declare global {
@@ -22,7 +25,8 @@ const ROOT = path.resolve(__dirname, '..', '..');
 
 /**
  * One set of real services per test run, on free ports: the Temporal dev server (with the project's search
- * attributes and Web UI), a PostgreSQL cluster and a redis-server. Test files find them through env vars.
+ * attributes and Web UI), a PostgreSQL cluster and a redis-server, and for the seed suite a Docker engine and a
+ * systemd machine. Test files find them through env vars.
  */
 export default async function globalSetup(): Promise<void> {
   if (!process.env.RUNBOOK_TEST_SKIP_BUILD) {
@@ -32,7 +36,8 @@ export default async function globalSetup(): Promise<void> {
   }
   const [temporal, postgres, redis] = await Promise.all([startDevServer(), startPostgres(), startRedis()]);
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'runbook-state-'));
-  globalThis.__RUNBOOK_TEST_SERVICES__ = { temporal, postgres, redis, stateDir };
+  const seeds = process.env.RUNBOOK_TEST_SUITE === 'seeds' ? await startSeedServices() : undefined;
+  globalThis.__RUNBOOK_TEST_SERVICES__ = { temporal, postgres, redis, stateDir, seeds };
   Object.assign(process.env, {
     TEMPORAL_ADDRESS: temporal.address,
     TEMPORAL_NAMESPACE: temporal.namespace,
