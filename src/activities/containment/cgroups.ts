@@ -21,7 +21,8 @@ let detected: string | null | undefined;
 function detect(): string | undefined {
   const mount = cgroup2Mount();
   const own = ownCgroup();
-  if (!mount || own === undefined) return undefined;
+  // A process whose cgroup lies outside its cgroup namespace (entered with nsenter) sees it as `/../..`.
+  if (!mount || own === undefined || own.split('/').includes('..')) return undefined;
   const relative = mount.root !== '/' && own.startsWith(mount.root) ? own.slice(mount.root.length) : own;
   const root = path.join(mount.point, relative, 'runbook');
   try {
@@ -29,7 +30,7 @@ function detect(): string | undefined {
   } catch {
     return undefined;
   }
-  return canJoin(root) ? root : undefined;
+  return isCgroup(root) && canJoin(root) ? root : undefined;
 }
 
 /** A process can be moved into a cgroup made here (what every contained command does before it execs). */
@@ -37,6 +38,7 @@ function canJoin(root: string): boolean {
   const probe = path.join(root, `probe-${process.pid}`);
   try {
     mkdirSync(probe, { recursive: true });
+    if (!isCgroup(probe)) return false;
     const result = spawnSync('/bin/sh', ['-c', 'echo 0 > "$0"', path.join(probe, 'cgroup.procs')], {
       stdio: 'ignore',
     });
@@ -46,6 +48,11 @@ function canJoin(root: string): boolean {
   } finally {
     removeCgroup(probe);
   }
+}
+
+/** A folder of the cgroup file system (the kernel fills each new one with its control files). */
+function isCgroup(dir: string): boolean {
+  return existsSync(path.join(dir, 'cgroup.procs'));
 }
 
 function cgroup2Mount(): { point: string; root: string } | undefined {
