@@ -70,15 +70,22 @@ export function forkingDeploys(env: NodeJS.ProcessEnv = {}) {
      * Starts a deploy whose only install step is the shell command `install`, and returns once the step runs
      * and has forked (two or more processes mention `token`).
      */
-    async startForking(install: string, token: string): Promise<WorkflowHandle> {
-      fx.manifest.steps = { install: [{ name: 'forking install', run: install, shell: true }] };
+    startForking(install: string, token: string): Promise<WorkflowHandle> {
+      return harness.startInstalling({ run: install, shell: true }, async () => {
+        if (processesMentioning(token).length < 2) throw new Error('the step has not forked yet');
+      });
+    },
+
+    /** Starts a deploy whose only install step is `step`, and returns once it runs and `ready` passes. */
+    async startInstalling(step: Record<string, unknown>, ready: () => Promise<void>): Promise<WorkflowHandle> {
+      fx.manifest.steps = { install: [{ name: 'forking install', ...step }] };
       fx.save();
       const handle = await harness.start('v1');
       await waitFor(async () => {
         const progress = await handle.query<Progress>('progress');
         if (progress.steps.find((s) => s.name === 'install: forking install')?.status !== 'running')
           throw new Error('install not running yet');
-        if (processesMentioning(token).length < 2) throw new Error('the step has not forked yet');
+        await ready();
       }, 60_000);
       return handle;
     },

@@ -12,7 +12,7 @@ import {
 import { createCgroup, isPopulated, joinCgroupArgv, removeCgroup, runbookCgroupRoot } from './cgroups';
 import { containerName, dockerEnvironment, nameContainer } from './containers';
 import { identityOf } from './proc';
-import { ATTEMPT_MARKER, killTree, stopTree, trustedTree, type ProcessTree } from './tree';
+import { ATTEMPT_MARKER, killTree, stopTree, trustedTree, unmarked, type ProcessTree } from './tree';
 
 /** This worker process, named so its attempts can be told from a dead worker's: `w-<pid>-<start time>`. */
 export function workerId(): string {
@@ -78,7 +78,7 @@ export async function beginAttempt(options: {
   const n = ++attempts;
   const id = `${workerId()}.${n}`;
   const tree: ProcessTree = {};
-  let env = options.env;
+  let env = unmarked(options.env);
   const named = nameContainer(options.argv, containerName(id));
   let argv = named.argv;
   if (named.container) tree.containers = [{ ...named.container, env: dockerEnvironment(env ?? process.env) }];

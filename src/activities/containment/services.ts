@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { createCgroup, joinCgroupArgv, runbookCgroupRoot } from './cgroups';
-import { SERVICE_MARKER, type ProcessTree } from './tree';
+import { SERVICE_MARKER, unmarked, type ProcessTree } from './tree';
 
 /**
  * How a process service is started so that all of it can be found and stopped later, and so that it
@@ -13,10 +13,12 @@ export function containService(
   env: NodeJS.ProcessEnv,
 ): { argv: string[]; env: NodeJS.ProcessEnv; tree: ProcessTree } {
   const root = runbookCgroupRoot();
+  const clean = unmarked(env) ?? {};
   if (root) {
     const cgroup = path.join(root, 'services', name);
     createCgroup(cgroup);
-    return { argv: joinCgroupArgv(cgroup, argv), env, tree: { cgroup } };
+    return { argv: joinCgroupArgv(cgroup, argv), env: clean, tree: { cgroup } };
   }
-  return { argv, env: { ...env, [SERVICE_MARKER]: name }, tree: { marker: { name: SERVICE_MARKER, value: name } } };
+  const marker = { name: SERVICE_MARKER, value: name } as const;
+  return { argv, env: { ...clean, [SERVICE_MARKER]: name }, tree: { marker } };
 }

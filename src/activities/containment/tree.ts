@@ -17,6 +17,17 @@ export const ATTEMPT_MARKER = 'RUNBOOK_ATTEMPT';
 export const SERVICE_MARKER = 'RUNBOOK_SERVICE';
 
 /**
+ * The environment to start a command with, without markers it would otherwise inherit (from a worker that
+ * was itself started by a command or a service), which would tie it to a tree that is not its own.
+ */
+export function unmarked(env: NodeJS.ProcessEnv | undefined): NodeJS.ProcessEnv | undefined {
+  const source = env ?? process.env;
+  if (source[ATTEMPT_MARKER] === undefined && source[SERVICE_MARKER] === undefined) return env;
+  const { [ATTEMPT_MARKER]: _attempt, [SERVICE_MARKER]: _service, ...rest } = source;
+  return rest;
+}
+
+/**
  * Everything one command started, recorded so it can all be found again — by the attempt itself, by the
  * next attempt after a crash, or by the worker's reaper: its first process, and its cgroup where the host
  * offers one, or else the environment marker its descendants inherit; plus the containers it had Docker run.
