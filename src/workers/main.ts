@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { NativeConnection } from '@temporalio/worker';
 import { activityConfigFromEnv } from '../activities';
-import { guardHostWorker } from '../activities/containment';
+import { describeContainment, guardHostWorker } from '../activities/containment';
 import { DEFAULT_NAMESPACE, DEFAULT_TEMPORAL_ADDRESS } from '../common/constants';
 import { createWorkers, runWorkers } from './worker';
 
@@ -35,7 +35,7 @@ export async function runWorkerProcess(
     });
     const queues = workers.map((w) => w.options.taskQueue).join(', ');
     log(
-      `runbook worker ${process.pid} on ${address} (${namespace}): task queues ${queues}; manifests ${activities.manifestsDir}`,
+      `runbook worker ${process.pid} on ${address} (${namespace}): task queues ${queues}; manifests ${activities.manifestsDir}; ${describeContainment()}`,
     );
     await runWorkers(workers);
   } finally {

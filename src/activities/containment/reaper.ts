@@ -84,3 +84,11 @@ export async function guardHostWorker(): Promise<void> {
   await reapDeadWorkers();
   startReaper();
 }
+
+/** How this worker keeps commands contained, for its start line. */
+export function describeContainment(): string {
+  const root = runbookCgroupRoot();
+  return root
+    ? `commands run in cgroups under ${root}`
+    : 'commands run by process group and marker (no writable cgroup v2 here)';
+}
