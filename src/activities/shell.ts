@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { beginAttempt, signalTree } from './containment';
+import { redact } from './redact';
 
 export interface RunOptions {
   argv: string[];
@@ -123,12 +124,6 @@ export function describeFailure(result: RunResult, label: string): string {
       : `exited with status ${result.exitCode}`;
   const output = (result.stderrTail.trim() || result.stdoutTail.trim()).split('\n').slice(-8).join('\n');
   return `${label} ${how}${output ? `:\n${output}` : ''}`;
-}
-
-export function redact(text: string, secrets: readonly string[] = []): string {
-  let out = text;
-  for (const secret of secrets) if (secret.length >= 4) out = out.split(secret).join('***');
-  return out;
 }
 
 function keepTail(text: string, bytes: number): string {

@@ -28,7 +28,7 @@ import {
   writeStateFile,
 } from '../host-state';
 import { appPaths } from '../paths';
-import { redact } from '../shell';
+import { redact } from '../redact';
 import { pidsListeningOn } from './ports';
 import type { ServiceContext, ServiceManager } from './types';
 
