@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { reportProgress } from './attempt';
 import { beginAttempt, signalTree } from './containment';
 import { redact } from './redact';
 
@@ -23,6 +25,8 @@ export interface RunOptions {
   input?: string;
   /** Extra facts for each heartbeat, such as the bytes a dump has written so far. */
   heartbeatDetails?: () => Record<string, unknown>;
+  /** Consumes stdout whole (a dump streamed through its hash into a file); then no stdout tail is kept. */
+  stdout?: (stream: Readable) => Promise<void>;
 }
 
 export interface RunResult {
@@ -35,12 +39,11 @@ export interface RunResult {
   timedOut: boolean;
 }
 
-const HEARTBEAT_EVERY_MS = 1_000;
-
 /**
- * Runs one command without a shell, heartbeating while it runs (when called from an activity). Nothing the
- * command starts outlives it (see containment): when it exits, whatever it left running is killed; when the
- * activity is cancelled or times out, all of it is stopped; when the worker dies, its reaper ends it.
+ * Runs one command without a shell, reporting its pid in the attempt's heartbeats (when called from an
+ * activity). Nothing the command starts outlives it (see containment): when it exits, whatever it left
+ * running is killed; when the activity is cancelled or times out, all of it is stopped; when the worker
+ * dies, its reaper ends it.
  */
 export async function runCommand(options: RunOptions): Promise<RunResult> {
   const started = Date.now();
@@ -64,17 +67,14 @@ export async function runCommand(options: RunOptions): Promise<RunResult> {
   const tailBytes = options.tailBytes ?? 8_192;
   let stdout = '';
   let stderr = '';
-  child.stdout?.on('data', (chunk: Buffer) => (stdout = keepTail(stdout + chunk.toString(), tailBytes)));
+  const streamed = options.stdout && child.stdout ? options.stdout(child.stdout) : undefined;
+  streamed?.catch(() => undefined); // awaited after the exit; this only marks it handled meanwhile
+  if (!streamed) child.stdout?.on('data', (chunk: Buffer) => (stdout = keepTail(stdout + chunk.toString(), tailBytes)));
   child.stderr?.on('data', (chunk: Buffer) => (stderr = keepTail(stderr + chunk.toString(), tailBytes)));
   const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
 
   let timedOut = false;
-  const heartbeat = context
-    ? setInterval(
-        () => context.heartbeat({ pid: child.pid, elapsedMs: Date.now() - started, ...options.heartbeatDetails?.() }),
-        HEARTBEAT_EVERY_MS,
-      )
-    : undefined;
+  reportProgress(() => ({ pid: child.pid, elapsedMs: Date.now() - started, ...options.heartbeatDetails?.() }));
   const stop = () => {
     signalTree(attempt.tree, 'SIGTERM');
     setTimeout(() => signalTree(attempt.tree, 'SIGKILL'), 5_000).unref();
@@ -97,6 +97,7 @@ export async function runCommand(options: RunOptions): Promise<RunResult> {
     // What the command left running (a daemon, a background job) dies now; then its output pipes close.
     await attempt.finish();
     await Promise.race([closed, new Promise((r) => setTimeout(r, 2_000).unref())]);
+    await streamed;
     return {
       argv: options.argv,
       exitCode: code,
@@ -107,7 +108,6 @@ export async function runCommand(options: RunOptions): Promise<RunResult> {
       timedOut,
     };
   } finally {
-    if (heartbeat) clearInterval(heartbeat);
     if (timeout) clearTimeout(timeout);
     await attempt.finish();
     child.stdout?.destroy();

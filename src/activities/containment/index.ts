@@ -3,13 +3,4 @@ export { beginAttempt, leaseFile, stopLeftover, workerId, type Attempt } from '.
 export { containService } from './services';
 export { describeContainment, guardHostWorker, reapDeadWorkers } from './reaper';
 export { identityOf, isAlive, isSameProcess, pause, procStat, type ProcessIdentity } from './proc';
-export {
-  heartbeatWhileWaiting,
-  isTreeRunning,
-  killTree,
-  signalTree,
-  stopTree,
-  treeMembers,
-  trustedTree,
-  type ProcessTree,
-} from './tree';
+export { isTreeRunning, killTree, signalTree, stopTree, treeMembers, trustedTree, type ProcessTree } from './tree';

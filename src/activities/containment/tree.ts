@@ -1,5 +1,4 @@
 import { execFile } from 'node:child_process';
-import { Context } from '@temporalio/activity';
 import path from 'node:path';
 import { cgroupMembers, isPopulated, killCgroup, removeCgroup, runbookCgroupRoot } from './cgroups';
 import { removeContainerArgv, type ContainerRef } from './containers';
@@ -76,9 +75,9 @@ export function signalTree(tree: ProcessTree, signal: NodeJS.Signals): void {
 }
 
 /**
- * Stops a whole tree: SIGTERM to every process, up to `graceMs` for them to exit (heartbeating when called
- * from an activity), then SIGKILL; then its containers are removed and its cgroup deleted. Returns the
- * pids it found running.
+ * Stops a whole tree: SIGTERM to every process, up to `graceMs` for them to exit (the activity heartbeats
+ * meanwhile on the worker's timer), then SIGKILL; then its containers are removed and its cgroup deleted.
+ * Returns the pids it found running.
  */
 export async function stopTree(tree: ProcessTree, graceMs: number): Promise<number[]> {
   const found = treeMembers(tree);
@@ -106,18 +105,8 @@ export async function killTree(tree: ProcessTree, options: { keepCgroup?: boolea
 async function waitUntilStopped(tree: ProcessTree, ms: number, eachPoll?: () => void): Promise<void> {
   const deadline = Date.now() + ms;
   while (isTreeRunning(tree) && Date.now() < deadline) {
-    heartbeatWhileWaiting();
     await pause(50);
     eachPoll?.();
-  }
-}
-
-/** Waiting for processes to stop can take a service's whole stopTimeout: the activity must not look dead. */
-export function heartbeatWhileWaiting(): void {
-  try {
-    Context.current().heartbeat();
-  } catch {
-    // not in an activity
   }
 }
 

@@ -7,7 +7,6 @@ import { durationMs } from '../../manifest/duration';
 import type { Service } from '../../manifest/types';
 import {
   containService,
-  heartbeatWhileWaiting,
   identityOf,
   isTreeRunning,
   killTree,
@@ -146,10 +145,7 @@ async function settle(main: ProcessIdentity | undefined, child: ChildProcess): P
   const started = Date.now();
   await pause(750);
   const busy = () => main !== undefined && ['R', 'D'].includes(procStat(main.pid)?.state ?? '');
-  while (child.exitCode === null && busy() && Date.now() - started < 10_000) {
-    heartbeatWhileWaiting();
-    await pause(100);
-  }
+  while (child.exitCode === null && busy() && Date.now() - started < 10_000) await pause(100);
 }
 
 /** One record per host queue, app root and service: two hosts simulated on one machine keep theirs apart. */
