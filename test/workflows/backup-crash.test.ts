@@ -77,10 +77,10 @@ describe('a worker killed in the middle of a dump', () => {
         if (partials().length === 0) throw new Error('no dump in progress yet');
       }, 60_000);
       const [firstPartial] = partials();
-      const [orphan] = processesMentioning(firstPartial);
+      const first = workers[0];
+      const [orphan] = processesMentioning('pg_dump', first.pid);
       expect(orphan).toBeDefined();
 
-      const first = workers[0];
       const exited = new Promise((resolve) => first.once('exit', resolve));
       first.kill('SIGKILL');
       await exited;
