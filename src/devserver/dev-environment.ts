@@ -10,6 +10,7 @@ import { ORCHESTRATION_TASK_QUEUE } from '../common/constants';
 import { guardHostWorker } from '../activities/containment';
 import { startDevServer, type DevServer } from './dev-server';
 import { createWorkers } from '../workers/worker';
+import { dataConverterFromEnv } from '../client/codec';
 import { UsageError } from '../client/errors';
 import { loadAllManifests } from '../manifest/lookup';
 
@@ -90,6 +91,7 @@ export async function startDevEnvironment(options: DevEnvironmentOptions): Promi
       taskQueue,
       activities: activityConfigFromEnv({ ...process.env, ...env }),
       identity: `runbook-dev-${process.pid}@${os.hostname()}`,
+      dataConverter: dataConverterFromEnv(),
     });
   } catch (error) {
     await server.stop();
