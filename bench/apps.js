@@ -43,15 +43,9 @@ class Workspace {
     return app;
   }
 
-  cleanup() {
+  async cleanup() {
     const { stopAppProcesses } = dist('devserver/demo-app.js');
-    for (const app of this.apps) {
-      try {
-        stopAppProcesses(app.root, 'releases', 'SIGKILL');
-      } catch {
-        // never deployed
-      }
-    }
+    for (const app of this.apps) await stopAppProcesses(app.root, 'SIGKILL');
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }

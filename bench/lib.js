@@ -100,7 +100,12 @@ class Results {
 
 function formatValue(value, unit) {
   if (value === undefined || value === null) return '-';
-  if (unit === 'ms') return value >= 10_000 ? `${(value / 1000).toFixed(1)} s` : `${Math.round(value)} ms`;
+  if (unit === 'ms')
+    return value >= 10_000
+      ? `${(value / 1000).toFixed(1)} s`
+      : value < 10
+        ? `${value.toFixed(2)} ms`
+        : `${Math.round(value)} ms`;
   if (unit === 's') return `${value.toFixed(2)} s`;
   return `${Math.round(value * 100) / 100}${unit ? ` ${unit}` : ''}`;
 }

@@ -44,7 +44,7 @@ async function main(argv) {
     }
   } finally {
     await worker?.stop();
-    workspace.cleanup();
+    await workspace.cleanup();
     await stopTemporal();
   }
   results.print();

@@ -93,13 +93,13 @@ export function demoCommand(output: Output): Command {
           hosts: [workspace.host],
         });
       } catch (error) {
-        workspace.cleanup();
+        await workspace.cleanup();
         throw error;
       }
       const env = environment.env;
       const stopAll = async () => {
         await environment.stop();
-        workspace.cleanup();
+        await workspace.cleanup();
       };
       stopOnSignals({ stop: stopAll }, (line) => process.stderr.write(`${line}\n`));
       const connected = await connect({
