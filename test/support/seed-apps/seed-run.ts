@@ -54,8 +54,27 @@ export async function startSeedRun(options: {
     hosts: [options.host],
     manifestsDir,
     env: options.env,
-    ...(options.machine ? { wrap: options.machine.enter(PROJECT_ROOT), wrapForks: true } : {}),
+    // On the seed's server the worker runs as the shipped unit runs it: in a cgroup of its own with Delegate=yes
+    // (a scope of the machine's systemd), so its commands are contained by cgroup, as in production.
+    ...(options.machine
+      ? {
+          wrap: [
+            ...options.machine.enter(PROJECT_ROOT),
+            'systemd-run',
+            '--scope',
+            '--quiet',
+            '-p',
+            'Delegate=yes',
+            '--',
+          ],
+          wrapForks: true,
+        }
+      : {}),
   });
+  if (options.machine && !worker.output().includes('commands run in cgroups')) {
+    await worker.stop();
+    throw new Error(`the worker on ${options.machine.name} does not contain commands by cgroup:\n${worker.output()}`);
+  }
   const startRun = (type: 'deploy' | 'rollback', input: object) =>
     options.client.workflow.start(type, {
       taskQueue,
