@@ -18,6 +18,7 @@ import { ACTION, APP, OUTCOME, REF } from '../common/search-attributes';
 import type { Manifest } from '../manifest/types';
 import { durationMs as durationToMs } from '../common/duration';
 import { described, hostActivities, isHostUnreachable, orchestration } from './activities';
+import { switchesBlueGreen } from './blue-green';
 import { runHealthChecks } from './health';
 import { resetStableIds, runStamp } from './ids';
 import { runReport } from './report';
@@ -167,6 +168,9 @@ async function deployHost(run: DeployRun, host: string, steps: PlannedStep[]): P
     Object.assign(extraEnv, { IMAGE_TAG: input.ref, RUNBOOK_IMAGE: `${manifest.source.image}:${input.ref}` });
   let logOffsets: Record<string, number> = {};
   let previous: string | undefined;
+  // Blue/green services keep serving through the stop and the switch; the undo's start switches them back.
+  const switching = switchesBlueGreen(manifest);
+  const servicesSwitching = switching ? { manifest, switching } : { manifest };
 
   const prefix = manifest.hosts.length > 1 ? `${host}: ` : '';
   const undoStart = () =>
@@ -321,7 +325,7 @@ async function deployHost(run: DeployRun, host: string, steps: PlannedStep[]): P
         touch();
         if (!inPlace) {
           saga.add(`${prefix}stop services and switch back to ${previous ?? 'nothing'}`, async () => {
-            await described(acts.stopServices, 'stop services of the failed release', { manifest });
+            await described(acts.stopServices, 'stop services of the failed release', servicesSwitching);
             if (previous)
               await described(acts.switchCurrent, `switch current back → ${previous}`, {
                 manifest,
@@ -331,7 +335,7 @@ async function deployHost(run: DeployRun, host: string, steps: PlannedStep[]): P
         }
         await progress.run(
           name,
-          () => acts.stopServices.executeWithOptions({ summary: name }, [{ manifest }]),
+          () => acts.stopServices.executeWithOptions({ summary: name }, [servicesSwitching]),
           (m) => m.join('; '),
         );
         break;
@@ -344,7 +348,7 @@ async function deployHost(run: DeployRun, host: string, steps: PlannedStep[]): P
         logOffsets = await described(acts.captureLogOffsets, 'note log sizes before the start', { manifest });
         await progress.run(
           name,
-          () => acts.startServices.executeWithOptions({ summary: name }, [{ manifest }]),
+          () => acts.startServices.executeWithOptions({ summary: name }, [servicesSwitching]),
           (m) => m.join('; '),
         );
         break;
@@ -355,6 +359,12 @@ async function deployHost(run: DeployRun, host: string, steps: PlannedStep[]): P
   await runHealthChecks(acts, manifest, logOffsets, (checkName, fn) =>
     progress.run(`${prefix}health: ${checkName}`, fn),
   );
+  if (switching)
+    await progress.run(
+      `${prefix}stop the previous release's blue/green services`,
+      () => described(acts.retirePrevious, "stop the previous release's blue/green services", { manifest }),
+      (m) => m.join('; ') || 'none running',
+    );
 }
 
 function buildReport(run: DeployRun, outcome: Outcome, error: string | undefined, cancelled: boolean): RunReport {
