@@ -20,6 +20,7 @@ import { redact } from '../redact';
 import { isAlive } from '../shell';
 import { pidsListeningOn } from './ports';
 import type { ServiceContext, ServiceManager } from './types';
+import { processStart, processTreeUsage } from './usage';
 
 type ProcessService = Extract<Service, { type: 'process' }>;
 
@@ -101,6 +102,20 @@ export const processManager: ServiceManager<ProcessService> = {
     const record = readPidRecord(pidFile(context, service));
     if (record && isAlive(record.pid)) return true;
     return service.port ? pidsListeningOn(service.port).length > 0 : false;
+  },
+
+  async observe(service, context) {
+    const record = readPidRecord(pidFile(context, service));
+    const start = record && processStart(record.pid);
+    if (!record || !start) return { running: false };
+    const usage = processTreeUsage(record.pid);
+    return {
+      running: true,
+      instance: `${record.pid}@${start}`,
+      describe: `pid ${record.pid}`,
+      memoryBytes: usage.rssBytes,
+      cpuSeconds: usage.cpuSeconds,
+    };
   },
 };
 
