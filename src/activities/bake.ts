@@ -73,15 +73,19 @@ export function bakeActivities(config: ActivityConfig) {
       const beat = () => context.heartbeat(progressDetails(context));
       for (;;) {
         const roundStart = Date.now();
+        const failedChecks: string[] = [];
+        for (const check of manifest.health.checks) {
+          const outcome = await runCheckOnce(check, checks);
+          if (!outcome.ok) failedChecks.push(`${checkLabel(check)}: ${outcome.detail}`);
+        }
+        // Services are looked at after the checks, so a check failing because a process died is named with
+        // the death, not only as a failed request.
         const problems: string[] = [];
         const now = await observeAll();
         for (const service of manifest.services)
           problems.push(...serviceProblems(service, state, previous, now, now.seen.get(service)!));
         previous = now;
-        for (const check of manifest.health.checks) {
-          const outcome = await runCheckOnce(check, checks);
-          if (!outcome.ok) problems.push(`${checkLabel(check)}: ${outcome.detail}`);
-        }
+        problems.push(...failedChecks);
         state.rounds += 1;
         const left = until - Date.now();
         if (problems.length > 0) {
