@@ -26,8 +26,10 @@ describe('deploy and rollback of a blue/green process service behind the real ng
       start: ['python3', 'app.py', '{{port}}'],
       blueGreen: { ports, proxy: nginx.manifestProxy, check: '/login', drain: '500ms' },
     });
+    // Through nginx, and watched for a while (the bake) before the previous release stops.
     const health = fx.manifest.health as { checks: Array<{ http?: string }> };
     for (const check of health.checks) if (check.http) check.http = check.http.replace(fx.url(''), nginx.url);
+    Object.assign(health, { bake: '2s', bakeInterval: '500ms' });
     fx.save();
     worker = await startTestWorker({
       taskQueue: fx.taskQueue,

@@ -14,7 +14,7 @@ import type { Service } from '../../manifest/types';
 import { reportProgress, throwIfCancelled } from '../attempt';
 import { processManager, runningFrom } from './process';
 import { proxyFor, type BlueGreen } from './proxy';
-import type { ServiceContext } from './types';
+import type { ServiceContext, ServiceObservation } from './types';
 
 export type BlueGreenService = Extract<Service, { type: 'process' }> & { blueGreen: BlueGreen };
 type Slot = 'blue' | 'green';
@@ -100,6 +100,14 @@ export const blueGreenManager = {
 
   stopSlot(service: BlueGreenService, context: ServiceContext, slot: Slot): Promise<string> {
     return processManager.stop(slotService(service, slot), context);
+  },
+
+  /** The slot the proxy sends to, as the bake watches it: a switch to the other slot is a restart. */
+  async observe(service: BlueGreenService, context: ServiceContext): Promise<ServiceObservation> {
+    const live = slotOfPort(service, await proxyFor(service.blueGreen.proxy, context.env).current());
+    if (!live) return { running: false };
+    const seen = await processManager.observe!(slotService(service, live), context);
+    return seen.describe ? { ...seen, describe: `${seen.describe} on ${slotPort(service, live)} (${live})` } : seen;
   },
 
   async isRunning(service: BlueGreenService, context: ServiceContext): Promise<boolean> {
