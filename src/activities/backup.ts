@@ -19,8 +19,9 @@ import {
   restoreDatabase,
   withPg,
 } from './postgres';
+import { offsiteActivities } from './offsite';
 import { restoreActivities } from './restore';
-import { planRetention, type RetentionPlan } from './retention';
+import { planRetention, retentionTimeZone, type RetentionPlan } from './retention';
 
 export interface BackupArtifactRequest {
   manifest: Manifest;
@@ -52,7 +53,7 @@ const EXTENSIONS: Record<string, string> = {
 
 /** Backup and restore activities; they run on the app's host. */
 export function backupActivities(config: ActivityConfig) {
-  return { ...artifactActivities(config), ...restoreActivities(config) };
+  return { ...artifactActivities(config), ...restoreActivities(config), ...offsiteActivities(config) };
 }
 
 function artifactActivities(config: ActivityConfig) {
@@ -232,19 +233,22 @@ function artifactActivities(config: ActivityConfig) {
       const { manifest } = request;
       const dir = backupsDir(manifest);
       const entries = (await readCatalogue(dir)).entries.filter(
-        (e) => e.app === manifest.app && e.target === request.target,
+        (e) => e.app === manifest.app && e.target === request.target && !e.localDeletedAt,
       );
-      // Days and weeks as the team's backup schedule counts them (its time zone), else UTC.
-      const timeZone = manifest.schedules.find((s) => s.run === 'backup')?.timezone ?? 'UTC';
       const plan = planRetention(
         entries.map((e) => ({ id: e.id, time: e.logicalDate, verified: e.verified })),
         manifest.backups?.keep ?? {},
-        { timeZone },
+        { timeZone: retentionTimeZone(manifest) },
       );
       const doomed = new Set(plan.delete.map((d) => d.id));
       for (const entry of entries) if (doomed.has(entry.id)) await rm(entry.file, { recursive: true, force: true });
+      const deletedAt = new Date().toISOString();
       await updateCatalogue(dir, (catalogue) => {
-        catalogue.entries = catalogue.entries.filter((e) => !(e.app === manifest.app && doomed.has(e.id)));
+        // An artifact with a verified off-site copy stays listed: a restore can fetch it from there.
+        catalogue.entries = catalogue.entries.flatMap((e) => {
+          if (e.app !== manifest.app || !doomed.has(e.id)) return [e];
+          return e.offsite?.verified ? [{ ...e, localDeletedAt: e.localDeletedAt ?? deletedAt }] : [];
+        });
       });
       return { kept: plan.keep.map((k) => k.id), deleted: [...doomed], plan };
     },

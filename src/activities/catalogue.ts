@@ -36,6 +36,25 @@ export interface CatalogueEntry {
   verification?: string;
   /** Result of the manifest's verifyRestore, when it ran. */
   restoreVerified?: boolean;
+  /** The copy in S3-compatible storage (backups.offsite), once uploaded. */
+  offsite?: OffsiteCopy;
+  /** When retention deleted the local file; the off-site copy is still there to restore from. */
+  localDeletedAt?: string;
+}
+
+/** An artifact's off-site copy: where it is and the checksum of the bytes stored there. */
+export interface OffsiteCopy {
+  bucket: string;
+  key: string;
+  /** Size and sha256 of the object as stored (after encryption, when encrypted). */
+  bytes: number;
+  sha256: string;
+  /** Encrypted with age for the manifest's recipients: only their private keys can read it. */
+  encrypted: boolean;
+  uploadedAt: string;
+  /** Read back in full from the storage and its sha256 matched. */
+  verified: boolean;
+  verification?: string;
 }
 
 export interface RestoreRecord {

@@ -5,6 +5,13 @@
  * by any rule stays.
  */
 
+import type { Manifest } from '../manifest/types';
+
+/** Days and weeks as the team's backup schedule counts them (its time zone), else UTC. */
+export function retentionTimeZone(manifest: Pick<Manifest, 'schedules'>): string {
+  return manifest.schedules.find((s) => s.run === 'backup')?.timezone ?? 'UTC';
+}
+
 export interface RetentionPolicy {
   last?: number;
   daily?: number;

@@ -269,22 +269,54 @@ const filesBackup = z.strictObject({
   }),
 });
 
+const keepSchema = z.strictObject({
+  last: z.number().int().min(1).optional(),
+  daily: z.number().int().min(0).optional(),
+  weekly: z.number().int().min(0).optional(),
+  monthly: z.number().int().min(0).optional(),
+});
+
+const ageRecipient = z.string().regex(/^age1[a-z0-9]{20,}$/, {
+  error: 'expected an age public key such as age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p',
+});
+
+const offsiteSchema = z.strictObject({
+  s3: z.strictObject({
+    bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, {
+      error: 'expected an S3 bucket name: 3 to 63 lowercase letters, digits, dots and dashes',
+    }),
+    prefix: z.string().optional().describe("Key prefix of this app's copies (default <app>/)"),
+    region: z.string().min(1).default('us-east-1'),
+    endpoint: httpUrl.optional().describe('S3-compatible endpoint (MinIO, R2, B2); omit for AWS S3'),
+    forcePathStyle: z.boolean().optional().describe('Path-style URLs (default: true when endpoint is set)'),
+    accessKeyIdEnv: envName.default('AWS_ACCESS_KEY_ID'),
+    secretAccessKeyEnv: envName.default('AWS_SECRET_ACCESS_KEY'),
+    sessionTokenEnv: envName.optional(),
+    partSizeMb: z.number().int().min(5).max(5120).default(16).describe('Multipart upload part size, in MiB'),
+  }),
+  targets: z.array(name).optional().describe('Targets copied off-site (default: every target)'),
+  keep: keepSchema.optional().describe('Retention of the off-site copies (default: backups.keep)'),
+  encrypt: z
+    .strictObject({
+      recipients: z.array(ageRecipient).min(1).describe('age public keys; only their private keys can read a copy'),
+      identityEnv: envName
+        .default('RUNBOOK_AGE_IDENTITY')
+        .describe('Variable holding the age private key (AGE-SECRET-KEY-1...) on the host that restores'),
+    })
+    .optional()
+    .describe('Encrypt with age before anything leaves the host'),
+});
+
 const backupsSchema = z.strictObject({
   dir: absolutePath.optional().describe('Where artifacts live (default <root>/backups)'),
   targets: z.array(z.union([postgresBackup, filesBackup])).default([]),
-  keep: z
-    .strictObject({
-      last: z.number().int().min(1).optional(),
-      daily: z.number().int().min(0).optional(),
-      weekly: z.number().int().min(0).optional(),
-      monthly: z.number().int().min(0).optional(),
-    })
-    .default({ last: 7 }),
+  keep: keepSchema.default({ last: 7 }),
   verifyRestore: z
     .strictObject({ target: name, sanityQuery: z.string().min(1) })
     .optional()
     .describe('Restore each new dump into a scratch database and run this query'),
   stopServicesOnRestore: z.boolean().default(true),
+  offsite: offsiteSchema.optional().describe('Copy verified backups to S3-compatible storage'),
 });
 
 // ---- jobs and schedules ---------------------------------------------------------------------------
@@ -492,6 +524,9 @@ function checkCrossReferences(m: RawManifest, ctx: z.RefinementCtx): void {
       if (s.target && !targets.has(s.target)) issue(['schedules', i, 'target'], `no backup target named '${s.target}'`);
     }
   });
+  (m.backups?.offsite?.targets ?? []).forEach((t, i) => {
+    if (!targets.has(t)) issue(['backups', 'offsite', 'targets', i], `no backup target named '${t}'`);
+  });
   if (m.backups?.verifyRestore) {
     const target = m.backups.targets.find((t) => t.name === m.backups?.verifyRestore?.target);
     if (!target || !('postgres' in target))
@@ -534,4 +569,5 @@ export type Job = z.output<typeof jobSchema>;
 export type Schedule = z.output<typeof scheduleSchema>;
 export type BackupTarget = NonNullable<ParsedManifest['backups']>['targets'][number];
 export type NotifyChannel = ParsedManifest['notify']['channels'][number];
+export type OffsiteSettings = NonNullable<NonNullable<ParsedManifest['backups']>['offsite']>;
 export type ParamSpec = z.output<typeof paramSpec>;

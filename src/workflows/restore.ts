@@ -2,6 +2,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   isCancellation,
+  patched,
   proxyActivities,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -34,7 +35,13 @@ const NON_RETRYABLE = [
   'BackupMissing',
   'ChecksumMismatch',
   'RestoreConflict',
+  'OffsiteConfig',
+  'OffsiteCopyMissing',
+  'DecryptionFailed',
 ];
+
+/** Fetching a missing artifact from its off-site copy joined the restore after it shipped. */
+export const OFFSITE_FETCH_PATCH = 'offsite-fetch';
 
 function hostRestoreActivities(manifest: Manifest) {
   const taskQueue = hostTaskQueue(manifest.hosts[0]);
@@ -55,6 +62,7 @@ function hostRestoreActivities(manifest: Manifest) {
     recordRestore: quick.recordRestore,
     restoreDatabaseBackup: restoring.restoreDatabaseBackup,
     restoreFilesBackup: restoring.restoreFilesBackup,
+    fetchOffsiteCopy: restoring.fetchOffsiteCopy,
   };
 }
 
@@ -98,6 +106,12 @@ export async function restore(input: RestoreInput): Promise<RunReport> {
       (e) => `${e.id} (${e.target}, ${e.logicalDate})`,
     );
     entry = found;
+    if (found.offsite && patched(OFFSITE_FETCH_PATCH))
+      await progress.run(
+        'fetch from off-site copy',
+        () => host.fetchOffsiteCopy({ manifest: manifest as Manifest, entry: found }),
+        (r) => r.detail,
+      );
     await progress.run(
       'verify checksum',
       () => host.checkBackupChecksum({ entry: found }),

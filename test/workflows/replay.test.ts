@@ -1,19 +1,20 @@
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { appLockWorkflowId } from '../../src/common/contracts';
 import { createAppFixture } from '../support/demo-app';
 import { runOutcome } from '../support/runs';
-import { resolveTemporalCli } from '../../src/devserver/temporal-cli';
-import { connectClient, startTestWorker, temporalAddress } from '../support/temporal';
+import { HISTORIES, saveHistory } from '../support/history';
+import { connectClient, startTestWorker } from '../support/temporal';
 
 /*
  * Histories recorded from released workflow code, replayed against today's code: a change that would
  * break a running deploy on upgrade (a reordered or removed command without `patched()`) fails here first.
  * Record them again only for a deliberate, versioned change:
  *   RUNBOOK_RECORD_HISTORIES=1 npx jest test/workflows/replay.test.ts
+ * Other tests record the histories of what they run the same way (backup-offsite.test.ts).
  */
-const FIXTURES = path.resolve(__dirname, '..', 'fixtures', 'histories');
+const FIXTURES = HISTORIES;
 const REPLAY = path.resolve(__dirname, '..', '..', 'scripts', 'replay-histories.js');
 const bundle = () => process.env.RUNBOOK_WORKFLOW_BUNDLE!;
 
@@ -35,23 +36,8 @@ describe('replaying recorded histories against the current workflow code', () =>
             args,
           });
           await runOutcome(temporal.client, handle.workflowId);
-          // The Temporal CLI writes histories in the proto3 JSON form that historyFromJSON reads.
-          const cli = resolveTemporalCli();
-          if (cli.kind !== 'path') throw new Error('recording needs the Temporal CLI (make setup)');
           const { runId } = await handle.describe();
-          const json = execFileSync(cli.path, [
-            'workflow',
-            'show',
-            '--address',
-            temporalAddress(),
-            '--workflow-id',
-            handle.workflowId,
-            '--run-id',
-            runId,
-            '--output',
-            'json',
-          ]);
-          writeFileSync(path.join(FIXTURES, `${name}.json`), json);
+          saveHistory(name, handle.workflowId, runId);
         };
         fx.stage('v1');
         await record('deploy-succeeded', 'deploy', [{ app: fx.app, ref: 'v1' }]);

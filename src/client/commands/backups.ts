@@ -47,15 +47,27 @@ export function backupsCommand(output: Output): Command {
         output.result(entries, () =>
           entries.length === 0
             ? `no backups of ${app} yet; make one with \`runbook backup ${app}\``
-            : entries.map(
-                (e) =>
-                  `${e.verified ? '✓' : '✗'} ${e.id}  ${e.target}  ${e.logicalDate}  ${formatBytes(e.bytes)}${e.verified ? '' : `  NOT VERIFIED: ${e.verification ?? ''}`}`,
-              ),
+            : entries.map(backupLine),
         );
       } finally {
         await connected.close();
       }
     });
+}
+
+/** One artifact as on-call reads it: verified or not, where its copies are. */
+export function backupLine(e: CatalogueEntry): string {
+  const copies = [
+    e.localDeletedAt ? 'local copy deleted by retention' : undefined,
+    e.offsite
+      ? `off-site ${e.offsite.verified ? '✓' : '✗ (not verified)'}${e.offsite.encrypted ? ' encrypted' : ''}`
+      : undefined,
+  ].filter(Boolean);
+  return (
+    `${e.verified ? '✓' : '✗'} ${e.id}  ${e.target}  ${e.logicalDate}  ${formatBytes(e.bytes)}` +
+    (copies.length > 0 ? `  ${copies.join(', ')}` : '') +
+    (e.verified ? '' : `  NOT VERIFIED: ${e.verification ?? ''}`)
+  );
 }
 
 function checkApp(app: string): void {
