@@ -19,6 +19,13 @@ import {
   restoreDatabase,
   withPg,
 } from './postgres';
+import {
+  assessBackup,
+  backupFreshness,
+  DEFAULT_BACKUP_ALERTS,
+  type BackupAssessment,
+  type TargetFreshness,
+} from './backup-health';
 import { offsiteActivities } from './offsite';
 import { restoreActivities } from './restore';
 import { planRetention, retentionTimeZone, type RetentionPlan } from './retention';
@@ -96,6 +103,7 @@ function artifactActivities(config: ActivityConfig) {
           sha256: await sha256Path(file),
         };
       }
+      const started = Date.now();
       if ('postgres' in target) {
         const url = databaseUrl(manifest, target.postgres.urlEnv, `the database of backup target '${target.name}'`);
         const dump = await dumpDatabase({
@@ -109,7 +117,13 @@ function artifactActivities(config: ActivityConfig) {
           binDir: binDir(),
           env: appEnvironment(manifest, config.env),
         });
-        return { ...base, createdAt: new Date().toISOString(), bytes: dump.bytes, sha256: dump.sha256 };
+        return {
+          ...base,
+          createdAt: new Date().toISOString(),
+          durationMs: Date.now() - started,
+          bytes: dump.bytes,
+          sha256: dump.sha256,
+        };
       }
       const missing = target.files.paths.filter((p) => !existsSync(p));
       if (missing.length > 0)
@@ -128,7 +142,13 @@ function artifactActivities(config: ActivityConfig) {
         exclude: target.files.exclude,
         onProgress: (bytes) => context.heartbeat({ bytes }),
       });
-      return { ...base, createdAt: new Date().toISOString(), bytes: archive.bytes, sha256: archive.sha256 };
+      return {
+        ...base,
+        createdAt: new Date().toISOString(),
+        durationMs: Date.now() - started,
+        bytes: archive.bytes,
+        sha256: archive.sha256,
+      };
     },
 
     /** Reads an artifact back in full: its checksum, then pg_restore --list or every archive entry. */
@@ -236,7 +256,7 @@ function artifactActivities(config: ActivityConfig) {
         (e) => e.app === manifest.app && e.target === request.target && !e.localDeletedAt,
       );
       const plan = planRetention(
-        entries.map((e) => ({ id: e.id, time: e.logicalDate, verified: e.verified })),
+        entries.map((e) => ({ id: e.id, time: e.logicalDate, verified: e.verified, suspect: e.suspect !== undefined })),
         manifest.backups?.keep ?? {},
         { timeZone: retentionTimeZone(manifest) },
       );
@@ -251,6 +271,22 @@ function artifactActivities(config: ActivityConfig) {
         });
       });
       return { kept: plan.keep.map((k) => k.id), deleted: [...doomed], plan };
+    },
+
+    /**
+     * Compares a new artifact with the recent verified ones of its target: much smaller (a `pg_dump | gzip`
+     * that "succeeded" with nothing in it) or much faster than their median is suspect.
+     */
+    async assessBackup(request: { manifest: Manifest; entry: CatalogueEntry }): Promise<BackupAssessment> {
+      const { manifest, entry } = request;
+      const { history } = await readCatalogue(backupsDir(manifest));
+      return assessBackup(entry, history, manifest.backups?.alerts ?? DEFAULT_BACKUP_ALERTS);
+    },
+
+    /** Each target's newest verified backup and whether it is older than the target's maximum age. */
+    async checkBackupFreshness(request: { manifest: Manifest; watchingSince: string }): Promise<TargetFreshness[]> {
+      const { entries } = await readCatalogue(backupsDir(request.manifest));
+      return backupFreshness(request.manifest, entries, new Date(), new Date(request.watchingSince));
     },
 
     /** The app's catalogue entries, newest first. */

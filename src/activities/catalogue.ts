@@ -36,6 +36,10 @@ export interface CatalogueEntry {
   verification?: string;
   /** Result of the manifest's verifyRestore, when it ran. */
   restoreVerified?: boolean;
+  /** How long the dump or archive took. */
+  durationMs?: number;
+  /** Why the artifact looks wrong next to the recent ones (much smaller, much faster), when it does. */
+  suspect?: string;
   /** The copy in S3-compatible storage (backups.offsite), once uploaded. */
   offsite?: OffsiteCopy;
   /** When retention deleted the local file; the off-site copy is still there to restore from. */
@@ -73,10 +77,21 @@ export interface RestoreRecord {
   finishedAt: string;
 }
 
+/** A verified artifact's size and time, kept after retention deletes it: what new backups are compared with. */
+export type BackupFigures = Pick<
+  CatalogueEntry,
+  'id' | 'app' | 'target' | 'logicalDate' | 'createdAt' | 'bytes' | 'durationMs'
+>;
+
+/** Figures kept per app and target. */
+const FIGURES_KEPT = 50;
+
 export interface Catalogue {
   version: 1;
   entries: CatalogueEntry[];
   restores: RestoreRecord[];
+  /** Figures of the recent verified artifacts, newest last, per app and target (at most 50 each). */
+  history: BackupFigures[];
 }
 
 export const CATALOGUE_FILE = 'catalogue.json';
@@ -91,7 +106,7 @@ export function cataloguePath(dir: string): string {
 
 export async function readCatalogue(dir: string): Promise<Catalogue> {
   const file = cataloguePath(dir);
-  if (!existsSync(file)) return { version: 1, entries: [], restores: [] };
+  if (!existsSync(file)) return { version: 1, entries: [], restores: [], history: [] };
   const text = await readFile(file, 'utf8');
   let parsed: Partial<Catalogue>;
   try {
@@ -101,7 +116,7 @@ export async function readCatalogue(dir: string): Promise<Catalogue> {
       cause: error,
     });
   }
-  return { version: 1, entries: parsed.entries ?? [], restores: parsed.restores ?? [] };
+  return { version: 1, entries: parsed.entries ?? [], restores: parsed.restores ?? [], history: parsed.history ?? [] };
 }
 
 const locks = new Map<string, Promise<unknown>>();
@@ -147,8 +162,18 @@ export async function writeAtomically(file: string, text: string): Promise<void>
   }
 }
 
-/** Adds an entry, or replaces the one with the same id. */
+/** Adds an entry, or replaces the one with the same id; a verified one's figures join the history. */
 export function upsertEntry(catalogue: Catalogue, entry: CatalogueEntry): void {
+  if (entry.verified) {
+    const { id, app, target, logicalDate, createdAt, bytes, durationMs } = entry;
+    catalogue.history = catalogue.history.filter((h) => h.id !== id);
+    catalogue.history.push({ id, app, target, logicalDate, createdAt, bytes, ...(durationMs ? { durationMs } : {}) });
+    const same = catalogue.history.filter((h) => h.app === app && h.target === target);
+    if (same.length > FIGURES_KEPT) {
+      const dropped = new Set(same.slice(0, same.length - FIGURES_KEPT).map((h) => h.id));
+      catalogue.history = catalogue.history.filter((h) => !dropped.has(h.id));
+    }
+  }
   const index = catalogue.entries.findIndex((e) => e.id === entry.id);
   if (index === -1) catalogue.entries.push(entry);
   else catalogue.entries[index] = entry;

@@ -13,6 +13,10 @@ export const WORKFLOW_TYPES = {
   backups: 'backups',
   job: 'job',
   inspect: 'inspect',
+  /** Watches an app's schedules and backups and alerts on missed runs: `{ app }`, one per app, long-running. */
+  watch: 'watch',
+  /** Restores the newest backup of a target into a throwaway copy and records the evidence. */
+  drill: 'drill',
 } as const;
 
 export interface DeployInput {
@@ -86,6 +90,16 @@ export function restoreWorkflowId(app: string, stamp: string): string {
 
 export function jobWorkflowId(app: string, job: string, stamp: string): string {
   return `job-${app}-${job}-${stamp}`;
+}
+
+/** The one watcher of an app's schedules and backups (see WORKFLOW_TYPES.watch). */
+export function watchWorkflowId(app: string): string {
+  return `watch-${app}`;
+}
+
+/** The Web UI page of a schedule. */
+export function scheduleUrl(uiUrl: string, namespace: string, scheduleId: string): string {
+  return `${uiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/schedules/${encodeURIComponent(scheduleId)}`;
 }
 
 /** The Web UI page of one run. */

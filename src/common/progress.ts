@@ -19,7 +19,8 @@ export interface Progress {
   steps: StepProgress[];
 }
 
-export type RunKind = 'deploy' | 'rollback' | 'backup' | 'restore' | 'job';
+/** `schedule` reports are the watcher's alerts about a schedule's slot; `drill` runs are restore drills. */
+export type RunKind = 'deploy' | 'rollback' | 'backup' | 'restore' | 'job' | 'drill' | 'schedule';
 export type Outcome = 'succeeded' | 'rolled_back' | 'failed' | 'cancelled';
 
 /** A finished run as records and notifications describe it; no secret values. */
@@ -40,6 +41,8 @@ export interface RunReport {
   release?: string;
   /** Kind-specific facts (artifact ids, dates processed, hosts). */
   details?: Record<string, unknown>;
+  /** The notification's title when the outcome word would mislead (an alert: `… MISSED …`, `… SUSPECT …`). */
+  title?: string;
 }
 
 export const PROGRESS_QUERY = 'progress';

@@ -212,7 +212,24 @@ export const NOTIFY_EVENTS = [
   'restore.failed',
   'job.summary',
   'job.failed',
+  'drill.succeeded',
+  'drill.failed',
+  /** The watcher's alerts: a schedule's slot without a successful run by its deadline. */
+  'schedule.missed',
+  /** A backup much smaller or faster than the recent ones. */
+  'backup.suspect',
+  /** A target whose newest verified backup is older than its maximum age. */
+  'backup.stale',
 ] as const;
+
+/** What a manifest's notifications select when it does not say: failures and the watcher's alerts. */
+const DEFAULT_NOTIFY_ON: Array<(typeof NOTIFY_EVENTS)[number]> = [
+  'rolled_back',
+  'failed',
+  'schedule.missed',
+  'backup.suspect',
+  'backup.stale',
+];
 
 const emailChannel = z.strictObject({
   name: z.string().optional(),
@@ -243,7 +260,7 @@ const webhookChannel = z.strictObject({
 });
 
 const notifySchema = z.strictObject({
-  on: z.array(z.enum(NOTIFY_EVENTS)).default(['rolled_back', 'failed']),
+  on: z.array(z.enum(NOTIFY_EVENTS)).default(DEFAULT_NOTIFY_ON),
   channels: z.array(z.union([emailChannel, webhookChannel])).default([]),
 });
 
@@ -317,6 +334,35 @@ const backupsSchema = z.strictObject({
     .describe('Restore each new dump into a scratch database and run this query'),
   stopServicesOnRestore: z.boolean().default(true),
   offsite: offsiteSchema.optional().describe('Copy verified backups to S3-compatible storage'),
+  alerts: z
+    .strictObject({
+      maxShrink: z
+        .number()
+        .min(0)
+        .max(1)
+        .default(0.5)
+        .describe('Flag a backup smaller than the median of the recent verified ones by more than this share'),
+      minDurationShare: z
+        .number()
+        .min(0)
+        .max(1)
+        .default(0.1)
+        .describe('Flag a backup that took less than this share of their median time'),
+      compareWith: z
+        .number()
+        .int()
+        .min(3)
+        .max(100)
+        .default(7)
+        .describe('How many recent verified backups of the target make the median'),
+      maxAge: duration
+        .optional()
+        .describe(
+          "Alert when a target's newest verified backup is older (default: twice the longest gap of its schedule)",
+        ),
+    })
+    .default({ maxShrink: 0.5, minDurationShare: 0.1, compareWith: 7 })
+    .describe('When a backup looks wrong (too small, too fast) or the newest is too old'),
 });
 
 // ---- jobs and schedules ---------------------------------------------------------------------------
@@ -380,6 +426,9 @@ const scheduleSchema = z.strictObject({
   params: z.record(z.string(), z.string()).optional(),
   overlap: z.enum(OVERLAP).default('skip'),
   catchupWindow: duration.default('1d'),
+  deadline: duration
+    .default('1h')
+    .describe('A run for each slot must have succeeded this long after it, or the watcher alerts (missed run)'),
   paused: z.boolean().default(false),
   note: z.string().optional(),
 });
@@ -452,7 +501,7 @@ export const manifestSchema = z
     approval: z
       .strictObject({ required: z.boolean().default(false), timeout: duration.default('1h') })
       .default({ required: false, timeout: '1h' }),
-    notify: notifySchema.default({ on: ['rolled_back', 'failed'], channels: [] }),
+    notify: notifySchema.default({ on: DEFAULT_NOTIFY_ON, channels: [] }),
     backups: backupsSchema.optional(),
     jobs: z.array(jobSchema).default([]),
     schedules: z.array(scheduleSchema).default([]),

@@ -16,7 +16,8 @@ import { hostTaskQueue } from '../common/constants';
 import type { BackupInput } from '../common/contracts';
 import type { Outcome, RunReport } from '../common/progress';
 import type { Manifest } from '../manifest/types';
-import { compactTimestamp } from './clock';
+import { compactTimestamp, isoNow } from './clock';
+import { notifyQuietly } from './notify';
 import { finish } from './deploy';
 import { logicalTime } from './logical-date';
 import { runReport } from './report';
@@ -32,6 +33,8 @@ const NON_RETRYABLE = ['BackupConfig', 'MissingEnvironment', 'BadDatabaseUrl', '
 
 /** Off-site copies (backups.offsite) joined the backup after it shipped: runs recorded before them replay without. */
 export const OFFSITE_PATCH = 'offsite-copies';
+/** So did comparing each new artifact with the recent ones (too small, too fast). */
+export const HEALTH_PATCH = 'backup-health';
 
 /** Activities that touch the app's server run on its host's queue; dumps heartbeat every second. */
 export function hostBackupActivities(manifest: Manifest) {
@@ -50,6 +53,7 @@ export function hostBackupActivities(manifest: Manifest) {
   return {
     createBackupArtifact: long.createBackupArtifact,
     verifyBackupArtifact: short.verifyBackupArtifact,
+    assessBackup: short.assessBackup,
     copyBackupOffsite: long.copyBackupOffsite,
     verifyOffsiteCopy: long.verifyOffsiteCopy,
     applyOffsiteRetention: short.applyOffsiteRetention,
@@ -68,6 +72,8 @@ export interface ArtifactSummary {
   sha256?: string;
   verified: boolean;
   verification?: string;
+  /** Why it looks wrong next to the recent backups of its target (much smaller, much faster), when it does. */
+  suspect?: string;
   /** The off-site copy, when the target has one: where it is and whether it read back intact. */
   offsite?: { bucket: string; key: string; encrypted: boolean; verified: boolean };
   error?: string;
@@ -141,6 +147,8 @@ export async function backup(input: BackupInput): Promise<RunReport> {
         progress.skip(`${target}: off-site retention`, 'no verified off-site copy was made');
       }
     }
+    const suspects = artifacts.filter((a) => a.suspect);
+    if (suspects.length > 0) await notifyQuietly(suspectAlert(input.app, suspects), manifest, ['backup.suspect']);
     const failed = artifacts.filter((a) => !a.verified || a.error);
     if (failed.length > 0)
       error =
@@ -201,6 +209,7 @@ function stepNames(manifest: Manifest, target: string): string[] {
     `${target}: ${isDump ? 'dump' : 'archive'}`,
     `${target}: verify`,
     ...(restoreTest ? [`${target}: verify restore`] : []),
+    `${target}: compare with recent backups`,
     ...(offsite ? [`${target}: copy off-site`, `${target}: verify off-site copy`] : []),
     `${target}: retention`,
     ...(offsite ? [`${target}: off-site retention`] : []),
@@ -283,6 +292,30 @@ async function backUpTarget(
     }
   }
 
+  if (entry.verified && patched(HEALTH_PATCH)) {
+    const assessment = await progress
+      .run(
+        `${target}: compare with recent backups`,
+        () => host.assessBackup({ manifest, entry }),
+        (a) =>
+          a.suspect
+            ? `SUSPECT: ${a.suspect}`
+            : a.medianBytes === undefined
+              ? `${a.compared} earlier verified backup(s): too few to compare with yet`
+              : `in line with the last ${a.compared} (median ${formatBytes(a.medianBytes)})`,
+      )
+      .catch((e) => {
+        log.warn('could not compare the backup with the recent ones', {
+          error: failureMessage(rethrowCancellation(e)),
+        });
+        return undefined;
+      });
+    if (assessment?.suspect) {
+      entry = { ...entry, suspect: assessment.suspect };
+      await host.recordBackup({ manifest, entry });
+    }
+  } else if (!entry.verified) progress.skip(`${target}: compare with recent backups`, 'the artifact did not verify');
+
   let offsite: ArtifactSummary['offsite'];
   if (copiedOffsite(manifest, target)) {
     if (!entry.verified) {
@@ -310,6 +343,7 @@ async function backUpTarget(
     sha256: entry.sha256,
     verified: entry.verified,
     verification: entry.verification,
+    ...(entry.suspect ? { suspect: entry.suspect } : {}),
     ...(offsite ? { offsite } : {}),
     ...(failure ? { error: failure } : {}),
   };
@@ -353,9 +387,34 @@ async function copyOffsite(
   return check.verified ? { entry } : { entry, error: `off-site copy did not verify: ${check.detail}` };
 }
 
+/** The alert for backups that verified but look wrong next to the recent ones (`backup.suspect`). */
+function suspectAlert(app: string, suspects: ArtifactSummary[]): RunReport {
+  const info = workflowInfo();
+  const lines = suspects.map((a) => `${a.target} (${a.id}): ${a.suspect}`);
+  return {
+    kind: 'backup',
+    app,
+    outcome: 'failed',
+    workflowId: info.workflowId,
+    runId: info.runId,
+    startedAt: info.runStartTime.toISOString(),
+    finishedAt: isoNow(),
+    title: `${app}: backup ${suspects.map((a) => a.target).join(', ')} SUSPECT`,
+    summary: `backup of ${app} finished and verified, but looks wrong: ${lines.join('; ')}`,
+    error:
+      `${lines.join('\n')}\n` +
+      'The dump or archive exited 0 and read back, yet is far smaller (or faster) than usual: check the command ' +
+      '(a pipe without pipefail), the database it reached, and what was deleted. Look inside with ' +
+      suspects.map((a) => `runbook restore ${app} --backup ${a.id} --scratch`).join(' or ') +
+      '. Retention keeps the newest backup that is not suspect.',
+    steps: [],
+    details: { artifacts: suspects },
+  };
+}
+
 function summarize(app: string, artifacts: ArtifactSummary[], error: string | undefined): string {
   const good = artifacts.filter((a) => a.verified);
-  const parts = good.map((a) => `${a.target} ${formatBytes(a.bytes ?? 0)}`);
+  const parts = good.map((a) => `${a.target} ${formatBytes(a.bytes ?? 0)}${a.suspect ? ' (SUSPECT)' : ''}`);
   if (!error) return `backup ${app}: ${good.length} verified artifact(s) (${parts.join(', ')})`;
   return `backup ${app} failed: ${good.length} of ${artifacts.length || 'its'} target(s) verified; ${error.split('\n')[0]}`;
 }

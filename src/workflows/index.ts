@@ -6,3 +6,4 @@ export { releases } from './releases';
 export { job } from './job';
 export { backup, backups } from './backup';
 export { restore } from './restore';
+export { watch } from './watch';

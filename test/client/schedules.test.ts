@@ -43,6 +43,7 @@ describe('schedule definitions', () => {
     run: 'job',
     job: 'daily-processor',
     mode: 'auto',
+    deadline: '1h',
     overlap: 'skip',
     catchupWindow: '1d',
     paused: false,

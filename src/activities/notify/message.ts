@@ -44,7 +44,7 @@ export function actionOf(report: RunReport): string {
 }
 
 export function composeMessage(report: RunReport, event: string, url: string): NotificationMessage {
-  const title = `${report.app}: ${actionOf(report)} ${OUTCOME_WORDS[report.outcome]}`;
+  const title = report.title ?? `${report.app}: ${actionOf(report)} ${OUTCOME_WORDS[report.outcome]}`;
   const subject = `[runbook] ${title}${report.summary ? ` — ${oneLine(report.summary, 120)}` : ''}`;
   return { event, title, subject, text: textBody(report, title, url), html: htmlBody(report, title, url), url };
 }

@@ -66,6 +66,7 @@ export function backupLine(e: CatalogueEntry): string {
   return (
     `${e.verified ? '✓' : '✗'} ${e.id}  ${e.target}  ${e.logicalDate}  ${formatBytes(e.bytes)}` +
     (copies.length > 0 ? `  ${copies.join(', ')}` : '') +
+    (e.suspect ? `  ⚠ SUSPECT: ${e.suspect}` : '') +
     (e.verified ? '' : `  NOT VERIFIED: ${e.verification ?? ''}`)
   );
 }
