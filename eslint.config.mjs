@@ -5,8 +5,16 @@ import { builtinModules } from 'node:module';
 
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
 
+/** The client and the CLI start workflows by name and read their types; they never run their code. */
+const activitiesAndWorkflowsByType = {
+  group: ['**/activities', '**/activities/*', '**/workflows', '**/workflows/*'],
+  allowTypeImports: true,
+  message:
+    'the client and the CLI import activities and workflows with `import type` only: move a shared pure function to src/common or src/manifest',
+};
+
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', '.tools/', '.artifacts/', 'coverage/'] },
+  { ignores: ['dist/', 'node_modules/', '.tools/', '.artifacts/', 'coverage/', '.containers/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -26,7 +34,8 @@ export default tseslint.config(
   },
   {
     // Workflows are replayed: no I/O, no clocks or randomness outside the SDK, activities by type only.
-    files: ['src/workflows/**/*.ts'],
+    // src/common is imported by workflows, so the same rules hold there.
+    files: ['src/workflows/**/*.ts', 'src/common/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',
@@ -57,7 +66,7 @@ export default tseslint.config(
                 '../devserver/*',
               ],
               allowTypeImports: true,
-              message: 'workflows import activities and manifests with `import type` only',
+              message: 'workflows and src/common import activities and manifests with `import type` only',
             },
           ],
         },
@@ -74,6 +83,35 @@ export default tseslint.config(
         { name: 'setInterval', message: 'use sleep() from @temporalio/workflow' },
         { name: 'setTimeout', message: 'use sleep() from @temporalio/workflow' },
         { name: 'require', message: 'import workflow dependencies statically' },
+      ],
+    },
+  },
+  {
+    files: ['src/client/**/*.ts', 'src/cli/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [activitiesAndWorkflowsByType],
+        },
+      ],
+    },
+  },
+  {
+    // The library prints nothing and starts nothing local: it needs none of the CLI, harness or workers.
+    files: ['src/client/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            activitiesAndWorkflowsByType,
+            {
+              group: ['**/cli', '**/cli/*', '**/devserver', '**/devserver/*', '**/workers', '**/workers/*'],
+              message: 'the client library is imported by the CLI, the harness and scripts, never the other way',
+            },
+          ],
+        },
       ],
     },
   },

@@ -27,7 +27,7 @@ async function deployTimings() {
   Runtime.install({ logger: new DefaultLogger('WARN') });
 
   const server = await startDevServer();
-  const { demoManifest, stageDemoApp, stopAppProcesses } = dist('client/demo-app.js');
+  const { demoManifest, stageDemoApp, stopAppProcesses } = dist('devserver/demo-app.js');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'runbook-bench-'));
   const port = await freePort();
   const app = 'bench';

@@ -4,7 +4,7 @@ const { mkdirSync, writeFileSync } = require('node:fs');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
-const { renderCliDocs } = require(path.join(root, 'dist', 'client', 'cli-docs.js'));
+const { renderCliDocs } = require(path.join(root, 'dist', 'cli', 'cli-docs.js'));
 mkdirSync(path.join(root, 'docs'), { recursive: true });
 writeFileSync(path.join(root, 'docs', 'cli.md'), renderCliDocs());
 process.stdout.write('wrote docs/cli.md\n');

@@ -1,25 +1,8 @@
-import { existsSync, readdirSync } from 'node:fs';
-import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 import { describeProblem, loadManifestFile } from '../manifest/load';
+import { knownApps, manifestPath } from '../manifest/lookup';
 import type { Manifest } from '../manifest/types';
 import type { ActivityConfig } from './config';
-
-/** Finds `<app>.yaml` (or .yml) in the manifests folder. */
-export function manifestPath(manifestsDir: string, app: string): string | undefined {
-  for (const ext of ['.yaml', '.yml']) {
-    const candidate = path.join(manifestsDir, `${app}${ext}`);
-    if (existsSync(candidate)) return candidate;
-  }
-  return undefined;
-}
-
-export function listManifestFiles(manifestsDir: string): string[] {
-  if (!existsSync(manifestsDir)) return [];
-  return readdirSync(manifestsDir)
-    .filter((f) => /\.ya?ml$/.test(f))
-    .map((f) => path.join(manifestsDir, f));
-}
 
 export function manifestActivities(config: ActivityConfig) {
   return {
@@ -35,7 +18,7 @@ export function manifestActivities(config: ActivityConfig) {
         );
       const file = manifestPath(config.manifestsDir, app);
       if (!file) {
-        const known = listManifestFiles(config.manifestsDir).map((f) => path.basename(f).replace(/\.ya?ml$/, ''));
+        const known = knownApps(config.manifestsDir);
         throw ApplicationFailure.nonRetryable(
           `no manifest for app '${app}' in ${config.manifestsDir} (RUNBOOK_MANIFESTS); known apps: ${known.join(', ') || 'none'}`,
           'ManifestNotFound',

@@ -2,8 +2,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import path from 'node:path';
 import { activityInfo, ApplicationFailure } from '@temporalio/activity';
 import { stepLabel } from '../common/labels';
-import { expandArgv } from '../common/template';
-import { commandToArgv } from '../manifest/argv';
+import { stepArgv } from '../manifest/argv';
 import { durationMs } from '../manifest/duration';
 import type { Manifest, Step } from '../manifest/types';
 import type { ActivityConfig } from './config';
@@ -39,12 +38,6 @@ function stepOf(manifest: Manifest, phase: StepPhase, index: number): Step {
   const step = manifest.steps[phase][index];
   if (!step) throw ApplicationFailure.nonRetryable(`no ${phase} step #${index} in the manifest`, 'BadInput');
   return step;
-}
-
-/** The argv a step runs: its words with {{placeholders}} filled, or /bin/sh -c for `shell: true`. Pure. */
-export function stepArgv(step: Step, values: Record<string, string>): string[] {
-  if (step.shell) return ['/bin/sh', '-c', Array.isArray(step.run) ? step.run.join(' ') : step.run];
-  return expandArgv(commandToArgv(step.run), values);
 }
 
 export function stepActivities(config: ActivityConfig) {

@@ -1,7 +1,4 @@
-/** Exit codes of the `runbook` CLI, one meaning each. */
-export const EXIT = { ok: 0, runFailed: 1, usage: 2, unreachable: 3 } as const;
-
-/** Bad input from the user: exit 2, one clear line and a hint, no stack trace. */
+/** Bad input from the user (the CLI exits 2): one clear line and a hint, no stack trace. */
 export class UsageError extends Error {
   constructor(
     message: string,
@@ -14,7 +11,7 @@ export class UsageError extends Error {
   }
 }
 
-/** The Temporal server could not be reached: exit 3. */
+/** The Temporal server could not be reached (the CLI exits 3). */
 export class UnreachableError extends Error {
   constructor(
     readonly address: string,
@@ -24,5 +21,5 @@ export class UnreachableError extends Error {
   }
 }
 
-/** A run that ended failed or rolled back: exit 1 (its outcome was already printed). */
+/** A run that ended failed or rolled back (the CLI exits 1; its outcome was already printed). */
 export class RunFailedError extends Error {}

@@ -1,6 +1,7 @@
-// The typed client library (package.json "main"): what the CLI uses, for scripts that start and watch runs.
+// The typed client library (package.json "main"): start, watch and list runs and schedules from code.
+// The terminal CLI (src/cli) is built on it; nothing here prints.
 export { connect, settingsFromEnv, type Connected, type TemporalSettings } from './connection';
-export { EXIT, RunFailedError, UnreachableError, UsageError } from './errors';
+export { RunFailedError, UnreachableError, UsageError } from './errors';
 export {
   HISTORY_KINDS,
   OUTCOMES,
@@ -17,4 +18,17 @@ export {
   type RunSummary,
   type StartableKind,
 } from './runs';
-export { createProgressView, type ProgressView } from './progress-view';
+export {
+  applySchedules,
+  backfillSchedule,
+  deleteSchedule,
+  describeSchedule,
+  listSchedules,
+  pauseSchedule,
+  scheduleId,
+  triggerSchedule,
+  unpauseSchedule,
+  type ApplyOptions,
+  type ScheduleChange,
+  type ScheduleListing,
+} from './schedules';

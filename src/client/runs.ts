@@ -34,7 +34,7 @@ import {
 } from '../common/contracts';
 import { PROGRESS_QUERY, type Outcome, type Progress, type RunReport } from '../common/progress';
 import { ACTION, APP, OUTCOME, REF } from '../common/search-attributes';
-import { compactTimestamp } from '../workflows/clock';
+import { compactTimestamp } from '../common/names';
 import type { InspectInput } from '../workflows/inspect';
 import type { TemporalSettings } from './connection';
 import { UsageError } from './errors';

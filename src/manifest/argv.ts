@@ -1,4 +1,6 @@
 import { parse } from 'shell-quote';
+import { expandArgv } from '../common/template';
+import type { Step } from './types';
 
 export type Command = string | string[];
 
@@ -22,4 +24,10 @@ export function commandToArgv(command: Command): string[] {
   }
   if (argv.length === 0) throw new CommandSyntaxError('empty command');
   return argv;
+}
+
+/** The argv a manifest step runs: its words with {{placeholders}} filled, or /bin/sh -c for `shell: true`. */
+export function stepArgv(step: Step, values: Record<string, string>): string[] {
+  if (step.shell) return ['/bin/sh', '-c', Array.isArray(step.run) ? step.run.join(' ') : step.run];
+  return expandArgv(commandToArgv(step.run), values);
 }

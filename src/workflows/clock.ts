@@ -10,11 +10,3 @@ export function workflowNow(): number {
 export function isoNow(): string {
   return new Date(workflowNow()).toISOString();
 }
-
-/** A compact UTC timestamp for names: 20261123T224500Z. */
-export function compactTimestamp(ms: number = workflowNow()): string {
-  return new Date(ms)
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z');
-}

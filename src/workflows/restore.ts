@@ -15,7 +15,8 @@ import type { Outcome, RunReport } from '../common/progress';
 import type { Manifest } from '../manifest/types';
 import { hostActivities } from './activities';
 import { finishRun } from './backup';
-import { compactTimestamp, isoNow } from './clock';
+import { compactTimestamp } from '../common/names';
+import { isoNow, workflowNow } from './clock';
 import { runHealthChecks } from './health';
 import { runReport } from './report';
 import { failureMessage, ProgressTracker } from './progress';
@@ -85,7 +86,7 @@ export async function restore(input: RestoreInput): Promise<RunReport> {
       'BadInput',
     );
   const info = workflowInfo();
-  const stamp = compactTimestamp();
+  const stamp = compactTimestamp(workflowNow());
   const scratch = input.scratch === true;
   const progress = new ProgressTracker('restore', input.app);
   tagRun(input.app, 'restore');

@@ -8,7 +8,7 @@ import {
   stageDemoApp,
   stopAppProcesses,
   type DemoBehavior,
-} from '../../src/client/demo-app';
+} from '../../src/devserver/demo-app';
 import { freePort } from '../../src/devserver/ports';
 import { uniqueName } from './temporal';
 

@@ -3,47 +3,100 @@ import path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
-// The project's own eslint.config.mjs, run as `npm run lint` runs it, on code placed in src/workflows.
+/** The project's own eslint.config.mjs, run as `npm run lint` runs it, on code placed at `file` under src/. */
+function problems(file: string, lines: string[]): string[] {
+  const run = spawnSync(
+    path.join(ROOT, 'node_modules', '.bin', 'eslint'),
+    ['--stdin', '--stdin-filename', path.join(ROOT, 'src', file), '--format', 'json'],
+    { cwd: ROOT, input: lines.join('\n'), encoding: 'utf8' },
+  );
+  const [result] = JSON.parse(run.stdout) as Array<{ messages: Array<{ ruleId: string; message: string }> }>;
+  return result.messages.map((m) => `${m.ruleId}: ${m.message}`);
+}
+
 describe('lint keeps workflow code deterministic', () => {
-  async function problems(code: string): Promise<string[]> {
-    const run = spawnSync(
-      path.join(ROOT, 'node_modules', '.bin', 'eslint'),
-      ['--stdin', '--stdin-filename', path.join(ROOT, 'src', 'workflows', 'example.ts'), '--format', 'json'],
-      { cwd: ROOT, input: code, encoding: 'utf8' },
-    );
-    const [result] = JSON.parse(run.stdout) as Array<{ messages: Array<{ ruleId: string; message: string }> }>;
-    return result.messages.map((m) => `${m.ruleId}: ${m.message}`);
-  }
+  const nondeterministic = [
+    "import { readFileSync } from 'node:fs';",
+    "import { Client } from 'pg';",
+    "import { createActivities } from '../activities';",
+    'export const a = [readFileSync, Client, createActivities, Date.now(), Math.random(), process.env.X];',
+  ];
 
-  it('refuses Node built-ins, I/O libraries, clocks, randomness and value imports of activities', async () => {
-    const found = await problems(
-      [
-        "import { readFileSync } from 'node:fs';",
-        "import { Client } from 'pg';",
-        "import { createActivities } from '../activities';",
-        'export const a = [readFileSync, Client, createActivities, Date.now(), Math.random(), process.env.X];',
-      ].join('\n'),
-    );
-    expect(found).toEqual(
-      expect.arrayContaining([
-        expect.stringMatching(/no-restricted-imports: 'node:fs'/),
-        expect.stringMatching(/no-restricted-imports: 'pg'/),
-        expect.stringMatching(/no-restricted-imports: '..\/activities' import is restricted/),
-        expect.stringMatching(/no-restricted-properties: 'Date.now'/),
-        expect.stringMatching(/no-restricted-properties: 'Math.random'/),
-        expect.stringMatching(/no-restricted-globals: Unexpected use of 'process'/),
-      ]),
-    );
-  });
+  it.each(['workflows/example.ts', 'common/example.ts'])(
+    'refuses Node built-ins, I/O libraries, clocks, randomness and value imports of activities in %s',
+    (file) => {
+      expect(problems(file, nondeterministic)).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/no-restricted-imports: 'node:fs'/),
+          expect.stringMatching(/no-restricted-imports: 'pg'/),
+          expect.stringMatching(/no-restricted-imports: '..\/activities' import is restricted/),
+          expect.stringMatching(/no-restricted-properties: 'Date.now'/),
+          expect.stringMatching(/no-restricted-properties: 'Math.random'/),
+          expect.stringMatching(/no-restricted-globals: Unexpected use of 'process'/),
+        ]),
+      );
+    },
+  );
 
-  it('accepts the SDK and type-only imports of activities', async () => {
-    const found = await problems(
-      [
+  it.each(['workflows/example.ts', 'common/example.ts'])(
+    'accepts the SDK and type-only imports of activities in %s',
+    (file) => {
+      const found = problems(file, [
         "import { proxyActivities } from '@temporalio/workflow';",
         "import type { Activities } from '../activities';",
         'export const p = proxyActivities<Activities>({ startToCloseTimeout: 1000 });',
-      ].join('\n'),
-    );
+      ]);
+      expect(found).toEqual([]);
+    },
+  );
+});
+
+describe('lint keeps the layers apart', () => {
+  it.each(['cli/commands/example.ts', 'client/example.ts'])(
+    'refuses value imports of activities and workflows in %s',
+    (file) => {
+      const found = problems(file, [
+        "import { stepActivities } from '../../activities/steps';",
+        "import { deploy } from '../../workflows';",
+        "import { workflowNow } from '../workflows/clock';",
+        'export const a = [stepActivities, deploy, workflowNow];',
+      ]);
+      expect(found).toEqual([
+        expect.stringMatching(/no-restricted-imports: '..\/..\/activities\/steps' import is restricted.*import type/),
+        expect.stringMatching(/no-restricted-imports: '..\/..\/workflows' import is restricted.*import type/),
+        expect.stringMatching(/no-restricted-imports: '..\/workflows\/clock' import is restricted.*import type/),
+      ]);
+    },
+  );
+
+  it.each(['cli/commands/example.ts', 'client/example.ts'])('accepts type-only imports of them in %s', (file) => {
+    const found = problems(file, [
+      "import type { ReleasesView } from '../../activities/releases';",
+      "import type { InspectResult } from '../../workflows/inspect';",
+      'export type Both = [ReleasesView, InspectResult];',
+    ]);
     expect(found).toEqual([]);
+  });
+
+  it('keeps the client library free of the CLI, the dev harness and the workers', () => {
+    const found = problems('client/example.ts', [
+      "import { createOutput } from '../cli/output';",
+      "import { startDevEnvironment } from '../devserver/dev-environment';",
+      "import { createWorkers } from '../workers/worker';",
+      'export const a = [createOutput, startDevEnvironment, createWorkers];',
+    ]);
+    expect(found).toEqual([
+      expect.stringMatching(/'..\/cli\/output' import is restricted.*never the other way/),
+      expect.stringMatching(/'..\/devserver\/dev-environment' import is restricted.*never the other way/),
+      expect.stringMatching(/'..\/workers\/worker' import is restricted.*never the other way/),
+    ]);
+    // The CLI may run a worker (`runbook worker`) and the dev harness (`runbook dev`).
+    expect(
+      problems('cli/commands/example.ts', [
+        "import { runWorkerProcess } from '../../workers/main';",
+        "import { startDevEnvironment } from '../../devserver/dev-environment';",
+        'export const a = [runWorkerProcess, startDevEnvironment];',
+      ]),
+    ).toEqual([]);
   });
 });

@@ -1,8 +1,8 @@
 import os from 'node:os';
 import { Command } from 'commander';
 import type { Output } from '../output';
-import { connect, settingsFromEnv } from '../connection';
-import { UsageError } from '../errors';
+import { connect, settingsFromEnv } from '../../client/connection';
+import { UsageError } from '../../client/errors';
 import { runWorkerProcess } from '../../workers/main';
 import { collectHost } from './dev';
 

@@ -3,25 +3,13 @@
  * before anything starts: an unknown app, job, mode, backup target or param is exit 2, not a failed run.
  */
 import path from 'node:path';
-import { listManifestFiles, manifestPath } from '../activities/manifest';
 import { describeProblem, loadManifestFile } from '../manifest/load';
+import { knownApps, manifestPath } from '../manifest/lookup';
 import type { Manifest, ParamSpec } from '../manifest/types';
-import { UsageError } from './errors';
+import { UsageError } from '../client/errors';
 
 export function manifestsDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.resolve(env.RUNBOOK_MANIFESTS ?? 'apps');
-}
-
-export function knownApps(dir: string): string[] {
-  return listManifestFiles(dir).map((file) => path.basename(file).replace(/\.ya?ml$/, ''));
-}
-
-/** Every valid manifest of the folder (the dev worker serves all their hosts). */
-export function loadAllManifests(dir: string): Manifest[] {
-  return listManifestFiles(dir).flatMap((file) => {
-    const result = loadManifestFile(file);
-    return result.ok ? [result.manifest] : [];
-  });
 }
 
 export function loadAppManifest(app: string, dir: string = manifestsDir()): Manifest {

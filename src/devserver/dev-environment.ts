@@ -7,10 +7,10 @@ import os from 'node:os';
 import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
 import { activityConfigFromEnv } from '../activities';
 import { ORCHESTRATION_TASK_QUEUE } from '../common/constants';
-import { startDevServer, type DevServer } from '../devserver/dev-server';
+import { startDevServer, type DevServer } from './dev-server';
 import { createWorkers } from '../workers/worker';
-import { UsageError } from './errors';
-import { loadAllManifests } from './manifests';
+import { UsageError } from '../client/errors';
+import { loadAllManifests } from '../manifest/lookup';
 
 export interface DevEnvironmentOptions {
   port?: number;

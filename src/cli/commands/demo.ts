@@ -4,12 +4,12 @@ import { Command } from 'commander';
 import pc from 'picocolors';
 import { appLockWorkflowId } from '../../common/contracts';
 import { freePort } from '../../devserver/ports';
-import { connect } from '../connection';
-import { createDemoWorkspace, type DemoWorkspace } from '../demo-app';
-import { startDevEnvironment, stopOnSignals } from '../dev-environment';
-import { RunFailedError } from '../errors';
+import { connect } from '../../client/connection';
+import { createDemoWorkspace, type DemoWorkspace } from '../../devserver/demo-app';
+import { startDevEnvironment, stopOnSignals } from '../../devserver/dev-environment';
+import { RunFailedError } from '../../client/errors';
 import type { Output } from '../output';
-import { Runs } from '../runs';
+import { Runs } from '../../client/runs';
 import { portNumber } from './dev';
 
 const CLI = path.resolve(__dirname, '..', '..', '..', 'bin', 'runbook.js');

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import type { Progress } from '../../src/common/progress';
-import { createProgressView, foldSteps, formatDuration, formatStep, palette } from '../../src/client/progress-view';
+import { createProgressView, foldSteps, formatDuration, formatStep, palette } from '../../src/cli/progress-view';
 
 function collector(): { stream: Writable; text: () => string } {
   const chunks: string[] = [];

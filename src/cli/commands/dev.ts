@@ -2,8 +2,9 @@ import path from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import type { Output } from '../output';
-import { startDevEnvironment, stopOnSignals } from '../dev-environment';
-import { knownApps, manifestsDir } from '../manifests';
+import { startDevEnvironment, stopOnSignals } from '../../devserver/dev-environment';
+import { knownApps } from '../../manifest/lookup';
+import { manifestsDir } from '../manifests';
 
 export function portNumber(value: string): number {
   const port = Number(value);

@@ -16,9 +16,12 @@ import { scheduleCommand } from './commands/schedule';
 import { statusCommand } from './commands/status';
 import { validateCommand } from './commands/validate';
 import { workerCommand } from './commands/worker';
-import { EXIT, RunFailedError, UnreachableError, UsageError } from './errors';
+import { RunFailedError, UnreachableError, UsageError } from '../client/errors';
 import { createOutput, type Output } from './output';
 import { manifestJsonSchema } from '../manifest/json-schema';
+
+/** Exit codes of the `runbook` CLI, one meaning each. */
+export const EXIT = { ok: 0, runFailed: 1, usage: 2, unreachable: 3 } as const;
 
 interface GlobalOptions {
   json?: boolean;

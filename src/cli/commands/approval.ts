@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import type { Output } from '../output';
-import { connect } from '../connection';
-import { Runs } from '../runs';
+import { connect } from '../../client/connection';
+import { Runs } from '../../client/runs';
 
 function signalCommand(output: Output, signal: 'approve' | 'abort', description: string, example: string): Command {
   const command = new Command(signal)

@@ -1,7 +1,7 @@
 /** How runs read in a terminal: the end of a run, a history row, a status page. Pure: tested as text. */
 import type { Outcome } from '../common/progress';
 import { formatDuration, formatStep, isWaitingForApproval, NO_COLOR, type Palette } from './progress-view';
-import type { RunDescription, RunEnd, RunRef, RunSummary } from './runs';
+import type { RunDescription, RunEnd, RunRef, RunSummary } from '../client/runs';
 
 const OUTCOME_MARK: Record<Outcome, string> = { succeeded: '✓', rolled_back: '↩', failed: '✗', cancelled: '⊘' };
 

@@ -1,12 +1,12 @@
 import path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { Command } from 'commander';
-import { listManifestFiles, manifestPath } from '../../activities/manifest';
+import { knownApps, manifestPath } from '../../manifest/lookup';
 import type { CatalogueEntry } from '../../activities/catalogue';
 import { formatBytes } from '../../common/backup-names';
 import { WORKFLOW_TYPES } from '../../common/contracts';
-import { connect } from '../connection';
-import { RunFailedError, UsageError } from '../errors';
+import { connect } from '../../client/connection';
+import { RunFailedError, UsageError } from '../../client/errors';
 import type { Output } from '../output';
 
 /** How long the catalogue may take to come back: a worker on the app's host must be running. */
@@ -79,7 +79,7 @@ function checkApp(app: string): void {
       'app names are lowercase letters, digits and dashes',
     );
   if (manifestPath(dir, app)) return;
-  const known = listManifestFiles(dir).map((f) => path.basename(f).replace(/\.ya?ml$/, ''));
+  const known = knownApps(dir);
   throw new UsageError(
     `no manifest for app '${app}' in ${dir}`,
     known.length > 0 ? `known apps: ${known.join(', ')}` : 'set RUNBOOK_MANIFESTS to your manifests folder',

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { renderCliDocs } from '../../src/client/cli-docs';
+import { renderCliDocs } from '../../src/cli/cli-docs';
 import { runCli } from '../support/cli';
 
 const DOCS = path.resolve(__dirname, '..', '..', 'docs', 'cli.md');

@@ -1,9 +1,9 @@
 import { Command, InvalidArgumentError } from 'commander';
 import type { Output } from '../output';
-import { connect } from '../connection';
+import { connect } from '../../client/connection';
 import { terminalPalette } from '../follow';
 import { historyLines } from '../run-format';
-import { HISTORY_KINDS, OUTCOMES, Runs, visibilityQuery, type HistoryFilter } from '../runs';
+import { HISTORY_KINDS, OUTCOMES, Runs, visibilityQuery, type HistoryFilter } from '../../client/runs';
 
 function positiveInt(value: string): number {
   const n = Number(value);

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { appPaths } from '../activities/paths';
-import { freePort } from '../devserver/ports';
+import { freePort } from './ports';
 
 export const DEMO_APP_SOURCE = path.resolve(__dirname, '..', '..', 'examples', 'demo', 'app');
 

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import type { Output } from '../output';
-import { UsageError } from '../errors';
+import { UsageError } from '../../client/errors';
 import { startAndFollow } from '../follow';
 import { loadAppManifest } from '../manifests';
 

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import type { JobInput } from '../../common/contracts';
 import { JobInputError, resolveDates, resolveMode, resolveParams } from '../../common/job-plan';
 import type { Output } from '../output';
-import { UsageError } from '../errors';
+import { UsageError } from '../../client/errors';
 import { startAndFollow } from '../follow';
 import { checkDate, checkParams, collectParam, loadAppManifest } from '../manifests';
 

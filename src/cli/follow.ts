@@ -3,12 +3,12 @@
  * (`--no-wait`) or show its steps until it ends; exit 1 when it did not succeed.
  */
 import pc from 'picocolors';
-import { connect } from './connection';
-import { RunFailedError } from './errors';
+import { connect } from '../client/connection';
+import { RunFailedError } from '../client/errors';
 import type { Output } from './output';
 import { createProgressView, palette } from './progress-view';
 import { endLines, noWaitLines, startedLines } from './run-format';
-import { Runs, type RunEnd, type RunInputs, type StartableKind } from './runs';
+import { Runs, type RunEnd, type RunInputs, type StartableKind } from '../client/runs';
 
 export interface FollowOptions {
   wait: boolean;

@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import type { CatalogueEntry } from '../../../src/activities/catalogue';
-import { backupLine } from '../../../src/client/commands/backups';
+import { backupLine } from '../../../src/cli/commands/backups';
 import { backupWorkflowId } from '../../../src/common/contracts';
 import { createBackupApp, readCatalogueFile, type BackupApp } from '../../support/backup-app';
 import { runCli } from '../../support/cli';

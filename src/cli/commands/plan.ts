@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { planDeploy, type DeployPlan, type HostPlan, type PlannedStep } from '../../common/deploy-plan';
 import type { Manifest } from '../../manifest/types';
-import { stepArgv } from '../../activities/steps';
+import { stepArgv } from '../../manifest/argv';
 import type { Output } from '../output';
 import { terminalPalette } from '../follow';
 import { collectParam, loadAppManifest } from '../manifests';

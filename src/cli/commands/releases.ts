@@ -2,11 +2,11 @@ import { Command } from 'commander';
 import type { ReleasesView } from '../../activities/releases';
 import type { Output } from '../output';
 import { terminalPalette } from '../follow';
-import { connect } from '../connection';
-import { RunFailedError, UsageError } from '../errors';
+import { connect } from '../../client/connection';
+import { RunFailedError, UsageError } from '../../client/errors';
 import { loadAppManifest } from '../manifests';
 import type { Palette } from '../progress-view';
-import { Runs } from '../runs';
+import { Runs } from '../../client/runs';
 
 export type ReleasesResult = ReleasesView & { app: string; host: string };
 

@@ -3,13 +3,13 @@ import path from 'node:path';
 import { ScheduleNotFoundError, WorkflowNotFoundError } from '@temporalio/client';
 import { watchWorkflowId } from '../../common/contracts';
 import { backfillLine, localSlot, outcomeWords } from '../../common/schedule-slots';
-import { recentOutcomes, type ScheduleReview } from '../schedule-outcomes';
+import { recentOutcomes, type ScheduleReview } from '../../client/schedule-outcomes';
 import { Command } from 'commander';
-import { listManifestFiles, manifestPath } from '../../activities/manifest';
+import { knownApps, listManifestFiles, manifestPath } from '../../manifest/lookup';
 import { describeProblem, loadManifestFile } from '../../manifest/load';
 import type { Manifest } from '../../manifest/types';
-import { connect, type Connected } from '../connection';
-import { UsageError } from '../errors';
+import { connect, type Connected } from '../../client/connection';
+import { UsageError } from '../../client/errors';
 import type { Output } from '../output';
 import {
   applySchedules,
@@ -26,7 +26,7 @@ import {
   type ScheduleChange,
   type ScheduleListing,
   type WatcherStatus,
-} from '../schedules';
+} from '../../client/schedules';
 
 export function scheduleCommand(output: Output): Command {
   const schedule = new Command('schedule')
@@ -342,7 +342,7 @@ function loadManifests(apps: string[]): Manifest[] {
 }
 
 function unknownApp(app: string, dir: string): never {
-  const known = listManifestFiles(dir).map((f) => path.basename(f).replace(/\.ya?ml$/, ''));
+  const known = knownApps(dir);
   throw new UsageError(
     `no manifest for app '${app}' in ${dir}`,
     known.length > 0 ? `known apps: ${known.join(', ')}` : 'set RUNBOOK_MANIFESTS to your manifests folder',

@@ -1,9 +1,9 @@
 import { Command } from 'commander';
 import type { Output } from '../output';
-import { connect } from '../connection';
+import { connect } from '../../client/connection';
 import { terminalPalette } from '../follow';
 import { statusLines } from '../run-format';
-import { Runs } from '../runs';
+import { Runs } from '../../client/runs';
 
 export function statusCommand(output: Output): Command {
   return new Command('status')

@@ -4,7 +4,7 @@ import { DeployInputError, validateDeployInput } from '../../common/deploy-plan'
 import type { Output } from '../output';
 import { startAndFollow } from '../follow';
 import { checkParams, collectParam, loadAppManifest } from '../manifests';
-import { UsageError } from '../errors';
+import { UsageError } from '../../client/errors';
 
 interface DeployOptions {
   ref: string;

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { describeProblem, loadManifestFile } from '../../manifest/load';
 import type { Manifest } from '../../manifest/types';
-import { UsageError } from '../errors';
+import { UsageError } from '../../client/errors';
 import type { Output } from '../output';
 
 export function summarize(manifest: Manifest): string {
