@@ -26,6 +26,7 @@ import {
   type BackupAssessment,
   type TargetFreshness,
 } from './backup-health';
+import { drillActivities, sanityQuery } from './drill';
 import { offsiteActivities } from './offsite';
 import { restoreActivities } from './restore';
 import { planRetention, retentionTimeZone, type RetentionPlan } from './retention';
@@ -60,7 +61,12 @@ const EXTENSIONS: Record<string, string> = {
 
 /** Backup and restore activities; they run on the app's host. */
 export function backupActivities(config: ActivityConfig) {
-  return { ...artifactActivities(config), ...restoreActivities(config), ...offsiteActivities(config) };
+  return {
+    ...artifactActivities(config),
+    ...restoreActivities(config),
+    ...offsiteActivities(config),
+    ...drillActivities(config),
+  };
 }
 
 function artifactActivities(config: ActivityConfig) {
@@ -221,21 +227,10 @@ function artifactActivities(config: ActivityConfig) {
             detail: `the dump did not restore into a scratch database: ${(error as Error).message}`,
           };
         }
-        try {
-          const result = await withPg(scratchUrl, (client) => client.query(check.sanityQuery));
-          const first = result.rows[0] ? Object.values(result.rows[0] as Record<string, unknown>)[0] : undefined;
-          if (result.rows.length === 0 || first === false || first === null)
-            return {
-              verified: false,
-              detail: `sanity query on the restored copy returned ${result.rows.length === 0 ? 'no rows' : String(first)}: ${check.sanityQuery}`,
-            };
-          return { verified: true, detail: `restored into a scratch database; sanity query returned ${String(first)}` };
-        } catch (error) {
-          return {
-            verified: false,
-            detail: `sanity query failed on the restored copy: ${(error as Error).message} (${check.sanityQuery})`,
-          };
-        }
+        const result = await withPg(scratchUrl, (client) => sanityQuery(client, check.sanityQuery));
+        return result.ok
+          ? { verified: true, detail: `restored into a scratch database; sanity query ${result.detail}` }
+          : { verified: false, detail: `sanity query on the restored copy ${result.detail}: ${check.sanityQuery}` };
       } finally {
         await dropDatabase(url, request.scratchDatabase);
       }

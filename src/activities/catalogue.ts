@@ -40,6 +40,8 @@ export interface CatalogueEntry {
   durationMs?: number;
   /** Why the artifact looks wrong next to the recent ones (much smaller, much faster), when it does. */
   suspect?: string;
+  /** The latest restore drill of this artifact. */
+  lastDrill?: DrillSummary;
   /** The copy in S3-compatible storage (backups.offsite), once uploaded. */
   offsite?: OffsiteCopy;
   /** When retention deleted the local file; the off-site copy is still there to restore from. */
@@ -77,6 +79,38 @@ export interface RestoreRecord {
   finishedAt: string;
 }
 
+/** A restore drill: the newest backup restored into a throwaway copy, looked at, timed and dropped. */
+export interface DrillRecord {
+  backup: string;
+  app: string;
+  target: string;
+  workflowId: string;
+  runId: string;
+  startedAt: string;
+  finishedAt: string;
+  /** Time to restore: from fetching (or checking) the artifact to the sanity queries done. */
+  rtoMs?: number;
+  outcome: 'succeeded' | 'failed';
+  error?: string;
+  /** Row counts per table of the restored database. */
+  rows?: Record<string, number>;
+  /** Files and bytes of a restored folder. */
+  files?: { count: number; bytes: number };
+  queries?: Array<{ query: string; ok: boolean; detail: string }>;
+}
+
+/** What `runbook backups` shows of an artifact's last drill. */
+export interface DrillSummary {
+  outcome: 'succeeded' | 'failed';
+  finishedAt: string;
+  rtoMs?: number;
+  workflowId: string;
+  error?: string;
+  tables?: number;
+  rows?: number;
+  files?: number;
+}
+
 /** A verified artifact's size and time, kept after retention deletes it: what new backups are compared with. */
 export type BackupFigures = Pick<
   CatalogueEntry,
@@ -92,6 +126,7 @@ export interface Catalogue {
   restores: RestoreRecord[];
   /** Figures of the recent verified artifacts, newest last, per app and target (at most 50 each). */
   history: BackupFigures[];
+  drills: DrillRecord[];
 }
 
 export const CATALOGUE_FILE = 'catalogue.json';
@@ -106,7 +141,7 @@ export function cataloguePath(dir: string): string {
 
 export async function readCatalogue(dir: string): Promise<Catalogue> {
   const file = cataloguePath(dir);
-  if (!existsSync(file)) return { version: 1, entries: [], restores: [], history: [] };
+  if (!existsSync(file)) return { version: 1, entries: [], restores: [], history: [], drills: [] };
   const text = await readFile(file, 'utf8');
   let parsed: Partial<Catalogue>;
   try {
@@ -116,7 +151,13 @@ export async function readCatalogue(dir: string): Promise<Catalogue> {
       cause: error,
     });
   }
-  return { version: 1, entries: parsed.entries ?? [], restores: parsed.restores ?? [], history: parsed.history ?? [] };
+  return {
+    version: 1,
+    entries: parsed.entries ?? [],
+    restores: parsed.restores ?? [],
+    history: parsed.history ?? [],
+    drills: parsed.drills ?? [],
+  };
 }
 
 const locks = new Map<string, Promise<unknown>>();

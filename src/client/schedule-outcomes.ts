@@ -20,9 +20,6 @@ import { scheduleId } from './schedules';
  * watcher's activity (with what the watcher saw at each slot) and by `runbook schedule status`.
  */
 
-/** A task that has waited this long for a worker means no worker polls its queue. */
-export const NO_WORKER_AFTER_MS = 20_000;
-
 /** What the watcher saw when a slot came due: whether the schedule was paused then, and the catch-up counter. */
 export interface SlotObservation {
   paused: boolean;
@@ -197,8 +194,7 @@ async function whatItWaitsFor(
   if (
     task &&
     task.state === temporal.api.enums.v1.PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_SCHEDULED &&
-    scheduledMs !== undefined &&
-    now - scheduledMs > NO_WORKER_AFTER_MS
+    scheduledMs !== undefined
   )
     return {
       waitingFor: {
@@ -214,7 +210,8 @@ async function whatItWaitsFor(
       activity.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED
         ? fromTimestamp(activity.nextAttemptScheduleTime ?? activity.scheduledTime ?? undefined)
         : undefined;
-    if (waitingSince && now - waitingSince.getTime() > NO_WORKER_AFTER_MS)
+    // Scheduled in the past and not started: waiting for a worker (a future time is a retry's back-off).
+    if (waitingSince && waitingSince.getTime() <= now)
       return {
         waitingFor: {
           taskQueue: queue,

@@ -10,7 +10,7 @@ import {
 } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { SEARCH_ATTRIBUTES } from '../common/constants';
-import { WORKFLOW_TYPES, watchWorkflowId, type BackupInput, type JobInput } from '../common/contracts';
+import { WORKFLOW_TYPES, watchWorkflowId, type BackupInput, type DrillInput, type JobInput } from '../common/contracts';
 import { ACTION as ACTION_KEY } from '../common/search-attributes';
 import { durationMs } from '../common/duration';
 import type { Manifest, Schedule } from '../manifest/types';
@@ -46,11 +46,15 @@ export function parseScheduleRef(ref: string): string {
   return slash > 0 ? scheduleId(ref.slice(0, slash), ref.slice(slash + 1)) : ref;
 }
 
-export type ScheduleAction = { type: 'backup'; input: BackupInput } | { type: 'job'; input: JobInput };
+export type ScheduleAction =
+  { type: 'backup'; input: BackupInput } | { type: 'drill'; input: DrillInput } | { type: 'job'; input: JobInput };
 
 export function scheduleAction(manifest: Manifest, schedule: Schedule): ScheduleAction {
-  if (schedule.run === 'backup')
-    return { type: 'backup', input: { app: manifest.app, ...(schedule.target ? { target: schedule.target } : {}) } };
+  if (schedule.run === 'backup' || schedule.run === 'drill')
+    return {
+      type: schedule.run,
+      input: { app: manifest.app, ...(schedule.target ? { target: schedule.target } : {}) },
+    };
   return {
     type: 'job',
     input: {
@@ -110,20 +114,20 @@ export function desiredSchedule(manifest: Manifest, schedule: Schedule, taskQueu
     cron: schedule.cron,
     timezone: schedule.timezone,
     runs:
-      action.type === 'backup'
-        ? `backup ${action.input.target ?? '(all targets)'}`
-        : `job ${action.input.job}${action.input.mode ? ` (${action.input.mode})` : ''}`,
+      action.type === 'job'
+        ? `job ${action.input.job}${action.input.mode ? ` (${action.input.mode})` : ''}`
+        : `${action.type} ${action.input.target ?? '(all targets)'}`,
   };
   const workflowId =
-    action.type === 'backup'
-      ? `backup-${manifest.app}${action.input.target ? `-${action.input.target}` : ''}`
-      : `job-${manifest.app}-${action.input.job}`;
+    action.type === 'job'
+      ? `job-${manifest.app}-${action.input.job}`
+      : `${action.type}-${manifest.app}${action.input.target ? `-${action.input.target}` : ''}`;
   return {
     scheduleId: id,
     spec: { cronExpressions: [schedule.cron], timezone: schedule.timezone },
     action: {
       type: 'startWorkflow',
-      workflowType: action.type === 'backup' ? WORKFLOW_TYPES.backup : WORKFLOW_TYPES.job,
+      workflowType: WORKFLOW_TYPES[action.type],
       // Temporal appends the scheduled time to this id, one run per time.
       workflowId,
       args: [action.input],

@@ -8,7 +8,7 @@ export function copiedOffsite(manifest: Pick<Manifest, 'backups'>, target: strin
 }
 
 /** A PostgreSQL database name for a scratch copy: lowercase letters, digits and underscores, at most 63 bytes. */
-export function scratchDatabaseName(app: string, purpose: 'verify' | 'restore', stamp: string): string {
+export function scratchDatabaseName(app: string, purpose: 'verify' | 'restore' | 'drill', stamp: string): string {
   return `${app}_${purpose}_${stamp}`
     .toLowerCase()
     .replace(/[^a-z0-9_]/g, '_')

@@ -51,6 +51,12 @@ export interface RestoreInput {
   scratch?: boolean;
 }
 
+export interface DrillInput {
+  app: string;
+  /** One target; default the manifest's backups.drill.targets, else every target. */
+  target?: string;
+}
+
 export interface JobInput {
   app: string;
   job: string;
@@ -82,6 +88,10 @@ export function appLockWorkflowId(app: string): string {
 
 export function backupWorkflowId(app: string, target: string | undefined, stamp: string): string {
   return `backup-${app}${target ? `-${target}` : ''}-${stamp}`;
+}
+
+export function drillWorkflowId(app: string, target: string | undefined, stamp: string): string {
+  return `drill-${app}${target ? `-${target}` : ''}-${stamp}`;
 }
 
 export function restoreWorkflowId(app: string, stamp: string): string {

@@ -6,6 +6,9 @@
  * that is `failed` (its run failed) or `missed`, with the reason on-call needs first.
  */
 
+/** A task that has waited this long for a worker means no worker polls its queue. */
+export const NO_WORKER_AFTER_MS = 20_000;
+
 export type SlotReason =
   /** The schedule was paused at the slot (or is paused now). */
   | 'paused'
@@ -106,6 +109,10 @@ export function judgeSlot(facts: SlotFacts, now: string): SlotOutcome {
         detail: `the run ${run.status === 'FAILED' ? 'failed' : `ended ${run.status.toLowerCase().replace('_', ' ')}`}: ${run.error ?? 'no error message'}`,
       };
     if (!due) return { ...base, ...ids, status: 'running', detail: `running since ${run.startTime}` };
+    const waited = run.waitingFor ? Date.parse(now) - Date.parse(run.waitingFor.since) : 0;
+    // Too short a wait to tell a missing worker from a busy one: decide on a later look.
+    if (run.waitingFor && waited < NO_WORKER_AFTER_MS)
+      return { ...base, ...ids, status: 'running', detail: `waiting for a worker since ${run.waitingFor.since}` };
     if (run.waitingFor)
       return {
         ...base,

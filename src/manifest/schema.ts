@@ -363,6 +363,19 @@ const backupsSchema = z.strictObject({
     })
     .default({ maxShrink: 0.5, minDurationShare: 0.1, compareWith: 7 })
     .describe('When a backup looks wrong (too small, too fast) or the newest is too old'),
+  drill: z
+    .strictObject({
+      targets: z.array(name).optional().describe('Targets drilled (default: every target)'),
+      queries: z
+        .array(z.string().min(1))
+        .default([])
+        .describe(
+          'Sanity queries run on the restored copy: each must return a row whose first value is not false/null',
+        ),
+      maxRto: duration.optional().describe('A drill whose restore takes longer fails'),
+    })
+    .optional()
+    .describe('Restore drills: the newest backup restored into a throwaway copy, checked and timed'),
 });
 
 // ---- jobs and schedules ---------------------------------------------------------------------------
@@ -419,7 +432,7 @@ const scheduleSchema = z.strictObject({
     .string()
     .default('UTC')
     .refine(isTimeZone, { error: 'expected an IANA time zone such as America/Sao_Paulo' }),
-  run: z.enum(['backup', 'job']),
+  run: z.enum(['backup', 'job', 'drill']),
   job: name.optional(),
   target: name.optional(),
   mode: z.string().optional(),
@@ -569,12 +582,15 @@ function checkCrossReferences(m: RawManifest, ctx: z.RefinementCtx): void {
         issue(['schedules', i, 'mode'], `expected one of ${modes.join(', ')}`);
     } else {
       if (!m.backups || m.backups.targets.length === 0)
-        issue(['schedules', i, 'run'], 'run: backup needs backups.targets in this manifest');
+        issue(['schedules', i, 'run'], `run: ${s.run} needs backups.targets in this manifest`);
       if (s.target && !targets.has(s.target)) issue(['schedules', i, 'target'], `no backup target named '${s.target}'`);
     }
   });
   (m.backups?.offsite?.targets ?? []).forEach((t, i) => {
     if (!targets.has(t)) issue(['backups', 'offsite', 'targets', i], `no backup target named '${t}'`);
+  });
+  (m.backups?.drill?.targets ?? []).forEach((t, i) => {
+    if (!targets.has(t)) issue(['backups', 'drill', 'targets', i], `no backup target named '${t}'`);
   });
   if (m.backups?.verifyRestore) {
     const target = m.backups.targets.find((t) => t.name === m.backups?.verifyRestore?.target);

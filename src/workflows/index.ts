@@ -7,3 +7,4 @@ export { job } from './job';
 export { backup, backups } from './backup';
 export { restore } from './restore';
 export { watch } from './watch';
+export { drill } from './drill';

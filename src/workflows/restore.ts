@@ -44,7 +44,7 @@ const NON_RETRYABLE = [
 /** Fetching a missing artifact from its off-site copy joined the restore after it shipped. */
 export const OFFSITE_FETCH_PATCH = 'offsite-fetch';
 
-function hostRestoreActivities(manifest: Manifest) {
+export function hostRestoreActivities(manifest: Manifest) {
   const taskQueue = hostTaskQueue(manifest.hosts[0]);
   const restoring = proxyActivities<Activities>({
     taskQueue,

@@ -64,6 +64,24 @@ describe('schedule definitions', () => {
     expect(desired.state).toEqual({ paused: false, note: undefined });
   });
 
+  it('starts a restore drill of one target on a drill schedule', () => {
+    const drill: Schedule = {
+      ...job,
+      name: 'weekly-drill',
+      run: 'drill',
+      target: 'audit',
+      job: undefined,
+      mode: undefined,
+    };
+    const desired = desiredSchedule(manifest, drill, 'runbook');
+    expect(desired.action).toMatchObject({
+      workflowType: 'drill',
+      workflowId: 'drill-financial-etl-audit',
+      args: [{ app: 'financial-etl', target: 'audit' }],
+      memo: { runbook: expect.objectContaining({ runs: 'drill audit' }) },
+    });
+  });
+
   it('changes its hash when anything applied changes, and only then', () => {
     const hash = scheduleSpecHash(manifest, job, 'runbook');
     expect(scheduleSpecHash(manifest, { ...job }, 'runbook')).toBe(hash);

@@ -72,6 +72,20 @@ describe('judging a schedule slot', () => {
     expect(reason(facts())[1]).toBe('not-started');
   });
 
+  it('waits 20 seconds before calling a task nobody took a missing worker', () => {
+    const waiting = (since: string) =>
+      judgeSlot(facts({ run: run('RUNNING', { waitingFor: { taskQueue: 'q', since, what: 'x' } }) }), after);
+    expect(waiting('2026-11-24T06:00:00.000Z')).toMatchObject({
+      status: 'running',
+      detail: expect.stringMatching(/^waiting for a worker/),
+    });
+    expect(waiting('2026-11-24T05:59:40.000Z')).toMatchObject({
+      status: 'missed',
+      reason: 'no-worker',
+      taskQueue: 'q',
+    });
+  });
+
   it('says how to fix it, ending with the exact backfill line of the slot', () => {
     expect(backfillLine('orquetask', 'nightly-backup', slot)).toBe(
       'runbook schedule backfill orquetask/nightly-backup --at 2026-11-24T05:00:00Z',

@@ -80,6 +80,8 @@ describe('the five seed runbooks as manifests', () => {
     expect(Object.keys(m.params)).toEqual(['domain', 'tenantId', 'tenantSlug']);
     expect(m.notify.channels[0]).toMatchObject({ webhook: { urlEnv: 'MONITORING_WEBHOOK_URL' } });
     expect(m.backups?.verifyRestore?.target).toBe('postgres');
+    expect(m.backups?.drill).toMatchObject({ maxRto: '30m' });
+    expect(m.schedules.find((s) => s.run === 'drill')).toMatchObject({ target: 'postgres' });
     expect(m.backups?.offsite?.s3).toMatchObject({ endpoint: expect.stringMatching(/r2\.cloudflarestorage\.com$/) });
   });
 

@@ -126,6 +126,7 @@ describe('off-site copies in S3-compatible storage (a real moto server), encrypt
       ['load manifest', 'succeeded'],
       ['uploads: archive', 'succeeded'],
       ['uploads: verify', 'succeeded'],
+      ['uploads: compare with recent backups', 'succeeded'],
       ['uploads: copy off-site', 'succeeded'],
       ['uploads: verify off-site copy', 'succeeded'],
       ['uploads: retention', 'succeeded'],

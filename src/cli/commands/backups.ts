@@ -2,7 +2,7 @@ import path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { Command } from 'commander';
 import { knownApps, manifestPath } from '../../manifest/lookup';
-import type { CatalogueEntry } from '../../activities/catalogue';
+import type { CatalogueEntry, DrillSummary } from '../../activities/catalogue';
 import { formatBytes } from '../../common/backup-names';
 import { WORKFLOW_TYPES } from '../../common/contracts';
 import { connect } from '../../client/connection';
@@ -55,6 +55,15 @@ export function backupsCommand(output: Output): Command {
     });
 }
 
+function drillWords(d: DrillSummary): string {
+  const seen =
+    d.rows !== undefined ? `${d.tables} tables, ${d.rows} rows` : d.files !== undefined ? `${d.files} files` : '';
+  const rto = d.rtoMs !== undefined ? `RTO ${(d.rtoMs / 1000).toFixed(1)}s` : '';
+  return d.outcome === 'succeeded'
+    ? `drill ✓ ${d.finishedAt.slice(0, 10)} ${[rto, seen].filter(Boolean).join(', ')}`
+    : `drill ✗ ${d.finishedAt.slice(0, 10)}: ${d.error ?? 'failed'}`;
+}
+
 /** One artifact as on-call reads it: verified or not, where its copies are. */
 export function backupLine(e: CatalogueEntry): string {
   const copies = [
@@ -67,6 +76,7 @@ export function backupLine(e: CatalogueEntry): string {
     `${e.verified ? '✓' : '✗'} ${e.id}  ${e.target}  ${e.logicalDate}  ${formatBytes(e.bytes)}` +
     (copies.length > 0 ? `  ${copies.join(', ')}` : '') +
     (e.suspect ? `  ⚠ SUSPECT: ${e.suspect}` : '') +
+    (e.lastDrill ? `  ${drillWords(e.lastDrill)}` : '') +
     (e.verified ? '' : `  NOT VERIFIED: ${e.verification ?? ''}`)
   );
 }
