@@ -1,5 +1,4 @@
 import { Command, CommanderError } from 'commander';
-import { abortCommand, approveCommand } from './commands/approval';
 import { backupCommand } from './commands/backup';
 import { backupsCommand } from './commands/backups';
 import { demoCommand } from './commands/demo';
@@ -9,6 +8,7 @@ import { drillCommand } from './commands/drill';
 import { historyCommand } from './commands/history';
 import { inspectCommand } from './commands/inspect';
 import { jobCommand } from './commands/job';
+import { abortCommand, approveCommand, cancelCommand } from './commands/operator';
 import { planCommand } from './commands/plan';
 import { releasesCommand } from './commands/releases';
 import { restoreCommand } from './commands/restore';
@@ -58,6 +58,7 @@ export function buildProgram(output: () => Output): Command {
     historyCommand,
     approveCommand,
     abortCommand,
+    cancelCommand,
     workerCommand,
     devCommand,
     demoCommand,

@@ -75,8 +75,31 @@ export interface JobInput {
 /** Every workflow returns its report; a run that did not succeed fails with the report as failure details. */
 export type RunResult = RunReport;
 
-/** Signals of a deploy waiting at its approval gate. */
+/**
+ * Signals of a deploy waiting at its approval gate, as released before the gate took Updates. Still handled:
+ * runs started by older code and older clients send them; they act only at the gate (see UPDATES).
+ */
 export const SIGNALS = { approve: 'approve', abort: 'abort' } as const;
+
+/**
+ * What an operator can tell a running deploy, as Temporal Updates (also from the Web UI's Send Update). Each
+ * is refused (validator) unless the run waits for it now, and returns what happened.
+ */
+export const UPDATES = {
+  /** At the approval gate: go on and switch. */
+  approve: 'approve',
+  /** At the approval gate: do not switch; undo what was done. Input: an optional reason. */
+  abort: 'abort',
+} as const;
+export type UpdateName = keyof typeof UPDATES;
+
+/** What an accepted Update did, in words an operator reads in the CLI or the Web UI. */
+export interface UpdateOutcome {
+  update: string;
+  /** The step the run waited at. */
+  step: string;
+  message: string;
+}
 
 /**
  * One deploy or rollback per app at a time: both use this id, and Temporal refuses a second start while

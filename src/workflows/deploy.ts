@@ -1,9 +1,6 @@
 import {
   ApplicationFailure,
-  condition,
-  defineSignal,
   isCancellation,
-  setHandler,
   upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
@@ -11,7 +8,7 @@ import {
   log,
 } from '@temporalio/workflow';
 import type { StepPhase } from '../activities/steps';
-import { appLockWorkflowId, SIGNALS, type DeployInput } from '../common/contracts';
+import { appLockWorkflowId, type DeployInput } from '../common/contracts';
 import { DeployInputError, planDeploy, type DeployPlan, type PlannedStep } from '../common/deploy-plan';
 import { checkLabel } from '../common/labels';
 import { compactTimestamp } from '../common/names';
@@ -24,10 +21,8 @@ import { runHealthChecks } from './health';
 import { runReport } from './report';
 import { notifyQuietly } from './notify';
 import { failureMessage, ProgressTracker } from './progress';
+import { OperatorControls } from './operator';
 import { Saga } from './saga';
-
-export const approveSignal = defineSignal<[]>(SIGNALS.approve);
-export const abortSignal = defineSignal<[reason?: string]>(SIGNALS.abort);
 
 /**
  * Deploys `ref` of an app: preflight, snapshot, update, install/migrate/build, switch and restart, health.
@@ -49,10 +44,7 @@ export async function deploy(input: DeployInput): Promise<RunReport> {
 
   const progress = new ProgressTracker('deploy', input.app);
   const releaseId = `${compactTimestamp(info.runStartTime.getTime())}-${info.runId.slice(0, 8)}`;
-  let approved = false;
-  let abortReason: string | undefined;
-  setHandler(approveSignal, () => void (approved = true));
-  setHandler(abortSignal, (reason?: string) => void (abortReason = reason ?? 'aborted by an operator'));
+  const operator = new OperatorControls(progress);
 
   const manifest = await progress.run(
     'load manifest',
@@ -75,14 +67,24 @@ export async function deploy(input: DeployInput): Promise<RunReport> {
   ]);
 
   const saga = new Saga();
-  const run: DeployRun = { manifest, plan, input, releaseId, progress, saga, migrated: false, changed: false };
+  const run: DeployRun = {
+    manifest,
+    plan,
+    input,
+    releaseId,
+    progress,
+    saga,
+    operator,
+    migrated: false,
+    changed: false,
+  };
   let outcome: Outcome = 'succeeded';
   let error: string | undefined;
   let cancelled = false;
   let cancellation: unknown;
   try {
     for (const hostPlan of plan.hosts) {
-      await deployHost(run, hostPlan.host, hostPlan.steps, () => ({ approved, abortReason }));
+      await deployHost(run, hostPlan.host, hostPlan.steps);
     }
     if (manifest.strategy === 'releases') {
       for (const host of manifest.hosts) {
@@ -134,18 +136,14 @@ interface DeployRun {
   releaseId: string;
   progress: ProgressTracker;
   saga: Saga;
+  operator: OperatorControls;
   /** A migration started (the `if-migrated` database policy depends on it). */
   migrated: boolean;
   /** Something on a server changed, so there is something to undo. */
   changed: boolean;
 }
 
-async function deployHost(
-  run: DeployRun,
-  host: string,
-  steps: PlannedStep[],
-  gate: () => { approved: boolean; abortReason?: string },
-): Promise<void> {
+async function deployHost(run: DeployRun, host: string, steps: PlannedStep[]): Promise<void> {
   const { manifest, releaseId, progress, saga, input } = run;
   const acts = hostActivities(host);
   const inPlace = manifest.strategy === 'in-place';
@@ -300,14 +298,11 @@ async function deployHost(
         );
         break;
       case 'approval': {
-        progress.wait(name, 'waiting for an approve or abort signal');
-        progress.state = 'waiting-approval';
-        const decided = await condition(
-          () => gate().approved || gate().abortReason !== undefined,
+        const why = await run.operator.approval(
+          name,
+          manifest.approval.timeout,
           durationToMs(manifest.approval.timeout),
         );
-        const why = gate().abortReason ?? (decided ? undefined : `no approval within ${manifest.approval.timeout}`);
-        progress.state = 'running';
         await progress.run(name, async () => {
           if (why) throw ApplicationFailure.nonRetryable(`deploy not approved: ${why}`, 'NotApproved');
           return 'approved';

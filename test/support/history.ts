@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { resolveTemporalCli } from '../../src/devserver/temporal-cli';
@@ -10,8 +10,13 @@ export const HISTORIES = path.resolve(__dirname, '..', 'fixtures', 'histories');
 
 export const recordingHistories = (): boolean => Boolean(process.env.RUNBOOK_RECORD_HISTORIES);
 
-/** Writes a finished run's history as `<name>.json`, in the proto3 JSON form the replay script reads. */
+/**
+ * Writes a finished run's history as `<name>.json`, in the proto3 JSON form the replay script reads, unless
+ * that history is recorded already: a recorded history is never overwritten.
+ */
 export function saveHistory(name: string, workflowId: string, runId: string): void {
+  const file = path.join(HISTORIES, `${name}.json`);
+  if (existsSync(file)) return;
   const cli = resolveTemporalCli();
   if (cli.kind !== 'path') throw new Error('recording needs the Temporal CLI (make setup)');
   const json = execFileSync(cli.path, [
@@ -26,7 +31,7 @@ export function saveHistory(name: string, workflowId: string, runId: string): vo
     '--output',
     'json',
   ]);
-  writeFileSync(path.join(HISTORIES, `${name}.json`), json);
+  writeFileSync(file, json, { flag: 'wx' });
 }
 
 /** A run's whole event history as readable text: every payload decoded, for "is X anywhere in history?". */

@@ -1,62 +1,174 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import { appLockWorkflowId } from '../../src/common/contracts';
-import { createAppFixture } from '../support/demo-app';
+import type { Progress } from '../../src/common/progress';
+import { createAppFixture, type AppFixture } from '../support/demo-app';
+import { waitFor } from '../support/postgres';
 import { runOutcome } from '../support/runs';
-import { HISTORIES, saveHistory } from '../support/history';
-import { connectClient, startTestWorker } from '../support/temporal';
+import { resolveTemporalCli } from '../../src/devserver/temporal-cli';
+import { connectClient, startTestWorker, temporalAddress } from '../support/temporal';
 
 /*
  * Histories recorded from released workflow code, replayed against today's code: a change that would
  * break a running deploy on upgrade (a reordered or removed command without `patched()`) fails here first.
- * Record them again only for a deliberate, versioned change:
+ * Recording writes only the histories that are missing; a recorded history is never overwritten:
  *   RUNBOOK_RECORD_HISTORIES=1 npx jest test/workflows/replay.test.ts
- * Other tests record the histories of what they run the same way (backup-offsite.test.ts).
+ * Tests of other workflows record theirs with saveHistory (test/support/history.ts), the same way.
+ * Scenarios marked `released` record what an earlier release did, so they run only with that release's
+ * workflow bundle: RUNBOOK_RECORD_RELEASED_BUNDLE=/path/to/old/dist/workflow-bundle.js.
  */
-const FIXTURES = HISTORIES;
+const FIXTURES = path.resolve(__dirname, '..', 'fixtures', 'histories');
 const REPLAY = path.resolve(__dirname, '..', '..', 'scripts', 'replay-histories.js');
 const bundle = () => process.env.RUNBOOK_WORKFLOW_BUNDLE!;
 
+interface Scenario {
+  name: string;
+  type: 'deploy' | 'rollback';
+  args: (fx: AppFixture) => unknown[];
+  stage?: Parameters<AppFixture['stage']>;
+  /** Sent with the start, so it arrives before anything else happens. */
+  signalWithStart?: string;
+  /** What an operator does while the run goes on. */
+  during?: (handle: WorkflowHandle) => Promise<void>;
+  /** Recorded with an earlier release's workflow code (see above). */
+  released?: boolean;
+}
+
+const atStep = (name: string, status: string) => async (handle: WorkflowHandle) =>
+  waitFor(async () => {
+    const progress = await handle.query<Progress>('progress');
+    if (progress.steps.find((s) => s.name === name)?.status !== status) throw new Error(`not at ${name} yet`);
+  }, 60_000);
+
+const SCENARIOS: Scenario[] = [
+  { name: 'deploy-succeeded', type: 'deploy', stage: ['v1'], args: (fx) => [{ app: fx.app, ref: 'v1' }] },
+  { name: 'deploy-succeeded-second', type: 'deploy', stage: ['v2'], args: (fx) => [{ app: fx.app, ref: 'v2' }] },
+  {
+    name: 'deploy-rolled-back',
+    type: 'deploy',
+    stage: ['v3', { behavior: 'http500' }],
+    args: (fx) => [{ app: fx.app, ref: 'v3' }],
+  },
+  { name: 'rollback', type: 'rollback', args: (fx) => [{ app: fx.app }] },
+  {
+    // Before approvals became Updates, an approve signal sent before the gate pre-approved the deploy.
+    name: 'deploy-approved-early-by-signal-released',
+    type: 'deploy',
+    released: true,
+    stage: ['v4'],
+    args: (fx) => [{ app: fx.app, ref: 'v4', requireApproval: true }],
+    signalWithStart: 'approve',
+  },
+  {
+    // Now an early signal is ignored; the gate waits for an approve Update.
+    name: 'deploy-early-signal-ignored-approved-by-update',
+    type: 'deploy',
+    stage: ['v5'],
+    args: (fx) => [{ app: fx.app, ref: 'v5', requireApproval: true }],
+    signalWithStart: 'approve',
+    during: async (handle) => {
+      await atStep('approval', 'waiting')(handle);
+      await handle.executeUpdate('approve');
+    },
+  },
+  {
+    name: 'deploy-aborted-by-update',
+    type: 'deploy',
+    stage: ['v6'],
+    args: (fx) => [{ app: fx.app, ref: 'v6', requireApproval: true }],
+    during: async (handle) => {
+      await atStep('approval', 'waiting')(handle);
+      await handle.executeUpdate('abort', { args: ['wrong tenant'] });
+    },
+  },
+];
+
+async function recordMissing(client: Client): Promise<string[]> {
+  const released = process.env.RUNBOOK_RECORD_RELEASED_BUNDLE;
+  const missing = SCENARIOS.filter((s) => !existsSync(path.join(FIXTURES, `${s.name}.json`))).filter(
+    (s) => Boolean(s.released) === Boolean(released),
+  );
+  if (missing.length === 0) return [];
+  const previousBundle = process.env.RUNBOOK_WORKFLOW_BUNDLE;
+  if (released) process.env.RUNBOOK_WORKFLOW_BUNDLE = released;
+  const fx = await createAppFixture({ name: 'replay' });
+  const worker = await startTestWorker({
+    taskQueue: fx.taskQueue,
+    hosts: [fx.host],
+    activities: { manifestsDir: fx.manifestsDir },
+  });
+  const cli = resolveTemporalCli();
+  if (cli.kind !== 'path') throw new Error('recording needs the Temporal CLI (make setup)');
+  try {
+    // A good release to go back to, so every recorded deploy has a previous version.
+    fx.stage('v0');
+    const base = await client.workflow.start('deploy', {
+      taskQueue: fx.taskQueue,
+      workflowId: appLockWorkflowId(fx.app),
+      args: [{ app: fx.app, ref: 'v0' }],
+    });
+    await runOutcome(client, base.workflowId);
+    for (const scenario of missing) {
+      if (scenario.stage) fx.stage(...scenario.stage);
+      const options = { taskQueue: fx.taskQueue, workflowId: appLockWorkflowId(fx.app), args: scenario.args(fx) };
+      const handle = scenario.signalWithStart
+        ? await client.workflow.signalWithStart(scenario.type, {
+            ...options,
+            signal: scenario.signalWithStart,
+            signalArgs: [],
+          })
+        : await client.workflow.start(scenario.type, options);
+      await scenario.during?.(handle);
+      await runOutcome(client, handle.workflowId);
+      // The Temporal CLI writes histories in the proto3 JSON form that historyFromJSON reads.
+      const { runId } = await handle.describe();
+      const json = execFileSync(cli.path, [
+        'workflow',
+        'show',
+        '--address',
+        temporalAddress(),
+        '--workflow-id',
+        handle.workflowId,
+        '--run-id',
+        runId,
+        '--output',
+        'json',
+      ]);
+      const file = path.join(FIXTURES, `${scenario.name}.json`);
+      if (existsSync(file))
+        throw new Error(`${file} appeared while recording; recorded histories are never overwritten`);
+      writeFileSync(file, json, { flag: 'wx' });
+    }
+    return missing.map((s) => s.name);
+  } finally {
+    await worker.stop();
+    await fx.cleanup();
+    process.env.RUNBOOK_WORKFLOW_BUNDLE = previousBundle;
+  }
+}
+
 describe('replaying recorded histories against the current workflow code', () => {
   if (process.env.RUNBOOK_RECORD_HISTORIES) {
-    it('records a successful deploy, a rolled-back deploy and a rollback', async () => {
-      const fx = await createAppFixture({ name: 'replay' });
-      const worker = await startTestWorker({
-        taskQueue: fx.taskQueue,
-        hosts: [fx.host],
-        activities: { manifestsDir: fx.manifestsDir },
-      });
+    it('records the scenarios whose history is missing, never overwriting one', async () => {
       const temporal = await connectClient();
       try {
-        const record = async (name: string, type: string, args: unknown[]) => {
-          const handle = await temporal.client.workflow.start(type, {
-            taskQueue: fx.taskQueue,
-            workflowId: appLockWorkflowId(fx.app),
-            args,
-          });
-          await runOutcome(temporal.client, handle.workflowId);
-          const { runId } = await handle.describe();
-          saveHistory(name, handle.workflowId, runId);
-        };
-        fx.stage('v1');
-        await record('deploy-succeeded', 'deploy', [{ app: fx.app, ref: 'v1' }]);
-        fx.stage('v2');
-        await record('deploy-succeeded-second', 'deploy', [{ app: fx.app, ref: 'v2' }]);
-        fx.stage('v3', { behavior: 'http500' });
-        await record('deploy-rolled-back', 'deploy', [{ app: fx.app, ref: 'v3' }]);
-        await record('rollback', 'rollback', [{ app: fx.app }]);
+        const recorded = await recordMissing(temporal.client);
+        process.stdout.write(`recorded: ${recorded.join(', ') || 'nothing (all present)'}\n`);
       } finally {
-        await worker.stop();
         await temporal.close();
-        await fx.cleanup();
       }
-    });
+    }, 600_000);
   }
 
   const files = existsSync(FIXTURES) ? readdirSync(FIXTURES).filter((f) => f.endsWith('.json')) : [];
+  it('has a recorded history for every scenario', () => {
+    expect(SCENARIOS.map((s) => `${s.name}.json`).filter((f) => !files.includes(f))).toEqual([]);
+  });
+
   it('replays every recorded history without a nondeterminism error', () => {
-    expect(files.length).toBeGreaterThanOrEqual(4);
+    expect(files.length).toBeGreaterThanOrEqual(SCENARIOS.length);
     // Replay runs in its own process: Jest's module registry would load a second protobufjs.
     const run = spawnSync(process.execPath, [REPLAY, FIXTURES], {
       env: { ...process.env, RUNBOOK_WORKFLOW_BUNDLE: bundle() },
