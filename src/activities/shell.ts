@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { redact } from './redact';
 
 export interface RunOptions {
   argv: string[];
@@ -131,12 +132,6 @@ export function describeFailure(result: RunResult, label: string): string {
       : `exited with status ${result.exitCode}`;
   const output = (result.stderrTail.trim() || result.stdoutTail.trim()).split('\n').slice(-8).join('\n');
   return `${label} ${how}${output ? `:\n${output}` : ''}`;
-}
-
-export function redact(text: string, secrets: readonly string[] = []): string {
-  let out = text;
-  for (const secret of secrets) if (secret.length >= 4) out = out.split(secret).join('***');
-  return out;
 }
 
 function keepTail(text: string, bytes: number): string {

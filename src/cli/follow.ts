@@ -8,7 +8,7 @@ import { RunFailedError } from '../client/errors';
 import type { Output } from './output';
 import { createProgressView, palette } from './progress-view';
 import { endLines, noWaitLines, startedLines } from './run-format';
-import { Runs, type RunEnd, type RunInputs, type RunRef, type StartableKind } from '../client/runs';
+import { checkInput, Runs, type RunEnd, type RunInputs, type RunRef, type StartableKind } from '../client/runs';
 
 export interface FollowOptions {
   wait: boolean;
@@ -31,6 +31,7 @@ export async function startAndFollow<K extends StartableKind>(
   what: string,
   options: FollowOptions,
 ): Promise<RunEnd | undefined> {
+  checkInput(kind, input); // the workflow's own schema: a bad input is exit 2, before anything connects
   const connected = await connect();
   try {
     const runs = new Runs(connected.client, connected.settings);

@@ -46,6 +46,7 @@ import {
 } from '../common/progress';
 import { ACTION, APP, OUTCOME, REF } from '../common/search-attributes';
 import { compactTimestamp } from '../common/names';
+import { badInputProblems, parseInput, WORKFLOW_INPUT_SCHEMAS } from '../common/workflow-inputs';
 import type { InspectInput } from '../workflows/inspect';
 import type { TemporalSettings } from './connection';
 import { UsageError } from './errors';
@@ -227,6 +228,20 @@ export function visibilityQuery(filter: HistoryFilter): string {
   return clauses.join(' AND ');
 }
 
+/** The workflow's own input check, so a run it would refuse is never started: a usage error (exit 2) instead. */
+export function checkInput(kind: StartableKind, input: unknown): void {
+  try {
+    parseInput(WORKFLOW_INPUT_SCHEMAS[kind], input, kind);
+  } catch (error) {
+    const problems = badInputProblems(error);
+    if (!problems) throw error;
+    throw new UsageError(
+      `${kind} input refused: ${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`,
+      'fix the named arguments and run again',
+    );
+  }
+}
+
 /** The RunReport a failed or rolled-back run carries as its failure's first detail, if it is one. */
 export function reportFromFailure(error: unknown): RunReport | undefined {
   for (let cause = error; cause instanceof Error; cause = (cause as { cause?: unknown }).cause) {
@@ -274,6 +289,7 @@ export class Runs {
    * runs is refused by Temporal (same workflow id): that becomes RunAlreadyRunningError naming the running one.
    */
   async start<K extends StartableKind>(kind: K, input: RunInputs[K]): Promise<RunRef> {
+    checkInput(kind, input);
     const workflowId = workflowIdFor(kind, input, this.now());
     const searchAttributes: SearchAttributePair[] = [];
     if (RECORDED_KINDS.includes(kind))

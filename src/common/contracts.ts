@@ -19,58 +19,11 @@ export const WORKFLOW_TYPES = {
   drill: 'drill',
 } as const;
 
-export interface DeployInput {
-  app: string;
-  /** Git branch/tag/commit, a release label for copy sources, or an image tag. */
-  ref: string;
-  /** Values of the manifest's `params` (e.g. tenantId), used in step templates. */
-  params?: Record<string, string>;
-  /** Also run the manifest's `seed` steps. */
-  seed?: boolean;
-  /** Wait for an `approve` signal before switching (also set by the manifest's approval.required). */
-  requireApproval?: boolean;
-}
-
-export interface RollbackInput {
-  app: string;
-  /** Release id to go back to; default the newest good release before the current one. */
-  to?: string;
-}
-
-export interface BackupInput {
-  app: string;
-  /** One target of the manifest's backups; all targets when omitted. */
-  target?: string;
-}
-
-export interface RestoreInput {
-  app: string;
-  /** The backup artifact id (see `runbook backups <app>`); required: restore is never implicit. */
-  backup: string;
-  /** Restore into a new scratch database (or folder) for inspection; touches nothing else. */
-  scratch?: boolean;
-}
-
-export interface DrillInput {
-  app: string;
-  /** One target; default the manifest's backups.drill.targets, else every target. */
-  target?: string;
-}
-
-export interface JobInput {
-  app: string;
-  job: string;
-  /** One date (YYYY-MM-DD); default the run's logical date per the job's defaultDate. */
-  date?: string;
-  /** A range, inclusive; one activity per date. */
-  from?: string;
-  to?: string;
-  /** The job's mode (e.g. manual = detect only, auto = apply). */
-  mode?: string;
-  params?: Record<string, string>;
-  /** Time zone that turns the logical time into a date (a schedule passes its own); default UTC. */
-  timezone?: string;
-}
+// The inputs' shapes are their schemas' (src/common/workflow-inputs.ts): deploy {app, ref, params?, seed?,
+// requireApproval?}, rollback {app, to?}, backup {app, target?}, restore {app, backup, scratch?}, job {app,
+// job, date? | from?+to?, mode?, params?, timezone?}.
+// drill {app, target?}; watch {app, every?, since?, looksPerRun?, state?}.
+export type { BackupInput, DeployInput, DrillInput, JobInput, RestoreInput, RollbackInput } from './workflow-inputs';
 
 /** Every workflow returns its report; a run that did not succeed fails with the report as failure details. */
 export type RunResult = RunReport;

@@ -39,6 +39,15 @@ export function addDays(date: string, days: number): string {
   return new Date(Date.UTC(y, m - 1, d) + days * DAY_MS).toISOString().slice(0, 10);
 }
 
+/** How many dates `from`..`to` holds (both included), by arithmetic: nothing is enumerated. */
+export function daysInRange(from: string, to: string): number {
+  const utc = (date: string) => {
+    const [y, m, d] = date.split('-').map(Number);
+    return Date.UTC(y, m - 1, d);
+  };
+  return Math.round((utc(to) - utc(from)) / DAY_MS) + 1;
+}
+
 /** Every date from `from` to `to`, both included. */
 export function datesBetween(from: string, to: string): string[] {
   const dates: string[] = [];
@@ -71,10 +80,10 @@ export function resolveDates(input: Pick<JobInput, 'date' | 'from' | 'to'>, defa
   checkDate('from', from);
   checkDate('to', to);
   if (from > to) throw new JobInputError('to', `the range ends (${to}) before it starts (${from}); swap from and to`);
-  const dates = datesBetween(from, to);
-  if (dates.length > MAX_JOB_DATES)
-    throw new JobInputError('to', `${dates.length} dates is more than ${MAX_JOB_DATES} in one run; split the range`);
-  return dates;
+  const days = daysInRange(from, to);
+  if (days > MAX_JOB_DATES)
+    throw new JobInputError('to', `${days} dates is more than ${MAX_JOB_DATES} in one run; split the range`);
+  return datesBetween(from, to);
 }
 
 /** The mode of a run: the requested one or the job's default, checked against the job's modes. */
@@ -118,6 +127,11 @@ export function resolveParams(
         );
       continue;
     }
+    if (value.startsWith('-'))
+      throw new JobInputError(
+        `params.${name}`,
+        `'${value}' may not start with '-' (a command would read it as an option)`,
+      );
     if (spec.pattern !== undefined && !anchored(spec.pattern, job.name, name).test(value))
       throw new JobInputError(`params.${name}`, `'${value}' does not match the pattern ${spec.pattern}`);
     params[name] = value;

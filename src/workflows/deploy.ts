@@ -9,6 +9,7 @@ import {
 } from '@temporalio/workflow';
 import type { StepPhase } from '../activities/steps';
 import { appLockWorkflowId, type DeployInput } from '../common/contracts';
+import { deployInputSchema } from '../common/workflow-inputs';
 import { DeployInputError, planDeploy, type DeployPlan, type PlannedStep } from '../common/deploy-plan';
 import { checkLabel } from '../common/labels';
 import { compactTimestamp } from '../common/names';
@@ -20,8 +21,10 @@ import { described, hostActivities, orchestration } from './activities';
 import { runHealthChecks } from './health';
 import { runReport } from './report';
 import { notifyQuietly } from './notify';
+import { validInput } from './input';
 import { failureMessage, ProgressTracker } from './progress';
 import { OperatorControls } from './operator';
+import { failOnBug } from './run-guard';
 import { Saga } from './saga';
 
 /**
@@ -29,13 +32,13 @@ import { Saga } from './saga';
  * Every step that changes the server registers its undo; a failure (or a cancel) runs the undos in reverse
  * and checks the previous version's health. The event history is the audit log.
  */
-export async function deploy(input: DeployInput): Promise<RunReport> {
+export async function deploy(raw: unknown): Promise<RunReport> {
+  const input = validInput(deployInputSchema, raw);
+  return failOnBug('deploy', input.app, () => deployApp(input));
+}
+
+async function deployApp(input: DeployInput): Promise<RunReport> {
   const info = workflowInfo();
-  if (!input || typeof input.app !== 'string' || typeof input.ref !== 'string')
-    throw ApplicationFailure.nonRetryable(
-      'deploy input must be {"app": "<app>", "ref": "<branch, tag or commit>"}',
-      'BadInput',
-    );
   if (info.workflowId !== appLockWorkflowId(input.app))
     throw ApplicationFailure.nonRetryable(
       `start deploys of ${input.app} with workflow id '${appLockWorkflowId(input.app)}', so that only one runs at a time`,

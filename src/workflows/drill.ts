@@ -20,6 +20,8 @@ import { isoNow, workflowNow } from './clock';
 import { runReport } from './report';
 import { failureMessage, ProgressTracker } from './progress';
 import { hostRestoreActivities } from './restore';
+import { failOnBug } from './run-guard';
+import { drillInputSchema, parseInput } from '../common/workflow-inputs';
 import { tagRun } from './search-attributes';
 
 const { loadManifest } = proxyActivities<Activities>({
@@ -52,14 +54,12 @@ export interface DrillResult {
  * and records the time it took (RTO) and what it saw in the catalogue. A drill that fails alerts
  * (`drill.failed`) and fails the run.
  */
-export async function drill(input: DrillInput): Promise<RunReport> {
-  if (!input || typeof input.app !== 'string')
-    throw ApplicationFailure.nonRetryable(
-      'drill input: app: expected {"app": "<app>", "target"?: "<backup target>"}',
-      'BadInput',
-    );
-  if (input.target !== undefined && typeof input.target !== 'string')
-    throw ApplicationFailure.nonRetryable('drill input: target: expected the name of a backup target', 'BadInput');
+export async function drill(raw: DrillInput): Promise<RunReport> {
+  const input = parseInput(drillInputSchema, raw, 'drill');
+  return failOnBug('drill', input.app, () => drillApp(input));
+}
+
+async function drillApp(input: DrillInput): Promise<RunReport> {
   const stamp = compactTimestamp(workflowNow());
   const progress = new ProgressTracker('drill', input.app);
   tagRun(input.app, 'drill');

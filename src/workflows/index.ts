@@ -1,10 +1,15 @@
 // Every workflow type the workers register. Deterministic code only (see eslint.config.mjs).
-export { inspect } from './inspect';
-export { deploy } from './deploy';
-export { rollback } from './rollback';
-export { releases } from './releases';
-export { job } from './job';
-export { backup, backups } from './backup';
-export { restore } from './restore';
-export { watch } from './watch';
-export { drill } from './drill';
+import { backup, backups } from './backup';
+import { deploy } from './deploy';
+import { drill } from './drill';
+import { inspect } from './inspect';
+import { job } from './job';
+import { releases } from './releases';
+import { restore } from './restore';
+import { rollback } from './rollback';
+import { watch } from './watch';
+import { failRunsOnErrors } from './run-guard';
+
+failRunsOnErrors(inspect, deploy, rollback, releases, job, backup, backups, restore, drill, watch);
+
+export { inspect, deploy, rollback, releases, job, backup, backups, restore, drill, watch };

@@ -13,6 +13,7 @@ import type { Activities } from '../activities';
 import type { JobOperation, JobSession } from '../activities/audit';
 import { hostTaskQueue } from '../common/constants';
 import type { JobInput } from '../common/contracts';
+import { jobInputSchema } from '../common/workflow-inputs';
 import {
   defaultJobDate,
   jobActivityPolicy,
@@ -35,8 +36,10 @@ import {
   summarise,
 } from './job-outcomes';
 import { dateInZone, logicalTime } from './logical-date';
+import { validInput } from './input';
 import { notifyQuietly } from './notify';
 import { failureMessage, ProgressTracker } from './progress';
+import { failOnBug } from './run-guard';
 
 const { loadManifest } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
@@ -64,7 +67,12 @@ interface JobPlan {
  * goes to the notification channels. Fails (without retrying) when any date failed, with the report as
  * the failure's details.
  */
-export async function job(input: JobInput): Promise<RunReport> {
+export async function job(raw: unknown): Promise<RunReport> {
+  const input = validInput(jobInputSchema, raw);
+  return failOnBug('job', input.app, () => runJob(input));
+}
+
+async function runJob(input: JobInput): Promise<RunReport> {
   const info = workflowInfo();
   const startedAt = info.runStartTime.toISOString();
   const manifest = await loadManifest(input.app);

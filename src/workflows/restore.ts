@@ -1,4 +1,5 @@
 import {
+  ActivityCancellationType,
   ApplicationFailure,
   CancellationScope,
   isCancellation,
@@ -11,6 +12,7 @@ import type { CatalogueEntry } from '../activities/catalogue';
 import { scratchDatabaseName } from '../common/backup-names';
 import { hostTaskQueue } from '../common/constants';
 import type { RestoreInput } from '../common/contracts';
+import { restoreInputSchema } from '../common/workflow-inputs';
 import type { Outcome, RunReport } from '../common/progress';
 import type { Manifest } from '../manifest/types';
 import { hostActivities } from './activities';
@@ -18,7 +20,9 @@ import { finishRun } from './backup';
 import { compactTimestamp } from '../common/names';
 import { isoNow, workflowNow } from './clock';
 import { runHealthChecks } from './health';
+import { validInput } from './input';
 import { runReport } from './report';
+import { failOnBug } from './run-guard';
 import { failureMessage, ProgressTracker } from './progress';
 import { Saga } from './saga';
 import { tagRun } from './search-attributes';
@@ -50,6 +54,11 @@ export function hostRestoreActivities(manifest: Manifest) {
     taskQueue,
     startToCloseTimeout: '12h',
     heartbeatTimeout: '10s',
+    // A cancelled restore waits until pg_restore (or the extraction) has stopped before it starts the services
+    // again; older runs went on at once and could start them while pg_restore still wrote.
+    ...(patched('restore-waits-for-cancelled-restore')
+      ? { cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED }
+      : {}),
     retry: { maximumAttempts: 3, initialInterval: '2s', backoffCoefficient: 2, nonRetryableErrorTypes: NON_RETRYABLE },
   });
   const quick = proxyActivities<Activities>({
@@ -74,17 +83,12 @@ export function hostRestoreActivities(manifest: Manifest) {
  * and records the outcome in the catalogue. `scratch` restores into a new database or folder instead and
  * touches nothing else.
  */
-export async function restore(input: RestoreInput): Promise<RunReport> {
-  if (!input || typeof input.app !== 'string')
-    throw ApplicationFailure.nonRetryable(
-      'restore input must be {"app": "<app>", "backup": "<backup id>", "scratch"?: true}',
-      'BadInput',
-    );
-  if (!input.backup)
-    throw ApplicationFailure.nonRetryable(
-      `restore needs the id of the backup to restore (input {"app": "${input.app}", "backup": "<id>"}); list them with \`runbook backups ${input.app}\``,
-      'BadInput',
-    );
+export async function restore(raw: unknown): Promise<RunReport> {
+  const input = validInput(restoreInputSchema, raw) as RestoreInput;
+  return failOnBug('restore', input.app, () => restoreBackup(input));
+}
+
+async function restoreBackup(input: RestoreInput): Promise<RunReport> {
   const info = workflowInfo();
   const stamp = compactTimestamp(workflowNow());
   const scratch = input.scratch === true;

@@ -1,22 +1,28 @@
 import { ApplicationFailure, CancellationScope, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { appLockWorkflowId, type RollbackInput } from '../common/contracts';
+import { rollbackInputSchema } from '../common/workflow-inputs';
 import type { Outcome, RunReport } from '../common/progress';
 import { ACTION, APP, OUTCOME, REF } from '../common/search-attributes';
 import type { Manifest } from '../manifest/types';
 import { described, hostActivities, orchestration } from './activities';
 import { runHealthChecks } from './health';
 import { finish } from './deploy';
+import { validInput } from './input';
 import { failureMessage, ProgressTracker } from './progress';
+import { failOnBug } from './run-guard';
 import { runReport } from './report';
 
 /**
  * Switches an app back to an earlier good release (the newest one before the current, or `to`) and
  * restarts its services, then checks health. Shares the deploy's per-app lock.
  */
-export async function rollback(input: RollbackInput): Promise<RunReport> {
+export async function rollback(raw: unknown): Promise<RunReport> {
+  const input = validInput(rollbackInputSchema, raw);
+  return failOnBug('rollback', input.app, () => rollBack(input));
+}
+
+async function rollBack(input: RollbackInput): Promise<RunReport> {
   const info = workflowInfo();
-  if (!input || typeof input.app !== 'string')
-    throw ApplicationFailure.nonRetryable('rollback input must be {"app": "<app>", "to"?: "<release>"}', 'BadInput');
   if (info.workflowId !== appLockWorkflowId(input.app))
     throw ApplicationFailure.nonRetryable(
       `start rollbacks of ${input.app} with workflow id '${appLockWorkflowId(input.app)}' (the deploy lock)`,

@@ -14,6 +14,7 @@ import type { ScheduleReview, SlotObservation } from '../client/schedule-outcome
 import { hostTaskQueue } from '../common/constants';
 import { watchWorkflowId } from '../common/contracts';
 import { parseDuration } from '../common/duration';
+import { parseInput, watchInputSchema } from '../common/workflow-inputs';
 import type { RunReport } from '../common/progress';
 import { fixFor, localSlot, type SlotOutcome } from '../common/schedule-slots';
 import type { Manifest } from '../manifest/types';
@@ -76,7 +77,8 @@ function hostChecks(manifest: Manifest) {
  * whose newest verified backup is too old gets one `backup.stale` alert. Runs forever (continuing as new);
  * a look that fails is logged and the next look tries again.
  */
-export async function watch(input: WatchInput): Promise<never> {
+export async function watch(raw: WatchInput): Promise<never> {
+  const input = { ...parseInput(watchInputSchema, raw, 'watch'), state: raw?.state } as WatchInput;
   const { every, looksPerRun } = checkInput(input);
   const state: WatchState = input.state ?? {
     since: input.since ?? isoNow(),

@@ -16,7 +16,8 @@ import { commandToArgv } from '../../manifest/argv';
 import { durationMs } from '../../manifest/duration';
 import type { Service } from '../../manifest/types';
 import { appPaths } from '../paths';
-import { isAlive, redact } from '../shell';
+import { redact } from '../redact';
+import { isAlive } from '../shell';
 import { pidsListeningOn } from './ports';
 import type { ServiceContext, ServiceManager } from './types';
 
