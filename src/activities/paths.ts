@@ -4,8 +4,9 @@ import type { Manifest } from '../manifest/types';
 /**
  * Where an app's files live on its host.
  * releases strategy:  <root>/releases/<id>, <root>/current -> releases/<id>, <root>/shared, <root>/.runbook
- * in-place strategy:  <root> is the live folder itself; Runbook's own state sits beside it in <root>.runbook,
- *                     so restoring an archive of <root> never rewinds pid files or step markers.
+ * in-place strategy:  <root> is the live folder itself; Runbook's own state, the deploy log included, sits
+ *                     beside it in <root>.runbook, so restoring an archive of <root> never rewinds pid files,
+ *                     step markers or the log.
  */
 export interface AppPaths {
   root: string;
@@ -18,6 +19,8 @@ export interface AppPaths {
   snapshotsDir: string;
   archiveDir: string;
   deployLog: string;
+  /** Where in-place apps kept their deploy log before it moved beside the live folder (read, then moved). */
+  formerDeployLog?: string;
 }
 
 export function appPaths(manifest: Pick<Manifest, 'root' | 'strategy' | 'app' | 'snapshot'>): AppPaths {
@@ -33,7 +36,9 @@ export function appPaths(manifest: Pick<Manifest, 'root' | 'strategy' | 'app' | 
     runDir: path.join(stateDir, 'run'),
     snapshotsDir: path.join(stateDir, 'snapshots'),
     archiveDir: manifest.snapshot.archiveDir ?? path.join(stateDir, 'archives'),
-    deployLog: path.join(root, 'deploy_log.jsonl'),
+    deployLog:
+      manifest.strategy === 'in-place' ? path.join(stateDir, 'deploy_log.jsonl') : path.join(root, 'deploy_log.jsonl'),
+    ...(manifest.strategy === 'in-place' ? { formerDeployLog: path.join(root, 'deploy_log.jsonl') } : {}),
   };
 }
 

@@ -234,9 +234,11 @@ export const NOTIFY_EVENTS = [
   'succeeded',
   'rolled_back',
   'failed',
+  'unreachable',
   'deploy.succeeded',
   'deploy.rolled_back',
   'deploy.failed',
+  'deploy.unreachable',
   'backup.succeeded',
   'backup.failed',
   'restore.succeeded',
@@ -253,10 +255,11 @@ export const NOTIFY_EVENTS = [
   'backup.stale',
 ] as const;
 
-/** What a manifest's notifications select when it does not say: failures and the watcher's alerts. */
+/** What a manifest's notifications select when it does not say: failures, unreachable hosts and the watcher's alerts. */
 const DEFAULT_NOTIFY_ON: Array<(typeof NOTIFY_EVENTS)[number]> = [
   'rolled_back',
   'failed',
+  'unreachable',
   'schedule.missed',
   'backup.suspect',
   'backup.stale',
@@ -550,6 +553,11 @@ export const manifestSchema = z
       })
       .default({ auto: true, database: 'never' }),
     releases: z.strictObject({ keep: z.number().int().min(2).default(5) }).default({ keep: 5 }),
+    unreachableAfter: duration
+      .default('2m')
+      .describe(
+        'How long work for a host waits for a worker there before the run ends as unreachable (its lock released)',
+      ),
     approval: z
       .strictObject({ required: z.boolean().default(false), timeout: duration.default('1h') })
       .default({ required: false, timeout: '1h' }),

@@ -12,7 +12,7 @@ import type { Activities } from '../activities';
 import type { BackupArtifact } from '../activities/backup';
 import type { CatalogueEntry } from '../activities/catalogue';
 import { copiedOffsite, formatBytes, scratchDatabaseName } from '../common/backup-names';
-import { hostTaskQueue } from '../common/constants';
+import { ACTIVITY_HEARTBEAT_TIMEOUT, hostQueue } from './activities';
 import type { BackupInput } from '../common/contracts';
 import { compactTimestamp } from '../common/names';
 import { backupInputSchema, backupsInputSchema } from '../common/workflow-inputs';
@@ -27,9 +27,11 @@ import { runReport } from './report';
 import { failureMessage, ProgressTracker } from './progress';
 import { failOnBug } from './run-guard';
 import { tagOutcome, tagRun } from './search-attributes';
+import { resetStableIds, runKey } from './ids';
 
 const { loadManifest } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
+  heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT,
   retry: { maximumAttempts: 3 },
 });
 
@@ -42,16 +44,17 @@ export const HEALTH_PATCH = 'backup-health';
 
 /** Activities that touch the app's server run on its host's queue; dumps heartbeat every second. */
 export function hostBackupActivities(manifest: Manifest) {
-  const taskQueue = hostTaskQueue(manifest.hosts[0]);
+  const queue = hostQueue(manifest, manifest.hosts[0]);
   const long = proxyActivities<Activities>({
-    taskQueue,
+    ...queue,
     startToCloseTimeout: '12h',
     heartbeatTimeout: '10s',
     retry: { maximumAttempts: 3, initialInterval: '2s', backoffCoefficient: 2, nonRetryableErrorTypes: NON_RETRYABLE },
   });
   const short = proxyActivities<Activities>({
-    taskQueue,
+    ...queue,
     startToCloseTimeout: '2h',
+    heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT,
     retry: { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, nonRetryableErrorTypes: NON_RETRYABLE },
   });
   return {
@@ -240,7 +243,7 @@ async function backUpTarget(
           stamp: run.stamp,
           logicalDate: run.logicalDate,
           workflowId: info.workflowId,
-          runId: info.runId,
+          runId: resetStableIds() ? runKey() : info.runId,
         }),
       (a) => `${a.id}: ${formatBytes(a.bytes)}, sha256 ${a.sha256.slice(0, 12)}…`,
     );
@@ -401,6 +404,7 @@ function suspectAlert(app: string, suspects: ArtifactSummary[]): RunReport {
     outcome: 'failed',
     workflowId: info.workflowId,
     runId: info.runId,
+    ...(resetStableIds() ? { originalRunId: runKey() } : {}),
     startedAt: info.runStartTime.toISOString(),
     finishedAt: isoNow(),
     title: `${app}: backup ${suspects.map((a) => a.target).join(', ')} SUSPECT`,

@@ -17,8 +17,9 @@ import type { Outcome, RunReport } from '../common/progress';
 import { ACTION, APP, OUTCOME, REF } from '../common/search-attributes';
 import type { Manifest } from '../manifest/types';
 import { durationMs as durationToMs } from '../common/duration';
-import { described, hostActivities, orchestration } from './activities';
+import { described, hostActivities, isHostUnreachable, orchestration } from './activities';
 import { runHealthChecks } from './health';
+import { resetStableIds, runStamp } from './ids';
 import { runReport } from './report';
 import { notifyQuietly } from './notify';
 import { validInput } from './input';
@@ -46,7 +47,9 @@ async function deployApp(input: DeployInput): Promise<RunReport> {
     );
 
   const progress = new ProgressTracker('deploy', input.app);
-  const releaseId = `${compactTimestamp(info.runStartTime.getTime())}-${info.runId.slice(0, 8)}`;
+  const releaseId = resetStableIds()
+    ? runStamp()
+    : `${compactTimestamp(info.runStartTime.getTime())}-${info.runId.slice(0, 8)}`;
   const operator = new OperatorControls(progress);
 
   const manifest = await progress.run(
@@ -91,7 +94,7 @@ async function deployApp(input: DeployInput): Promise<RunReport> {
     }
     if (manifest.strategy === 'releases') {
       for (const host of manifest.hosts) {
-        const acts = hostActivities(host);
+        const acts = hostActivities(manifest, host);
         const prefix = manifest.hosts.length > 1 ? `${host}: ` : '';
         await progress.run(`${prefix}mark release ${releaseId} good`, () =>
           described(acts.markRelease, `mark release ${releaseId} good`, { manifest, releaseId, status: 'good' }),
@@ -111,10 +114,12 @@ async function deployApp(input: DeployInput): Promise<RunReport> {
     const undone = await CancellationScope.nonCancellable(async () => {
       if (manifest.strategy === 'releases')
         for (const host of manifest.hosts)
-          await hostActivities(host).markRelease({ manifest, releaseId, status: 'bad', note: error });
+          await hostActivities(manifest, host)
+            .markRelease({ manifest, releaseId, status: 'bad', note: error })
+            .catch((e) => log.warn('release not marked bad', { host, error: failureMessage(e) }));
       return saga.compensate(progress);
     });
-    outcome = undone.failed.length > 0 ? 'failed' : 'rolled_back';
+    outcome = isHostUnreachable(failure) ? 'unreachable' : undone.failed.length > 0 ? 'failed' : 'rolled_back';
     if (undone.failed.length > 0)
       error = `${error}; ROLLBACK FAILED: ${undone.failed.map((f) => `${f.name}: ${f.error}`).join('; ')}`;
   }
@@ -127,7 +132,7 @@ async function deployApp(input: DeployInput): Promise<RunReport> {
   if (cancelled) throw cancellation;
   throw ApplicationFailure.nonRetryable(
     report.summary,
-    outcome === 'rolled_back' ? 'DeployRolledBack' : 'DeployFailed',
+    outcome === 'rolled_back' ? 'DeployRolledBack' : outcome === 'unreachable' ? 'DeployUnreachable' : 'DeployFailed',
     report,
   );
 }
@@ -148,7 +153,7 @@ interface DeployRun {
 
 async function deployHost(run: DeployRun, host: string, steps: PlannedStep[]): Promise<void> {
   const { manifest, releaseId, progress, saga, input } = run;
-  const acts = hostActivities(host);
+  const acts = hostActivities(manifest, host);
   const inPlace = manifest.strategy === 'in-place';
   const releaseDir = inPlace ? manifest.root : `${manifest.root}/releases/${releaseId}`;
   const stepDir = manifest.source.type === 'image' ? manifest.root : releaseDir;
@@ -360,7 +365,9 @@ function buildReport(run: DeployRun, outcome: Outcome, error: string | undefined
       ? `deployed ${what} (release ${releaseId})`
       : outcome === 'rolled_back'
         ? `${cancelled ? 'cancelled' : 'rolled back'} deploy of ${what}: ${error}${run.changed ? '; previous version restored and healthy' : '; nothing was changed'}`
-        : `deploy of ${what} FAILED and was not fully rolled back: ${error}`;
+        : outcome === 'unreachable'
+          ? `deploy of ${what} did not go through: ${error}`
+          : `deploy of ${what} FAILED and was not fully rolled back: ${error}`;
   return runReport(run.progress, {
     outcome,
     summary,
@@ -377,7 +384,7 @@ export async function finish(manifest: Manifest, report: RunReport): Promise<voi
   upsertMemo({ summary: report.summary });
   for (const host of manifest.hosts) {
     await described(
-      hostActivities(host).recordRun,
+      hostActivities(manifest, host).recordRun,
       `record in ${manifest.hosts.length > 1 ? `${host}'s ` : ''}deploy log`,
       { manifest, report },
     ).catch((error) => log.warn('deploy log not written', { host, error: failureMessage(error) }));

@@ -9,14 +9,15 @@ import type { Activities } from '../activities';
 import type { CatalogueEntry, DrillRecord } from '../activities/catalogue';
 import type { DrillEvidence } from '../activities/drill';
 import { formatBytes, scratchDatabaseName } from '../common/backup-names';
-import { hostTaskQueue } from '../common/constants';
 import type { DrillInput } from '../common/contracts';
 import { durationMs } from '../common/duration';
 import { compactTimestamp } from '../common/names';
 import type { Outcome, RunReport } from '../common/progress';
 import type { Manifest } from '../manifest/types';
+import { ACTIVITY_HEARTBEAT_TIMEOUT, hostQueue } from './activities';
 import { finishRun } from './backup';
 import { isoNow, workflowNow } from './clock';
+import { runKey } from './ids';
 import { runReport } from './report';
 import { failureMessage, ProgressTracker } from './progress';
 import { hostRestoreActivities } from './restore';
@@ -26,14 +27,15 @@ import { tagRun } from './search-attributes';
 
 const { loadManifest } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
+  heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT,
   retry: { maximumAttempts: 3 },
 });
 
 function hostDrillActivities(manifest: Manifest) {
   return proxyActivities<Activities>({
-    taskQueue: hostTaskQueue(manifest.hosts[0]),
+    ...hostQueue(manifest, manifest.hosts[0]),
     startToCloseTimeout: '2h',
-    heartbeatTimeout: '1m',
+    heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT,
     retry: { maximumAttempts: 3, initialInterval: '1s', backoffCoefficient: 2 },
   });
 }
@@ -60,7 +62,8 @@ export async function drill(raw: DrillInput): Promise<RunReport> {
 }
 
 async function drillApp(input: DrillInput): Promise<RunReport> {
-  const stamp = compactTimestamp(workflowNow());
+  // Names on disk (the scratch copy) and the record's run id survive a Temporal reset, as restores' do.
+  const stamp = compactTimestamp(workflowInfo().startTime.getTime());
   const progress = new ProgressTracker('drill', input.app);
   tagRun(input.app, 'drill');
 
@@ -220,7 +223,7 @@ async function drillTarget(
       app: manifest.app,
       target,
       workflowId: info.workflowId,
-      runId: info.runId,
+      runId: runKey(),
       startedAt,
       finishedAt: isoNow(),
       ...(rtoMs !== undefined ? { rtoMs } : {}),

@@ -1,10 +1,12 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { ACTIVITY_HEARTBEAT_TIMEOUT } from './activities';
 import { inspectInputSchema, type AppInput } from '../common/workflow-inputs';
 import { validInput } from './input';
 
 const { loadManifest } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
+  heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT,
   retry: { maximumAttempts: 3 },
 });
 

@@ -11,7 +11,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { JobOperation, JobSession } from '../activities/audit';
-import { hostTaskQueue } from '../common/constants';
+import { ACTIVITY_HEARTBEAT_TIMEOUT, hostQueue } from './activities';
 import type { JobInput } from '../common/contracts';
 import { jobInputSchema } from '../common/workflow-inputs';
 import {
@@ -43,11 +43,13 @@ import { failOnBug } from './run-guard';
 
 const { loadManifest } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
+  heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT,
   retry: { maximumAttempts: 3 },
 });
 
 const audit = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
+  heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT,
   retry: { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2 },
 });
 
@@ -116,7 +118,7 @@ async function runJob(input: JobInput): Promise<RunReport> {
 
   const policy = jobActivityPolicy(job);
   const { runJobDate } = proxyActivities<Activities>({
-    taskQueue: hostTaskQueue(manifest.hosts[0]),
+    ...hostQueue(manifest, manifest.hosts[0]),
     startToCloseTimeout: policy.startToCloseTimeoutMs,
     heartbeatTimeout: '10s',
     // A cancelled run waits until the host has stopped the command, so CANCELLED means nothing still runs.

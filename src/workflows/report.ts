@@ -1,6 +1,7 @@
 import { workflowInfo } from '@temporalio/workflow';
 import type { RunReport } from '../common/progress';
 import { isoNow } from './clock';
+import { resetStableIds, runKey } from './ids';
 import type { ProgressTracker } from './progress';
 
 type ReportFacts = Omit<RunReport, 'kind' | 'app' | 'workflowId' | 'runId' | 'startedAt' | 'finishedAt' | 'steps'>;
@@ -16,6 +17,7 @@ export function runReport(progress: ProgressTracker, facts: ReportFacts): RunRep
     outcome,
     workflowId: info.workflowId,
     runId: info.runId,
+    ...(resetStableIds() ? { originalRunId: runKey() } : {}),
     startedAt: info.runStartTime.toISOString(),
     finishedAt: isoNow(),
     summary,

@@ -10,25 +10,30 @@ import {
 import type { Activities } from '../activities';
 import type { CatalogueEntry } from '../activities/catalogue';
 import { scratchDatabaseName } from '../common/backup-names';
-import { hostTaskQueue } from '../common/constants';
-import type { RestoreInput } from '../common/contracts';
+import { ACTIVITY_HEARTBEAT_TIMEOUT, hostActivities, hostQueue } from './activities';
+import { appLockWorkflowId, type RestoreInput } from '../common/contracts';
 import { restoreInputSchema } from '../common/workflow-inputs';
 import type { Outcome, RunReport } from '../common/progress';
 import type { Manifest } from '../manifest/types';
-import { hostActivities } from './activities';
 import { finishRun } from './backup';
 import { compactTimestamp } from '../common/names';
 import { isoNow, workflowNow } from './clock';
 import { runHealthChecks } from './health';
+import { resetStableIds, runKey } from './ids';
 import { validInput } from './input';
 import { runReport } from './report';
 import { failOnBug } from './run-guard';
 import { failureMessage, ProgressTracker } from './progress';
 import { Saga } from './saga';
+import { takeAppLock, type HeldLock } from './app-lock';
+
+/** Patch id: restores that change live data take the app's lock (workflow id deploy-<app>). */
+const RESTORE_TAKES_APP_LOCK = 'restore-takes-app-lock';
 import { tagRun } from './search-attributes';
 
 const { loadManifest } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
+  heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT,
   retry: { maximumAttempts: 3 },
 });
 
@@ -49,9 +54,9 @@ const NON_RETRYABLE = [
 export const OFFSITE_FETCH_PATCH = 'offsite-fetch';
 
 export function hostRestoreActivities(manifest: Manifest) {
-  const taskQueue = hostTaskQueue(manifest.hosts[0]);
+  const queue = hostQueue(manifest, manifest.hosts[0]);
   const restoring = proxyActivities<Activities>({
-    taskQueue,
+    ...queue,
     startToCloseTimeout: '12h',
     heartbeatTimeout: '10s',
     // A cancelled restore waits until pg_restore (or the extraction) has stopped before it starts the services
@@ -62,8 +67,9 @@ export function hostRestoreActivities(manifest: Manifest) {
     retry: { maximumAttempts: 3, initialInterval: '2s', backoffCoefficient: 2, nonRetryableErrorTypes: NON_RETRYABLE },
   });
   const quick = proxyActivities<Activities>({
-    taskQueue,
+    ...queue,
     startToCloseTimeout: '1h',
+    heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT,
     retry: { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, nonRetryableErrorTypes: NON_RETRYABLE },
   });
   return {
@@ -90,7 +96,7 @@ export async function restore(raw: unknown): Promise<RunReport> {
 
 async function restoreBackup(input: RestoreInput): Promise<RunReport> {
   const info = workflowInfo();
-  const stamp = compactTimestamp(workflowNow());
+  const stamp = compactTimestamp(resetStableIds() ? info.startTime.getTime() : workflowNow());
   const scratch = input.scratch === true;
   const progress = new ProgressTracker('restore', input.app);
   tagRun(input.app, 'restore');
@@ -102,8 +108,16 @@ async function restoreBackup(input: RestoreInput): Promise<RunReport> {
   let error: string | undefined;
   let cancelled: unknown;
   const saga = new Saga();
+  let lock: HeldLock | undefined;
   try {
     manifest = await progress.run('load manifest', () => loadManifest(input.app));
+    // A restore that changes live data holds the app's lock, as a deploy does: never both at once.
+    if (!scratch && patched(RESTORE_TAKES_APP_LOCK))
+      lock = await progress.run(
+        'take the app lock',
+        () => takeAppLock(input.app, info.workflowId, `restore ${input.backup}`),
+        () => `holding ${appLockWorkflowId(input.app)}`,
+      );
     const host = hostRestoreActivities(manifest);
     const found = await progress.run(
       'find backup',
@@ -132,7 +146,7 @@ async function restoreBackup(input: RestoreInput): Promise<RunReport> {
     const stopStart = !scratch && (manifest.backups?.stopServicesOnRestore ?? true) && manifest.services.length > 0;
     if (stopStart) {
       for (const hostName of [...manifest.hosts].reverse()) {
-        const acts = hostActivities(hostName);
+        const acts = hostActivities(manifest, hostName);
         await progress.run(
           `${prefixOf(manifest, hostName)}stop services`,
           () => acts.stopServices({ manifest: manifest as Manifest }),
@@ -165,7 +179,7 @@ async function restoreBackup(input: RestoreInput): Promise<RunReport> {
 
     if (stopStart) {
       for (const hostName of manifest.hosts) {
-        const acts = hostActivities(hostName);
+        const acts = hostActivities(manifest, hostName);
         const prefix = prefixOf(manifest, hostName);
         const offsets = await acts.captureLogOffsets({ manifest });
         await progress.run(
@@ -195,7 +209,7 @@ async function restoreBackup(input: RestoreInput): Promise<RunReport> {
       app: input.app,
       target: entry.target,
       workflowId: info.workflowId,
-      runId: info.runId,
+      runId: resetStableIds() ? runKey() : info.runId,
       scratch,
       restoredTo,
       replaced,
@@ -208,6 +222,7 @@ async function restoreBackup(input: RestoreInput): Promise<RunReport> {
       progress.run('record', () => host.recordRestore({ manifest: manifest as Manifest, record })),
     ).catch(() => undefined);
   }
+  if (lock) await CancellationScope.nonCancellable(() => lock.release());
   const report: RunReport = runReport(progress, {
     outcome,
     summary,

@@ -4,7 +4,7 @@ import { rollbackInputSchema } from '../common/workflow-inputs';
 import type { Outcome, RunReport } from '../common/progress';
 import { ACTION, APP, OUTCOME, REF } from '../common/search-attributes';
 import type { Manifest } from '../manifest/types';
-import { described, hostActivities, orchestration } from './activities';
+import { described, hostActivities, isHostUnreachable, orchestration } from './activities';
 import { runHealthChecks } from './health';
 import { finish } from './deploy';
 import { validInput } from './input';
@@ -48,7 +48,7 @@ async function rollBack(input: RollbackInput): Promise<RunReport> {
   let target = input.to;
   try {
     for (const host of manifest.hosts) {
-      const acts = hostActivities(host);
+      const acts = hostActivities(manifest, host);
       const prefix = manifest.hosts.length > 1 ? `${host}: ` : '';
       const view = await progress.run(
         `${prefix}find release`,
@@ -84,7 +84,7 @@ async function rollBack(input: RollbackInput): Promise<RunReport> {
       await runHealthChecks(acts, manifest, offsets, (name, fn) => progress.run(`${prefix}health: ${name}`, fn));
     }
   } catch (failure) {
-    outcome = 'failed';
+    outcome = isHostUnreachable(failure) ? 'unreachable' : 'failed';
     error = failureMessage(failure);
   }
   const report: RunReport = runReport(progress, {
@@ -92,7 +92,9 @@ async function rollBack(input: RollbackInput): Promise<RunReport> {
     summary:
       outcome === 'succeeded'
         ? `rolled ${manifest.app} back to release ${target}`
-        : `rollback of ${manifest.app} FAILED: ${error}`,
+        : outcome === 'unreachable'
+          ? `rollback of ${manifest.app} did not go through: ${error}`
+          : `rollback of ${manifest.app} FAILED: ${error}`,
     error,
     release: target,
   });

@@ -11,13 +11,13 @@ import {
 import type { Activities } from '../activities';
 import type { TargetFreshness } from '../activities/backup-health';
 import type { ScheduleReview, SlotObservation } from '../client/schedule-outcomes';
-import { hostTaskQueue } from '../common/constants';
 import { watchWorkflowId } from '../common/contracts';
 import { parseDuration } from '../common/duration';
 import { parseInput, watchInputSchema } from '../common/workflow-inputs';
 import type { RunReport } from '../common/progress';
 import { fixFor, localSlot, type SlotOutcome } from '../common/schedule-slots';
 import type { Manifest } from '../manifest/types';
+import { ACTIVITY_HEARTBEAT_TIMEOUT, hostQueue } from './activities';
 import { isoNow } from './clock';
 import { notifyQuietly } from './notify';
 import { failureMessage } from './progress';
@@ -57,15 +57,17 @@ const KEEP_RECENT = 20;
 
 const { loadManifest, assessSchedules, recordMissedSchedule } = proxyActivities<Activities>({
   startToCloseTimeout: '2m',
+  heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT,
   retry: { initialInterval: '2s', maximumInterval: '30s', maximumAttempts: 3 },
 });
 
 /** A host without a worker must not hold the watcher: the freshness check gives up after two minutes. */
 function hostChecks(manifest: Manifest) {
   return proxyActivities<Activities>({
-    taskQueue: hostTaskQueue(manifest.hosts[0]),
+    ...hostQueue(manifest, manifest.hosts[0]),
     scheduleToCloseTimeout: '2m',
     startToCloseTimeout: '1m',
+    heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT,
     retry: { maximumAttempts: 2 },
   });
 }

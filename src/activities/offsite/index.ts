@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import * as tar from 'tar';
 import type { Manifest, OffsiteSettings } from '../../manifest/types';
+import { reportProgress } from '../attempt';
 import { backupsDir, updateCatalogue, type CatalogueEntry, type OffsiteCopy } from '../catalogue';
 import { sha256Path } from '../checksum';
 import type { ActivityConfig } from '../config';
@@ -31,8 +32,6 @@ import {
   writeSidecar,
   type Sidecar,
 } from './storage';
-
-const HEARTBEAT_EVERY_MS = 1_000;
 
 /** The manifest's off-site settings, or a non-retryable failure saying what to add. */
 export function offsiteSettings(manifest: Manifest): OffsiteSettings {
@@ -97,22 +96,18 @@ export function offsiteActivities(config: ActivityConfig) {
         const body = settings.encrypt ? await encryptStream(source, settings.encrypt.recipients) : source;
         const counter = new Sha256Counter();
         const piped = pipeline(body, counter).catch((error: unknown) => counter.destroy(error as Error));
-        const heartbeat = setInterval(() => context.heartbeat({ bytes: counter.bytes }), HEARTBEAT_EVERY_MS);
-        try {
-          await uploadStream(client, settings.s3, {
-            key,
-            body: counter,
-            metadata: {
-              'runbook-id': entry.id,
-              'runbook-sha256': entry.sha256,
-              'runbook-encrypted': String(encrypted),
-            },
-            signal: context.cancellationSignal,
-          });
-          await piped;
-        } finally {
-          clearInterval(heartbeat);
-        }
+        reportProgress(() => ({ bytes: counter.bytes }));
+        await uploadStream(client, settings.s3, {
+          key,
+          body: counter,
+          metadata: {
+            'runbook-id': entry.id,
+            'runbook-sha256': entry.sha256,
+            'runbook-encrypted': String(encrypted),
+          },
+          signal: context.cancellationSignal,
+        });
+        await piped;
         const copy: OffsiteCopy = {
           bucket,
           key,
@@ -138,14 +133,9 @@ export function offsiteActivities(config: ActivityConfig) {
       const { manifest, entry } = request;
       const copy = entry.offsite;
       return withStorage(manifest, async ({ settings, client }) => {
-        const context = Context.current();
         const counter = new Sha256Counter();
-        const heartbeat = setInterval(() => context.heartbeat({ bytes: counter.bytes }), HEARTBEAT_EVERY_MS);
-        try {
-          await pipeline(await objectStream(client, copy.bucket, copy.key), counter, discard());
-        } finally {
-          clearInterval(heartbeat);
-        }
+        reportProgress(() => ({ bytes: counter.bytes }));
+        await pipeline(await objectStream(client, copy.bucket, copy.key), counter, discard());
         const sha256 = counter.digest();
         const where = `s3://${copy.bucket}/${copy.key}`;
         if (counter.bytes !== copy.bytes || sha256 !== copy.sha256)
@@ -240,9 +230,8 @@ export function offsiteActivities(config: ActivityConfig) {
       return withStorage(manifest, async ({ client }) => {
         await mkdir(dir, { recursive: true });
         await removeFetchPartials(entry.file);
-        const context = Context.current();
         const counter = new Sha256Counter();
-        const heartbeat = setInterval(() => context.heartbeat({ bytes: counter.bytes }), HEARTBEAT_EVERY_MS);
+        reportProgress(() => ({ bytes: counter.bytes }));
         let downloadFailed: Error | undefined;
         try {
           const download = await objectStream(client, copy.bucket, copy.key);
@@ -263,8 +252,6 @@ export function offsiteActivities(config: ActivityConfig) {
               `set ${identityEnv} to the private key of one of the manifest's recipients (a corrupt copy fails the same way)`,
             'DecryptionFailed',
           );
-        } finally {
-          clearInterval(heartbeat);
         }
         const sha256 = counter.digest();
         if (counter.bytes !== copy.bytes || sha256 !== copy.sha256)
