@@ -121,7 +121,7 @@ describe('off-site copies in S3-compatible storage (a real moto server), encrypt
 
   it('copies a verified archive off-site in parts, reads it back in full, and records the copy', async () => {
     const { report, artifact } = await runBackup(plain, 'uploads');
-    if (recordingHistories()) saveHistory('backup-offsite', report.workflowId, report.runId);
+    if (recordingHistories()) saveHistory('backup-offsite.reset-stable-ids', report.workflowId, report.runId);
     expect(report.steps.map((s) => [s.name, s.status])).toEqual([
       ['load manifest', 'succeeded'],
       ['uploads: archive', 'succeeded'],
@@ -172,16 +172,18 @@ describe('off-site copies in S3-compatible storage (a real moto server), encrypt
 
     await sql(plain.databaseUrl, 'DROP TABLE public.orders');
     const restored = await runRestore(plain, second.id);
-    if (recordingHistories()) saveHistory('restore-offsite-fetch', restored.workflowId, restored.runId);
+    if (recordingHistories())
+      saveHistory('restore-offsite-fetch.restore-takes-app-lock', restored.workflowId, restored.runId);
     expect(restored.steps.map((s) => [s.name, s.status])).toEqual([
       ['load manifest', 'succeeded'],
+      ['take the app lock', 'succeeded'],
       ['find backup', 'succeeded'],
       ['fetch from off-site copy', 'succeeded'],
       ['verify checksum', 'succeeded'],
       ['restore database', 'succeeded'],
       ['record', 'succeeded'],
     ]);
-    expect(restored.steps[2].message).toMatch(new RegExp(`^fetched ${second.id} from s3://${bucket}/`));
+    expect(restored.steps[3].message).toMatch(new RegExp(`^fetched ${second.id} from s3://${bucket}/`));
     expect(await fingerprint(plain.databaseUrl, 'public.orders')).toBe(before);
     expect(existsSync(second.file)).toBe(true);
     expect(entryOf(plain, second.id).localDeletedAt).toBeUndefined();

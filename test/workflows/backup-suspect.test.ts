@@ -66,7 +66,7 @@ describe('a backup that suddenly shrinks to nothing is flagged and alerted', () 
     // What a `pg_dump | gzip` without pipefail would have produced after the data went: a dump with nothing in it.
     await sql(shop.databaseUrl, 'DROP SCHEMA public CASCADE; CREATE SCHEMA public');
     const report = await backup();
-    if (recordingHistories()) saveHistory('backup-suspect', report.workflowId, report.runId);
+    if (recordingHistories()) saveHistory('backup-suspect.reset-stable-ids', report.workflowId, report.runId);
     expect(report.outcome).toBe('succeeded');
     const suspect = artifactOf(report);
     expect(suspect.suspect).toMatch(/smaller than the median of the last 4 verified backups/);
