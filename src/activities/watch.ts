@@ -3,7 +3,7 @@ import type { SlotOutcome } from '../common/schedule-slots';
 import type { Manifest } from '../manifest/types';
 import { reviewSchedule, type ScheduleReview, type SlotObservation } from '../client/schedule-outcomes';
 import type { ActivityConfig } from './config';
-import { reportMissedSchedule } from './alert-hooks';
+import { recordMissedSchedule, workerMeter } from './metrics';
 
 export interface AssessSchedulesRequest {
   manifest: Manifest;
@@ -42,7 +42,10 @@ export function watchActivities(_config: ActivityConfig) {
       return { checkedAt: now.toISOString(), schedules };
     },
 
-    /** Tells the worker's metrics (and its log) that a slot was missed; the alert itself goes through notify. */
+    /**
+     * Counts a missed slot in the worker's metrics (`runbook_schedule_missed_total{app, schedule, reason}`) and
+     * logs it; the alert itself goes through notify. The watcher calls this once per alert it sends.
+     */
     async recordMissedSchedule(request: { app: string; schedule: string; outcome: SlotOutcome }): Promise<void> {
       const { app, schedule, outcome } = request;
       log.warn('missed schedule slot', {
@@ -53,7 +56,7 @@ export function watchActivities(_config: ActivityConfig) {
         reason: outcome.reason,
         detail: outcome.detail,
       });
-      reportMissedSchedule({ app, schedule, slot: outcome.slot, reason: outcome.reason ?? outcome.status });
+      recordMissedSchedule(workerMeter(), { app, schedule, reason: outcome.reason ?? outcome.status });
     },
   };
 }
