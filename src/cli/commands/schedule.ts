@@ -1,32 +1,16 @@
 import os from 'node:os';
 import path from 'node:path';
-import { ScheduleNotFoundError, WorkflowNotFoundError } from '@temporalio/client';
+import { Command } from 'commander';
 import { watchWorkflowId } from '../../common/contracts';
 import { backfillLine, localSlot, outcomeWords } from '../../common/schedule-slots';
-import { recentOutcomes, type ScheduleReview } from '../../client/schedule-outcomes';
-import { Command } from 'commander';
+import type { ScheduleReview } from '../../client/schedule-outcomes';
 import { knownApps, listManifestFiles, manifestPath } from '../../manifest/lookup';
 import { describeProblem, loadManifestFile } from '../../manifest/load';
 import type { Manifest } from '../../manifest/types';
-import { connect, type Connected } from '../../client/connection';
+import type { Connected } from '../../client/connection';
 import { UsageError } from '../../client/errors';
 import type { Output } from '../output';
-import {
-  applySchedules,
-  backfillSchedule,
-  ensureWatcher,
-  deleteSchedule,
-  describeSchedule,
-  listSchedules,
-  parseScheduleRef,
-  pauseSchedule,
-  startOfDayInZone,
-  triggerSchedule,
-  unpauseSchedule,
-  type ScheduleChange,
-  type ScheduleListing,
-  type WatcherStatus,
-} from '../../client/schedules';
+import type { ScheduleChange, ScheduleListing, WatcherStatus } from '../../client/schedules';
 
 export function scheduleCommand(output: Output): Command {
   const schedule = new Command('schedule')
@@ -54,6 +38,7 @@ export function scheduleCommand(output: Output): Command {
       .addHelpText('after', '\nExamples:\n  $ runbook schedule apply\n  $ runbook schedule apply financial-etl --prune')
       .action(async (apps: string[], options: { prune?: boolean; taskQueue?: string }) => {
         const manifests = loadManifests(apps);
+        const { applySchedules, ensureWatcher } = await import('../../client/schedules');
         await withClient(async ({ client, settings }) => {
           const taskQueue = options.taskQueue ?? settings.taskQueue;
           const changes: ScheduleChange[] = [];
@@ -85,6 +70,7 @@ export function scheduleCommand(output: Output): Command {
       .argument('[app]', 'only this app')
       .addHelpText('after', '\nExample:\n  $ runbook schedule list orquetask --json')
       .action(async (app: string | undefined) => {
+        const { listSchedules } = await import('../../client/schedules');
         await withClient(async ({ client }) => {
           const schedules = await listSchedules(client, app ? { app } : {});
           output.result(schedules, () =>
@@ -112,6 +98,7 @@ export function scheduleCommand(output: Output): Command {
         if (!Number.isInteger(last) || last < 1 || last > 100)
           throw new UsageError(`--last '${options.last}' is not a number from 1 to 100`, 'e.g. --last 7');
         const manifests = loadManifests(app ? [app] : []);
+        const { recentOutcomes } = await import('../../client/schedule-outcomes');
         await withClient(async ({ client }) => {
           const now = new Date();
           const apps: Array<{ app: string; watcher: WatcherState; schedules: ScheduleReview[] }> = [];
@@ -135,6 +122,7 @@ export function scheduleCommand(output: Output): Command {
         '\nExample:\n  $ runbook schedule pause secretaria/daily-backup --note "restoring yesterday\'s dump"',
       )
       .action(async (ref: string, options: { note?: string }) => {
+        const { parseScheduleRef, pauseSchedule } = await import('../../client/schedules');
         const id = parseScheduleRef(ref);
         const note = options.note ?? `paused by ${os.userInfo().username} with the runbook CLI`;
         await onSchedule(id, (client) => pauseSchedule(client, id, note));
@@ -152,6 +140,7 @@ export function scheduleCommand(output: Output): Command {
         '\nExample:\n  $ runbook schedule unpause secretaria/daily-backup --note "restore finished"',
       )
       .action(async (ref: string, options: { note?: string }) => {
+        const { parseScheduleRef, unpauseSchedule } = await import('../../client/schedules');
         const id = parseScheduleRef(ref);
         const note = options.note ?? `unpaused by ${os.userInfo().username} with the runbook CLI`;
         await onSchedule(id, (client) => unpauseSchedule(client, id, note));
@@ -165,6 +154,7 @@ export function scheduleCommand(output: Output): Command {
       .argument('<schedule>', 'runbook-<app>-<name> or <app>/<name>')
       .addHelpText('after', '\nExample:\n  $ runbook schedule trigger orquetask/nightly-backup')
       .action(async (ref: string) => {
+        const { parseScheduleRef, triggerSchedule } = await import('../../client/schedules');
         const id = parseScheduleRef(ref);
         await onSchedule(id, (client) => triggerSchedule(client, id));
         output.result(
@@ -188,6 +178,8 @@ export function scheduleCommand(output: Output): Command {
         '\nExamples:\n  $ runbook schedule backfill financial-etl/daily-processor --from 2025-01-01 --to 2025-01-03\n  $ runbook schedule backfill financial-etl/daily-processor --at 2025-01-31T10:00:00Z',
       )
       .action(async (ref: string, options: { from?: string; to?: string; at?: string }) => {
+        const { parseScheduleRef, describeSchedule, startOfDayInZone, backfillSchedule } =
+          await import('../../client/schedules');
         const id = parseScheduleRef(ref);
         if (options.at !== undefined) {
           if (options.from !== undefined || options.to !== undefined)
@@ -229,6 +221,7 @@ export function scheduleCommand(output: Output): Command {
       .argument('<schedule>', 'runbook-<app>-<name> or <app>/<name>')
       .addHelpText('after', '\nExample:\n  $ runbook schedule delete orquetask/rotate-logs')
       .action(async (ref: string) => {
+        const { parseScheduleRef, deleteSchedule } = await import('../../client/schedules');
         const id = parseScheduleRef(ref);
         await onSchedule(id, (client) => deleteSchedule(client, id));
         output.result({ scheduleId: id, deleted: true }, () => `deleted ${id}`);
@@ -256,6 +249,7 @@ async function watcherState(client: Connected['client'], app: string): Promise<W
       since: description.startTime.toISOString(),
     };
   } catch (error) {
+    const { WorkflowNotFoundError } = await import('@temporalio/client');
     if (error instanceof WorkflowNotFoundError) return { workflowId, running: false };
     throw error;
   }
@@ -295,6 +289,7 @@ function describeLine(s: ScheduleListing): string {
 }
 
 async function withClient<T>(fn: (connected: Connected) => Promise<T>): Promise<T> {
+  const { connect } = await import('../../client/connection');
   const connected = await connect();
   try {
     return await fn(connected);
@@ -306,6 +301,7 @@ async function withClient<T>(fn: (connected: Connected) => Promise<T>): Promise<
 /** Runs an operation on one schedule; a schedule that does not exist is bad input (exit 2). */
 async function onSchedule(id: string, fn: (client: Connected['client']) => Promise<void>): Promise<void> {
   await withClient(async ({ client }) => {
+    const { ScheduleNotFoundError } = await import('@temporalio/client');
     try {
       await fn(client);
     } catch (error) {
