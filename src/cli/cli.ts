@@ -8,7 +8,16 @@ import { drillCommand } from './commands/drill';
 import { historyCommand } from './commands/history';
 import { inspectCommand } from './commands/inspect';
 import { jobCommand } from './commands/job';
-import { abortCommand, approveCommand, cancelCommand } from './commands/operator';
+import {
+  abortCommand,
+  approveCommand,
+  cancelCommand,
+  pauseCommand,
+  resumeCommand,
+  retryCommand,
+  rollbackNowCommand,
+  skipCommand,
+} from './commands/operator';
 import { planCommand } from './commands/plan';
 import { releasesCommand } from './commands/releases';
 import { restoreCommand } from './commands/restore';
@@ -58,6 +67,11 @@ export function buildProgram(output: () => Output): Command {
     historyCommand,
     approveCommand,
     abortCommand,
+    retryCommand,
+    skipCommand,
+    rollbackNowCommand,
+    pauseCommand,
+    resumeCommand,
     cancelCommand,
     workerCommand,
     codecServerCommand,

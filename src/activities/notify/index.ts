@@ -41,6 +41,8 @@ export interface NotifyRequest {
    * target): its idempotency key is `<key>/<channel>`, the same whichever run of the watcher sends it.
    */
   key?: string;
+  /** The n-th time a run raises the same event (a deploy waiting for a second decision): its own message. */
+  occurrence?: number;
 }
 
 export interface NotifyResult {
@@ -94,7 +96,9 @@ export function notifyActivities(config: ActivityConfig) {
       const ids = channelIds(notify.channels);
       for (const [index, channel] of notify.channels.entries()) {
         const id = ids[index];
-        const key = request.key ? `${request.key}/${id}` : idempotencyKey(report, event, id);
+        const key = request.key
+          ? `${request.key}/${id}`
+          : idempotencyKey(report, request.occurrence ? `${event}#${request.occurrence}` : event, id);
         const entry = { key, workflowId: report.workflowId, runId: report.runId, event, channel: id };
         if (await wasSent(ledger, key)) {
           delivered.push(id);
