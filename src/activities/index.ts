@@ -1,5 +1,6 @@
 import { auditActivities } from './audit';
 import { backupActivities } from './backup';
+import { bakeActivities } from './bake';
 import type { ActivityConfig } from './config';
 import { healthActivities } from './health';
 import { inPlaceActivities } from './inplace';
@@ -11,6 +12,7 @@ import { releaseActivities } from './releases';
 import { serviceActivities } from './services';
 import { snapshotActivities } from './snapshots';
 import { stepActivities } from './steps';
+import { watchActivities } from './watch';
 
 /** Every activity of the project, bound to the worker's configuration. */
 export function createActivities(config: ActivityConfig) {
@@ -21,12 +23,14 @@ export function createActivities(config: ActivityConfig) {
     ...releaseActivities(config),
     ...serviceActivities(config),
     ...healthActivities(config),
+    ...bakeActivities(config),
     ...inPlaceActivities(config),
     ...snapshotActivities(config),
     ...recordActivities(config),
     ...auditActivities(config),
     ...jobActivities(config),
     ...backupActivities(config),
+    ...watchActivities(config),
   };
 }
 

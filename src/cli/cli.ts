@@ -4,10 +4,20 @@ import { backupsCommand } from './commands/backups';
 import { demoCommand } from './commands/demo';
 import { deployCommand } from './commands/deploy';
 import { devCommand } from './commands/dev';
+import { drillCommand } from './commands/drill';
 import { historyCommand } from './commands/history';
 import { inspectCommand } from './commands/inspect';
 import { jobCommand } from './commands/job';
-import { abortCommand, approveCommand, cancelCommand } from './commands/operator';
+import {
+  abortCommand,
+  approveCommand,
+  cancelCommand,
+  pauseCommand,
+  resumeCommand,
+  retryCommand,
+  rollbackNowCommand,
+  skipCommand,
+} from './commands/operator';
 import { planCommand } from './commands/plan';
 import { releasesCommand } from './commands/releases';
 import { restoreCommand } from './commands/restore';
@@ -49,6 +59,7 @@ export function buildProgram(output: () => Output): Command {
     backupCommand,
     restoreCommand,
     backupsCommand,
+    drillCommand,
     jobCommand,
     scheduleCommand,
     inspectCommand,
@@ -56,6 +67,11 @@ export function buildProgram(output: () => Output): Command {
     historyCommand,
     approveCommand,
     abortCommand,
+    retryCommand,
+    skipCommand,
+    rollbackNowCommand,
+    pauseCommand,
+    resumeCommand,
     cancelCommand,
     workerCommand,
     codecServerCommand,

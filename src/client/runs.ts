@@ -23,11 +23,13 @@ import { SEARCH_ATTRIBUTES } from '../common/constants';
 import {
   appLockWorkflowId,
   backupWorkflowId,
+  drillWorkflowId,
   jobWorkflowId,
   restoreWorkflowId,
   runUrl,
   type BackupInput,
   type DeployInput,
+  type DrillInput,
   type JobInput,
   type RestoreInput,
   type RollbackInput,
@@ -56,6 +58,7 @@ export interface RunInputs {
   rollback: RollbackInput;
   backup: BackupInput;
   restore: RestoreInput;
+  drill: DrillInput;
   job: JobInput;
   inspect: InspectInput;
   /** Read-only: the releases on the app's host (the `releases` workflow). */
@@ -112,12 +115,13 @@ export interface RunDescription extends RunSummary {
 export class RunAlreadyRunningError extends UsageError {
   constructor(
     readonly running: RunRef,
-    detail: string,
+    /** What runs: "deploy v3 since 2026-…Z, started by 4242@build-01". */
+    readonly detail: string,
     lock: boolean,
   ) {
     super(
       `${running.workflowId} is already running (${detail})${lock ? '; one deploy or rollback per app at a time' : ''}`,
-      `wait for it to end (runbook status ${running.workflowId}); it is at ${running.url}`,
+      `wait for it to end (runbook status ${running.workflowId}, or deploy with --wait-lock); it is at ${running.url}`,
     );
   }
 }
@@ -128,7 +132,7 @@ export function runStamp(now: Date): string {
 }
 
 /** Kinds whose runs are on-call's business: they carry the App/Action search attributes from the start. */
-const RECORDED_KINDS: readonly StartableKind[] = ['deploy', 'rollback', 'backup', 'restore', 'job'];
+const RECORDED_KINDS: readonly StartableKind[] = ['deploy', 'rollback', 'backup', 'restore', 'drill', 'job'];
 
 /** The workflow id a run of this kind gets; deploy and rollback share the app's lock id. */
 export function workflowIdFor<K extends StartableKind>(kind: K, input: RunInputs[K], now: Date): string {
@@ -141,6 +145,8 @@ export function workflowIdFor<K extends StartableKind>(kind: K, input: RunInputs
       return backupWorkflowId(input.app, (input as BackupInput).target, stamp);
     case 'restore':
       return restoreWorkflowId(input.app, stamp);
+    case 'drill':
+      return drillWorkflowId(input.app, (input as DrillInput).target, stamp);
     case 'job':
       return jobWorkflowId(input.app, (input as JobInput).job, stamp);
     default:
@@ -158,6 +164,8 @@ export function startSummary<K extends StartableKind>(kind: K, input: RunInputs[
       return `rollback ${input.app}${(input as RollbackInput).to ? ` to ${(input as RollbackInput).to}` : ''}`;
     case 'backup':
       return `backup ${input.app}${(input as BackupInput).target ? ` ${(input as BackupInput).target}` : ''}`;
+    case 'drill':
+      return `drill ${input.app}${(input as DrillInput).target ? ` ${(input as DrillInput).target}` : ''}`;
     case 'restore':
       return `restore ${input.app} from ${(input as RestoreInput).backup}${(input as RestoreInput).scratch ? ' (scratch)' : ''}`;
     case 'job': {
@@ -280,14 +288,49 @@ export class Runs {
       .catch(() => undefined);
     const runId = running?.runId ?? '';
     const ref = running?.typedSearchAttributes.get(REF);
+    const by = runId ? await this.startedBy(workflowId, runId) : undefined;
     const detail = running
-      ? `${running.type}${ref ? ` ${ref}` : ''} since ${running.startTime.toISOString()}`
+      ? `${running.type}${ref ? ` ${ref}` : ''} since ${running.startTime.toISOString()}${by ? `, started by ${by}` : ''}`
       : 'started just now';
     return new RunAlreadyRunningError(
       { kind: running?.type ?? 'deploy', workflowId, runId, url: this.url(workflowId, runId || undefined) },
       detail,
       lock,
     );
+  }
+
+  /** Who started a run: the client identity in its first event (e.g. 4242@build-01), when the server has it. */
+  private async startedBy(workflowId: string, runId: string): Promise<string | undefined> {
+    try {
+      const page = await this.client.workflowService.getWorkflowExecutionHistory({
+        namespace: this.settings.namespace,
+        execution: { workflowId, runId },
+        maximumPageSize: 1,
+      });
+      return page.history?.events?.[0]?.workflowExecutionStartedEventAttributes?.identity || undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Starts a run; when its workflow id is taken (the app's deploy lock), waits for the running one to end and
+   * tries again, telling `onWait` whom it waits for each time.
+   */
+  async startWhenFree<K extends StartableKind>(
+    kind: K,
+    input: RunInputs[K],
+    onWait: (running: RunAlreadyRunningError) => void,
+  ): Promise<RunRef> {
+    for (;;) {
+      try {
+        return await this.start(kind, input);
+      } catch (error) {
+        if (!(error instanceof RunAlreadyRunningError)) throw error;
+        onWait(error);
+        await this.result(error.running).catch(() => undefined);
+      }
+    }
   }
 
   private handle(run: Pick<RunRef, 'workflowId' | 'runId'>): WorkflowHandle {

@@ -6,11 +6,12 @@ import type { ActivityConfig } from '../config';
 import { commandEnvironment, environmentFileText, secretValues, serviceEnvironment } from '../environment';
 import { appPaths, liveDir } from '../paths';
 import { readReleaseInfo } from '../releases';
+import { blueGreenManager, isBlueGreen } from './blue-green';
 import { commandManager } from './command';
 import { composeManager } from './compose';
 import { processManager } from './process';
 import { systemdManager } from './systemd';
-import type { ServiceContext, ServiceManager } from './types';
+import type { ServiceContext, ServiceManager, ServiceObservation } from './types';
 
 export interface ServicesRequest {
   manifest: Manifest;
@@ -18,6 +19,11 @@ export interface ServicesRequest {
   dir?: string;
   /** Only these services (by name); default all, in manifest order (stop: reverse order). */
   only?: string[];
+  /**
+   * A deploy's stop leaves blue/green services serving (their start switches them without a gap), and its
+   * start keeps their previous release running until `retirePrevious`, so a rollback switches back to it.
+   */
+  switching?: boolean;
 }
 
 export interface ServiceStatus {
@@ -36,7 +42,14 @@ function managerFor(service: Service): ServiceManager {
   return managers[service.type] as ServiceManager;
 }
 
-function contextFor(config: ActivityConfig, request: ServicesRequest): ServiceContext {
+/** One look at a service for the bake; a manager that can only say running or not says that. */
+export async function observeService(service: Service, context: ServiceContext): Promise<ServiceObservation> {
+  if (isBlueGreen(service)) return blueGreenManager.observe(service, context);
+  const manager = managerFor(service);
+  return manager.observe ? manager.observe(service, context) : { running: await manager.isRunning(service, context) };
+}
+
+export function contextFor(config: ActivityConfig, request: ServicesRequest): ServiceContext {
   const env = commandEnvironment(request.manifest, config.env);
   const dir = request.dir ?? liveDir(request.manifest);
   const info = readReleaseInfo(dir);
@@ -85,7 +98,9 @@ export function serviceActivities(config: ActivityConfig) {
       const messages: string[] = [];
       for (const service of [...selected(request)].reverse()) {
         reportProgress({ service: service.name });
-        messages.push(await managerFor(service).stop(service, context));
+        if (isBlueGreen(service)) {
+          if (!request.switching) messages.push(await blueGreenManager.stop(service, context));
+        } else messages.push(await managerFor(service).stop(service, context));
       }
       return messages;
     },
@@ -97,7 +112,22 @@ export function serviceActivities(config: ActivityConfig) {
       const messages: string[] = [];
       for (const service of selected(request)) {
         reportProgress({ service: service.name });
-        messages.push(await managerFor(service).start(service, context));
+        messages.push(
+          isBlueGreen(service)
+            ? await blueGreenManager.start(service, context, { keepPrevious: request.switching ?? false })
+            : await managerFor(service).start(service, context),
+        );
+      }
+      return messages;
+    },
+
+    /** Stops what blue/green services served before the switch, once the deploy's health checks passed. */
+    async retirePrevious(request: ServicesRequest): Promise<string[]> {
+      const context = contextFor(config, request);
+      const messages: string[] = [];
+      for (const service of selected(request).filter(isBlueGreen)) {
+        reportProgress({ service: service.name });
+        messages.push(...(await blueGreenManager.retire(service, context)));
       }
       return messages;
     },
@@ -109,7 +139,9 @@ export function serviceActivities(config: ActivityConfig) {
         statuses.push({
           name: service.name,
           type: service.type,
-          running: await managerFor(service).isRunning(service, context),
+          running: isBlueGreen(service)
+            ? await blueGreenManager.isRunning(service, context)
+            : await managerFor(service).isRunning(service, context),
         });
       }
       return statuses;

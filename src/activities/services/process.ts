@@ -13,6 +13,7 @@ import {
   pause,
   procStat,
   stopTree,
+  treeMembers,
   trustedTree,
   type ProcessIdentity,
   type ProcessTree,
@@ -30,6 +31,7 @@ import { appPaths } from '../paths';
 import { redact } from '../redact';
 import { pidsListeningOn } from './ports';
 import type { ServiceContext, ServiceManager } from './types';
+import { processesUsage } from './usage';
 
 type ProcessService = Extract<Service, { type: 'process' }>;
 
@@ -134,7 +136,28 @@ export const processManager: ServiceManager<ProcessService> = {
     if (record && isTreeRunning(trustedTree(record))) return true;
     return service.port ? pidsListeningOn(service.port).length > 0 : false;
   },
+
+  async observe(service, context) {
+    const record = readRecord(recordFile(context, service));
+    const tree = record && trustedTree(record);
+    const pids = tree ? treeMembers(tree) : [];
+    if (!record?.main || pids.length === 0) return { running: false };
+    const usage = processesUsage(pids);
+    return {
+      running: true,
+      instance: `${record.main.pid}@${record.main.start}`,
+      describe: `pid ${record.main.pid}`,
+      memoryBytes: usage.rssBytes,
+      cpuSeconds: usage.cpuSeconds,
+    };
+  },
 };
+
+/** The folder the service's recorded process tree runs from, while it runs; undefined when it does not. */
+export function runningFrom(service: ProcessService, context: ServiceContext): string | undefined {
+  const record = readRecord(recordFile(context, service));
+  return record && isTreeRunning(trustedTree(record)) ? record.dir : undefined;
+}
 
 /**
  * Waits out a service's start: 750 ms, and then as long as its first process is still busy (running or
