@@ -70,6 +70,9 @@ describe('Almareia (seed 003) in place', () => {
         ['/srv/backups/almareia', backups],
         ['/srv/almareia', root],
         ['5000', String(port)],
+        // the guide's 15-minute watch, shortened: every check still runs through it a few times
+        ['bake: 15m', 'bake: 4s'],
+        ['bakeInterval: 15s', 'bakeInterval: 1s'],
       ]),
     });
   });
