@@ -5,6 +5,7 @@ import { hostTaskQueue, ORCHESTRATION_TASK_QUEUE } from '../common/constants';
 import { prepareLockDir, pruneLockDir } from '../activities/attempt';
 import { attemptInterceptors, defaultLockDir } from './attempts';
 import { workflowSource } from './bundle';
+import { deploymentOptions, type WorkerVersion } from './versioning';
 
 export interface WorkerOptions {
   connection: NativeConnection;
@@ -21,6 +22,8 @@ export interface WorkerOptions {
   dataConverter?: DataConverter;
   /** Folder of the per-activity locks that keep attempts apart (default RUNBOOK_LOCK_DIR or /run/lock/runbook). */
   lockDir?: string;
+  /** Worker Versioning: every worker of the process joins this deployment version; undefined: unversioned. */
+  version?: WorkerVersion;
 }
 
 /**
@@ -39,6 +42,7 @@ export async function createWorkers(options: WorkerOptions): Promise<Worker[]> {
     ...(options.identity ? { identity: options.identity } : {}),
     shutdownGraceTime: '5s' as const,
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
+    ...(options.version ? { workerDeploymentOptions: deploymentOptions(options.version) } : {}),
   };
   const workers: Worker[] = [];
   if (options.orchestrate) {

@@ -9,8 +9,13 @@ import { appLock } from './app-lock';
 import { rollback } from './rollback';
 import { failRunsOnErrors } from './run-guard';
 
-failRunsOnErrors(inspect, deploy, rollback, releases, job, backup, backups, restore);
+// Deploys, rollbacks and restores change a live app step by step, hold its lock, and wait at approval gates:
+// they finish on the Runbook version that started them. The others are short reads, backups and jobs: they
+// move to the newest version (their changes are patched() like any shipped workflow code).
+failRunsOnErrors('PINNED', deploy, rollback, restore);
+failRunsOnErrors('AUTO_UPGRADE', inspect, releases, job, backup, backups);
 
-// appLock holds an app's lock for a restore (its child): an internal type, started by workflows only.
+// appLock holds an app's lock for a restore (its child): an internal type, started by workflows only, pinned
+// with its parent (the workers' default behaviour).
 
 export { inspect, deploy, rollback, releases, job, backup, backups, restore, appLock };
