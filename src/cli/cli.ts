@@ -7,7 +7,16 @@ import { devCommand } from './commands/dev';
 import { historyCommand } from './commands/history';
 import { inspectCommand } from './commands/inspect';
 import { jobCommand } from './commands/job';
-import { abortCommand, approveCommand, cancelCommand } from './commands/operator';
+import {
+  abortCommand,
+  approveCommand,
+  cancelCommand,
+  pauseCommand,
+  resumeCommand,
+  retryCommand,
+  rollbackNowCommand,
+  skipCommand,
+} from './commands/operator';
 import { planCommand } from './commands/plan';
 import { releasesCommand } from './commands/releases';
 import { restoreCommand } from './commands/restore';
@@ -19,7 +28,6 @@ import { workerCommand } from './commands/worker';
 import { codecServerCommand } from './commands/codec-server';
 import { RunFailedError, UnreachableError, UsageError } from '../client/errors';
 import { createOutput, type Output } from './output';
-import { manifestJsonSchema } from '../manifest/json-schema';
 
 /** Exit codes of the `runbook` CLI, one meaning each. */
 export const EXIT = { ok: 0, runFailed: 1, usage: 2, unreachable: 3 } as const;
@@ -57,6 +65,11 @@ export function buildProgram(output: () => Output): Command {
     historyCommand,
     approveCommand,
     abortCommand,
+    retryCommand,
+    skipCommand,
+    rollbackNowCommand,
+    pauseCommand,
+    resumeCommand,
     cancelCommand,
     workerCommand,
     codecServerCommand,
@@ -68,7 +81,8 @@ export function buildProgram(output: () => Output): Command {
     new Command('schema')
       .description('print the JSON Schema of app manifests (for editor completion)')
       .addHelpText('after', '\nExample:\n  $ runbook schema > manifest.schema.json')
-      .action(() => {
+      .action(async () => {
+        const { manifestJsonSchema } = await import('../manifest/json-schema');
         process.stdout.write(`${JSON.stringify(manifestJsonSchema(), null, 2)}\n`);
       }),
   );

@@ -3,12 +3,11 @@
  * (`--no-wait`) or show its steps until it ends; exit 1 when it did not succeed.
  */
 import pc from 'picocolors';
-import { connect } from '../client/connection';
 import { RunFailedError } from '../client/errors';
 import type { Output } from './output';
 import { createProgressView, palette } from './progress-view';
 import { endLines, noWaitLines, startedLines } from './run-format';
-import { checkInput, Runs, type RunEnd, type RunInputs, type RunRef, type StartableKind } from '../client/runs';
+import type { RunEnd, RunInputs, RunRef, Runs, StartableKind } from '../client/runs';
 
 export interface FollowOptions {
   wait: boolean;
@@ -18,6 +17,8 @@ export interface FollowOptions {
   resultLines?: (result: unknown) => string[];
   /** The outcome that exits 0 (default succeeded; `runbook cancel` expects cancelled). */
   expect?: RunEnd['outcome'];
+  /** When the app's lock is taken, wait for the running deploy to end, then start (instead of exit 2). */
+  waitLock?: boolean;
 }
 
 export function terminalPalette(stream: NodeJS.WriteStream = process.stdout) {
@@ -31,12 +32,20 @@ export async function startAndFollow<K extends StartableKind>(
   what: string,
   options: FollowOptions,
 ): Promise<RunEnd | undefined> {
+  const { checkInput, Runs } = await import('../client/runs');
+  const { connect } = await import('../client/connection');
   checkInput(kind, input); // the workflow's own schema: a bad input is exit 2, before anything connects
   const connected = await connect();
   try {
     const runs = new Runs(connected.client, connected.settings);
-    const run = await runs.start(kind, input);
     const colors = terminalPalette();
+    const run = options.waitLock
+      ? await runs.startWhenFree(kind, input, (running) =>
+          output.info(
+            `${what}: waiting for ${running.running.workflowId} to end (${running.detail})\n  ${running.running.url}`,
+          ),
+        )
+      : await runs.start(kind, input);
     if (!options.wait) {
       output.result({ ...run, status: 'started' }, () => noWaitLines(run, what, colors));
       return undefined;
@@ -68,7 +77,7 @@ export async function followRun(
         colors,
         columns: stdout.columns,
         rows: stdout.rows,
-        waitingHint: `runbook approve ${run.workflowId}  (or runbook abort ${run.workflowId})`,
+        workflowId: run.workflowId,
       });
   const stopWatching = () => {
     view?.finish();

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { NativeConnection } from '@temporalio/worker';
 import { activityConfigFromEnv } from '../activities';
+import { describeContainment, guardHostWorker } from '../activities/containment';
 import { dataConverterFromEnv } from '../client/codec';
 import { checkConnection, connectionOptions } from '../client/connection';
 import { diagnoseConnection, probeConnection } from '../client/connection-check';
@@ -29,6 +30,7 @@ export async function runWorkerProcess(
   }
   try {
     const activities = activityConfigFromEnv();
+    await guardHostWorker();
     const identity = `${process.pid}@${os.hostname()}`;
     const workers = await createWorkers({
       connection,
@@ -43,7 +45,7 @@ export async function runWorkerProcess(
     });
     const queues = workers.map((w) => w.options.taskQueue).join(', ');
     log(
-      `runbook worker ${process.pid} on ${settings.address} (${settings.namespace}): task queues ${queues}; manifests ${activities.manifestsDir}${metricsUrl ? `; metrics on ${metricsUrl}` : ''}${options.version ? `; worker deployment ${versionName(options.version)}` : ''}`,
+      `runbook worker ${process.pid} on ${settings.address} (${settings.namespace}): task queues ${queues}; manifests ${activities.manifestsDir}${metricsUrl ? `; metrics on ${metricsUrl}` : ''}${options.version ? `; worker deployment ${versionName(options.version)}` : ''}; ${describeContainment()}`,
     );
     const stopped = new AbortController();
     const promotion = options.version

@@ -2,8 +2,9 @@ import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities, type ActivityConfig } from '../activities';
 import { hostTaskQueue, ORCHESTRATION_TASK_QUEUE } from '../common/constants';
-import { prepareLockDir, pruneLockDir } from '../activities/attempt';
-import { attemptInterceptors, defaultLockDir } from './attempts';
+import { pruneLockDir } from '../activities/attempt';
+import { stateDir } from '../activities/host-state';
+import { attemptInterceptors } from './attempts';
 import { workflowSource } from './bundle';
 import { deploymentOptions, type WorkerVersion } from './versioning';
 
@@ -20,8 +21,6 @@ export interface WorkerOptions {
   identity?: string;
   /** Payload encryption (client/codec.ts); undefined: the SDK's plain JSON. */
   dataConverter?: DataConverter;
-  /** Folder of the per-activity locks that keep attempts apart (default RUNBOOK_LOCK_DIR or /run/lock/runbook). */
-  lockDir?: string;
   /** Worker Versioning: every worker of the process joins this deployment version; undefined: unversioned. */
   version?: WorkerVersion;
 }
@@ -32,7 +31,8 @@ export interface WorkerOptions {
  */
 export async function createWorkers(options: WorkerOptions): Promise<Worker[]> {
   const activities = createActivities(options.activities);
-  const lockDir = await prepareLockDir(options.lockDir ?? defaultLockDir(options.activities.env));
+  // The per-activity locks that keep attempts apart, in Runbook's private state folder with its other records.
+  const lockDir = stateDir('locks');
   await pruneLockDir(lockDir);
   const common = {
     connection: options.connection,

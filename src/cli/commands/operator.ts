@@ -4,8 +4,6 @@
  */
 import { Command } from 'commander';
 import { UPDATES, type UpdateName } from '../../common/contracts';
-import { connect } from '../../client/connection';
-import { Runs } from '../../client/runs';
 import type { Output } from '../output';
 import { followRun } from '../follow';
 
@@ -26,6 +24,8 @@ function updateCommand(output: Output, spec: UpdateCommandSpec): Command {
     .addHelpText('after', `\nExample:\n  $ ${spec.example}`);
   if (spec.options) command = spec.options(command);
   return command.action(async (workflowId: string, options: Record<string, string | undefined>) => {
+    const { connect } = await import('../../client/connection');
+    const { Runs } = await import('../../client/runs');
     const connected = await connect();
     try {
       const { run, outcome } = await new Runs(connected.client, connected.settings).update(
@@ -63,6 +63,48 @@ export function abortCommand(output: Output): Command {
   });
 }
 
+export function retryCommand(output: Output): Command {
+  return updateCommand(output, {
+    update: 'retry',
+    description:
+      'run the failed step of a deploy waiting for a decision again, once the host is fixed (onFailure: ask)',
+    example: 'runbook retry deploy-flowlog',
+  });
+}
+
+export function skipCommand(output: Output): Command {
+  return updateCommand(output, {
+    update: 'skip',
+    description: 'go on without the failed step of a deploy waiting for a decision (only steps marked skippable)',
+    example: 'runbook skip deploy-flowlog',
+  });
+}
+
+export function rollbackNowCommand(output: Output): Command {
+  return updateCommand(output, {
+    update: 'rollbackNow',
+    description: 'roll back a deploy waiting for a decision now: its undos run, the previous version serves',
+    example: 'runbook rollback-now deploy-flowlog',
+  });
+}
+
+export function pauseCommand(output: Output): Command {
+  return updateCommand(output, {
+    update: 'pause',
+    description:
+      'hold a running deploy before its next step, to look before the switch (at most decisionTimeout, then it rolls back)',
+    example: 'runbook pause deploy-almareia',
+  });
+}
+
+export function resumeCommand(output: Output): Command {
+  return updateCommand(output, {
+    update: 'resume',
+    description: 'let a paused deploy go on with its next step',
+    example: 'runbook resume deploy-almareia',
+  });
+}
+
 export function cancelCommand(output: Output): Command {
   return new Command('cancel')
     .description('stop a running deploy (or any run) now: a deploy first undoes what it did, then ends cancelled')
@@ -70,6 +112,8 @@ export function cancelCommand(output: Output): Command {
     .option('--no-wait', 'return once the cancel was requested')
     .addHelpText('after', '\nExample:\n  $ runbook cancel deploy-almareia')
     .action(async (workflowId: string, options: { wait: boolean }) => {
+      const { connect } = await import('../../client/connection');
+      const { Runs } = await import('../../client/runs');
       const connected = await connect();
       try {
         const runs = new Runs(connected.client, connected.settings);
