@@ -45,9 +45,15 @@ const NON_RETRYABLE = [
   'BackupMissing',
   'ChecksumMismatch',
   'RestoreConflict',
+  'OffsiteConfig',
+  'OffsiteCopyMissing',
+  'DecryptionFailed',
 ];
 
-function hostRestoreActivities(manifest: Manifest) {
+/** Fetching a missing artifact from its off-site copy joined the restore after it shipped. */
+export const OFFSITE_FETCH_PATCH = 'offsite-fetch';
+
+export function hostRestoreActivities(manifest: Manifest) {
   const queue = hostQueue(manifest, manifest.hosts[0]);
   const restoring = proxyActivities<Activities>({
     ...queue,
@@ -72,6 +78,7 @@ function hostRestoreActivities(manifest: Manifest) {
     recordRestore: quick.recordRestore,
     restoreDatabaseBackup: restoring.restoreDatabaseBackup,
     restoreFilesBackup: restoring.restoreFilesBackup,
+    fetchOffsiteCopy: restoring.fetchOffsiteCopy,
   };
 }
 
@@ -118,6 +125,12 @@ async function restoreBackup(input: RestoreInput): Promise<RunReport> {
       (e) => `${e.id} (${e.target}, ${e.logicalDate})`,
     );
     entry = found;
+    if (found.offsite && patched(OFFSITE_FETCH_PATCH))
+      await progress.run(
+        'fetch from off-site copy',
+        () => host.fetchOffsiteCopy({ manifest: manifest as Manifest, entry: found }),
+        (r) => r.detail,
+      );
     await progress.run(
       'verify checksum',
       () => host.checkBackupChecksum({ entry: found }),
