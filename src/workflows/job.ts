@@ -36,6 +36,7 @@ import {
   summarise,
 } from './job-outcomes';
 import { dateInZone, logicalTime } from './logical-date';
+import { resetStableIds, runKey } from './ids';
 import { validInput } from './input';
 import { notifyQuietly } from './notify';
 import { failureMessage, ProgressTracker } from './progress';
@@ -126,6 +127,8 @@ async function runJob(input: JobInput): Promise<RunReport> {
     retry: { maximumAttempts: policy.maximumAttempts, initialInterval: '2s', backoffCoefficient: 2 },
   });
 
+  // Names on the host (done markers, pid files, HTTP idempotency keys) by the run id a reset keeps.
+  const hostRunKey = resetStableIds() ? runKey() : undefined;
   const operations = new Map<string, JobOperation>();
   try {
     await forEachLimited(dates, job.concurrency, async (date) => {
@@ -139,6 +142,7 @@ async function runJob(input: JobInput): Promise<RunReport> {
         logicalDate: plan.logicalDate,
         mode,
         params: plan.params,
+        ...(hostRunKey ? { runKey: hostRunKey } : {}),
       };
       let operation: JobOperation;
       try {
