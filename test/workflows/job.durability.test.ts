@@ -40,6 +40,9 @@ describe('kill matrix: job range', () => {
         app: uniqueName('killjob'),
         host: uniqueName('host'),
         notify: { on: ['job.summary'], channels: [{ webhook: { urlEnv: 'KILL_WEBHOOK_URL', format: 'json' } }] },
+        // One date at a time, so that a kill after one activity is a boundary: with two dates in flight it
+        // would be the middle of the other date, whose interrupted command rightly runs again on the retry.
+        job: { concurrency: 1 },
       });
       return {
         app,
