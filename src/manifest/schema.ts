@@ -241,10 +241,13 @@ export const NOTIFY_EVENTS = [
   'deploy.unreachable',
   'backup.succeeded',
   'backup.failed',
+  'backup.unreachable',
   'restore.succeeded',
   'restore.failed',
+  'restore.unreachable',
   'job.summary',
   'job.failed',
+  'job.unreachable',
 ] as const;
 
 const emailChannel = z.strictObject({
