@@ -3,7 +3,7 @@ import { ApplicationFailure, CancelledFailure, WorkflowFailedError } from '@temp
 import { Client as PgClient } from 'pg';
 import type { RunReport } from '../../src/common/progress';
 import { runUrl } from '../../src/common/contracts';
-import { isAlive } from '../../src/activities/shell';
+import { isAlive } from '../../src/activities/containment';
 import { applySchedules, backfillSchedule, deleteSchedule, scheduleId } from '../../src/client/schedules';
 import { loadManifestFile } from '../../src/manifest/load';
 import { createJobApp, type JobApp } from '../support/job-app';

@@ -1,6 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { readdir, rm, rmdir, stat } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import { JOB_DATE_FAILED } from '../../common/job-plan';
@@ -52,7 +51,7 @@ export function jobActivities(config: ActivityConfig) {
      * records the last attempt. A date done is recorded on the host (a marker per run and date, flushed to
      * disk before the activity returns), so a retry after a worker crash — or the same run after a Temporal
      * reset — returns the recorded outcome instead of running the date again. A retry of an attempt that
-     * had not finished first stops the command its predecessor left running (pid file named by run and date);
+     * had not finished first stops the command its predecessor left running (its lease is named by run and date);
      * the date is then processed again, as the guide's processor expects of a re-run.
      */
     async runJobDate(request: JobDateRequest): Promise<JobDateOutcome> {
@@ -113,12 +112,7 @@ async function runCommandJob(
       timeoutMs: info.startToCloseTimeoutMs,
       redact: secrets,
       tailBytes: TAIL_BYTES,
-      pidFile: path.join(
-        os.tmpdir(),
-        'runbook',
-        'jobs',
-        `${safeName(run.workflowId)}.${safeName(run.runKey)}.${values.date}.pid`,
-      ),
+      lease: `${manifest.app}/jobs/${run.workflowId}/${run.runKey}/${values.date}`,
     });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT')

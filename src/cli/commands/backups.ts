@@ -1,11 +1,9 @@
 import path from 'node:path';
-import { WorkflowFailedError } from '@temporalio/client';
 import { Command } from 'commander';
 import { knownApps, manifestPath } from '../../manifest/lookup';
 import type { CatalogueEntry } from '../../activities/catalogue';
 import { formatBytes } from '../../common/backup-names';
 import { WORKFLOW_TYPES } from '../../common/contracts';
-import { connect } from '../../client/connection';
 import { RunFailedError, UsageError } from '../../client/errors';
 import type { Output } from '../output';
 
@@ -23,6 +21,8 @@ export function backupsCommand(output: Output): Command {
     .exitOverride()
     .action(async (app: string) => {
       checkApp(app);
+      const { WorkflowFailedError } = await import('@temporalio/client');
+      const { connect } = await import('../../client/connection');
       const connected = await connect();
       try {
         const { client, settings } = connected;

@@ -2,11 +2,9 @@ import { Command } from 'commander';
 import type { ReleasesView } from '../../activities/releases';
 import type { Output } from '../output';
 import { terminalPalette } from '../follow';
-import { connect } from '../../client/connection';
 import { RunFailedError, UsageError } from '../../client/errors';
 import { loadAppManifest } from '../manifests';
 import type { Palette } from '../progress-view';
-import { Runs } from '../../client/runs';
 
 export type ReleasesResult = ReleasesView & { app: string; host: string };
 
@@ -36,6 +34,8 @@ export function releasesCommand(output: Output): Command {
           `${app} deploys in place: it keeps no releases`,
           `its snapshots are backups: runbook backups ${app}`,
         );
+      const { connect } = await import('../../client/connection');
+      const { Runs } = await import('../../client/runs');
       const connected = await connect();
       try {
         const runs = new Runs(connected.client, connected.settings);
