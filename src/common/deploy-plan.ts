@@ -14,6 +14,8 @@ export interface DeployPlan {
   hosts: HostPlan[];
   /** What a failure would undo, in the order the undo runs. */
   compensations: string[];
+  /** What a step that fails before the switch does: undo at once, or wait this long for a decision. */
+  onFailure: { policy: 'rollback' } | { policy: 'ask'; decisionTimeout: string };
   /** Template values the step commands see (release-specific ones as placeholders). */
   values: Record<string, string>;
 }
@@ -40,7 +42,8 @@ export type PlannedAction =
   | 'stop-services'
   | 'switch-current'
   | 'start-services'
-  | 'health-check';
+  | 'health-check'
+  | 'bake';
 
 export interface PlannedStep {
   phase: PlannedPhase;
@@ -56,6 +59,11 @@ export interface PlannedStep {
   };
   /** For checks: which one. */
   check?: { list: 'dependencies' | 'health'; index: number };
+}
+
+/** The bake's step, as progress and `runbook plan` show it (host-prefixed on several hosts). */
+export function bakeStepName(bake: string): string {
+  return `bake: watch for ${bake}`;
 }
 
 /** A deploy the manifest does not allow, or bad input: the message says what to fix. */
@@ -145,6 +153,7 @@ export function planDeploy(manifest: Manifest, input: DeployInput, releaseId = '
     manifest.health.checks.forEach((check, index) =>
       add('health', 'health-check', `health: ${checkLabel(check)}`, { check: { list: 'health', index } }),
     );
+    if (manifest.health.bake) add('health', 'bake', bakeStepName(manifest.health.bake));
     return { host, steps };
   });
 
@@ -159,12 +168,15 @@ export function planDeploy(manifest: Manifest, input: DeployInput, releaseId = '
     compensations.push(`${prefix}start previous services and check health`);
   }
 
+  const policy = input.onFailure ?? manifest.onFailure ?? 'rollback';
   return {
     app: manifest.app,
     ref: input.ref,
     strategy: manifest.strategy,
     hosts,
     compensations,
+    onFailure:
+      policy === 'ask' ? { policy, decisionTimeout: manifest.decisionTimeout ?? '1h' } : { policy: 'rollback' },
     values: {
       app: manifest.app,
       ref: input.ref,

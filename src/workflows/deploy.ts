@@ -18,6 +18,7 @@ import { ACTION, APP, OUTCOME, REF } from '../common/search-attributes';
 import type { Manifest } from '../manifest/types';
 import { durationMs as durationToMs } from '../common/duration';
 import { described, hostActivities, isHostUnreachable, orchestration } from './activities';
+import { bakeRelease } from './bake';
 import { runHealthChecks } from './health';
 import { resetStableIds, runStamp } from './ids';
 import { runReport } from './report';
@@ -89,9 +90,11 @@ async function deployApp(input: DeployInput): Promise<RunReport> {
   let cancelled = false;
   let cancellation: unknown;
   try {
-    for (const hostPlan of plan.hosts) {
-      await deployHost(run, hostPlan.host, hostPlan.steps);
-    }
+    const logOffsets: Record<string, Record<string, number>> = {};
+    for (const hostPlan of plan.hosts) logOffsets[hostPlan.host] = await deployHost(run, hostPlan.host, hostPlan.steps);
+    // Good only once it stayed healthy: the previous release is kept (not pruned) until then, for a fast way back.
+    await bakeRelease(manifest, progress, logOffsets);
+    operator.pausable = false;
     if (manifest.strategy === 'releases') {
       for (const host of manifest.hosts) {
         const acts = hostActivities(manifest, host);
@@ -107,6 +110,7 @@ async function deployApp(input: DeployInput): Promise<RunReport> {
       }
     }
   } catch (failure) {
+    operator.pausable = false;
     cancelled = isCancellation(failure);
     if (cancelled) cancellation = failure;
     error = cancelled ? 'cancelled by an operator' : failureMessage(failure);
@@ -151,7 +155,7 @@ interface DeployRun {
   changed: boolean;
 }
 
-async function deployHost(run: DeployRun, host: string, steps: PlannedStep[]): Promise<void> {
+async function deployHost(run: DeployRun, host: string, steps: PlannedStep[]): Promise<Record<string, number>> {
   const { manifest, releaseId, progress, saga, input } = run;
   const acts = hostActivities(manifest, host);
   const inPlace = manifest.strategy === 'in-place';
@@ -192,169 +196,240 @@ async function deployHost(run: DeployRun, host: string, steps: PlannedStep[]): P
     undoStart();
   };
 
+  // While this host's old version serves (before its services stop), a failed step may wait for a decision.
+  let oldVersionServes = true;
   for (const step of steps) {
-    const name = step.name;
-    switch (step.action) {
-      case 'check-environment':
-        await progress.run(name, () => acts.checkEnvironment.executeWithOptions({ summary: name }, [{ manifest }]));
-        break;
-      case 'check-dependency': {
-        const check = manifest.dependencies[step.check!.index];
-        await progress.run(name, () =>
-          acts.checkHealth.executeWithOptions({ summary: `dependency ${checkLabel(check)}`, heartbeatTimeout: '20s' }, [
-            { manifest, check, withinMs: 10_000, intervalMs: 1_000 },
-          ]),
-        );
-        break;
-      }
-      case 'run-step': {
-        const { phase, index } = step.step!;
-        if (phase === 'migrate' && !run.migrated) {
-          touch();
-          run.migrated = true; // set before it runs: a failed migration may have half-applied
-        }
-        const timeout = manifest.steps[phase][index].timeout;
-        await progress.run(
-          name,
-          () =>
-            acts.runStep.executeWithOptions(
-              { summary: name, startToCloseTimeout: timeout ? durationToMs(timeout) + 60_000 : '2h' },
-              [
-                {
-                  manifest,
-                  phase: phase as StepPhase,
-                  index,
-                  deployId: releaseId,
-                  dir: phase === 'preflight' ? preflightDir : stepDir,
-                  values: run.plan.values,
-                  extraEnv,
-                },
-              ],
+    await run.operator.pausePoint(step.name, decisionTimeout(manifest));
+    await withDecision(run, step, oldVersionServes, async () => {
+      const name = step.name;
+      switch (step.action) {
+        case 'check-environment':
+          await progress.run(name, () => acts.checkEnvironment.executeWithOptions({ summary: name }, [{ manifest }]));
+          break;
+        case 'check-dependency': {
+          const check = manifest.dependencies[step.check!.index];
+          await progress.run(name, () =>
+            acts.checkHealth.executeWithOptions(
+              { summary: `dependency ${checkLabel(check)}`, heartbeatTimeout: '20s' },
+              [{ manifest, check, withinMs: 10_000, intervalMs: 1_000 }],
             ),
-          (r) => (r.reused ? 'done by an earlier attempt' : `exit 0 in ${Math.round(r.durationMs / 100) / 10}s`),
-        );
-        break;
-      }
-      case 'find-previous-release': {
-        const view = await progress.run(
-          name,
-          () => acts.describeReleases({ manifest }),
-          (v) => (v.current ? `previous release ${v.current}` : 'first deploy: no previous release'),
-        );
-        previous = view.current;
-        break;
-      }
-      case 'archive-live-folder': {
-        touch();
-        const archive = await progress.run(
-          name,
-          () =>
-            acts.archiveLiveFolder.executeWithOptions(
+          );
+          break;
+        }
+        case 'run-step': {
+          const { phase, index } = step.step!;
+          if (phase === 'migrate' && !run.migrated) {
+            touch();
+            run.migrated = true; // set before it runs: a failed migration may have half-applied
+          }
+          const timeout = manifest.steps[phase][index].timeout;
+          await progress.run(
+            name,
+            () =>
+              acts.runStep.executeWithOptions(
+                { summary: name, startToCloseTimeout: timeout ? durationToMs(timeout) + 60_000 : '2h' },
+                [
+                  {
+                    manifest,
+                    phase: phase as StepPhase,
+                    index,
+                    deployId: releaseId,
+                    dir: phase === 'preflight' ? preflightDir : stepDir,
+                    values: run.plan.values,
+                    extraEnv,
+                  },
+                ],
+              ),
+            (r) => (r.reused ? 'done by an earlier attempt' : `exit 0 in ${Math.round(r.durationMs / 100) / 10}s`),
+          );
+          break;
+        }
+        case 'find-previous-release': {
+          const view = await progress.run(
+            name,
+            () => acts.describeReleases({ manifest }),
+            (v) => (v.current ? `previous release ${v.current}` : 'first deploy: no previous release'),
+          );
+          previous = view.current;
+          break;
+        }
+        case 'archive-live-folder': {
+          touch();
+          const archive = await progress.run(
+            name,
+            () =>
+              acts.archiveLiveFolder.executeWithOptions(
+                { summary: name, startToCloseTimeout: '1h', heartbeatTimeout: '10s' },
+                [{ manifest, deployId: releaseId }],
+              ),
+            (r) => `${r.file} (${r.bytes} bytes)`,
+          );
+          saga.add(`${prefix}restore archive of ${manifest.root}`, async () => {
+            await described(acts.stopServices, 'stop services', { manifest });
+            await acts.restoreLiveFolder.executeWithOptions(
+              { summary: `restore ${archive.file}`, startToCloseTimeout: '1h', heartbeatTimeout: '10s' },
+              [{ manifest, deployId: releaseId, archive: archive.file }],
+            );
+          });
+          break;
+        }
+        case 'snapshot-database': {
+          touch();
+          await progress.run(
+            name,
+            () =>
+              acts.snapshotDatabase.executeWithOptions(
+                { summary: name, startToCloseTimeout: '2h', heartbeatTimeout: '10s' },
+                [{ manifest, deployId: releaseId }],
+              ),
+            (r) => r.file,
+          );
+          const policy = manifest.rollback.database;
+          if (policy !== 'never') {
+            saga.add(`${prefix}restore database snapshot (${policy})`, async () => {
+              if (policy === 'if-migrated' && !run.migrated) return;
+              await described(acts.stopServices, 'stop services', { manifest });
+              await acts.restoreDatabaseSnapshot.executeWithOptions(
+                { summary: 'restore database snapshot', startToCloseTimeout: '2h', heartbeatTimeout: '10s' },
+                [{ manifest, deployId: releaseId }],
+              );
+            });
+          }
+          break;
+        }
+        case 'prepare-release':
+          await progress.run(
+            name,
+            () =>
+              acts.prepareRelease.executeWithOptions({ summary: name, startToCloseTimeout: '1h' }, [
+                { manifest, releaseId, ref: input.ref },
+              ]),
+            (r) => (r.commit ? `commit ${r.commit.slice(0, 12)}` : `release ${r.id}`),
+          );
+          break;
+        case 'copy-into-place':
+          await progress.run(name, () =>
+            acts.copyIntoPlace.executeWithOptions(
               { summary: name, startToCloseTimeout: '1h', heartbeatTimeout: '10s' },
               [{ manifest, deployId: releaseId }],
             ),
-          (r) => `${r.file} (${r.bytes} bytes)`,
-        );
-        saga.add(`${prefix}restore archive of ${manifest.root}`, async () => {
-          await described(acts.stopServices, 'stop services', { manifest });
-          await acts.restoreLiveFolder.executeWithOptions(
-            { summary: `restore ${archive.file}`, startToCloseTimeout: '1h', heartbeatTimeout: '10s' },
-            [{ manifest, deployId: releaseId, archive: archive.file }],
           );
-        });
-        break;
-      }
-      case 'snapshot-database': {
-        touch();
-        await progress.run(
-          name,
-          () =>
-            acts.snapshotDatabase.executeWithOptions(
-              { summary: name, startToCloseTimeout: '2h', heartbeatTimeout: '10s' },
-              [{ manifest, deployId: releaseId }],
-            ),
-          (r) => r.file,
-        );
-        const policy = manifest.rollback.database;
-        if (policy !== 'never') {
-          saga.add(`${prefix}restore database snapshot (${policy})`, async () => {
-            if (policy === 'if-migrated' && !run.migrated) return;
-            await described(acts.stopServices, 'stop services', { manifest });
-            await acts.restoreDatabaseSnapshot.executeWithOptions(
-              { summary: 'restore database snapshot', startToCloseTimeout: '2h', heartbeatTimeout: '10s' },
-              [{ manifest, deployId: releaseId }],
-            );
+          break;
+        case 'approval': {
+          const why = await run.operator.approval(
+            name,
+            manifest.approval.timeout,
+            durationToMs(manifest.approval.timeout),
+          );
+          await progress.run(name, async () => {
+            if (why) throw ApplicationFailure.nonRetryable(`deploy not approved: ${why}`, 'NotApproved');
+            return 'approved';
           });
+          break;
         }
-        break;
+        case 'stop-services':
+          touch();
+          oldVersionServes = false;
+          if (!inPlace) {
+            saga.add(`${prefix}stop services and switch back to ${previous ?? 'nothing'}`, async () => {
+              await described(acts.stopServices, 'stop services of the failed release', { manifest });
+              if (previous)
+                await described(acts.switchCurrent, `switch current back → ${previous}`, {
+                  manifest,
+                  releaseId: previous,
+                });
+            });
+          }
+          await progress.run(
+            name,
+            () => acts.stopServices.executeWithOptions({ summary: name }, [{ manifest }]),
+            (m) => m.join('; '),
+          );
+          break;
+        case 'switch-current':
+          await progress.run(name, () =>
+            acts.switchCurrent.executeWithOptions({ summary: name }, [{ manifest, releaseId }]),
+          );
+          break;
+        case 'start-services':
+          logOffsets = await described(acts.captureLogOffsets, 'note log sizes before the start', { manifest });
+          await progress.run(
+            name,
+            () => acts.startServices.executeWithOptions({ summary: name }, [{ manifest }]),
+            (m) => m.join('; '),
+          );
+          break;
+        case 'health-check':
+          break; // the checks run together below, once everything is started
       }
-      case 'prepare-release':
-        await progress.run(
-          name,
-          () =>
-            acts.prepareRelease.executeWithOptions({ summary: name, startToCloseTimeout: '1h' }, [
-              { manifest, releaseId, ref: input.ref },
-            ]),
-          (r) => (r.commit ? `commit ${r.commit.slice(0, 12)}` : `release ${r.id}`),
-        );
-        break;
-      case 'copy-into-place':
-        await progress.run(name, () =>
-          acts.copyIntoPlace.executeWithOptions({ summary: name, startToCloseTimeout: '1h', heartbeatTimeout: '10s' }, [
-            { manifest, deployId: releaseId },
-          ]),
-        );
-        break;
-      case 'approval': {
-        const why = await run.operator.approval(
-          name,
-          manifest.approval.timeout,
-          durationToMs(manifest.approval.timeout),
-        );
-        await progress.run(name, async () => {
-          if (why) throw ApplicationFailure.nonRetryable(`deploy not approved: ${why}`, 'NotApproved');
-          return 'approved';
-        });
-        break;
-      }
-      case 'stop-services':
-        touch();
-        if (!inPlace) {
-          saga.add(`${prefix}stop services and switch back to ${previous ?? 'nothing'}`, async () => {
-            await described(acts.stopServices, 'stop services of the failed release', { manifest });
-            if (previous)
-              await described(acts.switchCurrent, `switch current back → ${previous}`, {
-                manifest,
-                releaseId: previous,
-              });
-          });
-        }
-        await progress.run(
-          name,
-          () => acts.stopServices.executeWithOptions({ summary: name }, [{ manifest }]),
-          (m) => m.join('; '),
-        );
-        break;
-      case 'switch-current':
-        await progress.run(name, () =>
-          acts.switchCurrent.executeWithOptions({ summary: name }, [{ manifest, releaseId }]),
-        );
-        break;
-      case 'start-services':
-        logOffsets = await described(acts.captureLogOffsets, 'note log sizes before the start', { manifest });
-        await progress.run(
-          name,
-          () => acts.startServices.executeWithOptions({ summary: name }, [{ manifest }]),
-          (m) => m.join('; '),
-        );
-        break;
-      case 'health-check':
-        break; // the checks run together below, once everything is started
-    }
+    });
   }
   await runHealthChecks(acts, manifest, logOffsets, (checkName, fn) =>
     progress.run(`${prefix}health: ${checkName}`, fn),
   );
+  return logOffsets;
+}
+
+/**
+ * Runs one planned step. Under onFailure: ask, a step that fails while the old version still serves waits for
+ * an operator (retry it, skip it if skippable, or roll back; roll back when nobody decides in time) instead
+ * of rolling back at once.
+ */
+async function withDecision(
+  run: DeployRun,
+  step: PlannedStep,
+  oldVersionServes: boolean,
+  act: () => Promise<void>,
+): Promise<void> {
+  const { manifest, input } = run;
+  for (;;) {
+    try {
+      return await act();
+    } catch (failure) {
+      const ask = (input.onFailure ?? manifest.onFailure) === 'ask';
+      if (!ask || !oldVersionServes || step.action === 'approval' || isCancellation(failure)) throw failure;
+      // A host nobody serves fails everything at once: nothing to retry there until a worker polls again.
+      if (isHostUnreachable(failure)) throw failure;
+      const error = failureMessage(failure);
+      const skippable =
+        step.action === 'run-step' && Boolean(manifest.steps[step.step!.phase][step.step!.index].skippable);
+      const timeout = decisionTimeout(manifest);
+      const decision = await run.operator.decision(
+        { step: step.name, error, skippable },
+        durationToMs(timeout),
+        (wait) => announceWaiting(run, step.name, error, wait),
+      );
+      if (decision === 'retry') continue;
+      if (decision === 'skip') {
+        run.progress.skip(step.name, `skipped by an operator after: ${error.split('\n')[0]}`);
+        return;
+      }
+      const why = decision === 'timeout' ? `no decision within ${timeout}` : 'rolled back by an operator';
+      throw ApplicationFailure.nonRetryable(`${why} after: ${error}`, 'DecidedRollback');
+    }
+  }
+}
+
+/** How long a decision or a pause may take; manifests loaded by a run started before the field existed lack it. */
+function decisionTimeout(manifest: Manifest): string {
+  return manifest.decisionTimeout ?? '1h';
+}
+
+/** Tells the manifest's channels that a deploy waits for a decision, and how to give it. */
+async function announceWaiting(run: DeployRun, step: string, error: string, wait: number): Promise<void> {
+  const { manifest, input, releaseId } = run;
+  const { workflowId } = workflowInfo();
+  const until = run.progress.waiting?.until;
+  const report = runReport(run.progress, {
+    outcome: 'failed',
+    summary:
+      `deploy of ${manifest.app} ${input.ref} waits for a decision: ${step} failed; ` +
+      `runbook retry|skip|rollback-now ${workflowId}${until ? ` before ${until}` : ''}, or it rolls back`,
+    error,
+    ref: input.ref,
+    release: releaseId,
+  });
+  await notifyQuietly(report, manifest, ['deploy.waiting'], wait);
 }
 
 function buildReport(run: DeployRun, outcome: Outcome, error: string | undefined, cancelled: boolean): RunReport {

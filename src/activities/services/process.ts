@@ -13,6 +13,7 @@ import {
   pause,
   procStat,
   stopTree,
+  treeMembers,
   trustedTree,
   type ProcessIdentity,
   type ProcessTree,
@@ -30,6 +31,7 @@ import { appPaths } from '../paths';
 import { redact } from '../redact';
 import { pidsListeningOn } from './ports';
 import type { ServiceContext, ServiceManager } from './types';
+import { processesUsage } from './usage';
 
 type ProcessService = Extract<Service, { type: 'process' }>;
 
@@ -133,6 +135,21 @@ export const processManager: ServiceManager<ProcessService> = {
     const record = readRecord(recordFile(context, service));
     if (record && isTreeRunning(trustedTree(record))) return true;
     return service.port ? pidsListeningOn(service.port).length > 0 : false;
+  },
+
+  async observe(service, context) {
+    const record = readRecord(recordFile(context, service));
+    const tree = record && trustedTree(record);
+    const pids = tree ? treeMembers(tree) : [];
+    if (!record?.main || pids.length === 0) return { running: false };
+    const usage = processesUsage(pids);
+    return {
+      running: true,
+      instance: `${record.main.pid}@${record.main.start}`,
+      describe: `pid ${record.main.pid}`,
+      memoryBytes: usage.rssBytes,
+      cpuSeconds: usage.cpuSeconds,
+    };
   },
 };
 
