@@ -2,8 +2,9 @@ import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities, type ActivityConfig } from '../activities';
 import { hostTaskQueue, ORCHESTRATION_TASK_QUEUE } from '../common/constants';
-import { prepareLockDir, pruneLockDir } from '../activities/attempt';
-import { attemptInterceptors, defaultLockDir } from './attempts';
+import { pruneLockDir } from '../activities/attempt';
+import { stateDir } from '../activities/host-state';
+import { attemptInterceptors } from './attempts';
 import { workflowSource } from './bundle';
 
 export interface WorkerOptions {
@@ -19,8 +20,6 @@ export interface WorkerOptions {
   identity?: string;
   /** Payload encryption (client/codec.ts); undefined: the SDK's plain JSON. */
   dataConverter?: DataConverter;
-  /** Folder of the per-activity locks that keep attempts apart (default RUNBOOK_LOCK_DIR or /run/lock/runbook). */
-  lockDir?: string;
 }
 
 /**
@@ -29,7 +28,8 @@ export interface WorkerOptions {
  */
 export async function createWorkers(options: WorkerOptions): Promise<Worker[]> {
   const activities = createActivities(options.activities);
-  const lockDir = await prepareLockDir(options.lockDir ?? defaultLockDir(options.activities.env));
+  // The per-activity locks that keep attempts apart, in Runbook's private state folder with its other records.
+  const lockDir = stateDir('locks');
   await pruneLockDir(lockDir);
   const common = {
     connection: options.connection,
