@@ -23,11 +23,13 @@ import { SEARCH_ATTRIBUTES } from '../common/constants';
 import {
   appLockWorkflowId,
   backupWorkflowId,
+  drillWorkflowId,
   jobWorkflowId,
   restoreWorkflowId,
   runUrl,
   type BackupInput,
   type DeployInput,
+  type DrillInput,
   type JobInput,
   type RestoreInput,
   type RollbackInput,
@@ -56,6 +58,7 @@ export interface RunInputs {
   rollback: RollbackInput;
   backup: BackupInput;
   restore: RestoreInput;
+  drill: DrillInput;
   job: JobInput;
   inspect: InspectInput;
   /** Read-only: the releases on the app's host (the `releases` workflow). */
@@ -129,7 +132,7 @@ export function runStamp(now: Date): string {
 }
 
 /** Kinds whose runs are on-call's business: they carry the App/Action search attributes from the start. */
-const RECORDED_KINDS: readonly StartableKind[] = ['deploy', 'rollback', 'backup', 'restore', 'job'];
+const RECORDED_KINDS: readonly StartableKind[] = ['deploy', 'rollback', 'backup', 'restore', 'drill', 'job'];
 
 /** The workflow id a run of this kind gets; deploy and rollback share the app's lock id. */
 export function workflowIdFor<K extends StartableKind>(kind: K, input: RunInputs[K], now: Date): string {
@@ -142,6 +145,8 @@ export function workflowIdFor<K extends StartableKind>(kind: K, input: RunInputs
       return backupWorkflowId(input.app, (input as BackupInput).target, stamp);
     case 'restore':
       return restoreWorkflowId(input.app, stamp);
+    case 'drill':
+      return drillWorkflowId(input.app, (input as DrillInput).target, stamp);
     case 'job':
       return jobWorkflowId(input.app, (input as JobInput).job, stamp);
     default:
@@ -159,6 +164,8 @@ export function startSummary<K extends StartableKind>(kind: K, input: RunInputs[
       return `rollback ${input.app}${(input as RollbackInput).to ? ` to ${(input as RollbackInput).to}` : ''}`;
     case 'backup':
       return `backup ${input.app}${(input as BackupInput).target ? ` ${(input as BackupInput).target}` : ''}`;
+    case 'drill':
+      return `drill ${input.app}${(input as DrillInput).target ? ` ${(input as DrillInput).target}` : ''}`;
     case 'restore':
       return `restore ${input.app} from ${(input as RestoreInput).backup}${(input as RestoreInput).scratch ? ' (scratch)' : ''}`;
     case 'job': {

@@ -13,12 +13,17 @@ export const WORKFLOW_TYPES = {
   backups: 'backups',
   job: 'job',
   inspect: 'inspect',
+  /** Watches an app's schedules and backups and alerts on missed runs: `{ app }`, one per app, long-running. */
+  watch: 'watch',
+  /** Restores the newest backup of a target into a throwaway copy and records the evidence. */
+  drill: 'drill',
 } as const;
 
 // The inputs' shapes are their schemas' (src/common/workflow-inputs.ts): deploy {app, ref, params?, seed?,
 // requireApproval?, onFailure?}, rollback {app, to?}, backup {app, target?}, restore {app, backup, scratch?}, job {app,
 // job, date? | from?+to?, mode?, params?, timezone?}.
-export type { BackupInput, DeployInput, JobInput, RestoreInput, RollbackInput } from './workflow-inputs';
+// drill {app, target?}; watch {app, every?, since?, looksPerRun?, state?}.
+export type { BackupInput, DeployInput, DrillInput, JobInput, RestoreInput, RollbackInput } from './workflow-inputs';
 
 /** Every workflow returns its report; a run that did not succeed fails with the report as failure details. */
 export type RunResult = RunReport;
@@ -70,12 +75,26 @@ export function backupWorkflowId(app: string, target: string | undefined, stamp:
   return `backup-${app}${target ? `-${target}` : ''}-${stamp}`;
 }
 
+export function drillWorkflowId(app: string, target: string | undefined, stamp: string): string {
+  return `drill-${app}${target ? `-${target}` : ''}-${stamp}`;
+}
+
 export function restoreWorkflowId(app: string, stamp: string): string {
   return `restore-${app}-${stamp}`;
 }
 
 export function jobWorkflowId(app: string, job: string, stamp: string): string {
   return `job-${app}-${job}-${stamp}`;
+}
+
+/** The one watcher of an app's schedules and backups (see WORKFLOW_TYPES.watch). */
+export function watchWorkflowId(app: string): string {
+  return `watch-${app}`;
+}
+
+/** The Web UI page of a schedule. */
+export function scheduleUrl(uiUrl: string, namespace: string, scheduleId: string): string {
+  return `${uiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/schedules/${encodeURIComponent(scheduleId)}`;
 }
 
 /** The Web UI page of one run. */

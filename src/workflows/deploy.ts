@@ -429,7 +429,7 @@ async function announceWaiting(run: DeployRun, step: string, error: string, wait
     ref: input.ref,
     release: releaseId,
   });
-  await notifyQuietly(report, manifest, ['deploy.waiting'], wait);
+  await notifyQuietly(report, manifest, ['deploy.waiting'], { occurrence: wait });
 }
 
 function buildReport(run: DeployRun, outcome: Outcome, error: string | undefined, cancelled: boolean): RunReport {

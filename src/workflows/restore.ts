@@ -53,10 +53,16 @@ const NON_RETRYABLE = [
   'BackupMissing',
   'ChecksumMismatch',
   'RestoreConflict',
+  'OffsiteConfig',
+  'OffsiteCopyMissing',
+  'DecryptionFailed',
 ];
 
+/** Fetching a missing artifact from its off-site copy joined the restore after it shipped. */
+export const OFFSITE_FETCH_PATCH = 'offsite-fetch';
+
 /** `guarded` (runs since UNREACHABLE_OUTCOME): once the host proved unreachable, the later ones fail at once. */
-function hostRestoreActivities(manifest: Manifest, guarded: boolean) {
+export function hostRestoreActivities(manifest: Manifest, guarded: boolean) {
   const host = manifest.hosts[0];
   const proxy = (options: Omit<ActivityOptions, 'taskQueue' | 'scheduleToStartTimeout'>) =>
     guarded
@@ -83,6 +89,7 @@ function hostRestoreActivities(manifest: Manifest, guarded: boolean) {
     recordRestore: quick.recordRestore,
     restoreDatabaseBackup: restoring.restoreDatabaseBackup,
     restoreFilesBackup: restoring.restoreFilesBackup,
+    fetchOffsiteCopy: restoring.fetchOffsiteCopy,
   };
 }
 
@@ -130,6 +137,12 @@ async function restoreBackup(input: RestoreInput): Promise<RunReport> {
       (e) => `${e.id} (${e.target}, ${e.logicalDate})`,
     );
     entry = found;
+    if (found.offsite && patched(OFFSITE_FETCH_PATCH))
+      await progress.run(
+        'fetch from off-site copy',
+        () => host.fetchOffsiteCopy({ manifest: manifest as Manifest, entry: found }),
+        (r) => r.detail,
+      );
     await progress.run(
       'verify checksum',
       () => host.checkBackupChecksum({ entry: found }),
