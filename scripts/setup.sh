@@ -19,6 +19,8 @@ command -v chromium >/dev/null || missing+=(chromium)
 command -v zip >/dev/null || missing+=(zip)
 command -v unzip >/dev/null || missing+=(unzip)
 command -v git >/dev/null || missing+=(git)
+PATH="$PATH:/usr/sbin" command -v nginx >/dev/null || missing+=(nginx)
+command -v caddy >/dev/null || missing+=(caddy)
 command -v openssl >/dev/null || missing+=(openssl)
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 if ((${#missing[@]})); then
@@ -28,7 +30,7 @@ if ((${#missing[@]})); then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 else
-  say "system packages present (postgresql, redis-server, chromium, zip, git, openssl)"
+  say "system packages present (postgresql, redis-server, chromium, zip, git, openssl, nginx, caddy)"
 fi
 
 # 2. Node dependencies exactly as locked (the lock file lists every platform's optional packages).

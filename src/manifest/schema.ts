@@ -192,6 +192,47 @@ const sourceSchema = z.discriminatedUnion('type', [gitSource, copySource, imageS
 
 // ---- services -------------------------------------------------------------------------------------
 
+const nginxProxy = z.strictObject({
+  type: z.literal('nginx'),
+  upstreamFile: absolutePath.describe(
+    "The file Runbook writes `server 127.0.0.1:<port>;` into; include it inside the site's upstream block",
+  ),
+  test: commandSchema.default(['nginx', '-t']).describe('Checks the configuration before a reload'),
+  reload: commandSchema.default(['nginx', '-s', 'reload']).describe('Makes nginx read the new upstream'),
+  pidFile: absolutePath
+    .default('/run/nginx.pid')
+    .describe("nginx's pid file: the switch waits until the workers of the old configuration have finished"),
+});
+const caddyProxy = z.strictObject({
+  type: z.literal('caddy'),
+  admin: httpUrl.default('http://localhost:2019').describe("Caddy's admin API"),
+  upstreamId: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/, { error: 'expected the @id of the reverse_proxy handler, such as almareia-web' })
+    .describe('The "@id" of the reverse_proxy handler whose upstreams Runbook sets'),
+});
+
+const blueGreen = z
+  .strictObject({
+    ports: z
+      .tuple([port, port], { error: 'expected the two ports the releases take turns on, such as [5001, 5002]' })
+      .refine(([a, b]) => a !== b, { error: 'expected two different ports' }),
+    proxy: z.discriminatedUnion('type', [nginxProxy, caddyProxy], {
+      error: 'expected proxy.type to be nginx or caddy',
+    }),
+    check: z
+      .string()
+      .regex(/^\//, { error: 'expected a path such as /health' })
+      .default('/')
+      .describe("Path that must answer 2xx on the new release's port before the proxy switches to it"),
+    drain: duration
+      .default('2s')
+      .describe('How long the old release keeps running after the switch, for requests it is still answering'),
+  })
+  .describe(
+    'Zero-downtime switch: start the new release on the idle port, check it there, point the proxy at it, drain, stop the old one',
+  );
+
 const SIZE_HINT = 'expected a size such as 512MiB or 1.5G (1024-based, as systemd reads it)';
 const SHARE_HINT = 'expected a share of one CPU core such as 80% or 150%';
 const limitsSchema = z
@@ -216,12 +257,13 @@ const noLimits = z
 const processService = z.strictObject({
   name,
   type: z.literal('process'),
-  start: commandSchema,
+  start: commandSchema.describe('With blueGreen, it listens on $PORT or on {{port}} in its arguments'),
   port: port.optional().describe('Port it listens on; its owner is stopped before a start'),
   cwd: z.string().optional(),
   env: envValues.optional(),
   log: z.string().optional().describe('Log file (default logs/<name>.log under the app root)'),
   stopTimeout: duration.default('10s'),
+  blueGreen: blueGreen.optional(),
   limits: limitsSchema.optional(),
 });
 const systemdService = z.strictObject({
@@ -640,6 +682,17 @@ function checkCrossReferences(m: RawManifest, ctx: z.RefinementCtx): void {
     ['services'],
     issue,
   );
+  m.services.forEach((service, i) => {
+    if (service.type !== 'process') return;
+    if (service.blueGreen) checkTemplates(service.start, false, ['port'], ['services', i, 'start'], issue);
+    else if ((Array.isArray(service.start) ? service.start : [service.start]).some((w) => placeholders(w).length > 0))
+      issue(['services', i, 'start'], 'placeholders ({{port}}) are filled only for blueGreen services');
+    if (!service.blueGreen) return;
+    if (service.port !== undefined)
+      issue(['services', i, 'port'], 'with blueGreen the proxy owns the public port: drop port, list blueGreen.ports');
+    if (m.strategy !== 'releases')
+      issue(['services', i, 'blueGreen'], 'blueGreen needs strategy: releases (each port runs its own release folder)');
+  });
   unique(
     m.jobs.map((j) => j.name),
     ['jobs'],

@@ -19,6 +19,7 @@ import type { Manifest } from '../manifest/types';
 import { durationMs as durationToMs } from '../common/duration';
 import { described, hostActivities, isHostUnreachable, orchestration } from './activities';
 import { bakeRelease } from './bake';
+import { switchesBlueGreen } from './blue-green';
 import { runHealthChecks } from './health';
 import { resetStableIds, runStamp } from './ids';
 import { runReport } from './report';
@@ -84,6 +85,7 @@ async function deployApp(input: DeployInput): Promise<RunReport> {
     operator,
     migrated: false,
     changed: false,
+    switching: switchesBlueGreen(manifest),
   };
   let outcome: Outcome = 'succeeded';
   let error: string | undefined;
@@ -94,6 +96,21 @@ async function deployApp(input: DeployInput): Promise<RunReport> {
     for (const hostPlan of plan.hosts) logOffsets[hostPlan.host] = await deployHost(run, hostPlan.host, hostPlan.steps);
     // Good only once it stayed healthy: the previous release is kept (not pruned) until then, for a fast way back.
     await bakeRelease(manifest, progress, logOffsets);
+    // Until here a rollback switches blue/green services back to the previous release, still running.
+    if (run.switching)
+      for (const host of manifest.hosts)
+        await progress.run(
+          `${manifest.hosts.length > 1 ? `${host}: ` : ''}stop the previous release's blue/green services`,
+          () =>
+            described(
+              hostActivities(manifest, host).retirePrevious,
+              "stop the previous release's blue/green services",
+              {
+                manifest,
+              },
+            ),
+          (m) => m.join('; ') || 'none running',
+        );
     operator.pausable = false;
     if (manifest.strategy === 'releases') {
       for (const host of manifest.hosts) {
@@ -153,6 +170,8 @@ interface DeployRun {
   migrated: boolean;
   /** Something on a server changed, so there is something to undo. */
   changed: boolean;
+  /** Blue/green services keep serving through the stop and the switch; the undo's start switches them back. */
+  switching: boolean;
 }
 
 async function deployHost(run: DeployRun, host: string, steps: PlannedStep[]): Promise<Record<string, number>> {
@@ -171,6 +190,7 @@ async function deployHost(run: DeployRun, host: string, steps: PlannedStep[]): P
     Object.assign(extraEnv, { IMAGE_TAG: input.ref, RUNBOOK_IMAGE: `${manifest.source.image}:${input.ref}` });
   let logOffsets: Record<string, number> = {};
   let previous: string | undefined;
+  const servicesSwitching = run.switching ? { manifest, switching: true } : { manifest };
 
   const prefix = manifest.hosts.length > 1 ? `${host}: ` : '';
   const undoStart = () =>
@@ -332,7 +352,7 @@ async function deployHost(run: DeployRun, host: string, steps: PlannedStep[]): P
           oldVersionServes = false;
           if (!inPlace) {
             saga.add(`${prefix}stop services and switch back to ${previous ?? 'nothing'}`, async () => {
-              await described(acts.stopServices, 'stop services of the failed release', { manifest });
+              await described(acts.stopServices, 'stop services of the failed release', servicesSwitching);
               if (previous)
                 await described(acts.switchCurrent, `switch current back → ${previous}`, {
                   manifest,
@@ -342,7 +362,7 @@ async function deployHost(run: DeployRun, host: string, steps: PlannedStep[]): P
           }
           await progress.run(
             name,
-            () => acts.stopServices.executeWithOptions({ summary: name }, [{ manifest }]),
+            () => acts.stopServices.executeWithOptions({ summary: name }, [servicesSwitching]),
             (m) => m.join('; '),
           );
           break;
@@ -355,7 +375,7 @@ async function deployHost(run: DeployRun, host: string, steps: PlannedStep[]): P
           logOffsets = await described(acts.captureLogOffsets, 'note log sizes before the start', { manifest });
           await progress.run(
             name,
-            () => acts.startServices.executeWithOptions({ summary: name }, [{ manifest }]),
+            () => acts.startServices.executeWithOptions({ summary: name }, [servicesSwitching]),
             (m) => m.join('; '),
           );
           break;
