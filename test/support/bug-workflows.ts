@@ -23,4 +23,4 @@ export async function bare(): Promise<number> {
   return missing.here;
 }
 
-failRunsOnErrors(deploy, bare);
+failRunsOnErrors('PINNED', deploy, bare);
