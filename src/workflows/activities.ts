@@ -1,6 +1,7 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  patched,
   proxyActivities,
   TimeoutFailure,
   type ActivityFunctionWithOptions,
@@ -47,17 +48,38 @@ export function hostQueue(
 
 /** Activities that act on one host's server run on that host's task queue. */
 export function hostActivities(manifest: Pick<Manifest, 'unreachableAfter'>, host: string) {
-  return reachableOnly(
-    manifest,
-    host,
-    proxyActivities<Activities>({
-      ...hostQueue(manifest, host),
-      startToCloseTimeout: '10m',
-      // A killed worker is noticed within seconds and the step retried on the next one.
-      heartbeatTimeout: '5s',
-      retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 20 },
-    }),
-  );
+  return hostActivitiesWith(manifest, host, {
+    startToCloseTimeout: '10m',
+    // A killed worker is noticed within seconds and the step retried on the next one.
+    heartbeatTimeout: '5s',
+    retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 20 },
+  });
+}
+
+/** A host's activities with the caller's timeouts and retries; once the host proved unreachable they fail at once. */
+export function hostActivitiesWith(
+  manifest: Pick<Manifest, 'unreachableAfter'>,
+  host: string,
+  options: Omit<ActivityOptions, 'taskQueue' | 'scheduleToStartTimeout'>,
+) {
+  return reachableOnly(manifest, host, proxyActivities<Activities>({ ...hostQueue(manifest, host), ...options }));
+}
+
+/**
+ * Patch id: backups, restores and jobs whose host has no worker end as `unreachable` (not `failed`), and
+ * their later activities there fail at once, as deploys and rollbacks do. Earlier runs keep waiting out
+ * the limit for each activity and ending as failed.
+ */
+export const UNREACHABLE_OUTCOME = 'unreachable-outcome';
+
+/** Whether this run treats a host without a worker as deploys do (see UNREACHABLE_OUTCOME). */
+export function endsAsUnreachable(): boolean {
+  return patched(UNREACHABLE_OUTCOME);
+}
+
+/** The outcome of a run that ended in error: `unreachable` when a host it needed had no worker. */
+export function outcomeOfError(): 'unreachable' | 'failed' {
+  return unreachableHosts.size > 0 ? 'unreachable' : 'failed';
 }
 
 // Workflow module state is the run's own (the SDK isolates it per workflow execution).

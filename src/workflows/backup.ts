@@ -1,6 +1,7 @@
 import {
   ApplicationFailure,
   CancellationScope,
+  type ActivityOptions,
   isCancellation,
   log,
   patched,
@@ -12,9 +13,16 @@ import type { Activities } from '../activities';
 import type { BackupArtifact } from '../activities/backup';
 import type { CatalogueEntry } from '../activities/catalogue';
 import { copiedOffsite, formatBytes, scratchDatabaseName } from '../common/backup-names';
-import { ACTIVITY_HEARTBEAT_TIMEOUT, hostQueue } from './activities';
+import {
+  ACTIVITY_HEARTBEAT_TIMEOUT,
+  endsAsUnreachable,
+  hostActivitiesWith,
+  hostQueue,
+  outcomeOfError,
+} from './activities';
 import type { BackupInput } from '../common/contracts';
 import { compactTimestamp } from '../common/names';
+import { eventOf } from '../common/notify-events';
 import { backupInputSchema, backupsInputSchema } from '../common/workflow-inputs';
 import type { Outcome, RunReport } from '../common/progress';
 import type { Manifest } from '../manifest/types';
@@ -42,17 +50,22 @@ export const OFFSITE_PATCH = 'offsite-copies';
 /** So did comparing each new artifact with the recent ones (too small, too fast). */
 export const HEALTH_PATCH = 'backup-health';
 
-/** Activities that touch the app's server run on its host's queue; dumps heartbeat every second. */
-export function hostBackupActivities(manifest: Manifest) {
-  const queue = hostQueue(manifest, manifest.hosts[0]);
-  const long = proxyActivities<Activities>({
-    ...queue,
+/**
+ * Activities that touch the app's server run on its host's queue; dumps heartbeat every second. `guarded`
+ * (runs since UNREACHABLE_OUTCOME): once the host proved unreachable, the later ones fail at once.
+ */
+export function hostBackupActivities(manifest: Manifest, guarded: boolean) {
+  const host = manifest.hosts[0];
+  const proxy = (options: Omit<ActivityOptions, 'taskQueue' | 'scheduleToStartTimeout'>) =>
+    guarded
+      ? hostActivitiesWith(manifest, host, options)
+      : proxyActivities<Activities>({ ...hostQueue(manifest, host), ...options });
+  const long = proxy({
     startToCloseTimeout: '12h',
     heartbeatTimeout: '10s',
     retry: { maximumAttempts: 3, initialInterval: '2s', backoffCoefficient: 2, nonRetryableErrorTypes: NON_RETRYABLE },
   });
-  const short = proxyActivities<Activities>({
-    ...queue,
+  const short = proxy({
     startToCloseTimeout: '2h',
     heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT,
     retry: { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, nonRetryableErrorTypes: NON_RETRYABLE },
@@ -102,6 +115,7 @@ async function backUp(input: BackupInput): Promise<RunReport> {
   const stamp = compactTimestamp(logical.getTime());
   const progress = new ProgressTracker('backup', input.app);
   tagRun(input.app, 'backup');
+  const unreachableAware = endsAsUnreachable();
 
   const artifacts: ArtifactSummary[] = [];
   let manifest: Manifest | undefined;
@@ -110,7 +124,7 @@ async function backUp(input: BackupInput): Promise<RunReport> {
   try {
     manifest = await progress.run('load manifest', () => loadManifest(input.app));
     const targets = chooseTargets(manifest, input.target);
-    const host = hostBackupActivities(manifest);
+    const host = hostBackupActivities(manifest, unreachableAware);
     progress.plan(targets.flatMap((t) => stepNames(manifest as Manifest, t)));
 
     for (const target of targets) {
@@ -166,7 +180,13 @@ async function backUp(input: BackupInput): Promise<RunReport> {
     error = failureMessage(e);
   }
 
-  const outcome: Outcome = cancelled ? 'cancelled' : error ? 'failed' : 'succeeded';
+  const outcome: Outcome = cancelled
+    ? 'cancelled'
+    : error
+      ? unreachableAware
+        ? outcomeOfError()
+        : 'failed'
+      : 'succeeded';
   const report: RunReport = runReport(progress, {
     outcome,
     summary: summarize(input.app, artifacts, error),
@@ -179,7 +199,7 @@ async function backUp(input: BackupInput): Promise<RunReport> {
   if (error)
     throw ApplicationFailure.create({
       message: `backup of ${input.app} failed: ${error}`,
-      type: 'BackupFailed',
+      type: outcome === 'unreachable' ? 'BackupUnreachable' : 'BackupFailed',
       nonRetryable: true,
       details: [report],
     });
@@ -433,8 +453,10 @@ function summarize(app: string, artifacts: ArtifactSummary[], error: string | un
  * notification the manifest asks for. None of it can change the outcome, nor be cancelled.
  */
 export async function finishRun(report: RunReport, manifest: Manifest | undefined): Promise<void> {
+  // A host without a worker is also a failure to whoever listens for `backup.failed` or `failed`.
+  const events = report.outcome === 'unreachable' ? [eventOf(report), `${report.kind}.failed`] : undefined;
   await CancellationScope.nonCancellable(async () => {
-    if (manifest) await finish(manifest, report);
+    if (manifest) await finish(manifest, report, events);
     else {
       tagOutcome(report.outcome);
       upsertMemo({ summary: report.summary });
@@ -446,5 +468,5 @@ export async function finishRun(report: RunReport, manifest: Manifest | undefine
 export async function backups(raw: unknown): Promise<CatalogueEntry[]> {
   const input = validInput(backupsInputSchema, raw);
   const manifest = await loadManifest(input.app);
-  return hostBackupActivities(manifest).listBackups({ manifest });
+  return hostBackupActivities(manifest, false).listBackups({ manifest });
 }

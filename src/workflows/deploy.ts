@@ -474,7 +474,7 @@ function buildReport(run: DeployRun, outcome: Outcome, error: string | undefined
 }
 
 /** Records and announces the outcome; neither may change it, so their failures are only noted. */
-export async function finish(manifest: Manifest, report: RunReport): Promise<void> {
+export async function finish(manifest: Manifest, report: RunReport, events?: string[]): Promise<void> {
   upsertSearchAttributes([{ key: OUTCOME, value: report.outcome }]);
   upsertMemo({ summary: report.summary });
   for (const host of manifest.hosts) {
@@ -487,5 +487,5 @@ export async function finish(manifest: Manifest, report: RunReport): Promise<voi
   await described(orchestration.recordRunInDatabase, 'record run in the audit database', report).catch((error) =>
     log.warn('run record not written', { error: failureMessage(error) }),
   );
-  await notifyQuietly(report, manifest);
+  await notifyQuietly(report, manifest, events);
 }

@@ -1,5 +1,6 @@
 import {
   ActivityCancellationType,
+  type ActivityOptions,
   ApplicationFailure,
   CancellationScope,
   isCancellation,
@@ -11,7 +12,13 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { JobOperation, JobSession } from '../activities/audit';
-import { ACTIVITY_HEARTBEAT_TIMEOUT, hostQueue } from './activities';
+import {
+  ACTIVITY_HEARTBEAT_TIMEOUT,
+  endsAsUnreachable,
+  hostActivitiesWith,
+  hostQueue,
+  outcomeOfError,
+} from './activities';
 import type { JobInput } from '../common/contracts';
 import { jobInputSchema } from '../common/workflow-inputs';
 import {
@@ -36,6 +43,7 @@ import {
   summarise,
 } from './job-outcomes';
 import { dateInZone, logicalTime } from './logical-date';
+import { resetStableIds, runKey } from './ids';
 import { validInput } from './input';
 import { notifyQuietly } from './notify';
 import { failureMessage, ProgressTracker } from './progress';
@@ -117,15 +125,21 @@ async function runJob(input: JobInput): Promise<RunReport> {
   if (opened?.url) session.url = opened.url;
 
   const policy = jobActivityPolicy(job);
-  const { runJobDate } = proxyActivities<Activities>({
-    ...hostQueue(manifest, manifest.hosts[0]),
+  const dateOptions: Omit<ActivityOptions, 'taskQueue' | 'scheduleToStartTimeout'> = {
     startToCloseTimeout: policy.startToCloseTimeoutMs,
     heartbeatTimeout: '10s',
     // A cancelled run waits until the host has stopped the command, so CANCELLED means nothing still runs.
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { maximumAttempts: policy.maximumAttempts, initialInterval: '2s', backoffCoefficient: 2 },
-  });
+  };
+  // Since UNREACHABLE_OUTCOME, once the host proved unreachable the later dates fail at once.
+  const unreachableAware = endsAsUnreachable();
+  const { runJobDate } = unreachableAware
+    ? hostActivitiesWith(manifest, manifest.hosts[0], dateOptions)
+    : proxyActivities<Activities>({ ...hostQueue(manifest, manifest.hosts[0]), ...dateOptions });
 
+  // Names on the host (done markers, pid files, HTTP idempotency keys) by the run id a reset keeps.
+  const hostRunKey = resetStableIds() ? runKey() : undefined;
   const operations = new Map<string, JobOperation>();
   try {
     await forEachLimited(dates, job.concurrency, async (date) => {
@@ -139,6 +153,7 @@ async function runJob(input: JobInput): Promise<RunReport> {
         logicalDate: plan.logicalDate,
         mode,
         params: plan.params,
+        ...(hostRunKey ? { runKey: hostRunKey } : {}),
       };
       let operation: JobOperation;
       try {
@@ -181,7 +196,7 @@ async function runJob(input: JobInput): Promise<RunReport> {
 
   const results = dates.map((date) => operations.get(date) as JobOperation);
   const failed = results.filter((o) => o.status === 'FAILED');
-  const outcome = failed.length > 0 ? 'failed' : 'succeeded';
+  const outcome = failed.length > 0 ? (unreachableAware ? outcomeOfError() : 'failed') : 'succeeded';
   const finishedAt = isoNow();
   await quietly('session end', () =>
     audit.closeJobSession({
@@ -230,12 +245,18 @@ async function runJob(input: JobInput): Promise<RunReport> {
   progress.state = outcome;
   upsertSearchAttributes([{ key: OUTCOME, value: outcome }]);
   upsertMemo({ summary: `job ${job.name} ${report.summary}` });
-  await notifyQuietly(report, manifest, failed.length > 0 ? ['job.summary', 'job.failed'] : ['job.summary']);
+  // A host without a worker is also a failure to whoever listens for `job.failed` or `failed`.
+  const events = [
+    'job.summary',
+    ...(outcome === 'unreachable' ? ['job.unreachable'] : []),
+    ...(failed.length > 0 ? ['job.failed'] : []),
+  ];
+  await notifyQuietly(report, manifest, events);
 
   if (failed.length > 0) {
     throw ApplicationFailure.create({
       message: report.error,
-      type: 'JobFailed',
+      type: outcome === 'unreachable' ? 'JobUnreachable' : 'JobFailed',
       nonRetryable: true,
       details: [report],
     });

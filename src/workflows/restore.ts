@@ -1,6 +1,7 @@
 import {
   ActivityCancellationType,
   ApplicationFailure,
+  type ActivityOptions,
   CancellationScope,
   isCancellation,
   patched,
@@ -10,7 +11,14 @@ import {
 import type { Activities } from '../activities';
 import type { CatalogueEntry } from '../activities/catalogue';
 import { scratchDatabaseName } from '../common/backup-names';
-import { ACTIVITY_HEARTBEAT_TIMEOUT, hostActivities, hostQueue } from './activities';
+import {
+  ACTIVITY_HEARTBEAT_TIMEOUT,
+  endsAsUnreachable,
+  hostActivities,
+  hostActivitiesWith,
+  hostQueue,
+  outcomeOfError,
+} from './activities';
 import { appLockWorkflowId, type RestoreInput } from '../common/contracts';
 import { restoreInputSchema } from '../common/workflow-inputs';
 import type { Outcome, RunReport } from '../common/progress';
@@ -53,10 +61,14 @@ const NON_RETRYABLE = [
 /** Fetching a missing artifact from its off-site copy joined the restore after it shipped. */
 export const OFFSITE_FETCH_PATCH = 'offsite-fetch';
 
-export function hostRestoreActivities(manifest: Manifest) {
-  const queue = hostQueue(manifest, manifest.hosts[0]);
-  const restoring = proxyActivities<Activities>({
-    ...queue,
+/** `guarded` (runs since UNREACHABLE_OUTCOME): once the host proved unreachable, the later ones fail at once. */
+export function hostRestoreActivities(manifest: Manifest, guarded: boolean) {
+  const host = manifest.hosts[0];
+  const proxy = (options: Omit<ActivityOptions, 'taskQueue' | 'scheduleToStartTimeout'>) =>
+    guarded
+      ? hostActivitiesWith(manifest, host, options)
+      : proxyActivities<Activities>({ ...hostQueue(manifest, host), ...options });
+  const restoring = proxy({
     startToCloseTimeout: '12h',
     heartbeatTimeout: '10s',
     // A cancelled restore waits until pg_restore (or the extraction) has stopped before it starts the services
@@ -66,8 +78,7 @@ export function hostRestoreActivities(manifest: Manifest) {
       : {}),
     retry: { maximumAttempts: 3, initialInterval: '2s', backoffCoefficient: 2, nonRetryableErrorTypes: NON_RETRYABLE },
   });
-  const quick = proxyActivities<Activities>({
-    ...queue,
+  const quick = proxy({
     startToCloseTimeout: '1h',
     heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT,
     retry: { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, nonRetryableErrorTypes: NON_RETRYABLE },
@@ -100,6 +111,7 @@ async function restoreBackup(input: RestoreInput): Promise<RunReport> {
   const scratch = input.scratch === true;
   const progress = new ProgressTracker('restore', input.app);
   tagRun(input.app, 'restore');
+  const unreachableAware = endsAsUnreachable();
 
   let manifest: Manifest | undefined;
   let entry: CatalogueEntry | undefined;
@@ -118,7 +130,7 @@ async function restoreBackup(input: RestoreInput): Promise<RunReport> {
         () => takeAppLock(input.app, info.workflowId, `restore ${input.backup}`),
         () => `holding ${appLockWorkflowId(input.app)}`,
       );
-    const host = hostRestoreActivities(manifest);
+    const host = hostRestoreActivities(manifest, unreachableAware);
     const found = await progress.run(
       'find backup',
       () => host.findBackup({ manifest: manifest as Manifest, backup: input.backup }),
@@ -198,7 +210,13 @@ async function restoreBackup(input: RestoreInput): Promise<RunReport> {
     if (saga.size > 0 && restoredTo.length === 0) await saga.compensate(progress);
   }
 
-  const outcome: Outcome = cancelled ? 'cancelled' : error ? 'failed' : 'succeeded';
+  const outcome: Outcome = cancelled
+    ? 'cancelled'
+    : error
+      ? unreachableAware
+        ? outcomeOfError()
+        : 'failed'
+      : 'succeeded';
   const where = scratch ? 'scratch copy ' : '';
   const summary = error
     ? `restore ${input.app} from ${input.backup} failed: ${error.split('\n')[0]}`
@@ -217,7 +235,7 @@ async function restoreBackup(input: RestoreInput): Promise<RunReport> {
       ...(error ? { error } : {}),
       finishedAt: isoNow(),
     };
-    const host = hostRestoreActivities(manifest);
+    const host = hostRestoreActivities(manifest, unreachableAware);
     await CancellationScope.nonCancellable(() =>
       progress.run('record', () => host.recordRestore({ manifest: manifest as Manifest, record })),
     ).catch(() => undefined);
@@ -233,7 +251,12 @@ async function restoreBackup(input: RestoreInput): Promise<RunReport> {
   await finishRun(report, manifest);
   if (cancelled) throw cancelled;
   if (error)
-    throw ApplicationFailure.create({ message: summary, type: 'RestoreFailed', nonRetryable: true, details: [report] });
+    throw ApplicationFailure.create({
+      message: summary,
+      type: outcome === 'unreachable' ? 'RestoreUnreachable' : 'RestoreFailed',
+      nonRetryable: true,
+      details: [report],
+    });
   return report;
 }
 

@@ -92,13 +92,22 @@ describe('lint keeps the layers apart', () => {
       expect.stringMatching(/'..\/devserver\/dev-environment' import is restricted.*never the other way/),
       expect.stringMatching(/'..\/workers\/worker' import is restricted.*never the other way/),
     ]);
-    // The CLI may run a worker (`runbook worker`) and the dev harness (`runbook dev`).
+    // The CLI may run a worker (`runbook worker`) and the dev harness (`runbook dev`), loaded by the command
+    // that runs them so that `runbook --help` stays fast.
+    expect(
+      problems('cli/commands/example.ts', [
+        'export async function run() {',
+        "  const { runWorkerProcess } = await import('../../workers/main');",
+        "  const { startDevEnvironment } = await import('../../devserver/dev-environment');",
+        '  return [runWorkerProcess, startDevEnvironment];',
+        '}',
+      ]),
+    ).toEqual([]);
     expect(
       problems('cli/commands/example.ts', [
         "import { runWorkerProcess } from '../../workers/main';",
-        "import { startDevEnvironment } from '../../devserver/dev-environment';",
-        'export const a = [runWorkerProcess, startDevEnvironment];',
+        'export const a = [runWorkerProcess];',
       ]),
-    ).toEqual([]);
+    ).toEqual([expect.stringMatching(/'..\/..\/workers\/main' import is restricted.*await import/)]);
   });
 });
