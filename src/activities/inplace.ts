@@ -6,7 +6,7 @@ import type { Manifest } from '../manifest/types';
 import { createArchive, excluder, extractArchive, sha256File } from './archive';
 import { attemptNumber, reportProgress, throwIfCancelled, withClaim } from './attempt';
 import type { ActivityConfig } from './config';
-import { copyTree, removeStaged } from './files';
+import { copyTree, removePartials, removeStaged } from './files';
 import { appPaths } from './paths';
 
 /*
@@ -50,6 +50,8 @@ export function inPlaceActivities(_config: ActivityConfig) {
         if (existsSync(file)) return { file, bytes: (await stat(file)).size, sha256: await sha256File(file) };
         await mkdir(manifest.root, { recursive: true });
         await mkdir(path.dirname(file), { recursive: true });
+        // The claim means no earlier attempt still writes: what one left half-written goes.
+        await removePartials(file);
         const result = await createArchive({
           format: 'zip',
           sources: [manifest.root],
