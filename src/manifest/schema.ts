@@ -81,6 +81,12 @@ const stepSchema = z
       .boolean()
       .optional()
       .describe('With onFailure: ask, an operator may skip this step when it fails (runbook skip)'),
+    once: z
+      .boolean()
+      .optional()
+      .describe(
+        "Run on the app's first deploy that reaches it on this host, never again (a schema created once); renaming the step runs it again",
+      ),
   })
   .superRefine(checkRunUnlessShell);
 
@@ -535,6 +541,10 @@ const jobSchema = z
     modes: z.array(z.string().min(1)).optional().describe("Allowed values of {{mode}}, e.g. the guide's --modo"),
     defaultMode: z.string().optional(),
     defaultDate: z.enum(['today', 'yesterday']).default('today'),
+    range: z
+      .enum(['per-date', 'whole'])
+      .default('per-date')
+      .describe('A range of dates: one call per date ({{date}}), or one call for the whole range ({{from}}, {{to}})'),
     concurrency: z.number().int().min(1).max(32).default(1),
     timeout: duration.default('30m'),
     retries: z.number().int().min(0).max(20).default(2),

@@ -287,7 +287,12 @@ async function deployHost(run: DeployRun, host: string, steps: PlannedStep[]): P
                   },
                 ],
               ),
-            (r) => (r.reused ? 'done by an earlier attempt' : `exit 0 in ${Math.round(r.durationMs / 100) / 10}s`),
+            (r) =>
+              r.ranOnce
+                ? `runs once: done by deploy ${r.ranOnce}`
+                : r.reused
+                  ? 'done by an earlier attempt'
+                  : `exit 0 in ${Math.round(r.durationMs / 100) / 10}s`,
           );
           break;
         }

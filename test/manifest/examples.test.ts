@@ -42,8 +42,13 @@ describe('the five seed runbooks as manifests', () => {
   it('Financial ETL: daily processor at 07:00 São Paulo with --modo and dates, audit-schema dump, SMTP', () => {
     const m = load('financial-etl');
     const job = m.jobs.find((j) => j.name === 'daily-processor')!;
-    expect(job.run).toEqual(expect.arrayContaining(['--modo', '{{mode}}', '--data-inicio', '{{date}}', '--data-fim']));
+    expect(job.run).toEqual(
+      expect.arrayContaining(['--modo', '{{mode}}', '--data-inicio', '{{from}}', '--data-fim', '{{to}}']),
+    );
+    expect(job.range).toBe('whole');
     expect(job.modes).toEqual(['manual', 'auto']);
+    expect(m.steps.migrate[0]).toMatchObject({ name: 'create audit schema', once: true });
+    expect(m.shared.dirs).toEqual(['src/financial_etl/logs', 'Datasets']);
     expect(m.schedules.find((s) => s.job === 'daily-processor')).toMatchObject({
       cron: '0 7 * * *',
       timezone: 'America/Sao_Paulo',
