@@ -18,7 +18,9 @@ module.exports = {
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 60_000,
-  maxWorkers: 2,
+  // A worker's start rightly ends what any dead worker left on this machine, so kill-matrix files running side
+  // by side would end each other's leftovers before their own checks: the durability suite runs one file at a time.
+  maxWorkers: suite === 'durability' ? 1 : 2,
   // The Temporal SDK's native runtime keeps the event loop alive after workers stop.
   forceExit: true,
   reporters: ['default', '<rootDir>/test/support/count-reporter.js'],
