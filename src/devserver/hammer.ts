@@ -70,7 +70,7 @@ export function hammer(url: string, options: { concurrency?: number; maxMs?: num
 }
 
 /** One GET; sent once more when it failed before any answer on a reused keep-alive connection. */
-async function getResending(
+export async function getResending(
   url: string,
   agent: http.Agent,
   onResend: () => void,
