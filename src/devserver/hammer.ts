@@ -6,6 +6,7 @@
  * error, or any non-2xx answer, is a failed request. Bounded: it stops when told, or after `maxMs`.
  */
 import http from 'node:http';
+import type { Socket } from 'node:net';
 
 export interface HammerReport {
   ok: number;
@@ -85,19 +86,29 @@ export async function getResending(
   }
 }
 
+/**
+ * Connections that have carried a whole answer. Node's http.Agent marks a request `reusedSocket` only when it
+ * took the socket from its idle pool, not when the request waited in its queue and was handed the socket
+ * another request had just finished with: that request is sent on a reused connection all the same.
+ */
+const answeredOn = new WeakSet<Socket>();
+
 function get(url: string, agent: http.Agent | false): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const request = http.get(url, { agent, timeout: 10_000 }, (response) => {
       let body = '';
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => (body += chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      response.on('end', () => {
+        if (request.socket) answeredOn.add(request.socket);
+        resolve({ status: response.statusCode ?? 0, body });
+      });
       response.on('error', reject);
     });
     request.on('timeout', () => request.destroy(new Error('no answer within 10s')));
     request.on('error', (error: NodeJS.ErrnoException) => {
-      const closedUnderIt =
-        agent !== false && request.reusedSocket && ['ECONNRESET', 'EPIPE'].includes(error.code ?? '');
+      const reused = request.reusedSocket || (request.socket !== null && answeredOn.has(request.socket));
+      const closedUnderIt = agent !== false && reused && ['ECONNRESET', 'EPIPE'].includes(error.code ?? '');
       reject(
         Object.assign(new Error(`${error.message}${error.code ? ` (${error.code})` : ''}`), {
           reusedSocket: closedUnderIt,
