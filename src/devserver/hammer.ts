@@ -25,11 +25,20 @@ export interface Hammer {
   stop(): Promise<HammerReport>;
 }
 
-export function hammer(url: string, options: { concurrency?: number; maxMs?: number } = {}): Hammer {
+export interface HammerOptions {
+  /** Requests in flight at once (default 4). */
+  concurrency?: number;
+  /** Stop by itself after this long (default 5 minutes). */
+  maxMs?: number;
+  /** false: every request on a new connection, as many clients arriving at once (default true). */
+  keepAlive?: boolean;
+}
+
+export function hammer(url: string, options: HammerOptions = {}): Hammer {
   if (!/^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?\//.test(url))
     throw new Error(`hammer only requests this machine's loopback addresses, not ${url}`);
   const concurrency = options.concurrency ?? 4;
-  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  const agent = options.keepAlive === false ? false : new http.Agent({ keepAlive: true, maxSockets: concurrency });
   const report: HammerReport = {
     ok: 0,
     failed: 0,
@@ -64,7 +73,7 @@ export function hammer(url: string, options: { concurrency?: number; maxMs?: num
     async stop() {
       stopping = true;
       await Promise.all(loops);
-      agent.destroy();
+      if (agent) agent.destroy();
       return report;
     },
   };
@@ -73,7 +82,7 @@ export function hammer(url: string, options: { concurrency?: number; maxMs?: num
 /** One GET; sent once more when it failed before any answer on a reused keep-alive connection. */
 export async function getResending(
   url: string,
-  agent: http.Agent,
+  agent: http.Agent | false,
   onResend: () => void,
 ): Promise<{ status: number; body: string }> {
   try {
