@@ -33,6 +33,16 @@ else
   say "system packages present (postgresql, redis-server, chromium, zip, git, openssl, nginx, caddy)"
 fi
 
+# 1b. Caddy opens a new SO_REUSEPORT listening socket on every configuration change (a blue/green switch) and
+#     closes the old one; without tcp_migrate_req the kernel resets the connections queued on it (Linux >= 5.14).
+migrate=/proc/sys/net/ipv4/tcp_migrate_req
+if [ -e "$migrate" ] && [ "$(cat "$migrate")" = 0 ]; then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  say "setting net.ipv4.tcp_migrate_req=1 (Caddy's reloads then drop no connection; docs/blue-green.md)"
+  $sudo sysctl -qw net.ipv4.tcp_migrate_req=1 || say "could not set net.ipv4.tcp_migrate_req: the Caddy switch tests will see resets"
+fi
+
 # 2. Node dependencies exactly as locked (the lock file lists every platform's optional packages).
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "npm ci (locked versions)"

@@ -167,7 +167,22 @@ function caddyProxy(config: CaddyConfig): Proxy {
     },
     async switchTo(port) {
       await call(port);
-      return `Caddy sends to 127.0.0.1:${port} (handler ${config.upstreamId})`;
+      return `Caddy sends to 127.0.0.1:${port} (handler ${config.upstreamId})${reloadDropsConnections() ? CADDY_RESET_WARNING : ''}`;
     },
   };
+}
+
+const CADDY_RESET_WARNING =
+  '; this host has net.ipv4.tcp_migrate_req=0, so connections arriving while Caddy applied the change could be reset: set it to 1 (docs/blue-green.md)';
+
+/**
+ * Caddy applies every configuration change on a new SO_REUSEPORT listening socket and closes the old one; the
+ * kernel resets the connections still queued on the old socket unless it migrates them (tcp_migrate_req).
+ */
+function reloadDropsConnections(): boolean {
+  try {
+    return readFileSync('/proc/sys/net/ipv4/tcp_migrate_req', 'utf8').trim() === '0';
+  } catch {
+    return false; // a kernel without the setting, or no /proc: nothing to say
+  }
 }
