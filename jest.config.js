@@ -1,8 +1,6 @@
 // `make test` runs the main suite. Long suites (kill matrix, real cluster, seeds on real systemd/Docker) live in
 // files named `<name>.<suite>.test.ts` and run by their own make targets, which .ci/run also calls.
-// `quarantine` holds tests that fail intermittently while their cause is being fixed: run by `make
-// test-quarantine`, not by CI (each one names its open problem).
-const LONG_SUITES = ['durability', 'cluster', 'seeds', 'quarantine'];
+const LONG_SUITES = ['durability', 'cluster', 'seeds'];
 const suite = process.env.RUNBOOK_TEST_SUITE || 'main';
 if (suite !== 'main' && !LONG_SUITES.includes(suite)) throw new Error(`unknown RUNBOOK_TEST_SUITE ${suite}`);
 
