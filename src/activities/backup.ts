@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import type { Manifest } from '../manifest/types';
 import { createArchive, verifyArchive, type ArchiveFormat } from './archive';
 import { findTarget, targetKind } from './backup-targets';
@@ -21,6 +21,7 @@ import {
 } from './postgres';
 import { restoreActivities } from './restore';
 import { planRetention, type RetentionPlan } from './retention';
+import { failure } from '../common/failures';
 
 export interface BackupArtifactRequest {
   manifest: Manifest;
@@ -112,9 +113,9 @@ function artifactActivities(config: ActivityConfig) {
       }
       const missing = target.files.paths.filter((p) => !existsSync(p));
       if (missing.length > 0)
-        throw ApplicationFailure.nonRetryable(
-          `backup target '${target.name}': ${missing.join(', ')} does not exist; fix backups.targets[].files.paths in ${manifest.app}'s manifest`,
+        throw failure(
           'BackupConfig',
+          `backup target '${target.name}': ${missing.join(', ')} does not exist; fix backups.targets[].files.paths in ${manifest.app}'s manifest`,
         );
       await removePartials(file);
       const context = Context.current();

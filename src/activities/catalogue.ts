@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Manifest } from '../manifest/types';
+import { writeFileAtomic } from './atomic-write';
 
 /*
  * The backup catalogue: one JSON file in an app's backups folder listing every artifact (and every
@@ -99,7 +99,7 @@ export async function updateCatalogue<T>(dir: string, change: (catalogue: Catalo
     .then(async () => {
       const catalogue = await readCatalogue(dir);
       const result = change(catalogue);
-      await writeAtomically(file, `${JSON.stringify(catalogue, null, 2)}\n`);
+      writeFileAtomic(file, `${JSON.stringify(catalogue, null, 2)}\n`, 0o640);
       return result;
     });
   locks.set(file, next);
@@ -107,24 +107,6 @@ export async function updateCatalogue<T>(dir: string, change: (catalogue: Catalo
     return await next;
   } finally {
     if (locks.get(file) === next) locks.delete(file);
-  }
-}
-
-export async function writeAtomically(file: string, text: string): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  const temporary = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  try {
-    const handle = await open(temporary, 'w', 0o640);
-    try {
-      await handle.writeFile(text);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temporary, file);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
   }
 }
 

@@ -3,10 +3,10 @@ import net from 'node:net';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import { commandToArgv } from '../manifest/argv';
-import { durationMs } from '../manifest/duration';
+import { durationMs } from '../common/duration';
 import type { Check, Manifest } from '../manifest/types';
 import { requireEnv } from './environment';
-import { resolveAppPath } from './paths';
+import { resolveAppPath } from '../common/names';
 import { redact, runCommand } from './shell';
 
 export interface CheckContext {

@@ -1,10 +1,10 @@
 import { heartbeat } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/activity';
 import { checkLabel } from '../common/labels';
 import type { Check, Manifest } from '../manifest/types';
 import { logOffsets, runCheckOnce, type CheckContext } from './checks';
 import type { ActivityConfig } from './config';
 import { appEnvironment, secretValues } from './environment';
+import { failure } from '../common/failures';
 
 export interface CheckRequest {
   manifest: Manifest;
@@ -37,9 +37,9 @@ export function healthActivities(config: ActivityConfig) {
         heartbeat({ attempts, detail: outcome.detail });
         if (outcome.ok) return outcome.detail;
         if (Date.now() + request.intervalMs > deadline) {
-          throw ApplicationFailure.nonRetryable(
-            `${checkLabel(request.check)} failed after ${attempts} attempt(s): ${outcome.detail}`,
+          throw failure(
             'HealthCheckFailed',
+            `${checkLabel(request.check)} failed after ${attempts} attempt(s): ${outcome.detail}`,
           );
         }
         await new Promise((r) => setTimeout(r, request.intervalMs));

@@ -1,10 +1,11 @@
 import { cpSync, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ApplicationFailure, heartbeat } from '@temporalio/activity';
+import { heartbeat } from '@temporalio/activity';
 import type { Manifest } from '../manifest/types';
 import { createArchive, excluder, extractArchive, sha256File } from './archive';
 import type { ActivityConfig } from './config';
-import { appPaths } from './paths';
+import { appPaths } from '../common/names';
+import { failure } from '../common/failures';
 
 /*
  * The Almareia guide's in-place strategy: zip the production folder, copy the new files over it, and on
@@ -55,12 +56,11 @@ export function inPlaceActivities(_config: ActivityConfig) {
     async copyIntoPlace(request: { manifest: Manifest; deployId: string }): Promise<string> {
       const { manifest } = request;
       const source = manifest.source;
-      if (source.type !== 'copy')
-        throw ApplicationFailure.nonRetryable('in-place deploys need source.type copy', 'BadManifest');
+      if (source.type !== 'copy') throw failure('BadManifest', 'in-place deploys need source.type copy');
       if (!existsSync(source.from))
-        throw ApplicationFailure.nonRetryable(
-          `staging folder ${source.from} does not exist; put the new version there (source.from)`,
+        throw failure(
           'MissingSource',
+          `staging folder ${source.from} does not exist; put the new version there (source.from)`,
         );
       const excluded = excluder(source.exclude);
       mkdirSync(manifest.root, { recursive: true });
@@ -86,9 +86,9 @@ export function inPlaceActivities(_config: ActivityConfig) {
       const done = path.join(deployState(manifest, deployId), 'restored');
       if (existsSync(done)) return `${manifest.root} already restored from ${request.archive}`;
       if (!existsSync(request.archive))
-        throw ApplicationFailure.nonRetryable(
-          `archive ${request.archive} is missing; restore ${manifest.root} by hand from another backup`,
+        throw failure(
           'MissingArchive',
+          `archive ${request.archive} is missing; restore ${manifest.root} by hand from another backup`,
         );
       const failedTree = failedTreeFor(manifest, deployId);
       if (existsSync(manifest.root) && !existsSync(failedTree)) renameSync(manifest.root, failedTree);

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { ApplicationFailure } from '@temporalio/activity';
 import { Client, type ClientConfig } from 'pg';
 import { sha256Path, sizeOfSync } from './checksum';
 import {
@@ -14,6 +13,7 @@ import {
   type DumpFormat,
 } from './commands/postgres';
 import { describeFailure, runCommand, stopLeftover } from './shell';
+import { failure } from '../common/failures';
 
 /*
  * pg_dump / pg_restore / psql for backups, restores and the deploy's pre-migration dump. Connection
@@ -51,22 +51,18 @@ export function parsePostgresUrl(url: string, source = 'the database URL'): PgCo
   try {
     parsed = new URL(normalized);
   } catch {
-    throw ApplicationFailure.nonRetryable(
-      `${source} is not a URL; expected postgresql://user:password@host:5432/dbname`,
-      'BadDatabaseUrl',
-    );
+    throw failure('BadDatabaseUrl', `${source} is not a URL; expected postgresql://user:password@host:5432/dbname`);
   }
   if (!/^postgres(ql)?:$/.test(parsed.protocol))
-    throw ApplicationFailure.nonRetryable(
-      `${source} is not a PostgreSQL URL (${parsed.protocol}); expected postgresql://user:password@host:5432/dbname`,
+    throw failure(
       'BadDatabaseUrl',
+      `${source} is not a PostgreSQL URL (${parsed.protocol}); expected postgresql://user:password@host:5432/dbname`,
     );
   const options: Record<string, string> = {};
   parsed.searchParams.forEach((value, key) => (options[key] = value));
   const { host: hostParam, port: portParam, user: userParam, password: passwordParam, dbname, ...rest } = options;
   const database = decodeURIComponent(parsed.pathname.replace(/^\//, '')) || dbname;
-  if (!database)
-    throw ApplicationFailure.nonRetryable(`${source} names no database; add /dbname after the host`, 'BadDatabaseUrl');
+  if (!database) throw failure('BadDatabaseUrl', `${source} names no database; add /dbname after the host`);
   return {
     host: decodeURIComponent(parsed.hostname).replace(/^\[(.*)\]$/, '$1') || hostParam || undefined,
     port: parsed.port ? Number(parsed.port) : portParam ? Number(portParam) : undefined,

@@ -9,17 +9,18 @@ import {
   renameSync,
   rmSync,
   symlinkSync,
-  writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
-import { activityInfo, ApplicationFailure, heartbeat } from '@temporalio/activity';
+import { activityInfo, heartbeat } from '@temporalio/activity';
 import type { Manifest } from '../manifest/types';
 import { excluder } from './archive';
+import { writeFileAtomic } from './atomic-write';
 import type { ActivityConfig } from './config';
 import { gitCheckoutIntoArgv, gitFetchArgv, gitMirrorCloneArgv, gitResolveArgv } from './commands/git';
 import { appEnvironment, secretValues } from './environment';
-import { appPaths, releaseDir } from './paths';
+import { appPaths, releaseDir } from '../common/names';
 import { describeFailure, runCommand } from './shell';
+import { failure } from '../common/failures';
 
 export type ReleaseStatus = 'ready' | 'good' | 'bad';
 
@@ -53,10 +54,7 @@ export function readReleaseInfo(dir: string): ReleaseInfo | undefined {
 }
 
 function writeReleaseInfo(dir: string, info: ReleaseInfo): void {
-  const file = path.join(dir, INFO_FILE);
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(`${file}.tmp`, `${JSON.stringify(info, null, 2)}\n`);
-  renameSync(`${file}.tmp`, file);
+  writeFileAtomic(path.join(dir, INFO_FILE), `${JSON.stringify(info, null, 2)}\n`);
 }
 
 /** The release `current` points at, if any. */
@@ -108,8 +106,7 @@ export interface PrepareReleaseRequest {
 export function releaseActivities(config: ActivityConfig) {
   async function git(argv: string[], manifest: Manifest, env: NodeJS.ProcessEnv): Promise<string> {
     const result = await runCommand({ argv, env, redact: secretValues(manifest, env), timeoutMs: 600_000 });
-    if (result.exitCode !== 0)
-      throw ApplicationFailure.retryable(describeFailure(result, argv.slice(0, 4).join(' ')), 'GitFailed');
+    if (result.exitCode !== 0) throw failure('GitFailed', describeFailure(result, argv.slice(0, 4).join(' ')));
     return result.stdoutTail.trim();
   }
 
@@ -135,9 +132,9 @@ export function releaseActivities(config: ActivityConfig) {
       commit = '';
     }
     if (!/^[0-9a-f]{40}$/.test(commit))
-      throw ApplicationFailure.nonRetryable(
-        `ref '${ref}' was not found in ${source.repo}; push it or pick an existing branch, tag or commit`,
+      throw failure(
         'UnknownRef',
+        `ref '${ref}' was not found in ${source.repo}; push it or pick an existing branch, tag or commit`,
       );
     mkdirSync(target, { recursive: true });
     await git(gitCheckoutIntoArgv(mirror, target, commit), manifest, env);
@@ -146,9 +143,9 @@ export function releaseActivities(config: ActivityConfig) {
 
   function fillFromCopy(source: Extract<Manifest['source'], { type: 'copy' }>, target: string): void {
     if (!existsSync(source.from))
-      throw ApplicationFailure.nonRetryable(
-        `staging folder ${source.from} does not exist; put the new version there (source.from)`,
+      throw failure(
         'MissingSource',
+        `staging folder ${source.from} does not exist; put the new version there (source.from)`,
       );
     const excluded = excluder(source.exclude);
     cpSync(source.from, target, {
@@ -210,16 +207,16 @@ export function releaseActivities(config: ActivityConfig) {
       const paths = appPaths(manifest);
       const target = releaseDir(manifest, releaseId);
       if (!readReleaseInfo(target))
-        throw ApplicationFailure.nonRetryable(
-          `release ${releaseId} does not exist in ${paths.releasesDir}; list them with: runbook releases ${manifest.app}`,
+        throw failure(
           'UnknownRelease',
+          `release ${releaseId} does not exist in ${paths.releasesDir}; list them with: runbook releases ${manifest.app}`,
         );
       const previous = currentReleaseId(manifest);
       if (previous === releaseId) return { previous, current: releaseId };
       if (existsSync(paths.current) && !lstatSync(paths.current).isSymbolicLink())
-        throw ApplicationFailure.nonRetryable(
-          `${paths.current} exists and is not a symlink; move it away so Runbook can manage releases`,
+        throw failure(
           'NotASymlink',
+          `${paths.current} exists and is not a symlink; move it away so Runbook can manage releases`,
         );
       const tmp = `${paths.current}.tmp-${process.pid}`;
       rmSync(tmp, { force: true });

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
+import { failure } from '../common/failures';
 
 export interface RunOptions {
   argv: string[];
@@ -44,9 +45,9 @@ export async function runCommand(options: RunOptions): Promise<RunResult> {
   const context = currentActivityContext();
   if (options.pidFile) await stopLeftover(options.pidFile);
   if (options.cwd && !existsSync(options.cwd))
-    throw ApplicationFailure.nonRetryable(
-      `working directory ${options.cwd} does not exist (running ${options.argv[0]}); create it or fix the cwd in the manifest`,
+    throw failure(
       'MissingDirectory',
+      `working directory ${options.cwd} does not exist (running ${options.argv[0]}); create it or fix the cwd in the manifest`,
     );
   const argv = withParentDeathSignal(options.argv);
   const child = spawn(argv[0], argv.slice(1), {

@@ -17,13 +17,7 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
-import { SEARCH_ATTRIBUTES } from '../common/constants';
 import {
-  appLockWorkflowId,
-  backupWorkflowId,
-  jobWorkflowId,
-  restoreWorkflowId,
-  runUrl,
   SIGNALS,
   WORKFLOW_TYPES,
   type BackupInput,
@@ -32,9 +26,17 @@ import {
   type RestoreInput,
   type RollbackInput,
 } from '../common/contracts';
+import {
+  appLockWorkflowId,
+  backupWorkflowId,
+  jobWorkflowId,
+  restoreWorkflowId,
+  runUrl,
+  compactTimestamp,
+  isName,
+} from '../common/names';
 import { PROGRESS_QUERY, type Outcome, type Progress, type RunReport } from '../common/progress';
-import { ACTION, APP, OUTCOME, REF } from '../common/search-attributes';
-import { compactTimestamp } from '../common/names';
+import { ACTION, APP, OUTCOME, REF, RUNBOOK_SEARCH_ATTRIBUTES } from '../common/search-attributes';
 import type { InspectInput } from '../workflows/inspect';
 import type { TemporalSettings } from './connection';
 import { UsageError } from './errors';
@@ -184,17 +186,16 @@ export function visibilityQuery(filter: HistoryFilter): string {
     clauses.push(`WorkflowType IN (${HISTORY_KINDS.map((k) => `'${k}'`).join(', ')})`);
   }
   if (filter.app !== undefined) {
-    if (!/^[a-z0-9][a-z0-9-]*$/.test(filter.app))
+    if (!isName(filter.app))
       throw new UsageError(
         `--app '${filter.app}' is not a valid app name`,
         'app names are lowercase letters, digits and dashes, as in the manifest',
       );
-    clauses.push(`${SEARCH_ATTRIBUTES.app} = '${filter.app}'`);
+    clauses.push(`${APP.name} = '${filter.app}'`);
   }
   if (filter.outcome !== undefined) {
     if (filter.outcome === 'running') clauses.push(`ExecutionStatus = 'Running'`);
-    else if (OUTCOMES.includes(filter.outcome as Outcome))
-      clauses.push(`${SEARCH_ATTRIBUTES.outcome} = '${filter.outcome}'`);
+    else if (OUTCOMES.includes(filter.outcome as Outcome)) clauses.push(`${OUTCOME.name} = '${filter.outcome}'`);
     else
       throw new UsageError(
         `--outcome '${filter.outcome}' is not an outcome`,
@@ -279,9 +280,9 @@ export class Runs {
       )
         throw new UsageError(
           `the Temporal namespace '${this.settings.namespace}' lacks Runbook's search attributes (${error.message.split('\n')[0]})`,
-          `register them once: ${Object.values(SEARCH_ATTRIBUTES)
-            .map((name) => `temporal operator search-attribute create --name ${name} --type Keyword`)
-            .join('; ')}`,
+          `register them once: ${RUNBOOK_SEARCH_ATTRIBUTES.map(
+            ({ name }) => `temporal operator search-attribute create --name ${name} --type Keyword`,
+          ).join('; ')}`,
         );
       throw error;
     }

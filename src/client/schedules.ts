@@ -7,10 +7,10 @@ import {
   type ScheduleOverlapPolicy,
   type ScheduleUpdateOptions,
 } from '@temporalio/client';
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { SEARCH_ATTRIBUTES } from '../common/constants';
 import { WORKFLOW_TYPES, type BackupInput, type JobInput } from '../common/contracts';
 import { durationMs } from '../common/duration';
+import { backupWorkflowId, jobWorkflowId, scheduleId } from '../common/names';
+import { APP } from '../common/search-attributes';
 import type { Manifest, Schedule } from '../manifest/types';
 
 /*
@@ -19,8 +19,6 @@ import type { Manifest, Schedule } from '../manifest/types';
  * update can change), so applying an unchanged manifest changes nothing, and a pause made by a person
  * survives re-applying a manifest that did not change its own `paused`.
  */
-
-const APP = defineSearchAttributeKey(SEARCH_ATTRIBUTES.app, SearchAttributeType.KEYWORD);
 
 const OVERLAP: Record<Schedule['overlap'], ScheduleOverlapPolicy> = {
   skip: 'SKIP',
@@ -33,10 +31,6 @@ const OVERLAP: Record<Schedule['overlap'], ScheduleOverlapPolicy> = {
 
 /** Marks the schedules this module manages (schedule memo `managedBy`). */
 const MANAGED_BY = 'runbook';
-
-export function scheduleId(app: string, name: string): string {
-  return `runbook-${app}-${name}`;
-}
 
 /** The schedule id from `runbook-<app>-<name>` or `<app>/<name>`. */
 export function parseScheduleRef(ref: string): string {
@@ -114,8 +108,8 @@ export function desiredSchedule(manifest: Manifest, schedule: Schedule, taskQueu
   };
   const workflowId =
     action.type === 'backup'
-      ? `backup-${manifest.app}${action.input.target ? `-${action.input.target}` : ''}`
-      : `job-${manifest.app}-${action.input.job}`;
+      ? backupWorkflowId(manifest.app, action.input.target)
+      : jobWorkflowId(manifest.app, action.input.job);
   return {
     scheduleId: id,
     spec: { cronExpressions: [schedule.cron], timezone: schedule.timezone },

@@ -1,8 +1,7 @@
 /**
  * The public contract of Runbook's workflows: their type names, inputs (plain JSON, so the Web UI's
- * start form can send them), results and workflow ids. Shared by workflows, the client and the CLI.
+ * start form can send them) and results. Shared by workflows, the client and the CLI; ids are in ./names.
  */
-import type { RunReport } from './progress';
 
 export const WORKFLOW_TYPES = {
   deploy: 'deploy',
@@ -62,34 +61,5 @@ export interface JobInput {
   timezone?: string;
 }
 
-/** Every workflow returns its report; a run that did not succeed fails with the report as failure details. */
-export type RunResult = RunReport;
-
 /** Signals of a deploy waiting at its approval gate. */
 export const SIGNALS = { approve: 'approve', abort: 'abort' } as const;
-
-/**
- * One deploy or rollback per app at a time: both use this id, and Temporal refuses a second start while
- * one runs. The lock cannot go stale: it is the running workflow itself.
- */
-export function appLockWorkflowId(app: string): string {
-  return `deploy-${app}`;
-}
-
-export function backupWorkflowId(app: string, target: string | undefined, stamp: string): string {
-  return `backup-${app}${target ? `-${target}` : ''}-${stamp}`;
-}
-
-export function restoreWorkflowId(app: string, stamp: string): string {
-  return `restore-${app}-${stamp}`;
-}
-
-export function jobWorkflowId(app: string, job: string, stamp: string): string {
-  return `job-${app}-${job}-${stamp}`;
-}
-
-/** The Web UI page of one run. */
-export function runUrl(uiUrl: string, namespace: string, workflowId: string, runId?: string): string {
-  const base = `${uiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
-  return runId ? `${base}/${encodeURIComponent(runId)}/history` : base;
-}

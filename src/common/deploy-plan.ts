@@ -1,6 +1,7 @@
-import type { Manifest, Step } from '../manifest/types';
+import type { Manifest, Step, StepPhase } from '../manifest/types';
 import type { DeployInput } from './contracts';
 import { checkLabel, stepLabel } from './labels';
+import { deployDir, hostPrefix } from './names';
 import { isRefAllowed, isWellFormedRef } from './refs';
 
 /**
@@ -49,7 +50,7 @@ export interface PlannedStep {
   name: string;
   /** For manifest steps: which one, to run it. */
   step?: {
-    phase: 'preflight' | 'install' | 'migrate' | 'build' | 'seed';
+    phase: StepPhase;
     index: number;
     run: Step['run'];
     shell?: boolean;
@@ -96,15 +97,14 @@ export function validateDeployInput(manifest: Manifest, input: DeployInput): Rec
 
 export function planDeploy(manifest: Manifest, input: DeployInput, releaseId = '<release>'): DeployPlan {
   const params = validateDeployInput(manifest, input);
-  const multi = manifest.hosts.length > 1;
   const inPlace = manifest.strategy === 'in-place';
   const requireApproval = input.requireApproval ?? manifest.approval.required;
   const hosts = manifest.hosts.map((host) => {
-    const prefix = multi ? `${host}: ` : '';
+    const prefix = hostPrefix(manifest, host);
     const steps: PlannedStep[] = [];
     const add = (phase: PlannedPhase, action: PlannedAction, name: string, extra: Partial<PlannedStep> = {}) =>
       steps.push({ phase, action, name: `${prefix}${name}`, ...extra });
-    const addSteps = (phase: 'preflight' | 'install' | 'migrate' | 'build' | 'seed') =>
+    const addSteps = (phase: StepPhase) =>
       manifest.steps[phase].forEach((step, index) =>
         add(phase, 'run-step', `${phase}: ${stepLabel(step)}`, {
           step: { phase, index, run: step.run, shell: step.shell },
@@ -150,7 +150,7 @@ export function planDeploy(manifest: Manifest, input: DeployInput, releaseId = '
 
   const compensations: string[] = [];
   for (const host of [...manifest.hosts].reverse()) {
-    const prefix = multi ? `${host}: ` : '';
+    const prefix = hostPrefix(manifest, host);
     if (inPlace)
       compensations.push(`${prefix}restore archive of ${manifest.root} (failed tree kept as _failed_<timestamp>)`);
     else compensations.push(`${prefix}stop services and switch back to the previous release`);
@@ -170,7 +170,7 @@ export function planDeploy(manifest: Manifest, input: DeployInput, releaseId = '
       ref: input.ref,
       release: releaseId,
       root: manifest.root,
-      releaseDir: inPlace ? manifest.root : `${manifest.root}/releases/${releaseId}`,
+      releaseDir: deployDir(manifest, releaseId),
       ...params,
     },
   };

@@ -6,7 +6,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { appPaths } from '../activities/paths';
+import { appPaths } from '../common/names';
 import { freePort } from './ports';
 
 export const DEMO_APP_SOURCE = path.resolve(__dirname, '..', '..', 'examples', 'demo', 'app');
@@ -105,7 +105,7 @@ export function stopAppProcesses(
   strategy: 'releases' | 'in-place' = 'releases',
   signal: NodeJS.Signals = 'SIGTERM',
 ): void {
-  const runDir = appPaths({ root, strategy, app: path.basename(root), snapshot: { files: true, exclude: [] } }).runDir;
+  const runDir = appPaths({ root, strategy, snapshot: { files: true, exclude: [] } }).runDir;
   for (const file of existsSync(runDir) ? readdirSync(runDir) : []) {
     try {
       const { pid } = JSON.parse(readFileSync(path.join(runDir, file), 'utf8')) as { pid: number };

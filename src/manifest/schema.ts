@@ -1,8 +1,9 @@
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
+import { NAME_PATTERN } from '../common/names';
 import { placeholders } from '../common/template';
 import { CommandSyntaxError, commandToArgv } from './argv';
-import { DURATION_PATTERN } from './duration';
+import { DURATION_PATTERN } from '../common/duration';
 
 /*
  * The app manifest: one YAML file per application. Secrets appear only as environment-variable names
@@ -11,7 +12,7 @@ import { DURATION_PATTERN } from './duration';
 
 const name = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9-]*$/, { error: 'expected a lowercase name of letters, digits and dashes, such as web-1' });
+  .regex(NAME_PATTERN, { error: 'expected a lowercase name of letters, digits and dashes, such as web-1' });
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
   error:
@@ -126,7 +127,6 @@ export const checkSchema = z.union([
   logsCheck,
   commandCheck,
 ]);
-export const CHECK_KINDS = ['http', 'tcp', 'postgres', 'redis', 'heartbeat', 'logs', 'command'] as const;
 
 // ---- code source ----------------------------------------------------------------------------------
 
@@ -363,6 +363,10 @@ function isTimeZone(zone: string): boolean {
 
 // ---- the manifest ---------------------------------------------------------------------------------
 
+/** The manifest's lists of steps, in the order a deploy runs them. */
+export const STEP_PHASES = ['preflight', 'install', 'migrate', 'build', 'seed'] as const;
+export type StepPhase = (typeof STEP_PHASES)[number];
+
 export const manifestSchema = z
   .strictObject({
     app: name,
@@ -468,7 +472,7 @@ function checkCrossReferences(m: RawManifest, ctx: z.RefinementCtx): void {
   });
 
   const stepNames = ['app', 'ref', 'release', 'releaseDir', 'root', ...Object.keys(m.params)];
-  for (const phase of ['preflight', 'install', 'migrate', 'build', 'seed'] as const)
+  for (const phase of STEP_PHASES)
     m.steps[phase].forEach((step, i) =>
       checkTemplates(step.run, step.shell, stepNames, ['steps', phase, i, 'run'], issue),
     );

@@ -8,4 +8,4 @@ export function resolveManifest(parsed: ParsedManifest): Manifest {
   return { ...rest, hosts: hosts ?? (host ? [host] : []) };
 }
 
-export type { BackupTarget, Check, Job, NotifyChannel, ParamSpec, Schedule, Service, Step } from './schema';
+export type { BackupTarget, Check, Job, NotifyChannel, ParamSpec, Schedule, Service, Step, StepPhase } from './schema';

@@ -1,6 +1,7 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities, type ActivityConfig } from '../activities';
-import { hostTaskQueue, ORCHESTRATION_TASK_QUEUE } from '../common/constants';
+import { ORCHESTRATION_TASK_QUEUE } from '../common/constants';
+import { hostTaskQueue } from '../common/names';
 import { workflowSource } from './bundle';
 
 export interface WorkerOptions {

@@ -1,6 +1,6 @@
 import { proxyActivities, type ActivityFunctionWithOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { hostTaskQueue } from '../common/constants';
+import { hostTaskQueue } from '../common/names';
 
 /** Activities that need no particular server (manifest, records, notifications): the workflow's own queue. */
 export const orchestration = proxyActivities<Activities>({

@@ -1,5 +1,4 @@
 import {
-  ApplicationFailure,
   CancellationScope,
   isCancellation,
   log,
@@ -11,9 +10,9 @@ import type { Activities } from '../activities';
 import type { BackupArtifact } from '../activities/backup';
 import type { CatalogueEntry } from '../activities/catalogue';
 import { formatBytes, scratchDatabaseName } from '../common/backup-names';
-import { hostTaskQueue } from '../common/constants';
+import { failure, NON_RETRYABLE_TYPES } from '../common/failures';
+import { compactTimestamp, hostTaskQueue } from '../common/names';
 import type { BackupInput } from '../common/contracts';
-import { compactTimestamp } from '../common/names';
 import type { Outcome, RunReport } from '../common/progress';
 import type { Manifest } from '../manifest/types';
 import { finish } from './deploy';
@@ -27,8 +26,6 @@ const { loadManifest } = proxyActivities<Activities>({
   retry: { maximumAttempts: 3 },
 });
 
-const NON_RETRYABLE = ['BackupConfig', 'MissingEnvironment', 'BadDatabaseUrl'];
-
 /** Activities that touch the app's server run on its host's queue; dumps heartbeat every second. */
 export function hostBackupActivities(manifest: Manifest) {
   const taskQueue = hostTaskQueue(manifest.hosts[0]);
@@ -36,12 +33,22 @@ export function hostBackupActivities(manifest: Manifest) {
     taskQueue,
     startToCloseTimeout: '12h',
     heartbeatTimeout: '10s',
-    retry: { maximumAttempts: 3, initialInterval: '2s', backoffCoefficient: 2, nonRetryableErrorTypes: NON_RETRYABLE },
+    retry: {
+      maximumAttempts: 3,
+      initialInterval: '2s',
+      backoffCoefficient: 2,
+      nonRetryableErrorTypes: NON_RETRYABLE_TYPES,
+    },
   });
   const short = proxyActivities<Activities>({
     taskQueue,
     startToCloseTimeout: '2h',
-    retry: { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, nonRetryableErrorTypes: NON_RETRYABLE },
+    retry: {
+      maximumAttempts: 5,
+      initialInterval: '1s',
+      backoffCoefficient: 2,
+      nonRetryableErrorTypes: NON_RETRYABLE_TYPES,
+    },
   });
   return {
     createBackupArtifact: long.createBackupArtifact,
@@ -72,10 +79,7 @@ export interface ArtifactSummary {
  */
 export async function backup(input: BackupInput): Promise<RunReport> {
   if (!input || typeof input.app !== 'string')
-    throw ApplicationFailure.nonRetryable(
-      'backup input must be {"app": "<app>", "target"?: "<backup target>"}',
-      'BadInput',
-    );
+    throw failure('BadInput', 'backup input must be {"app": "<app>", "target"?: "<backup target>"}');
   const logical = logicalTime();
   const stamp = compactTimestamp(logical.getTime());
   const progress = new ProgressTracker('backup', input.app);
@@ -136,13 +140,7 @@ export async function backup(input: BackupInput): Promise<RunReport> {
   progress.state = outcome;
   await finishRun(report, manifest);
   if (cancelled) throw cancelled;
-  if (error)
-    throw ApplicationFailure.create({
-      message: `backup of ${input.app} failed: ${error}`,
-      type: 'BackupFailed',
-      nonRetryable: true,
-      details: [report],
-    });
+  if (error) throw failure('BackupFailed', `backup of ${input.app} failed: ${error}`, { details: [report] });
   return report;
 }
 
@@ -155,15 +153,12 @@ function rethrowCancellation(error: unknown): unknown {
 function chooseTargets(manifest: Manifest, target: string | undefined): string[] {
   const names = manifest.backups?.targets.map((t) => t.name) ?? [];
   if (names.length === 0)
-    throw ApplicationFailure.nonRetryable(
-      `${manifest.app}'s manifest has no backups.targets; add a postgres or files target`,
-      'BackupConfig',
-    );
+    throw failure('BackupConfig', `${manifest.app}'s manifest has no backups.targets; add a postgres or files target`);
   if (target === undefined) return names;
   if (!names.includes(target))
-    throw ApplicationFailure.nonRetryable(
-      `no backup target '${target}' in ${manifest.app}'s manifest; known targets: ${names.join(', ')}`,
+    throw failure(
       'BackupConfig',
+      `no backup target '${target}' in ${manifest.app}'s manifest; known targets: ${names.join(', ')}`,
     );
   return [target];
 }
@@ -216,8 +211,7 @@ async function backUpTarget(
       verifyStep,
       async () => {
         const result = await host.verifyBackupArtifact(artifact);
-        if (!result.verified)
-          throw ApplicationFailure.nonRetryable(`verification failed: ${result.detail}`, 'VerificationFailed');
+        if (!result.verified) throw failure('VerificationFailed', `verification failed: ${result.detail}`);
         return result;
       },
       (r) => r.detail,
@@ -225,7 +219,7 @@ async function backUpTarget(
     .catch((e) => ({ verified: false, detail: failureMessage(rethrowCancellation(e)) }));
 
   let entry: CatalogueEntry = { ...artifact, verified: check.verified, verification: check.detail };
-  let failure = check.verified ? undefined : check.detail;
+  let problem = check.verified ? undefined : check.detail;
   await host.recordBackup({ manifest, entry });
 
   if (restoreStep?.endsWith('verify restore')) {
@@ -237,7 +231,7 @@ async function backUpTarget(
           restoreStep,
           async () => {
             const result = await host.verifyBackupRestore({ manifest, entry, scratchDatabase });
-            if (!result.verified) throw ApplicationFailure.nonRetryable(result.detail, 'VerificationFailed');
+            if (!result.verified) throw failure('VerificationFailed', result.detail);
             return result;
           },
           (r) => r.detail,
@@ -250,7 +244,7 @@ async function backUpTarget(
         verification: `${entry.verification}; ${restored.detail}`,
       };
       await host.recordBackup({ manifest, entry });
-      if (!restored.verified) failure = restored.detail;
+      if (!restored.verified) problem = restored.detail;
     }
   }
   return {
@@ -261,7 +255,7 @@ async function backUpTarget(
     sha256: entry.sha256,
     verified: entry.verified,
     verification: entry.verification,
-    ...(failure ? { error: failure } : {}),
+    ...(problem ? { error: problem } : {}),
   };
 }
 

@@ -1,5 +1,4 @@
 import {
-  ApplicationFailure,
   condition,
   defineSignal,
   isCancellation,
@@ -10,11 +9,10 @@ import {
   CancellationScope,
   log,
 } from '@temporalio/workflow';
-import type { StepPhase } from '../activities/steps';
-import { appLockWorkflowId, SIGNALS, type DeployInput } from '../common/contracts';
+import { SIGNALS, type DeployInput } from '../common/contracts';
+import { appLockWorkflowId, compactTimestamp, deployDir, hostPrefix } from '../common/names';
 import { DeployInputError, planDeploy, type DeployPlan, type PlannedStep } from '../common/deploy-plan';
 import { checkLabel } from '../common/labels';
-import { compactTimestamp } from '../common/names';
 import type { Outcome, RunReport } from '../common/progress';
 import { ACTION, APP, OUTCOME, REF } from '../common/search-attributes';
 import type { Manifest } from '../manifest/types';
@@ -25,6 +23,7 @@ import { runReport } from './report';
 import { notifyQuietly } from './notify';
 import { failureMessage, ProgressTracker } from './progress';
 import { Saga } from './saga';
+import { failure } from '../common/failures';
 
 export const approveSignal = defineSignal<[]>(SIGNALS.approve);
 export const abortSignal = defineSignal<[reason?: string]>(SIGNALS.abort);
@@ -37,14 +36,11 @@ export const abortSignal = defineSignal<[reason?: string]>(SIGNALS.abort);
 export async function deploy(input: DeployInput): Promise<RunReport> {
   const info = workflowInfo();
   if (!input || typeof input.app !== 'string' || typeof input.ref !== 'string')
-    throw ApplicationFailure.nonRetryable(
-      'deploy input must be {"app": "<app>", "ref": "<branch, tag or commit>"}',
-      'BadInput',
-    );
+    throw failure('BadInput', 'deploy input must be {"app": "<app>", "ref": "<branch, tag or commit>"}');
   if (info.workflowId !== appLockWorkflowId(input.app))
-    throw ApplicationFailure.nonRetryable(
-      `start deploys of ${input.app} with workflow id '${appLockWorkflowId(input.app)}', so that only one runs at a time`,
+    throw failure(
       'BadInput',
+      `start deploys of ${input.app} with workflow id '${appLockWorkflowId(input.app)}', so that only one runs at a time`,
     );
 
   const progress = new ProgressTracker('deploy', input.app);
@@ -63,7 +59,7 @@ export async function deploy(input: DeployInput): Promise<RunReport> {
   try {
     plan = planDeploy(manifest, input, releaseId);
   } catch (error) {
-    if (error instanceof DeployInputError) throw ApplicationFailure.nonRetryable(error.message, 'BadInput');
+    if (error instanceof DeployInputError) throw failure('BadInput', error.message);
     throw error;
   }
   progress.plan(plan.hosts.flatMap((h) => h.steps.map((s) => s.name)));
@@ -87,7 +83,7 @@ export async function deploy(input: DeployInput): Promise<RunReport> {
     if (manifest.strategy === 'releases') {
       for (const host of manifest.hosts) {
         const acts = hostActivities(host);
-        const prefix = manifest.hosts.length > 1 ? `${host}: ` : '';
+        const prefix = hostPrefix(manifest, host);
         await progress.run(`${prefix}mark release ${releaseId} good`, () =>
           described(acts.markRelease, `mark release ${releaseId} good`, { manifest, releaseId, status: 'good' }),
         );
@@ -120,11 +116,7 @@ export async function deploy(input: DeployInput): Promise<RunReport> {
   if (outcome === 'succeeded') return report;
   // A cancelled deploy ends as Canceled in the UI, after its compensations ran; the report is in the memo and log.
   if (cancelled) throw cancellation;
-  throw ApplicationFailure.nonRetryable(
-    report.summary,
-    outcome === 'rolled_back' ? 'DeployRolledBack' : 'DeployFailed',
-    report,
-  );
+  throw failure(outcome === 'rolled_back' ? 'DeployRolledBack' : 'DeployFailed', report.summary, { details: [report] });
 }
 
 interface DeployRun {
@@ -149,7 +141,7 @@ async function deployHost(
   const { manifest, releaseId, progress, saga, input } = run;
   const acts = hostActivities(host);
   const inPlace = manifest.strategy === 'in-place';
-  const releaseDir = inPlace ? manifest.root : `${manifest.root}/releases/${releaseId}`;
+  const releaseDir = deployDir(manifest, releaseId);
   const stepDir = manifest.source.type === 'image' ? manifest.root : releaseDir;
   const preflightDir = manifest.source.type === 'copy' ? manifest.source.from : manifest.root;
   const extraEnv: Record<string, string> = {
@@ -162,12 +154,13 @@ async function deployHost(
   let logOffsets: Record<string, number> = {};
   let previous: string | undefined;
 
-  const prefix = manifest.hosts.length > 1 ? `${host}: ` : '';
+  const prefix = hostPrefix(manifest, host);
   const undoStart = () =>
     saga.add(`${prefix}start previous services and check health`, async () => {
       if (!inPlace && !previous) {
         await described(acts.stopServices, 'stop services of the failed release', { manifest });
-        throw ApplicationFailure.nonRetryable(
+        throw failure(
+          'NothingToRollBackTo',
           `first deploy of ${manifest.app} on ${host} failed and there is no previous release to go back to; services stopped`,
         );
       }
@@ -216,7 +209,7 @@ async function deployHost(
               [
                 {
                   manifest,
-                  phase: phase as StepPhase,
+                  phase,
                   index,
                   deployId: releaseId,
                   dir: phase === 'preflight' ? preflightDir : stepDir,
@@ -309,7 +302,7 @@ async function deployHost(
         const why = gate().abortReason ?? (decided ? undefined : `no approval within ${manifest.approval.timeout}`);
         progress.state = 'running';
         await progress.run(name, async () => {
-          if (why) throw ApplicationFailure.nonRetryable(`deploy not approved: ${why}`, 'NotApproved');
+          if (why) throw failure('NotApproved', `deploy not approved: ${why}`);
           return 'approved';
         });
         break;

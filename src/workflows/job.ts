@@ -1,6 +1,5 @@
 import {
   ActivityCancellationType,
-  ApplicationFailure,
   CancellationScope,
   isCancellation,
   log,
@@ -11,8 +10,9 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { JobOperation, JobSession } from '../activities/audit';
-import { hostTaskQueue } from '../common/constants';
+import { hostTaskQueue } from '../common/names';
 import type { JobInput } from '../common/contracts';
+import { dateInZone } from '../common/dates';
 import {
   defaultJobDate,
   jobActivityPolicy,
@@ -34,9 +34,10 @@ import {
   operationFields,
   summarise,
 } from './job-outcomes';
-import { dateInZone, logicalTime } from './logical-date';
+import { logicalTime } from './logical-date';
 import { notifyQuietly } from './notify';
 import { failureMessage, ProgressTracker } from './progress';
+import { failure } from '../common/failures';
 
 const { loadManifest } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
@@ -223,12 +224,7 @@ export async function job(input: JobInput): Promise<RunReport> {
   await notifyQuietly(report, manifest, failed.length > 0 ? ['job.summary', 'job.failed'] : ['job.summary']);
 
   if (failed.length > 0) {
-    throw ApplicationFailure.create({
-      message: report.error,
-      type: 'JobFailed',
-      nonRetryable: true,
-      details: [report],
-    });
+    throw failure('JobFailed', report.error ?? report.summary, { details: [report] });
   }
   return report;
 }
@@ -238,10 +234,7 @@ function planJob(manifest: Manifest, input: JobInput): JobPlan {
   const job = manifest.jobs.find((j) => j.name === input.job);
   if (!job) {
     const known = manifest.jobs.map((j) => j.name).join(', ') || 'none';
-    throw ApplicationFailure.nonRetryable(
-      `job: the app ${manifest.app} has no job '${input.job}'; its jobs: ${known}`,
-      'BadInput',
-    );
+    throw failure('BadInput', `job: the app ${manifest.app} has no job '${input.job}'; its jobs: ${known}`);
   }
   const timezone = input.timezone ?? 'UTC';
   try {
@@ -262,10 +255,7 @@ function planJob(manifest: Manifest, input: JobInput): JobPlan {
     };
   } catch (error) {
     if (error instanceof JobInputError)
-      throw ApplicationFailure.nonRetryable(
-        `the job ${manifest.app}/${job.name} cannot start: ${error.message}`,
-        'BadInput',
-      );
+      throw failure('BadInput', `the job ${manifest.app}/${job.name} cannot start: ${error.message}`);
     throw error;
   }
 }

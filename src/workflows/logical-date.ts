@@ -13,15 +13,3 @@ export function logicalTime(): Date {
   const scheduled = info.typedSearchAttributes.get(SCHEDULED_START_TIME);
   return scheduled ?? info.runStartTime;
 }
-
-/** The calendar date of an instant in a time zone, as YYYY-MM-DD. */
-export function dateInZone(instant: Date, timeZone: string): string {
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-  }).formatToParts(instant);
-  const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
-  return `${get('year')}-${get('month')}-${get('day')}`;
-}

@@ -1,41 +1,25 @@
-import {
-  ApplicationFailure,
-  CancellationScope,
-  isCancellation,
-  proxyActivities,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { CancellationScope, isCancellation, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { CatalogueEntry } from '../activities/catalogue';
 import { scratchDatabaseName } from '../common/backup-names';
-import { hostTaskQueue } from '../common/constants';
+import { compactTimestamp, hostPrefix, hostTaskQueue } from '../common/names';
 import type { RestoreInput } from '../common/contracts';
 import type { Outcome, RunReport } from '../common/progress';
 import type { Manifest } from '../manifest/types';
 import { hostActivities } from './activities';
 import { finishRun } from './backup';
-import { compactTimestamp } from '../common/names';
 import { isoNow, workflowNow } from './clock';
 import { runHealthChecks } from './health';
 import { runReport } from './report';
 import { failureMessage, ProgressTracker } from './progress';
 import { Saga } from './saga';
 import { tagRun } from './search-attributes';
+import { failure, NON_RETRYABLE_TYPES } from '../common/failures';
 
 const { loadManifest } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
   retry: { maximumAttempts: 3 },
 });
-
-const NON_RETRYABLE = [
-  'BackupConfig',
-  'MissingEnvironment',
-  'BadDatabaseUrl',
-  'BackupNotFound',
-  'BackupMissing',
-  'ChecksumMismatch',
-  'RestoreConflict',
-];
 
 function hostRestoreActivities(manifest: Manifest) {
   const taskQueue = hostTaskQueue(manifest.hosts[0]);
@@ -43,12 +27,22 @@ function hostRestoreActivities(manifest: Manifest) {
     taskQueue,
     startToCloseTimeout: '12h',
     heartbeatTimeout: '10s',
-    retry: { maximumAttempts: 3, initialInterval: '2s', backoffCoefficient: 2, nonRetryableErrorTypes: NON_RETRYABLE },
+    retry: {
+      maximumAttempts: 3,
+      initialInterval: '2s',
+      backoffCoefficient: 2,
+      nonRetryableErrorTypes: NON_RETRYABLE_TYPES,
+    },
   });
   const quick = proxyActivities<Activities>({
     taskQueue,
     startToCloseTimeout: '1h',
-    retry: { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, nonRetryableErrorTypes: NON_RETRYABLE },
+    retry: {
+      maximumAttempts: 5,
+      initialInterval: '1s',
+      backoffCoefficient: 2,
+      nonRetryableErrorTypes: NON_RETRYABLE_TYPES,
+    },
   });
   return {
     findBackup: quick.findBackup,
@@ -68,14 +62,11 @@ function hostRestoreActivities(manifest: Manifest) {
  */
 export async function restore(input: RestoreInput): Promise<RunReport> {
   if (!input || typeof input.app !== 'string')
-    throw ApplicationFailure.nonRetryable(
-      'restore input must be {"app": "<app>", "backup": "<backup id>", "scratch"?: true}',
-      'BadInput',
-    );
+    throw failure('BadInput', 'restore input must be {"app": "<app>", "backup": "<backup id>", "scratch"?: true}');
   if (!input.backup)
-    throw ApplicationFailure.nonRetryable(
-      `restore needs the id of the backup to restore (input {"app": "${input.app}", "backup": "<id>"}); list them with \`runbook backups ${input.app}\``,
+    throw failure(
       'BadInput',
+      `restore needs the id of the backup to restore (input {"app": "${input.app}", "backup": "<id>"}); list them with \`runbook backups ${input.app}\``,
     );
   const info = workflowInfo();
   const stamp = compactTimestamp(workflowNow());
@@ -105,9 +96,9 @@ export async function restore(input: RestoreInput): Promise<RunReport> {
       (r) => `sha256 ${r.sha256.slice(0, 12)}… as catalogued`,
     );
     if (!scratch && !found.verified)
-      throw ApplicationFailure.nonRetryable(
-        `backup ${found.id} did not pass verification (${found.verification ?? 'no details'}); restore it with --scratch to look at it, or pick a verified backup`,
+      throw failure(
         'BackupUnverified',
+        `backup ${found.id} did not pass verification (${found.verification ?? 'no details'}); restore it with --scratch to look at it, or pick a verified backup`,
       );
 
     // Services run on every host of the app; the data lives on the first one.
@@ -116,11 +107,11 @@ export async function restore(input: RestoreInput): Promise<RunReport> {
       for (const hostName of [...manifest.hosts].reverse()) {
         const acts = hostActivities(hostName);
         await progress.run(
-          `${prefixOf(manifest, hostName)}stop services`,
+          `${hostPrefix(manifest, hostName)}stop services`,
           () => acts.stopServices({ manifest: manifest as Manifest }),
           (m) => m.join('; '),
         );
-        saga.add(`${prefixOf(manifest, hostName)}start services again`, async () => {
+        saga.add(`${hostPrefix(manifest, hostName)}start services again`, async () => {
           await acts.startServices({ manifest: manifest as Manifest });
         });
       }
@@ -148,7 +139,7 @@ export async function restore(input: RestoreInput): Promise<RunReport> {
     if (stopStart) {
       for (const hostName of manifest.hosts) {
         const acts = hostActivities(hostName);
-        const prefix = prefixOf(manifest, hostName);
+        const prefix = hostPrefix(manifest, hostName);
         const offsets = await acts.captureLogOffsets({ manifest });
         await progress.run(
           `${prefix}start services`,
@@ -199,11 +190,6 @@ export async function restore(input: RestoreInput): Promise<RunReport> {
   progress.state = outcome;
   await finishRun(report, manifest);
   if (cancelled) throw cancelled;
-  if (error)
-    throw ApplicationFailure.create({ message: summary, type: 'RestoreFailed', nonRetryable: true, details: [report] });
+  if (error) throw failure('RestoreFailed', summary, { details: [report] });
   return report;
-}
-
-function prefixOf(manifest: Manifest, host: string): string {
-  return manifest.hosts.length > 1 ? `${host}: ` : '';
 }

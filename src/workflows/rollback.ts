@@ -1,5 +1,6 @@
-import { ApplicationFailure, CancellationScope, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import { appLockWorkflowId, type RollbackInput } from '../common/contracts';
+import { CancellationScope, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { type RollbackInput } from '../common/contracts';
+import { appLockWorkflowId, hostPrefix } from '../common/names';
 import type { Outcome, RunReport } from '../common/progress';
 import { ACTION, APP, OUTCOME, REF } from '../common/search-attributes';
 import type { Manifest } from '../manifest/types';
@@ -8,6 +9,7 @@ import { runHealthChecks } from './health';
 import { finish } from './deploy';
 import { failureMessage, ProgressTracker } from './progress';
 import { runReport } from './report';
+import { failure } from '../common/failures';
 
 /**
  * Switches an app back to an earlier good release (the newest one before the current, or `to`) and
@@ -16,11 +18,11 @@ import { runReport } from './report';
 export async function rollback(input: RollbackInput): Promise<RunReport> {
   const info = workflowInfo();
   if (!input || typeof input.app !== 'string')
-    throw ApplicationFailure.nonRetryable('rollback input must be {"app": "<app>", "to"?: "<release>"}', 'BadInput');
+    throw failure('BadInput', 'rollback input must be {"app": "<app>", "to"?: "<release>"}');
   if (info.workflowId !== appLockWorkflowId(input.app))
-    throw ApplicationFailure.nonRetryable(
-      `start rollbacks of ${input.app} with workflow id '${appLockWorkflowId(input.app)}' (the deploy lock)`,
+    throw failure(
       'BadInput',
+      `start rollbacks of ${input.app} with workflow id '${appLockWorkflowId(input.app)}' (the deploy lock)`,
     );
   upsertSearchAttributes([
     { key: APP, value: input.app },
@@ -32,9 +34,9 @@ export async function rollback(input: RollbackInput): Promise<RunReport> {
     described(orchestration.loadManifest, `load manifest ${input.app}`, input.app),
   );
   if (manifest.strategy !== 'releases')
-    throw ApplicationFailure.nonRetryable(
-      `${manifest.app} deploys in place: it has no releases to switch between; restore a backup instead (runbook restore)`,
+    throw failure(
       'BadInput',
+      `${manifest.app} deploys in place: it has no releases to switch between; restore a backup instead (runbook restore)`,
     );
 
   let outcome: Outcome = 'succeeded';
@@ -43,7 +45,7 @@ export async function rollback(input: RollbackInput): Promise<RunReport> {
   try {
     for (const host of manifest.hosts) {
       const acts = hostActivities(host);
-      const prefix = manifest.hosts.length > 1 ? `${host}: ` : '';
+      const prefix = hostPrefix(manifest, host);
       const view = await progress.run(
         `${prefix}find release`,
         () => described(acts.describeReleases, 'find releases', { manifest }),
@@ -55,14 +57,14 @@ export async function rollback(input: RollbackInput): Promise<RunReport> {
         );
         target = older[older.length - 1]?.id;
         if (!target)
-          throw ApplicationFailure.nonRetryable(
-            `no earlier good release of ${manifest.app} to go back to; deploy a fixed version instead`,
+          throw failure(
             'NothingToRollBackTo',
+            `no earlier good release of ${manifest.app} to go back to; deploy a fixed version instead`,
           );
       } else if (!view.releases.some((r) => r.id === target)) {
-        throw ApplicationFailure.nonRetryable(
-          `release ${target} does not exist; list releases with: runbook releases ${manifest.app}`,
+        throw failure(
           'UnknownRelease',
+          `release ${target} does not exist; list releases with: runbook releases ${manifest.app}`,
         );
       }
       upsertSearchAttributes([{ key: REF, value: view.releases.find((r) => r.id === target)?.ref ?? target }]);
@@ -92,6 +94,6 @@ export async function rollback(input: RollbackInput): Promise<RunReport> {
   });
   await CancellationScope.nonCancellable(() => finish(manifest, report));
   progress.state = outcome;
-  if (outcome !== 'succeeded') throw ApplicationFailure.nonRetryable(report.summary, 'RollbackFailed', report);
+  if (outcome !== 'succeeded') throw failure('RollbackFailed', report.summary, { details: [report] });
   return report;
 }

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { appLockWorkflowId } from '../../src/common/contracts';
+import { appLockWorkflowId } from '../../src/common/names';
 import type { RunReport } from '../../src/common/progress';
 import { freePort } from '../../src/devserver/ports';
 import { runCli } from '../support/cli';

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
 import { isAlive } from '../../src/activities/shell';
-import { backupWorkflowId } from '../../src/common/contracts';
+import { backupWorkflowId } from '../../src/common/names';
 import type { RunReport } from '../../src/common/progress';
 import { createBackupApp, readCatalogueFile, type BackupApp } from '../support/backup-app';
 import { stopChild, waitFor } from '../support/postgres';

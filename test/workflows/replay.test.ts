@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { appLockWorkflowId } from '../../src/common/contracts';
+import { appLockWorkflowId } from '../../src/common/names';
 import { createAppFixture } from '../support/demo-app';
 import { runOutcome } from '../support/runs';
 import { resolveTemporalCli } from '../../src/devserver/temporal-cli';

@@ -2,7 +2,7 @@ import { heartbeat } from '@temporalio/activity';
 import type { Manifest, Service } from '../../manifest/types';
 import type { ActivityConfig } from '../config';
 import { appEnvironment, secretValues } from '../environment';
-import { liveDir } from '../paths';
+import { liveDir } from '../../common/names';
 import { readReleaseInfo } from '../releases';
 import { commandManager } from './command';
 import { composeManager } from './compose';

@@ -1,24 +1,15 @@
 import { spawn } from 'node:child_process';
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { ApplicationFailure } from '@temporalio/activity';
 import { commandToArgv } from '../../manifest/argv';
-import { durationMs } from '../../manifest/duration';
+import { durationMs } from '../../common/duration';
 import type { Service } from '../../manifest/types';
-import { appPaths } from '../paths';
+import { appPaths } from '../../common/names';
+import { writeFileAtomic } from '../atomic-write';
 import { isAlive, redact } from '../shell';
 import { pidsListeningOn } from './ports';
 import type { ServiceContext, ServiceManager } from './types';
+import { failure } from '../../common/failures';
 
 type ProcessService = Extract<Service, { type: 'process' }>;
 
@@ -53,7 +44,8 @@ export const processManager: ServiceManager<ProcessService> = {
       child.once('spawn', () => resolve(undefined));
     });
     if (spawnError || !child.pid)
-      throw ApplicationFailure.nonRetryable(
+      throw failure(
+        'ServiceCommandFailed',
         `${service.name}: cannot start ${argv[0]}: ${spawnError?.message}; check services[].start in the manifest`,
       );
     child.unref();
@@ -68,9 +60,9 @@ export const processManager: ServiceManager<ProcessService> = {
     if (!isAlive(child.pid) || child.exitCode !== null) {
       rmSync(pidFile(context, service), { force: true });
       const tail = readTail(log, logStart);
-      throw ApplicationFailure.nonRetryable(
-        `${service.name} exited right after starting (status ${child.exitCode ?? 'unknown'})${tail ? `; its log says:\n${redact(tail, context.redact)}` : ''}`,
+      throw failure(
         'ServiceExited',
+        `${service.name} exited right after starting (status ${child.exitCode ?? 'unknown'})${tail ? `; its log says:\n${redact(tail, context.redact)}` : ''}`,
       );
     }
     return `${stopped.startsWith('stopped') ? `${stopped}; ` : ''}started ${service.name} (pid ${child.pid}, log ${log})`;
@@ -121,11 +113,7 @@ function readPidRecord(file: string): PidRecord | undefined {
 }
 
 function writePidRecord(file: string, record: PidRecord): void {
-  mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp`;
-  writeFileSync(tmp, JSON.stringify(record));
-  // rename is atomic: a crash never leaves a half-written pid file
-  renameSync(tmp, file);
+  writeFileAtomic(file, JSON.stringify(record));
 }
 
 async function terminate(pid: number, group: boolean, timeoutMs: number): Promise<void> {

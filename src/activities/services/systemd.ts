@@ -1,8 +1,8 @@
-import { ApplicationFailure } from '@temporalio/activity';
 import type { Service } from '../../manifest/types';
 import { systemctlArgv } from '../commands/systemctl';
 import { describeFailure, runCommand } from '../shell';
 import type { ServiceContext, ServiceManager } from './types';
+import { failure } from '../../common/failures';
 
 type SystemdService = Extract<Service, { type: 'systemd' }>;
 
@@ -14,9 +14,9 @@ async function systemctl(
   const argv = systemctlArgv(verb, service);
   const result = await runCommand({ argv, env: context.env, redact: context.redact, timeoutMs: 120_000 });
   if (result.exitCode !== 0)
-    throw ApplicationFailure.nonRetryable(
-      `${describeFailure(result, argv.join(' '))}\ncheck the unit with: journalctl -u ${service.unit} -n 50`,
+    throw failure(
       'ServiceCommandFailed',
+      `${describeFailure(result, argv.join(' '))}\ncheck the unit with: journalctl -u ${service.unit} -n 50`,
     );
   return `${argv.join(' ')}: ok`;
 }

@@ -1,12 +1,11 @@
-import path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { Command } from 'commander';
-import { knownApps, manifestPath } from '../../manifest/lookup';
 import type { CatalogueEntry } from '../../activities/catalogue';
 import { formatBytes } from '../../common/backup-names';
 import { WORKFLOW_TYPES } from '../../common/contracts';
 import { connect } from '../../client/connection';
-import { RunFailedError, UsageError } from '../../client/errors';
+import { RunFailedError } from '../../client/errors';
+import { loadAppManifest } from '../manifests';
 import type { Output } from '../output';
 
 /** How long the catalogue may take to come back: a worker on the app's host must be running. */
@@ -20,9 +19,8 @@ export function backupsCommand(output: Output): Command {
       'after',
       "\nExamples:\n  $ runbook backups orquetask\n  $ runbook backups orquetask --json | jq -r '.[] | select(.verified) | .id' | head -1",
     )
-    .exitOverride()
     .action(async (app: string) => {
-      checkApp(app);
+      loadAppManifest(app);
       const connected = await connect();
       try {
         const { client, settings } = connected;
@@ -56,19 +54,4 @@ export function backupsCommand(output: Output): Command {
         await connected.close();
       }
     });
-}
-
-function checkApp(app: string): void {
-  const dir = path.resolve(process.env.RUNBOOK_MANIFESTS ?? 'apps');
-  if (!/^[a-z0-9][a-z0-9-]*$/.test(app))
-    throw new UsageError(
-      `<app> '${app}' is not a valid app name`,
-      'app names are lowercase letters, digits and dashes',
-    );
-  if (manifestPath(dir, app)) return;
-  const known = knownApps(dir);
-  throw new UsageError(
-    `no manifest for app '${app}' in ${dir}`,
-    known.length > 0 ? `known apps: ${known.join(', ')}` : 'set RUNBOOK_MANIFESTS to your manifests folder',
-  );
 }

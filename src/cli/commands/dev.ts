@@ -3,8 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import type { Output } from '../output';
 import { startDevEnvironment, stopOnSignals } from '../../devserver/dev-environment';
-import { knownApps } from '../../manifest/lookup';
-import { manifestsDir } from '../manifests';
+import { knownApps, manifestsDirFrom } from '../../manifest/lookup';
 
 export function portNumber(value: string): number {
   const port = Number(value);
@@ -42,7 +41,7 @@ export function devCommand(output: Output): Command {
       '\nExamples:\n  $ runbook dev\n  $ RUNBOOK_MANIFESTS=examples runbook dev --db .runbook-dev/temporal.db',
     )
     .action(async (options: DevOptions) => {
-      const dir = manifestsDir();
+      const dir = manifestsDirFrom();
       if (options.db) mkdirSync(path.dirname(path.resolve(options.db)), { recursive: true });
       const environment = await startDevEnvironment({
         port: options.port,
