@@ -21,7 +21,9 @@ test: setup
 test-durability: setup
 	RUNBOOK_TEST_SUITE=durability RUNBOOK_TEST_SKIP_BUILD=1 npx jest --passWithNoTests
 
+# The seed suite also needs a Docker engine, Compose v2 and a systemd machine (scripts/setup-seeds.sh).
 test-seeds: setup
+	@scripts/setup-seeds.sh
 	RUNBOOK_TEST_SUITE=seeds RUNBOOK_TEST_SKIP_BUILD=1 npx jest --passWithNoTests
 
 test-cluster: setup

@@ -14,7 +14,7 @@ const activitiesAndWorkflowsByType = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', '.tools/', '.artifacts/', 'coverage/'] },
+  { ignores: ['dist/', 'node_modules/', '.tools/', '.artifacts/', 'coverage/', '.containers/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

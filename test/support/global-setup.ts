@@ -3,11 +3,14 @@ import path from 'node:path';
 import { startDevServer, type DevServer } from '../../src/devserver/dev-server';
 import { startPostgres, type PostgresInstance } from './postgres';
 import { startRedis, type RedisInstance } from './redis';
+import { startSeedServices, type SeedServices } from './seed-services';
 
 export interface TestServices {
   temporal: DevServer;
   postgres: PostgresInstance;
   redis: RedisInstance;
+  /** Only for the seed suite: a Docker engine and a systemd machine. */
+  seeds?: SeedServices;
 }
 
 declare global {
@@ -18,7 +21,8 @@ const ROOT = path.resolve(__dirname, '..', '..');
 
 /**
  * One set of real services per test run, on free ports: the Temporal dev server (with the project's search
- * attributes and Web UI), a PostgreSQL cluster and a redis-server. Test files find them through env vars.
+ * attributes and Web UI), a PostgreSQL cluster and a redis-server, and for the seed suite a Docker engine and a
+ * systemd machine. Test files find them through env vars.
  */
 export default async function globalSetup(): Promise<void> {
   if (!process.env.RUNBOOK_TEST_SKIP_BUILD) {
@@ -27,7 +31,8 @@ export default async function globalSetup(): Promise<void> {
     if (build.status !== 0) throw new Error('npm run build failed');
   }
   const [temporal, postgres, redis] = await Promise.all([startDevServer(), startPostgres(), startRedis()]);
-  globalThis.__RUNBOOK_TEST_SERVICES__ = { temporal, postgres, redis };
+  const seeds = process.env.RUNBOOK_TEST_SUITE === 'seeds' ? await startSeedServices() : undefined;
+  globalThis.__RUNBOOK_TEST_SERVICES__ = { temporal, postgres, redis, seeds };
   Object.assign(process.env, {
     TEMPORAL_ADDRESS: temporal.address,
     TEMPORAL_NAMESPACE: temporal.namespace,

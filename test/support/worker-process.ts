@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { stopChild } from './postgres';
+import { childrenOf } from './containers';
+import { stopChild, waitFor } from './postgres';
 
 const WORKER_MAIN = path.resolve(__dirname, '..', '..', 'dist', 'workers', 'main.js');
 
@@ -23,6 +24,8 @@ export async function startWorkerProcess(options: {
   orchestrate?: boolean;
   env?: NodeJS.ProcessEnv;
   wrap?: string[];
+  /** The wrapper forks the worker and waits (nsenter into a pid namespace): signals go to the forked worker. */
+  wrapForks?: boolean;
 }): Promise<WorkerProcess> {
   const env = {
     ...process.env,
@@ -52,14 +55,39 @@ export async function startWorkerProcess(options: {
       }
     }, 50);
   });
+  const exited = () =>
+    new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(undefined) : child.once('exit', r)));
+  if (options.wrapForks) {
+    const worker = childrenOf(child.pid!)[0];
+    const signal = (name: NodeJS.Signals) => {
+      try {
+        process.kill(worker, name);
+      } catch {
+        // already gone
+      }
+    };
+    return {
+      child,
+      output: () => output,
+      kill: async () => {
+        signal('SIGKILL');
+        await exited();
+      },
+      stop: async () => {
+        signal('SIGINT');
+        await waitFor(async () => {
+          if (child.exitCode === null && child.signalCode === null) throw new Error('worker still running');
+        }, 15_000).catch(() => signal('SIGKILL'));
+        await exited();
+      },
+    };
+  }
   return {
     child,
     output: () => output,
     kill: async () => {
       child.kill('SIGKILL');
-      await new Promise((r) =>
-        child.exitCode !== null || child.signalCode !== null ? r(undefined) : child.once('exit', r),
-      );
+      await exited();
     },
     stop: () => stopChild(child, 'SIGINT', 15_000),
   };
