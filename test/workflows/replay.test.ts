@@ -1,17 +1,20 @@
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { appLockWorkflowId } from '../../src/common/names';
+import { appLockWorkflowId, backupWorkflowId, jobWorkflowId, restoreWorkflowId } from '../../src/common/names';
+import { createBackupApp } from '../support/backup-app';
+import { createJobApp } from '../support/job-app';
 import { createAppFixture } from '../support/demo-app';
 import { runOutcome } from '../support/runs';
 import { resolveTemporalCli } from '../../src/devserver/temporal-cli';
-import { connectClient, startTestWorker, temporalAddress } from '../support/temporal';
+import { connectClient, startTestWorker, temporalAddress, uniqueName } from '../support/temporal';
 
 /*
  * Histories recorded from released workflow code, replayed against today's code: a change that would
  * break a running deploy on upgrade (a reordered or removed command without `patched()`) fails here first.
  * Record them again only for a deliberate, versioned change:
  *   RUNBOOK_RECORD_HISTORIES=1 npx jest test/workflows/replay.test.ts
+ * Recording writes only histories not recorded yet: a recorded one is never changed.
  */
 const FIXTURES = path.resolve(__dirname, '..', 'fixtures', 'histories');
 const REPLAY = path.resolve(__dirname, '..', '..', 'scripts', 'replay-histories.js');
@@ -19,6 +22,28 @@ const bundle = () => process.env.RUNBOOK_WORKFLOW_BUNDLE!;
 
 describe('replaying recorded histories against the current workflow code', () => {
   if (process.env.RUNBOOK_RECORD_HISTORIES) {
+    /** Writes a finished run's history as the Temporal CLI shows it; a history already recorded is kept. */
+    const recordHistory = async (name: string, workflowId: string, runId: string) => {
+      const file = path.join(FIXTURES, `${name}.json`);
+      if (existsSync(file)) return;
+      // The Temporal CLI writes histories in the proto3 JSON form that historyFromJSON reads.
+      const cli = resolveTemporalCli();
+      if (cli.kind !== 'path') throw new Error('recording needs the Temporal CLI (make setup)');
+      const json = execFileSync(cli.path, [
+        'workflow',
+        'show',
+        '--address',
+        temporalAddress(),
+        '--workflow-id',
+        workflowId,
+        '--run-id',
+        runId,
+        '--output',
+        'json',
+      ]);
+      writeFileSync(file, json);
+    };
+
     it('records a successful deploy, a rolled-back deploy and a rollback', async () => {
       const fx = await createAppFixture({ name: 'replay' });
       const worker = await startTestWorker({
@@ -35,23 +60,7 @@ describe('replaying recorded histories against the current workflow code', () =>
             args,
           });
           await runOutcome(temporal.client, handle.workflowId);
-          // The Temporal CLI writes histories in the proto3 JSON form that historyFromJSON reads.
-          const cli = resolveTemporalCli();
-          if (cli.kind !== 'path') throw new Error('recording needs the Temporal CLI (make setup)');
-          const { runId } = await handle.describe();
-          const json = execFileSync(cli.path, [
-            'workflow',
-            'show',
-            '--address',
-            temporalAddress(),
-            '--workflow-id',
-            handle.workflowId,
-            '--run-id',
-            runId,
-            '--output',
-            'json',
-          ]);
-          writeFileSync(path.join(FIXTURES, `${name}.json`), json);
+          await recordHistory(name, handle.workflowId, handle.firstExecutionRunId);
         };
         fx.stage('v1');
         await record('deploy-succeeded', 'deploy', [{ app: fx.app, ref: 'v1' }]);
@@ -64,6 +73,58 @@ describe('replaying recorded histories against the current workflow code', () =>
         await worker.stop();
         await temporal.close();
         await fx.cleanup();
+      }
+    });
+
+    it('records a backup, a restore, a job that succeeded and a job with a failed date', async () => {
+      const shop = await createBackupApp({ prefix: 'replay-shop' });
+      const etl = createJobApp({
+        app: uniqueName('replay-etl'),
+        host: uniqueName('etl'),
+        failDates: ['2025-12-02'],
+        manifestsDir: shop.manifestsDir,
+      });
+      const taskQueue = uniqueName('replay');
+      const worker = await startTestWorker({
+        taskQueue,
+        hosts: [shop.host, etl.host],
+        activities: { manifestsDir: shop.manifestsDir, env: { ...process.env, ...shop.env } },
+      });
+      const temporal = await connectClient();
+      try {
+        const record = async (name: string, type: string, workflowId: string, input: object) => {
+          const handle = await temporal.client.workflow.start(type, { taskQueue, workflowId, args: [input] });
+          const { report } = await runOutcome(temporal.client, handle.workflowId);
+          await recordHistory(name, workflowId, handle.firstExecutionRunId);
+          return report;
+        };
+        const backup = await record('backup-succeeded', 'backup', backupWorkflowId(shop.app, 'db', 'replay'), {
+          app: shop.app,
+          target: 'db',
+        });
+        const artifacts = (backup.details as { artifacts: Array<{ id: string }> }).artifacts;
+        await record('restore-succeeded', 'restore', restoreWorkflowId(shop.app, 'replay'), {
+          app: shop.app,
+          backup: artifacts[0].id,
+        });
+        await record('job-succeeded', 'job', jobWorkflowId(etl.app, 'daily-processor', 'replay-ok'), {
+          app: etl.app,
+          job: 'daily-processor',
+          date: '2025-12-01',
+          mode: 'auto',
+        });
+        await record('job-failed', 'job', jobWorkflowId(etl.app, 'daily-processor', 'replay-failed'), {
+          app: etl.app,
+          job: 'daily-processor',
+          from: '2025-12-01',
+          to: '2025-12-02',
+          mode: 'auto',
+        });
+      } finally {
+        await worker.stop();
+        await temporal.close();
+        rmSync(shop.root, { recursive: true, force: true });
+        rmSync(etl.dir, { recursive: true, force: true });
       }
     });
   }
