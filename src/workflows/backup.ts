@@ -1,63 +1,21 @@
-import {
-  CancellationScope,
-  isCancellation,
-  log,
-  proxyActivities,
-  upsertMemo,
-  workflowInfo,
-} from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import { isCancellation, log, workflowInfo } from '@temporalio/workflow';
 import type { BackupArtifact } from '../activities/backup';
 import type { CatalogueEntry } from '../activities/catalogue';
 import { formatBytes, scratchDatabaseName } from '../common/backup-names';
-import { failure, NON_RETRYABLE_TYPES } from '../common/failures';
-import { compactTimestamp, hostTaskQueue } from '../common/names';
 import type { BackupInput } from '../common/contracts';
+import { failure } from '../common/failures';
+import { compactTimestamp } from '../common/names';
 import type { Outcome, RunReport } from '../common/progress';
 import type { Manifest } from '../manifest/types';
-import { finish } from './deploy';
+import { activitiesFor, orchestration } from './activities';
 import { logicalTime } from './logical-date';
-import { runReport } from './report';
-import { failureMessage, ProgressTracker } from './progress';
-import { tagOutcome, tagRun } from './search-attributes';
+import { failureMessage, type ProgressTracker } from './progress';
+import { beginRun, endRun, loadManifest } from './run';
 
-const { loadManifest } = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  retry: { maximumAttempts: 3 },
-});
-
-/** Activities that touch the app's server run on its host's queue; dumps heartbeat every second. */
-export function hostBackupActivities(manifest: Manifest) {
-  const taskQueue = hostTaskQueue(manifest.hosts[0]);
-  const long = proxyActivities<Activities>({
-    taskQueue,
-    startToCloseTimeout: '12h',
-    heartbeatTimeout: '10s',
-    retry: {
-      maximumAttempts: 3,
-      initialInterval: '2s',
-      backoffCoefficient: 2,
-      nonRetryableErrorTypes: NON_RETRYABLE_TYPES,
-    },
-  });
-  const short = proxyActivities<Activities>({
-    taskQueue,
-    startToCloseTimeout: '2h',
-    retry: {
-      maximumAttempts: 5,
-      initialInterval: '1s',
-      backoffCoefficient: 2,
-      nonRetryableErrorTypes: NON_RETRYABLE_TYPES,
-    },
-  });
-  return {
-    createBackupArtifact: long.createBackupArtifact,
-    verifyBackupArtifact: short.verifyBackupArtifact,
-    verifyBackupRestore: short.verifyBackupRestore,
-    recordBackup: short.recordBackup,
-    applyBackupRetention: short.applyBackupRetention,
-    listBackups: short.listBackups,
-  };
+/** A backup's activities, on the app's (first) host: dumps and archives, and the catalogue around them. */
+function backupActivities(manifest: Manifest) {
+  const host = manifest.hosts[0];
+  return { artifact: activitiesFor('artifact', host), catalogue: activitiesFor('catalogue', host) };
 }
 
 export interface ArtifactSummary {
@@ -82,18 +40,17 @@ export async function backup(input: BackupInput): Promise<RunReport> {
     throw failure('BadInput', 'backup input must be {"app": "<app>", "target"?: "<backup target>"}');
   const logical = logicalTime();
   const stamp = compactTimestamp(logical.getTime());
-  const progress = new ProgressTracker('backup', input.app);
-  tagRun(input.app, 'backup');
+  const run = beginRun('backup', input.app);
+  const progress = run.progress;
 
   const artifacts: ArtifactSummary[] = [];
-  let manifest: Manifest | undefined;
   let error: string | undefined;
   let cancelled: unknown;
   try {
-    manifest = await progress.run('load manifest', () => loadManifest(input.app));
+    const manifest = await loadManifest(run);
     const targets = chooseTargets(manifest, input.target);
-    const host = hostBackupActivities(manifest);
-    progress.plan(targets.flatMap((t) => stepNames(manifest as Manifest, t)));
+    const host = backupActivities(manifest);
+    progress.plan(targets.flatMap((t) => stepNames(manifest, t)));
 
     for (const target of targets) {
       const summary = await backUpTarget(manifest, target, {
@@ -107,7 +64,7 @@ export async function backup(input: BackupInput): Promise<RunReport> {
         await progress
           .run(
             `${target}: retention`,
-            () => host.applyBackupRetention({ manifest: manifest as Manifest, target }),
+            () => host.catalogue.applyBackupRetention({ manifest, target }),
             (r) =>
               r.deleted.length > 0
                 ? `kept ${r.kept.length}, deleted ${r.deleted.join(', ')}`
@@ -131,17 +88,16 @@ export async function backup(input: BackupInput): Promise<RunReport> {
   }
 
   const outcome: Outcome = cancelled ? 'cancelled' : error ? 'failed' : 'succeeded';
-  const report: RunReport = runReport(progress, {
-    outcome,
-    summary: summarize(input.app, artifacts, error),
-    ...(error ? { error } : {}),
-    details: { logicalDate: logical.toISOString(), artifacts },
-  });
-  progress.state = outcome;
-  await finishRun(report, manifest);
-  if (cancelled) throw cancelled;
-  if (error) throw failure('BackupFailed', `backup of ${input.app} failed: ${error}`, { details: [report] });
-  return report;
+  return endRun(
+    run,
+    {
+      outcome,
+      summary: summarize(input.app, artifacts, error),
+      ...(error ? { error } : {}),
+      details: { logicalDate: logical.toISOString(), artifacts },
+    },
+    { cancellation: cancelled, message: `backup of ${input.app} failed: ${error}` },
+  );
 }
 
 /** A failure this run handles by itself, unless it is the run being cancelled: that one goes on up. */
@@ -177,7 +133,7 @@ function stepNames(manifest: Manifest, target: string): string[] {
 async function backUpTarget(
   manifest: Manifest,
   target: string,
-  run: { stamp: string; logicalDate: string; progress: ProgressTracker; host: ReturnType<typeof hostBackupActivities> },
+  run: { stamp: string; logicalDate: string; progress: ProgressTracker; host: ReturnType<typeof backupActivities> },
 ): Promise<ArtifactSummary> {
   const { progress, host } = run;
   const info = workflowInfo();
@@ -187,7 +143,7 @@ async function backUpTarget(
     artifact = await progress.run(
       dumpStep,
       () =>
-        host.createBackupArtifact({
+        host.artifact.createBackupArtifact({
           manifest,
           target,
           stamp: run.stamp,
@@ -210,7 +166,7 @@ async function backUpTarget(
     .run(
       verifyStep,
       async () => {
-        const result = await host.verifyBackupArtifact(artifact);
+        const result = await host.catalogue.verifyBackupArtifact(artifact);
         if (!result.verified) throw failure('VerificationFailed', `verification failed: ${result.detail}`);
         return result;
       },
@@ -220,7 +176,7 @@ async function backUpTarget(
 
   let entry: CatalogueEntry = { ...artifact, verified: check.verified, verification: check.detail };
   let problem = check.verified ? undefined : check.detail;
-  await host.recordBackup({ manifest, entry });
+  await host.catalogue.recordBackup({ manifest, entry });
 
   if (restoreStep?.endsWith('verify restore')) {
     if (!entry.verified) progress.skip(restoreStep, 'the artifact did not verify');
@@ -230,7 +186,7 @@ async function backUpTarget(
         .run(
           restoreStep,
           async () => {
-            const result = await host.verifyBackupRestore({ manifest, entry, scratchDatabase });
+            const result = await host.catalogue.verifyBackupRestore({ manifest, entry, scratchDatabase });
             if (!result.verified) throw failure('VerificationFailed', result.detail);
             return result;
           },
@@ -243,7 +199,7 @@ async function backUpTarget(
         restoreVerified: restored.verified,
         verification: `${entry.verification}; ${restored.detail}`,
       };
-      await host.recordBackup({ manifest, entry });
+      await host.catalogue.recordBackup({ manifest, entry });
       if (!restored.verified) problem = restored.detail;
     }
   }
@@ -266,23 +222,8 @@ function summarize(app: string, artifacts: ArtifactSummary[], error: string | un
   return `backup ${app} failed: ${good.length} of ${artifacts.length || 'its'} target(s) verified; ${error.split('\n')[0]}`;
 }
 
-/**
- * What every finished backup or restore does, as deploys do (`finish`): the outcome as search attribute
- * and memo, a line in the deploy log on each host, the run record in the audit database, and the
- * notification the manifest asks for. None of it can change the outcome, nor be cancelled.
- */
-export async function finishRun(report: RunReport, manifest: Manifest | undefined): Promise<void> {
-  await CancellationScope.nonCancellable(async () => {
-    if (manifest) await finish(manifest, report);
-    else {
-      tagOutcome(report.outcome);
-      upsertMemo({ summary: report.summary });
-    }
-  });
-}
-
 /** The catalogue of an app, for `runbook backups <app>`; read on the app's host. */
 export async function backups(input: { app: string }): Promise<CatalogueEntry[]> {
-  const manifest = await loadManifest(input.app);
-  return hostBackupActivities(manifest).listBackups({ manifest });
+  const manifest = await orchestration.loadManifest(input.app);
+  return backupActivities(manifest).catalogue.listBackups({ manifest });
 }

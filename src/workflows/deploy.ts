@@ -3,24 +3,20 @@ import {
   defineSignal,
   isCancellation,
   setHandler,
-  upsertMemo,
-  upsertSearchAttributes,
   workflowInfo,
   CancellationScope,
-  log,
 } from '@temporalio/workflow';
 import { SIGNALS, type DeployInput } from '../common/contracts';
 import { appLockWorkflowId, compactTimestamp, deployDir, hostPrefix } from '../common/names';
 import { DeployInputError, planDeploy, type DeployPlan, type PlannedStep } from '../common/deploy-plan';
 import { checkLabel } from '../common/labels';
 import type { Outcome, RunReport } from '../common/progress';
-import { ACTION, APP, OUTCOME, REF } from '../common/search-attributes';
 import type { Manifest } from '../manifest/types';
 import { durationMs as durationToMs } from '../common/duration';
-import { described, hostActivities, orchestration } from './activities';
+import { described, hostActivities, inGroup } from './activities';
 import { runHealthChecks } from './health';
-import { runReport } from './report';
-import { notifyQuietly } from './notify';
+import type { ReportFacts } from './report';
+import { beginRun, endRun, loadManifest, tagReleasedRun } from './run';
 import { failureMessage, ProgressTracker } from './progress';
 import { Saga } from './saga';
 import { failure } from '../common/failures';
@@ -43,18 +39,15 @@ export async function deploy(input: DeployInput): Promise<RunReport> {
       `start deploys of ${input.app} with workflow id '${appLockWorkflowId(input.app)}', so that only one runs at a time`,
     );
 
-  const progress = new ProgressTracker('deploy', input.app);
+  const lifecycle = beginRun('deploy', input.app, { ref: input.ref });
+  const progress = lifecycle.progress;
   const releaseId = `${compactTimestamp(info.runStartTime.getTime())}-${info.runId.slice(0, 8)}`;
   let approved = false;
   let abortReason: string | undefined;
   setHandler(approveSignal, () => void (approved = true));
   setHandler(abortSignal, (reason?: string) => void (abortReason = reason ?? 'aborted by an operator'));
 
-  const manifest = await progress.run(
-    'load manifest',
-    () => described(orchestration.loadManifest, `load manifest ${input.app}`, input.app),
-    (m) => `hosts: ${m.hosts.join(', ')}`,
-  );
+  const manifest = await loadManifest(lifecycle);
   let plan: DeployPlan;
   try {
     plan = planDeploy(manifest, input, releaseId);
@@ -63,12 +56,7 @@ export async function deploy(input: DeployInput): Promise<RunReport> {
     throw error;
   }
   progress.plan(plan.hosts.flatMap((h) => h.steps.map((s) => s.name)));
-  upsertSearchAttributes([
-    { key: APP, value: input.app },
-    { key: REF, value: input.ref },
-    { key: ACTION, value: 'deploy' },
-    { key: OUTCOME, value: 'running' },
-  ]);
+  tagReleasedRun(lifecycle);
 
   const saga = new Saga();
   const run: DeployRun = { manifest, plan, input, releaseId, progress, saga, migrated: false, changed: false };
@@ -110,13 +98,10 @@ export async function deploy(input: DeployInput): Promise<RunReport> {
       error = `${error}; ROLLBACK FAILED: ${undone.failed.map((f) => `${f.name}: ${f.error}`).join('; ')}`;
   }
 
-  const report = buildReport(run, outcome, error, cancelled);
-  await CancellationScope.nonCancellable(() => finish(manifest, report));
-  progress.state = outcome;
-  if (outcome === 'succeeded') return report;
   // A cancelled deploy ends as Canceled in the UI, after its compensations ran; the report is in the memo and log.
-  if (cancelled) throw cancellation;
-  throw failure(outcome === 'rolled_back' ? 'DeployRolledBack' : 'DeployFailed', report.summary, { details: [report] });
+  return endRun(lifecycle, reportFacts(run, outcome, error, cancelled), {
+    cancellation: cancelled ? cancellation : undefined,
+  });
 }
 
 interface DeployRun {
@@ -183,12 +168,12 @@ async function deployHost(
     const name = step.name;
     switch (step.action) {
       case 'check-environment':
-        await progress.run(name, () => acts.checkEnvironment.executeWithOptions({ summary: name }, [{ manifest }]));
+        await progress.run(name, () => described(acts.checkEnvironment, name, { manifest }));
         break;
       case 'check-dependency': {
         const check = manifest.dependencies[step.check!.index];
         await progress.run(name, () =>
-          acts.checkHealth.executeWithOptions({ summary: `dependency ${checkLabel(check)}`, heartbeatTimeout: '20s' }, [
+          inGroup('dependency', acts.checkHealth, `dependency ${checkLabel(check)}`, [
             { manifest, check, withinMs: 10_000, intervalMs: 1_000 },
           ]),
         );
@@ -204,8 +189,10 @@ async function deployHost(
         await progress.run(
           name,
           () =>
-            acts.runStep.executeWithOptions(
-              { summary: name, startToCloseTimeout: timeout ? durationToMs(timeout) + 60_000 : '2h' },
+            inGroup(
+              'step',
+              acts.runStep,
+              name,
               [
                 {
                   manifest,
@@ -217,6 +204,7 @@ async function deployHost(
                   extraEnv,
                 },
               ],
+              timeout ? { startToCloseTimeout: durationToMs(timeout) + 60_000 } : {},
             ),
           (r) => (r.reused ? 'done by an earlier attempt' : `exit 0 in ${Math.round(r.durationMs / 100) / 10}s`),
         );
@@ -235,19 +223,14 @@ async function deployHost(
         touch();
         const archive = await progress.run(
           name,
-          () =>
-            acts.archiveLiveFolder.executeWithOptions(
-              { summary: name, startToCloseTimeout: '1h', heartbeatTimeout: '10s' },
-              [{ manifest, deployId: releaseId }],
-            ),
+          () => inGroup('files', acts.archiveLiveFolder, name, [{ manifest, deployId: releaseId }]),
           (r) => `${r.file} (${r.bytes} bytes)`,
         );
         saga.add(`${prefix}restore archive of ${manifest.root}`, async () => {
           await described(acts.stopServices, 'stop services', { manifest });
-          await acts.restoreLiveFolder.executeWithOptions(
-            { summary: `restore ${archive.file}`, startToCloseTimeout: '1h', heartbeatTimeout: '10s' },
-            [{ manifest, deployId: releaseId, archive: archive.file }],
-          );
+          await inGroup('files', acts.restoreLiveFolder, `restore ${archive.file}`, [
+            { manifest, deployId: releaseId, archive: archive.file },
+          ]);
         });
         break;
       }
@@ -255,11 +238,7 @@ async function deployHost(
         touch();
         await progress.run(
           name,
-          () =>
-            acts.snapshotDatabase.executeWithOptions(
-              { summary: name, startToCloseTimeout: '2h', heartbeatTimeout: '10s' },
-              [{ manifest, deployId: releaseId }],
-            ),
+          () => inGroup('database', acts.snapshotDatabase, name, [{ manifest, deployId: releaseId }]),
           (r) => r.file,
         );
         const policy = manifest.rollback.database;
@@ -267,10 +246,9 @@ async function deployHost(
           saga.add(`${prefix}restore database snapshot (${policy})`, async () => {
             if (policy === 'if-migrated' && !run.migrated) return;
             await described(acts.stopServices, 'stop services', { manifest });
-            await acts.restoreDatabaseSnapshot.executeWithOptions(
-              { summary: 'restore database snapshot', startToCloseTimeout: '2h', heartbeatTimeout: '10s' },
-              [{ manifest, deployId: releaseId }],
-            );
+            await inGroup('database', acts.restoreDatabaseSnapshot, 'restore database snapshot', [
+              { manifest, deployId: releaseId },
+            ]);
           });
         }
         break;
@@ -278,19 +256,12 @@ async function deployHost(
       case 'prepare-release':
         await progress.run(
           name,
-          () =>
-            acts.prepareRelease.executeWithOptions({ summary: name, startToCloseTimeout: '1h' }, [
-              { manifest, releaseId, ref: input.ref },
-            ]),
+          () => inGroup('release', acts.prepareRelease, name, [{ manifest, releaseId, ref: input.ref }]),
           (r) => (r.commit ? `commit ${r.commit.slice(0, 12)}` : `release ${r.id}`),
         );
         break;
       case 'copy-into-place':
-        await progress.run(name, () =>
-          acts.copyIntoPlace.executeWithOptions({ summary: name, startToCloseTimeout: '1h', heartbeatTimeout: '10s' }, [
-            { manifest, deployId: releaseId },
-          ]),
-        );
+        await progress.run(name, () => inGroup('files', acts.copyIntoPlace, name, [{ manifest, deployId: releaseId }]));
         break;
       case 'approval': {
         progress.wait(name, 'waiting for an approve or abort signal');
@@ -321,20 +292,18 @@ async function deployHost(
         }
         await progress.run(
           name,
-          () => acts.stopServices.executeWithOptions({ summary: name }, [{ manifest }]),
+          () => described(acts.stopServices, name, { manifest }),
           (m) => m.join('; '),
         );
         break;
       case 'switch-current':
-        await progress.run(name, () =>
-          acts.switchCurrent.executeWithOptions({ summary: name }, [{ manifest, releaseId }]),
-        );
+        await progress.run(name, () => described(acts.switchCurrent, name, { manifest, releaseId }));
         break;
       case 'start-services':
         logOffsets = await described(acts.captureLogOffsets, 'note log sizes before the start', { manifest });
         await progress.run(
           name,
-          () => acts.startServices.executeWithOptions({ summary: name }, [{ manifest }]),
+          () => described(acts.startServices, name, { manifest }),
           (m) => m.join('; '),
         );
         break;
@@ -347,7 +316,7 @@ async function deployHost(
   );
 }
 
-function buildReport(run: DeployRun, outcome: Outcome, error: string | undefined, cancelled: boolean): RunReport {
+function reportFacts(run: DeployRun, outcome: Outcome, error: string | undefined, cancelled: boolean): ReportFacts {
   const { manifest, input, releaseId } = run;
   const what = `${manifest.app} ${input.ref}`;
   const summary =
@@ -356,29 +325,12 @@ function buildReport(run: DeployRun, outcome: Outcome, error: string | undefined
       : outcome === 'rolled_back'
         ? `${cancelled ? 'cancelled' : 'rolled back'} deploy of ${what}: ${error}${run.changed ? '; previous version restored and healthy' : '; nothing was changed'}`
         : `deploy of ${what} FAILED and was not fully rolled back: ${error}`;
-  return runReport(run.progress, {
+  return {
     outcome,
     summary,
     error,
     ref: input.ref,
     release: releaseId,
     details: { hosts: manifest.hosts, strategy: manifest.strategy, migrated: run.migrated },
-  });
-}
-
-/** Records and announces the outcome; neither may change it, so their failures are only noted. */
-export async function finish(manifest: Manifest, report: RunReport): Promise<void> {
-  upsertSearchAttributes([{ key: OUTCOME, value: report.outcome }]);
-  upsertMemo({ summary: report.summary });
-  for (const host of manifest.hosts) {
-    await described(
-      hostActivities(host).recordRun,
-      `record in ${manifest.hosts.length > 1 ? `${host}'s ` : ''}deploy log`,
-      { manifest, report },
-    ).catch((error) => log.warn('deploy log not written', { host, error: failureMessage(error) }));
-  }
-  await described(orchestration.recordRunInDatabase, 'record run in the audit database', report).catch((error) =>
-    log.warn('run record not written', { error: failureMessage(error) }),
-  );
-  await notifyQuietly(report, manifest);
+  };
 }

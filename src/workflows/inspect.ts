@@ -1,10 +1,4 @@
-import { proxyActivities } from '@temporalio/workflow';
-import type { Activities } from '../activities';
-
-const { loadManifest } = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  retry: { maximumAttempts: 3 },
-});
+import { orchestration } from './activities';
 
 export interface InspectInput {
   app: string;
@@ -23,7 +17,7 @@ export interface InspectResult {
 
 /** Loads an app's manifest as the workers see it and summarises it: a safe first run for a new setup. */
 export async function inspect(input: InspectInput): Promise<InspectResult> {
-  const manifest = await loadManifest(input.app);
+  const manifest = await orchestration.loadManifest(input.app);
   return {
     app: manifest.app,
     hosts: manifest.hosts,

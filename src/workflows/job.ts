@@ -1,18 +1,8 @@
-import {
-  ActivityCancellationType,
-  CancellationScope,
-  isCancellation,
-  log,
-  proxyActivities,
-  upsertMemo,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import { CancellationScope, isCancellation, log, upsertMemo, workflowInfo } from '@temporalio/workflow';
 import type { JobOperation, JobSession } from '../activities/audit';
-import { hostTaskQueue } from '../common/names';
 import type { JobInput } from '../common/contracts';
 import { dateInZone } from '../common/dates';
+import { failure } from '../common/failures';
 import {
   defaultJobDate,
   jobActivityPolicy,
@@ -22,8 +12,8 @@ import {
   resolveParams,
 } from '../common/job-plan';
 import type { RunReport } from '../common/progress';
-import { ACTION, APP, OUTCOME } from '../common/search-attributes';
 import type { Job, Manifest } from '../manifest/types';
+import { activitiesFor } from './activities';
 import { isoNow } from './clock';
 import { forEachLimited } from './concurrency';
 import {
@@ -35,19 +25,10 @@ import {
   summarise,
 } from './job-outcomes';
 import { logicalTime } from './logical-date';
-import { notifyQuietly } from './notify';
-import { failureMessage, ProgressTracker } from './progress';
-import { failure } from '../common/failures';
+import { failureMessage } from './progress';
+import { beginRun, endRun, loadManifest, tagReleasedRun } from './run';
 
-const { loadManifest } = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  retry: { maximumAttempts: 3 },
-});
-
-const audit = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  retry: { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2 },
-});
+const audit = activitiesFor('orchestration');
 
 interface JobPlan {
   job: Job;
@@ -68,17 +49,14 @@ interface JobPlan {
 export async function job(input: JobInput): Promise<RunReport> {
   const info = workflowInfo();
   const startedAt = info.runStartTime.toISOString();
-  const manifest = await loadManifest(input.app);
+  const run = beginRun('job', input.app);
+  const progress = run.progress;
+  const manifest = await loadManifest(run, { asStep: false });
   const plan = planJob(manifest, input);
   const { job, dates, mode } = plan;
-
-  upsertSearchAttributes([
-    { key: APP, value: manifest.app },
-    { key: ACTION, value: 'job' },
-  ]);
+  tagReleasedRun(run);
   const range = dates.length === 1 ? dates[0] : `${dates[0]}..${dates[dates.length - 1]}`;
   upsertMemo({ summary: `job ${job.name} ${range}${mode ? ` (${mode})` : ''}` });
-  const progress = new ProgressTracker('job', manifest.app);
   progress.plan(dates);
 
   const session: JobSession = {
@@ -108,13 +86,9 @@ export async function job(input: JobInput): Promise<RunReport> {
   if (opened?.url) session.url = opened.url;
 
   const policy = jobActivityPolicy(job);
-  const { runJobDate } = proxyActivities<Activities>({
-    taskQueue: hostTaskQueue(manifest.hosts[0]),
+  const { runJobDate } = activitiesFor('jobDate', manifest.hosts[0], {
     startToCloseTimeout: policy.startToCloseTimeoutMs,
-    heartbeatTimeout: '10s',
-    // A cancelled run waits until the host has stopped the command, so CANCELLED means nothing still runs.
-    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    retry: { maximumAttempts: policy.maximumAttempts, initialInterval: '2s', backoffCoefficient: 2 },
+    retry: { maximumAttempts: policy.maximumAttempts },
   });
 
   const operations = new Map<string, JobOperation>();
@@ -153,9 +127,9 @@ export async function job(input: JobInput): Promise<RunReport> {
     });
   } catch (error) {
     if (!isCancellation(error)) throw error;
-    await CancellationScope.nonCancellable(async () => {
-      const done = [...operations.values()];
-      await quietly('session end', () =>
+    const done = [...operations.values()];
+    await CancellationScope.nonCancellable(() =>
+      quietly('session end', () =>
         audit.closeJobSession({
           session,
           end: {
@@ -165,9 +139,18 @@ export async function job(input: JobInput): Promise<RunReport> {
             finishedAt: isoNow(),
           },
         }),
-      );
-    });
-    throw error;
+      ),
+    );
+    if (run.releasedJob) throw error;
+    const summary = `${range}${mode ? ` (${mode})` : ''}: cancelled after ${done.length} of ${dates.length} date(s)`;
+    return endRun(
+      run,
+      { outcome: 'cancelled', summary, details: jobDetails(plan, session, done) },
+      {
+        cancellation: error,
+        memo: `job ${job.name} ${summary}`,
+      },
+    );
   }
 
   const results = dates.map((date) => operations.get(date) as JobOperation);
@@ -186,47 +169,44 @@ export async function job(input: JobInput): Promise<RunReport> {
     }),
   );
 
-  const report: RunReport = {
-    kind: 'job',
-    app: manifest.app,
-    outcome,
-    workflowId: info.workflowId,
-    runId: info.runId,
-    startedAt,
-    finishedAt,
-    summary: summarise(range, mode, results),
-    steps: progress.list(),
-    error: failed.length > 0 ? describeFailedDates(job, results, failed) : undefined,
-    details: {
-      job: job.name,
-      mode: mode ?? null,
-      from: session.from,
-      to: session.to,
-      logicalDate: plan.logicalDate,
-      timezone: plan.timezone,
-      params: plan.params,
-      dates: results.map((o) => ({
-        date: o.date,
-        status: o.status,
-        exitCode: o.exitCode,
-        httpStatus: o.httpStatus ?? null,
-        durationMs: o.durationMs ?? null,
-        attempts: o.attempts,
-      })),
-      url: session.url ?? null,
-      ...(auditProblems.length > 0 ? { auditProblems } : {}),
+  const summary = summarise(range, mode, results);
+  const error = failed.length > 0 ? describeFailedDates(job, results, failed) : undefined;
+  return endRun(
+    run,
+    {
+      outcome,
+      summary,
+      error,
+      details: { ...jobDetails(plan, session, results), ...(auditProblems.length > 0 ? { auditProblems } : {}) },
     },
-  };
-  await quietly('run', () => audit.recordRunInDatabase(report));
-  progress.state = outcome;
-  upsertSearchAttributes([{ key: OUTCOME, value: outcome }]);
-  upsertMemo({ summary: `job ${job.name} ${report.summary}` });
-  await notifyQuietly(report, manifest, failed.length > 0 ? ['job.summary', 'job.failed'] : ['job.summary']);
+    {
+      message: error,
+      events: failed.length > 0 ? ['job.summary', 'job.failed'] : ['job.summary'],
+      memo: `job ${job.name} ${summary}`,
+    },
+  );
+}
 
-  if (failed.length > 0) {
-    throw failure('JobFailed', report.error ?? report.summary, { details: [report] });
-  }
-  return report;
+/** What a job's report says beyond its outcome: the job, its dates and each date's result. */
+function jobDetails(plan: JobPlan, session: JobSession, operations: JobOperation[]): Record<string, unknown> {
+  return {
+    job: plan.job.name,
+    mode: plan.mode ?? null,
+    from: session.from,
+    to: session.to,
+    logicalDate: plan.logicalDate,
+    timezone: plan.timezone,
+    params: plan.params,
+    dates: operations.map((o) => ({
+      date: o.date,
+      status: o.status,
+      exitCode: o.exitCode,
+      httpStatus: o.httpStatus ?? null,
+      durationMs: o.durationMs ?? null,
+      attempts: o.attempts,
+    })),
+    url: session.url ?? null,
+  };
 }
 
 /** The job, its dates, mode and parameters, or a non-retryable failure naming the input field to fix. */

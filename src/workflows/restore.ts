@@ -1,56 +1,22 @@
-import { CancellationScope, isCancellation, proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import { CancellationScope, isCancellation, workflowInfo } from '@temporalio/workflow';
 import type { CatalogueEntry } from '../activities/catalogue';
 import { scratchDatabaseName } from '../common/backup-names';
-import { compactTimestamp, hostPrefix, hostTaskQueue } from '../common/names';
 import type { RestoreInput } from '../common/contracts';
+import { failure } from '../common/failures';
+import { compactTimestamp, hostPrefix } from '../common/names';
 import type { Outcome, RunReport } from '../common/progress';
 import type { Manifest } from '../manifest/types';
-import { hostActivities } from './activities';
-import { finishRun } from './backup';
+import { activitiesFor, hostActivities } from './activities';
 import { isoNow, workflowNow } from './clock';
 import { runHealthChecks } from './health';
-import { runReport } from './report';
-import { failureMessage, ProgressTracker } from './progress';
+import { failureMessage } from './progress';
+import { beginRun, endRun, loadManifest } from './run';
 import { Saga } from './saga';
-import { tagRun } from './search-attributes';
-import { failure, NON_RETRYABLE_TYPES } from '../common/failures';
 
-const { loadManifest } = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  retry: { maximumAttempts: 3 },
-});
-
-function hostRestoreActivities(manifest: Manifest) {
-  const taskQueue = hostTaskQueue(manifest.hosts[0]);
-  const restoring = proxyActivities<Activities>({
-    taskQueue,
-    startToCloseTimeout: '12h',
-    heartbeatTimeout: '10s',
-    retry: {
-      maximumAttempts: 3,
-      initialInterval: '2s',
-      backoffCoefficient: 2,
-      nonRetryableErrorTypes: NON_RETRYABLE_TYPES,
-    },
-  });
-  const quick = proxyActivities<Activities>({
-    taskQueue,
-    startToCloseTimeout: '1h',
-    retry: {
-      maximumAttempts: 5,
-      initialInterval: '1s',
-      backoffCoefficient: 2,
-      nonRetryableErrorTypes: NON_RETRYABLE_TYPES,
-    },
-  });
-  return {
-    findBackup: quick.findBackup,
-    checkBackupChecksum: quick.checkBackupChecksum,
-    recordRestore: quick.recordRestore,
-    restoreDatabaseBackup: restoring.restoreDatabaseBackup,
-    restoreFilesBackup: restoring.restoreFilesBackup,
-  };
+/** A restore's activities, on the app's (first) host, where its backups are. */
+function restoreActivities(manifest: Manifest) {
+  const host = manifest.hosts[0];
+  return { artifact: activitiesFor('artifact', host), catalogue: activitiesFor('catalogue', host) };
 }
 
 /**
@@ -71,8 +37,8 @@ export async function restore(input: RestoreInput): Promise<RunReport> {
   const info = workflowInfo();
   const stamp = compactTimestamp(workflowNow());
   const scratch = input.scratch === true;
-  const progress = new ProgressTracker('restore', input.app);
-  tagRun(input.app, 'restore');
+  const run = beginRun('restore', input.app);
+  const progress = run.progress;
 
   let manifest: Manifest | undefined;
   let entry: CatalogueEntry | undefined;
@@ -82,17 +48,17 @@ export async function restore(input: RestoreInput): Promise<RunReport> {
   let cancelled: unknown;
   const saga = new Saga();
   try {
-    manifest = await progress.run('load manifest', () => loadManifest(input.app));
-    const host = hostRestoreActivities(manifest);
+    manifest = await loadManifest(run);
+    const host = restoreActivities(manifest);
     const found = await progress.run(
       'find backup',
-      () => host.findBackup({ manifest: manifest as Manifest, backup: input.backup }),
+      () => host.catalogue.findBackup({ manifest: manifest as Manifest, backup: input.backup }),
       (e) => `${e.id} (${e.target}, ${e.logicalDate})`,
     );
     entry = found;
     await progress.run(
       'verify checksum',
-      () => host.checkBackupChecksum({ entry: found }),
+      () => host.catalogue.checkBackupChecksum({ entry: found }),
       (r) => `sha256 ${r.sha256.slice(0, 12)}… as catalogued`,
     );
     if (!scratch && !found.verified)
@@ -121,14 +87,15 @@ export async function restore(input: RestoreInput): Promise<RunReport> {
       const scratchDatabase = scratch ? scratchDatabaseName(manifest.app, 'restore', stamp) : undefined;
       const result = await progress.run(
         scratch ? 'restore into a scratch database' : 'restore database',
-        () => host.restoreDatabaseBackup({ manifest: manifest as Manifest, entry: found, scratchDatabase, stamp }),
+        () =>
+          host.artifact.restoreDatabaseBackup({ manifest: manifest as Manifest, entry: found, scratchDatabase, stamp }),
         (r) => `restored into database ${r.restoredTo}`,
       );
       restoredTo = [result.restoredTo];
     } else {
       const result = await progress.run(
         scratch ? 'restore into a scratch folder' : 'restore files',
-        () => host.restoreFilesBackup({ manifest: manifest as Manifest, entry: found, stamp, scratch }),
+        () => host.artifact.restoreFilesBackup({ manifest: manifest as Manifest, entry: found, stamp, scratch }),
         (r) =>
           `restored ${r.restoredTo.join(', ')}${r.replaced.length > 0 ? `; previous kept as ${r.replaced.join(', ')}` : ''}`,
       );
@@ -176,20 +143,19 @@ export async function restore(input: RestoreInput): Promise<RunReport> {
       ...(error ? { error } : {}),
       finishedAt: isoNow(),
     };
-    const host = hostRestoreActivities(manifest);
+    const host = restoreActivities(manifest);
     await CancellationScope.nonCancellable(() =>
-      progress.run('record', () => host.recordRestore({ manifest: manifest as Manifest, record })),
+      progress.run('record', () => host.catalogue.recordRestore({ manifest: manifest as Manifest, record })),
     ).catch(() => undefined);
   }
-  const report: RunReport = runReport(progress, {
-    outcome,
-    summary,
-    ...(error ? { error } : {}),
-    details: { backup: entry?.id ?? input.backup, target: entry?.target, scratch, restoredTo, replaced },
-  });
-  progress.state = outcome;
-  await finishRun(report, manifest);
-  if (cancelled) throw cancelled;
-  if (error) throw failure('RestoreFailed', summary, { details: [report] });
-  return report;
+  return endRun(
+    run,
+    {
+      outcome,
+      summary,
+      ...(error ? { error } : {}),
+      details: { backup: entry?.id ?? input.backup, target: entry?.target, scratch, restoredTo, replaced },
+    },
+    { cancellation: cancelled },
+  );
 }

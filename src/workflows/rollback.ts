@@ -1,15 +1,13 @@
-import { CancellationScope, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import { type RollbackInput } from '../common/contracts';
+import { upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { RollbackInput } from '../common/contracts';
+import { failure } from '../common/failures';
 import { appLockWorkflowId, hostPrefix } from '../common/names';
 import type { Outcome, RunReport } from '../common/progress';
-import { ACTION, APP, OUTCOME, REF } from '../common/search-attributes';
-import type { Manifest } from '../manifest/types';
-import { described, hostActivities, orchestration } from './activities';
+import { REF } from '../common/search-attributes';
+import { described, hostActivities } from './activities';
 import { runHealthChecks } from './health';
-import { finish } from './deploy';
-import { failureMessage, ProgressTracker } from './progress';
-import { runReport } from './report';
-import { failure } from '../common/failures';
+import { failureMessage } from './progress';
+import { beginRun, endRun, loadManifest } from './run';
 
 /**
  * Switches an app back to an earlier good release (the newest one before the current, or `to`) and
@@ -24,15 +22,9 @@ export async function rollback(input: RollbackInput): Promise<RunReport> {
       'BadInput',
       `start rollbacks of ${input.app} with workflow id '${appLockWorkflowId(input.app)}' (the deploy lock)`,
     );
-  upsertSearchAttributes([
-    { key: APP, value: input.app },
-    { key: ACTION, value: 'rollback' },
-    { key: OUTCOME, value: 'running' },
-  ]);
-  const progress = new ProgressTracker('rollback', input.app);
-  const manifest: Manifest = await progress.run('load manifest', () =>
-    described(orchestration.loadManifest, `load manifest ${input.app}`, input.app),
-  );
+  const run = beginRun('rollback', input.app);
+  const progress = run.progress;
+  const manifest = await loadManifest(run);
   if (manifest.strategy !== 'releases')
     throw failure(
       'BadInput',
@@ -83,7 +75,7 @@ export async function rollback(input: RollbackInput): Promise<RunReport> {
     outcome = 'failed';
     error = failureMessage(failure);
   }
-  const report: RunReport = runReport(progress, {
+  return endRun(run, {
     outcome,
     summary:
       outcome === 'succeeded'
@@ -92,8 +84,4 @@ export async function rollback(input: RollbackInput): Promise<RunReport> {
     error,
     release: target,
   });
-  await CancellationScope.nonCancellable(() => finish(manifest, report));
-  progress.state = outcome;
-  if (outcome !== 'succeeded') throw failure('RollbackFailed', report.summary, { details: [report] });
-  return report;
 }

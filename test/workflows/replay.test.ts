@@ -44,7 +44,7 @@ describe('replaying recorded histories against the current workflow code', () =>
       writeFileSync(file, json);
     };
 
-    it('records a successful deploy, a rolled-back deploy and a rollback', async () => {
+    it('records successful deploys, a rolled-back deploy and a rollback', async () => {
       const fx = await createAppFixture({ name: 'replay' });
       const worker = await startTestWorker({
         taskQueue: fx.taskQueue,
@@ -69,6 +69,9 @@ describe('replaying recorded histories against the current workflow code', () =>
         fx.stage('v3', { behavior: 'http500' });
         await record('deploy-rolled-back', 'deploy', [{ app: fx.app, ref: 'v3' }]);
         await record('rollback', 'rollback', [{ app: fx.app }]);
+        // Since one run lifecycle (patch one-run-lifecycle): tags before the manifest loads.
+        fx.stage('v4');
+        await record('deploy-one-lifecycle-succeeded', 'deploy', [{ app: fx.app, ref: 'v4' }]);
       } finally {
         await worker.stop();
         await temporal.close();
@@ -76,7 +79,7 @@ describe('replaying recorded histories against the current workflow code', () =>
       }
     });
 
-    it('records a backup, a restore, a job that succeeded and a job with a failed date', async () => {
+    it('records a backup, a restore, a job that succeeded and jobs with a failed date', async () => {
       const shop = await createBackupApp({ prefix: 'replay-shop' });
       const etl = createJobApp({
         app: uniqueName('replay-etl'),
@@ -114,6 +117,14 @@ describe('replaying recorded histories against the current workflow code', () =>
           mode: 'auto',
         });
         await record('job-failed', 'job', jobWorkflowId(etl.app, 'daily-processor', 'replay-failed'), {
+          app: etl.app,
+          job: 'daily-processor',
+          from: '2025-12-01',
+          to: '2025-12-02',
+          mode: 'auto',
+        });
+        // Since one run lifecycle (patch one-run-lifecycle): tags first, a deploy-log line at the end.
+        await record('job-one-lifecycle-failed', 'job', jobWorkflowId(etl.app, 'daily-processor', 'lifecycle'), {
           app: etl.app,
           job: 'daily-processor',
           from: '2025-12-01',
