@@ -3,6 +3,7 @@ import { ApplicationFailure, CancelledFailure, WorkflowFailedError } from '@temp
 import { Client as PgClient } from 'pg';
 import type { RunReport } from '../../src/common/progress';
 import { runUrl, scheduleId } from '../../src/common/names';
+import { readDeployLog } from '../../src/activities/records';
 import { isAlive } from '../../src/activities/shell';
 import { applySchedules, backfillSchedule, deleteSchedule } from '../../src/client/schedules';
 import { loadManifestFile } from '../../src/manifest/load';
@@ -150,6 +151,16 @@ describe('job workflow on the real dev server, PostgreSQL and SMTP', () => {
     ]);
     expect(runs).toEqual([
       { kind: 'job', outcome: 'failed', summary: '2025-12-01..2025-12-03 (auto): 2 OK, 1 FAILED — failed: 2025-12-02' },
+    ]);
+    // Like every run, the job leaves its line in the app's deploy log on its host.
+    const manifest = loadManifestFile(path.join(app.manifestsDir, `${app.app}.yaml`));
+    if (!manifest.ok) throw new Error('job app manifest is invalid');
+    expect(readDeployLog(manifest.manifest).filter((line) => line.workflowId === workflowId)).toEqual([
+      expect.objectContaining({
+        kind: 'job',
+        outcome: 'failed',
+        summary: '2025-12-01..2025-12-03 (auto): 2 OK, 1 FAILED — failed: 2025-12-02',
+      }),
     ]);
 
     // One message for the run (job.summary), though it also raised job.failed.
