@@ -13,12 +13,15 @@ import { formatBytes, scratchDatabaseName } from '../common/backup-names';
 import { failure, NON_RETRYABLE_TYPES } from '../common/failures';
 import { compactTimestamp, hostTaskQueue } from '../common/names';
 import type { BackupInput } from '../common/contracts';
+import { backupInputSchema, backupsInputSchema } from '../common/workflow-inputs';
 import type { Outcome, RunReport } from '../common/progress';
 import type { Manifest } from '../manifest/types';
 import { finish } from './deploy';
 import { logicalTime } from './logical-date';
+import { validInput } from './input';
 import { runReport } from './report';
 import { failureMessage, ProgressTracker } from './progress';
+import { failOnBug } from './run-guard';
 import { tagOutcome, tagRun } from './search-attributes';
 
 const { loadManifest } = proxyActivities<Activities>({
@@ -77,9 +80,12 @@ export interface ArtifactSummary {
  * target that fails does not stop the others; the run fails (without retrying) if any did, with its
  * report as the failure's details.
  */
-export async function backup(input: BackupInput): Promise<RunReport> {
-  if (!input || typeof input.app !== 'string')
-    throw failure('BadInput', 'backup input must be {"app": "<app>", "target"?: "<backup target>"}');
+export async function backup(raw: unknown): Promise<RunReport> {
+  const input = validInput(backupInputSchema, raw);
+  return failOnBug('backup', input.app, () => backUp(input));
+}
+
+async function backUp(input: BackupInput): Promise<RunReport> {
   const logical = logicalTime();
   const stamp = compactTimestamp(logical.getTime());
   const progress = new ProgressTracker('backup', input.app);
@@ -282,7 +288,8 @@ export async function finishRun(report: RunReport, manifest: Manifest | undefine
 }
 
 /** The catalogue of an app, for `runbook backups <app>`; read on the app's host. */
-export async function backups(input: { app: string }): Promise<CatalogueEntry[]> {
+export async function backups(raw: unknown): Promise<CatalogueEntry[]> {
+  const input = validInput(backupsInputSchema, raw);
   const manifest = await loadManifest(input.app);
   return hostBackupActivities(manifest).listBackups({ manifest });
 }

@@ -1,14 +1,14 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { inspectInputSchema, type AppInput } from '../common/workflow-inputs';
+import { validInput } from './input';
 
 const { loadManifest } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
   retry: { maximumAttempts: 3 },
 });
 
-export interface InspectInput {
-  app: string;
-}
+export type InspectInput = AppInput;
 
 export interface InspectResult {
   app: string;
@@ -22,7 +22,8 @@ export interface InspectResult {
 }
 
 /** Loads an app's manifest as the workers see it and summarises it: a safe first run for a new setup. */
-export async function inspect(input: InspectInput): Promise<InspectResult> {
+export async function inspect(raw: unknown): Promise<InspectResult> {
+  const input = validInput(inspectInputSchema, raw);
   const manifest = await loadManifest(input.app);
   return {
     app: manifest.app,

@@ -13,6 +13,7 @@ import type { JobOperation, JobSession } from '../activities/audit';
 import { hostTaskQueue } from '../common/names';
 import type { JobInput } from '../common/contracts';
 import { dateInZone } from '../common/dates';
+import { jobInputSchema } from '../common/workflow-inputs';
 import {
   defaultJobDate,
   jobActivityPolicy,
@@ -35,8 +36,10 @@ import {
   summarise,
 } from './job-outcomes';
 import { logicalTime } from './logical-date';
+import { validInput } from './input';
 import { notifyQuietly } from './notify';
 import { failureMessage, ProgressTracker } from './progress';
+import { failOnBug } from './run-guard';
 import { failure } from '../common/failures';
 
 const { loadManifest } = proxyActivities<Activities>({
@@ -65,7 +68,12 @@ interface JobPlan {
  * goes to the notification channels. Fails (without retrying) when any date failed, with the report as
  * the failure's details.
  */
-export async function job(input: JobInput): Promise<RunReport> {
+export async function job(raw: unknown): Promise<RunReport> {
+  const input = validInput(jobInputSchema, raw);
+  return failOnBug('job', input.app, () => runJob(input));
+}
+
+async function runJob(input: JobInput): Promise<RunReport> {
   const info = workflowInfo();
   const startedAt = info.runStartTime.toISOString();
   const manifest = await loadManifest(input.app);

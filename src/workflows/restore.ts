@@ -1,16 +1,26 @@
-import { CancellationScope, isCancellation, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityCancellationType,
+  CancellationScope,
+  isCancellation,
+  patched,
+  proxyActivities,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { CatalogueEntry } from '../activities/catalogue';
 import { scratchDatabaseName } from '../common/backup-names';
 import { compactTimestamp, hostPrefix, hostTaskQueue } from '../common/names';
 import type { RestoreInput } from '../common/contracts';
+import { restoreInputSchema } from '../common/workflow-inputs';
 import type { Outcome, RunReport } from '../common/progress';
 import type { Manifest } from '../manifest/types';
 import { hostActivities } from './activities';
 import { finishRun } from './backup';
 import { isoNow, workflowNow } from './clock';
 import { runHealthChecks } from './health';
+import { validInput } from './input';
 import { runReport } from './report';
+import { failOnBug } from './run-guard';
 import { failureMessage, ProgressTracker } from './progress';
 import { Saga } from './saga';
 import { tagRun } from './search-attributes';
@@ -27,6 +37,11 @@ function hostRestoreActivities(manifest: Manifest) {
     taskQueue,
     startToCloseTimeout: '12h',
     heartbeatTimeout: '10s',
+    // A cancelled restore waits until pg_restore (or the extraction) has stopped before it starts the services
+    // again; older runs went on at once and could start them while pg_restore still wrote.
+    ...(patched('restore-waits-for-cancelled-restore')
+      ? { cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED }
+      : {}),
     retry: {
       maximumAttempts: 3,
       initialInterval: '2s',
@@ -60,14 +75,12 @@ function hostRestoreActivities(manifest: Manifest) {
  * and records the outcome in the catalogue. `scratch` restores into a new database or folder instead and
  * touches nothing else.
  */
-export async function restore(input: RestoreInput): Promise<RunReport> {
-  if (!input || typeof input.app !== 'string')
-    throw failure('BadInput', 'restore input must be {"app": "<app>", "backup": "<backup id>", "scratch"?: true}');
-  if (!input.backup)
-    throw failure(
-      'BadInput',
-      `restore needs the id of the backup to restore (input {"app": "${input.app}", "backup": "<id>"}); list them with \`runbook backups ${input.app}\``,
-    );
+export async function restore(raw: unknown): Promise<RunReport> {
+  const input = validInput(restoreInputSchema, raw) as RestoreInput;
+  return failOnBug('restore', input.app, () => restoreBackup(input));
+}
+
+async function restoreBackup(input: RestoreInput): Promise<RunReport> {
   const info = workflowInfo();
   const stamp = compactTimestamp(workflowNow());
   const scratch = input.scratch === true;

@@ -1,13 +1,16 @@
 import { CancellationScope, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import { type RollbackInput } from '../common/contracts';
+import type { RollbackInput } from '../common/contracts';
 import { appLockWorkflowId, hostPrefix } from '../common/names';
+import { rollbackInputSchema } from '../common/workflow-inputs';
 import type { Outcome, RunReport } from '../common/progress';
 import { ACTION, APP, OUTCOME, REF } from '../common/search-attributes';
 import type { Manifest } from '../manifest/types';
 import { described, hostActivities, orchestration } from './activities';
 import { runHealthChecks } from './health';
 import { finish } from './deploy';
+import { validInput } from './input';
 import { failureMessage, ProgressTracker } from './progress';
+import { failOnBug } from './run-guard';
 import { runReport } from './report';
 import { failure } from '../common/failures';
 
@@ -15,10 +18,13 @@ import { failure } from '../common/failures';
  * Switches an app back to an earlier good release (the newest one before the current, or `to`) and
  * restarts its services, then checks health. Shares the deploy's per-app lock.
  */
-export async function rollback(input: RollbackInput): Promise<RunReport> {
+export async function rollback(raw: unknown): Promise<RunReport> {
+  const input = validInput(rollbackInputSchema, raw);
+  return failOnBug('rollback', input.app, () => rollBack(input));
+}
+
+async function rollBack(input: RollbackInput): Promise<RunReport> {
   const info = workflowInfo();
-  if (!input || typeof input.app !== 'string')
-    throw failure('BadInput', 'rollback input must be {"app": "<app>", "to"?: "<release>"}');
   if (info.workflowId !== appLockWorkflowId(input.app))
     throw failure(
       'BadInput',
