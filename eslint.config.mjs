@@ -48,7 +48,6 @@ export default tseslint.config(
               'nodemailer',
               '@sendgrid/mail',
               'yaml',
-              'zod',
               '@temporalio/activity',
               '@temporalio/client',
               '@temporalio/worker',

@@ -280,7 +280,10 @@ export async function extractArchive(options: {
 }
 
 function checkEntries(entries: ListedEntry[], targetDir: string): void {
-  const links = new Set(entries.filter((e) => e.type === 'symlink').map((e) => trimSlashes(e.name)));
+  const linkTargets = new Map(
+    entries.filter((e) => e.type === 'symlink').map((e) => [trimSlashes(e.name), e.linkTarget ?? '']),
+  );
+  const links = new Set(linkTargets.keys());
   for (const entry of entries) {
     const name = trimSlashes(entry.name);
     const refuse = (why: string) => {
@@ -296,8 +299,8 @@ function checkEntries(entries: ListedEntry[], targetDir: string): void {
       if (links.has(parts.slice(0, i).join('/'))) refuse(`lies beneath the link '${parts.slice(0, i).join('/')}'`);
     if (entry.type === 'symlink') {
       const target = entry.linkTarget ?? '';
-      const resolved = path.isAbsolute(target) ? target : path.resolve(path.dirname(destination), target);
-      if (!isInside(resolved, targetDir)) refuse(`is a link to '${target}', outside ${targetDir}`);
+      if (path.isAbsolute(target) ? !isInside(target, targetDir) : escapes(name, target, linkTargets))
+        refuse(`is a link to '${target}', outside ${targetDir}`);
     }
     if (entry.type === 'hardlink') {
       const target = entry.linkTarget ?? '';
@@ -309,6 +312,34 @@ function checkEntries(entries: ListedEntry[], targetDir: string): void {
         refuse(`is a hard link to '${target}', outside ${targetDir}`);
     }
   }
+}
+
+/**
+ * Whether the relative link `target` of the entry `name` leads outside the target folder once extracted: the
+ * path is walked as the kernel walks it, following the archive's own links on the way (`y -> .` then
+ * `x -> y/..` ends above the target, though `y/..` reads as inside). An absolute link, or more than 40 links
+ * in a row, count as outside.
+ */
+function escapes(name: string, target: string, links: ReadonlyMap<string, string>): boolean {
+  const at = name.split('/').slice(0, -1);
+  const pending = target.split('/').reverse();
+  let followed = 0;
+  while (pending.length > 0) {
+    const part = pending.pop() as string;
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      if (at.length === 0) return true;
+      at.pop();
+      continue;
+    }
+    at.push(part);
+    const link = links.get(at.join('/'));
+    if (link === undefined) continue;
+    if (path.isAbsolute(link) || ++followed > 40) return true;
+    at.pop();
+    pending.push(...link.split('/').reverse());
+  }
+  return false;
 }
 
 function trimSlashes(name: string): string {

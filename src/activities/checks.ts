@@ -5,13 +5,18 @@ import { Client } from 'pg';
 import { commandToArgv } from '../manifest/argv';
 import { durationMs } from '../common/duration';
 import type { Check, Manifest } from '../manifest/types';
-import { requireEnv } from './environment';
+import { requireEnv, secretHeaders } from './environment';
 import { resolveAppPath } from '../common/names';
-import { redact, runCommand } from './shell';
+import { readBody } from './http-body';
+import { redact } from './redact';
+import { runCommand } from './shell';
 
 export interface CheckContext {
   manifest: Manifest;
+  /** Where the manifest's `…Env` names are looked up (env file, then the worker's environment). */
   env: NodeJS.ProcessEnv;
+  /** What a command check runs with: the app's environment, never the worker's own. */
+  commandEnv: NodeJS.ProcessEnv;
   /** Byte offsets of log files at the restart: log checks read only what was written since. */
   logOffsets: Record<string, number>;
   redact: string[];
@@ -27,7 +32,7 @@ const ATTEMPT_TIMEOUT_MS = 5_000;
 /** Runs one check once. Never throws for a failing target: the outcome says what was wrong. */
 export async function runCheckOnce(check: Check, context: CheckContext): Promise<CheckOutcome> {
   try {
-    if ('http' in check) return await httpCheck(check);
+    if ('http' in check) return await httpCheck(check, context);
     if ('tcp' in check) return await tcpCheck(check.tcp);
     if ('postgres' in check) return await postgresCheck(check.postgres, context);
     if ('redis' in check)
@@ -41,14 +46,14 @@ export async function runCheckOnce(check: Check, context: CheckContext): Promise
   }
 }
 
-async function httpCheck(check: Extract<Check, { http: string }>): Promise<CheckOutcome> {
+async function httpCheck(check: Extract<Check, { http: string }>, context: CheckContext): Promise<CheckOutcome> {
   const expected = Array.isArray(check.expect) ? check.expect : [check.expect];
   const response = await fetch(check.http, {
-    headers: check.headers,
+    headers: { ...check.headers, ...secretHeaders(check.headersEnv, context.env, check.http, context.manifest) },
     redirect: 'manual',
     signal: AbortSignal.timeout(check.timeout ? durationMs(check.timeout) : ATTEMPT_TIMEOUT_MS),
   });
-  const body = await response.text();
+  const { text: body } = await readBody(response);
   if (!expected.includes(response.status))
     return { ok: false, detail: `answered ${response.status}, expected ${expected.join(' or ')}` };
   if (check.contains && !body.includes(check.contains))
@@ -156,7 +161,7 @@ function logsCheck(check: Extract<Check, { logs: string }>, context: CheckContex
     if (denied)
       return {
         ok: false,
-        detail: `${check.logs} contains '${denied}' since the restart: ${redact(line.trim(), context.redact).slice(0, 300)}`,
+        detail: `${check.logs} contains '${denied}' since the restart: ${redact(line.trim().slice(0, 300), context.redact)}`,
       };
   }
   return { ok: true, detail: `${check.logs}: no ${check.deny.join('/')} since the restart` };
@@ -183,7 +188,7 @@ async function commandCheck(check: Extract<Check, { command: unknown }>, context
     cwd: check.cwd
       ? resolveAppPath(context.manifest, check.cwd, context.manifest.root)
       : resolveAppPath(context.manifest, '.'),
-    env: context.env,
+    env: context.commandEnv,
     redact: context.redact,
     timeoutMs: 60_000,
   });

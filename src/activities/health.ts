@@ -3,7 +3,7 @@ import { checkLabel } from '../common/labels';
 import type { Check, Manifest } from '../manifest/types';
 import { logOffsets, runCheckOnce, type CheckContext } from './checks';
 import type { ActivityConfig } from './config';
-import { appEnvironment, secretValues } from './environment';
+import { appEnvironment, commandEnvironment, secretValues } from './environment';
 import { failure } from '../common/failures';
 
 export interface CheckRequest {
@@ -26,8 +26,9 @@ export function healthActivities(config: ActivityConfig) {
       const context: CheckContext = {
         manifest: request.manifest,
         env,
+        commandEnv: commandEnvironment(request.manifest, config.env),
         logOffsets: request.logOffsets ?? {},
-        redact: secretValues(request.manifest, env),
+        redact: secretValues(request.manifest, config.env),
       };
       const deadline = Date.now() + request.withinMs;
       let attempts = 0;

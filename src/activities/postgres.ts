@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { CancelledFailure, Context } from '@temporalio/activity';
 import { Client, type ClientConfig } from 'pg';
 import { sha256Path, sizeOfSync } from './checksum';
 import {
@@ -270,11 +271,22 @@ export async function restoreDatabase(options: RestoreDatabaseOptions): Promise<
     pidFile: options.pidFile,
     timeoutMs: options.timeoutMs,
   });
+  // runCommand stopped it because the restore was cancelled: say so, so the run ends cancelled, not failed.
+  if (result.exitCode !== 0 && activityCancelled())
+    throw new CancelledFailure('the restore was cancelled and pg_restore stopped; nothing was changed');
   if (result.exitCode !== 0)
     throw new Error(
       `${describeFailure(result, argv[0].endsWith('psql') ? 'psql' : 'pg_restore')}\nnothing was changed (the restore runs in one transaction)`,
     );
   return { durationMs: result.durationMs };
+}
+
+function activityCancelled(): boolean {
+  try {
+    return Context.current().cancellationSignal.aborted;
+  } catch {
+    return false; // not running as an activity
+  }
 }
 
 // ---- scratch databases ----------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import { excluder } from './archive';
 import { writeFileAtomic } from './atomic-write';
 import type { ActivityConfig } from './config';
 import { gitCheckoutIntoArgv, gitFetchArgv, gitMirrorCloneArgv, gitResolveArgv } from './commands/git';
-import { appEnvironment, secretValues } from './environment';
+import { appEnvironment, requireEnv, secretValues } from './environment';
 import { appPaths, releaseDir } from '../common/names';
 import { describeFailure, runCommand } from './shell';
 import { failure } from '../common/failures';
@@ -105,7 +105,7 @@ export interface PrepareReleaseRequest {
 
 export function releaseActivities(config: ActivityConfig) {
   async function git(argv: string[], manifest: Manifest, env: NodeJS.ProcessEnv): Promise<string> {
-    const result = await runCommand({ argv, env, redact: secretValues(manifest, env), timeoutMs: 600_000 });
+    const result = await runCommand({ argv, env, redact: secretValues(manifest, config.env), timeoutMs: 600_000 });
     if (result.exitCode !== 0) throw failure('GitFailed', describeFailure(result, argv.slice(0, 4).join(' ')));
     return result.stdoutTail.trim();
   }
@@ -117,11 +117,13 @@ export function releaseActivities(config: ActivityConfig) {
     target: string,
   ): Promise<string> {
     const env = appEnvironment(manifest, config.env);
+    const repo = source.repo ?? requireEnv(env, source.repoEnv!, 'clone URL of the repository', manifest);
+    const where = source.repo ?? `$${source.repoEnv}`;
     const mirror = path.join(appPaths(manifest).stateDir, 'repo.git');
     if (!existsSync(path.join(mirror, 'HEAD'))) {
       rmSync(mirror, { recursive: true, force: true });
       mkdirSync(path.dirname(mirror), { recursive: true });
-      await git(gitMirrorCloneArgv(source.repo, mirror), manifest, env);
+      await git(gitMirrorCloneArgv(repo, mirror), manifest, env);
     } else {
       await git(gitFetchArgv(mirror), manifest, env);
     }
@@ -134,7 +136,7 @@ export function releaseActivities(config: ActivityConfig) {
     if (!/^[0-9a-f]{40}$/.test(commit))
       throw failure(
         'UnknownRef',
-        `ref '${ref}' was not found in ${source.repo}; push it or pick an existing branch, tag or commit`,
+        `ref '${ref}' was not found in ${where}; push it or pick an existing branch, tag or commit`,
       );
     mkdirSync(target, { recursive: true });
     await git(gitCheckoutIntoArgv(mirror, target, commit), manifest, env);

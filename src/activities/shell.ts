@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { failure } from '../common/failures';
+import { redact } from './redact';
 
 export interface RunOptions {
   argv: string[];
@@ -132,12 +133,6 @@ export function describeFailure(result: RunResult, label: string): string {
       : `exited with status ${result.exitCode}`;
   const output = (result.stderrTail.trim() || result.stdoutTail.trim()).split('\n').slice(-8).join('\n');
   return `${label} ${how}${output ? `:\n${output}` : ''}`;
-}
-
-export function redact(text: string, secrets: readonly string[] = []): string {
-  let out = text;
-  for (const secret of secrets) if (secret.length >= 4) out = out.split(secret).join('***');
-  return out;
 }
 
 function keepTail(text: string, bytes: number): string {

@@ -6,7 +6,7 @@ import { stepArgv } from '../manifest/argv';
 import { durationMs } from '../common/duration';
 import type { Manifest, Step, StepPhase } from '../manifest/types';
 import type { ActivityConfig } from './config';
-import { appEnvironment, missingEnv, secretValues } from './environment';
+import { appEnvironment, commandEnvironment, missingEnv, secretValues } from './environment';
 import { appPaths } from '../common/names';
 import { writeFileAtomic } from './atomic-write';
 import { describeFailure, runCommand } from './shell';
@@ -71,8 +71,8 @@ export function stepActivities(config: ActivityConfig) {
       const marker = path.join(markers, `${phase}-${index}.done`);
       if (existsSync(marker)) return { ...(JSON.parse(readFileSync(marker, 'utf8')) as StepResult), reused: true };
 
-      const env = { ...appEnvironment(manifest, config.env), ...step.env, ...request.extraEnv };
-      const redact = secretValues(manifest, env);
+      const env = { ...commandEnvironment(manifest, config.env), ...step.env, ...request.extraEnv };
+      const redact = secretValues(manifest, config.env);
       const result = await runCommand({
         argv: stepArgv(step, request.values),
         cwd: step.cwd ? path.resolve(request.dir, step.cwd) : request.dir,

@@ -1,5 +1,4 @@
 import { Command, CommanderError } from 'commander';
-import { abortCommand, approveCommand } from './commands/approval';
 import { backupCommand } from './commands/backup';
 import { backupsCommand } from './commands/backups';
 import { demoCommand } from './commands/demo';
@@ -8,6 +7,7 @@ import { devCommand } from './commands/dev';
 import { historyCommand } from './commands/history';
 import { inspectCommand } from './commands/inspect';
 import { jobCommand } from './commands/job';
+import { abortCommand, approveCommand, cancelCommand } from './commands/operator';
 import { planCommand } from './commands/plan';
 import { releasesCommand } from './commands/releases';
 import { restoreCommand } from './commands/restore';
@@ -56,6 +56,7 @@ export function buildProgram(output: () => Output): Command {
     historyCommand,
     approveCommand,
     abortCommand,
+    cancelCommand,
     workerCommand,
     devCommand,
     demoCommand,

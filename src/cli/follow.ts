@@ -8,7 +8,7 @@ import { RunFailedError } from '../client/errors';
 import type { Output } from './output';
 import { createProgressView, palette } from './progress-view';
 import { endLines, noWaitLines, startedLines } from './run-format';
-import { Runs, type RunEnd, type RunInputs, type StartableKind } from '../client/runs';
+import { checkInput, Runs, type RunEnd, type RunInputs, type RunRef, type StartableKind } from '../client/runs';
 
 export interface FollowOptions {
   wait: boolean;
@@ -16,6 +16,8 @@ export interface FollowOptions {
   intervalMs?: number;
   /** Lines for a plain (non-RunReport) result, printed with the outcome. */
   resultLines?: (result: unknown) => string[];
+  /** The outcome that exits 0 (default succeeded; `runbook cancel` expects cancelled). */
+  expect?: RunEnd['outcome'];
 }
 
 export function terminalPalette(stream: NodeJS.WriteStream = process.stdout) {
@@ -29,6 +31,7 @@ export async function startAndFollow<K extends StartableKind>(
   what: string,
   options: FollowOptions,
 ): Promise<RunEnd | undefined> {
+  checkInput(kind, input); // the workflow's own schema: a bad input is exit 2, before anything connects
   const connected = await connect();
   try {
     const runs = new Runs(connected.client, connected.settings);
@@ -39,46 +42,61 @@ export async function startAndFollow<K extends StartableKind>(
       return undefined;
     }
     output.info(startedLines(run, what, colors).join('\n'));
-    const stdout = process.stdout;
-    const view = output.json
-      ? undefined
-      : createProgressView(stdout, {
-          live: Boolean(stdout.isTTY),
-          colors,
-          columns: stdout.columns,
-          rows: stdout.rows,
-          waitingHint: `runbook approve ${run.workflowId}  (or runbook abort ${run.workflowId})`,
-        });
-    const stopWatching = () => {
-      view?.finish();
-      process.stderr.write(`\nstopped watching; the run goes on: runbook status ${run.workflowId}\n  ${run.url}\n`);
-      process.exit(130);
-    };
-    process.once('SIGINT', stopWatching);
-    let end: RunEnd;
-    try {
-      end = await runs.watch(
-        run,
-        (progress) => view?.update(progress),
-        options.intervalMs,
-        () =>
-          process.stderr.write(
-            `no worker has answered on task queue ${connected.settings.taskQueue} yet; the run goes on when one polls it (runbook worker, or runbook dev)\n`,
-          ),
-      );
-    } finally {
-      process.removeListener('SIGINT', stopWatching);
-      view?.finish();
-    }
-    output.result(end, () => {
-      const lines = endLines(end, what, colors);
-      if (end.result !== undefined && options.resultLines) lines.splice(1, 0, ...options.resultLines(end.result));
-      return lines;
-    });
-    if (end.outcome !== 'succeeded')
-      throw new RunFailedError(`${what} ${end.outcome.replace('_', ' ')}${end.error ? `: ${end.error}` : ''}`);
-    return end;
+    return await followRun(output, runs, run, what, options);
   } finally {
     await connected.close();
   }
+}
+
+/**
+ * Shows a run's steps until it ends (Ctrl-C stops watching, not the run), prints how it ended, and throws
+ * RunFailedError (exit 1) unless it succeeded.
+ */
+export async function followRun(
+  output: Output,
+  runs: Runs,
+  run: RunRef,
+  what: string,
+  options: Omit<FollowOptions, 'wait'>,
+): Promise<RunEnd> {
+  const colors = terminalPalette();
+  const stdout = process.stdout;
+  const view = output.json
+    ? undefined
+    : createProgressView(stdout, {
+        live: Boolean(stdout.isTTY),
+        colors,
+        columns: stdout.columns,
+        rows: stdout.rows,
+        waitingHint: `runbook approve ${run.workflowId}  (or runbook abort ${run.workflowId})`,
+      });
+  const stopWatching = () => {
+    view?.finish();
+    process.stderr.write(`\nstopped watching; the run goes on: runbook status ${run.workflowId}\n  ${run.url}\n`);
+    process.exit(130);
+  };
+  process.once('SIGINT', stopWatching);
+  let end: RunEnd;
+  try {
+    end = await runs.watch(
+      run,
+      (progress) => view?.update(progress),
+      options.intervalMs,
+      () =>
+        process.stderr.write(
+          `no worker has answered on task queue ${runs.settings.taskQueue} yet; the run goes on when one polls it (runbook worker, or runbook dev)\n`,
+        ),
+    );
+  } finally {
+    process.removeListener('SIGINT', stopWatching);
+    view?.finish();
+  }
+  output.result(end, () => {
+    const lines = endLines(end, what, colors);
+    if (end.result !== undefined && options.resultLines) lines.splice(1, 0, ...options.resultLines(end.result));
+    return lines;
+  });
+  if (end.outcome !== (options.expect ?? 'succeeded'))
+    throw new RunFailedError(`${what} ${end.outcome.replace('_', ' ')}${end.error ? `: ${end.error}` : ''}`);
+  return end;
 }

@@ -3,6 +3,7 @@
  * changed) when stdout is a pipe or a log file, so CI logs read top to bottom.
  */
 import pc from 'picocolors';
+import { formatDuration } from '../common/duration';
 import type { Progress, StepProgress, StepStatus } from '../common/progress';
 
 type Paint = (text: string) => string;
@@ -36,15 +37,6 @@ const MARKS: Record<StepStatus, { mark: string; paint: keyof Palette }> = {
 /** A run stopped at its approval gate, whether the workflow says so in its state or in a waiting step. */
 export function isWaitingForApproval(progress: Pick<Progress, 'state' | 'steps'>): boolean {
   return progress.state === 'waiting-approval' || progress.steps.some((s) => s.status === 'waiting');
-}
-
-/** 850ms, 12.3s, 4m05s, 1h02m. */
-export function formatDuration(ms: number): string {
-  if (ms < 1_000) return `${Math.max(0, Math.round(ms))}ms`;
-  if (ms < 60_000) return `${(ms / 1_000).toFixed(1)}s`;
-  const seconds = Math.floor(ms / 1_000);
-  if (seconds < 3_600) return `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, '0')}s`;
-  return `${Math.floor(seconds / 3_600)}h${String(Math.floor((seconds % 3_600) / 60)).padStart(2, '0')}m`;
 }
 
 /** How long a step took, or has been going (from its workflow start time) while it runs. */

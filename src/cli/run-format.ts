@@ -1,6 +1,7 @@
 /** How runs read in a terminal: the end of a run, a history row, a status page. Pure: tested as text. */
 import type { Outcome } from '../common/progress';
-import { formatDuration, formatStep, isWaitingForApproval, NO_COLOR, type Palette } from './progress-view';
+import { formatDuration } from '../common/duration';
+import { formatStep, isWaitingForApproval, NO_COLOR, type Palette } from './progress-view';
 import type { RunDescription, RunEnd, RunRef, RunSummary } from '../client/runs';
 
 const OUTCOME_MARK: Record<Outcome, string> = { succeeded: '✓', rolled_back: '↩', failed: '✗', cancelled: '⊘' };
@@ -33,8 +34,10 @@ export function endLines(end: RunEnd, what: string, colors: Palette = NO_COLOR):
   const paint = outcomePaint(end.outcome, colors);
   const took = runTime(end.report?.startedAt, end.report?.finishedAt);
   const head = `${paint(`${OUTCOME_MARK[end.outcome] ?? '?'} ${what} ${end.outcome.replace('_', ' ')}`)}${took ? ` in ${took}` : ''}`;
-  const lines = [end.report?.summary ? `${head}: ${end.report.summary}` : head];
-  if (end.error && end.outcome !== 'succeeded') lines.push(`  ${colors.bad(`error: ${end.error}`)}`);
+  const summary = end.report?.summary ?? end.summary;
+  const lines = [summary ? `${head}: ${summary}` : head];
+  if (end.error && end.error !== summary && end.outcome !== 'succeeded')
+    lines.push(`  ${colors.bad(`error: ${end.error}`)}`);
   if (end.report?.release) lines.push(`  release ${end.report.release}`);
   lines.push(`  ${end.url}`);
   return lines;

@@ -11,6 +11,8 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowFailedError,
   WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
   type Client,
   type WorkflowExecutionInfo,
   type WorkflowExecutionStatusName,
@@ -18,13 +20,13 @@ import {
 } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
 import {
-  SIGNALS,
   WORKFLOW_TYPES,
   type BackupInput,
   type DeployInput,
   type JobInput,
   type RestoreInput,
   type RollbackInput,
+  type UpdateOutcome,
 } from '../common/contracts';
 import {
   appLockWorkflowId,
@@ -35,8 +37,16 @@ import {
   compactTimestamp,
   isName,
 } from '../common/names';
-import { PROGRESS_QUERY, type Outcome, type Progress, type RunReport } from '../common/progress';
+import {
+  PROGRESS_QUERY,
+  type Outcome,
+  type Progress,
+  type RunKind,
+  type RunReport,
+  type StepProgress,
+} from '../common/progress';
 import { ACTION, APP, OUTCOME, REF, RUNBOOK_SEARCH_ATTRIBUTES } from '../common/search-attributes';
+import { badInputProblems, parseInput, WORKFLOW_INPUT_SCHEMAS } from '../common/workflow-inputs';
 import type { InspectInput } from '../workflows/inspect';
 import type { TemporalSettings } from './connection';
 import { UsageError } from './errors';
@@ -70,6 +80,12 @@ export interface RunEnd extends RunRef {
   /** The plain result of a workflow that returns something other than a RunReport. */
   result?: unknown;
   error?: string;
+  /**
+   * A cancelled run carries no report: its last steps (the undos it ran) and its memo's summary instead,
+   * when a worker answers the query of the closed run.
+   */
+  steps?: StepProgress[];
+  summary?: string;
 }
 
 export interface RunSummary extends RunRef {
@@ -205,6 +221,20 @@ export function visibilityQuery(filter: HistoryFilter): string {
   return clauses.join(' AND ');
 }
 
+/** The workflow's own input check, so a run it would refuse is never started: a usage error (exit 2) instead. */
+export function checkInput(kind: StartableKind, input: unknown): void {
+  try {
+    parseInput(WORKFLOW_INPUT_SCHEMAS[kind], input, kind);
+  } catch (error) {
+    const problems = badInputProblems(error);
+    if (!problems) throw error;
+    throw new UsageError(
+      `${kind} input refused: ${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`,
+      'fix the named arguments and run again',
+    );
+  }
+}
+
 /** The RunReport a failed or rolled-back run carries as its failure's first detail, if it is one. */
 export function reportFromFailure(error: unknown): RunReport | undefined {
   for (let cause = error; cause instanceof Error; cause = (cause as { cause?: unknown }).cause) {
@@ -252,6 +282,7 @@ export class Runs {
    * runs is refused by Temporal (same workflow id): that becomes RunAlreadyRunningError naming the running one.
    */
   async start<K extends StartableKind>(kind: K, input: RunInputs[K]): Promise<RunRef> {
+    checkInput(kind, input);
     const workflowId = workflowIdFor(kind, input, this.now());
     const searchAttributes: SearchAttributePair[] = [];
     if (RECORDED_KINDS.includes(kind))
@@ -356,8 +387,31 @@ export class Runs {
               ? 'CANCELLED'
               : 'FAILED';
       const outcome: Outcome = report?.outcome ?? (status === 'CANCELLED' ? 'cancelled' : 'failed');
-      return { ...run, status, outcome, ...(report ? { report } : {}), error: report?.error ?? failureText(error) };
+      const end: RunEnd = {
+        ...run,
+        status,
+        outcome,
+        ...(report ? { report } : {}),
+        error: report?.error ?? failureText(error),
+      };
+      return status === 'CANCELLED' && !report ? this.cancelledEnd(end) : end;
     }
+  }
+
+  /** What a cancelled run did before it ended (its undos), from the closed run's query and memo. */
+  private async cancelledEnd(end: RunEnd): Promise<RunEnd> {
+    const [progress, description] = await Promise.all([
+      this.progress(end, 5_000),
+      this.handle(end)
+        .describe()
+        .catch(() => undefined),
+    ]);
+    const summary = description?.memo?.summary;
+    return {
+      ...end,
+      ...(progress ? { steps: progress.steps } : {}),
+      ...(typeof summary === 'string' ? { summary, error: summary } : {}),
+    };
   }
 
   /**
@@ -395,6 +449,8 @@ export class Runs {
         state: finished.report.outcome,
         steps: finished.report.steps,
       });
+    else if (finished.steps)
+      onProgress({ kind: finished.kind as RunKind, app: '', state: finished.outcome, steps: finished.steps });
     return finished;
   }
 
@@ -435,18 +491,67 @@ export class Runs {
     return runs;
   }
 
-  /** Sends approve/abort to a run waiting at its approval gate; refuses a run that is not running. */
-  async signal(workflowId: string, signal: keyof typeof SIGNALS, reason?: string): Promise<RunSummary> {
-    const description = await this.describe(workflowId);
-    if (description.status !== 'RUNNING')
+  /**
+   * Asks a running run to stop: Temporal cancellation, which a deploy answers by undoing what it did first.
+   * Refuses a run that is not running.
+   */
+  async cancel(workflowId: string): Promise<RunRef> {
+    const run = await this.describe(workflowId);
+    if (run.status !== 'RUNNING')
       throw new UsageError(
-        `${workflowId} is not running (${description.status.toLowerCase()}${description.outcome ? `, ${description.outcome}` : ''}); there is nothing to ${signal}`,
+        `${workflowId} is not running (${run.status.toLowerCase()}${run.outcome ? `, ${run.outcome}` : ''}); there is nothing to cancel`,
         `see what happened with \`runbook status ${workflowId}\``,
       );
-    const handle = this.client.workflow.getHandle(workflowId, description.runId);
-    if (reason === undefined) await handle.signal(SIGNALS[signal]);
-    else await handle.signal(SIGNALS[signal], reason);
-    return description;
+    await this.client.workflow.getHandle(workflowId, run.runId).cancel();
+    return { kind: run.kind, workflowId, runId: run.runId, url: run.url };
+  }
+
+  /**
+   * Tells a running run what an operator decided (approve, abort…) as a Temporal Update and returns what it
+   * did. A run that is not running, or not waiting for this decision now, refuses it: a UsageError with the
+   * run's own reason. Waits at most `timeoutMs` for a worker to take it.
+   */
+  async update(
+    workflowId: string,
+    update: string,
+    args: unknown[] = [],
+    timeoutMs = 30_000,
+  ): Promise<{ run: RunSummary; outcome: UpdateOutcome }> {
+    const run = await this.describe(workflowId);
+    if (run.status !== 'RUNNING')
+      throw new UsageError(
+        `${workflowId} is not running (${run.status.toLowerCase()}${run.outcome ? `, ${run.outcome}` : ''}); there is nothing to ${update}`,
+        `see what happened with \`runbook status ${workflowId}\``,
+      );
+    const handle = this.client.workflow.getHandle(workflowId, run.runId);
+    try {
+      const outcome = await this.client.withDeadline(Date.now() + timeoutMs, () =>
+        args.length > 0
+          ? handle.executeUpdate<UpdateOutcome, [unknown, ...unknown[]]>(update, {
+              args: args as [unknown, ...unknown[]],
+            })
+          : handle.executeUpdate<UpdateOutcome, []>(update),
+      );
+      return { run, outcome };
+    } catch (error) {
+      if (error instanceof WorkflowUpdateFailedError) {
+        const reason = failureText(error.cause ?? error);
+        throw new UsageError(
+          /no registered handler|unknown update/i.test(reason)
+            ? `${workflowId} (a ${run.kind} run) does not take ${update}`
+            : `${update} refused: ${reason}`,
+          `see where the run is with \`runbook status ${workflowId}\``,
+        );
+      }
+      if (error instanceof WorkflowNotFoundError)
+        throw new UsageError(`${workflowId} ended before it took ${update}`, `runbook status ${workflowId}`);
+      if (error instanceof WorkflowUpdateRPCTimeoutOrCancelledError)
+        throw new Error(
+          `no worker took ${update} for ${workflowId} within ${Math.round(timeoutMs / 1000)}s (task queue ${run.taskQueue}); it may still apply when one polls: check with runbook status ${workflowId}`,
+          { cause: error },
+        );
+      throw error;
+    }
   }
 
   private summarize(info: WorkflowExecutionInfo | Awaited<ReturnType<WorkflowHandle['describe']>>): RunSummary {

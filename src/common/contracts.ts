@@ -14,52 +14,33 @@ export const WORKFLOW_TYPES = {
   inspect: 'inspect',
 } as const;
 
-export interface DeployInput {
-  app: string;
-  /** Git branch/tag/commit, a release label for copy sources, or an image tag. */
-  ref: string;
-  /** Values of the manifest's `params` (e.g. tenantId), used in step templates. */
-  params?: Record<string, string>;
-  /** Also run the manifest's `seed` steps. */
-  seed?: boolean;
-  /** Wait for an `approve` signal before switching (also set by the manifest's approval.required). */
-  requireApproval?: boolean;
-}
+// The inputs' shapes are their schemas' (src/common/workflow-inputs.ts): deploy {app, ref, params?, seed?,
+// requireApproval?}, rollback {app, to?}, backup {app, target?}, restore {app, backup, scratch?}, job {app,
+// job, date? | from?+to?, mode?, params?, timezone?}.
+export type { BackupInput, DeployInput, JobInput, RestoreInput, RollbackInput } from './workflow-inputs';
 
-export interface RollbackInput {
-  app: string;
-  /** Release id to go back to; default the newest good release before the current one. */
-  to?: string;
-}
-
-export interface BackupInput {
-  app: string;
-  /** One target of the manifest's backups; all targets when omitted. */
-  target?: string;
-}
-
-export interface RestoreInput {
-  app: string;
-  /** The backup artifact id (see `runbook backups <app>`); required: restore is never implicit. */
-  backup: string;
-  /** Restore into a new scratch database (or folder) for inspection; touches nothing else. */
-  scratch?: boolean;
-}
-
-export interface JobInput {
-  app: string;
-  job: string;
-  /** One date (YYYY-MM-DD); default the run's logical date per the job's defaultDate. */
-  date?: string;
-  /** A range, inclusive; one activity per date. */
-  from?: string;
-  to?: string;
-  /** The job's mode (e.g. manual = detect only, auto = apply). */
-  mode?: string;
-  params?: Record<string, string>;
-  /** Time zone that turns the logical time into a date (a schedule passes its own); default UTC. */
-  timezone?: string;
-}
-
-/** Signals of a deploy waiting at its approval gate. */
+/**
+ * Signals of a deploy waiting at its approval gate, as released before the gate took Updates. Still handled:
+ * runs started by older code and older clients send them; they act only at the gate (see UPDATES).
+ */
 export const SIGNALS = { approve: 'approve', abort: 'abort' } as const;
+
+/**
+ * What an operator can tell a running deploy, as Temporal Updates (also from the Web UI's Send Update). Each
+ * is refused (validator) unless the run waits for it now, and returns what happened.
+ */
+export const UPDATES = {
+  /** At the approval gate: go on and switch. */
+  approve: 'approve',
+  /** At the approval gate: do not switch; undo what was done. Input: an optional reason. */
+  abort: 'abort',
+} as const;
+export type UpdateName = keyof typeof UPDATES;
+
+/** What an accepted Update did, in words an operator reads in the CLI or the Web UI. */
+export interface UpdateOutcome {
+  update: string;
+  /** The step the run waited at. */
+  step: string;
+  message: string;
+}

@@ -15,3 +15,12 @@ export function durationMs(text: string): number {
   if (ms === undefined) throw new Error(`not a duration: ${text}`);
   return ms;
 }
+
+/** 850ms, 12.3s, 4m05s, 1h02m. */
+export function formatDuration(ms: number): string {
+  if (ms < 1_000) return `${Math.max(0, Math.round(ms))}ms`;
+  if (ms < 60_000) return `${(ms / 1_000).toFixed(1)}s`;
+  const seconds = Math.floor(ms / 1_000);
+  if (seconds < 3_600) return `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, '0')}s`;
+  return `${Math.floor(seconds / 3_600)}h${String(Math.floor((seconds % 3_600) / 60)).padStart(2, '0')}m`;
+}

@@ -39,6 +39,7 @@ export const FAILURES = {
   ServiceCommandFailed: { retryable: false, means: 'systemctl, docker compose or a service command failed' },
   NotApproved: { retryable: false, means: 'the deploy was aborted or not approved in time' },
   NothingToRollBackTo: { retryable: false, means: 'there is no earlier good release to go back to' },
+  Refused: { retryable: false, means: 'an Update the run is not waiting for now (nothing is kept in history)' },
   // Transient, or retried as the manifest says.
   GitFailed: { retryable: true, means: 'a git command failed (network, lock); retried' },
   StepFailed: { retryable: true, means: "a step's command failed; retried `retries` times, then final" },
@@ -51,6 +52,7 @@ export const FAILURES = {
   BackupFailed: { retryable: false, means: 'at least one backup target failed' },
   RestoreFailed: { retryable: false, means: 'the restore failed' },
   JobFailed: { retryable: false, means: 'at least one date of the job failed' },
+  WorkflowBug: { retryable: false, means: "an unexpected error in Runbook's own workflow code ended the run" },
 } as const satisfies Record<string, FailureKind>;
 
 export type FailureType = keyof typeof FAILURES;

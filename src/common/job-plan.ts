@@ -2,7 +2,7 @@
  * What a job run will do, decided from its input and the manifest's job: the dates, the mode, the
  * parameters and the activity's timeout and retries. Pure and deterministic: the job workflow calls it.
  */
-import { datesBetween, addDays, isIsoDate } from './dates';
+import { addDays, datesBetween, daysInRange, isIsoDate } from './dates';
 import { durationMs } from './duration';
 import type { Job } from '../manifest/types';
 import type { JobInput } from './contracts';
@@ -46,10 +46,10 @@ export function resolveDates(input: Pick<JobInput, 'date' | 'from' | 'to'>, defa
   checkDate('from', from);
   checkDate('to', to);
   if (from > to) throw new JobInputError('to', `the range ends (${to}) before it starts (${from}); swap from and to`);
-  const dates = datesBetween(from, to);
-  if (dates.length > MAX_JOB_DATES)
-    throw new JobInputError('to', `${dates.length} dates is more than ${MAX_JOB_DATES} in one run; split the range`);
-  return dates;
+  const days = daysInRange(from, to);
+  if (days > MAX_JOB_DATES)
+    throw new JobInputError('to', `${days} dates is more than ${MAX_JOB_DATES} in one run; split the range`);
+  return datesBetween(from, to);
 }
 
 /** The mode of a run: the requested one or the job's default, checked against the job's modes. */
@@ -93,6 +93,11 @@ export function resolveParams(
         );
       continue;
     }
+    if (value.startsWith('-'))
+      throw new JobInputError(
+        `params.${name}`,
+        `'${value}' may not start with '-' (a command would read it as an option)`,
+      );
     if (spec.pattern !== undefined && !anchored(spec.pattern, job.name, name).test(value))
       throw new JobInputError(`params.${name}`, `'${value}' does not match the pattern ${spec.pattern}`);
     params[name] = value;

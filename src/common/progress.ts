@@ -9,6 +9,24 @@ export interface StepProgress {
   startedAt?: string;
   durationMs?: number;
   message?: string;
+  /** ISO time the step ends by itself (a bake's end): views count down to it. */
+  until?: string;
+}
+
+/** What a run waits for from an operator, and how to give it. */
+export interface Waiting {
+  /** approval: the approval gate; decision: a failed step under `onFailure: ask`; resume: a pause. */
+  for: 'approval' | 'decision' | 'resume';
+  /** The step it waits at. */
+  step: string;
+  /** The Updates it accepts now (`runbook <name> <workflow-id>`). */
+  accepts: string[];
+  /** ISO time the wait ends by itself, and what happens then. */
+  until?: string;
+  onTimeout?: string;
+  /** For a failed step: its error and the end of its output (secrets redacted). */
+  error?: string;
+  outputTail?: string;
 }
 
 export interface Progress {
@@ -17,6 +35,8 @@ export interface Progress {
   /** Overall state: running until the workflow returns its outcome. */
   state: 'running' | 'waiting-approval' | 'compensating' | Outcome;
   steps: StepProgress[];
+  /** Set while the run waits for an operator. */
+  waiting?: Waiting;
 }
 
 export type RunKind = 'deploy' | 'rollback' | 'backup' | 'restore' | 'job';

@@ -47,6 +47,8 @@ export function demoManifest(options: DemoManifestOptions): Record<string, unkno
     root: options.root,
     strategy: options.strategy ?? 'releases',
     source: { type: 'copy', from: options.staging, exclude: ['app.log', '.installed', '__pycache__'] },
+    // What the demo app reads from its host's worker (a port per host; how long and whether install fails).
+    env: { pass: ['PORT', 'INSTALL_SECONDS', 'INSTALL_FAIL', 'INSTALL_COUNTER'] },
     steps: {
       install: [{ name: 'install dependencies', run: ['python3', 'install.py'], timeout: '5m' }],
       migrate: [{ name: 'migrate database', run: ['python3', 'migrate.py'] }],

@@ -27,7 +27,22 @@ export function parseManifest(text: string): LoadResult {
       problems: [{ path: '(top level)', message: 'expected a YAML map starting with app:, host:, root:, source:' }],
     };
   }
-  const result = manifestSchema.safeParse(doc.toJS(), { reportInput: true });
+  let data: unknown;
+  try {
+    data = doc.toJS();
+  } catch (error) {
+    // yaml refuses documents whose aliases expand without bound (a "billion laughs"), and the like.
+    return {
+      ok: false,
+      problems: [
+        {
+          path: '(yaml)',
+          message: `not accepted: ${(error as Error).message}; write the values out instead of nesting aliases (*name)`,
+        },
+      ],
+    };
+  }
+  const result = manifestSchema.safeParse(data, { reportInput: true });
   if (!result.success) {
     const problems = problemsFromIssues(result.error.issues, allowedKeysAt).map((p) => ({
       ...p,

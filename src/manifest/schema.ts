@@ -72,18 +72,46 @@ const stepSchema = z
 const paramSpec = z.strictObject({
   description: z.string().optional(),
   required: z.boolean().default(false),
-  default: z.string().optional(),
-  pattern: z.string().optional().describe('Regular expression a value must match (anchored)'),
+  default: z
+    .string()
+    .refine((value) => !value.startsWith('-'), {
+      error: "a value may not start with '-' (a command would read it as an option)",
+    })
+    .optional(),
+  pattern: z
+    .string()
+    .superRefine((pattern, ctx) => {
+      const problem = regExpProblem(pattern);
+      if (problem)
+        ctx.addIssue({ code: 'custom', message: `expected a regular expression such as [0-9]+: ${problem}` });
+    })
+    .optional()
+    .describe('Regular expression a value must match (anchored)'),
 });
 
+/** Why a param pattern does not compile (as the workflows compile it: anchored), or undefined. */
+function regExpProblem(pattern: string): string | undefined {
+  try {
+    new RegExp(`^(?:${pattern})$`);
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
 // ---- checks (health after a restart, dependencies before a deploy) --------------------------------
+
+const headersEnv = z
+  .record(z.string().regex(/^[A-Za-z0-9-]+$/, { error: 'expected an HTTP header name such as Authorization' }), envName)
+  .describe('Headers whose values are read from environment variables on the host, e.g. Authorization: API_TOKEN');
 
 const httpCheck = z.strictObject({
   name: z.string().optional(),
   http: httpUrl,
   expect: z.union([z.number().int(), z.array(z.number().int())]).default(200),
   contains: z.string().optional(),
-  headers: z.record(z.string(), z.string()).optional(),
+  headers: z.record(z.string(), z.string()).optional().describe('Plain headers; name secret ones in headersEnv'),
+  headersEnv: headersEnv.optional(),
   timeout: duration.optional(),
 });
 const tcpCheck = z.strictObject({
@@ -132,7 +160,10 @@ export const checkSchema = z.union([
 
 const gitSource = z.strictObject({
   type: z.literal('git'),
-  repo: z.string().min(1).describe('Clone URL or path of the repository'),
+  repo: z.string().min(1).optional().describe('Clone URL or path of the repository (no credentials: use repoEnv)'),
+  repoEnv: envName
+    .optional()
+    .describe('Variable holding the clone URL when it carries credentials (https://token@host/...), read on the host'),
   allowedRefs: z.array(z.string().min(1)).optional().describe('Branches/tags that may be deployed (globs allowed)'),
 });
 const copySource = z.strictObject({
@@ -296,7 +327,9 @@ const jobSchema = z
     run: anyCommand.optional(),
     http: z
       .strictObject({
-        url: z.string().min(1),
+        url: z.string().min(1).optional().describe('The URL; one holding a credential goes in urlEnv'),
+        urlEnv: envName.optional().describe('Variable holding the URL (it may carry a token), read on the host'),
+        headersEnv: headersEnv.optional(),
         method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']).default('POST'),
         body: z.unknown().optional(),
         expect: z.union([z.number().int(), z.array(z.number().int())]).default([200, 201, 202, 204]),
@@ -380,6 +413,12 @@ export const manifestSchema = z
       .strictObject({
         file: z.string().optional().describe('A .env file on the host, read by the worker'),
         required: z.array(envName).default([]),
+        pass: z
+          .array(envName)
+          .optional()
+          .describe(
+            "Plain settings the app's processes take from the worker's environment when set (PORT); secrets go in required",
+          ),
       })
       .default({ required: [] }),
     params: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/), paramSpec).default({}),
@@ -465,8 +504,12 @@ function checkCrossReferences(m: RawManifest, ctx: z.RefinementCtx): void {
     issue,
   );
 
+  if (m.source.type === 'git' && !m.source.repo === !m.source.repoEnv)
+    issue(['source', 'repo'], 'give exactly one of repo (a plain URL or path) or repoEnv (a variable holding it)');
   m.jobs.forEach((job, i) => {
     if (!job.run === !job.http) issue(['jobs', i], 'a job has exactly one of run (a command) or http (a request)');
+    if (job.http && !job.http.url === !job.http.urlEnv)
+      issue(['jobs', i, 'http', 'url'], 'give exactly one of url or urlEnv (a variable holding the URL)');
     if (job.defaultMode && job.modes && !job.modes.includes(job.defaultMode))
       issue(['jobs', i, 'defaultMode'], `expected one of the job's modes: ${job.modes.join(', ')}`);
   });

@@ -6,11 +6,14 @@ import type { BackupInput } from '../common/contracts';
 import { failure } from '../common/failures';
 import { compactTimestamp } from '../common/names';
 import type { Outcome, RunReport } from '../common/progress';
+import { backupInputSchema, backupsInputSchema } from '../common/workflow-inputs';
 import type { Manifest } from '../manifest/types';
 import { activitiesFor, orchestration } from './activities';
+import { validInput } from './input';
 import { logicalTime } from './logical-date';
 import { failureMessage, type ProgressTracker } from './progress';
 import { beginRun, endRun, loadManifest } from './run';
+import { failOnBug } from './run-guard';
 
 /** A backup's activities, on the app's (first) host: dumps and archives, and the catalogue around them. */
 function backupActivities(manifest: Manifest) {
@@ -35,9 +38,12 @@ export interface ArtifactSummary {
  * target that fails does not stop the others; the run fails (without retrying) if any did, with its
  * report as the failure's details.
  */
-export async function backup(input: BackupInput): Promise<RunReport> {
-  if (!input || typeof input.app !== 'string')
-    throw failure('BadInput', 'backup input must be {"app": "<app>", "target"?: "<backup target>"}');
+export async function backup(raw: unknown): Promise<RunReport> {
+  const input = validInput(backupInputSchema, raw);
+  return failOnBug('backup', input.app, () => backUp(input));
+}
+
+async function backUp(input: BackupInput): Promise<RunReport> {
   const logical = logicalTime();
   const stamp = compactTimestamp(logical.getTime());
   const run = beginRun('backup', input.app);
@@ -223,7 +229,8 @@ function summarize(app: string, artifacts: ArtifactSummary[], error: string | un
 }
 
 /** The catalogue of an app, for `runbook backups <app>`; read on the app's host. */
-export async function backups(input: { app: string }): Promise<CatalogueEntry[]> {
+export async function backups(raw: unknown): Promise<CatalogueEntry[]> {
+  const input = validInput(backupsInputSchema, raw);
   const manifest = await orchestration.loadManifest(input.app);
   return backupActivities(manifest).catalogue.listBackups({ manifest });
 }

@@ -1,38 +1,35 @@
-import {
-  condition,
-  defineSignal,
-  isCancellation,
-  setHandler,
-  workflowInfo,
-  CancellationScope,
-} from '@temporalio/workflow';
-import { SIGNALS, type DeployInput } from '../common/contracts';
-import { appLockWorkflowId, compactTimestamp, deployDir, hostPrefix } from '../common/names';
+import { isCancellation, workflowInfo, CancellationScope } from '@temporalio/workflow';
+import type { DeployInput } from '../common/contracts';
 import { DeployInputError, planDeploy, type DeployPlan, type PlannedStep } from '../common/deploy-plan';
-import { checkLabel } from '../common/labels';
-import type { Outcome, RunReport } from '../common/progress';
-import type { Manifest } from '../manifest/types';
 import { durationMs as durationToMs } from '../common/duration';
+import { failure } from '../common/failures';
+import { checkLabel } from '../common/labels';
+import { appLockWorkflowId, compactTimestamp, deployDir, hostPrefix } from '../common/names';
+import type { Outcome, RunReport } from '../common/progress';
+import { deployInputSchema } from '../common/workflow-inputs';
+import type { Manifest } from '../manifest/types';
 import { described, hostActivities, inGroup } from './activities';
 import { runHealthChecks } from './health';
+import { validInput } from './input';
+import { OperatorControls } from './operator';
+import { failureMessage, type ProgressTracker } from './progress';
 import type { ReportFacts } from './report';
 import { beginRun, endRun, loadManifest, tagReleasedRun } from './run';
-import { failureMessage, ProgressTracker } from './progress';
+import { failOnBug } from './run-guard';
 import { Saga } from './saga';
-import { failure } from '../common/failures';
-
-export const approveSignal = defineSignal<[]>(SIGNALS.approve);
-export const abortSignal = defineSignal<[reason?: string]>(SIGNALS.abort);
 
 /**
  * Deploys `ref` of an app: preflight, snapshot, update, install/migrate/build, switch and restart, health.
  * Every step that changes the server registers its undo; a failure (or a cancel) runs the undos in reverse
  * and checks the previous version's health. The event history is the audit log.
  */
-export async function deploy(input: DeployInput): Promise<RunReport> {
+export async function deploy(raw: unknown): Promise<RunReport> {
+  const input = validInput(deployInputSchema, raw);
+  return failOnBug('deploy', input.app, () => deployApp(input));
+}
+
+async function deployApp(input: DeployInput): Promise<RunReport> {
   const info = workflowInfo();
-  if (!input || typeof input.app !== 'string' || typeof input.ref !== 'string')
-    throw failure('BadInput', 'deploy input must be {"app": "<app>", "ref": "<branch, tag or commit>"}');
   if (info.workflowId !== appLockWorkflowId(input.app))
     throw failure(
       'BadInput',
@@ -42,10 +39,7 @@ export async function deploy(input: DeployInput): Promise<RunReport> {
   const lifecycle = beginRun('deploy', input.app, { ref: input.ref });
   const progress = lifecycle.progress;
   const releaseId = `${compactTimestamp(info.runStartTime.getTime())}-${info.runId.slice(0, 8)}`;
-  let approved = false;
-  let abortReason: string | undefined;
-  setHandler(approveSignal, () => void (approved = true));
-  setHandler(abortSignal, (reason?: string) => void (abortReason = reason ?? 'aborted by an operator'));
+  const operator = new OperatorControls(progress);
 
   const manifest = await loadManifest(lifecycle);
   let plan: DeployPlan;
@@ -59,14 +53,24 @@ export async function deploy(input: DeployInput): Promise<RunReport> {
   tagReleasedRun(lifecycle);
 
   const saga = new Saga();
-  const run: DeployRun = { manifest, plan, input, releaseId, progress, saga, migrated: false, changed: false };
+  const run: DeployRun = {
+    manifest,
+    plan,
+    input,
+    releaseId,
+    progress,
+    saga,
+    operator,
+    migrated: false,
+    changed: false,
+  };
   let outcome: Outcome = 'succeeded';
   let error: string | undefined;
   let cancelled = false;
   let cancellation: unknown;
   try {
     for (const hostPlan of plan.hosts) {
-      await deployHost(run, hostPlan.host, hostPlan.steps, () => ({ approved, abortReason }));
+      await deployHost(run, hostPlan.host, hostPlan.steps);
     }
     if (manifest.strategy === 'releases') {
       for (const host of manifest.hosts) {
@@ -111,18 +115,14 @@ interface DeployRun {
   releaseId: string;
   progress: ProgressTracker;
   saga: Saga;
+  operator: OperatorControls;
   /** A migration started (the `if-migrated` database policy depends on it). */
   migrated: boolean;
   /** Something on a server changed, so there is something to undo. */
   changed: boolean;
 }
 
-async function deployHost(
-  run: DeployRun,
-  host: string,
-  steps: PlannedStep[],
-  gate: () => { approved: boolean; abortReason?: string },
-): Promise<void> {
+async function deployHost(run: DeployRun, host: string, steps: PlannedStep[]): Promise<void> {
   const { manifest, releaseId, progress, saga, input } = run;
   const acts = hostActivities(host);
   const inPlace = manifest.strategy === 'in-place';
@@ -264,14 +264,11 @@ async function deployHost(
         await progress.run(name, () => inGroup('files', acts.copyIntoPlace, name, [{ manifest, deployId: releaseId }]));
         break;
       case 'approval': {
-        progress.wait(name, 'waiting for an approve or abort signal');
-        progress.state = 'waiting-approval';
-        const decided = await condition(
-          () => gate().approved || gate().abortReason !== undefined,
+        const why = await run.operator.approval(
+          name,
+          manifest.approval.timeout,
           durationToMs(manifest.approval.timeout),
         );
-        const why = gate().abortReason ?? (decided ? undefined : `no approval within ${manifest.approval.timeout}`);
-        progress.state = 'running';
         await progress.run(name, async () => {
           if (why) throw failure('NotApproved', `deploy not approved: ${why}`);
           return 'approved';

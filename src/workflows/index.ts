@@ -1,8 +1,13 @@
 // Every workflow type the workers register. Deterministic code only (see eslint.config.mjs).
-export { inspect } from './inspect';
-export { deploy } from './deploy';
-export { rollback } from './rollback';
-export { releases } from './releases';
-export { job } from './job';
-export { backup, backups } from './backup';
-export { restore } from './restore';
+import { backup, backups } from './backup';
+import { deploy } from './deploy';
+import { inspect } from './inspect';
+import { job } from './job';
+import { releases } from './releases';
+import { restore } from './restore';
+import { rollback } from './rollback';
+import { failRunsOnErrors } from './run-guard';
+
+failRunsOnErrors(inspect, deploy, rollback, releases, job, backup, backups, restore);
+
+export { inspect, deploy, rollback, releases, job, backup, backups, restore };

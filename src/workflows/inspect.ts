@@ -1,8 +1,8 @@
+import { inspectInputSchema, type AppInput } from '../common/workflow-inputs';
 import { orchestration } from './activities';
+import { validInput } from './input';
 
-export interface InspectInput {
-  app: string;
-}
+export type InspectInput = AppInput;
 
 export interface InspectResult {
   app: string;
@@ -16,7 +16,8 @@ export interface InspectResult {
 }
 
 /** Loads an app's manifest as the workers see it and summarises it: a safe first run for a new setup. */
-export async function inspect(input: InspectInput): Promise<InspectResult> {
+export async function inspect(raw: unknown): Promise<InspectResult> {
+  const input = validInput(inspectInputSchema, raw);
   const manifest = await orchestration.loadManifest(input.app);
   return {
     app: manifest.app,

@@ -12,6 +12,7 @@ import {
   resolveParams,
 } from '../common/job-plan';
 import type { RunReport } from '../common/progress';
+import { jobInputSchema } from '../common/workflow-inputs';
 import type { Job, Manifest } from '../manifest/types';
 import { activitiesFor } from './activities';
 import { isoNow } from './clock';
@@ -24,9 +25,11 @@ import {
   operationFields,
   summarise,
 } from './job-outcomes';
+import { validInput } from './input';
 import { logicalTime } from './logical-date';
 import { failureMessage } from './progress';
 import { beginRun, endRun, loadManifest, tagReleasedRun } from './run';
+import { failOnBug } from './run-guard';
 
 const audit = activitiesFor('orchestration');
 
@@ -46,7 +49,12 @@ interface JobPlan {
  * goes to the notification channels. Fails (without retrying) when any date failed, with the report as
  * the failure's details.
  */
-export async function job(input: JobInput): Promise<RunReport> {
+export async function job(raw: unknown): Promise<RunReport> {
+  const input = validInput(jobInputSchema, raw);
+  return failOnBug('job', input.app, () => runJob(input));
+}
+
+async function runJob(input: JobInput): Promise<RunReport> {
   const info = workflowInfo();
   const startedAt = info.runStartTime.toISOString();
   const run = beginRun('job', input.app);
@@ -146,10 +154,7 @@ export async function job(input: JobInput): Promise<RunReport> {
     return endRun(
       run,
       { outcome: 'cancelled', summary, details: jobDetails(plan, session, done) },
-      {
-        cancellation: error,
-        memo: `job ${job.name} ${summary}`,
-      },
+      { cancellation: error, memo: `job ${job.name} ${summary}` },
     );
   }
 

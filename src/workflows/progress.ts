@@ -6,7 +6,7 @@ import {
   setCurrentDetails,
   setHandler,
 } from '@temporalio/workflow';
-import type { Progress, RunKind, StepProgress } from '../common/progress';
+import type { Progress, RunKind, StepProgress, Waiting } from '../common/progress';
 import { isoNow, workflowNow } from './clock';
 
 export const progressQuery = defineQuery<Progress>('progress');
@@ -18,6 +18,7 @@ export const progressQuery = defineQuery<Progress>('progress');
 export class ProgressTracker {
   private readonly steps: StepProgress[] = [];
   state: Progress['state'] = 'running';
+  private waitingFor?: Waiting;
 
   constructor(
     readonly kind: RunKind,
@@ -27,7 +28,30 @@ export class ProgressTracker {
   }
 
   snapshot(): Progress {
-    return { kind: this.kind, app: this.app, state: this.state, steps: this.steps.map((s) => ({ ...s })) };
+    return {
+      kind: this.kind,
+      app: this.app,
+      state: this.state,
+      steps: this.steps.map((s) => ({ ...s })),
+      ...(this.waitingFor ? { waiting: { ...this.waitingFor } } : {}),
+    };
+  }
+
+  /** What the run waits for from an operator (shown by the query and the Web UI), or nothing. */
+  get waiting(): Waiting | undefined {
+    return this.waitingFor;
+  }
+
+  set waiting(waiting: Waiting | undefined) {
+    this.waitingFor = waiting;
+    this.publish();
+  }
+
+  /** The step going on now (running, waiting or being undone), if any. */
+  current(): StepProgress | undefined {
+    return [...this.steps]
+      .reverse()
+      .find((s) => s.status === 'running' || s.status === 'waiting' || s.status === 'compensating');
   }
 
   /** Lists steps ahead of time so the query shows what is still to come. */
@@ -94,15 +118,26 @@ export class ProgressTracker {
   }
 
   private publish(): void {
-    const current = [...this.steps]
-      .reverse()
-      .find((s) => s.status === 'running' || s.status === 'waiting' || s.status === 'compensating');
+    const current = this.current();
     const done = this.steps.filter((s) => s.status === 'succeeded' || s.status === 'compensated').length;
     setCurrentDetails(
       `**${this.kind} ${this.app}** — ${done}/${this.steps.length} steps done` +
-        (current ? `; now: ${current.name} (${current.status})` : ''),
+        (current ? `; now: ${current.name} (${current.status}${current.until ? ` until ${current.until}` : ''})` : '') +
+        (this.waitingFor ? `\n\n${waitingDetails(this.waitingFor)}` : ''),
     );
   }
+}
+
+/** The Web UI's current details while a run waits: what for, what it accepts (Send Update), until when. */
+function waitingDetails(waiting: Waiting): string {
+  const lines = [
+    `**waiting for ${waiting.for === 'resume' ? 'resume' : waiting.for === 'decision' ? 'a decision' : 'approval'}** at \`${waiting.step}\``,
+  ];
+  if (waiting.error) lines.push(`error: ${waiting.error}`);
+  if (waiting.outputTail) lines.push('```', waiting.outputTail, '```');
+  lines.push(`Send Update: ${waiting.accepts.map((u) => `\`${u}\``).join(', ')}`);
+  if (waiting.until) lines.push(`until ${waiting.until}${waiting.onTimeout ? `, then ${waiting.onTimeout}` : ''}`);
+  return lines.join('\n');
 }
 
 /** The message a person can act on, from whatever a step threw (an activity's own message first). */

@@ -1,22 +1,36 @@
-import { CancellationScope, isCancellation, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityCancellationType,
+  CancellationScope,
+  isCancellation,
+  patched,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { CatalogueEntry } from '../activities/catalogue';
 import { scratchDatabaseName } from '../common/backup-names';
 import type { RestoreInput } from '../common/contracts';
 import { failure } from '../common/failures';
 import { compactTimestamp, hostPrefix } from '../common/names';
 import type { Outcome, RunReport } from '../common/progress';
+import { restoreInputSchema } from '../common/workflow-inputs';
 import type { Manifest } from '../manifest/types';
 import { activitiesFor, hostActivities } from './activities';
 import { isoNow, workflowNow } from './clock';
 import { runHealthChecks } from './health';
+import { validInput } from './input';
 import { failureMessage } from './progress';
 import { beginRun, endRun, loadManifest } from './run';
+import { failOnBug } from './run-guard';
 import { Saga } from './saga';
 
 /** A restore's activities, on the app's (first) host, where its backups are. */
 function restoreActivities(manifest: Manifest) {
   const host = manifest.hosts[0];
-  return { artifact: activitiesFor('artifact', host), catalogue: activitiesFor('catalogue', host) };
+  // A cancelled restore waits until pg_restore (or the extraction) has stopped before it starts the services
+  // again; older runs went on at once and could start them while pg_restore still wrote.
+  const waitForCancel = patched('restore-waits-for-cancelled-restore')
+    ? { cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED }
+    : {};
+  return { artifact: activitiesFor('artifact', host, waitForCancel), catalogue: activitiesFor('catalogue', host) };
 }
 
 /**
@@ -26,14 +40,12 @@ function restoreActivities(manifest: Manifest) {
  * and records the outcome in the catalogue. `scratch` restores into a new database or folder instead and
  * touches nothing else.
  */
-export async function restore(input: RestoreInput): Promise<RunReport> {
-  if (!input || typeof input.app !== 'string')
-    throw failure('BadInput', 'restore input must be {"app": "<app>", "backup": "<backup id>", "scratch"?: true}');
-  if (!input.backup)
-    throw failure(
-      'BadInput',
-      `restore needs the id of the backup to restore (input {"app": "${input.app}", "backup": "<id>"}); list them with \`runbook backups ${input.app}\``,
-    );
+export async function restore(raw: unknown): Promise<RunReport> {
+  const input = validInput(restoreInputSchema, raw) as RestoreInput;
+  return failOnBug('restore', input.app, () => restoreBackup(input));
+}
+
+async function restoreBackup(input: RestoreInput): Promise<RunReport> {
   const info = workflowInfo();
   const stamp = compactTimestamp(workflowNow());
   const scratch = input.scratch === true;

@@ -4,19 +4,25 @@ import { failure } from '../common/failures';
 import { appLockWorkflowId, hostPrefix } from '../common/names';
 import type { Outcome, RunReport } from '../common/progress';
 import { REF } from '../common/search-attributes';
+import { rollbackInputSchema } from '../common/workflow-inputs';
 import { described, hostActivities } from './activities';
 import { runHealthChecks } from './health';
+import { validInput } from './input';
 import { failureMessage } from './progress';
 import { beginRun, endRun, loadManifest } from './run';
+import { failOnBug } from './run-guard';
 
 /**
  * Switches an app back to an earlier good release (the newest one before the current, or `to`) and
  * restarts its services, then checks health. Shares the deploy's per-app lock.
  */
-export async function rollback(input: RollbackInput): Promise<RunReport> {
+export async function rollback(raw: unknown): Promise<RunReport> {
+  const input = validInput(rollbackInputSchema, raw);
+  return failOnBug('rollback', input.app, () => rollBack(input));
+}
+
+async function rollBack(input: RollbackInput): Promise<RunReport> {
   const info = workflowInfo();
-  if (!input || typeof input.app !== 'string')
-    throw failure('BadInput', 'rollback input must be {"app": "<app>", "to"?: "<release>"}');
   if (info.workflowId !== appLockWorkflowId(input.app))
     throw failure(
       'BadInput',

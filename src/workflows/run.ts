@@ -27,6 +27,9 @@ export interface Run {
   tagged: boolean;
 }
 
+// Module state is per run in Temporal's sandbox: this is the run executing this code, once begun.
+let active: Run | undefined;
+
 /** Guards the one-lifecycle change for deploys and jobs already running when it shipped (their histories). */
 const ONE_LIFECYCLE = 'one-run-lifecycle';
 
@@ -45,7 +48,25 @@ export function beginRun(kind: RunKind, app: string, facts: { ref?: string } = {
     tagged: false,
   };
   if (!run.tagsAfterManifest) tag(run);
+  active = run;
   return run;
+}
+
+/**
+ * The run this workflow began, or — when it failed before `beginRun` — a bare one to end: what a failure
+ * outside the run's own handling (a bug in Runbook's workflow code) ends through `endRun`.
+ */
+export function currentRun(kind: RunKind, app: string): Run {
+  return (
+    active ?? {
+      kind,
+      app,
+      progress: new ProgressTracker(kind, app),
+      tagsAfterManifest: false,
+      releasedJob: false,
+      tagged: true,
+    }
+  );
 }
 
 function tag(run: Run): void {
@@ -88,6 +109,8 @@ export interface Ending {
   events?: string[];
   /** The memo's summary when the report's own leaves out what the run is (a job's name). */
   memo?: string;
+  /** The failure's type when it is not the kind's own (a bug in Runbook's workflow code). */
+  failureType?: FailureType;
 }
 
 /**
@@ -104,7 +127,8 @@ export async function endRun(run: Run, facts: ReportFacts, ending: Ending = {}):
   run.progress.state = report.outcome;
   if (report.outcome === 'succeeded') return report;
   if (ending.cancellation) throw ending.cancellation;
-  throw failure(failureType(run.kind, report.outcome), ending.message ?? report.summary, { details: [report] });
+  const type = ending.failureType ?? failureType(run.kind, report.outcome);
+  throw failure(type, ending.message ?? report.summary, { details: [report] });
 }
 
 async function record(run: Run, report: RunReport, ending: Ending): Promise<void> {

@@ -238,6 +238,44 @@ describe.each(FORMATS)('%s archives', (format) => {
     expect(readdirSync(outside)).toEqual([]);
   });
 
+  it("refuses a link that escapes through another of the archive's links (yy -> . and xx -> yy/..)", async () => {
+    const target = path.join(work, 'target');
+    const chained = path.join(work, `link-chained.${format}`);
+    writeFileSync(
+      chained,
+      await craft(format, [
+        { name: 'yy', link: '.' },
+        { name: 'xx', link: 'yy/..' },
+      ]),
+    );
+    await expect(extractArchive({ file: chained, format, targetDir: target })).rejects.toThrow(
+      /'xx' is a link to 'yy\/\.\.', outside/,
+    );
+    expect(existsSync(path.join(target, 'xx'))).toBe(false);
+
+    // static/img leads to assets, so two '..' after it climb above the target, though the text stays inside.
+    const climbing = path.join(work, `link-climbing.${format}`);
+    writeFileSync(
+      climbing,
+      await craft(format, [
+        { name: 'static/img', link: '../assets' },
+        { name: 'up', link: 'static/img/../../static' },
+      ]),
+    );
+    await expect(extractArchive({ file: climbing, format, targetDir: target })).rejects.toThrow(/'up' is a link/);
+
+    const inside = path.join(work, `link-inside.${format}`);
+    writeFileSync(
+      inside,
+      await craft(format, [
+        { name: 'static/img', link: '../assets' },
+        { name: 'logo', link: 'static/img/../assets/logo.png' },
+        { name: 'assets/logo.png', content: 'png' },
+      ]),
+    );
+    await expect(extractArchive({ file: inside, format, targetDir: target })).resolves.toEqual({ entries: 3 });
+  });
+
   it('does not follow a link that already exists in the target folder', async () => {
     const outside = path.join(work, 'outside');
     mkdirSync(outside);

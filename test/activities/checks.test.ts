@@ -21,6 +21,7 @@ describe('health and dependency checks against real services', () => {
   const context = (extra: Partial<CheckContext> = {}): CheckContext => ({
     manifest,
     env,
+    commandEnv: { PATH: process.env.PATH },
     logOffsets: {},
     redact: [],
     ...extra,
@@ -32,6 +33,23 @@ describe('health and dependency checks against real services', () => {
   beforeAll(async () => {
     port = await freePort();
     server = http.createServer((req, res) => {
+      if (req.url === '/endless') {
+        // A status page that never ends (a misrouted stream): the check reads a capped prefix, not forever.
+        res.writeHead(200);
+        res.write('status ok\n');
+        const chunk = 'x'.repeat(64 * 1024);
+        const more = () => {
+          while (!res.destroyed && res.write(chunk));
+          if (!res.destroyed) res.once('drain', more);
+        };
+        more();
+        return;
+      }
+      if (req.url === '/secret-header') {
+        res.statusCode = req.headers.authorization === 'Bearer tK4mR8wQ2zY6vB1n' ? 200 : 401;
+        res.end();
+        return;
+      }
       const [status, body] =
         req.url === '/healthz' ? [200, '{"status":"ok"}'] : req.url === '/broken' ? [500, 'boom'] : [404, ''];
       res.statusCode = status as number;
@@ -56,6 +74,30 @@ describe('health and dependency checks against real services', () => {
     expect(
       await runCheckOnce(check({ http: `${base}/healthz`, expect: 200, contains: 'degraded' }), context()),
     ).toMatchObject({ ok: false, detail: expect.stringContaining('without "degraded"') });
+  });
+
+  it('http: reads a capped prefix of an endless body instead of waiting for its end', async () => {
+    const base = `http://127.0.0.1:${port}`;
+    expect(
+      await runCheckOnce(
+        check({ http: `${base}/endless`, expect: 200, contains: 'status ok', timeout: '30s' }),
+        context(),
+      ),
+    ).toEqual({ ok: true, detail: 'answered 200' });
+  });
+
+  it('http: a header whose value is named by variable (headersEnv)', async () => {
+    const base = `http://127.0.0.1:${port}`;
+    const withToken = context({ env: { ...env, API_TOKEN: 'Bearer tK4mR8wQ2zY6vB1n' } });
+    expect(
+      await runCheckOnce(
+        check({ http: `${base}/secret-header`, expect: 200, headersEnv: { Authorization: 'API_TOKEN' } }),
+        withToken,
+      ),
+    ).toEqual({ ok: true, detail: 'answered 200' });
+    await expect(
+      runCheckOnce(check({ http: `${base}/secret-header`, headersEnv: { Authorization: 'UNSET_TOKEN' } }), context()),
+    ).rejects.toThrow(/UNSET_TOKEN is not set/);
   });
 
   it('tcp: an open and a closed port', async () => {

@@ -92,6 +92,37 @@ describe('releases from git', () => {
     );
   });
 
+  it('clones from a URL named by variable (repoEnv), which no message shows', async () => {
+    const named = parseManifest(
+      `app: gitapp\nhost: h\nroot: ${dir}/srv-named\nsource: { type: git, repoEnv: GITAPP_REPO_URL }\n`,
+    );
+    if (!named.ok) throw new Error('bad manifest');
+    const withRepo = (url: string) =>
+      releaseActivities({ ...activityConfigFromEnv(), env: { ...process.env, GITAPP_REPO_URL: url } });
+    const release = await run(() =>
+      withRepo(repo).prepareRelease({ manifest: named.manifest, releaseId: 'n1', ref: 'v1' }),
+    );
+    expect(release).toMatchObject({ id: 'n1', commit: v1 });
+    await expect(
+      run(() => withRepo(repo).prepareRelease({ manifest: named.manifest, releaseId: 'n2', ref: 'v9' })),
+    ).rejects.toThrow("ref 'v9' was not found in $GITAPP_REPO_URL");
+
+    const elsewhere = parseManifest(
+      `app: gitapp\nhost: h\nroot: ${dir}/srv-broken\nsource: { type: git, repoEnv: GITAPP_REPO_URL }\n`,
+    );
+    if (!elsewhere.ok) throw new Error('bad manifest');
+    const failure = await run(() =>
+      withRepo(`${dir}/tok3nS3cr3tX/missing.git`).prepareRelease({
+        manifest: elsewhere.manifest,
+        releaseId: 'b1',
+        ref: 'v1',
+      }),
+    ).catch((e: Error) => e);
+    expect(failure).toBeInstanceOf(Error);
+    expect((failure as Error).message).toContain('git clone');
+    expect((failure as Error).message).not.toContain('tok3nS3cr3tX');
+  });
+
   it('refuses a ref the repository does not have, without retrying', async () => {
     await expect(run(() => activities.prepareRelease({ manifest, releaseId: 'r3', ref: 'v9' }))).rejects.toThrow(
       `ref 'v9' was not found in ${repo}`,

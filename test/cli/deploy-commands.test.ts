@@ -1,9 +1,11 @@
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { appLockWorkflowId } from '../../src/common/names';
 import type { RunReport } from '../../src/common/progress';
 import { freePort } from '../../src/devserver/ports';
 import { runCli } from '../support/cli';
+import { historyText } from '../support/history';
 import { createAppFixture, type AppFixture } from '../support/demo-app';
 import { waitFor } from '../support/postgres';
 import { connectClient, startTestWorker, type TestWorker } from '../support/temporal';
@@ -141,12 +143,17 @@ describe('runbook plan, deploy, releases, rollback (real deploy workflow and app
 
     const aborted = await runCli(['abort', workflowId, '--reason', 'wrong tenant', '--json'], { env });
     expect(aborted.code).toBe(0);
-    expect(JSON.parse(aborted.stdout)).toMatchObject({ workflowId, signal: 'abort' });
+    expect(JSON.parse(aborted.stdout)).toMatchObject({
+      workflowId,
+      update: 'abort',
+      step: 'approval',
+      message: 'aborted (wrong tenant); the deploy undoes what it did and ends',
+    });
     const watched = await watching;
     expect(watched.code).toBe(1);
     expect(watched.stdout).toMatch(
       new RegExp(
-        `⏸ approval {2}waiting {2}\\S+ {2}waiting for an approve or abort signal\\n {2}waiting for approval: runbook approve ${workflowId} {2}\\(or runbook abort ${workflowId}\\)\\n`,
+        `⏸ approval {2}waiting {2}\\S+ {2}waiting for approve or abort\\n {2}waiting for approval: runbook approve ${workflowId} {2}\\(or runbook abort ${workflowId}\\)\\n`,
       ),
     );
     expect(watched.stdout).toMatch(/✗ approval {2}failed {2}\S+ {2}deploy not approved: wrong tenant/);
@@ -182,7 +189,9 @@ describe('runbook plan, deploy, releases, rollback (real deploy workflow and app
     );
     const approved = await runCli(['approve', workflowId], { env });
     expect(approved.code).toBe(0);
-    expect(approved.stdout).toContain(`sent approve to ${workflowId}`);
+    expect(approved.stdout).toMatch(
+      new RegExp(`^approve ${workflowId} \\(approval\\): approved at \\S+; the deploy goes on\n`),
+    );
     await waitFor(
       async () => {
         const status = await runCli(['status', workflowId, '--json'], { env });
@@ -218,4 +227,132 @@ describe('runbook plan, deploy, releases, rollback (real deploy workflow and app
     const rolledBack = await runCli(['history', '--app', fx.app, '--outcome', 'rolled_back', '--json'], { env });
     expect((JSON.parse(rolledBack.stdout) as unknown[]).length).toBe(2);
   }, 240_000);
+
+  /** Adds a build step that holds the deploy until the test lets it go (a file appears): no race with the clock. */
+  function holdAtBuild(): { release(): void; restore(): void } {
+    const flag = path.join(fx.dir, `go-${Date.now()}`);
+    const steps = fx.manifest.steps as Record<string, unknown[]>;
+    steps.build = [
+      {
+        name: 'wait for the test',
+        run: ['python3', '-c', 'import os, sys, time\nwhile not os.path.exists(sys.argv[1]): time.sleep(0.1)', flag],
+      },
+    ];
+    fx.save();
+    return {
+      release: () => writeFileSync(flag, 'go\n'),
+      restore() {
+        delete steps.build;
+        fx.save();
+      },
+    };
+  }
+
+  const stepStatus = async (workflowId: string, name: string) => {
+    const status = await runCli(['status', workflowId, '--json'], { env });
+    const steps = (JSON.parse(status.stdout) as { progress?: { steps: Array<{ name: string; status: string }> } })
+      .progress?.steps;
+    return steps?.find((s) => s.name === name)?.status;
+  };
+
+  it('refuses approve before the gate and abort with no gate (exit 2, nothing changed): the gate still waits', async () => {
+    const workflowId = appLockWorkflowId(fx.app);
+    const hold = holdAtBuild();
+    try {
+      fx.stage('v4');
+      const watching = runCli(['deploy', fx.app, '--ref', 'v4', '--approve-required'], { env, timeoutMs: 150_000 });
+      await waitFor(
+        async () => expect(await stepStatus(workflowId, 'build: wait for the test')).toBe('running'),
+        60_000,
+        200,
+      );
+      const early = await runCli(['approve', workflowId], { env });
+      expect(early.code).toBe(2);
+      expect(early.stderr).toMatch(
+        new RegExp(
+          `^error: approve refused: ${workflowId} is not waiting at an approval gate \\(now: build: wait for the test, running\\); nothing to approve`,
+          'm',
+        ),
+      );
+      expect(early.stderr).toContain(`hint: see where the run is with \`runbook status ${workflowId}\``);
+      expect(early.stderr).not.toMatch(/^\s+at /m);
+      const noGate = await runCli(['abort', workflowId, '--reason', 'too early', '--json'], { env });
+      expect(noGate.code).toBe(2);
+      expect(JSON.parse(noGate.stdout).error.message).toMatch(
+        new RegExp(`^abort refused: ${workflowId} is not waiting at an approval gate .*runbook cancel ${workflowId}`),
+      );
+      // An older client's signal cannot be refused; it is ignored off the gate instead of pre-approving.
+      await temporal.client.workflow.getHandle(workflowId).signal('approve');
+      hold.release();
+
+      await waitFor(async () => expect(await stepStatus(workflowId, 'approval')).toBe('waiting'), 60_000, 300);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const still = await runCli(['status', workflowId, '--json'], { env });
+      expect(JSON.parse(still.stdout)).toMatchObject({
+        status: 'RUNNING',
+        progress: { state: 'waiting-approval', waiting: { for: 'approval', accepts: ['approve', 'abort'] } },
+      });
+      expect(await fx.serving()).toBe('v1');
+      expect(await historyText(temporal.client, workflowId)).not.toContain('UpdateAccepted');
+
+      const approved = await runCli(['approve', workflowId], { env });
+      expect(approved.code).toBe(0);
+      const watched = await watching;
+      expect(watched.code).toBe(0);
+      expect(await fx.serving()).toBe('v4');
+    } finally {
+      hold.restore();
+    }
+  }, 180_000);
+
+  it('refuses abort of a deploy that has no approval gate (exit 2); the deploy goes on and succeeds', async () => {
+    const workflowId = appLockWorkflowId(fx.app);
+    const hold = holdAtBuild();
+    try {
+      fx.stage('v4b');
+      const watching = runCli(['deploy', fx.app, '--ref', 'v4b'], { env, timeoutMs: 150_000 });
+      await waitFor(
+        async () => expect(await stepStatus(workflowId, 'build: wait for the test')).toBe('running'),
+        60_000,
+        200,
+      );
+      const refused = await runCli(['abort', workflowId], { env });
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain(`error: abort refused: ${workflowId} is not waiting at an approval gate`);
+      hold.release();
+      const watched = await watching;
+      expect(watched.code).toBe(0);
+      expect(await fx.serving()).toBe('v4b');
+      expect(await historyText(temporal.client, workflowId)).not.toContain('UpdateAccepted');
+    } finally {
+      hold.restore();
+    }
+  }, 180_000);
+
+  it('cancel stops a deploy at once: its undos run first, it ends cancelled (exit 0); a second cancel exits 2', async () => {
+    const workflowId = appLockWorkflowId(fx.app);
+    const serving = await fx.serving();
+    fx.stage('v6');
+    const started = await runCli(['deploy', fx.app, '--ref', 'v6', '--approve-required', '--no-wait'], { env });
+    expect(started.code).toBe(0);
+    await waitFor(
+      async () => {
+        const status = await runCli(['status', workflowId], { env });
+        expect(status.stdout).toMatch(/⏸ approval +waiting/);
+      },
+      60_000,
+      300,
+    );
+    const cancelled = await runCli(['cancel', workflowId], { env, timeoutMs: 120_000 });
+    expect(cancelled.stderr).toBe('');
+    expect(cancelled.code).toBe(0);
+    expect(cancelled.stdout).toContain(`cancel requested for ${workflowId}; it undoes what it did, then ends`);
+    expect(cancelled.stdout).toMatch(/✓ start previous services and check health {2}succeeded/);
+    expect(cancelled.stdout).toMatch(new RegExp(`⊘ deploy ${workflowId} cancelled`));
+    expect(await fx.serving()).toBe(serving);
+
+    const again = await runCli(['cancel', workflowId], { env });
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain(`error: ${workflowId} is not running (cancelled`);
+  }, 180_000);
 });

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import type { Progress } from '../../src/common/progress';
-import { createProgressView, foldSteps, formatDuration, formatStep, palette } from '../../src/cli/progress-view';
+import { formatDuration } from '../../src/common/duration';
+import { createProgressView, foldSteps, formatStep, palette } from '../../src/cli/progress-view';
 
 function collector(): { stream: Writable; text: () => string } {
   const chunks: string[] = [];

@@ -101,6 +101,18 @@ describe('runbook usage errors and an unreachable server', () => {
       /hint: its targets are: app-folder/,
     ],
     [
+      'a backup id that climbs out of the backups folder (the workflow input schema)',
+      ['restore', 'almareia', '--backup', '../../etc/passwd'],
+      /error: restore input refused: backup: expected a backup id/,
+      /hint: fix the named arguments and run again/,
+    ],
+    [
+      'a 300-character ref (the workflow input schema)',
+      ['deploy', 'almareia', '--ref', 'v'.repeat(300)],
+      /error: deploy input refused: ref: is longer than 200 characters/,
+      /hint: fix the named arguments and run again/,
+    ],
+    [
       'an unknown outcome',
       ['history', '--outcome', 'maybe'],
       /error: --outcome 'maybe' is not an outcome/,

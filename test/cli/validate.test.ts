@@ -67,6 +67,26 @@ const invalid: Array<[string, string, RegExp]> = [
     `${BASE}steps: { install: [ { run: [pip, install, '{{pkg}}'] } ] }\n`,
     /steps\.install\[0\]\.run: unknown placeholder \{\{pkg\}\}/,
   ],
+  [
+    'a git source with both repo and repoEnv',
+    'app: demo\nhost: web-1\nroot: /srv/demo\nsource: { type: git, repo: /srv/git/demo.git, repoEnv: GIT_URL }\n',
+    /source\.repo: give exactly one of repo .* or repoEnv/,
+  ],
+  [
+    'a YAML alias bomb',
+    `${BASE}x0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n${Array.from({ length: 8 }, (_, i) => `x${i + 1}: &a${i + 1} [${Array(9).fill(`*a${i}`).join(', ')}]`).join('\n')}\n`,
+    /\(yaml\): .*alias/,
+  ],
+  [
+    'a param pattern that does not compile',
+    `${BASE}params: { tenantId: { pattern: '[0-9' } }\n`,
+    /params\.tenantId\.pattern: expected a regular expression such as \[0-9\]\+/,
+  ],
+  [
+    'a job param default that starts with a dash',
+    `${BASE}jobs: [ { name: j, run: [echo, '{{p}}'], params: { p: { default: '--all' } } } ]\n`,
+    /jobs\[0\]\.params\.p\.default: a value may not start with '-'/,
+  ],
 ];
 
 describe('runbook validate', () => {

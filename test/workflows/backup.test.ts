@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
@@ -17,6 +18,7 @@ import {
   loadAppManifest,
   queryValue,
   readCatalogueFile,
+  rewriteManifest,
   type BackupApp,
 } from '../support/backup-app';
 import { sql, waitFor } from '../support/postgres';
@@ -350,6 +352,55 @@ describe('backup and restore workflows on the real dev server and PostgreSQL', (
     const failure = await failureOf(runBackup(shop, 'nope'));
     expect(failure.message).toContain("no backup target 'nope'");
     expect(failure.message).toContain('known targets: db, uploads');
+  });
+
+  it('a cancelled restore starts the services again only after pg_restore has stopped', async () => {
+    const backup = await runBackup(served, 'db');
+    const [artifact] = (backup.details as { artifacts: Array<{ id: string; file: string }> }).artifacts;
+    const pgRestore = `[p]g_restore.*${artifact.file}`;
+    const running = () => spawnSync('pgrep', ['-f', pgRestore], { encoding: 'utf8' }).stdout.trim();
+    // The service records, as it starts, whether a pg_restore of this dump still runs.
+    const marker = path.join(served.root, 'started-while.txt');
+    const recorder = [
+      'import subprocess, sys, time',
+      "found = subprocess.run(['pgrep', '-f', sys.argv[1]], capture_output=True, text=True).stdout.strip()",
+      // (no literal p-g_restore in this text: pgrep -f would find this very process)
+      "open(sys.argv[2], 'a').write('restore running: ' + (found or 'none') + '\\n')",
+      'time.sleep(600)',
+    ].join('\n');
+    const { services, health } = loadAppManifest(served);
+    rewriteManifest(served, (m) => {
+      m.services = [{ name: 'web', type: 'process', start: ['python3', '-c', recorder, pgRestore, marker], port }];
+      m.health = { checks: [] };
+    });
+    const locker = new Client({ connectionString: served.databaseUrl });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE public.orders IN ACCESS EXCLUSIVE MODE'); // holds pg_restore --clean
+      const handle = await temporal.client.workflow.start('restore', {
+        taskQueue,
+        workflowId: restoreWorkflowId(served.app, uniqueName('cancel')),
+        args: [{ app: served.app, backup: artifact.id }],
+      });
+      await waitFor(async () => {
+        if (!running()) throw new Error('pg_restore not started yet');
+      }, 60_000);
+      await handle.cancel();
+      const error = await handle.result().catch((e: unknown) => e);
+      expect((error as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+      await waitFor(async () => {
+        if (!existsSync(marker)) throw new Error('services not started again yet');
+      }, 30_000);
+      expect(readFileSync(marker, 'utf8')).toBe('restore running: none\n');
+      expect(running()).toBe('');
+    } finally {
+      await locker.end().catch(() => undefined);
+      await serviceActivities(activityConfigFromEnv())
+        .stopServices({ manifest: loadAppManifest(served) })
+        .catch(() => undefined);
+      rewriteManifest(served, (m) => Object.assign(m, { services, health }));
+    }
   });
 
   it('lists the catalogue through the backups workflow, newest first', async () => {

@@ -39,12 +39,14 @@ describe('lint keeps workflow code deterministic', () => {
   );
 
   it.each(['workflows/example.ts', 'common/example.ts'])(
-    'accepts the SDK and type-only imports of activities in %s',
+    'accepts the SDK, zod (input schemas) and type-only imports of activities in %s',
     (file) => {
       const found = problems(file, [
         "import { proxyActivities } from '@temporalio/workflow';",
+        "import { z } from 'zod';",
         "import type { Activities } from '../activities';",
         'export const p = proxyActivities<Activities>({ startToCloseTimeout: 1000 });',
+        'export const s = z.strictObject({ app: z.string() });',
       ]);
       expect(found).toEqual([]);
     },

@@ -15,7 +15,7 @@ export interface JobHttpRequest {
  * Idempotency-Key header lets the receiving API recognise a retry of the same date.
  */
 export function jobHttpRequest(
-  http: NonNullable<Job['http']>,
+  http: NonNullable<Job['http']> & { url: string },
   values: Readonly<Record<string, string | undefined>>,
   idempotencyKey: string,
 ): JobHttpRequest {

@@ -5,9 +5,11 @@ import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activ
 import type { Job, Manifest } from '../../manifest/types';
 import { jobArgv, jobEnvironment, jobTemplateMap, type JobTemplateValues } from '../commands/job';
 import type { ActivityConfig } from '../config';
-import { appEnvironment, secretValues } from '../environment';
+import { appEnvironment, commandEnvironment, requireEnv, secretHeaders, secretValues } from '../environment';
 import { manifestActivities } from '../manifest';
-import { describeFailure, redact, runCommand } from '../shell';
+import { readBody } from '../http-body';
+import { redact } from '../redact';
+import { describeFailure, runCommand } from '../shell';
 import { jobHttpRequest } from './http-request';
 import { failure } from '../../common/failures';
 
@@ -58,9 +60,11 @@ export function jobActivities(config: ActivityConfig) {
         mode: request.mode,
         params: request.params,
       };
-      const env = { ...appEnvironment(manifest, config.env), ...job.env, ...jobEnvironment(values) };
-      const secrets = secretValues(manifest, env);
-      return job.http ? runHttpJob(job, values, secrets) : runCommandJob(manifest, job, values, env, secrets);
+      const env = { ...commandEnvironment(manifest, config.env), ...job.env, ...jobEnvironment(values) };
+      const secrets = secretValues(manifest, config.env);
+      return job.http
+        ? runHttpJob(manifest, job, values, appEnvironment(manifest, config.env), secrets)
+        : runCommandJob(manifest, job, values, env, secrets);
     },
   };
 }
@@ -121,10 +125,19 @@ async function runCommandJob(
   throw failure('JobDateFailed', describeFailure(result, `${job.name} for ${values.date}`), { details: [outcome] });
 }
 
-async function runHttpJob(job: Job, values: JobTemplateValues, secrets: string[]): Promise<JobDateOutcome> {
+async function runHttpJob(
+  manifest: Manifest,
+  job: Job,
+  values: JobTemplateValues,
+  env: NodeJS.ProcessEnv,
+  secrets: string[],
+): Promise<JobDateOutcome> {
   const context = Context.current();
   const { workflowId, runId } = runOf(context.info);
-  const request = jobHttpRequest(job.http!, jobTemplateMap(values), `${workflowId}/${runId}/${values.date}`);
+  const http = job.http!;
+  const url = http.url ?? requireEnv(env, http.urlEnv!, `URL of the job ${job.name}`, manifest);
+  const request = jobHttpRequest({ ...http, url }, jobTemplateMap(values), `${workflowId}/${runId}/${values.date}`);
+  Object.assign(request.headers, secretHeaders(http.headersEnv, env, `job ${job.name}`, manifest));
   const started = Date.now();
   const heartbeat = setInterval(() => context.heartbeat({ elapsedMs: Date.now() - started }), HEARTBEAT_EVERY_MS);
   const label = `${job.name} for ${values.date}: ${request.method} ${redact(request.url, secrets)}`;
@@ -137,7 +150,7 @@ async function runHttpJob(job: Job, values: JobTemplateValues, secrets: string[]
       body: request.body,
       signal: AbortSignal.any([AbortSignal.timeout(context.info.startToCloseTimeoutMs), context.cancellationSignal]),
     });
-    const text = await response.text();
+    const { text } = await readBody(response);
     const outcome: JobDateOutcome = {
       date: values.date,
       exitCode: null,

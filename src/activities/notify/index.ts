@@ -5,7 +5,7 @@ import type { RunReport } from '../../common/progress';
 import type { Manifest, NotifyChannel } from '../../manifest/types';
 import type { ActivityConfig } from '../config';
 import { appEnvironment } from '../environment';
-import { redact } from '../shell';
+import { redact } from '../redact';
 import {
   ChannelError,
   channelIds,
@@ -90,7 +90,7 @@ export function notifyActivities(config: ActivityConfig) {
           const id = ids[index];
           const key = idempotencyKey(report, event, id);
           const entry = { key, workflowId: report.workflowId, runId: report.runId, event, channel: id };
-          if (await ledger.wasSent(key)) {
+          if (await wasSent(ledger, key)) {
             delivered.push(id);
             alreadySent.push(id);
             continue;
@@ -178,6 +178,23 @@ async function deliver(
       ? await sendBySmtp(smtpSettings(email, env, where), mail)
       : await sendBySendgrid(sendgridSettings(email, env, where, config.sendgridApiUrl), mail);
   return { receipt, messageId: mail.messageId };
+}
+
+/**
+ * Whether an earlier attempt sent this message. A ledger that cannot be read (the audit database or Redis is
+ * down) must not cost the alert, which matters most at such a time: the message goes out, and a receiver
+ * that already has it can drop it by its idempotency key or Message-ID.
+ */
+async function wasSent(ledger: SentLedger, key: string): Promise<boolean> {
+  try {
+    return await ledger.wasSent(key);
+  } catch (error) {
+    log.warn(`the ${ledger.kind} sent ledger cannot be read; sending anyway (a duplicate is possible)`, {
+      key,
+      error: (error as Error).message,
+    });
+    return false;
+  }
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { RunReport } from '../../common/progress';
+import { readBody } from '../http-body';
 import { ChannelError, type SendReceipt, type WebhookSettings } from './channels';
 import { formatDuration, oneLine, type NotificationMessage } from './message';
 
@@ -86,7 +87,7 @@ export async function postWebhook(
     const cause = (error as Error & { cause?: Error }).cause?.message ?? (error as Error).message;
     throw new ChannelError(`the webhook in ${settings.urlEnv} could not be reached: ${cause}`, false);
   }
-  const body = (await response.text().catch(() => '')).slice(0, 300);
+  const body = (await readBody(response, 4_096).catch(() => ({ text: '' }))).text.slice(0, 300);
   if (response.ok) return { providerId: response.headers.get('x-request-id') ?? undefined };
   const permanent =
     response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429;

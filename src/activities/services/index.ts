@@ -1,7 +1,7 @@
 import { heartbeat } from '@temporalio/activity';
 import type { Manifest, Service } from '../../manifest/types';
 import type { ActivityConfig } from '../config';
-import { appEnvironment, secretValues } from '../environment';
+import { commandEnvironment, secretValues } from '../environment';
 import { liveDir } from '../../common/names';
 import { readReleaseInfo } from '../releases';
 import { commandManager } from './command';
@@ -35,7 +35,7 @@ function managerFor(service: Service): ServiceManager {
 }
 
 function contextFor(config: ActivityConfig, request: ServicesRequest): ServiceContext {
-  const env = appEnvironment(request.manifest, config.env);
+  const env = commandEnvironment(request.manifest, config.env);
   const dir = request.dir ?? liveDir(request.manifest);
   const info = readReleaseInfo(dir);
   return {
@@ -44,7 +44,7 @@ function contextFor(config: ActivityConfig, request: ServicesRequest): ServiceCo
     dir,
     release: info?.id,
     ref: info?.ref,
-    redact: secretValues(request.manifest, env),
+    redact: secretValues(request.manifest, config.env),
   };
 }
 
