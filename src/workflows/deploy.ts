@@ -1,6 +1,14 @@
 import { isCancellation, workflowInfo, CancellationScope } from '@temporalio/workflow';
 import type { DeployInput } from '../common/contracts';
-import { DeployInputError, planDeploy, type DeployPlan, type PlannedStep } from '../common/deploy-plan';
+import {
+  DeployInputError,
+  planDeploy,
+  UNDO_BEFORE_STEP,
+  undoLabel,
+  type DeployPlan,
+  type PlannedStep,
+  type UndoAction,
+} from '../common/deploy-plan';
 import { durationMs as durationToMs } from '../common/duration';
 import { failure } from '../common/failures';
 import { checkLabel } from '../common/labels';
@@ -49,7 +57,7 @@ async function deployApp(input: DeployInput): Promise<RunReport> {
     if (error instanceof DeployInputError) throw failure('BadInput', error.message);
     throw error;
   }
-  progress.plan(plan.hosts.flatMap((h) => h.steps.map((s) => s.name)));
+  progress.plan([...plan.hosts, ...plan.finish].flatMap((h) => h.steps.map((s) => s.name)));
   tagReleasedRun(lifecycle);
 
   const saga = new Saga();
@@ -69,23 +77,9 @@ async function deployApp(input: DeployInput): Promise<RunReport> {
   let cancelled = false;
   let cancellation: unknown;
   try {
-    for (const hostPlan of plan.hosts) {
-      await deployHost(run, hostPlan.host, hostPlan.steps);
-    }
-    if (manifest.strategy === 'releases') {
-      for (const host of manifest.hosts) {
-        const acts = hostActivities(host);
-        const prefix = hostPrefix(manifest, host);
-        await progress.run(`${prefix}mark release ${releaseId} good`, () =>
-          described(acts.markRelease, `mark release ${releaseId} good`, { manifest, releaseId, status: 'good' }),
-        );
-        await progress.run(
-          `${prefix}prune old releases`,
-          () => described(acts.pruneReleases, 'prune old releases', { manifest, protect: [releaseId] }),
-          (gone) => (gone.length ? `removed ${gone.join(', ')}` : 'nothing to remove'),
-        );
-      }
-    }
+    for (const hostPlan of plan.hosts) await deployHost(run, hostPlan.host, hostPlan.steps);
+    for (const hostPlan of plan.finish)
+      for (const step of hostPlan.steps) await runPlannedStep(run, onHost(run, hostPlan.host), step);
   } catch (failure) {
     cancelled = isCancellation(failure);
     if (cancelled) cancellation = failure;
@@ -122,13 +116,20 @@ interface DeployRun {
   changed: boolean;
 }
 
-async function deployHost(run: DeployRun, host: string, steps: PlannedStep[]): Promise<void> {
-  const { manifest, releaseId, progress, saga, input } = run;
-  const acts = hostActivities(host);
-  const inPlace = manifest.strategy === 'in-place';
+/** Where a deploy's steps run on one host, and what they found there that later steps and undos need. */
+interface HostContext {
+  host: string;
+  acts: ReturnType<typeof hostActivities>;
+  preflightDir: string;
+  stepDir: string;
+  extraEnv: Record<string, string>;
+  /** The release `current` pointed at before (releases strategy); the archive of the live folder (in place). */
+  found: { previous?: string; archive?: string };
+}
+
+function onHost(run: DeployRun, host: string): HostContext {
+  const { manifest, releaseId, input } = run;
   const releaseDir = deployDir(manifest, releaseId);
-  const stepDir = manifest.source.type === 'image' ? manifest.root : releaseDir;
-  const preflightDir = manifest.source.type === 'copy' ? manifest.source.from : manifest.root;
   const extraEnv: Record<string, string> = {
     RUNBOOK_RELEASE: releaseId,
     RUNBOOK_RELEASE_DIR: releaseDir,
@@ -136,13 +137,26 @@ async function deployHost(run: DeployRun, host: string, steps: PlannedStep[]): P
   };
   if (manifest.source.type === 'image')
     Object.assign(extraEnv, { IMAGE_TAG: input.ref, RUNBOOK_IMAGE: `${manifest.source.image}:${input.ref}` });
-  let logOffsets: Record<string, number> = {};
-  let previous: string | undefined;
+  return {
+    host,
+    acts: hostActivities(host),
+    preflightDir: manifest.source.type === 'copy' ? manifest.source.from : manifest.root,
+    stepDir: manifest.source.type === 'image' ? manifest.root : releaseDir,
+    extraEnv,
+    found: {},
+  };
+}
 
-  const prefix = hostPrefix(manifest, host);
-  const undoStart = () =>
-    saga.add(`${prefix}start previous services and check health`, async () => {
-      if (!inPlace && !previous) {
+/** One host's steps in the plan's order, each registering the undos the plan lists; then its health checks. */
+async function deployHost(run: DeployRun, host: string, steps: PlannedStep[]): Promise<void> {
+  const { manifest, releaseId, progress, saga } = run;
+  const context = onHost(run, host);
+  const { acts, found } = context;
+  let logOffsets: Record<string, number> = {};
+
+  const undo: Record<UndoAction, () => Promise<void>> = {
+    'start-previous': async () => {
+      if (manifest.strategy !== 'in-place' && !found.previous) {
         await described(acts.stopServices, 'stop services of the failed release', { manifest });
         throw failure(
           'NothingToRollBackTo',
@@ -152,165 +166,171 @@ async function deployHost(run: DeployRun, host: string, steps: PlannedStep[]): P
       const offsets = await described(acts.captureLogOffsets, 'note log sizes before the restart', { manifest });
       await described(acts.startServices, 'start previous services', { manifest });
       await runHealthChecks(acts, manifest, offsets, (name, fn) =>
-        progress.run(`${prefix}rollback health: ${name}`, fn),
+        progress.run(`${hostPrefix(manifest, host)}rollback health: ${name}`, fn),
       );
-    });
-  // The first change on this host registers the undo that runs last: start the previous version, check it.
-  let touched = false;
-  const touch = () => {
-    if (touched) return;
-    touched = true;
-    run.changed = true;
-    undoStart();
+    },
+    'restore-archive': async () => {
+      await described(acts.stopServices, 'stop services', { manifest });
+      await inGroup('files', acts.restoreLiveFolder, `restore ${found.archive}`, [
+        { manifest, deployId: releaseId, archive: found.archive as string },
+      ]);
+    },
+    'restore-database': async () => {
+      if (manifest.rollback.database === 'if-migrated' && !run.migrated) return;
+      await described(acts.stopServices, 'stop services', { manifest });
+      await inGroup('database', acts.restoreDatabaseSnapshot, 'restore database snapshot', [
+        { manifest, deployId: releaseId },
+      ]);
+    },
+    'switch-back': async () => {
+      await described(acts.stopServices, 'stop services of the failed release', { manifest });
+      if (found.previous)
+        await described(acts.switchCurrent, `switch current back → ${found.previous}`, {
+          manifest,
+          releaseId: found.previous,
+        });
+    },
+  };
+  /** The saga takes the undos the plan lists for a step: some before it runs, the others once it succeeded. */
+  const register = (step: PlannedStep, before: boolean) => {
+    for (const action of step.undo.filter((u) => UNDO_BEFORE_STEP.includes(u) === before)) {
+      if (action === 'start-previous') run.changed = true;
+      saga.add(undoLabel(action, manifest, host, { previous: found.previous }), undo[action]);
+    }
   };
 
   for (const step of steps) {
-    const name = step.name;
-    switch (step.action) {
-      case 'check-environment':
-        await progress.run(name, () => described(acts.checkEnvironment, name, { manifest }));
-        break;
-      case 'check-dependency': {
-        const check = manifest.dependencies[step.check!.index];
-        await progress.run(name, () =>
-          inGroup('dependency', acts.checkHealth, `dependency ${checkLabel(check)}`, [
-            { manifest, check, withinMs: 10_000, intervalMs: 1_000 },
-          ]),
-        );
-        break;
-      }
-      case 'run-step': {
-        const { phase, index } = step.step!;
-        if (phase === 'migrate' && !run.migrated) {
-          touch();
-          run.migrated = true; // set before it runs: a failed migration may have half-applied
-        }
-        const timeout = manifest.steps[phase][index].timeout;
-        await progress.run(
-          name,
-          () =>
-            inGroup(
-              'step',
-              acts.runStep,
-              name,
-              [
-                {
-                  manifest,
-                  phase,
-                  index,
-                  deployId: releaseId,
-                  dir: phase === 'preflight' ? preflightDir : stepDir,
-                  values: run.plan.values,
-                  extraEnv,
-                },
-              ],
-              timeout ? { startToCloseTimeout: durationToMs(timeout) + 60_000 } : {},
-            ),
-          (r) => (r.reused ? 'done by an earlier attempt' : `exit 0 in ${Math.round(r.durationMs / 100) / 10}s`),
-        );
-        break;
-      }
-      case 'find-previous-release': {
-        const view = await progress.run(
-          name,
-          () => acts.describeReleases({ manifest }),
-          (v) => (v.current ? `previous release ${v.current}` : 'first deploy: no previous release'),
-        );
-        previous = view.current;
-        break;
-      }
-      case 'archive-live-folder': {
-        touch();
-        const archive = await progress.run(
-          name,
-          () => inGroup('files', acts.archiveLiveFolder, name, [{ manifest, deployId: releaseId }]),
-          (r) => `${r.file} (${r.bytes} bytes)`,
-        );
-        saga.add(`${prefix}restore archive of ${manifest.root}`, async () => {
-          await described(acts.stopServices, 'stop services', { manifest });
-          await inGroup('files', acts.restoreLiveFolder, `restore ${archive.file}`, [
-            { manifest, deployId: releaseId, archive: archive.file },
-          ]);
-        });
-        break;
-      }
-      case 'snapshot-database': {
-        touch();
-        await progress.run(
-          name,
-          () => inGroup('database', acts.snapshotDatabase, name, [{ manifest, deployId: releaseId }]),
-          (r) => r.file,
-        );
-        const policy = manifest.rollback.database;
-        if (policy !== 'never') {
-          saga.add(`${prefix}restore database snapshot (${policy})`, async () => {
-            if (policy === 'if-migrated' && !run.migrated) return;
-            await described(acts.stopServices, 'stop services', { manifest });
-            await inGroup('database', acts.restoreDatabaseSnapshot, 'restore database snapshot', [
-              { manifest, deployId: releaseId },
-            ]);
-          });
-        }
-        break;
-      }
-      case 'prepare-release':
-        await progress.run(
-          name,
-          () => inGroup('release', acts.prepareRelease, name, [{ manifest, releaseId, ref: input.ref }]),
-          (r) => (r.commit ? `commit ${r.commit.slice(0, 12)}` : `release ${r.id}`),
-        );
-        break;
-      case 'copy-into-place':
-        await progress.run(name, () => inGroup('files', acts.copyIntoPlace, name, [{ manifest, deployId: releaseId }]));
-        break;
-      case 'approval': {
-        const why = await run.operator.approval(
-          name,
-          manifest.approval.timeout,
-          durationToMs(manifest.approval.timeout),
-        );
-        await progress.run(name, async () => {
-          if (why) throw failure('NotApproved', `deploy not approved: ${why}`);
-          return 'approved';
-        });
-        break;
-      }
-      case 'stop-services':
-        touch();
-        if (!inPlace) {
-          saga.add(`${prefix}stop services and switch back to ${previous ?? 'nothing'}`, async () => {
-            await described(acts.stopServices, 'stop services of the failed release', { manifest });
-            if (previous)
-              await described(acts.switchCurrent, `switch current back → ${previous}`, {
-                manifest,
-                releaseId: previous,
-              });
-          });
-        }
-        await progress.run(
-          name,
-          () => described(acts.stopServices, name, { manifest }),
-          (m) => m.join('; '),
-        );
-        break;
-      case 'switch-current':
-        await progress.run(name, () => described(acts.switchCurrent, name, { manifest, releaseId }));
-        break;
-      case 'start-services':
-        logOffsets = await described(acts.captureLogOffsets, 'note log sizes before the start', { manifest });
-        await progress.run(
-          name,
-          () => described(acts.startServices, name, { manifest }),
-          (m) => m.join('; '),
-        );
-        break;
-      case 'health-check':
-        break; // the checks run together below, once everything is started
-    }
+    if (step.action === 'run-step' && step.step.phase === 'migrate') run.migrated = true; // a failed one may have half-applied
+    register(step, true);
+    logOffsets = (await runPlannedStep(run, context, step)) ?? logOffsets;
+    register(step, false);
   }
   await runHealthChecks(acts, manifest, logOffsets, (checkName, fn) =>
-    progress.run(`${prefix}health: ${checkName}`, fn),
+    progress.run(`${hostPrefix(manifest, host)}health: ${checkName}`, fn),
   );
+}
+
+/**
+ * Runs one planned step on its host with its option group; returns the log sizes noted before services
+ * start (what log health checks judge from). Health checks are left for the host's end: they run together.
+ */
+async function runPlannedStep(
+  run: DeployRun,
+  where: HostContext,
+  step: PlannedStep,
+): Promise<Record<string, number> | void> {
+  const { manifest, releaseId, progress, input } = run;
+  const { acts } = where;
+  const { name, group } = step;
+  switch (step.action) {
+    case 'check-environment':
+      await progress.run(name, () => inGroup(group, acts.checkEnvironment, name, [{ manifest }]));
+      return;
+    case 'check-dependency': {
+      const check = manifest.dependencies[step.check];
+      await progress.run(name, () =>
+        inGroup(group, acts.checkHealth, `dependency ${checkLabel(check)}`, [
+          { manifest, check, withinMs: 10_000, intervalMs: 1_000 },
+        ]),
+      );
+      return;
+    }
+    case 'run-step': {
+      const { phase, index } = step.step;
+      const request = {
+        manifest,
+        phase,
+        index,
+        deployId: releaseId,
+        dir: phase === 'preflight' ? where.preflightDir : where.stepDir,
+        values: run.plan.values,
+        extraEnv: where.extraEnv,
+      };
+      const timeout = step.startToCloseTimeoutMs ? { startToCloseTimeout: step.startToCloseTimeoutMs } : {};
+      await progress.run(
+        name,
+        () => inGroup(group, acts.runStep, name, [request], timeout),
+        (r) => (r.reused ? 'done by an earlier attempt' : `exit 0 in ${Math.round(r.durationMs / 100) / 10}s`),
+      );
+      return;
+    }
+    case 'find-previous-release': {
+      const view = await progress.run(
+        name,
+        () => acts.describeReleases({ manifest }),
+        (v) => (v.current ? `previous release ${v.current}` : 'first deploy: no previous release'),
+      );
+      where.found.previous = view.current;
+      return;
+    }
+    case 'archive-live-folder': {
+      const archive = await progress.run(
+        name,
+        () => inGroup(group, acts.archiveLiveFolder, name, [{ manifest, deployId: releaseId }]),
+        (r) => `${r.file} (${r.bytes} bytes)`,
+      );
+      where.found.archive = archive.file;
+      return;
+    }
+    case 'snapshot-database':
+      await progress.run(
+        name,
+        () => inGroup(group, acts.snapshotDatabase, name, [{ manifest, deployId: releaseId }]),
+        (r) => r.file,
+      );
+      return;
+    case 'prepare-release':
+      await progress.run(
+        name,
+        () => inGroup(group, acts.prepareRelease, name, [{ manifest, releaseId, ref: input.ref }]),
+        (r) => (r.commit ? `commit ${r.commit.slice(0, 12)}` : `release ${r.id}`),
+      );
+      return;
+    case 'copy-into-place':
+      await progress.run(name, () => inGroup(group, acts.copyIntoPlace, name, [{ manifest, deployId: releaseId }]));
+      return;
+    case 'approval': {
+      const why = await run.operator.approval(name, manifest.approval.timeout, durationToMs(manifest.approval.timeout));
+      await progress.run(name, async () => {
+        if (why) throw failure('NotApproved', `deploy not approved: ${why}`);
+        return 'approved';
+      });
+      return;
+    }
+    case 'stop-services':
+      await progress.run(
+        name,
+        () => inGroup(group, acts.stopServices, name, [{ manifest }]),
+        (m) => m.join('; '),
+      );
+      return;
+    case 'switch-current':
+      await progress.run(name, () => inGroup(group, acts.switchCurrent, name, [{ manifest, releaseId }]));
+      return;
+    case 'start-services': {
+      const offsets = await described(acts.captureLogOffsets, 'note log sizes before the start', { manifest });
+      await progress.run(
+        name,
+        () => inGroup(group, acts.startServices, name, [{ manifest }]),
+        (m) => m.join('; '),
+      );
+      return offsets;
+    }
+    case 'health-check':
+      return; // the checks run together at the host's end, once everything is started
+    case 'mark-release-good':
+      await progress.run(name, () =>
+        inGroup(group, acts.markRelease, `mark release ${releaseId} good`, [{ manifest, releaseId, status: 'good' }]),
+      );
+      return;
+    case 'prune-releases':
+      await progress.run(
+        name,
+        () => inGroup(group, acts.pruneReleases, 'prune old releases', [{ manifest, protect: [releaseId] }]),
+        (gone) => (gone.length ? `removed ${gone.join(', ')}` : 'nothing to remove'),
+      );
+      return;
+  }
 }
 
 function reportFacts(run: DeployRun, outcome: Outcome, error: string | undefined, cancelled: boolean): ReportFacts {
