@@ -9,6 +9,7 @@ import { Minimatch } from 'minimatch';
 import * as tar from 'tar';
 import * as yauzl from 'yauzl';
 import { ZipFile } from 'yazl';
+import { throwIfCancelled } from './attempt';
 
 /*
  * Archives of folders for backups and in-place deploy snapshots. Creation writes to a temporary name and
@@ -105,6 +106,7 @@ async function collectEntries(
 
   const add = async (absolute: string, fromSource: string) => {
     if (seen.has(absolute)) return;
+    if (seen.size % 500 === 0) throwIfCancelled();
     const stats = await lstat(absolute);
     const isDir = stats.isDirectory();
     if (fromSource && excluded(fromSource, isDir)) return;
@@ -426,8 +428,10 @@ async function listZip(file: string): Promise<ListedEntry[]> {
 
 async function extractZip(file: string, targetDir: string): Promise<void> {
   const zip = await openZip(file);
+  let count = 0;
   try {
     for await (const entry of zip.eachEntry()) {
+      if (++count % 500 === 0) throwIfCancelled();
       const name = trimSlashes(zipName(entry).replace(/\\/g, '/'));
       if (!name) continue;
       const destination = path.join(targetDir, name);

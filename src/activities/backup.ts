@@ -268,5 +268,6 @@ async function artifactId(
 ): Promise<string> {
   const existing = (await readCatalogue(dir)).entries.find((e) => e.id === plain);
   if (!existing || (existing.workflowId === request.workflowId && existing.runId === request.runId)) return plain;
-  return `${plain}-${request.runId.slice(0, 8)}`;
+  // The random end of the run id: a UUIDv7 run id begins with a timestamp, shared by runs a minute apart.
+  return `${plain}-${request.runId.replace(/-/g, '').slice(-8)}`;
 }

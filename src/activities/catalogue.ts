@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Manifest } from '../manifest/types';
 import { writeFileAtomic } from './atomic-write';
+import { withClaim } from './attempt';
 
 /*
  * The backup catalogue: one JSON file in an app's backups folder listing every artifact (and every
@@ -61,6 +62,8 @@ export interface Catalogue {
 }
 
 export const CATALOGUE_FILE = 'catalogue.json';
+/** Held while the catalogue is changed, by whichever worker changes it. */
+export const CATALOGUE_LOCK = '.catalogue.lock';
 
 export function backupsDir(manifest: Pick<Manifest, 'root' | 'backups'>): string {
   return manifest.backups?.dir ?? path.join(manifest.root, 'backups');
@@ -85,29 +88,19 @@ export async function readCatalogue(dir: string): Promise<Catalogue> {
   return { version: 1, entries: parsed.entries ?? [], restores: parsed.restores ?? [] };
 }
 
-const locks = new Map<string, Promise<unknown>>();
-
 /**
- * Reads, changes and rewrites a catalogue. Changes to one catalogue are serialised within the worker
- * process (one worker serves a host), so two backups finishing together both land.
+ * Reads, changes and rewrites a catalogue under an exclusive lock on `<catalogue>.lock` (a kernel flock,
+ * released when its holder ends, however it ends), so changes from two workers of one host, or two
+ * backups finishing together in one worker, both land.
  */
 export async function updateCatalogue<T>(dir: string, change: (catalogue: Catalogue) => T): Promise<T> {
   const file = cataloguePath(dir);
-  const previous = locks.get(file) ?? Promise.resolve();
-  const next = previous
-    .catch(() => undefined)
-    .then(async () => {
-      const catalogue = await readCatalogue(dir);
-      const result = change(catalogue);
-      writeFileAtomic(file, `${JSON.stringify(catalogue, null, 2)}\n`, 0o640);
-      return result;
-    });
-  locks.set(file, next);
-  try {
-    return await next;
-  } finally {
-    if (locks.get(file) === next) locks.delete(file);
-  }
+  return withClaim(path.join(dir, CATALOGUE_LOCK), `another change to ${file}`, async () => {
+    const catalogue = await readCatalogue(dir);
+    const result = change(catalogue);
+    writeFileAtomic(file, `${JSON.stringify(catalogue, null, 2)}\n`, 0o640);
+    return result;
+  });
 }
 
 /** Adds an entry, or replaces the one with the same id. */

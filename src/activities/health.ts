@@ -1,4 +1,4 @@
-import { heartbeat } from '@temporalio/activity';
+import { reportProgress, throwIfCancelled } from './attempt';
 import { checkLabel } from '../common/labels';
 import type { Check, Manifest } from '../manifest/types';
 import { logOffsets, runCheckOnce, type CheckContext } from './checks';
@@ -35,7 +35,7 @@ export function healthActivities(config: ActivityConfig) {
       for (;;) {
         attempts += 1;
         const outcome = await runCheckOnce(request.check, context);
-        heartbeat({ attempts, detail: outcome.detail });
+        reportProgress({ attempts, detail: outcome.detail });
         if (outcome.ok) return outcome.detail;
         if (Date.now() + request.intervalMs > deadline) {
           throw failure(
@@ -44,6 +44,7 @@ export function healthActivities(config: ActivityConfig) {
           );
         }
         await new Promise((r) => setTimeout(r, request.intervalMs));
+        throwIfCancelled();
       }
     },
 

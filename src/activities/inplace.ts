@@ -1,11 +1,13 @@
-import { cpSync, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { heartbeat } from '@temporalio/activity';
 import type { Manifest } from '../manifest/types';
 import { createArchive, excluder, extractArchive, sha256File } from './archive';
+import { attemptNumber, reportProgress, throwIfCancelled, withClaim } from './attempt';
 import type { ActivityConfig } from './config';
 import { appPaths } from '../common/names';
 import { failure } from '../common/failures';
+import { copyTree, removeStaged } from './files';
 
 /*
  * The Almareia guide's in-place strategy: zip the production folder, copy the new files over it, and on
@@ -30,26 +32,34 @@ export function failedTreeFor(manifest: Manifest, deployId: string): string {
   return `${manifest.root.replace(/\/+$/, '')}_failed_${deployId}`;
 }
 
+/**
+ * Whatever changes or reads the live folder as a whole holds this claim: an archive, a copy and a restore of
+ * one app never run at once on a host, even when an undo is scheduled while a timed-out attempt still runs.
+ */
+function withLiveFolder<T>(manifest: Manifest, fn: () => Promise<T>): Promise<T> {
+  return withClaim(path.join(appPaths(manifest).stateDir, 'locks', 'live-folder.lock'), `${manifest.root}`, fn);
+}
+
 export function inPlaceActivities(_config: ActivityConfig) {
   return {
     /** Zips the live folder. The archive appears under its final name only when complete, so a retry reuses it. */
     async archiveLiveFolder(request: { manifest: Manifest; deployId: string }): Promise<ArchiveInfo> {
       const { manifest } = request;
       const file = archiveFileFor(manifest, request.deployId);
-      if (existsSync(file)) return { file, bytes: statSync(file).size, sha256: await sha256File(file) };
-      if (!existsSync(manifest.root)) {
-        mkdirSync(manifest.root, { recursive: true });
-      }
-      mkdirSync(path.dirname(file), { recursive: true });
-      const result = await createArchive({
-        format: 'zip',
-        sources: [manifest.root],
-        baseDir: manifest.root,
-        outFile: file,
-        exclude: manifest.snapshot.exclude,
-        onProgress: (bytes) => heartbeat({ bytes }),
+      return withLiveFolder(manifest, async () => {
+        if (existsSync(file)) return { file, bytes: (await stat(file)).size, sha256: await sha256File(file) };
+        await mkdir(manifest.root, { recursive: true });
+        await mkdir(path.dirname(file), { recursive: true });
+        const result = await createArchive({
+          format: 'zip',
+          sources: [manifest.root],
+          baseDir: manifest.root,
+          outFile: file,
+          exclude: manifest.snapshot.exclude,
+          onProgress: (bytes) => reportProgress({ bytes }),
+        });
+        return { file, bytes: result.bytes, sha256: result.sha256 };
       });
-      return { file, bytes: result.bytes, sha256: result.sha256 };
     },
 
     /** Copies the staging folder's files over the live folder (the guide's "copy new files"). */
@@ -63,17 +73,8 @@ export function inPlaceActivities(_config: ActivityConfig) {
           `staging folder ${source.from} does not exist; put the new version there (source.from)`,
         );
       const excluded = excluder(source.exclude);
-      mkdirSync(manifest.root, { recursive: true });
-      cpSync(source.from, manifest.root, {
-        recursive: true,
-        force: true,
-        verbatimSymlinks: true,
-        filter: (file) => {
-          const relative = path.relative(source.from, file);
-          return relative === '' || !excluded(relative.split(path.sep).join('/'), statSync(file).isDirectory());
-        },
-      });
-      return `copied ${source.from} into ${manifest.root}`;
+      const files = await withLiveFolder(manifest, () => copyTree(source.from, manifest.root, { skip: excluded }));
+      return `copied ${source.from} into ${manifest.root} (${files} entries)`;
     },
 
     /**
@@ -91,17 +92,26 @@ export function inPlaceActivities(_config: ActivityConfig) {
           `archive ${request.archive} is missing; restore ${manifest.root} by hand from another backup`,
         );
       const failedTree = failedTreeFor(manifest, deployId);
-      if (existsSync(manifest.root) && !existsSync(failedTree)) renameSync(manifest.root, failedTree);
-      else if (existsSync(manifest.root)) rmSync(manifest.root, { recursive: true, force: true });
-      const staging = `${manifest.root.replace(/\/+$/, '')}.restoring-${deployId}`;
-      rmSync(staging, { recursive: true, force: true });
-      mkdirSync(staging, { recursive: true });
-      heartbeat('extracting');
-      await extractArchive({ file: request.archive, format: 'zip', targetDir: staging });
-      renameSync(staging, manifest.root);
-      mkdirSync(path.dirname(done), { recursive: true });
-      writeFileSync(done, new Date().toISOString());
-      return `restored ${manifest.root} from ${request.archive}; failed tree kept as ${failedTree}`;
+      const root = manifest.root.replace(/\/+$/, '');
+      const stagingPrefix = `${path.basename(root)}.restoring-${deployId}-`;
+      // Each attempt extracts under its own name; the claim means no earlier one is still writing.
+      const staging = `${root}.restoring-${deployId}-${attemptNumber()}`;
+      return withLiveFolder(manifest, async () => {
+        await removeStaged(path.dirname(root), stagingPrefix);
+        reportProgress({ extracting: request.archive, into: staging });
+        await extractArchive({ file: request.archive, format: 'zip', targetDir: staging });
+        throwIfCancelled();
+        // The failed tree is moved aside only once the archive is out, so the live folder is never missing
+        // for longer than two renames.
+        if (existsSync(root)) {
+          if (!existsSync(failedTree)) await rename(root, failedTree);
+          else await rm(root, { recursive: true, force: true });
+        }
+        await rename(staging, root);
+        await mkdir(path.dirname(done), { recursive: true });
+        await writeFile(done, new Date().toISOString());
+        return `restored ${manifest.root} from ${request.archive}; failed tree kept as ${failedTree}`;
+      });
     },
   };
 }

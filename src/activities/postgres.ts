@@ -1,8 +1,11 @@
-import { randomBytes } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
-import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { createHash, randomBytes, type Hash } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { CancelledFailure, Context } from '@temporalio/activity';
+import { throwIfCancelled } from './attempt';
 import { Client, type ClientConfig } from 'pg';
 import { sha256Path, sizeOfSync } from './checksum';
 import {
@@ -159,7 +162,11 @@ export async function dumpDatabase(options: DumpDatabaseOptions): Promise<DumpRe
   await mkdir(path.dirname(file), { recursive: true });
   await removePartials(file);
   const temporary = `${file}.partial-${randomBytes(4).toString('hex')}`;
-  const argv = pgDumpArgv({ ...options, file: temporary });
+  // A file dump streams through its hash on the way to disk: no second pass over a dump of many GB.
+  const streamed = options.format !== 'directory';
+  const hash = createHash('sha256');
+  let written = 0;
+  const argv = pgDumpArgv({ ...options, file: streamed ? undefined : temporary });
   let durationMs: number;
   try {
     const result = await runCommand({
@@ -168,20 +175,49 @@ export async function dumpDatabase(options: DumpDatabaseOptions): Promise<DumpRe
       redact: secretsOf(options.url),
       pidFile,
       timeoutMs: options.timeoutMs,
-      heartbeatDetails: () => ({ bytes: sizeOfSync(temporary) }),
+      heartbeatDetails: () => ({ bytes: streamed ? written : sizeOfSync(temporary) }),
+      stdout: streamed ? hashInto(temporary, hash, (bytes) => (written += bytes)) : undefined,
     });
     if (result.exitCode !== 0)
       throw new Error(
         `${describeFailure(result, 'pg_dump')}\ncheck that the database is reachable and the user may read every table`,
       );
     durationMs = result.durationMs;
+    if (streamed) await fsyncFile(temporary);
+    throwIfCancelled();
     await rm(file, { recursive: true, force: true });
     await rename(temporary, file);
   } catch (error) {
     await rm(temporary, { recursive: true, force: true });
     throw error;
   }
-  return { file, format: options.format, bytes: sizeOfSync(file), sha256: await sha256Path(file), durationMs };
+  const sha256 = streamed ? hash.digest('hex') : await sha256Path(file);
+  return { file, format: options.format, bytes: sizeOfSync(file), sha256, durationMs };
+}
+
+/** Streams a dump through its hash into `file`. */
+function hashInto(file: string, hash: Hash, onBytes: (bytes: number) => void) {
+  return (stream: Readable) =>
+    pipeline(
+      stream,
+      new Transform({
+        transform(chunk: Buffer, _encoding, callback) {
+          hash.update(chunk);
+          onBytes(chunk.length);
+          callback(null, chunk);
+        },
+      }),
+      createWriteStream(file, { mode: 0o600 }),
+    );
+}
+
+async function fsyncFile(file: string): Promise<void> {
+  const handle = await open(file, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Deletes what earlier attempts at this dump left behind (`<file>.partial-*`). */

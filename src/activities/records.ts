@@ -1,5 +1,6 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
+import { log } from '@temporalio/activity';
 import type { RunReport } from '../common/progress';
 import type { Manifest } from '../manifest/types';
 import type { ActivityConfig } from './config';
@@ -17,16 +18,46 @@ export interface DeployLogLine {
   error?: string;
   workflowId: string;
   runId: string;
+  /** The run id a reset keeps (absent in lines written before it was recorded). */
+  originalRunId?: string;
   steps: Array<{ name: string; status: string; durationMs?: number }>;
 }
 
-export function readDeployLog(manifest: Manifest): DeployLogLine[] {
-  const file = appPaths(manifest).deployLog;
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
+export interface DeployLogRead {
+  lines: DeployLogLine[];
+  /** Lines that are not a record (cut short by a full disk, edited by hand): skipped, each with why. */
+  skipped: string[];
+}
+
+/** The deploy log's records; a line that is not one is skipped and named, never a reason to stop reading. */
+export function readDeployLogFile(file: string): DeployLogRead {
+  const read: DeployLogRead = { lines: [], skipped: [] };
+  if (!existsSync(file)) return read;
+  readFileSync(file, 'utf8')
     .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as DeployLogLine);
+    .forEach((text, index) => {
+      if (!text.trim()) return;
+      try {
+        const line = JSON.parse(text) as DeployLogLine;
+        if (!line || typeof line !== 'object' || typeof line.runId !== 'string') throw new Error('not a run record');
+        read.lines.push(line);
+      } catch (error) {
+        read.skipped.push(`${file}:${index + 1}: ${(error as Error).message}`);
+      }
+    });
+  return read;
+}
+
+export function readDeployLog(manifest: Manifest): DeployLogLine[] {
+  return readDeployLogFile(appPaths(manifest).deployLog).lines;
+}
+
+/** An in-place app's log moves once from inside the live folder (where a restore rewound it) to beside it. */
+function moveFormerLog(manifest: Manifest): void {
+  const { deployLog, formerDeployLog } = appPaths(manifest);
+  if (!formerDeployLog || existsSync(deployLog) || !existsSync(formerDeployLog)) return;
+  mkdirSync(path.dirname(deployLog), { recursive: true });
+  renameSync(formerDeployLog, deployLog);
 }
 
 export function recordActivities(_config: ActivityConfig) {
@@ -35,7 +66,11 @@ export function recordActivities(_config: ActivityConfig) {
     async recordRun(request: { manifest: Manifest; report: RunReport }): Promise<string> {
       const { manifest, report } = request;
       const file = appPaths(manifest).deployLog;
-      if (readDeployLog(manifest).some((line) => line.runId === report.runId && line.kind === report.kind))
+      moveFormerLog(manifest);
+      const existing = readDeployLogFile(file);
+      for (const why of existing.skipped) log.warn(`deploy log: skipped a line that is not a record (${why})`);
+      const key = report.originalRunId ?? report.runId;
+      if (existing.lines.some((line) => (line.originalRunId ?? line.runId) === key && line.kind === report.kind))
         return `already recorded in ${file}`;
       const line: DeployLogLine = {
         at: report.finishedAt,
@@ -48,11 +83,15 @@ export function recordActivities(_config: ActivityConfig) {
         error: report.error,
         workflowId: report.workflowId,
         runId: report.runId,
+        ...(report.originalRunId ? { originalRunId: report.originalRunId } : {}),
         steps: report.steps.map((s) => ({ name: s.name, status: s.status, durationMs: s.durationMs })),
       };
       mkdirSync(path.dirname(file), { recursive: true });
-      appendFileSync(file, `${JSON.stringify(line)}\n`);
-      return `recorded in ${file}`;
+      // A line cut short by a crash gets its own line ended first, so the next record is whole.
+      const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+      appendFileSync(file, `${text && !text.endsWith('\n') ? '\n' : ''}${JSON.stringify(line)}\n`);
+      const skipped = existing.skipped.length;
+      return `recorded in ${file}${skipped ? `; skipped ${skipped} line(s) that are not records: ${existing.skipped.join('; ')}` : ''}`;
     },
   };
 }

@@ -1,5 +1,4 @@
 import {
-  cpSync,
   existsSync,
   lstatSync,
   mkdirSync,
@@ -11,14 +10,17 @@ import {
   symlinkSync,
 } from 'node:fs';
 import path from 'node:path';
-import { activityInfo, heartbeat } from '@temporalio/activity';
+import { rename, rm } from 'node:fs/promises';
+import { activityInfo } from '@temporalio/activity';
 import type { Manifest } from '../manifest/types';
 import { excluder } from './archive';
 import { writeFileAtomic } from './atomic-write';
+import { attemptNumber, reportProgress, throwIfCancelled } from './attempt';
 import type { ActivityConfig } from './config';
 import { gitCheckoutIntoArgv, gitFetchArgv, gitMirrorCloneArgv, gitResolveArgv } from './commands/git';
 import { appEnvironment, requireEnv, secretValues } from './environment';
 import { appPaths, releaseDir } from '../common/names';
+import { copyTree, removeStaged } from './files';
 import { describeFailure, runCommand } from './shell';
 import { failure } from '../common/failures';
 
@@ -143,21 +145,13 @@ export function releaseActivities(config: ActivityConfig) {
     return commit;
   }
 
-  function fillFromCopy(source: Extract<Manifest['source'], { type: 'copy' }>, target: string): void {
+  async function fillFromCopy(source: Extract<Manifest['source'], { type: 'copy' }>, target: string): Promise<void> {
     if (!existsSync(source.from))
       throw failure(
         'MissingSource',
         `staging folder ${source.from} does not exist; put the new version there (source.from)`,
       );
-    const excluded = excluder(source.exclude);
-    cpSync(source.from, target, {
-      recursive: true,
-      verbatimSymlinks: true,
-      filter: (file) => {
-        const relative = path.relative(source.from, file);
-        return relative === '' || !excluded(relative.split(path.sep).join('/'), lstatSync(file).isDirectory());
-      },
-    });
+    await copyTree(source.from, target, { skip: excluder(source.exclude) });
   }
 
   return {
@@ -176,14 +170,17 @@ export function releaseActivities(config: ActivityConfig) {
       const dir = releaseDir(manifest, releaseId);
       const existing = readReleaseInfo(dir);
       if (existing) return existing;
-      const tmp = path.join(appPaths(manifest).releasesDir, `.tmp-${releaseId}`);
-      rmSync(tmp, { recursive: true, force: true });
+      // Each attempt builds under its own name (the attempt's claim means no earlier one still writes).
+      const releasesDir = appPaths(manifest).releasesDir;
+      const tmp = path.join(releasesDir, `.tmp-${releaseId}-${attemptNumber()}`);
+      await removeStaged(releasesDir, `.tmp-${releaseId}-`);
       mkdirSync(tmp, { recursive: true });
-      heartbeat('preparing');
+      reportProgress({ preparing: releaseId });
       let commit: string | undefined;
       const source = manifest.source;
       if (source.type === 'git') commit = await fillFromGit(manifest, source, ref, tmp);
-      else if (source.type === 'copy') fillFromCopy(source, tmp);
+      else if (source.type === 'copy') await fillFromCopy(source, tmp);
+      throwIfCancelled();
       const info = activityInfo();
       const release: ReleaseInfo = {
         id: releaseId,
@@ -196,7 +193,7 @@ export function releaseActivities(config: ActivityConfig) {
         status: 'ready',
       };
       writeReleaseInfo(tmp, release);
-      renameSync(tmp, dir);
+      await rename(tmp, dir);
       return release;
     },
 
@@ -248,7 +245,10 @@ export function releaseActivities(config: ActivityConfig) {
         currentReleaseId(manifest),
         request.protect,
       );
-      for (const id of doomed) rmSync(releaseDir(manifest, id), { recursive: true, force: true });
+      for (const id of doomed) {
+        throwIfCancelled();
+        await rm(releaseDir(manifest, id), { recursive: true, force: true });
+      }
       return doomed;
     },
   };

@@ -1,13 +1,15 @@
-import { cpSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { lstat, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Manifest } from '../manifest/types';
 import { excluder, extractArchive, isInside, type ArchiveFormat } from './archive';
+import { attemptNumber, reportProgress, throwIfCancelled } from './attempt';
 import { findTarget } from './backup-targets';
 import { backupsDir, readCatalogue, updateCatalogue, type CatalogueEntry, type RestoreRecord } from './catalogue';
 import { sha256Path } from './checksum';
 import type { ActivityConfig } from './config';
 import { appEnvironment, requireEnv } from './environment';
+import { moveTree, removeStaged } from './files';
 import { createScratchDatabase, dropDatabase, parsePostgresUrl, pgBinDir, restoreDatabase } from './postgres';
 import { failure } from '../common/failures';
 
@@ -115,9 +117,16 @@ export function restoreActivities(config: ActivityConfig) {
       const staging = path.join(path.dirname(paths[0]), `.runbook-restore-${stamp}`);
       const complete = path.join(staging, '.runbook-complete');
       if (!existsSync(complete)) {
+        // Each attempt extracts under its own name, renamed to the shared one only when complete, so a
+        // retry resumes from a finished extraction and never from a half-written one.
+        const own = `${staging}.attempt-${attemptNumber()}`;
+        await removeStaged(path.dirname(staging), `${path.basename(staging)}.attempt-`);
         await rm(staging, { recursive: true, force: true });
-        await extractArchive({ file: entry.file, format, targetDir: staging });
-        await writeFile(complete, entry.id);
+        reportProgress({ extracting: entry.file, into: own });
+        await extractArchive({ file: entry.file, format, targetDir: own });
+        await writeFile(path.join(own, '.runbook-complete'), entry.id);
+        throwIfCancelled();
+        await rename(own, staging);
       }
       const excluded = excluder(target.files.exclude);
       const result: FilesRestoreResult = { restoredTo: [], replaced: [] };
@@ -133,7 +142,7 @@ export function restoreActivities(config: ActivityConfig) {
               );
             await rename(current, replaced);
           }
-          await move(staged, current);
+          await moveTree(staged, current);
         } else if (!existsSync(current)) {
           continue; // not in this backup, and nothing to restore over
         }
@@ -159,18 +168,6 @@ export function restoreActivities(config: ActivityConfig) {
       });
     },
   };
-}
-
-/** Rename, or copy and delete across file systems. */
-async function move(from: string, to: string): Promise<void> {
-  try {
-    await rename(from, to);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
-    await rm(to, { recursive: true, force: true });
-    cpSync(from, to, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
-    await rm(from, { recursive: true, force: true });
-  }
 }
 
 /** Moves back what the backup left out on purpose (matching its excludes) and the restored folder lacks. */

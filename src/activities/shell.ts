@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { Context } from '@temporalio/activity';
 import { failure } from '../common/failures';
+import { reportProgress } from './attempt';
 import { redact } from './redact';
 
 export interface RunOptions {
@@ -23,6 +25,8 @@ export interface RunOptions {
   input?: string;
   /** Extra facts for each heartbeat, such as the bytes a dump has written so far. */
   heartbeatDetails?: () => Record<string, unknown>;
+  /** Consumes stdout whole (a dump streamed through its hash into a file); then no stdout tail is kept. */
+  stdout?: (stream: Readable) => Promise<void>;
 }
 
 export interface RunResult {
@@ -35,11 +39,9 @@ export interface RunResult {
   timedOut: boolean;
 }
 
-const HEARTBEAT_EVERY_MS = 1_000;
-
 /**
- * Runs one command without a shell, heartbeating while it runs (when called from an activity), stopping
- * its whole process group when the activity is cancelled or times out.
+ * Runs one command without a shell, reporting its pid in the attempt's heartbeats (when called from an
+ * activity), stopping its whole process group when the activity is cancelled or times out.
  */
 export async function runCommand(options: RunOptions): Promise<RunResult> {
   const started = Date.now();
@@ -65,16 +67,13 @@ export async function runCommand(options: RunOptions): Promise<RunResult> {
   const tailBytes = options.tailBytes ?? 8_192;
   let stdout = '';
   let stderr = '';
-  child.stdout?.on('data', (chunk: Buffer) => (stdout = keepTail(stdout + chunk.toString(), tailBytes)));
+  const streamed = options.stdout && child.stdout ? options.stdout(child.stdout) : undefined;
+  streamed?.catch(() => undefined); // awaited after the exit; this only marks it handled meanwhile
+  if (!streamed) child.stdout?.on('data', (chunk: Buffer) => (stdout = keepTail(stdout + chunk.toString(), tailBytes)));
   child.stderr?.on('data', (chunk: Buffer) => (stderr = keepTail(stderr + chunk.toString(), tailBytes)));
 
   let timedOut = false;
-  const heartbeat = context
-    ? setInterval(
-        () => context.heartbeat({ pid: child.pid, elapsedMs: Date.now() - started, ...options.heartbeatDetails?.() }),
-        HEARTBEAT_EVERY_MS,
-      )
-    : undefined;
+  reportProgress(() => ({ pid: child.pid, elapsedMs: Date.now() - started, ...options.heartbeatDetails?.() }));
   const timeout = options.timeoutMs
     ? setTimeout(() => {
         timedOut = true;
@@ -95,6 +94,7 @@ export async function runCommand(options: RunOptions): Promise<RunResult> {
         child.once('close', (code, signal) => resolve({ code, signal }));
       },
     );
+    await streamed;
     return {
       argv: options.argv,
       exitCode: code,
@@ -105,7 +105,6 @@ export async function runCommand(options: RunOptions): Promise<RunResult> {
       timedOut,
     };
   } finally {
-    if (heartbeat) clearInterval(heartbeat);
     if (timeout) clearTimeout(timeout);
     if (options.pidFile) rmSync(options.pidFile, { force: true });
   }

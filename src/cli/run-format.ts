@@ -4,11 +4,18 @@ import { formatDuration } from '../common/duration';
 import { formatStep, isWaitingForApproval, NO_COLOR, type Palette } from './progress-view';
 import type { RunDescription, RunEnd, RunRef, RunSummary } from '../client/runs';
 
-const OUTCOME_MARK: Record<Outcome, string> = { succeeded: '✓', rolled_back: '↩', failed: '✗', cancelled: '⊘' };
+const OUTCOME_MARK: Record<Outcome, string> = {
+  succeeded: '✓',
+  rolled_back: '↩',
+  failed: '✗',
+  cancelled: '⊘',
+  unreachable: '⚠',
+};
 
 function outcomePaint(outcome: string | undefined, colors: Palette): (text: string) => string {
   if (outcome === 'succeeded') return colors.ok;
-  if (outcome === 'rolled_back' || outcome === 'failed' || outcome === 'cancelled') return colors.bad;
+  if (outcome === 'rolled_back' || outcome === 'failed' || outcome === 'cancelled' || outcome === 'unreachable')
+    return colors.bad;
   return colors.busy;
 }
 

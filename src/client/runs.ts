@@ -110,7 +110,7 @@ export interface RunDescription extends RunSummary {
 
 export interface HistoryFilter {
   app?: string;
-  /** An Outcome (succeeded, rolled_back, failed, cancelled) or `running`. */
+  /** An Outcome (succeeded, rolled_back, failed, cancelled, unreachable) or `running`. */
   outcome?: string;
   kind?: string;
   limit?: number;
@@ -130,7 +130,7 @@ export class RunAlreadyRunningError extends UsageError {
   }
 }
 
-export const OUTCOMES: readonly Outcome[] = ['succeeded', 'rolled_back', 'failed', 'cancelled'];
+export const OUTCOMES: readonly Outcome[] = ['succeeded', 'rolled_back', 'failed', 'cancelled', 'unreachable'];
 /** The operations `runbook history` lists; read-only lookups (inspect, releases, backups) are left out. */
 export const HISTORY_KINDS: readonly string[] = [
   WORKFLOW_TYPES.deploy,

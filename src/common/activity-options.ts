@@ -12,6 +12,12 @@ const retry = (policy: NonNullable<ActivityOptions['retry']>) => ({
   nonRetryableErrorTypes: NON_RETRYABLE_TYPES,
 });
 
+/**
+ * Every activity heartbeats on a timer for its whole run (the worker's attempt interceptor), so every group
+ * has a heartbeat timeout: an attempt on a worker that died is retried within seconds, not minutes.
+ */
+export const ACTIVITY_HEARTBEAT_TIMEOUT = '10s';
+
 const hostRetry = retry({ initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 20 });
 // A killed worker is noticed within seconds and the activity retried on the next one.
 const host = { startToCloseTimeout: '10m', heartbeatTimeout: '5s', retry: hostRetry } satisfies ActivityOptions;
@@ -24,6 +30,7 @@ export const ACTIVITY_OPTIONS = {
   /** Quick work on the workflow's own queue: load a manifest, write run and job records. */
   orchestration: {
     startToCloseTimeout: '1m',
+    heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT,
     retry: retry({ initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 5 }),
   },
   /** Bounded: a channel that is down costs the run about half a minute of retries, never its outcome. */
@@ -39,9 +46,9 @@ export const ACTIVITY_OPTIONS = {
   /** Building a release from git, the staging folder or an image. */
   release: { ...host, startToCloseTimeout: '1h' },
   /** Archiving, copying and restoring an app's folder. */
-  files: { ...host, startToCloseTimeout: '1h', heartbeatTimeout: '10s' },
+  files: { ...host, startToCloseTimeout: '1h', heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT },
   /** A deploy's database snapshot and its restore. */
-  database: { ...host, startToCloseTimeout: '2h', heartbeatTimeout: '10s' },
+  database: { ...host, startToCloseTimeout: '2h', heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT },
   /** A dependency checked before anything changes. */
   dependency: { ...host, heartbeatTimeout: '20s' },
   /** A health check, retried inside the activity until it passes or `health.within` ends. */
@@ -49,12 +56,13 @@ export const ACTIVITY_OPTIONS = {
   /** Creating or restoring a backup artifact: dumps and archives bigger than any timeout but this one. */
   artifact: {
     startToCloseTimeout: '12h',
-    heartbeatTimeout: '10s',
+    heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT,
     retry: retry({ maximumAttempts: 3, initialInterval: '2s', backoffCoefficient: 2 }),
   },
   /** Checking, cataloguing and pruning backup artifacts. */
   catalogue: {
     startToCloseTimeout: '2h',
+    heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT,
     retry: retry({ maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2 }),
   },
   /**
@@ -63,7 +71,7 @@ export const ACTIVITY_OPTIONS = {
    */
   jobDate: {
     startToCloseTimeout: '1h',
-    heartbeatTimeout: '10s',
+    heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT,
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: retry({ initialInterval: '2s', backoffCoefficient: 2 }),
   },

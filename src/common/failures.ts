@@ -19,6 +19,7 @@ export const FAILURES = {
   BadManifest: { retryable: false, means: 'the manifest lacks what this step needs' },
   BackupConfig: { retryable: false, means: "the manifest's backups section does not allow this" },
   MissingEnvironment: { retryable: false, means: 'a required environment variable is not set on the host' },
+  MissingTool: { retryable: false, means: 'a program Runbook needs is not installed on the host' },
   BadDatabaseUrl: { retryable: false, means: 'a database URL variable is unset or malformed' },
   // The host is not as the run needs it: a person has to look.
   MissingDirectory: { retryable: false, means: 'a working directory does not exist' },
@@ -39,6 +40,8 @@ export const FAILURES = {
   ServiceCommandFailed: { retryable: false, means: 'systemctl, docker compose or a service command failed' },
   NotApproved: { retryable: false, means: 'the deploy was aborted or not approved in time' },
   NothingToRollBackTo: { retryable: false, means: 'there is no earlier good release to go back to' },
+  AppLocked: { retryable: false, means: 'a deploy, rollback or restore of the app runs; try once it has ended' },
+  HostUnreachable: { retryable: false, means: "no worker took the host's work within unreachableAfter" },
   Refused: { retryable: false, means: 'an Update the run is not waiting for now (nothing is kept in history)' },
   // Transient, or retried as the manifest says.
   GitFailed: { retryable: true, means: 'a git command failed (network, lock); retried' },
@@ -48,6 +51,7 @@ export const FAILURES = {
   // How a run that did not succeed ends (the workflow's own failure, carrying the report as details).
   DeployRolledBack: { retryable: false, means: 'the deploy failed and the previous version was restored' },
   DeployFailed: { retryable: false, means: 'the deploy failed and could not be rolled back fully' },
+  DeployUnreachable: { retryable: false, means: 'the deploy did not go through: a host had no worker' },
   RollbackFailed: { retryable: false, means: 'the rollback failed' },
   BackupFailed: { retryable: false, means: 'at least one backup target failed' },
   RestoreFailed: { retryable: false, means: 'the restore failed' },

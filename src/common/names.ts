@@ -72,8 +72,9 @@ export function runUrl(uiUrl: string, namespace: string, workflowId: string, run
 /**
  * Where an app's files live on its host.
  * releases strategy:  <root>/releases/<id>, <root>/current -> releases/<id>, <root>/shared, <root>/.runbook
- * in-place strategy:  <root> is the live folder itself; Runbook's own state sits beside it in <root>.runbook,
- *                     so restoring an archive of <root> never rewinds pid files or step markers.
+ * in-place strategy:  <root> is the live folder itself; Runbook's own state, the deploy log included, sits
+ *                     beside it in <root>.runbook, so restoring an archive of <root> never rewinds pid files,
+ *                     step markers or the log.
  */
 export interface AppPaths {
   root: string;
@@ -86,6 +87,8 @@ export interface AppPaths {
   snapshotsDir: string;
   archiveDir: string;
   deployLog: string;
+  /** Where in-place apps kept their deploy log before it moved beside the live folder (read, then moved). */
+  formerDeployLog?: string;
 }
 
 type Layout = Pick<Manifest, 'root' | 'strategy' | 'snapshot'>;
@@ -103,7 +106,8 @@ export function appPaths(manifest: Layout): AppPaths {
     runDir: joinPath(stateDir, 'run'),
     snapshotsDir: joinPath(stateDir, 'snapshots'),
     archiveDir: manifest.snapshot.archiveDir ?? joinPath(stateDir, 'archives'),
-    deployLog: joinPath(root, 'deploy_log.jsonl'),
+    deployLog: joinPath(manifest.strategy === 'in-place' ? stateDir : root, 'deploy_log.jsonl'),
+    ...(manifest.strategy === 'in-place' ? { formerDeployLog: joinPath(root, 'deploy_log.jsonl') } : {}),
   };
 }
 

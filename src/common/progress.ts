@@ -40,7 +40,8 @@ export interface Progress {
 }
 
 export type RunKind = 'deploy' | 'rollback' | 'backup' | 'restore' | 'job';
-export type Outcome = 'succeeded' | 'rolled_back' | 'failed' | 'cancelled';
+/** `unreachable`: a host the run needed had no worker within the manifest's unreachableAfter. */
+export type Outcome = 'succeeded' | 'rolled_back' | 'failed' | 'cancelled' | 'unreachable';
 
 /** A finished run as records and notifications describe it; no secret values. */
 export interface RunReport {
@@ -49,6 +50,8 @@ export interface RunReport {
   outcome: Outcome;
   workflowId: string;
   runId: string;
+  /** The run id on the run's start event, which a reset keeps: what records and notifications are keyed by. */
+  originalRunId?: string;
   startedAt: string;
   finishedAt: string;
   /** One line for the memo, the deploy log and a mail subject. */

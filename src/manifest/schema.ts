@@ -234,9 +234,11 @@ export const NOTIFY_EVENTS = [
   'succeeded',
   'rolled_back',
   'failed',
+  'unreachable',
   'deploy.succeeded',
   'deploy.rolled_back',
   'deploy.failed',
+  'deploy.unreachable',
   'backup.succeeded',
   'backup.failed',
   'restore.succeeded',
@@ -274,7 +276,7 @@ const webhookChannel = z.strictObject({
 });
 
 const notifySchema = z.strictObject({
-  on: z.array(z.enum(NOTIFY_EVENTS)).default(['rolled_back', 'failed']),
+  on: z.array(z.enum(NOTIFY_EVENTS)).default(['rolled_back', 'failed', 'unreachable']),
   channels: z.array(z.union([emailChannel, webhookChannel])).default([]),
 });
 
@@ -460,10 +462,15 @@ export const manifestSchema = z
       })
       .default({ auto: true, database: 'never' }),
     releases: z.strictObject({ keep: z.number().int().min(2).default(5) }).default({ keep: 5 }),
+    unreachableAfter: duration
+      .default('2m')
+      .describe(
+        'How long work for a host waits for a worker there before the run ends as unreachable (its lock released)',
+      ),
     approval: z
       .strictObject({ required: z.boolean().default(false), timeout: duration.default('1h') })
       .default({ required: false, timeout: '1h' }),
-    notify: notifySchema.default({ on: ['rolled_back', 'failed'], channels: [] }),
+    notify: notifySchema.default({ on: ['rolled_back', 'failed', 'unreachable'], channels: [] }),
     backups: backupsSchema.optional(),
     jobs: z.array(jobSchema).default([]),
     schedules: z.array(scheduleSchema).default([]),

@@ -2,6 +2,8 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities, type ActivityConfig } from '../activities';
 import { ORCHESTRATION_TASK_QUEUE } from '../common/constants';
 import { hostTaskQueue } from '../common/names';
+import { prepareLockDir, pruneLockDir } from '../activities/attempt';
+import { attemptInterceptors, defaultLockDir } from './attempts';
 import { workflowSource } from './bundle';
 
 export interface WorkerOptions {
@@ -15,6 +17,8 @@ export interface WorkerOptions {
   taskQueue?: string;
   activities: ActivityConfig;
   identity?: string;
+  /** Folder of the per-activity locks that keep attempts apart (default RUNBOOK_LOCK_DIR or /run/lock/runbook). */
+  lockDir?: string;
 }
 
 /**
@@ -23,10 +27,13 @@ export interface WorkerOptions {
  */
 export async function createWorkers(options: WorkerOptions): Promise<Worker[]> {
   const activities = createActivities(options.activities);
+  const lockDir = await prepareLockDir(options.lockDir ?? defaultLockDir(options.activities.env));
+  await pruneLockDir(lockDir);
   const common = {
     connection: options.connection,
     namespace: options.namespace,
     activities,
+    interceptors: { activity: [attemptInterceptors(lockDir)] },
     ...(options.identity ? { identity: options.identity } : {}),
     shutdownGraceTime: '5s' as const,
   };

@@ -1,30 +1,66 @@
-import { proxyActivities, type ActivityFunctionWithOptions, type ActivityOptions } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  proxyActivities,
+  TimeoutFailure,
+  type ActivityFunctionWithOptions,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import { TimeoutType } from '@temporalio/common';
 import type { Activities } from '../activities';
 import { ACTIVITY_OPTIONS, ON_HOST, type OptionGroup } from '../common/activity-options';
+import { durationMs } from '../common/duration';
+import { failure, isFailureOf } from '../common/failures';
 import { hostTaskQueue } from '../common/names';
+import type { Manifest } from '../manifest/types';
+
+/** The manifest's default; also for manifests loaded (and kept in history) before the setting existed. */
+const DEFAULT_UNREACHABLE_AFTER = '2m';
+
+type Reach = Partial<Pick<Manifest, 'unreachableAfter'>>;
+
+function unreachableAfter(manifest: Reach): string {
+  return manifest.unreachableAfter ?? DEFAULT_UNREACHABLE_AFTER;
+}
 
 /**
- * The activities with one group's options: on `host`'s task queue for a host group. `options` adjusts the
- * group for one run (a job's own timeout and attempts).
+ * Where a host's activities go and how long they wait there for a worker: a host nobody serves fails the
+ * activity after `unreachableAfter` (the manifest's), so no run waits forever holding its app's lock.
  */
-export function activitiesFor(group: OptionGroup, host?: string, options: ActivityOptions = {}) {
-  if (ON_HOST.has(group) !== (host !== undefined))
-    throw new TypeError(`activity group ${group} ${host === undefined ? 'needs' : 'takes no'} host`);
+export function hostQueue(
+  manifest: Reach,
+  host: string,
+): Pick<ActivityOptions, 'taskQueue' | 'scheduleToStartTimeout'> {
+  return { taskQueue: hostTaskQueue(host), scheduleToStartTimeout: durationMs(unreachableAfter(manifest)) };
+}
+
+/**
+ * The activities with one group's options (src/common/activity-options.ts); a host's groups go to that
+ * host's task queue. `options` adjusts the group for one run (a job's own timeout and attempts).
+ */
+export function activitiesFor(
+  group: OptionGroup,
+  on?: { manifest: Reach; host: string },
+  options: ActivityOptions = {},
+) {
+  if (ON_HOST.has(group) !== (on !== undefined))
+    throw new TypeError(`activity group ${group} ${on === undefined ? 'needs' : 'takes no'} host`);
   const base: ActivityOptions = ACTIVITY_OPTIONS[group];
-  return proxyActivities<Activities>({
+  const acts = proxyActivities<Activities>({
     ...base,
     ...options,
     retry: { ...base.retry, ...options.retry },
-    ...(host !== undefined ? { taskQueue: hostTaskQueue(host) } : {}),
+    ...(on ? hostQueue(on.manifest, on.host) : {}),
   });
+  return on ? reachableOnly(on.manifest, on.host, acts) : acts;
 }
 
 /** Activities that need no particular server (manifest, records): the workflow's own queue. */
 export const orchestration = activitiesFor('orchestration');
 
 /** Activities that act on one host's server, with the `host` group's options. */
-export function hostActivities(host: string) {
-  return activitiesFor('host', host);
+export function hostActivities(manifest: Reach, host: string) {
+  return activitiesFor('host', { manifest, host });
 }
 
 /** Runs an activity with the one line the Web UI's timeline shows for it ("stop services", "switch current → r1"). */
@@ -48,4 +84,58 @@ export function inGroup<A extends unknown[], R>(
   options: ActivityOptions = {},
 ): Promise<R> {
   return fn.executeWithOptions({ ...ACTIVITY_OPTIONS[group], ...options, summary }, args);
+}
+
+// Workflow module state is the run's own (the SDK isolates it per workflow execution).
+const unreachableHosts = new Set<string>();
+
+/** Hosts this run found without a worker. */
+export function unreachableHostsOfRun(): string[] {
+  return [...unreachableHosts];
+}
+
+function unreachableFailure(manifest: Reach, host: string): ApplicationFailure {
+  return failure(
+    'HostUnreachable',
+    `host ${host} is unreachable: no worker took its work from task queue ${hostTaskQueue(host)} within ${unreachableAfter(manifest)}; start one there (runbook worker --host ${host}) and run again`,
+  );
+}
+
+/** Whether a failure (or its cause) says a host has no worker. */
+export function isHostUnreachable(error: unknown): boolean {
+  for (let cause = error as { cause?: unknown } | undefined; cause; cause = cause.cause as typeof cause) {
+    if (isFailureOf(cause, 'HostUnreachable')) return true;
+    if (cause instanceof TimeoutFailure && cause.timeoutType === TimeoutType.SCHEDULE_TO_START) return true;
+  }
+  return false;
+}
+
+/**
+ * Once one activity found a host without a worker, the run's further activities there fail at once (an
+ * undo, a record) instead of each waiting out the limit again: the run ends within a bounded time.
+ */
+function reachableOnly<T extends object>(manifest: Reach, host: string, acts: T): T {
+  const guard = async <R>(call: () => Promise<R>): Promise<R> => {
+    if (unreachableHosts.has(host)) throw unreachableFailure(manifest, host);
+    try {
+      return await call();
+    } catch (error) {
+      if (error instanceof ActivityFailure && isHostUnreachable(error)) {
+        unreachableHosts.add(host);
+        throw unreachableFailure(manifest, host);
+      }
+      throw error;
+    }
+  };
+  return new Proxy(acts, {
+    get(target, name) {
+      const fn = (
+        target as Record<string | symbol, ActivityFunctionWithOptions<(...args: unknown[]) => Promise<unknown>>>
+      )[name];
+      const guarded = (...args: unknown[]) => guard(() => fn(...args));
+      guarded.executeWithOptions = (options: ActivityOptions, args: unknown[]) =>
+        guard(() => fn.executeWithOptions(options, args));
+      return guarded;
+    },
+  });
 }

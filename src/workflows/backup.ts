@@ -10,6 +10,7 @@ import { backupInputSchema, backupsInputSchema } from '../common/workflow-inputs
 import type { Manifest } from '../manifest/types';
 import { activitiesFor, orchestration } from './activities';
 import { validInput } from './input';
+import { resetStableIds, runKey } from './ids';
 import { logicalTime } from './logical-date';
 import { failureMessage, type ProgressTracker } from './progress';
 import { beginRun, endRun, loadManifest } from './run';
@@ -18,7 +19,10 @@ import { failOnBug } from './run-guard';
 /** A backup's activities, on the app's (first) host: dumps and archives, and the catalogue around them. */
 function backupActivities(manifest: Manifest) {
   const host = manifest.hosts[0];
-  return { artifact: activitiesFor('artifact', host), catalogue: activitiesFor('catalogue', host) };
+  return {
+    artifact: activitiesFor('artifact', { manifest, host }),
+    catalogue: activitiesFor('catalogue', { manifest, host }),
+  };
 }
 
 export interface ArtifactSummary {
@@ -155,7 +159,7 @@ async function backUpTarget(
           stamp: run.stamp,
           logicalDate: run.logicalDate,
           workflowId: info.workflowId,
-          runId: info.runId,
+          runId: resetStableIds() ? runKey() : info.runId,
         }),
       (a) => `${a.id}: ${formatBytes(a.bytes)}, sha256 ${a.sha256.slice(0, 12)}…`,
     );

@@ -1,4 +1,4 @@
-import { isCancellation, workflowInfo, CancellationScope } from '@temporalio/workflow';
+import { CancellationScope, isCancellation, log, workflowInfo } from '@temporalio/workflow';
 import type { DeployInput } from '../common/contracts';
 import {
   DeployInputError,
@@ -16,7 +16,8 @@ import { appLockWorkflowId, compactTimestamp, deployDir, hostPrefix } from '../c
 import type { Outcome, RunReport } from '../common/progress';
 import { deployInputSchema } from '../common/workflow-inputs';
 import type { Manifest } from '../manifest/types';
-import { described, hostActivities, inGroup } from './activities';
+import { described, hostActivities, inGroup, isHostUnreachable } from './activities';
+import { resetStableIds, runStamp } from './ids';
 import { runHealthChecks } from './health';
 import { validInput } from './input';
 import { OperatorControls } from './operator';
@@ -46,7 +47,9 @@ async function deployApp(input: DeployInput): Promise<RunReport> {
 
   const lifecycle = beginRun('deploy', input.app, { ref: input.ref });
   const progress = lifecycle.progress;
-  const releaseId = `${compactTimestamp(info.runStartTime.getTime())}-${info.runId.slice(0, 8)}`;
+  const releaseId = resetStableIds()
+    ? runStamp()
+    : `${compactTimestamp(info.runStartTime.getTime())}-${info.runId.slice(0, 8)}`;
   const operator = new OperatorControls(progress);
 
   const manifest = await loadManifest(lifecycle);
@@ -88,10 +91,12 @@ async function deployApp(input: DeployInput): Promise<RunReport> {
     const undone = await CancellationScope.nonCancellable(async () => {
       if (manifest.strategy === 'releases')
         for (const host of manifest.hosts)
-          await hostActivities(host).markRelease({ manifest, releaseId, status: 'bad', note: error });
+          await hostActivities(manifest, host)
+            .markRelease({ manifest, releaseId, status: 'bad', note: error })
+            .catch((e) => log.warn('release not marked bad', { host, error: failureMessage(e) }));
       return saga.compensate(progress);
     });
-    outcome = undone.failed.length > 0 ? 'failed' : 'rolled_back';
+    outcome = isHostUnreachable(failure) ? 'unreachable' : undone.failed.length > 0 ? 'failed' : 'rolled_back';
     if (undone.failed.length > 0)
       error = `${error}; ROLLBACK FAILED: ${undone.failed.map((f) => `${f.name}: ${f.error}`).join('; ')}`;
   }
@@ -139,7 +144,7 @@ function onHost(run: DeployRun, host: string): HostContext {
     Object.assign(extraEnv, { IMAGE_TAG: input.ref, RUNBOOK_IMAGE: `${manifest.source.image}:${input.ref}` });
   return {
     host,
-    acts: hostActivities(host),
+    acts: hostActivities(manifest, host),
     preflightDir: manifest.source.type === 'copy' ? manifest.source.from : manifest.root,
     stepDir: manifest.source.type === 'image' ? manifest.root : releaseDir,
     extraEnv,
@@ -341,7 +346,9 @@ function reportFacts(run: DeployRun, outcome: Outcome, error: string | undefined
       ? `deployed ${what} (release ${releaseId})`
       : outcome === 'rolled_back'
         ? `${cancelled ? 'cancelled' : 'rolled back'} deploy of ${what}: ${error}${run.changed ? '; previous version restored and healthy' : '; nothing was changed'}`
-        : `deploy of ${what} FAILED and was not fully rolled back: ${error}`;
+        : outcome === 'unreachable'
+          ? `deploy of ${what} did not go through: ${error}`
+          : `deploy of ${what} FAILED and was not fully rolled back: ${error}`;
   return {
     outcome,
     summary,

@@ -5,9 +5,12 @@ import { inspect } from './inspect';
 import { job } from './job';
 import { releases } from './releases';
 import { restore } from './restore';
+import { appLock } from './app-lock';
 import { rollback } from './rollback';
 import { failRunsOnErrors } from './run-guard';
 
 failRunsOnErrors(inspect, deploy, rollback, releases, job, backup, backups, restore);
 
-export { inspect, deploy, rollback, releases, job, backup, backups, restore };
+// appLock holds an app's lock for a restore (its child): an internal type, started by workflows only.
+
+export { inspect, deploy, rollback, releases, job, backup, backups, restore, appLock };

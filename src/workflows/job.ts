@@ -94,10 +94,14 @@ async function runJob(input: JobInput): Promise<RunReport> {
   if (opened?.url) session.url = opened.url;
 
   const policy = jobActivityPolicy(job);
-  const { runJobDate } = activitiesFor('jobDate', manifest.hosts[0], {
-    startToCloseTimeout: policy.startToCloseTimeoutMs,
-    retry: { maximumAttempts: policy.maximumAttempts },
-  });
+  const { runJobDate } = activitiesFor(
+    'jobDate',
+    { manifest, host: manifest.hosts[0] },
+    {
+      startToCloseTimeout: policy.startToCloseTimeoutMs,
+      retry: { maximumAttempts: policy.maximumAttempts },
+    },
+  );
 
   const operations = new Map<string, JobOperation>();
   try {

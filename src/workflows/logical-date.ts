@@ -1,5 +1,6 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { workflowInfo } from '@temporalio/workflow';
+import { resetStableIds } from './ids';
 
 /** Set by Temporal Schedules on every run they start: the time the run was scheduled for. */
 const SCHEDULED_START_TIME = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
@@ -11,5 +12,6 @@ const SCHEDULED_START_TIME = defineSearchAttributeKey('TemporalScheduledStartTim
 export function logicalTime(): Date {
   const info = workflowInfo();
   const scheduled = info.typedSearchAttributes.get(SCHEDULED_START_TIME);
-  return scheduled ?? info.runStartTime;
+  // The start event's time, which a reset keeps (the run's own start time changes with a reset).
+  return scheduled ?? (resetStableIds() ? info.startTime : info.runStartTime);
 }

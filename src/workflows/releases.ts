@@ -8,6 +8,6 @@ export async function releases(raw: unknown): Promise<ReleasesView & { app: stri
   const input = validInput(releasesInputSchema, raw);
   const manifest = await orchestration.loadManifest(input.app);
   const host = manifest.hosts[0];
-  const view = await hostActivities(host).describeReleases({ manifest });
+  const view = await hostActivities(manifest, host).describeReleases({ manifest });
   return { app: manifest.app, host, ...view };
 }

@@ -1,6 +1,7 @@
 import { workflowInfo } from '@temporalio/workflow';
 import type { RunReport } from '../common/progress';
 import { isoNow } from './clock';
+import { resetStableIds, runKey } from './ids';
 import type { ProgressTracker } from './progress';
 
 /** What a workflow says about its run; the rest of the report comes from the run itself. */
@@ -20,6 +21,7 @@ export function runReport(progress: ProgressTracker, facts: ReportFacts): RunRep
     outcome,
     workflowId: info.workflowId,
     runId: info.runId,
+    ...(resetStableIds() ? { originalRunId: runKey() } : {}),
     startedAt: info.runStartTime.toISOString(),
     finishedAt: isoNow(),
     summary,

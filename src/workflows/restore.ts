@@ -9,18 +9,23 @@ import type { CatalogueEntry } from '../activities/catalogue';
 import { scratchDatabaseName } from '../common/backup-names';
 import type { RestoreInput } from '../common/contracts';
 import { failure } from '../common/failures';
-import { compactTimestamp, hostPrefix } from '../common/names';
+import { appLockWorkflowId, compactTimestamp, hostPrefix } from '../common/names';
 import type { Outcome, RunReport } from '../common/progress';
 import { restoreInputSchema } from '../common/workflow-inputs';
 import type { Manifest } from '../manifest/types';
 import { activitiesFor, hostActivities } from './activities';
+import { takeAppLock, type HeldLock } from './app-lock';
 import { isoNow, workflowNow } from './clock';
 import { runHealthChecks } from './health';
+import { resetStableIds, runKey } from './ids';
 import { validInput } from './input';
 import { failureMessage } from './progress';
 import { beginRun, endRun, loadManifest } from './run';
 import { failOnBug } from './run-guard';
 import { Saga } from './saga';
+
+/** Patch id: restores that change live data take the app's lock (workflow id deploy-<app>). */
+const RESTORE_TAKES_APP_LOCK = 'restore-takes-app-lock';
 
 /** A restore's activities, on the app's (first) host, where its backups are. */
 function restoreActivities(manifest: Manifest) {
@@ -30,7 +35,10 @@ function restoreActivities(manifest: Manifest) {
   const waitForCancel = patched('restore-waits-for-cancelled-restore')
     ? { cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED }
     : {};
-  return { artifact: activitiesFor('artifact', host, waitForCancel), catalogue: activitiesFor('catalogue', host) };
+  return {
+    artifact: activitiesFor('artifact', { manifest, host }, waitForCancel),
+    catalogue: activitiesFor('catalogue', { manifest, host }),
+  };
 }
 
 /**
@@ -47,7 +55,7 @@ export async function restore(raw: unknown): Promise<RunReport> {
 
 async function restoreBackup(input: RestoreInput): Promise<RunReport> {
   const info = workflowInfo();
-  const stamp = compactTimestamp(workflowNow());
+  const stamp = compactTimestamp(resetStableIds() ? info.startTime.getTime() : workflowNow());
   const scratch = input.scratch === true;
   const run = beginRun('restore', input.app);
   const progress = run.progress;
@@ -59,8 +67,16 @@ async function restoreBackup(input: RestoreInput): Promise<RunReport> {
   let error: string | undefined;
   let cancelled: unknown;
   const saga = new Saga();
+  let lock: HeldLock | undefined;
   try {
     manifest = await loadManifest(run);
+    // A restore that changes live data holds the app's lock, as a deploy does: never both at once.
+    if (!scratch && patched(RESTORE_TAKES_APP_LOCK))
+      lock = await progress.run(
+        'take the app lock',
+        () => takeAppLock(input.app, info.workflowId, `restore ${input.backup}`),
+        () => `holding ${appLockWorkflowId(input.app)}`,
+      );
     const host = restoreActivities(manifest);
     const found = await progress.run(
       'find backup',
@@ -83,7 +99,7 @@ async function restoreBackup(input: RestoreInput): Promise<RunReport> {
     const stopStart = !scratch && (manifest.backups?.stopServicesOnRestore ?? true) && manifest.services.length > 0;
     if (stopStart) {
       for (const hostName of [...manifest.hosts].reverse()) {
-        const acts = hostActivities(hostName);
+        const acts = hostActivities(manifest, hostName);
         await progress.run(
           `${hostPrefix(manifest, hostName)}stop services`,
           () => acts.stopServices({ manifest: manifest as Manifest }),
@@ -117,7 +133,7 @@ async function restoreBackup(input: RestoreInput): Promise<RunReport> {
 
     if (stopStart) {
       for (const hostName of manifest.hosts) {
-        const acts = hostActivities(hostName);
+        const acts = hostActivities(manifest, hostName);
         const prefix = hostPrefix(manifest, hostName);
         const offsets = await acts.captureLogOffsets({ manifest });
         await progress.run(
@@ -147,7 +163,7 @@ async function restoreBackup(input: RestoreInput): Promise<RunReport> {
       app: input.app,
       target: entry.target,
       workflowId: info.workflowId,
-      runId: info.runId,
+      runId: resetStableIds() ? runKey() : info.runId,
       scratch,
       restoredTo,
       replaced,
@@ -160,6 +176,7 @@ async function restoreBackup(input: RestoreInput): Promise<RunReport> {
       progress.run('record', () => host.catalogue.recordRestore({ manifest: manifest as Manifest, record })),
     ).catch(() => undefined);
   }
+  if (lock) await CancellationScope.nonCancellable(() => lock.release());
   return endRun(
     run,
     {

@@ -5,7 +5,7 @@ import { appLockWorkflowId, hostPrefix } from '../common/names';
 import type { Outcome, RunReport } from '../common/progress';
 import { REF } from '../common/search-attributes';
 import { rollbackInputSchema } from '../common/workflow-inputs';
-import { described, hostActivities } from './activities';
+import { described, hostActivities, isHostUnreachable } from './activities';
 import { runHealthChecks } from './health';
 import { validInput } from './input';
 import { failureMessage } from './progress';
@@ -42,7 +42,7 @@ async function rollBack(input: RollbackInput): Promise<RunReport> {
   let target = input.to;
   try {
     for (const host of manifest.hosts) {
-      const acts = hostActivities(host);
+      const acts = hostActivities(manifest, host);
       const prefix = hostPrefix(manifest, host);
       const view = await progress.run(
         `${prefix}find release`,
@@ -78,7 +78,7 @@ async function rollBack(input: RollbackInput): Promise<RunReport> {
       await runHealthChecks(acts, manifest, offsets, (name, fn) => progress.run(`${prefix}health: ${name}`, fn));
     }
   } catch (failure) {
-    outcome = 'failed';
+    outcome = isHostUnreachable(failure) ? 'unreachable' : 'failed';
     error = failureMessage(failure);
   }
   return endRun(run, {
@@ -86,7 +86,9 @@ async function rollBack(input: RollbackInput): Promise<RunReport> {
     summary:
       outcome === 'succeeded'
         ? `rolled ${manifest.app} back to release ${target}`
-        : `rollback of ${manifest.app} FAILED: ${error}`,
+        : outcome === 'unreachable'
+          ? `rollback of ${manifest.app} did not go through: ${error}`
+          : `rollback of ${manifest.app} FAILED: ${error}`,
     error,
     release: target,
   });

@@ -138,7 +138,7 @@ async function record(run: Run, report: RunReport, ending: Ending): Promise<void
   if (!manifest) return;
   for (const host of manifest.hosts) {
     await described(
-      hostActivities(host).recordRun,
+      hostActivities(manifest, host).recordRun,
       `record in ${manifest.hosts.length > 1 ? `${host}'s ` : ''}deploy log`,
       { manifest, report },
     ).catch((error) => log.warn('deploy log not written', { host, error: failureMessage(error) }));
@@ -168,5 +168,7 @@ const FAILURE_OF: Record<RunKind, FailureType> = {
 };
 
 function failureType(kind: RunKind, outcome: Outcome): FailureType {
-  return kind === 'deploy' && outcome === 'rolled_back' ? 'DeployRolledBack' : FAILURE_OF[kind];
+  if (kind === 'deploy' && outcome === 'rolled_back') return 'DeployRolledBack';
+  if (kind === 'deploy' && outcome === 'unreachable') return 'DeployUnreachable';
+  return FAILURE_OF[kind];
 }

@@ -116,7 +116,7 @@ describe('runbook usage errors and an unreachable server', () => {
       'an unknown outcome',
       ['history', '--outcome', 'maybe'],
       /error: --outcome 'maybe' is not an outcome/,
-      /hint: use one of: succeeded, rolled_back, failed, cancelled, running/,
+      /hint: use one of: succeeded, rolled_back, failed, cancelled, unreachable, running/,
     ],
     ['a bad limit', ['history', '--limit', '0'], /error: option '--limit <n>' argument '0' is invalid/, null],
     ['a bad --app filter', ['history', '--app', 'x y'], /error: --app 'x y' is not a valid app name/, null],

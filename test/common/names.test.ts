@@ -44,6 +44,10 @@ describe('names derived from an app', () => {
       deployLog: '/srv/shop/deploy_log.jsonl',
     });
     expect(appPaths({ ...inPlace, root: '/srv/almareia/' }).stateDir).toBe('/srv/almareia.runbook');
+    expect(appPaths(inPlace)).toMatchObject({
+      deployLog: '/srv/almareia.runbook/deploy_log.jsonl',
+      formerDeployLog: '/srv/almareia/deploy_log.jsonl',
+    });
     expect(appPaths({ ...inPlace, snapshot: { ...inPlace.snapshot, archiveDir: '/backups' } }).archiveDir).toBe(
       '/backups',
     );

@@ -26,6 +26,8 @@ export async function startWorkerProcess(options: {
   wrap?: string[];
   /** The wrapper forks the worker and waits (nsenter into a pid namespace): signals go to the forked worker. */
   wrapForks?: boolean;
+  /** How long it may take to connect and poll (default 30 s; more where many workers start at once). */
+  startTimeoutMs?: number;
 }): Promise<WorkerProcess> {
   const env = {
     ...process.env,
@@ -41,7 +43,10 @@ export async function startWorkerProcess(options: {
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker did not start:\n${output}`)), 30_000);
+    const timer = setTimeout(
+      () => reject(new Error(`worker did not start:\n${output}`)),
+      options.startTimeoutMs ?? 30_000,
+    );
     const poll = setInterval(() => {
       if (output.includes('task queues')) {
         clearTimeout(timer);

@@ -1,13 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
 import { Client } from 'pg';
 import { ApplicationFailure } from '@temporalio/common';
 import { sha256Path } from '../../src/activities/checksum';
 import type { CatalogueEntry } from '../../src/activities/catalogue';
-import { backupWorkflowId, restoreWorkflowId } from '../../src/common/names';
-import type { RunReport } from '../../src/common/progress';
+import { appLockWorkflowId, backupWorkflowId, restoreWorkflowId } from '../../src/common/names';
+import type { Progress, RunReport } from '../../src/common/progress';
 import { activityConfigFromEnv } from '../../src/activities';
 import { serviceActivities } from '../../src/activities/services';
 import { freePort } from '../../src/devserver/ports';
@@ -241,6 +241,7 @@ describe('backup and restore workflows on the real dev server and PostgreSQL', (
     const report = await runRestore(served, artifact.id);
     expect(report.steps.map((s) => [s.name, s.status])).toEqual([
       ['load manifest', 'succeeded'],
+      ['take the app lock', 'succeeded'],
       ['find backup', 'succeeded'],
       ['verify checksum', 'succeeded'],
       ['stop services', 'succeeded'],
@@ -280,6 +281,44 @@ describe('backup and restore workflows on the real dev server and PostgreSQL', (
       await locker.query('ROLLBACK').catch(() => undefined);
       await locker.end();
     }
+  });
+
+  it("takes the app's lock for a restore that changes live data: refused while a deploy runs, never for a scratch copy", async () => {
+    const backup = await runBackup(shop, 'uploads');
+    const [artifact] = (backup.details as { artifacts: Array<{ id: string }> }).artifacts;
+    mkdirSync(path.join(shop.root, 'staging'), { recursive: true });
+    writeFileSync(path.join(shop.root, 'staging', 'VERSION'), 'v1\n');
+    const deployAtGate = async () => {
+      const handle = await temporal.client.workflow.start('deploy', {
+        taskQueue,
+        workflowId: appLockWorkflowId(shop.app),
+        args: [{ app: shop.app, ref: 'v1', requireApproval: true }],
+      });
+      await waitFor(async () => {
+        if ((await handle.query<Progress>('progress')).state !== 'waiting-approval') throw new Error('not at the gate');
+      }, 60_000);
+      return handle;
+    };
+    const abort = async (handle: Awaited<ReturnType<typeof deployAtGate>>) => {
+      await handle.executeUpdate('abort', { args: ['test: done'] });
+      await handle.result().catch(() => undefined);
+    };
+
+    const deploy = await deployAtGate();
+    try {
+      const refused = await failureOf(runRestore(shop, artifact.id));
+      expect(refused.message).toContain(
+        `${shop.app} is busy: a deploy, rollback or restore of it runs as workflow ${appLockWorkflowId(shop.app)}; restore ${artifact.id} once it has ended`,
+      );
+      expect((await runRestore(shop, artifact.id, true)).outcome).toBe('succeeded');
+    } finally {
+      await abort(deploy);
+    }
+    const restored = await runRestore(shop, artifact.id);
+    expect(restored.outcome).toBe('succeeded');
+    expect(restored.steps.map((s) => s.name)).toContain('take the app lock');
+    // Released when the restore ended: the next deploy may start.
+    await abort(await deployAtGate());
   });
 
   it('refuses a restore without a backup id, saying how to find one', async () => {

@@ -63,7 +63,7 @@ describe('deploy (in-place strategy with a zip archive)', () => {
     expect(steps.indexOf('stop services')).toBeLessThan(steps.indexOf(`update: copy ${fx.staging} into ${fx.root}`));
     expect(steps).toContain(`restore archive of ${fx.root}`);
 
-    const log = readFileSync(path.join(fx.root, 'deploy_log.jsonl'), 'utf8')
+    const log = readFileSync(`${fx.root}.runbook/deploy_log.jsonl`, 'utf8')
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l));

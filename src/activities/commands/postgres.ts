@@ -15,8 +15,8 @@ export function pgTool(tool: 'pg_dump' | 'pg_restore' | 'psql', binDir?: string)
 }
 
 export interface PgDumpArgs {
-  /** The output file (a folder for the directory format). */
-  file: string;
+  /** The output file (a folder for the directory format); none: the dump goes to stdout (custom, plain). */
+  file?: string;
   format?: DumpFormat;
   /** Only these schemas (`-n`). */
   schemas?: string[];
@@ -31,6 +31,8 @@ export interface PgDumpArgs {
 export function pgDumpArgv(args: PgDumpArgs): string[] {
   const format = args.format ?? 'custom';
   const jobs = args.jobs ?? 1;
+  if (args.file === undefined && format === 'directory')
+    throw new Error('pg_dump writes the directory format only into a folder: give it a file');
   if (jobs > 1 && format !== 'directory')
     throw new Error(
       `pg_dump runs parallel jobs only with the directory format: set format: directory, or jobs: 1 (got format ${format}, jobs ${jobs})`,
@@ -40,8 +42,7 @@ export function pgDumpArgv(args: PgDumpArgs): string[] {
     '--no-password',
     '-F',
     FORMAT_FLAG[format],
-    '-f',
-    args.file,
+    ...(args.file !== undefined ? ['-f', args.file] : []),
     ...(args.compress !== undefined ? ['-Z', String(args.compress)] : []),
     ...(jobs > 1 ? ['-j', String(jobs)] : []),
     // A plain dump is restored by psql, which cannot be told to drop first: the script drops for itself.

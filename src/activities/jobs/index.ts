@@ -4,6 +4,7 @@ import path from 'node:path';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type { Job, Manifest } from '../../manifest/types';
 import { jobArgv, jobEnvironment, jobTemplateMap, type JobTemplateValues } from '../commands/job';
+import { reportProgress } from '../attempt';
 import type { ActivityConfig } from '../config';
 import { appEnvironment, commandEnvironment, requireEnv, secretHeaders, secretValues } from '../environment';
 import { manifestActivities } from '../manifest';
@@ -29,8 +30,6 @@ export interface JobDateOutcome {
 }
 
 const TAIL_BYTES = 4_000;
-const HEARTBEAT_EVERY_MS = 1_000;
-
 export function jobActivities(config: ActivityConfig) {
   const { loadManifest } = manifestActivities(config);
 
@@ -139,7 +138,7 @@ async function runHttpJob(
   const request = jobHttpRequest({ ...http, url }, jobTemplateMap(values), `${workflowId}/${runId}/${values.date}`);
   Object.assign(request.headers, secretHeaders(http.headersEnv, env, `job ${job.name}`, manifest));
   const started = Date.now();
-  const heartbeat = setInterval(() => context.heartbeat({ elapsedMs: Date.now() - started }), HEARTBEAT_EVERY_MS);
+  reportProgress(() => ({ elapsedMs: Date.now() - started }));
   const label = `${job.name} for ${values.date}: ${request.method} ${redact(request.url, secrets)}`;
   const fail = (message: string, outcome: JobDateOutcome) =>
     failure('JobDateFailed', redact(message, secrets), { details: [outcome] });
@@ -176,8 +175,6 @@ async function runHttpJob(
       stdoutTail: '',
       stderrTail: redact(message, secrets),
     });
-  } finally {
-    clearInterval(heartbeat);
   }
 }
 

@@ -22,11 +22,12 @@ export function channelIds(channels: readonly NotifyChannel[]): string[] {
 
 /** One message of one run, event and channel: the same on every retry of the notify activity. */
 export function idempotencyKey(
-  report: Pick<RunReport, 'workflowId' | 'runId'>,
+  report: Pick<RunReport, 'workflowId' | 'runId' | 'originalRunId'>,
   event: string,
   channel: string,
 ): string {
-  return `${report.workflowId}/${report.runId}/${event}/${channel}`;
+  // A reset run announces the same outcome under the same key: it is sent once.
+  return `${report.workflowId}/${report.originalRunId ?? report.runId}/${event}/${channel}`;
 }
 
 /** The e-mail Message-ID derived from the key, so a resend (the crash window) is recognisably the same mail. */

@@ -49,8 +49,6 @@ export interface NotifyResult {
   ledger?: string;
 }
 
-const HEARTBEAT_EVERY_MS = 1_000;
-
 export function notifyActivities(config: ActivityConfig) {
   return {
     /**
@@ -67,7 +65,6 @@ export function notifyActivities(config: ActivityConfig) {
       if (!event || notify.channels.length === 0) return { event: event ?? events[0], delivered: [], skipped: true };
 
       const context = Context.current();
-      const heartbeat = setInterval(() => context.heartbeat(), HEARTBEAT_EVERY_MS);
       const message = composeMessage(
         report,
         event,
@@ -84,42 +81,38 @@ export function notifyActivities(config: ActivityConfig) {
       const delivered: string[] = [];
       const alreadySent: string[] = [];
       const failures: Array<{ channel: string; error: string; permanent: boolean }> = [];
-      try {
-        const ids = channelIds(notify.channels);
-        for (const [index, channel] of notify.channels.entries()) {
-          const id = ids[index];
-          const key = idempotencyKey(report, event, id);
-          const entry = { key, workflowId: report.workflowId, runId: report.runId, event, channel: id };
-          if (await wasSent(ledger, key)) {
-            delivered.push(id);
-            alreadySent.push(id);
-            continue;
-          }
-          const secrets = channelSecrets(channel, env);
-          let messageId: string | undefined;
-          try {
-            const sent = await deliver(channel, key, message, report, env, where, config);
-            messageId = sent.messageId;
-            delivered.push(id);
-            await recordSent(ledger, { ...entry, messageId, providerId: sent.receipt.providerId });
-          } catch (error) {
-            const permanent = error instanceof ChannelError && error.permanent;
-            const text = redact((error as Error).message, secrets);
-            failures.push({ channel: id, error: text, permanent });
-            log.warn('notification channel failed', {
-              channel: id,
-              event,
-              error: text,
-              permanent,
-              attempt: context.info.attempt,
-            });
-            await ledger
-              .recordFailure({ ...entry, messageId, error: text })
-              .catch((e: Error) => log.warn('could not record a failed send', { error: e.message }));
-          }
+      const ids = channelIds(notify.channels);
+      for (const [index, channel] of notify.channels.entries()) {
+        const id = ids[index];
+        const key = idempotencyKey(report, event, id);
+        const entry = { key, workflowId: report.workflowId, runId: report.runId, event, channel: id };
+        if (await wasSent(ledger, key)) {
+          delivered.push(id);
+          alreadySent.push(id);
+          continue;
         }
-      } finally {
-        clearInterval(heartbeat);
+        const secrets = channelSecrets(channel, env);
+        let messageId: string | undefined;
+        try {
+          const sent = await deliver(channel, key, message, report, env, where, config);
+          messageId = sent.messageId;
+          delivered.push(id);
+          await recordSent(ledger, { ...entry, messageId, providerId: sent.receipt.providerId });
+        } catch (error) {
+          const permanent = error instanceof ChannelError && error.permanent;
+          const text = redact((error as Error).message, secrets);
+          failures.push({ channel: id, error: text, permanent });
+          log.warn('notification channel failed', {
+            channel: id,
+            event,
+            error: text,
+            permanent,
+            attempt: context.info.attempt,
+          });
+          await ledger
+            .recordFailure({ ...entry, messageId, error: text })
+            .catch((e: Error) => log.warn('could not record a failed send', { error: e.message }));
+        }
       }
 
       if (failures.length > 0) {

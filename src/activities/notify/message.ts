@@ -17,6 +17,7 @@ const OUTCOME_WORDS: Record<Outcome, string> = {
   rolled_back: 'ROLLED BACK',
   failed: 'FAILED',
   cancelled: 'cancelled',
+  unreachable: 'HOST UNREACHABLE',
 };
 
 const STEP_WORDS: Record<StepProgress['status'], string> = {

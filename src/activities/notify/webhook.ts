@@ -31,6 +31,7 @@ const ICONS: Record<RunReport['outcome'], string> = {
   rolled_back: ':rewind:',
   failed: ':x:',
   cancelled: ':heavy_minus_sign:',
+  unreachable: ':electric_plug:',
 };
 
 /** Slack's incoming-webhook message: `text` for notifications and old clients, `blocks` for the layout. */

@@ -1,5 +1,5 @@
-import { heartbeat } from '@temporalio/activity';
 import type { Manifest, Service } from '../../manifest/types';
+import { reportProgress } from '../attempt';
 import type { ActivityConfig } from '../config';
 import { commandEnvironment, secretValues } from '../environment';
 import { liveDir } from '../../common/names';
@@ -59,7 +59,7 @@ export function serviceActivities(config: ActivityConfig) {
       const context = contextFor(config, request);
       const messages: string[] = [];
       for (const service of [...selected(request)].reverse()) {
-        heartbeat(service.name);
+        reportProgress({ service: service.name });
         messages.push(await managerFor(service).stop(service, context));
       }
       return messages;
@@ -70,7 +70,7 @@ export function serviceActivities(config: ActivityConfig) {
       const context = contextFor(config, request);
       const messages: string[] = [];
       for (const service of selected(request)) {
-        heartbeat(service.name);
+        reportProgress({ service: service.name });
         messages.push(await managerFor(service).start(service, context));
       }
       return messages;

@@ -11,6 +11,12 @@ describe('pg_dump argv', () => {
     expect(pgDumpArgv({ file: '/b/app.dump' })).toEqual(['pg_dump', '--no-password', '-F', 'c', '-f', '/b/app.dump']);
   });
 
+  it('streams the custom and plain formats to stdout when no file is named, so they are hashed as they are written', () => {
+    expect(pgDumpArgv({ format: 'custom', compress: 0 })).toEqual(['pg_dump', '--no-password', '-F', 'c', '-Z', '0']);
+    expect(pgDumpArgv({ format: 'plain' })).toEqual(['pg_dump', '--no-password', '-F', 'p', '--clean', '--if-exists']);
+    expect(() => pgDumpArgv({ format: 'directory' })).toThrow(/directory format only into a folder/);
+  });
+
   it('keeps only the named schemas and leaves out excluded ones (Financial ETL: pg_dump -n audit -F c)', () => {
     expect(
       pgDumpArgv({ file: '/b/audit.dump', format: 'custom', schemas: ['audit', 'staging'], excludeSchemas: ['tmp'] }),

@@ -1,0 +1,56 @@
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { activityConfigFromEnv } from '../../src/activities';
+import { appPaths } from '../../src/common/names';
+import { readDeployLogFile, recordActivities } from '../../src/activities/records';
+import { parseManifest } from '../../src/manifest/load';
+import type { Manifest } from '../../src/manifest/types';
+import { deployReport } from './notify/reports';
+
+describe('the deploy log', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(path.join(os.tmpdir(), 'runbook-records-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const manifestOf = (strategy: 'releases' | 'in-place'): Manifest => {
+    const parsed = parseManifest(
+      `app: shop\nhost: h\nroot: ${dir}/srv/shop\nstrategy: ${strategy}\nsource: { type: copy, from: ${dir}/staging }\n`,
+    );
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+    return parsed.manifest;
+  };
+  const record = (manifest: Manifest, runId: string) =>
+    new MockActivityEnvironment().run(() =>
+      recordActivities(activityConfigFromEnv()).recordRun({ manifest, report: deployReport('succeeded', { runId }) }),
+    ) as Promise<string>;
+
+  it('skips a line that is not a record, says so, and keeps recording every later run once', async () => {
+    const manifest = manifestOf('releases');
+    const file = appPaths(manifest).deployLog;
+    mkdirSync(path.dirname(file), { recursive: true });
+    expect(await record(manifest, 'run-1')).toBe(`recorded in ${file}`);
+    appendFileSync(file, '{"at": "2026-01-08T10:0'); // a line cut short by a full disk
+    const second = await record(manifest, 'run-2');
+    expect(second).toContain(`recorded in ${file}; skipped 1 line(s) that are not records: ${file}:2:`);
+    expect(await record(manifest, 'run-2')).toBe(`already recorded in ${file}`);
+    expect(await record(manifest, 'run-3')).toContain('recorded in');
+    const read = readDeployLogFile(file);
+    expect(read.lines.map((l) => l.runId)).toEqual(['run-1', 'run-2', 'run-3']);
+    expect(read.skipped).toHaveLength(1);
+    expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(4);
+  });
+
+  it('in place, lives beside the live folder (so restoring its archive never rewinds it), moving a former log out', async () => {
+    const manifest = manifestOf('in-place');
+    mkdirSync(manifest.root, { recursive: true });
+    const former = path.join(manifest.root, 'deploy_log.jsonl');
+    writeFileSync(former, `${JSON.stringify({ ...deployReport('succeeded', { runId: 'old' }), steps: [] })}\n`);
+    await record(manifest, 'run-1');
+    const file = appPaths(manifest).deployLog;
+    expect(file).toBe(`${manifest.root}.runbook/deploy_log.jsonl`);
+    expect(existsSync(former)).toBe(false);
+    expect(readDeployLogFile(file).lines.map((l) => l.runId)).toEqual(['old', 'run-1']);
+  });
+});
