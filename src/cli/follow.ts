@@ -8,14 +8,22 @@ import { RunFailedError } from '../client/errors';
 import type { Output } from './output';
 import { createProgressView, palette } from './progress-view';
 import { endLines, noWaitLines, startedLines } from './run-format';
-import { checkInput, Runs, type RunEnd, type RunInputs, type RunRef, type StartableKind } from '../client/runs';
+import {
+  checkInput,
+  Runs,
+  type ResultOf,
+  type RunEnd,
+  type RunInputs,
+  type RunRef,
+  type StartableKind,
+} from '../client/runs';
 
-export interface FollowOptions {
+export interface FollowOptions<K extends string = string> {
   wait: boolean;
   /** How often to poll the `progress` query. */
   intervalMs?: number;
   /** Lines for a plain (non-RunReport) result, printed with the outcome. */
-  resultLines?: (result: unknown) => string[];
+  resultLines?: (result: ResultOf<K>) => string[];
   /** The outcome that exits 0 (default succeeded; `runbook cancel` expects cancelled). */
   expect?: RunEnd['outcome'];
 }
@@ -29,8 +37,8 @@ export async function startAndFollow<K extends StartableKind>(
   kind: K,
   input: RunInputs[K],
   what: string,
-  options: FollowOptions,
-): Promise<RunEnd | undefined> {
+  options: FollowOptions<K>,
+): Promise<RunEnd<K> | undefined> {
   checkInput(kind, input); // the workflow's own schema: a bad input is exit 2, before anything connects
   const connected = await connect();
   try {
@@ -52,13 +60,13 @@ export async function startAndFollow<K extends StartableKind>(
  * Shows a run's steps until it ends (Ctrl-C stops watching, not the run), prints how it ended, and throws
  * RunFailedError (exit 1) unless it succeeded.
  */
-export async function followRun(
+export async function followRun<K extends string>(
   output: Output,
   runs: Runs,
-  run: RunRef,
+  run: RunRef<K>,
   what: string,
-  options: Omit<FollowOptions, 'wait'>,
-): Promise<RunEnd> {
+  options: Omit<FollowOptions<K>, 'wait'>,
+): Promise<RunEnd<K>> {
   const colors = terminalPalette();
   const stdout = process.stdout;
   const view = output.json
@@ -76,7 +84,7 @@ export async function followRun(
     process.exit(130);
   };
   process.once('SIGINT', stopWatching);
-  let end: RunEnd;
+  let end: RunEnd<K>;
   try {
     end = await runs.watch(
       run,

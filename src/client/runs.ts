@@ -47,38 +47,39 @@ import {
 } from '../common/progress';
 import { ACTION, APP, OUTCOME, REF, RUNBOOK_SEARCH_ATTRIBUTES } from '../common/search-attributes';
 import { badInputProblems, parseInput, WORKFLOW_INPUT_SCHEMAS } from '../common/workflow-inputs';
-import type { InspectInput } from '../workflows/inspect';
+import type { z } from 'zod';
+import type * as workflows from '../workflows';
 import type { TemporalSettings } from './connection';
 import { UsageError } from './errors';
 
-export interface RunInputs {
-  deploy: DeployInput;
-  rollback: RollbackInput;
-  backup: BackupInput;
-  restore: RestoreInput;
-  job: JobInput;
-  inspect: InspectInput;
-  /** Read-only: the releases on the app's host (the `releases` workflow). */
-  releases: { app: string };
-}
-export type StartableKind = keyof RunInputs;
+/** The workflows a client starts: every one but `backups` (read through its own command) and `appLock` (internal). */
+export type StartableKind = Exclude<keyof typeof WORKFLOW_INPUT_SCHEMAS, 'backups'>;
+
+/** What each workflow takes: what its input schema accepts (src/common/workflow-inputs.ts, checked before starting). */
+export type RunInputs = { [K in StartableKind]: z.input<(typeof WORKFLOW_INPUT_SCHEMAS)[K]> };
+
+/** What each workflow returns, from its own signature. */
+export type RunResults = { [K in StartableKind]: Awaited<ReturnType<(typeof workflows)[K]>> };
+
+/** The result of a run of kind K, when K names a workflow; unknown for a run found by its id alone. */
+export type ResultOf<K extends string> = K extends StartableKind ? RunResults[K] : unknown;
 
 /** Where a run lives: enough to find it again and to link to it. */
-export interface RunRef {
-  kind: string;
+export interface RunRef<K extends string = string> {
+  kind: K;
   workflowId: string;
   runId: string;
   url: string;
 }
 
 /** How a run ended, from its result or from the RunReport its failure carries. */
-export interface RunEnd extends RunRef {
+export interface RunEnd<K extends string = string> extends RunRef<K> {
   status: WorkflowExecutionStatusName;
   outcome: Outcome;
   /** Every Runbook workflow but `inspect` returns (or fails with) a RunReport. */
   report?: RunReport;
   /** The plain result of a workflow that returns something other than a RunReport. */
-  result?: unknown;
+  result?: ResultOf<K>;
   error?: string;
   /**
    * A cancelled run carries no report: its last steps (the undos it ran) and its memo's summary instead,
@@ -281,7 +282,7 @@ export class Runs {
    * Starts a run on the orchestration task queue. A deploy or rollback while another one of the same app
    * runs is refused by Temporal (same workflow id): that becomes RunAlreadyRunningError naming the running one.
    */
-  async start<K extends StartableKind>(kind: K, input: RunInputs[K]): Promise<RunRef> {
+  async start<K extends StartableKind>(kind: K, input: RunInputs[K]): Promise<RunRef<K>> {
     checkInput(kind, input);
     const workflowId = workflowIdFor(kind, input, this.now());
     const searchAttributes: SearchAttributePair[] = [];
@@ -364,16 +365,16 @@ export class Runs {
   }
 
   /** Waits for the run to close and says how it ended; never throws for a failed run. */
-  async result(run: RunRef): Promise<RunEnd> {
+  async result<K extends string>(run: RunRef<K>): Promise<RunEnd<K>> {
     const handle = this.handle(run);
     try {
-      const result: unknown = await handle.result();
+      const result = (await handle.result()) as ResultOf<K> | RunReport;
       const report = isRunReport(result) ? result : undefined;
       return {
         ...run,
         status: 'COMPLETED',
         outcome: report?.outcome ?? 'succeeded',
-        ...(report ? { report } : { result }),
+        ...(report ? { report } : { result: result as ResultOf<K> }),
       };
     } catch (error) {
       if (!(error instanceof WorkflowFailedError)) throw error;
@@ -387,7 +388,7 @@ export class Runs {
               ? 'CANCELLED'
               : 'FAILED';
       const outcome: Outcome = report?.outcome ?? (status === 'CANCELLED' ? 'cancelled' : 'failed');
-      const end: RunEnd = {
+      const end: RunEnd<K> = {
         ...run,
         status,
         outcome,
@@ -399,7 +400,7 @@ export class Runs {
   }
 
   /** What a cancelled run did before it ended (its undos), from the closed run's query and memo. */
-  private async cancelledEnd(end: RunEnd): Promise<RunEnd> {
+  private async cancelledEnd<K extends string>(end: RunEnd<K>): Promise<RunEnd<K>> {
     const [progress, description] = await Promise.all([
       this.progress(end, 5_000),
       this.handle(end)
@@ -418,13 +419,13 @@ export class Runs {
    * Polls the `progress` query until the run closes, handing every snapshot to `onProgress`, then returns
    * how it ended. The last snapshot is the report's steps, so a watcher always sees the final state.
    */
-  async watch(
-    run: RunRef,
+  async watch<K extends string>(
+    run: RunRef<K>,
     onProgress: (progress: Progress) => void,
     intervalMs = 500,
     onUnanswered?: () => void,
-  ): Promise<RunEnd> {
-    let end: RunEnd | undefined;
+  ): Promise<RunEnd<K>> {
+    let end: RunEnd<K> | undefined;
     let failure: unknown;
     const closed = this.result(run).then(
       (value) => void (end = value),
@@ -441,7 +442,7 @@ export class Runs {
       await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, intervalMs))]);
     }
     if (failure) throw failure;
-    const finished = end as RunEnd;
+    const finished = end as RunEnd<K>;
     if (finished.report)
       onProgress({
         kind: finished.report.kind,
