@@ -26,8 +26,10 @@ test-seeds: setup
 	@scripts/setup-seeds.sh
 	RUNBOOK_TEST_SUITE=seeds RUNBOOK_TEST_SKIP_BUILD=1 npx jest --passWithNoTests
 
+# The Temporal server and temporal-sql-tool, built from their Go module once into ~/.cache/runbook.
 test-cluster: setup
-	RUNBOOK_TEST_SUITE=cluster RUNBOOK_TEST_SKIP_BUILD=1 npx jest --passWithNoTests
+	dir=$$(scripts/build-temporal-server.sh) && \
+	  RUNBOOK_TEMPORAL_SERVER_DIR=$$dir RUNBOOK_TEST_SUITE=cluster RUNBOOK_TEST_SKIP_BUILD=1 npx jest --passWithNoTests
 
 demo: setup
 	node bin/runbook.js demo

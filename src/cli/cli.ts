@@ -16,6 +16,7 @@ import { scheduleCommand } from './commands/schedule';
 import { statusCommand } from './commands/status';
 import { validateCommand } from './commands/validate';
 import { workerCommand } from './commands/worker';
+import { codecServerCommand } from './commands/codec-server';
 import { RunFailedError, UnreachableError, UsageError } from '../client/errors';
 import { createOutput, type Output } from './output';
 import { manifestJsonSchema } from '../manifest/json-schema';
@@ -58,6 +59,7 @@ export function buildProgram(output: () => Output): Command {
     abortCommand,
     cancelCommand,
     workerCommand,
+    codecServerCommand,
     devCommand,
     demoCommand,
   ])
@@ -100,6 +102,10 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = EXIT.ok;
   } catch (error) {
     process.exitCode = report(error, { json, verbose } satisfies GlobalOptions);
+    // The client's own connection attempt may still be pending (its timeout is longer than the diagnosis):
+    // exit once the error is written rather than wait for it.
+    if (error instanceof UnreachableError)
+      process.stderr.write('', () => process.stdout.write('', () => process.exit()));
   }
 }
 
@@ -131,10 +137,18 @@ function classify(error: unknown): { code: number; message: string; hint?: strin
     return {
       code: EXIT.unreachable,
       message: error.message,
-      hint: 'start a dev server with `runbook dev` (or `temporal server start-dev`), or set TEMPORAL_ADDRESS',
+      hint:
+        error.hint ?? 'start a dev server with `runbook dev` (or `temporal server start-dev`), or set TEMPORAL_ADDRESS',
       details: [],
     };
   if (error instanceof RunFailedError) return { code: EXIT.runFailed, message: error.message, details: [] };
   const message = error instanceof Error ? error.message : String(error);
+  if (/Unknown encoding: binary\/encrypted/.test(message))
+    return {
+      code: EXIT.usage,
+      message: 'the run’s payloads are encrypted and this shell has no key to read them',
+      hint: 'set RUNBOOK_CODEC_KEY_<id> (the workers’ keys; docs/production.md, "Encrypted payloads")',
+      details: [],
+    };
   return { code: EXIT.runFailed, message, hint: 'run again with --verbose for the stack trace', details: [] };
 }

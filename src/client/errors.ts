@@ -11,13 +11,27 @@ export class UsageError extends Error {
   }
 }
 
-/** The Temporal server could not be reached (the CLI exits 3). */
+/** What kept a connection to Temporal from working, so the message and the hint can name it. */
+export type ConnectionProblem =
+  | 'unreachable'
+  | 'tls-expected'
+  | 'not-tls'
+  | 'server-certificate'
+  | 'server-name'
+  | 'client-certificate'
+  | 'client-key'
+  | 'credentials'
+  | 'namespace';
+
+/** Temporal could not be reached, or refused the connection's TLS, credentials or namespace (the CLI exits 3). */
 export class UnreachableError extends Error {
   constructor(
     readonly address: string,
     cause: string,
+    readonly problem: ConnectionProblem = 'unreachable',
+    readonly hint?: string,
   ) {
-    super(`cannot reach Temporal at ${address}: ${cause}`);
+    super(`${problem === 'unreachable' ? 'cannot reach' : 'cannot connect to'} Temporal at ${address}: ${cause}`);
   }
 }
 

@@ -306,12 +306,17 @@ export class Runs {
     } catch (error) {
       if (error instanceof WorkflowExecutionAlreadyStartedError)
         throw await this.alreadyRunning(workflowId, kind === 'deploy' || kind === 'rollback');
-      if (
-        error instanceof Error &&
-        /search attribute .* (is not defined|not found)|unknown search attribute/i.test(error.message)
-      )
+      // The server's reason is in the cause: "Namespace X has no mapping defined for search attribute App" (SQL
+      // visibility), "search attribute App is not defined" (Elasticsearch).
+      const reason =
+        error instanceof Error ? `${error.message}\n${(error.cause as Error | undefined)?.message ?? ''}` : '';
+      const missing =
+        /search attribute .* (is not defined|not found)|unknown search attribute|no mapping defined for search attribute .*/i.exec(
+          reason,
+        );
+      if (missing)
         throw new UsageError(
-          `the Temporal namespace '${this.settings.namespace}' lacks Runbook's search attributes (${error.message.split('\n')[0]})`,
+          `the Temporal namespace '${this.settings.namespace}' lacks Runbook's search attributes (${missing[0]})`,
           `register them once: ${RUNBOOK_SEARCH_ATTRIBUTES.map(
             ({ name }) => `temporal operator search-attribute create --name ${name} --type Keyword`,
           ).join('; ')}`,

@@ -9,6 +9,7 @@ import { activityConfigFromEnv } from '../activities';
 import { ORCHESTRATION_TASK_QUEUE } from '../common/constants';
 import { startDevServer, type DevServer } from './dev-server';
 import { createWorkers } from '../workers/worker';
+import { dataConverterFromEnv } from '../client/codec';
 import { UsageError } from '../client/errors';
 import { loadAllManifests } from '../manifest/lookup';
 
@@ -88,6 +89,7 @@ export async function startDevEnvironment(options: DevEnvironmentOptions): Promi
       taskQueue,
       activities: activityConfigFromEnv({ ...process.env, ...env }),
       identity: `runbook-dev-${process.pid}@${os.hostname()}`,
+      dataConverter: dataConverterFromEnv(),
     });
   } catch (error) {
     await server.stop();

@@ -11,6 +11,8 @@ export interface DevServerOptions {
   /** Keep state in this SQLite file across restarts; in memory when omitted. */
   dbFilename?: string;
   namespace?: string;
+  /** The Web UI decodes encrypted payloads through this codec server (`runbook codec-server`). */
+  uiCodecEndpoint?: string;
 }
 
 export interface DevServer {
@@ -41,6 +43,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       dbFilename: options.dbFilename,
       searchAttributes: RUNBOOK_SEARCH_ATTRIBUTES,
       log: { format: 'pretty', level: 'error' },
+      ...(options.uiCodecEndpoint ? { extraArgs: ['--ui-codec-endpoint', options.uiCodecEndpoint] } : {}),
     },
   });
   return {

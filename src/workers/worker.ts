@@ -1,3 +1,4 @@
+import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities, type ActivityConfig } from '../activities';
 import { ORCHESTRATION_TASK_QUEUE } from '../common/constants';
@@ -17,6 +18,8 @@ export interface WorkerOptions {
   taskQueue?: string;
   activities: ActivityConfig;
   identity?: string;
+  /** Payload encryption (client/codec.ts); undefined: the SDK's plain JSON. */
+  dataConverter?: DataConverter;
   /** Folder of the per-activity locks that keep attempts apart (default RUNBOOK_LOCK_DIR or /run/lock/runbook). */
   lockDir?: string;
 }
@@ -36,11 +39,16 @@ export async function createWorkers(options: WorkerOptions): Promise<Worker[]> {
     interceptors: { activity: [attemptInterceptors(lockDir)] },
     ...(options.identity ? { identity: options.identity } : {}),
     shutdownGraceTime: '5s' as const,
+    ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
   };
   const workers: Worker[] = [];
   if (options.orchestrate) {
     workers.push(
-      await Worker.create({ ...common, taskQueue: options.taskQueue ?? ORCHESTRATION_TASK_QUEUE, ...workflowSource() }),
+      await Worker.create({
+        ...common,
+        taskQueue: options.taskQueue ?? ORCHESTRATION_TASK_QUEUE,
+        ...workflowSource({ encodedFailures: Boolean(options.dataConverter?.failureConverterPath) }),
+      }),
     );
   }
   for (const host of options.hosts) {

@@ -1,5 +1,7 @@
+import path from 'node:path';
 import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import { RetryState } from '@temporalio/common';
+import { msToTs } from '@temporalio/common/lib/time';
 import { UsageError } from '../../src/client/errors';
 import {
   failureText,
@@ -10,6 +12,8 @@ import {
   workflowIdFor,
 } from '../../src/client/runs';
 import type { RunReport } from '../../src/common/progress';
+import { runCli } from '../support/cli';
+import { connectClient, uniqueName } from '../support/temporal';
 
 const NOW = new Date('2026-01-31T07:00:05.123Z');
 
@@ -87,5 +91,30 @@ describe('run client: pure parts', () => {
     );
     expect(reportFromFailure(plain)).toBeUndefined();
     expect(failureText(plain)).toBe("no manifest for app 'x'");
+  });
+});
+
+describe('run client against a namespace without Runbook’s search attributes', () => {
+  it('refuses to start with a usage error that says how to register them', async () => {
+    const namespace = uniqueName('bare-namespace');
+    const temporal = await connectClient();
+    try {
+      await temporal.client.connection.workflowService.registerNamespace({
+        namespace,
+        workflowExecutionRetentionPeriod: msToTs('1 day'),
+      });
+    } finally {
+      await temporal.close();
+    }
+    const env = { TEMPORAL_NAMESPACE: namespace, RUNBOOK_MANIFESTS: path.resolve(__dirname, '..', '..', 'examples') };
+    let result = await runCli(['deploy', 'almareia', '--ref', 'v1', '--no-wait'], { env });
+    // A namespace just registered takes a moment to be found by every service.
+    for (let i = 0; i < 20 && /does not exist|not found/.test(result.stderr); i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      result = await runCli(['deploy', 'almareia', '--ref', 'v1', '--no-wait'], { env });
+    }
+    expect(result.stderr).toContain(`error: the Temporal namespace '${namespace}' lacks Runbook's search attributes`);
+    expect(result.stderr).toContain('hint: register them once: temporal operator search-attribute create --name App');
+    expect(result.code).toBe(2);
   });
 });

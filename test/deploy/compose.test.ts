@@ -3,6 +3,8 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { DEFAULT_NAMESPACE, DEFAULT_TEMPORAL_ADDRESS, ORCHESTRATION_TASK_QUEUE } from '../../src/common/constants';
 import { RUNBOOK_SEARCH_ATTRIBUTES } from '../../src/common/search-attributes';
+import { PORT_VARIABLES, serverEnvironment, SETUP_SCRIPTS, TEMPORAL_DB_USER } from '../support/cluster';
+import type { Pki } from '../support/tls';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -16,7 +18,8 @@ interface ComposeService {
   depends_on?: Record<string, { condition: string }>;
 }
 
-// No Docker engine runs here, so the cluster cannot start; this checks that it agrees with the code.
+// Its images cannot be pulled here, so the cluster suite (make test-cluster) runs the same configuration on
+// binaries built from the Go module; this checks that the compose file and that suite agree, and both the code.
 describe('docker-compose.temporal.yml', () => {
   const compose = parse(readFileSync(path.join(ROOT, 'docker-compose.temporal.yml'), 'utf8'), { merge: true }) as {
     services: Record<string, ComposeService>;
@@ -63,6 +66,55 @@ describe('docker-compose.temporal.yml', () => {
     expect(services['temporal-ui'].ports).toContain(`${uiPort}:8080`);
     expect(services['temporal-ui'].environment?.TEMPORAL_ADDRESS).toBe(env.TEMPORAL_ADDRESS);
     expect(services['runbook-worker'].volumes).toContain(`./apps:${env.RUNBOOK_MANIFESTS}:ro`);
+  });
+
+  it('runs the server version the cluster suite builds from the Go module', () => {
+    const script = readFileSync(path.join(ROOT, 'scripts', 'build-temporal-server.sh'), 'utf8');
+    const version = /^TEMPORAL_SERVER_VERSION=(\S+)$/m.exec(script)?.[1];
+    expect(version).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(services.temporal.image).toBe(`temporalio/server:\${TEMPORAL_VERSION:-${version}}`);
+    expect(services['temporal-schema'].image).toBe(
+      `temporalio/admin-tools:\${TEMPORAL_ADMINTOOLS_VERSION:-${version}}`,
+    );
+    expect(services['temporal-setup'].image).toBe(services['temporal-schema'].image);
+  });
+
+  it('runs the setup steps the cluster suite runs: the same scripts, the same database login', () => {
+    expect(services['temporal-schema'].entrypoint).toEqual(['/bin/sh', `/runbook-setup/${SETUP_SCRIPTS.schema}`]);
+    expect(services['temporal-setup'].entrypoint).toEqual(['/bin/sh', `/runbook-setup/${SETUP_SCRIPTS.namespace}`]);
+    expect(services['temporal-schema'].environment).toMatchObject({ POSTGRES_USER: TEMPORAL_DB_USER });
+  });
+
+  it('configures the server with every variable the cluster suite starts it with', () => {
+    const pki = { ca: 'ca', server: { cert: 'c', key: 'k' } } as Pki;
+    const ports = Object.fromEntries(PORT_VARIABLES.map((name) => [name, 1])) as Parameters<
+      typeof serverEnvironment
+    >[0]['ports'];
+    const tested = serverEnvironment({ postgres: { host: 'h', port: 1 }, pki, ports });
+    const composed = services.temporal.environment ?? {};
+    const expected = Object.keys(tested).filter((name) => !(PORT_VARIABLES as readonly string[]).includes(name));
+    expect(expected.filter((name) => !(name in composed))).toEqual([]);
+    for (const name of ['DB', 'POSTGRES_USER'] as const) expect(composed[name]).toBe(tested[name]);
+    // TLS is on in the suite; in compose each file is a variable an operator sets (off when empty).
+    for (const name of expected.filter((n) => n.startsWith('TEMPORAL_TLS_')))
+      expect(composed[name]).toMatch(/^\$\{TLS_[A-Z_]+:-(false)?\}$/);
+    expect(services.temporal.volumes).toContain(
+      './deploy/temporal/dynamicconfig.yaml:/etc/temporal/config/dynamicconfig/runbook.yaml:ro',
+    );
+  });
+
+  it('gives every client of the frontend the TLS variables the CLI and workers read', () => {
+    for (const name of ['temporal-setup', 'runbook-worker']) {
+      expect(Object.keys(services[name].environment ?? {})).toEqual(
+        expect.arrayContaining([
+          'TEMPORAL_TLS_SERVER_CA_CERT_PATH',
+          'TEMPORAL_TLS_SERVER_NAME',
+          'TEMPORAL_TLS_CLIENT_CERT_PATH',
+          'TEMPORAL_TLS_CLIENT_KEY_PATH',
+        ]),
+      );
+      expect(services[name].volumes).toContain('./deploy/temporal/tls:/etc/temporal/tls:ro');
+    }
   });
 
   it('mounts setup scripts that exist', () => {

@@ -1,12 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { startDevServer, type DevServer } from '../../src/devserver/dev-server';
+import { startDevServer } from '../../src/devserver/dev-server';
+import { startCluster } from './cluster';
 import { startPostgres, type PostgresInstance } from './postgres';
 import { startRedis, type RedisInstance } from './redis';
 import { startSeedServices, type SeedServices } from './seed-services';
 
 export interface TestServices {
-  temporal: DevServer;
+  temporal: { stop(): Promise<void> };
   postgres: PostgresInstance;
   redis: RedisInstance;
   /** Only for the seed suite: a Docker engine and a systemd machine. */
@@ -30,13 +31,27 @@ export default async function globalSetup(): Promise<void> {
     const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
     if (build.status !== 0) throw new Error('npm run build failed');
   }
-  const [temporal, postgres, redis] = await Promise.all([startDevServer(), startPostgres(), startRedis()]);
-  const seeds = process.env.RUNBOOK_TEST_SUITE === 'seeds' ? await startSeedServices() : undefined;
-  globalThis.__RUNBOOK_TEST_SERVICES__ = { temporal, postgres, redis, seeds };
+  if (process.env.RUNBOOK_TEST_SUITE === 'cluster') {
+    // The cluster suite runs against a Temporal cluster as production runs it (PostgreSQL, mTLS): every
+    // client and worker of the tests finds it through the same TEMPORAL_* variables an operator sets.
+    const [cluster, postgres, redis] = await Promise.all([startCluster(), startPostgres(), startRedis()]);
+    globalThis.__RUNBOOK_TEST_SERVICES__ = { temporal: cluster, postgres, redis };
+    Object.assign(process.env, cluster.clientEnv, {
+      RUNBOOK_TEST_CLUSTER_LOG: cluster.logFile,
+      RUNBOOK_TEST_CLUSTER_PG_URL: cluster.postgres.url,
+    });
+  } else {
+    const [temporal, postgres, redis] = await Promise.all([startDevServer(), startPostgres(), startRedis()]);
+    const seeds = process.env.RUNBOOK_TEST_SUITE === 'seeds' ? await startSeedServices() : undefined;
+    globalThis.__RUNBOOK_TEST_SERVICES__ = { temporal, postgres, redis, seeds };
+    Object.assign(process.env, {
+      TEMPORAL_ADDRESS: temporal.address,
+      TEMPORAL_NAMESPACE: temporal.namespace,
+      TEMPORAL_UI_URL: temporal.uiUrl,
+    });
+  }
+  const { postgres, redis } = globalThis.__RUNBOOK_TEST_SERVICES__;
   Object.assign(process.env, {
-    TEMPORAL_ADDRESS: temporal.address,
-    TEMPORAL_NAMESPACE: temporal.namespace,
-    TEMPORAL_UI_URL: temporal.uiUrl,
     RUNBOOK_TEST_PG_URL: postgres.url,
     RUNBOOK_TEST_PG_BIN: postgres.binDir,
     RUNBOOK_TEST_REDIS_URL: redis.url,

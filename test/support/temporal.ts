@@ -1,6 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { activityConfigFromEnv, type ActivityConfig } from '../../src/activities';
+import { connectionOptions, settingsFromEnv } from '../../src/client/connection';
 import { createWorkers } from '../../src/workers/worker';
 
 let runtimeInstalled = false;
@@ -24,8 +25,14 @@ export function temporalAddress(): string {
   return address;
 }
 
+/** The test server's connection options (plain for the dev server; mTLS for the cluster suite's cluster). */
+export function testConnectionOptions() {
+  temporalAddress();
+  return connectionOptions(settingsFromEnv());
+}
+
 export async function connectClient(): Promise<{ client: Client; close: () => Promise<void> }> {
-  const connection = await Connection.connect({ address: temporalAddress() });
+  const connection = await Connection.connect(testConnectionOptions());
   return {
     client: new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE }),
     close: () => connection.close(),
@@ -44,7 +51,7 @@ export async function startTestWorker(options: {
   activities?: Partial<ActivityConfig>;
 }): Promise<TestWorker> {
   quietRuntime();
-  const connection = await NativeConnection.connect({ address: temporalAddress() });
+  const connection = await NativeConnection.connect(testConnectionOptions());
   const workers = await createWorkers({
     connection,
     namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',

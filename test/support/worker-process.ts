@@ -1,9 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
+import { WORKER_MAIN } from './cli';
 import { childrenOf } from './containers';
 import { stopChild, waitFor } from './postgres';
-
-const WORKER_MAIN = path.resolve(__dirname, '..', '..', 'dist', 'workers', 'main.js');
 
 export interface WorkerProcess {
   child: ChildProcess;

@@ -2,6 +2,7 @@ import { log } from '@temporalio/activity';
 import { runUrl } from '../../common/names';
 import type { RunReport } from '../../common/progress';
 import type { ActivityConfig } from '../config';
+import { recordRunMetrics, workerMeter } from '../metrics';
 import { auditDatabase } from './database';
 import {
   endJobSession,
@@ -55,6 +56,8 @@ export function auditActivities(config: ActivityConfig) {
 
     /** Any workflow's finished run, for people who read SQL rather than the Web UI. */
     async recordRunInDatabase(report: RunReport): Promise<AuditResult> {
+      // Every workflow records its end here: the place to count it on the worker's metrics endpoint too.
+      recordRunMetrics(workerMeter(), report);
       return withDatabase('run', (db) => upsertRun(db, report));
     },
   };

@@ -1,16 +1,8 @@
-import os from 'node:os';
 import { Command } from 'commander';
 import type { Output } from '../output';
-import { connect, settingsFromEnv } from '../../client/connection';
-import { UsageError } from '../../client/errors';
-import { runWorkerProcess } from '../../workers/main';
+import { workerOptionsFromEnv, type WorkerFlags } from '../../workers/options';
+import { runWorkerProcess } from '../../workers/process';
 import { collectHost } from './dev';
-
-interface WorkerOptions {
-  host?: string[];
-  orchestrate: boolean;
-  taskQueue?: string;
-}
 
 export function workerCommand(output: Output): Command {
   return new Command('worker')
@@ -20,33 +12,31 @@ export function workerCommand(output: Output): Command {
       'run activities of this host, task queue runbook-host-<host> (repeatable; default RUNBOOK_HOSTS or the hostname)',
       collectHost,
     )
-    .option('--no-orchestrate', 'run host activities only, no workflows (a second machine of a multi-host setup)')
+    .option(
+      '--no-orchestrate',
+      'run host activities only, no workflows (a second machine of a multi-host setup; RUNBOOK_ORCHESTRATE=false)',
+    )
     .option('--task-queue <queue>', 'the orchestration task queue (default RUNBOOK_TASK_QUEUE or runbook)')
+    .option(
+      '--metrics <host:port>',
+      'serve Prometheus metrics (SDK and Runbook) on http://host:port/metrics (default RUNBOOK_METRICS_ADDRESS; docs/metrics.md)',
+    )
     .addHelpText(
       'after',
-      '\nExamples:\n  $ runbook worker --host web-1\n  $ runbook worker --host db-1 --no-orchestrate',
+      [
+        '',
+        'The same as `node dist/workers/main.js` (the systemd unit and the image run that): flags win over',
+        'RUNBOOK_HOSTS (or RUNBOOK_HOST), RUNBOOK_ORCHESTRATE and RUNBOOK_TASK_QUEUE; the connection comes from',
+        'TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TLS_*, TEMPORAL_API_KEY or a TEMPORAL_PROFILE (docs/production.md).',
+        '',
+        'Examples:',
+        '  $ runbook worker --host web-1',
+        '  $ runbook worker --host db-1 --no-orchestrate',
+      ].join('\n'),
     )
-    .action(async (options: WorkerOptions) => {
-      const hosts = options.host?.length
-        ? options.host
-        : (process.env.RUNBOOK_HOSTS ?? os.hostname()).split(',').filter(Boolean);
-      if (hosts.length === 0 && !options.orchestrate)
-        throw new UsageError(
-          'nothing to run: no --host and --no-orchestrate',
-          'name a host with --host, or drop --no-orchestrate',
-        );
-      const settings = settingsFromEnv();
-      // Fails fast with exit 3 and the address tried, instead of the worker's retry loop.
-      await (await connect(settings)).close();
-      await runWorkerProcess(
-        {
-          address: settings.address,
-          namespace: settings.namespace,
-          hosts,
-          orchestrate: options.orchestrate,
-          taskQueue: options.taskQueue ?? settings.taskQueue,
-        },
-        (line) => output.info(line),
-      );
+    .action(async (flags: WorkerFlags & { orchestrate: boolean }) => {
+      // commander sets orchestrate=true unless --no-orchestrate: only `false` is a flag the user gave.
+      const options = workerOptionsFromEnv({ ...flags, orchestrate: flags.orchestrate ? undefined : false });
+      await runWorkerProcess(options, (line) => output.info(line));
     });
 }

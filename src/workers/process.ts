@@ -1,0 +1,49 @@
+import os from 'node:os';
+import { NativeConnection } from '@temporalio/worker';
+import { activityConfigFromEnv } from '../activities';
+import { dataConverterFromEnv } from '../client/codec';
+import { checkConnection, connectionOptions } from '../client/connection';
+import { diagnoseConnection, probeConnection } from '../client/connection-check';
+import type { WorkerProcessOptions } from './options';
+import { installMetricsRuntime } from './metrics';
+import { createWorkers, runWorkers } from './worker';
+
+/**
+ * A worker process: checks the connection (a wrong certificate, name, key or address fails at once with exit 3
+ * instead of the SDK's retry loop), connects, runs until SIGINT/SIGTERM, shuts down gracefully.
+ */
+export async function runWorkerProcess(
+  options: WorkerProcessOptions,
+  log: (line: string) => void = console.log,
+): Promise<void> {
+  const { settings } = options;
+  // The runtime (and its metrics endpoint) comes before any connection: the SDK allows one per process.
+  const metricsUrl = options.metricsAddress ? installMetricsRuntime(options.metricsAddress) : undefined;
+  await checkConnection(settings);
+  let connection: NativeConnection;
+  try {
+    connection = await NativeConnection.connect(connectionOptions(settings));
+  } catch (error) {
+    throw diagnoseConnection(settings, error, await probeConnection(settings));
+  }
+  try {
+    const activities = activityConfigFromEnv();
+    const workers = await createWorkers({
+      connection,
+      namespace: settings.namespace,
+      hosts: options.hosts,
+      orchestrate: options.orchestrate,
+      taskQueue: settings.taskQueue,
+      activities,
+      identity: `${process.pid}@${os.hostname()}`,
+      dataConverter: dataConverterFromEnv(),
+    });
+    const queues = workers.map((w) => w.options.taskQueue).join(', ');
+    log(
+      `runbook worker ${process.pid} on ${settings.address} (${settings.namespace}): task queues ${queues}; manifests ${activities.manifestsDir}${metricsUrl ? `; metrics on ${metricsUrl}` : ''}`,
+    );
+    await runWorkers(workers);
+  } finally {
+    await connection.close();
+  }
+}
