@@ -86,12 +86,49 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/client/**/*.ts', 'src/cli/**/*.ts'],
+    files: ['src/client/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
           patterns: [activitiesAndWorkflowsByType],
+        },
+      ],
+    },
+  },
+  {
+    // `runbook --help` and `runbook validate` must start at once: the Temporal SDK, the connection, the dev
+    // server, the worker and the I/O libraries are loaded by the command that uses them (`await import(...)`).
+    files: ['src/cli/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: ['pg', 'ioredis', 'nodemailer', '@sendgrid/mail', 'tar', 'yazl', 'yauzl'].map((name) => ({
+            name,
+            allowTypeImports: true,
+            message: 'load it inside the command that needs it: `await import(...)`',
+          })),
+          patterns: [
+            activitiesAndWorkflowsByType,
+            {
+              group: [
+                '@temporalio/*',
+                '**/client/codec',
+                '**/client/codec-server',
+                '**/client/connection',
+                '**/client/runs',
+                '**/client/schedules',
+                '**/client/index',
+                '**/devserver/*',
+                '**/workers/*',
+                '**/manifest/json-schema',
+              ],
+              allowTypeImports: true,
+              message:
+                'the CLI loads this inside the command that needs it (`await import(...)`), so --help stays fast',
+            },
+          ],
         },
       ],
     },

@@ -1,97 +1,65 @@
-// Benchmarks: timings are printed, never asserted. `npm run bench` (after `npm run build`).
+// Benchmarks: `npm run bench` (after `npm run build`) prints one table of figures beside their baselines
+// from the same run and writes it as JSON under .artifacts/bench/. Timings are printed, never asserted.
+// Parts run alone with `npm run bench -- <part>...`; `npm run bench -- --list` names them.
 'use strict';
-const path = require('node:path');
-const fs = require('node:fs');
-const os = require('node:os');
-const { performance } = require('node:perf_hooks');
+const { Workspace } = require('./apps');
+const { Results, loadAverage, startTemporal, stopTemporal, startWorker } = require('./lib');
 
-const dist = (p) => require(path.join(__dirname, '..', 'dist', p));
+const PARTS = ['micro', 'cli', 'deploy'].map((name) => require(`./parts/${name}`));
 
-function measure(label, iterations, fn) {
-  fn();
-  const start = performance.now();
-  for (let i = 0; i < iterations; i++) fn();
-  const ms = performance.now() - start;
-  console.log(`${label.padEnd(48)} ${(ms / iterations).toFixed(3).padStart(9)} ms/op  (${iterations} runs)`);
-}
-
-async function deployTimings() {
-  const { startDevServer } = dist('devserver/dev-server.js');
-  const { freePort } = dist('devserver/ports.js');
-  const { createWorkers } = dist('workers/worker.js');
-  const { activityConfigFromEnv } = dist('activities/index.js');
-  const { appLockWorkflowId } = dist('common/contracts.js');
-  const { NativeConnection, Runtime, DefaultLogger } = require('@temporalio/worker');
-  const { Client } = require('@temporalio/client');
-  const { stringify } = require('yaml');
-  Runtime.install({ logger: new DefaultLogger('WARN') });
-
-  const server = await startDevServer();
-  const { demoManifest, stageDemoApp, stopAppProcesses } = dist('devserver/demo-app.js');
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'runbook-bench-'));
-  const port = await freePort();
-  const app = 'bench';
-  const root = path.join(dir, 'srv');
-  const staging = path.join(dir, 'staging');
-  const apps = path.join(dir, 'apps');
-  fs.mkdirSync(apps);
-  const stage = (version, behavior) => stageDemoApp(staging, version, { behavior });
-  fs.writeFileSync(
-    path.join(apps, `${app}.yaml`),
-    stringify(demoManifest({ app, host: 'bench-host', root, staging, port, within: '10s' })),
-  );
-  const connection = await NativeConnection.connect({ address: server.address });
-  const workers = await createWorkers({
-    connection,
-    namespace: 'default',
-    hosts: ['bench-host'],
-    orchestrate: true,
-    taskQueue: 'bench',
-    activities: { ...activityConfigFromEnv(), manifestsDir: apps },
-  });
-  const running = Promise.all(workers.map((w) => w.run()));
-  const client = new Client({ connection: server.env.connection });
-  const deploy = async (version, behavior) => {
-    stage(version, behavior);
-    const start = performance.now();
-    const handle = await client.workflow.start('deploy', {
-      taskQueue: 'bench',
-      workflowId: appLockWorkflowId(app),
-      args: [{ app, ref: version }],
-    });
-    const outcome = await handle.result().then(
-      () => 'succeeded',
-      () => 'rolled_back',
-    );
-    return { ms: performance.now() - start, outcome };
-  };
-  try {
-    const results = [];
-    for (let i = 1; i <= 3; i++) results.push(['deploy (good release)', await deploy(`v${i}`, 'ok')]);
-    results.push(['deploy + automatic rollback (exits on start)', await deploy('v-crash', 'crash')]);
-    for (const [label, { ms, outcome }] of results)
-      console.log(`${label.padEnd(48)} ${ms.toFixed(0).padStart(9)} ms     (${outcome})`);
-  } finally {
-    for (const w of workers) w.shutdown();
-    await running;
-    await connection.close();
-    stopAppProcesses(root, 'releases', 'SIGKILL');
-    await server.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
+async function main(argv) {
+  if (argv.includes('--list')) {
+    for (const part of PARTS) console.log(part.name);
+    return;
   }
+  const unknown = argv.filter((a) => !PARTS.some((p) => p.name === a));
+  if (unknown.length > 0) throw new Error(`unknown part(s) ${unknown.join(', ')}; parts: ${PARTS.map((p) => p.name)}`);
+  const selected = argv.length > 0 ? PARTS.filter((p) => argv.includes(p.name)) : PARTS;
+  const startedAt = new Date().toISOString();
+  const loadBefore = loadAverage();
+  console.log(`bench: ${selected.map((p) => p.name).join(', ')}; load average ${loadBefore.join(' ')}`);
+
+  const results = new Results();
+  const workspace = new Workspace();
+  const env = { workspace, taskQueue: 'bench', apps: {} };
+  let worker;
+  try {
+    const withTemporal = selected.filter((p) => p.needsTemporal);
+    if (withTemporal.length > 0) {
+      const temporal = await startTemporal();
+      Object.assign(env, { client: temporal.client, address: temporal.address });
+      const apps = {};
+      for (const part of withTemporal) apps[part.name] = part.apps ? await part.apps(workspace) : {};
+      worker = await startWorker({
+        address: temporal.address,
+        taskQueue: env.taskQueue,
+        hosts: ['bench-host'],
+        manifestsDir: workspace.manifestsDir,
+      });
+      env.appsByPart = apps;
+    }
+    for (const part of selected) {
+      console.log(`\n${part.name}`);
+      await part.run({ ...env, apps: env.appsByPart?.[part.name] ?? {} }, results);
+    }
+  } finally {
+    await worker?.stop();
+    await workspace.cleanup();
+    await stopTemporal();
+  }
+  results.print();
+  const file = results.write(
+    selected.map((p) => p.name),
+    startedAt,
+    loadBefore,
+  );
+  console.log(`\nload average before ${loadBefore.join(' ')}, after ${loadAverage().join(' ')}; written to ${file}`);
 }
 
-(async () => {
-  const { loadManifestFile } = dist('manifest/load.js');
-  const { planDeploy } = dist('common/deploy-plan.js');
-  const examples = ['almareia', 'orquetask', 'flowlog', 'financial-etl', 'secretaria'].map((n) =>
-    path.join(__dirname, '..', 'examples', `${n}.yaml`),
-  );
-  measure('validate the five example manifests', 200, () => examples.forEach((f) => loadManifestFile(f)));
-  const orquetask = loadManifestFile(examples[1]).manifest;
-  measure('plan an OrqueTask deploy', 5000, () => planDeploy(orquetask, { app: 'orquetask', ref: 'main' }));
-  if (!process.argv.includes('--quick')) await deployTimings();
-})().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+main(process.argv.slice(2)).then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

@@ -16,7 +16,8 @@ import {
   psqlRestoreArgv,
   type DumpFormat,
 } from './commands/postgres';
-import { describeFailure, runCommand, stopLeftover } from './shell';
+import { stopLeftover } from './containment';
+import { describeFailure, runCommand } from './shell';
 import { failure } from '../common/failures';
 
 /*
@@ -137,8 +138,8 @@ export interface DumpDatabaseOptions {
   binDir?: string;
   /** The worker's environment (default process.env); PG* connection variables in it are replaced. */
   env?: NodeJS.ProcessEnv;
-  /** Where the running pg_dump's pid is kept so a retry stops a copy left by a crashed worker (default `<file>.pid`). */
-  pidFile?: string;
+  /** The lease under which pg_dump runs, so a retry stops a copy left by a crashed worker (default: the file's). */
+  lease?: string;
   timeoutMs?: number;
 }
 
@@ -157,8 +158,8 @@ export interface DumpResult {
  */
 export async function dumpDatabase(options: DumpDatabaseOptions): Promise<DumpResult> {
   const file = path.resolve(options.file);
-  const pidFile = options.pidFile ?? `${file}.pid`;
-  await stopLeftover(pidFile);
+  const lease = options.lease ?? `dump:${file}`;
+  await stopLeftover(lease);
   await mkdir(path.dirname(file), { recursive: true });
   await removePartials(file);
   const temporary = `${file}.partial-${randomBytes(4).toString('hex')}`;
@@ -173,7 +174,7 @@ export async function dumpDatabase(options: DumpDatabaseOptions): Promise<DumpRe
       argv,
       env: toolEnv(options.url, options.env),
       redact: secretsOf(options.url),
-      pidFile,
+      lease,
       timeoutMs: options.timeoutMs,
       heartbeatDetails: () => ({ bytes: streamed ? written : sizeOfSync(temporary) }),
       stdout: streamed ? hashInto(temporary, hash, (bytes) => (written += bytes)) : undefined,
@@ -282,7 +283,7 @@ export interface RestoreDatabaseOptions {
   jobs?: number;
   binDir?: string;
   env?: NodeJS.ProcessEnv;
-  pidFile?: string;
+  lease?: string;
   timeoutMs?: number;
 }
 
@@ -304,7 +305,7 @@ export async function restoreDatabase(options: RestoreDatabaseOptions): Promise<
     argv,
     env: toolEnv(options.url, options.env),
     redact: secretsOf(options.url),
-    pidFile: options.pidFile,
+    lease: options.lease,
     timeoutMs: options.timeoutMs,
   });
   // runCommand stopped it because the restore was cancelled: say so, so the run ends cancelled, not failed.

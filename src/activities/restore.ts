@@ -75,8 +75,8 @@ export function restoreActivities(config: ActivityConfig) {
       if (!('postgres' in target)) throw failure('BackupConfig', `backup target '${entry.target}' is not a database`);
       const env = envOf(manifest);
       const url = requireEnv(env, target.postgres.urlEnv, `the database of backup target '${target.name}'`, manifest);
-      const pidFile = path.join(backupsDir(manifest), `restore-${entry.id}-${request.stamp}.pid`);
-      const common = { file: entry.file, format: entry.format as 'custom', binDir: pgBinDir(config.env), env, pidFile };
+      const lease = `${manifest.app}/restore/${entry.id}/${request.stamp}`;
+      const common = { file: entry.file, format: entry.format as 'custom', binDir: pgBinDir(config.env), env, lease };
       if (!request.scratchDatabase) {
         await restoreDatabase({ ...common, url, clean: true });
         return { restoredTo: parsePostgresUrl(url).database };

@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { existsSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { Context } from '@temporalio/activity';
 import { failure } from '../common/failures';
 import { reportProgress } from './attempt';
+import { beginAttempt, signalTree } from './containment';
 import { redact } from './redact';
 
 export interface RunOptions {
@@ -17,10 +17,11 @@ export interface RunOptions {
   /** Bytes of stdout/stderr kept for the result. */
   tailBytes?: number;
   /**
-   * A file recording the running process's pid. A retry after a worker crash finds the process its
-   * previous attempt left running and stops it before starting again, so two copies never run at once.
+   * A name for the work this command does on this host (a step of a deploy, a job's date, a dump). The
+   * running command is recorded under it, so a retry after a worker crash finds everything its previous
+   * attempt left running and stops it before starting again: two copies never run at once.
    */
-  pidFile?: string;
+  lease?: string;
   /** Text passed on stdin. */
   input?: string;
   /** Extra facts for each heartbeat, such as the bytes a dump has written so far. */
@@ -41,29 +42,29 @@ export interface RunResult {
 
 /**
  * Runs one command without a shell, reporting its pid in the attempt's heartbeats (when called from an
- * activity), stopping its whole process group when the activity is cancelled or times out.
+ * activity). Nothing the command starts outlives it (see containment): when it exits, whatever it left
+ * running is killed; when the activity is cancelled or times out, all of it is stopped; when the worker
+ * dies, its reaper ends it.
  */
 export async function runCommand(options: RunOptions): Promise<RunResult> {
   const started = Date.now();
   const context = currentActivityContext();
-  if (options.pidFile) await stopLeftover(options.pidFile);
-  if (options.cwd && !existsSync(options.cwd))
+  const attempt = await beginAttempt({ argv: options.argv, env: options.env, lease: options.lease });
+  if (options.cwd && !existsSync(options.cwd)) {
+    await attempt.finish();
     throw failure(
       'MissingDirectory',
       `working directory ${options.cwd} does not exist (running ${options.argv[0]}); create it or fix the cwd in the manifest`,
     );
-  const argv = withParentDeathSignal(options.argv);
-  const child = spawn(argv[0], argv.slice(1), {
-    cwd: options.cwd,
-    env: options.env,
-    stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-    detached: true, // own process group: a stop reaches the command's children too
-  });
-  if (options.input !== undefined) child.stdin?.end(options.input);
-  if (options.pidFile && child.pid) {
-    mkdirSync(path.dirname(options.pidFile), { recursive: true });
-    writeFileSync(options.pidFile, String(child.pid));
   }
+  const child = spawn(attempt.argv[0], attempt.argv.slice(1), {
+    cwd: options.cwd,
+    env: attempt.env,
+    stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    detached: true, // its own process group, apart from the worker's
+  });
+  if (child.pid) attempt.started(child.pid);
+  if (options.input !== undefined) child.stdin?.end(options.input);
   const tailBytes = options.tailBytes ?? 8_192;
   let stdout = '';
   let stderr = '';
@@ -71,29 +72,32 @@ export async function runCommand(options: RunOptions): Promise<RunResult> {
   streamed?.catch(() => undefined); // awaited after the exit; this only marks it handled meanwhile
   if (!streamed) child.stdout?.on('data', (chunk: Buffer) => (stdout = keepTail(stdout + chunk.toString(), tailBytes)));
   child.stderr?.on('data', (chunk: Buffer) => (stderr = keepTail(stderr + chunk.toString(), tailBytes)));
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
 
   let timedOut = false;
   reportProgress(() => ({ pid: child.pid, elapsedMs: Date.now() - started, ...options.heartbeatDetails?.() }));
+  const stop = () => {
+    signalTree(attempt.tree, 'SIGTERM');
+    setTimeout(() => signalTree(attempt.tree, 'SIGKILL'), 5_000).unref();
+  };
   const timeout = options.timeoutMs
     ? setTimeout(() => {
         timedOut = true;
-        killGroup(child.pid, 'SIGTERM');
-        setTimeout(() => killGroup(child.pid, 'SIGKILL'), 5_000).unref();
+        stop();
       }, options.timeoutMs)
     : undefined;
-  const onCancel = () => {
-    killGroup(child.pid, 'SIGTERM');
-    setTimeout(() => killGroup(child.pid, 'SIGKILL'), 5_000).unref();
-  };
-  context?.cancelled.catch(onCancel);
+  context?.cancelled.catch(stop);
 
   try {
     const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
       (resolve, reject) => {
         child.once('error', reject);
-        child.once('close', (code, signal) => resolve({ code, signal }));
+        child.once('exit', (code, signal) => resolve({ code, signal }));
       },
     );
+    // What the command left running (a daemon, a background job) dies now; then its output pipes close.
+    await attempt.finish();
+    await Promise.race([closed, new Promise((r) => setTimeout(r, 2_000).unref())]);
     await streamed;
     return {
       argv: options.argv,
@@ -106,21 +110,10 @@ export async function runCommand(options: RunOptions): Promise<RunResult> {
     };
   } finally {
     if (timeout) clearTimeout(timeout);
-    if (options.pidFile) rmSync(options.pidFile, { force: true });
+    await attempt.finish();
+    child.stdout?.destroy();
+    child.stderr?.destroy();
   }
-}
-
-let setprivPath: string | null | undefined;
-
-/**
- * A command dies with the worker that started it (`setpriv --pdeathsig KILL`, util-linux): a crashed
- * worker must not leave a step finishing unrecorded behind its back, or the retry would run it twice.
- */
-export function withParentDeathSignal(argv: string[]): string[] {
-  if (setprivPath === undefined) {
-    setprivPath = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p)) ?? null;
-  }
-  return setprivPath ? [setprivPath, '--pdeathsig', 'KILL', '--', ...argv] : argv;
 }
 
 /** The last lines of a command's output, for a failure message a person can act on. */
@@ -144,41 +137,4 @@ function currentActivityContext(): Context | undefined {
   } catch {
     return undefined;
   }
-}
-
-function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
-  if (!pid) return;
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // already gone
-  }
-}
-
-/** Whether a process exists and is not a zombie (an orphan nobody has reaped yet counts as gone). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true;
-  }
-}
-
-/** Stops the process a crashed attempt left running (recorded in its pid file) and removes the file. */
-export async function stopLeftover(pidFile: string): Promise<void> {
-  if (!existsSync(pidFile)) return;
-  const pid = Number(readFileSync(pidFile, 'utf8').trim());
-  if (pid > 0 && isAlive(pid)) {
-    killGroup(pid, 'SIGTERM');
-    const deadline = Date.now() + 10_000;
-    while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    if (isAlive(pid)) killGroup(pid, 'SIGKILL');
-  }
-  rmSync(pidFile, { force: true });
 }

@@ -60,8 +60,8 @@ export function stepActivities(config: ActivityConfig) {
 
     /**
      * Runs one manifest step. A marker records success, so a retry after a worker crash returns the earlier
-     * result instead of running the command twice; a pid file lets the retry stop a copy the dead worker
-     * left running before starting again.
+     * result instead of running the command twice; its lease lets the retry stop everything the dead
+     * worker's attempt left running before starting again.
      */
     async runStep(request: StepRequest): Promise<StepResult> {
       const { manifest, phase, index } = request;
@@ -79,7 +79,7 @@ export function stepActivities(config: ActivityConfig) {
         env,
         redact,
         timeoutMs: step.timeout ? durationMs(step.timeout) : undefined,
-        pidFile: path.join(markers, `${phase}-${index}.pid`),
+        lease: `${manifest.app}/deploys/${request.deployId}/${phase}-${index}`,
       });
       const outcome: StepResult = {
         label,

@@ -19,7 +19,6 @@ import { workerCommand } from './commands/worker';
 import { codecServerCommand } from './commands/codec-server';
 import { RunFailedError, UnreachableError, UsageError } from '../client/errors';
 import { createOutput, type Output } from './output';
-import { manifestJsonSchema } from '../manifest/json-schema';
 
 /** Exit codes of the `runbook` CLI, one meaning each. */
 export const EXIT = { ok: 0, runFailed: 1, usage: 2, unreachable: 3 } as const;
@@ -68,7 +67,8 @@ export function buildProgram(output: () => Output): Command {
     new Command('schema')
       .description('print the JSON Schema of app manifests (for editor completion)')
       .addHelpText('after', '\nExample:\n  $ runbook schema > manifest.schema.json')
-      .action(() => {
+      .action(async () => {
+        const { manifestJsonSchema } = await import('../manifest/json-schema');
         process.stdout.write(`${JSON.stringify(manifestJsonSchema(), null, 2)}\n`);
       }),
   );

@@ -3,20 +3,11 @@
  * (`--no-wait`) or show its steps until it ends; exit 1 when it did not succeed.
  */
 import pc from 'picocolors';
-import { connect } from '../client/connection';
 import { RunFailedError } from '../client/errors';
 import type { Output } from './output';
 import { createProgressView, palette } from './progress-view';
 import { endLines, noWaitLines, startedLines } from './run-format';
-import {
-  checkInput,
-  Runs,
-  type ResultOf,
-  type RunEnd,
-  type RunInputs,
-  type RunRef,
-  type StartableKind,
-} from '../client/runs';
+import type { ResultOf, RunEnd, RunInputs, RunRef, Runs, StartableKind } from '../client/runs';
 
 export interface FollowOptions<K extends string = string> {
   wait: boolean;
@@ -39,6 +30,8 @@ export async function startAndFollow<K extends StartableKind>(
   what: string,
   options: FollowOptions<K>,
 ): Promise<RunEnd<K> | undefined> {
+  const { checkInput, Runs } = await import('../client/runs');
+  const { connect } = await import('../client/connection');
   checkInput(kind, input); // the workflow's own schema: a bad input is exit 2, before anything connects
   const connected = await connect();
   try {

@@ -20,7 +20,6 @@ import {
 } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
 import {
-  WORKFLOW_TYPES,
   type BackupInput,
   type DeployInput,
   type JobInput,
@@ -35,7 +34,6 @@ import {
   restoreWorkflowId,
   runUrl,
   compactTimestamp,
-  isName,
 } from '../common/names';
 import {
   PROGRESS_QUERY,
@@ -51,6 +49,9 @@ import type { z } from 'zod';
 import type * as workflows from '../workflows';
 import type { TemporalSettings } from './connection';
 import { UsageError } from './errors';
+import { visibilityQuery, type HistoryFilter } from './history-query';
+
+export { HISTORY_KINDS, OUTCOMES, visibilityQuery, type HistoryFilter } from './history-query';
 
 /** The workflows a client starts: every one but `backups` (read through its own command) and `appLock` (internal). */
 export type StartableKind = Exclude<keyof typeof WORKFLOW_INPUT_SCHEMAS, 'backups'>;
@@ -109,14 +110,6 @@ export interface RunDescription extends RunSummary {
   end?: RunEnd;
 }
 
-export interface HistoryFilter {
-  app?: string;
-  /** An Outcome (succeeded, rolled_back, failed, cancelled, unreachable) or `running`. */
-  outcome?: string;
-  kind?: string;
-  limit?: number;
-}
-
 /** A start refused because a run with the same workflow id runs: for deploy and rollback, the app's lock. */
 export class RunAlreadyRunningError extends UsageError {
   constructor(
@@ -130,16 +123,6 @@ export class RunAlreadyRunningError extends UsageError {
     );
   }
 }
-
-export const OUTCOMES: readonly Outcome[] = ['succeeded', 'rolled_back', 'failed', 'cancelled', 'unreachable'];
-/** The operations `runbook history` lists; read-only lookups (inspect, releases, backups) are left out. */
-export const HISTORY_KINDS: readonly string[] = [
-  WORKFLOW_TYPES.deploy,
-  WORKFLOW_TYPES.rollback,
-  WORKFLOW_TYPES.backup,
-  WORKFLOW_TYPES.restore,
-  WORKFLOW_TYPES.job,
-];
 
 /** A workflow id suffix that sorts by time and reads as one: 20250131T070000Z. */
 export function runStamp(now: Date): string {
@@ -187,39 +170,6 @@ export function startSummary<K extends StartableKind>(kind: K, input: RunInputs[
     default:
       return `${kind} ${input.app}`;
   }
-}
-
-/**
- * The visibility query of `runbook history`: Runbook's workflow types only, filtered by the App and Outcome
- * search attributes. Values are checked, not escaped, so a filter cannot change the query's meaning.
- */
-export function visibilityQuery(filter: HistoryFilter): string {
-  const clauses: string[] = [];
-  if (filter.kind) {
-    if (!HISTORY_KINDS.includes(filter.kind as never))
-      throw new UsageError(`--kind '${filter.kind}' is not a run kind`, `use one of: ${HISTORY_KINDS.join(', ')}`);
-    clauses.push(`WorkflowType = '${filter.kind}'`);
-  } else {
-    clauses.push(`WorkflowType IN (${HISTORY_KINDS.map((k) => `'${k}'`).join(', ')})`);
-  }
-  if (filter.app !== undefined) {
-    if (!isName(filter.app))
-      throw new UsageError(
-        `--app '${filter.app}' is not a valid app name`,
-        'app names are lowercase letters, digits and dashes, as in the manifest',
-      );
-    clauses.push(`${APP.name} = '${filter.app}'`);
-  }
-  if (filter.outcome !== undefined) {
-    if (filter.outcome === 'running') clauses.push(`ExecutionStatus = 'Running'`);
-    else if (OUTCOMES.includes(filter.outcome as Outcome)) clauses.push(`${OUTCOME.name} = '${filter.outcome}'`);
-    else
-      throw new UsageError(
-        `--outcome '${filter.outcome}' is not an outcome`,
-        `use one of: ${[...OUTCOMES, 'running'].join(', ')}`,
-      );
-  }
-  return clauses.join(' AND ');
 }
 
 /** The workflow's own input check, so a run it would refuse is never started: a usage error (exit 2) instead. */
@@ -438,13 +388,17 @@ export class Runs {
     );
     let warned = false;
     while (!end && !failure) {
-      const poll = await this.poll(run, Math.max(intervalMs * 4, 2_000));
+      // The end wins over a query still in flight: a closed run's query may wait for a worker to replay it.
+      const poll = await Promise.race([this.poll(run, Math.max(intervalMs * 4, 2_000)), closed.then(() => undefined)]);
+      if (!poll) break;
       if ('progress' in poll && !end) onProgress(poll.progress);
       if ('unanswered' in poll && !end && !warned) {
         warned = true;
         onUnanswered?.();
       }
-      await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, intervalMs))]);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([closed, new Promise((resolve) => (timer = setTimeout(resolve, intervalMs)))]);
+      clearTimeout(timer); // a pending timer would hold the CLI's exit back
     }
     if (failure) throw failure;
     const finished = end as RunEnd<K>;

@@ -20,6 +20,7 @@ export const FAILURES = {
   BackupConfig: { retryable: false, means: "the manifest's backups section does not allow this" },
   MissingEnvironment: { retryable: false, means: 'a required environment variable is not set on the host' },
   MissingTool: { retryable: false, means: 'a program Runbook needs is not installed on the host' },
+  UnsafeStateDir: { retryable: false, means: "Runbook's state folder on the host is not private to the worker's user" },
   BadDatabaseUrl: { retryable: false, means: 'a database URL variable is unset or malformed' },
   // The host is not as the run needs it: a person has to look.
   MissingDirectory: { retryable: false, means: 'a working directory does not exist' },

@@ -2,11 +2,11 @@
  * The target app `runbook demo` deploys: the Python stand-in in examples/demo/app, a staging folder the
  * deploy copies from, an app root with releases, and its manifest, all in one throwaway folder.
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { appPaths } from '../common/names';
+import { stopProcessServicesOf } from '../activities/services/process';
 import { freePort } from './ports';
 
 export const DEMO_APP_SOURCE = path.resolve(__dirname, '..', '..', 'examples', 'demo', 'app');
@@ -24,7 +24,7 @@ export interface DemoWorkspace {
   /** What answers on `/` now: the version, or why nothing does. */
   serving(): Promise<string>;
   /** Stops the app's processes and removes the folder. */
-  cleanup(): void;
+  cleanup(): Promise<void>;
 }
 
 export interface DemoManifestOptions {
@@ -101,21 +101,9 @@ export async function servingVersion(url: string): Promise<string> {
   }
 }
 
-/** Kills the process groups an app's `process` services were started as (from their pid records). */
-export function stopAppProcesses(
-  root: string,
-  strategy: 'releases' | 'in-place' = 'releases',
-  signal: NodeJS.Signals = 'SIGTERM',
-): void {
-  const runDir = appPaths({ root, strategy, snapshot: { files: true, exclude: [] } }).runDir;
-  for (const file of existsSync(runDir) ? readdirSync(runDir) : []) {
-    try {
-      const { pid } = JSON.parse(readFileSync(path.join(runDir, file), 'utf8')) as { pid: number };
-      process.kill(-pid, signal);
-    } catch {
-      // not a pid record, or the process is gone
-    }
-  }
+/** Stops every process of an app's `process` services on this machine (from Runbook's records of them). */
+export function stopAppProcesses(root: string, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  return stopProcessServicesOf(root, signal);
 }
 
 export async function createDemoWorkspace(app = 'demo'): Promise<DemoWorkspace> {
@@ -136,8 +124,8 @@ export async function createDemoWorkspace(app = 'demo'): Promise<DemoWorkspace> 
     url,
     stage: (version, behavior) => stageDemoApp(staging, version, { behavior }),
     serving: () => servingVersion(url),
-    cleanup() {
-      stopAppProcesses(root);
+    async cleanup() {
+      await stopAppProcesses(root);
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -7,6 +7,7 @@ import os from 'node:os';
 import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
 import { activityConfigFromEnv } from '../activities';
 import { ORCHESTRATION_TASK_QUEUE } from '../common/constants';
+import { guardHostWorker } from '../activities/containment';
 import { startDevServer, type DevServer } from './dev-server';
 import { createWorkers } from '../workers/worker';
 import { dataConverterFromEnv } from '../client/codec';
@@ -81,6 +82,7 @@ export async function startDevEnvironment(options: DevEnvironmentOptions): Promi
   };
   let workers: Worker[];
   try {
+    await guardHostWorker();
     workers = await createWorkers({
       connection: server.env.nativeConnection,
       namespace: server.namespace,

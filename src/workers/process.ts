@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { NativeConnection } from '@temporalio/worker';
 import { activityConfigFromEnv } from '../activities';
+import { describeContainment, guardHostWorker } from '../activities/containment';
 import { dataConverterFromEnv } from '../client/codec';
 import { checkConnection, connectionOptions } from '../client/connection';
 import { diagnoseConnection, probeConnection } from '../client/connection-check';
@@ -28,6 +29,7 @@ export async function runWorkerProcess(
   }
   try {
     const activities = activityConfigFromEnv();
+    await guardHostWorker();
     const workers = await createWorkers({
       connection,
       namespace: settings.namespace,
@@ -40,7 +42,7 @@ export async function runWorkerProcess(
     });
     const queues = workers.map((w) => w.options.taskQueue).join(', ');
     log(
-      `runbook worker ${process.pid} on ${settings.address} (${settings.namespace}): task queues ${queues}; manifests ${activities.manifestsDir}${metricsUrl ? `; metrics on ${metricsUrl}` : ''}`,
+      `runbook worker ${process.pid} on ${settings.address} (${settings.namespace}): task queues ${queues}; manifests ${activities.manifestsDir}${metricsUrl ? `; metrics on ${metricsUrl}` : ''}; ${describeContainment()}`,
     );
     await runWorkers(workers);
   } finally {

@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { activityConfigFromEnv } from '../../src/activities';
 import { serviceActivities } from '../../src/activities/services';
 import { pidsListeningOn } from '../../src/activities/services/ports';
-import { isAlive } from '../../src/activities/shell';
+import { isAlive } from '../../src/activities/containment';
 import { freePort } from '../../src/devserver/ports';
 import { parseManifest } from '../../src/manifest/load';
 import type { Manifest } from '../../src/manifest/types';
@@ -121,7 +121,7 @@ services:
     ).rejects.toThrow(/api start .* exited with status 5:\nno such unit/);
   });
 
-  it('process: starts detached with a pid file and log, stops by pid, and first stops whoever holds its port', async () => {
+  it('process: starts detached with a record and log, stops by its process tree, and first stops whoever holds its port', async () => {
     const port = await freePort();
     const appDir = path.join(dir, 'proc-app');
     cpSync(DEMO_APP, appDir, { recursive: true });
@@ -160,5 +160,43 @@ services:
     expect(stopped).toMatch(/stopped web \(pid \d+\)/);
     expect(pidsListeningOn(port)).toEqual([]);
     expect(readFileSync(path.join(appDir, 'app.log'), 'utf8')).toContain(`listening on 127.0.0.1:${port}`);
+  });
+
+  it('process: an upgrade stops a service an older Runbook started, from the pid file it kept in the app folder', async () => {
+    const root = path.join(dir, 'legacy');
+    mkdirSync(root, { recursive: true });
+    const manifest = manifestOf(`app: legacy
+host: h
+root: ${root}
+strategy: in-place
+source: { type: copy, from: ${dir} }
+services:
+  - { name: worker, type: process, start: [sleep, "300"], stopTimeout: 2s }
+`);
+    const old = spawn('sleep', ['300'], { cwd: root, detached: true, stdio: 'ignore' });
+    const planted = spawn('sleep', ['300'], { cwd: '/', detached: true, stdio: 'ignore' });
+    const runDir = `${root}.runbook/run`;
+    mkdirSync(runDir, { recursive: true });
+    const legacy = (pid: number) =>
+      writeFileSync(
+        path.join(runDir, 'worker.pid'),
+        JSON.stringify({ pid, dir: root, startedAt: new Date().toISOString() }),
+      );
+    try {
+      // A pid written there that names a process outside the app (an attacker's, or a reused pid) is ignored.
+      legacy(planted.pid!);
+      expect(await run(() => activities.stopServices({ manifest, dir: root }))).toEqual(['worker was not running']);
+      expect(isAlive(planted.pid!)).toBe(true);
+
+      legacy(old.pid!);
+      expect(await run(() => activities.stopServices({ manifest, dir: root }))).toEqual([
+        `stopped worker (pid ${old.pid})`,
+      ]);
+      expect(isAlive(old.pid!)).toBe(false);
+      expect(existsSync(path.join(runDir, 'worker.pid'))).toBe(false);
+    } finally {
+      old.kill('SIGKILL');
+      planted.kill('SIGKILL');
+    }
   });
 });

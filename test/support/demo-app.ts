@@ -67,7 +67,7 @@ export async function createAppFixture(
     url,
     serving: () => servingVersion(url()),
     async cleanup() {
-      stopAppProcesses(root, strategy, 'SIGKILL');
+      await stopAppProcesses(root, 'SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { startDevServer } from '../../src/devserver/dev-server';
 import { startCluster } from './cluster';
@@ -10,6 +12,8 @@ export interface TestServices {
   temporal: { stop(): Promise<void> };
   postgres: PostgresInstance;
   redis: RedisInstance;
+  /** Runbook's private state folder for this run (RUNBOOK_STATE_DIR), shared by every worker it starts. */
+  stateDir: string;
   /** Only for the seed suite: a Docker engine and a systemd machine. */
   seeds?: SeedServices;
 }
@@ -31,11 +35,12 @@ export default async function globalSetup(): Promise<void> {
     const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
     if (build.status !== 0) throw new Error('npm run build failed');
   }
+  const stateDir = mkdtempSync(path.join(os.tmpdir(), 'runbook-state-'));
   if (process.env.RUNBOOK_TEST_SUITE === 'cluster') {
     // The cluster suite runs against a Temporal cluster as production runs it (PostgreSQL, mTLS): every
     // client and worker of the tests finds it through the same TEMPORAL_* variables an operator sets.
     const [cluster, postgres, redis] = await Promise.all([startCluster(), startPostgres(), startRedis()]);
-    globalThis.__RUNBOOK_TEST_SERVICES__ = { temporal: cluster, postgres, redis };
+    globalThis.__RUNBOOK_TEST_SERVICES__ = { temporal: cluster, postgres, redis, stateDir };
     Object.assign(process.env, cluster.clientEnv, {
       RUNBOOK_TEST_CLUSTER_LOG: cluster.logFile,
       RUNBOOK_TEST_CLUSTER_PG_URL: cluster.postgres.url,
@@ -43,7 +48,7 @@ export default async function globalSetup(): Promise<void> {
   } else {
     const [temporal, postgres, redis] = await Promise.all([startDevServer(), startPostgres(), startRedis()]);
     const seeds = process.env.RUNBOOK_TEST_SUITE === 'seeds' ? await startSeedServices() : undefined;
-    globalThis.__RUNBOOK_TEST_SERVICES__ = { temporal, postgres, redis, seeds };
+    globalThis.__RUNBOOK_TEST_SERVICES__ = { temporal, postgres, redis, stateDir, seeds };
     Object.assign(process.env, {
       TEMPORAL_ADDRESS: temporal.address,
       TEMPORAL_NAMESPACE: temporal.namespace,
@@ -55,6 +60,7 @@ export default async function globalSetup(): Promise<void> {
     RUNBOOK_TEST_PG_URL: postgres.url,
     RUNBOOK_TEST_PG_BIN: postgres.binDir,
     RUNBOOK_TEST_REDIS_URL: redis.url,
+    RUNBOOK_STATE_DIR: stateDir,
     RUNBOOK_WORKFLOW_BUNDLE: path.join(ROOT, 'dist', 'workflow-bundle.js'),
   });
 }

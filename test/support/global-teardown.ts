@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { stopPostgres } from './postgres';
 import { stopRedis } from './redis';
 import { stopSeedServices } from './seed-services';
@@ -11,4 +12,5 @@ export default async function globalTeardown(): Promise<void> {
     stopRedis(services.redis),
     ...(services.seeds ? [stopSeedServices(services.seeds)] : []),
   ]);
+  rmSync(services.stateDir, { recursive: true, force: true });
 }

@@ -1,12 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
-import { isAlive } from '../../src/activities/shell';
+import { isAlive } from '../../src/activities/containment';
 import { backupWorkflowId } from '../../src/common/names';
 import type { RunReport } from '../../src/common/progress';
 import { createBackupApp, readCatalogueFile, type BackupApp } from '../support/backup-app';
 import { stopChild, waitFor } from '../support/postgres';
+import { processesMentioning } from '../support/processes';
 import { connectClient, uniqueName } from '../support/temporal';
 
 jest.setTimeout(240_000);
@@ -76,15 +77,14 @@ describe('a worker killed in the middle of a dump', () => {
         if (partials().length === 0) throw new Error('no dump in progress yet');
       }, 60_000);
       const [firstPartial] = partials();
-      const pidFile = path.join(app.backupsDir, firstPartial.replace(/\.partial-.*$/, '.pid'));
-      const orphan = Number(readFileSync(pidFile, 'utf8'));
-
       const first = workers[0];
+      const [orphan] = processesMentioning('pg_dump', first.pid);
+      expect(orphan).toBeDefined();
+
       const exited = new Promise((resolve) => first.once('exit', resolve));
       first.kill('SIGKILL');
       await exited;
-      // The dead attempt's partial file is left behind. (Its pg_dump dies with the worker where setpriv
-      // can arrange that; elsewhere the retry stops it through the pid file.)
+      // The dead attempt's partial file is left behind; its pg_dump dies with the worker (its reaper ends it).
       expect(partials()).toEqual([firstPartial]);
 
       workers.push(await spawnWorker(app, taskQueue, log));

@@ -4,7 +4,7 @@ import { Client as PgClient } from 'pg';
 import type { RunReport } from '../../src/common/progress';
 import { runUrl, scheduleId } from '../../src/common/names';
 import { readDeployLog } from '../../src/activities/records';
-import { isAlive } from '../../src/activities/shell';
+import { isAlive } from '../../src/activities/containment';
 import { applySchedules, backfillSchedule, deleteSchedule } from '../../src/client/schedules';
 import { loadManifestFile } from '../../src/manifest/load';
 import { createJobApp, type JobApp } from '../support/job-app';

@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type { Job, Manifest } from '../../manifest/types';
@@ -38,7 +37,7 @@ export function jobActivities(config: ActivityConfig) {
      * Runs a job for one date on the app's host. A non-zero exit (or an unexpected HTTP status) fails the
      * attempt with the outcome as details, so Temporal retries it per the job's `retries` and the workflow
      * records the last attempt. A retry after a worker crash first stops the command its predecessor left
-     * running (pid file named by run and date); the date is then processed again, as the guide's processor
+     * running (its lease is named by run and date); the date is then processed again, as the guide's processor
      * expects of a re-run.
      */
     async runJobDate(request: JobDateRequest): Promise<JobDateOutcome> {
@@ -93,12 +92,7 @@ async function runCommandJob(
       timeoutMs: info.startToCloseTimeoutMs,
       redact: secrets,
       tailBytes: TAIL_BYTES,
-      pidFile: path.join(
-        os.tmpdir(),
-        'runbook',
-        'jobs',
-        `${safeName(workflowId)}.${safeName(runId)}.${values.date}.pid`,
-      ),
+      lease: `${manifest.app}/jobs/${workflowId}/${runId}/${values.date}`,
     });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT')
@@ -191,8 +185,4 @@ function tail(text: string, chars = TAIL_BYTES): string {
 
 function runOf(info: Context['info']): { workflowId: string; runId: string } {
   return info.workflowExecution ?? { workflowId: info.activityId, runId: 'standalone' };
-}
-
-function safeName(text: string): string {
-  return text.replace(/[^A-Za-z0-9_.-]/g, '_');
 }

@@ -1,9 +1,7 @@
-import { WorkflowFailedError } from '@temporalio/client';
 import { Command } from 'commander';
 import type { CatalogueEntry } from '../../activities/catalogue';
 import { formatBytes } from '../../common/backup-names';
 import { WORKFLOW_TYPES } from '../../common/contracts';
-import { connect } from '../../client/connection';
 import { RunFailedError } from '../../client/errors';
 import { loadAppManifest } from '../manifests';
 import type { Output } from '../output';
@@ -21,6 +19,8 @@ export function backupsCommand(output: Output): Command {
     )
     .action(async (app: string) => {
       loadAppManifest(app);
+      const { WorkflowFailedError } = await import('@temporalio/client');
+      const { connect } = await import('../../client/connection');
       const connected = await connect();
       try {
         const { client, settings } = connected;

@@ -1,7 +1,5 @@
 import { Command, Option } from 'commander';
 import type { Output } from '../output';
-import { AesGcmCodec, codecKeysFromEnv, CURRENT_KEY_VARIABLE } from '../../client/codec';
-import { startCodecServer } from '../../client/codec-server';
 import { UsageError } from '../../client/errors';
 
 export const CODEC_TOKEN_VARIABLE = 'RUNBOOK_CODEC_AUTH_TOKEN';
@@ -29,7 +27,7 @@ export function codecServerCommand(output: Output): Command {
       'after',
       [
         '',
-        `Keys: ${CURRENT_KEY_VARIABLE} and RUNBOOK_CODEC_KEY_<id>, as the workers have them. With ${CODEC_TOKEN_VARIABLE}`,
+        `Keys: RUNBOOK_CODEC_KEY_ID and RUNBOOK_CODEC_KEY_<id>, as the workers have them. With ${CODEC_TOKEN_VARIABLE}`,
         'set, a request must carry the token: `Authorization: Bearer <token>` (temporal --codec-auth) or as the',
         "first path segment (the Web UI's codec endpoint http://host:8888/<token>). Listening beyond loopback",
         'needs a token. See docs/production.md.',
@@ -43,6 +41,8 @@ export function codecServerCommand(output: Output): Command {
       const port = Number(flags.port);
       if (!Number.isInteger(port) || port < 0 || port > 65_535)
         throw new UsageError(`--port ${flags.port}: expected a port number`, 'e.g. --port 8888');
+      const { AesGcmCodec, codecKeysFromEnv } = await import('../../client/codec');
+      const { startCodecServer } = await import('../../client/codec-server');
       const keys = codecKeysFromEnv();
       if (!keys)
         throw new UsageError(

@@ -3,13 +3,9 @@ import path from 'node:path';
 import { Command } from 'commander';
 import pc from 'picocolors';
 import { appLockWorkflowId } from '../../common/names';
-import { freePort } from '../../devserver/ports';
-import { connect } from '../../client/connection';
-import { createDemoWorkspace, type DemoWorkspace } from '../../devserver/demo-app';
-import { startDevEnvironment, stopOnSignals } from '../../devserver/dev-environment';
+import type { DemoWorkspace } from '../../devserver/demo-app';
 import { RunFailedError } from '../../client/errors';
 import type { Output } from '../output';
-import { Runs } from '../../client/runs';
 import { portNumber } from './dev';
 
 const CLI = path.resolve(__dirname, '..', '..', '..', 'bin', 'runbook.js');
@@ -82,6 +78,11 @@ export function demoCommand(output: Output): Command {
     )
     .action(async (options: { port?: number; uiPort?: number; keepRunning?: boolean }) => {
       const say = (line = '') => output.info(line);
+      const { freePort } = await import('../../devserver/ports');
+      const { createDemoWorkspace } = await import('../../devserver/demo-app');
+      const { startDevEnvironment, stopOnSignals } = await import('../../devserver/dev-environment');
+      const { connect } = await import('../../client/connection');
+      const { Runs } = await import('../../client/runs');
       const workspace = await createDemoWorkspace();
       let environment;
       try {
@@ -92,13 +93,13 @@ export function demoCommand(output: Output): Command {
           hosts: [workspace.host],
         });
       } catch (error) {
-        workspace.cleanup();
+        await workspace.cleanup();
         throw error;
       }
       const env = environment.env;
       const stopAll = async () => {
         await environment.stop();
-        workspace.cleanup();
+        await workspace.cleanup();
       };
       stopOnSignals({ stop: stopAll }, (line) => process.stderr.write(`${line}\n`));
       const connected = await connect({

@@ -2,7 +2,6 @@ import path from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import type { Output } from '../output';
-import { startDevEnvironment, stopOnSignals } from '../../devserver/dev-environment';
 import { knownApps, manifestsDirFrom } from '../../manifest/lookup';
 
 export function portNumber(value: string): number {
@@ -43,6 +42,7 @@ export function devCommand(output: Output): Command {
     .action(async (options: DevOptions) => {
       const dir = manifestsDirFrom();
       if (options.db) mkdirSync(path.dirname(path.resolve(options.db)), { recursive: true });
+      const { startDevEnvironment, stopOnSignals } = await import('../../devserver/dev-environment');
       const environment = await startDevEnvironment({
         port: options.port,
         uiPort: options.uiPort,

@@ -1,9 +1,8 @@
 import { Command, InvalidArgumentError } from 'commander';
 import type { Output } from '../output';
-import { connect } from '../../client/connection';
 import { terminalPalette } from '../follow';
 import { historyLines } from '../run-format';
-import { HISTORY_KINDS, OUTCOMES, Runs, visibilityQuery, type HistoryFilter } from '../../client/runs';
+import { HISTORY_KINDS, OUTCOMES, visibilityQuery, type HistoryFilter } from '../../client/history-query';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -25,6 +24,8 @@ export function historyCommand(output: Output): Command {
     )
     .action(async (options: HistoryFilter) => {
       visibilityQuery(options); // bad filters are exit 2 before connecting
+      const { connect } = await import('../../client/connection');
+      const { Runs } = await import('../../client/runs');
       const connected = await connect();
       try {
         const runs = await new Runs(connected.client, connected.settings).list(options);

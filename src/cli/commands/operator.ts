@@ -4,8 +4,6 @@
  */
 import { Command } from 'commander';
 import { UPDATES, type UpdateName } from '../../common/contracts';
-import { connect } from '../../client/connection';
-import { Runs } from '../../client/runs';
 import type { Output } from '../output';
 import { followRun } from '../follow';
 
@@ -26,6 +24,8 @@ function updateCommand(output: Output, spec: UpdateCommandSpec): Command {
     .addHelpText('after', `\nExample:\n  $ ${spec.example}`);
   if (spec.options) command = spec.options(command);
   return command.action(async (workflowId: string, options: Record<string, string | undefined>) => {
+    const { connect } = await import('../../client/connection');
+    const { Runs } = await import('../../client/runs');
     const connected = await connect();
     try {
       const { run, outcome } = await new Runs(connected.client, connected.settings).update(
@@ -70,6 +70,8 @@ export function cancelCommand(output: Output): Command {
     .option('--no-wait', 'return once the cancel was requested')
     .addHelpText('after', '\nExample:\n  $ runbook cancel deploy-almareia')
     .action(async (workflowId: string, options: { wait: boolean }) => {
+      const { connect } = await import('../../client/connection');
+      const { Runs } = await import('../../client/runs');
       const connected = await connect();
       try {
         const runs = new Runs(connected.client, connected.settings);

@@ -1,11 +1,10 @@
 import { Command } from 'commander';
 import type { Output } from '../output';
 import { terminalPalette } from '../follow';
-import { connect } from '../../client/connection';
 import { RunFailedError, UsageError } from '../../client/errors';
 import { loadAppManifest } from '../manifests';
 import type { Palette } from '../progress-view';
-import { Runs, type RunResults } from '../../client/runs';
+import type { RunResults } from '../../client/runs';
 
 export function releasesLines(view: RunResults['releases'], colors: Palette): string[] {
   if (view.releases.length === 0) return [`${view.app} on ${view.host}: no releases yet`];
@@ -33,6 +32,8 @@ export function releasesCommand(output: Output): Command {
           `${app} deploys in place: it keeps no releases`,
           `its snapshots are backups: runbook backups ${app}`,
         );
+      const { connect } = await import('../../client/connection');
+      const { Runs } = await import('../../client/runs');
       const connected = await connect();
       try {
         const runs = new Runs(connected.client, connected.settings);

@@ -1,27 +1,13 @@
 import os from 'node:os';
-import { ScheduleNotFoundError } from '@temporalio/client';
 import { Command } from 'commander';
 import { knownApps, manifestsDirFrom } from '../../manifest/lookup';
 import { addDays } from '../../common/dates';
 import { checkDate, loadAppManifest } from '../manifests';
 import type { Manifest } from '../../manifest/types';
-import { connect, type Connected } from '../../client/connection';
+import type { Connected } from '../../client/connection';
 import { UsageError } from '../../client/errors';
 import type { Output } from '../output';
-import {
-  applySchedules,
-  backfillSchedule,
-  deleteSchedule,
-  describeSchedule,
-  listSchedules,
-  parseScheduleRef,
-  pauseSchedule,
-  startOfDayInZone,
-  triggerSchedule,
-  unpauseSchedule,
-  type ScheduleChange,
-  type ScheduleListing,
-} from '../../client/schedules';
+import type { ScheduleChange, ScheduleListing } from '../../client/schedules';
 
 export function scheduleCommand(output: Output): Command {
   const schedule = new Command('schedule')
@@ -49,6 +35,7 @@ export function scheduleCommand(output: Output): Command {
       .addHelpText('after', '\nExamples:\n  $ runbook schedule apply\n  $ runbook schedule apply financial-etl --prune')
       .action(async (apps: string[], options: { prune?: boolean; taskQueue?: string }) => {
         const manifests = loadManifests(apps);
+        const { applySchedules } = await import('../../client/schedules');
         await withClient(async ({ client, settings }) => {
           const taskQueue = options.taskQueue ?? settings.taskQueue;
           const changes: ScheduleChange[] = [];
@@ -72,6 +59,7 @@ export function scheduleCommand(output: Output): Command {
       .argument('[app]', 'only this app')
       .addHelpText('after', '\nExample:\n  $ runbook schedule list orquetask --json')
       .action(async (app: string | undefined) => {
+        const { listSchedules } = await import('../../client/schedules');
         await withClient(async ({ client }) => {
           const schedules = await listSchedules(client, app ? { app } : {});
           output.result(schedules, () =>
@@ -93,6 +81,7 @@ export function scheduleCommand(output: Output): Command {
         '\nExample:\n  $ runbook schedule pause secretaria/daily-backup --note "restoring yesterday\'s dump"',
       )
       .action(async (ref: string, options: { note?: string }) => {
+        const { parseScheduleRef, pauseSchedule } = await import('../../client/schedules');
         const id = parseScheduleRef(ref);
         const note = options.note ?? `paused by ${os.userInfo().username} with the runbook CLI`;
         await onSchedule(id, (client) => pauseSchedule(client, id, note));
@@ -110,6 +99,7 @@ export function scheduleCommand(output: Output): Command {
         '\nExample:\n  $ runbook schedule unpause secretaria/daily-backup --note "restore finished"',
       )
       .action(async (ref: string, options: { note?: string }) => {
+        const { parseScheduleRef, unpauseSchedule } = await import('../../client/schedules');
         const id = parseScheduleRef(ref);
         const note = options.note ?? `unpaused by ${os.userInfo().username} with the runbook CLI`;
         await onSchedule(id, (client) => unpauseSchedule(client, id, note));
@@ -123,6 +113,7 @@ export function scheduleCommand(output: Output): Command {
       .argument('<schedule>', 'runbook-<app>-<name> or <app>/<name>')
       .addHelpText('after', '\nExample:\n  $ runbook schedule trigger orquetask/nightly-backup')
       .action(async (ref: string) => {
+        const { parseScheduleRef, triggerSchedule } = await import('../../client/schedules');
         const id = parseScheduleRef(ref);
         await onSchedule(id, (client) => triggerSchedule(client, id));
         output.result(
@@ -145,6 +136,8 @@ export function scheduleCommand(output: Output): Command {
         '\nExample:\n  $ runbook schedule backfill financial-etl/daily-processor --from 2025-01-01 --to 2025-01-03',
       )
       .action(async (ref: string, options: { from: string; to: string }) => {
+        const { parseScheduleRef, describeSchedule, startOfDayInZone, backfillSchedule } =
+          await import('../../client/schedules');
         const id = parseScheduleRef(ref);
         const from = checkDate(options.from, '--from');
         const to = checkDate(options.to, '--to');
@@ -170,6 +163,7 @@ export function scheduleCommand(output: Output): Command {
       .argument('<schedule>', 'runbook-<app>-<name> or <app>/<name>')
       .addHelpText('after', '\nExample:\n  $ runbook schedule delete orquetask/rotate-logs')
       .action(async (ref: string) => {
+        const { parseScheduleRef, deleteSchedule } = await import('../../client/schedules');
         const id = parseScheduleRef(ref);
         await onSchedule(id, (client) => deleteSchedule(client, id));
         output.result({ scheduleId: id, deleted: true }, () => `deleted ${id}`);
@@ -186,6 +180,7 @@ function describeLine(s: ScheduleListing): string {
 }
 
 async function withClient<T>(fn: (connected: Connected) => Promise<T>): Promise<T> {
+  const { connect } = await import('../../client/connection');
   const connected = await connect();
   try {
     return await fn(connected);
@@ -197,6 +192,7 @@ async function withClient<T>(fn: (connected: Connected) => Promise<T>): Promise<
 /** Runs an operation on one schedule; a schedule that does not exist is bad input (exit 2). */
 async function onSchedule(id: string, fn: (client: Connected['client']) => Promise<void>): Promise<void> {
   await withClient(async ({ client }) => {
+    const { ScheduleNotFoundError } = await import('@temporalio/client');
     try {
       await fn(client);
     } catch (error) {

@@ -1,9 +1,7 @@
 import { Command } from 'commander';
 import type { Output } from '../output';
-import { connect } from '../../client/connection';
 import { terminalPalette } from '../follow';
 import { statusLines } from '../run-format';
-import { Runs } from '../../client/runs';
 
 export function statusCommand(output: Output): Command {
   return new Command('status')
@@ -11,6 +9,8 @@ export function statusCommand(output: Output): Command {
     .argument('<workflow-id>', 'the workflow id a starting command printed, e.g. deploy-almareia')
     .addHelpText('after', '\nExample:\n  $ runbook status deploy-almareia')
     .action(async (workflowId: string) => {
+      const { connect } = await import('../../client/connection');
+      const { Runs } = await import('../../client/runs');
       const connected = await connect();
       try {
         const run = await new Runs(connected.client, connected.settings).describe(workflowId);

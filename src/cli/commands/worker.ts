@@ -1,7 +1,6 @@
 import { Command } from 'commander';
 import type { Output } from '../output';
-import { workerOptionsFromEnv, type WorkerFlags } from '../../workers/options';
-import { runWorkerProcess } from '../../workers/process';
+import type { WorkerFlags } from '../../workers/options';
 import { collectHost } from './dev';
 
 export function workerCommand(output: Output): Command {
@@ -36,6 +35,8 @@ export function workerCommand(output: Output): Command {
     )
     .action(async (flags: WorkerFlags & { orchestrate: boolean }) => {
       // commander sets orchestrate=true unless --no-orchestrate: only `false` is a flag the user gave.
+      const { workerOptionsFromEnv } = await import('../../workers/options');
+      const { runWorkerProcess } = await import('../../workers/process');
       const options = workerOptionsFromEnv({ ...flags, orchestrate: flags.orchestrate ? undefined : false });
       await runWorkerProcess(options, (line) => output.info(line));
     });

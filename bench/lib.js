@@ -1,0 +1,197 @@
+// What every benchmark part shares: timing, the result table, a Temporal dev server and worker processes.
+'use strict';
+const path = require('node:path');
+const fs = require('node:fs');
+const os = require('node:os');
+const { spawn, spawnSync } = require('node:child_process');
+const { performance } = require('node:perf_hooks');
+const { setInterval, clearInterval } = require('node:timers');
+
+const ROOT = path.resolve(__dirname, '..');
+const dist = (p) => require(path.join(ROOT, 'dist', p));
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function percentile(values, p) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+async function elapsedMs(fn) {
+  const start = performance.now();
+  const value = await fn();
+  return { ms: performance.now() - start, value };
+}
+
+/** Median wall time of `runs` runs of fn, after one warm-up run. */
+async function medianMs(runs, fn) {
+  await fn();
+  const times = [];
+  for (let i = 0; i < runs; i++) times.push((await elapsedMs(fn)).ms);
+  return median(times);
+}
+
+/** Runs a program to the end; throws with its output when it fails. */
+function run(argv, options = {}) {
+  const result = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, ...options });
+  if (result.status !== 0)
+    throw new Error(`${argv.join(' ')} exited ${result.status ?? result.signal}:\n${result.stdout}${result.stderr}`);
+  return result.stdout;
+}
+
+function loadAverage() {
+  return os.loadavg().map((l) => Math.round(l * 100) / 100);
+}
+
+/**
+ * The table `npm run bench` prints and writes: each figure beside its baseline from the same run (or beside
+ * its goal when there is no program to compare with), the ratio, and the goal.
+ */
+class Results {
+  constructor() {
+    this.rows = [];
+  }
+
+  /** value and baseline in `unit`; goal is a ratio (`≤ 1.1×`) when there is a baseline, else an absolute bound. */
+  add(row) {
+    const ratio = row.baseline ? row.value / row.baseline : undefined;
+    const full = { ...row, ...(ratio !== undefined ? { ratio: Math.round(ratio * 100) / 100 } : {}) };
+    this.rows.push(full);
+    console.log(`  ${formatRow(full)}`);
+  }
+
+  print() {
+    const header = ['figure', 'runbook', 'baseline', 'ratio', 'goal'];
+    const lines = this.rows.map((r) => [
+      r.figure,
+      formatValue(r.value, r.unit),
+      r.baseline !== undefined ? `${formatValue(r.baseline, r.unit)} (${r.baselineLabel})` : '',
+      r.ratio !== undefined ? `${r.ratio.toFixed(2)}×` : '',
+      r.goal ?? '',
+    ]);
+    const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+    const fmt = (cells) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+    console.log(['', fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...lines.map(fmt)].join('\n'));
+  }
+
+  write(parts, startedAt, loadBefore) {
+    const dir = path.join(ROOT, '.artifacts', 'bench');
+    fs.mkdirSync(dir, { recursive: true });
+    const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim();
+    const document = {
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      commit,
+      parts,
+      machine: { cpus: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+      loadAverage: { before: loadBefore, after: loadAverage() },
+      rows: this.rows,
+    };
+    const file = path.join(dir, `${startedAt.replace(/[:.]/g, '-')}.json`);
+    fs.writeFileSync(file, `${JSON.stringify(document, null, 2)}\n`);
+    fs.copyFileSync(file, path.join(dir, 'latest.json'));
+    return file;
+  }
+}
+
+function formatValue(value, unit) {
+  if (value === undefined || value === null) return '-';
+  if (unit === 'ms')
+    return value >= 10_000
+      ? `${(value / 1000).toFixed(1)} s`
+      : value < 10
+        ? `${value.toFixed(2)} ms`
+        : `${Math.round(value)} ms`;
+  if (unit === 's') return `${value.toFixed(2)} s`;
+  return `${Math.round(value * 100) / 100}${unit ? ` ${unit}` : ''}`;
+}
+
+function formatRow(r) {
+  const base = r.baseline !== undefined ? `  vs ${formatValue(r.baseline, r.unit)} ${r.baselineLabel}` : '';
+  const ratio = r.ratio !== undefined ? `  = ${r.ratio.toFixed(2)}×` : '';
+  return `${r.figure}: ${formatValue(r.value, r.unit)}${base}${ratio}${r.goal ? `  (goal ${r.goal})` : ''}`;
+}
+
+/** A Temporal dev server for the run, started once by the first part that needs it. */
+let temporal;
+async function startTemporal() {
+  if (temporal) return temporal;
+  const { Runtime, DefaultLogger } = require('@temporalio/worker');
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const { startDevServer } = dist('devserver/dev-server.js');
+  const server = await startDevServer();
+  temporal = { server, client: server.env.client, address: server.address };
+  return temporal;
+}
+
+async function stopTemporal() {
+  if (temporal) await temporal.server.stop();
+  temporal = undefined;
+}
+
+/** A real worker process (dist/workers/main.js), as production runs it; resolves once it polls. */
+async function startWorker({ address, taskQueue, hosts, manifestsDir, env = {} }) {
+  const lockDir = fs.mkdtempSync(path.join(os.tmpdir(), 'runbook-bench-locks-'));
+  const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'workers', 'main.js')], {
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: address,
+      RUNBOOK_TASK_QUEUE: taskQueue,
+      RUNBOOK_HOSTS: hosts.join(','),
+      RUNBOOK_MANIFESTS: manifestsDir,
+      RUNBOOK_LOCK_DIR: lockDir,
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  await new Promise((resolve, reject) => {
+    const poll = setInterval(() => {
+      if (output.includes('task queues')) {
+        clearInterval(poll);
+        resolve();
+      } else if (child.exitCode !== null) {
+        clearInterval(poll);
+        reject(new Error(`worker exited ${child.exitCode}:\n${output}`));
+      }
+    }, 50);
+  });
+  return {
+    output: () => output,
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await new Promise((resolve) => child.once('exit', resolve));
+      }
+      fs.rmSync(lockDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A workflow's own time, from the server's start and close times. */
+async function workflowMs(client, workflowId, runId) {
+  const description = await client.workflow.getHandle(workflowId, runId).describe();
+  return description.closeTime.getTime() - description.startTime.getTime();
+}
+
+module.exports = {
+  ROOT,
+  dist,
+  median,
+  percentile,
+  elapsedMs,
+  medianMs,
+  run,
+  loadAverage,
+  Results,
+  startTemporal,
+  stopTemporal,
+  startWorker,
+  workflowMs,
+};

@@ -1,0 +1,53 @@
+// CLI latency: `runbook --help` and `runbook validate` beside Node's own start, and what `runbook deploy`
+// adds to the workflow's own time (start, connect, watch, exit).
+'use strict';
+const path = require('node:path');
+const { ROOT, median, medianMs, elapsedMs, run, workflowMs } = require('../lib');
+
+const RUNS = 5;
+const CLI = path.join(ROOT, 'bin', 'runbook.js');
+const node = (args, env) => run([process.execPath, ...args], { env: { ...process.env, ...env } });
+
+module.exports = {
+  name: 'cli',
+  needsTemporal: true,
+  async apps(workspace) {
+    return { app: await workspace.addApp('cli') };
+  },
+  async run(env, results) {
+    const nodeStart = await medianMs(RUNS, async () => node(['-e', '0']));
+    const help = await medianMs(RUNS, async () => node([CLI, '--help']));
+    const example = path.join(ROOT, 'examples', 'almareia.yaml');
+    const validate = await medianMs(RUNS, async () => node([CLI, 'validate', example]));
+    for (const [figure, value] of [
+      ['runbook --help', help],
+      ['runbook validate almareia.yaml', validate],
+    ])
+      results.add({ figure, value, unit: 'ms', baseline: nodeStart, baselineLabel: 'node -e 0', goal: '≤ 300 ms' });
+
+    const { app } = env.apps;
+    const cliEnv = {
+      TEMPORAL_ADDRESS: env.address,
+      RUNBOOK_TASK_QUEUE: env.taskQueue,
+      RUNBOOK_MANIFESTS: env.workspace.manifestsDir,
+      NO_COLOR: '1',
+    };
+    const deployByCli = async (version) => {
+      app.stage(version);
+      const { ms, value } = await elapsedMs(async () =>
+        node([CLI, 'deploy', app.name, '--ref', version, '--json'], cliEnv),
+      );
+      const end = JSON.parse(value);
+      return ms - (await workflowMs(env.client, end.workflowId, end.runId));
+    };
+    await deployByCli('v0');
+    const overheads = [];
+    for (let i = 1; i <= RUNS; i++) overheads.push(await deployByCli(`v${i}`));
+    results.add({
+      figure: `runbook deploy wall time − workflow time (median of ${RUNS})`,
+      value: median(overheads),
+      unit: 'ms',
+      goal: '≤ 300 ms',
+    });
+  },
+};

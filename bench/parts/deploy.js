@@ -1,0 +1,83 @@
+// Per-step cost and a whole deploy beside the same steps done by a bash script (bench/baseline/deploy.sh).
+'use strict';
+const path = require('node:path');
+const fs = require('node:fs');
+const { median, elapsedMs, run, workflowMs } = require('../lib');
+
+const RUNS = 3;
+const EXTRA = 20;
+
+/** Deploys `app` once through Temporal; returns the workflow's own time. */
+async function deployOnce(env, app, version) {
+  app.stage(version);
+  const workflowId = `deploy-${app.name}`;
+  const handle = await env.client.workflow.start('deploy', {
+    taskQueue: env.taskQueue,
+    workflowId,
+    args: [{ app: app.name, ref: version }],
+  });
+  await handle.result();
+  return workflowMs(env.client, workflowId, handle.firstExecutionRunId);
+}
+
+/** The same deploy by the bash script, into its own root. */
+async function bashOnce(app, root, version, steps) {
+  app.stage(version);
+  const script = path.join(__dirname, '..', 'baseline', 'deploy.sh');
+  return (
+    await elapsedMs(async () => run(['bash', script, root, app.staging, String(app.port), version, String(steps)]))
+  ).ms;
+}
+
+function stopBashApp(root) {
+  try {
+    process.kill(-Number(fs.readFileSync(path.join(root, '.run', 'web.pid'), 'utf8')), 'SIGKILL');
+  } catch {
+    // never started
+  }
+}
+
+module.exports = {
+  name: 'deploy',
+  needsTemporal: true,
+  async apps(workspace) {
+    return {
+      zero: await workspace.addApp('steps-0'),
+      twenty: await workspace.addApp(`steps-${EXTRA}`, { extraSteps: EXTRA }),
+    };
+  },
+  async run(env, results) {
+    const { zero, twenty } = env.apps;
+    const times = { zero: [], twenty: [], bash: [] };
+    const bashRoot = path.join(env.workspace.dir, 'bash', twenty.name);
+    try {
+      // The first deploy of each starts from nothing; the measured ones replace a running release.
+      await deployOnce(env, zero, 'v0');
+      await deployOnce(env, twenty, 'v0');
+      await bashOnce(twenty, bashRoot, 'v0', EXTRA);
+      for (let i = 1; i <= RUNS; i++) {
+        times.zero.push(await deployOnce(env, zero, `v${i}`));
+        times.twenty.push(await deployOnce(env, twenty, `v${i}`));
+        times.bash.push(await bashOnce(twenty, bashRoot, `b${i}`, EXTRA));
+      }
+    } finally {
+      stopBashApp(bashRoot);
+    }
+    const perStep = (median(times.twenty) - median(times.zero)) / EXTRA;
+    results.add({
+      figure: `workflow time per extra no-op step (${EXTRA} vs 0, median of ${RUNS})`,
+      value: perStep,
+      unit: 'ms',
+      goal: '≤ 15 ms',
+    });
+    results.add({
+      figure: `deploy with ${EXTRA} extra steps: workflow time`,
+      value: median(times.twenty),
+      unit: 'ms',
+      baseline: median(times.bash),
+      baselineLabel: 'bash script',
+      goal: '≤ 1.1×',
+    });
+    results.add({ figure: 'deploy with no extra steps: workflow time', value: median(times.zero), unit: 'ms' });
+  },
+};

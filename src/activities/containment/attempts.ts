@@ -1,0 +1,168 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import {
+  hostQueue,
+  readStateJson,
+  removeStateFile,
+  stateDir,
+  stateFileName,
+  stateFiles,
+  writeStateFile,
+} from '../host-state';
+import { createCgroup, isPopulated, joinCgroupArgv, removeCgroup, runbookCgroupRoot } from './cgroups';
+import { containerName, dockerEnvironment, nameContainer } from './containers';
+import { identityOf } from './proc';
+import { ATTEMPT_MARKER, killTree, stopTree, trustedTree, unmarked, type ProcessTree } from './tree';
+
+/** This worker process, named so its attempts can be told from a dead worker's: `w-<pid>-<start time>`. */
+export function workerId(): string {
+  if (!ownId) ownId = `w-${process.pid}-${identityOf(process.pid)?.start ?? 0}`;
+  return ownId;
+}
+let ownId: string | undefined;
+
+/** The worker a `w-<pid>-<start>` name stands for, to check whether it still runs. */
+export function parseWorkerId(id: string): { pid: number; start: string } | undefined {
+  const match = /^w-(\d+)-(\d+)$/.exec(id);
+  return match ? { pid: Number(match[1]), start: match[2] } : undefined;
+}
+
+/**
+ * A lease: the record of the command a piece of work (a step, a job date, a dump) is running on this host,
+ * kept in Runbook's state folder under a name derived from the work, so the work's next attempt finds and
+ * stops it before it starts again, whichever worker ran it.
+ */
+interface Lease extends ProcessTree {
+  key: string;
+  attempt: string;
+  worker: string;
+}
+
+export interface Attempt {
+  id: string;
+  /** What to spawn: the command, named and moved into its cgroup, dying with the worker's own death. */
+  argv: string[];
+  env: NodeJS.ProcessEnv | undefined;
+  tree: ProcessTree;
+  /** Records the spawned process. */
+  started(pid: number): void;
+  /** After the first process exited: kills whatever it left running, removes its containers, forgets it. */
+  finish(): Promise<void>;
+}
+
+let attempts = 0;
+
+/**
+ * Empty cgroups of finished attempts, given to the next ones: making and removing a cgroup costs the kernel
+ * far more (milliseconds on a busy host) than the command that runs in it may take.
+ */
+const idleCgroups: string[] = [];
+const IDLE_CGROUPS = 8;
+
+function releaseCgroup(cgroup: string): void {
+  if (idleCgroups.length < IDLE_CGROUPS && !isPopulated(cgroup)) idleCgroups.push(cgroup);
+  else removeCgroup(cgroup);
+}
+
+/**
+ * Prepares one run of a command so that nothing it starts can outlive it: stops what an earlier attempt
+ * at the same work (`lease`) left running, then gives the command a cgroup of its own under this worker's
+ * (or, where the host has none to give, an environment marker) and a container name for `docker run`.
+ */
+export async function beginAttempt(options: {
+  argv: string[];
+  env?: NodeJS.ProcessEnv;
+  lease?: string;
+}): Promise<Attempt> {
+  if (options.lease) await stopLeftover(options.lease);
+  const n = ++attempts;
+  const id = `${workerId()}.${n}`;
+  const tree: ProcessTree = {};
+  let env = unmarked(options.env);
+  const named = nameContainer(options.argv, containerName(id));
+  let argv = named.argv;
+  if (named.container) tree.containers = [{ ...named.container, env: dockerEnvironment(env ?? process.env) }];
+  const cgroupRoot = runbookCgroupRoot();
+  if (cgroupRoot) {
+    tree.cgroup = idleCgroups.pop() ?? path.join(cgroupRoot, workerId(), `a-${n}`);
+    createCgroup(tree.cgroup);
+    argv = joinCgroupArgv(tree.cgroup, argv);
+  } else {
+    tree.marker = { name: ATTEMPT_MARKER, value: id };
+    env = { ...(env ?? process.env), [ATTEMPT_MARKER]: id };
+  }
+  // A container outlives everything but its removal: its name is recorded even for work without a lease.
+  const lease = options.lease ?? (named.container ? `containers/${id}` : undefined);
+  const file = lease ? leaseFile(lease) : undefined;
+  let finished: Promise<void> | undefined;
+  return {
+    id,
+    argv: withParentDeathSignal(argv),
+    env,
+    tree,
+    started(pid) {
+      tree.main = identityOf(pid);
+      if (file) writeStateFile(file, JSON.stringify({ key: lease, attempt: id, worker: workerId(), ...tree }));
+    },
+    finish() {
+      finished ??= killTree(tree, { keepCgroup: true }).then(() => {
+        // A later attempt that stopped this one owns the lease now.
+        if (file && readStateJson<Lease>(file)?.attempt === id) removeStateFile(file);
+        if (tree.cgroup) releaseCgroup(tree.cgroup);
+        // A stop timer that fires later must not reach the next attempt given this cgroup.
+        delete tree.cgroup;
+        delete tree.main;
+        delete tree.containers;
+      });
+      return finished;
+    },
+  };
+}
+
+/**
+ * Stops what an earlier attempt at the same work left running (its whole tree: SIGTERM, 10 s, SIGKILL)
+ * and forgets it. A lease whose first process is gone still names its cgroup or marker, so grandchildren
+ * that outlived their parent are found too; a recorded pid that now belongs to another process is never
+ * signalled (its start time differs).
+ */
+export async function stopLeftover(lease: string): Promise<number[]> {
+  const file = leaseFile(lease);
+  const recorded = readStateJson<Lease>(file);
+  if (!recorded) {
+    removeStateFile(file); // a symlink or garbage planted in its place
+    return [];
+  }
+  const stopped = await stopTree(trustedTree(recorded), 10_000);
+  removeStateFile(file);
+  return stopped;
+}
+
+/** Leases are per host queue: two hosts simulated on one machine run the same work side by side. */
+export function leaseFile(key: string): string {
+  return path.join(stateDir('leases'), stateFileName(`${hostQueue()}/${key}`, '.json'));
+}
+
+/** The leases recorded by one worker (or by every worker that no longer runs, when `worker` is undefined). */
+export function leasesOf(select: (worker: string) => boolean): Array<{ file: string; lease: Lease }> {
+  const dir = stateDir('leases');
+  const out: Array<{ file: string; lease: Lease }> = [];
+  for (const name of stateFiles(dir)) {
+    const file = path.join(dir, name);
+    const lease = readStateJson<Lease>(file);
+    if (lease && select(lease.worker)) out.push({ file, lease: { ...lease, ...trustedTree(lease) } });
+  }
+  return out;
+}
+
+let setprivPath: string | null | undefined;
+
+/**
+ * A command's first process dies with the worker that started it (`setpriv --pdeathsig KILL`, util-linux),
+ * at the instant the worker dies; the rest of its tree is ended by the worker's reaper.
+ */
+export function withParentDeathSignal(argv: string[]): string[] {
+  if (setprivPath === undefined) {
+    setprivPath = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p)) ?? null;
+  }
+  return setprivPath ? [setprivPath, '--pdeathsig', 'KILL', '--', ...argv] : argv;
+}
