@@ -1,10 +1,11 @@
 import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { CancelledFailure, Context } from '@temporalio/activity';
+import { fsyncFile } from './atomic-write';
 import { throwIfCancelled } from './attempt';
 import { Client, type ClientConfig } from 'pg';
 import { sha256Path, sizeOfSync } from './checksum';
@@ -210,15 +211,6 @@ function hashInto(file: string, hash: Hash, onBytes: (bytes: number) => void) {
       }),
       createWriteStream(file, { mode: 0o600 }),
     );
-}
-
-async function fsyncFile(file: string): Promise<void> {
-  const handle = await open(file, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 /** Deletes what earlier attempts at this dump left behind (`<file>.partial-*`). */

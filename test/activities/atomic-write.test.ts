@@ -1,7 +1,16 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  lstatSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { writeFileAtomic } from '../../src/activities/atomic-write';
+import { fsyncFile, writeFileAtomic } from '../../src/activities/atomic-write';
 
 describe('writing a small file atomically', () => {
   let dir: string;
@@ -29,5 +38,24 @@ describe('writing a small file atomically', () => {
     expect(() => writeFileAtomic(path.join(file, 'child'), 'new')).toThrow();
     expect(readFileSync(file, 'utf8')).toBe('old');
     expect(readdirSync(dir)).toEqual(['pid.json']);
+  });
+
+  it('replaces a symlink planted at the file instead of writing through it', () => {
+    const outside = path.join(dir, 'outside.txt');
+    writeFileSync(outside, 'not yours');
+    const file = path.join(dir, 'lease.json');
+    symlinkSync(outside, file);
+    writeFileAtomic(file, '{"attempt":1}', 0o600);
+    expect(lstatSync(file).isSymbolicLink()).toBe(false);
+    expect(readFileSync(file, 'utf8')).toBe('{"attempt":1}');
+    expect(readFileSync(outside, 'utf8')).toBe('not yours');
+    expect(readdirSync(dir).sort()).toEqual(['lease.json', 'outside.txt']);
+  });
+
+  it('flushes a streamed file and refuses a missing one', async () => {
+    const file = path.join(dir, 'dump.custom');
+    writeFileSync(file, 'dump');
+    await expect(fsyncFile(file)).resolves.toBeUndefined();
+    await expect(fsyncFile(path.join(dir, 'missing'))).rejects.toThrow(/ENOENT/);
   });
 });
