@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { constants, existsSync } from 'node:fs';
-import { lstat, mkdir, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { failure } from '../common/failures';
@@ -119,20 +119,6 @@ export async function withClaim<T>(lockFile: string, holder: string, fn: () => P
   } finally {
     await claim.release();
   }
-}
-
-/**
- * The folder of the worker's per-activity locks: created owner-only, refused when it is a link or belongs
- * to someone else (a planted folder would let another user hold every attempt back).
- */
-export async function prepareLockDir(dir: string): Promise<string> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const stats = await lstat(dir);
-  if (!stats.isDirectory() || (process.getuid && stats.uid !== process.getuid()))
-    throw new Error(
-      `${dir} is not a folder owned by this user; remove it or set RUNBOOK_LOCK_DIR to a folder only the worker's user can write`,
-    );
-  return dir;
 }
 
 const LOCK_FILES_KEPT_MS = 7 * 24 * 3_600_000;

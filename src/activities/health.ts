@@ -15,6 +15,21 @@ export interface CheckRequest {
   logOffsets?: Record<string, number>;
 }
 
+/** What the checks of an app need on this host: where `…Env` names resolve, what commands get, what to redact. */
+export function checkContext(
+  config: ActivityConfig,
+  manifest: Manifest,
+  logOffsets: Record<string, number>,
+): CheckContext {
+  return {
+    manifest,
+    env: appEnvironment(manifest, config.env),
+    commandEnv: commandEnvironment(manifest, config.env),
+    logOffsets,
+    redact: secretValues(manifest, config.env),
+  };
+}
+
 export function healthActivities(config: ActivityConfig) {
   return {
     /**
@@ -22,14 +37,7 @@ export function healthActivities(config: ActivityConfig) {
      * that never passes fails without retry, with its last answer: what on-call reads in the UI.
      */
     async checkHealth(request: CheckRequest): Promise<string> {
-      const env = appEnvironment(request.manifest, config.env);
-      const context: CheckContext = {
-        manifest: request.manifest,
-        env,
-        commandEnv: commandEnvironment(request.manifest, config.env),
-        logOffsets: request.logOffsets ?? {},
-        redact: secretValues(request.manifest, config.env),
-      };
+      const context = checkContext(config, request.manifest, request.logOffsets ?? {});
       const deadline = Date.now() + request.withinMs;
       let attempts = 0;
       for (;;) {

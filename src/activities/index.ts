@@ -1,5 +1,6 @@
 import { auditActivities } from './audit';
 import { backupActivities } from './backup';
+import { bakeActivities } from './bake';
 import type { ActivityConfig } from './config';
 import { healthActivities } from './health';
 import { inPlaceActivities } from './inplace';
@@ -21,6 +22,7 @@ export function createActivities(config: ActivityConfig) {
     ...releaseActivities(config),
     ...serviceActivities(config),
     ...healthActivities(config),
+    ...bakeActivities(config),
     ...inPlaceActivities(config),
     ...snapshotActivities(config),
     ...recordActivities(config),

@@ -7,7 +7,16 @@ import { devCommand } from './commands/dev';
 import { historyCommand } from './commands/history';
 import { inspectCommand } from './commands/inspect';
 import { jobCommand } from './commands/job';
-import { abortCommand, approveCommand, cancelCommand } from './commands/operator';
+import {
+  abortCommand,
+  approveCommand,
+  cancelCommand,
+  pauseCommand,
+  resumeCommand,
+  retryCommand,
+  rollbackNowCommand,
+  skipCommand,
+} from './commands/operator';
 import { planCommand } from './commands/plan';
 import { releasesCommand } from './commands/releases';
 import { restoreCommand } from './commands/restore';
@@ -56,6 +65,11 @@ export function buildProgram(output: () => Output): Command {
     historyCommand,
     approveCommand,
     abortCommand,
+    retryCommand,
+    skipCommand,
+    rollbackNowCommand,
+    pauseCommand,
+    resumeCommand,
     cancelCommand,
     workerCommand,
     codecServerCommand,

@@ -17,6 +17,8 @@ export interface FollowOptions<K extends string = string> {
   resultLines?: (result: ResultOf<K>) => string[];
   /** The outcome that exits 0 (default succeeded; `runbook cancel` expects cancelled). */
   expect?: RunEnd['outcome'];
+  /** When the app's lock is taken, wait for the running deploy to end, then start (instead of exit 2). */
+  waitLock?: boolean;
 }
 
 export function terminalPalette(stream: NodeJS.WriteStream = process.stdout) {
@@ -36,8 +38,14 @@ export async function startAndFollow<K extends StartableKind>(
   const connected = await connect();
   try {
     const runs = new Runs(connected.client, connected.settings);
-    const run = await runs.start(kind, input);
     const colors = terminalPalette();
+    const run = options.waitLock
+      ? await runs.startWhenFree(kind, input, (running) =>
+          output.info(
+            `${what}: waiting for ${running.running.workflowId} to end (${running.detail})\n  ${running.running.url}`,
+          ),
+        )
+      : await runs.start(kind, input);
     if (!options.wait) {
       output.result({ ...run, status: 'started' }, () => noWaitLines(run, what, colors));
       return undefined;
@@ -69,7 +77,7 @@ export async function followRun<K extends string>(
         colors,
         columns: stdout.columns,
         rows: stdout.rows,
-        waitingHint: `runbook approve ${run.workflowId}  (or runbook abort ${run.workflowId})`,
+        workflowId: run.workflowId,
       });
   const stopWatching = () => {
     view?.finish();

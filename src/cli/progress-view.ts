@@ -35,8 +35,44 @@ const MARKS: Record<StepStatus, { mark: string; paint: keyof Palette }> = {
 };
 
 /** A run stopped at its approval gate, whether the workflow says so in its state or in a waiting step. */
-export function isWaitingForApproval(progress: Pick<Progress, 'state' | 'steps'>): boolean {
+export function isWaitingForApproval(progress: Pick<Progress, 'state' | 'steps' | 'waiting'>): boolean {
+  if (progress.waiting) return progress.waiting.for === 'approval';
   return progress.state === 'waiting-approval' || progress.steps.some((s) => s.status === 'waiting');
+}
+
+/** " until 03:12:05Z (then it will roll back)": when a wait ends by itself. */
+function untilText(until: string | undefined, onTimeout: string | undefined): string {
+  if (!until) return '';
+  const time = until.replace(/^.*T/, '').replace(/\.\d+Z$/, 'Z');
+  return ` until ${time}${onTimeout ? ` (then it will ${onTimeout})` : ''}`;
+}
+
+/**
+ * What a waiting run needs from its operator, and the commands that give it: approve/abort at the gate,
+ * retry/skip/rollback-now for a failed step (with its error and output), resume after a pause.
+ */
+export function waitingLines(progress: Progress, workflowId?: string): string[] {
+  const waiting = progress.waiting;
+  const run = (update: string) => `runbook ${update} ${workflowId}`;
+  if (!waiting) {
+    if (!isWaitingForApproval(progress)) return [];
+    return [`waiting for approval${workflowId ? `: ${run('approve')}  (or ${run('abort')})` : ''}`];
+  }
+  const until = untilText(waiting.until, waiting.onTimeout);
+  const [first, ...others] = waiting.accepts.map(run);
+  switch (waiting.for) {
+    case 'approval':
+      return [`waiting for approval${until}${workflowId ? `: ${first}  (or ${others.join(', ')})` : ''}`];
+    case 'resume':
+      return [`paused before ${waiting.step}${until}${workflowId ? `: ${first}  (or ${run('cancel')})` : ''}`];
+    case 'decision':
+      return [
+        `waiting for a decision on ${waiting.step}${until}${workflowId ? ':' : ''}`,
+        ...(waiting.error ? [`  error: ${waiting.error}`] : []),
+        ...(waiting.outputTail ? waiting.outputTail.split('\n').map((line) => `  | ${line}`) : []),
+        ...(workflowId ? [`  ${[first, ...others].join('  |  ')}`] : []),
+      ];
+  }
 }
 
 /** How long a step took, or has been going (from its workflow start time) while it runs. */
@@ -53,6 +89,8 @@ export function formatStep(step: StepProgress, now: number, colors: Palette = NO
   const elapsed = stepElapsed(step, now);
   const parts = [`${colors[paint](mark)} ${step.name.padEnd(nameWidth)}`, colors[paint](step.status)];
   if (elapsed !== undefined) parts.push(colors.dim(formatDuration(elapsed)));
+  if (step.until && step.status === 'running')
+    parts.push(colors.busy(`${formatDuration(Math.max(0, Date.parse(step.until) - now))} left`));
   let line = `  ${parts.join('  ')}`;
   if (step.message) line += `  ${step.status === 'failed' ? colors.bad(step.message) : colors.dim(step.message)}`;
   return line;
@@ -73,14 +111,14 @@ export interface ProgressViewOptions {
   now?: () => number;
   /** Terminal height: a live block taller than this folds its finished steps into one line. */
   rows?: number;
-  /** Shown while the run waits at its approval gate, e.g. the approve command to type. */
-  waitingHint?: string;
+  /** The run's workflow id: while it waits, the view shows the commands that answer it. */
+  workflowId?: string;
 }
 
 const ESC = '\u001b[';
 
-function waitingLine(options: ProgressViewOptions): string {
-  return `  waiting for approval${options.waitingHint ? `: ${options.waitingHint}` : ''}`;
+function waiting(progress: Progress, options: ProgressViewOptions): string[] {
+  return waitingLines(progress, options.workflowId).map((line) => `  ${line}`);
 }
 
 export function createProgressView(stream: NodeJS.WritableStream, options: ProgressViewOptions): ProgressView {
@@ -91,7 +129,7 @@ function lineView(stream: NodeJS.WritableStream, options: ProgressViewOptions): 
   const colors = options.colors ?? NO_COLOR;
   const now = options.now ?? Date.now;
   const printed = new Map<string, string>();
-  let waiting = false;
+  let shown = '';
   return {
     update(progress) {
       for (const step of progress.steps) {
@@ -101,9 +139,10 @@ function lineView(stream: NodeJS.WritableStream, options: ProgressViewOptions): 
         printed.set(step.name, key);
         stream.write(`${formatStep(step, now(), colors)}\n`);
       }
-      const nowWaiting = isWaitingForApproval(progress);
-      if (nowWaiting && !waiting) stream.write(`${colors.busy(waitingLine(options))}\n`);
-      waiting = nowWaiting;
+      const lines = waiting(progress, options);
+      const text = lines.join('\n');
+      if (text && text !== shown) stream.write(`${lines.map((line) => colors.busy(line)).join('\n')}\n`);
+      shown = text;
     },
     finish() {},
   };
@@ -123,7 +162,7 @@ function liveView(stream: NodeJS.WritableStream, options: ProgressViewOptions): 
     const lines = steps.map((step) => formatStep(step, now(), colors, width));
     if (hiddenDone > 0) lines.unshift(colors.dim(`  ✓ ${hiddenDone} earlier step(s) done`));
     if (hiddenLater > 0) lines.push(colors.dim(`  … ${hiddenLater} more step(s)`));
-    if (isWaitingForApproval(last)) lines.push(colors.busy(waitingLine(options)));
+    lines.push(...waiting(last, options).map((line) => colors.busy(line)));
     for (const [i, line] of lines.entries()) lines[i] = cut(line, options.columns);
     let out = drawn > 0 ? `${ESC}${drawn}A` : '';
     for (const line of lines) out += `${ESC}2K${line}\n`;

@@ -1,7 +1,7 @@
 /** How runs read in a terminal: the end of a run, a history row, a status page. Pure: tested as text. */
 import type { Outcome } from '../common/progress';
 import { formatDuration } from '../common/duration';
-import { formatStep, isWaitingForApproval, NO_COLOR, type Palette } from './progress-view';
+import { formatStep, NO_COLOR, waitingLines, type Palette } from './progress-view';
 import type { RunDescription, RunEnd, RunRef, RunSummary } from '../client/runs';
 
 const OUTCOME_MARK: Record<Outcome, string> = {
@@ -79,8 +79,7 @@ export function statusLines(run: RunDescription, now: number, colors: Palette = 
   for (const step of steps) lines.push(formatStep(step, now, colors, width));
   if (run.status === 'RUNNING' && !run.progress)
     lines.push(colors.dim(`  (no live steps: no worker answered on task queue ${run.taskQueue})`));
-  if (run.progress && isWaitingForApproval(run.progress))
-    lines.push(`  waiting for approval: runbook approve ${run.workflowId}  (or runbook abort ${run.workflowId})`);
+  if (run.progress) lines.push(...waitingLines(run.progress, run.workflowId).map((line) => `  ${line}`));
   if (run.end?.error && run.end.outcome !== 'succeeded') lines.push(`  ${colors.bad(`error: ${run.end.error}`)}`);
   if (run.end && !run.end.report && run.end.result !== undefined)
     lines.push(`  result: ${JSON.stringify(run.end.result)}`);

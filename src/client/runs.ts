@@ -114,12 +114,13 @@ export interface RunDescription extends RunSummary {
 export class RunAlreadyRunningError extends UsageError {
   constructor(
     readonly running: RunRef,
-    detail: string,
+    /** What runs: "deploy v3 since 2026-…Z, started by 4242@build-01". */
+    readonly detail: string,
     lock: boolean,
   ) {
     super(
       `${running.workflowId} is already running (${detail})${lock ? '; one deploy or rollback per app at a time' : ''}`,
-      `wait for it to end (runbook status ${running.workflowId}); it is at ${running.url}`,
+      `wait for it to end (runbook status ${running.workflowId}, or deploy with --wait-lock); it is at ${running.url}`,
     );
   }
 }
@@ -282,14 +283,49 @@ export class Runs {
       .catch(() => undefined);
     const runId = running?.runId ?? '';
     const ref = running?.typedSearchAttributes.get(REF);
+    const by = runId ? await this.startedBy(workflowId, runId) : undefined;
     const detail = running
-      ? `${running.type}${ref ? ` ${ref}` : ''} since ${running.startTime.toISOString()}`
+      ? `${running.type}${ref ? ` ${ref}` : ''} since ${running.startTime.toISOString()}${by ? `, started by ${by}` : ''}`
       : 'started just now';
     return new RunAlreadyRunningError(
       { kind: running?.type ?? 'deploy', workflowId, runId, url: this.url(workflowId, runId || undefined) },
       detail,
       lock,
     );
+  }
+
+  /** Who started a run: the client identity in its first event (e.g. 4242@build-01), when the server has it. */
+  private async startedBy(workflowId: string, runId: string): Promise<string | undefined> {
+    try {
+      const page = await this.client.workflowService.getWorkflowExecutionHistory({
+        namespace: this.settings.namespace,
+        execution: { workflowId, runId },
+        maximumPageSize: 1,
+      });
+      return page.history?.events?.[0]?.workflowExecutionStartedEventAttributes?.identity || undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Starts a run; when its workflow id is taken (the app's deploy lock), waits for the running one to end and
+   * tries again, telling `onWait` whom it waits for each time.
+   */
+  async startWhenFree<K extends StartableKind>(
+    kind: K,
+    input: RunInputs[K],
+    onWait: (running: RunAlreadyRunningError) => void,
+  ): Promise<RunRef<K>> {
+    for (;;) {
+      try {
+        return await this.start(kind, input);
+      } catch (error) {
+        if (!(error instanceof RunAlreadyRunningError)) throw error;
+        onWait(error);
+        await this.result(error.running).catch(() => undefined);
+      }
+    }
   }
 
   private handle(run: Pick<RunRef, 'workflowId' | 'runId'>): WorkflowHandle {

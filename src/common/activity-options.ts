@@ -53,6 +53,11 @@ export const ACTIVITY_OPTIONS = {
   dependency: { ...host, heartbeatTimeout: '20s' },
   /** A health check, retried inside the activity until it passes or `health.within` ends. */
   health: { ...host, heartbeatTimeout: '20s', retry: { ...hostRetry, maximumAttempts: 3 } },
+  /**
+   * Watching a release for `health.bake` (one heartbeating attempt per host; the deploy sets the timeout from
+   * the window).
+   */
+  bake: { ...host, heartbeatTimeout: '30s', retry: retry({ maximumAttempts: 5 }) },
   /** Creating or restoring a backup artifact: dumps and archives bigger than any timeout but this one. */
   artifact: {
     startToCloseTimeout: '12h',
@@ -89,6 +94,7 @@ export const ON_HOST: ReadonlySet<OptionGroup> = new Set<OptionGroup>([
   'database',
   'dependency',
   'health',
+  'bake',
   'artifact',
   'catalogue',
   'jobDate',

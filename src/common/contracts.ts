@@ -15,7 +15,7 @@ export const WORKFLOW_TYPES = {
 } as const;
 
 // The inputs' shapes are their schemas' (src/common/workflow-inputs.ts): deploy {app, ref, params?, seed?,
-// requireApproval?}, rollback {app, to?}, backup {app, target?}, restore {app, backup, scratch?}, job {app,
+// requireApproval?, onFailure?}, rollback {app, to?}, backup {app, target?}, restore {app, backup, scratch?}, job {app,
 // job, date? | from?+to?, mode?, params?, timezone?}.
 export type { BackupInput, DeployInput, JobInput, RestoreInput, RollbackInput } from './workflow-inputs';
 
@@ -34,6 +34,15 @@ export const UPDATES = {
   approve: 'approve',
   /** At the approval gate: do not switch; undo what was done. Input: an optional reason. */
   abort: 'abort',
+  /** A step failed and the deploy waits for a decision (onFailure: ask): run it again, after fixing the host. */
+  retry: 'retry',
+  /** …: go on without it (only steps the manifest marks skippable). */
+  skip: 'skip',
+  /** …: undo what was done now, as without ask. */
+  rollbackNow: 'rollback-now',
+  /** Stop before the next step until resumed (at most decisionTimeout; then it rolls back). */
+  pause: 'pause',
+  resume: 'resume',
 } as const;
 export type UpdateName = keyof typeof UPDATES;
 

@@ -20,6 +20,8 @@ export interface DeployPlan {
   finish: HostPlan[];
   /** What a failure would undo, in the order the undos run: the steps' `undo`, last registered first. */
   compensations: string[];
+  /** What a step that fails before the switch does: undo at once, or wait this long for a decision. */
+  onFailure: { policy: 'rollback' } | { policy: 'ask'; decisionTimeout: string };
   /** Template values the step commands see (release-specific ones as placeholders). */
   values: Record<string, string>;
 }
@@ -85,6 +87,8 @@ export type PlannedStep = Planned &
     | { action: 'start-services' }
     /** `check`: index into the manifest's health checks; they run together once services started. */
     | { action: 'health-check'; check: number }
+    /** Watches the release for `health.bake` once every host passed its checks; all hosts bake together. */
+    | { action: 'bake' }
     | { action: 'mark-release-good' }
     | { action: 'prune-releases' }
   );
@@ -112,6 +116,11 @@ export function undoLabel(
     case 'switch-back':
       return `${prefix}stop services and switch back to ${running ? (running.previous ?? 'nothing') : 'the previous release'}`;
   }
+}
+
+/** The bake's step, as progress and `runbook plan` show it (host-prefixed on several hosts). */
+export function bakeStepName(bake: string): string {
+  return `bake: watch for ${bake}`;
 }
 
 /** A deploy the manifest does not allow, or bad input: the message says what to fix. */
@@ -232,6 +241,7 @@ export function planDeploy(manifest: Manifest, input: DeployInput, releaseId = '
     manifest.health.checks.forEach((check, index) =>
       add('health', `health: ${checkLabel(check)}`, { action: 'health-check', group: 'health', check: index }),
     );
+    if (manifest.health.bake) add('health', bakeStepName(manifest.health.bake), { action: 'bake', group: 'bake' });
     return { host, steps };
   });
 
@@ -256,6 +266,7 @@ export function planDeploy(manifest: Manifest, input: DeployInput, releaseId = '
     .flatMap(({ host, steps }) => steps.flatMap((step) => step.undo.map((undo) => undoLabel(undo, manifest, host))))
     .reverse();
 
+  const policy = input.onFailure ?? manifest.onFailure ?? 'rollback';
   return {
     app: manifest.app,
     ref: input.ref,
@@ -263,6 +274,8 @@ export function planDeploy(manifest: Manifest, input: DeployInput, releaseId = '
     hosts,
     finish,
     compensations,
+    onFailure:
+      policy === 'ask' ? { policy, decisionTimeout: manifest.decisionTimeout ?? '1h' } : { policy: 'rollback' },
     values: {
       app: manifest.app,
       ref: input.ref,

@@ -37,15 +37,22 @@ export const FAILURES = {
   VerificationFailed: { retryable: false, means: 'a backup did not read back or restore cleanly' },
   // The app did not come up: the deploy rolls back.
   HealthCheckFailed: { retryable: false, means: 'a health check did not pass within health.within' },
+  BakeFailed: { retryable: false, means: 'the release did not stay healthy for health.bake' },
   ServiceExited: { retryable: false, means: 'a process service exited right after it started' },
   ServiceCommandFailed: { retryable: false, means: 'systemctl, docker compose or a service command failed' },
   NotApproved: { retryable: false, means: 'the deploy was aborted or not approved in time' },
+  PauseTimedOut: { retryable: false, means: 'a paused deploy was not resumed within decisionTimeout' },
+  DecidedRollback: {
+    retryable: false,
+    means: 'under onFailure ask, an operator chose to roll back, or nobody decided within decisionTimeout',
+  },
   NothingToRollBackTo: { retryable: false, means: 'there is no earlier good release to go back to' },
   AppLocked: { retryable: false, means: 'a deploy, rollback or restore of the app runs; try once it has ended' },
   HostUnreachable: { retryable: false, means: "no worker took the host's work within unreachableAfter" },
   Refused: { retryable: false, means: 'an Update the run is not waiting for now (nothing is kept in history)' },
   // Transient, or retried as the manifest says.
   GitFailed: { retryable: true, means: 'a git command failed (network, lock); retried' },
+  ServiceObserveFailed: { retryable: true, means: "reading a service's state (systemctl show) failed; retried" },
   StepFailed: { retryable: true, means: "a step's command failed; retried `retries` times, then final" },
   JobDateFailed: { retryable: true, means: "a job date's command or request failed; retried per the job" },
   NotificationFailed: { retryable: true, means: 'a channel did not accept the message; final when every one refused' },

@@ -22,3 +22,8 @@ export function selects(entry: string, event: string): boolean {
 export function selectedEvents(on: readonly string[], events: readonly string[]): string[] {
   return events.filter((event) => on.some((entry) => selects(entry, event)));
 }
+
+/** A run that waits for an operator (deploy.waiting) is not over: its message tells that, not an outcome. */
+export function isWaitingEvent(event: string): boolean {
+  return event === 'waiting' || event.endsWith('.waiting');
+}

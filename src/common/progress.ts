@@ -33,7 +33,7 @@ export interface Progress {
   kind: RunKind;
   app: string;
   /** Overall state: running until the workflow returns its outcome. */
-  state: 'running' | 'waiting-approval' | 'compensating' | Outcome;
+  state: 'running' | 'waiting-approval' | 'waiting-decision' | 'paused' | 'compensating' | Outcome;
   steps: StepProgress[];
   /** Set while the run waits for an operator. */
   waiting?: Waiting;

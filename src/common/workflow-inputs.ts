@@ -83,7 +83,16 @@ function inputObject<S extends z.core.$ZodLooseShape>(shape: S, example: string)
 }
 
 export const deployInputSchema = inputObject(
-  { app: appName, ref, params: params.optional(), seed: flag.optional(), requireApproval: flag.optional() },
+  {
+    app: appName,
+    ref,
+    params: params.optional(),
+    seed: flag.optional(),
+    requireApproval: flag.optional(),
+    onFailure: z
+      .enum(['rollback', 'ask'], { error: 'expected "rollback" (undo at once) or "ask" (wait for an operator)' })
+      .optional(),
+  },
   '{"app": "almareia", "ref": "v1.4.2"}',
 );
 

@@ -11,7 +11,13 @@ import { freePort } from './ports';
 
 export const DEMO_APP_SOURCE = path.resolve(__dirname, '..', '..', 'examples', 'demo', 'app');
 
-export type DemoBehavior = 'ok' | 'crash' | 'http500' | 'traceback';
+export type DemoBehavior =
+  | 'ok'
+  | 'crash'
+  | 'http500'
+  | 'traceback'
+  /** Good at first, then broken this many seconds after it started (for a bake). */
+  | `${'http500' | 'exit' | 'grow' | 'spin'}-after:${number}`;
 
 export interface DemoWorkspace {
   app: string;

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { NAME_PATTERN } from '../common/names';
 import { placeholders } from '../common/template';
 import { CommandSyntaxError, commandToArgv } from './argv';
-import { DURATION_PATTERN } from '../common/duration';
+import { DURATION_PATTERN, parseDuration } from '../common/duration';
+import { BYTES_PATTERN, PERCENT_PATTERN } from '../common/units';
 
 /*
  * The app manifest: one YAML file per application. Secrets appear only as environment-variable names
@@ -66,6 +67,10 @@ const stepSchema = z
     env: envValues.optional(),
     timeout: duration.optional(),
     retries: z.number().int().min(0).max(20).optional(),
+    skippable: z
+      .boolean()
+      .optional()
+      .describe('With onFailure: ask, an operator may skip this step when it fails (runbook skip)'),
   })
   .superRefine(checkRunUnlessShell);
 
@@ -187,6 +192,27 @@ const sourceSchema = z.discriminatedUnion('type', [gitSource, copySource, imageS
 
 // ---- services -------------------------------------------------------------------------------------
 
+const SIZE_HINT = 'expected a size such as 512MiB or 1.5G (1024-based, as systemd reads it)';
+const SHARE_HINT = 'expected a share of one CPU core such as 80% or 150%';
+const limitsSchema = z
+  .strictObject({
+    memory: z
+      .string({ error: SIZE_HINT })
+      .regex(BYTES_PATTERN, { error: SIZE_HINT })
+      .optional()
+      .describe('Most memory (RSS of all its processes) the service may use during the bake, e.g. 512MiB'),
+    cpu: z
+      .string({ error: SHARE_HINT })
+      .regex(PERCENT_PATTERN, { error: SHARE_HINT })
+      .optional()
+      .describe('Most CPU the service may use, averaged over one bake interval, as a share of one core: 150%'),
+  })
+  .describe('Checked during the bake (health.bake); going over rolls the deploy back');
+/** Compose and command services cannot be measured here: say so instead of "unknown key". */
+const noLimits = z
+  .never({ error: 'limits are measured for process and systemd services only; remove them here' })
+  .optional();
+
 const processService = z.strictObject({
   name,
   type: z.literal('process'),
@@ -196,6 +222,7 @@ const processService = z.strictObject({
   env: envValues.optional(),
   log: z.string().optional().describe('Log file (default logs/<name>.log under the app root)'),
   stopTimeout: duration.default('10s'),
+  limits: limitsSchema.optional(),
 });
 const systemdService = z.strictObject({
   name,
@@ -203,6 +230,7 @@ const systemdService = z.strictObject({
   unit: z.string().min(1),
   user: z.boolean().default(false).describe('Use systemctl --user'),
   sudo: z.boolean().default(false),
+  limits: limitsSchema.optional(),
 });
 const composeService = z.strictObject({
   name,
@@ -210,6 +238,7 @@ const composeService = z.strictObject({
   file: z.string().default('docker-compose.yml'),
   project: z.string().optional(),
   services: z.array(z.string().min(1)).min(1),
+  limits: noLimits,
 });
 const commandService = z.strictObject({
   name,
@@ -218,6 +247,7 @@ const commandService = z.strictObject({
   stop: commandSchema,
   status: commandSchema.optional(),
   cwd: z.string().optional(),
+  limits: noLimits,
 });
 
 export const serviceSchema = z.discriminatedUnion(
@@ -239,6 +269,8 @@ export const NOTIFY_EVENTS = [
   'deploy.rolled_back',
   'deploy.failed',
   'deploy.unreachable',
+  'waiting',
+  'deploy.waiting',
   'backup.succeeded',
   'backup.failed',
   'restore.succeeded',
@@ -276,7 +308,10 @@ const webhookChannel = z.strictObject({
 });
 
 const notifySchema = z.strictObject({
-  on: z.array(z.enum(NOTIFY_EVENTS)).default(['rolled_back', 'failed', 'unreachable']),
+  on: z
+    .array(z.enum(NOTIFY_EVENTS))
+    .default(['rolled_back', 'failed', 'unreachable', 'waiting'])
+    .describe('Events to send; waiting: a deploy waits for a decision on a failed step (onFailure: ask)'),
   channels: z.array(z.union([emailChannel, webhookChannel])).default([]),
 });
 
@@ -440,8 +475,14 @@ export const manifestSchema = z
         within: duration.default('60s'),
         interval: duration.default('2s'),
         checks: z.array(checkSchema).default([]),
+        bake: duration
+          .optional()
+          .describe(
+            'After the first passing checks, keep checking this long (checks, services alive, limits) before the release counts as good',
+          ),
+        bakeInterval: duration.default('10s').describe('How often the bake checks'),
       })
-      .default({ within: '60s', interval: '2s', checks: [] }),
+      .default({ within: '60s', interval: '2s', checks: [], bakeInterval: '10s' }),
     snapshot: z
       .strictObject({
         files: z.boolean().default(true),
@@ -470,7 +511,16 @@ export const manifestSchema = z
     approval: z
       .strictObject({ required: z.boolean().default(false), timeout: duration.default('1h') })
       .default({ required: false, timeout: '1h' }),
-    notify: notifySchema.default({ on: ['rolled_back', 'failed', 'unreachable'], channels: [] }),
+    onFailure: z
+      .enum(['rollback', 'ask'])
+      .default('rollback')
+      .describe(
+        'A step that fails before the switch: roll back at once, or ask (wait for runbook retry, skip or rollback-now)',
+      ),
+    decisionTimeout: duration
+      .default('1h')
+      .describe('How long a deploy waits for a decision (onFailure: ask) or a resume; then it rolls back'),
+    notify: notifySchema.default({ on: ['rolled_back', 'failed', 'unreachable', 'waiting'], channels: [] }),
     backups: backupsSchema.optional(),
     jobs: z.array(jobSchema).default([]),
     schedules: z.array(scheduleSchema).default([]),
@@ -510,6 +560,18 @@ function checkCrossReferences(m: RawManifest, ctx: z.RefinementCtx): void {
     ['backups', 'targets'],
     issue,
   );
+
+  m.services.forEach((service, i) => {
+    if ('limits' in service && service.limits && !m.health.bake)
+      issue(
+        ['services', i, 'limits'],
+        'limits are checked during the bake: set health.bake (e.g. 10m), or remove them',
+      );
+  });
+  const bake = m.health.bake ? parseDuration(m.health.bake) : undefined;
+  const bakeInterval = parseDuration(m.health.bakeInterval);
+  if (bake !== undefined && bakeInterval !== undefined && bakeInterval > bake)
+    issue(['health', 'bakeInterval'], `expected at most health.bake (${m.health.bake})`);
 
   if (m.source.type === 'git' && !m.source.repo === !m.source.repoEnv)
     issue(['source', 'repo'], 'give exactly one of repo (a plain URL or path) or repoEnv (a variable holding it)');

@@ -1,16 +1,8 @@
 import { createHash } from 'node:crypto';
-import os from 'node:os';
 import path from 'node:path';
 import type { Context } from '@temporalio/activity';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import { claimExclusive, progressDetails, throwIfCancelled } from '../activities/attempt';
-
-/** Where the worker keeps its per-activity locks (RUNBOOK_LOCK_DIR; /run/lock is cleared at boot). */
-export function defaultLockDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.RUNBOOK_LOCK_DIR) return path.resolve(env.RUNBOOK_LOCK_DIR);
-  const uid = process.getuid?.() ?? 0;
-  return uid === 0 ? '/run/lock/runbook' : path.join(os.tmpdir(), `runbook-locks-${uid}`);
-}
 
 /** How often an attempt heartbeats: well inside its heartbeat timeout, at most once a second. */
 export function heartbeatEveryMs(heartbeatTimeoutMs: number | undefined): number {

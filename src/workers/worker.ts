@@ -3,8 +3,9 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities, type ActivityConfig } from '../activities';
 import { ORCHESTRATION_TASK_QUEUE } from '../common/constants';
 import { hostTaskQueue } from '../common/names';
-import { prepareLockDir, pruneLockDir } from '../activities/attempt';
-import { attemptInterceptors, defaultLockDir } from './attempts';
+import { pruneLockDir } from '../activities/attempt';
+import { stateDir } from '../activities/host-state';
+import { attemptInterceptors } from './attempts';
 import { workflowSource } from './bundle';
 
 export interface WorkerOptions {
@@ -20,8 +21,6 @@ export interface WorkerOptions {
   identity?: string;
   /** Payload encryption (client/codec.ts); undefined: the SDK's plain JSON. */
   dataConverter?: DataConverter;
-  /** Folder of the per-activity locks that keep attempts apart (default RUNBOOK_LOCK_DIR or /run/lock/runbook). */
-  lockDir?: string;
 }
 
 /**
@@ -30,7 +29,8 @@ export interface WorkerOptions {
  */
 export async function createWorkers(options: WorkerOptions): Promise<Worker[]> {
   const activities = createActivities(options.activities);
-  const lockDir = await prepareLockDir(options.lockDir ?? defaultLockDir(options.activities.env));
+  // The per-activity locks that keep attempts apart, in Runbook's private state folder with its other records.
+  const lockDir = stateDir('locks');
   await pruneLockDir(lockDir);
   const common = {
     connection: options.connection,

@@ -17,12 +17,14 @@ import type { Outcome, RunReport } from '../common/progress';
 import { deployInputSchema } from '../common/workflow-inputs';
 import type { Manifest } from '../manifest/types';
 import { described, hostActivities, inGroup, isHostUnreachable } from './activities';
+import { bakeRelease } from './bake';
 import { resetStableIds, runStamp } from './ids';
 import { runHealthChecks } from './health';
 import { validInput } from './input';
 import { OperatorControls } from './operator';
 import { failureMessage, type ProgressTracker } from './progress';
-import type { ReportFacts } from './report';
+import { notifyQuietly } from './notify';
+import { runReport, type ReportFacts } from './report';
 import { beginRun, endRun, loadManifest, tagReleasedRun } from './run';
 import { failOnBug } from './run-guard';
 import { Saga } from './saga';
@@ -80,10 +82,15 @@ async function deployApp(input: DeployInput): Promise<RunReport> {
   let cancelled = false;
   let cancellation: unknown;
   try {
-    for (const hostPlan of plan.hosts) await deployHost(run, hostPlan.host, hostPlan.steps);
+    const logOffsets: Record<string, Record<string, number>> = {};
+    for (const hostPlan of plan.hosts) logOffsets[hostPlan.host] = await deployHost(run, hostPlan.host, hostPlan.steps);
+    // Good only once it stayed healthy: the previous release is kept (not pruned) until then, for a fast way back.
+    await bakeRelease(manifest, progress, logOffsets);
+    operator.pausable = false;
     for (const hostPlan of plan.finish)
       for (const step of hostPlan.steps) await runPlannedStep(run, onHost(run, hostPlan.host), step);
   } catch (failure) {
+    operator.pausable = false;
     cancelled = isCancellation(failure);
     if (cancelled) cancellation = failure;
     error = cancelled ? 'cancelled by an operator' : failureMessage(failure);
@@ -152,8 +159,11 @@ function onHost(run: DeployRun, host: string): HostContext {
   };
 }
 
-/** One host's steps in the plan's order, each registering the undos the plan lists; then its health checks. */
-async function deployHost(run: DeployRun, host: string, steps: PlannedStep[]): Promise<void> {
+/**
+ * One host's steps in the plan's order, each registering the undos the plan lists; then its health checks.
+ * Returns the log sizes noted before its services started (what log checks and the bake judge from).
+ */
+async function deployHost(run: DeployRun, host: string, steps: PlannedStep[]): Promise<Record<string, number>> {
   const { manifest, releaseId, progress, saga } = run;
   const context = onHost(run, host);
   const { acts, found } = context;
@@ -204,15 +214,85 @@ async function deployHost(run: DeployRun, host: string, steps: PlannedStep[]): P
     }
   };
 
+  // While this host's old version serves (until its services stop), a failed step may wait for a decision.
+  let oldVersionServes = true;
   for (const step of steps) {
+    await run.operator.pausePoint(step.name, decisionTimeout(manifest));
+    const serves = oldVersionServes;
+    if (step.action === 'stop-services') oldVersionServes = false;
     if (step.action === 'run-step' && step.step.phase === 'migrate') run.migrated = true; // a failed one may have half-applied
     register(step, true);
-    logOffsets = (await runPlannedStep(run, context, step)) ?? logOffsets;
+    await withDecision(run, step, serves, async () => {
+      logOffsets = (await runPlannedStep(run, context, step)) ?? logOffsets;
+    });
     register(step, false);
   }
   await runHealthChecks(acts, manifest, logOffsets, (checkName, fn) =>
     progress.run(`${hostPrefix(manifest, host)}health: ${checkName}`, fn),
   );
+  return logOffsets;
+}
+
+/**
+ * Runs one planned step. Under onFailure: ask, a step that fails while the old version still serves waits for
+ * an operator (retry it, skip it if skippable, or roll back; roll back when nobody decides in time) instead
+ * of rolling back at once.
+ */
+async function withDecision(
+  run: DeployRun,
+  step: PlannedStep,
+  oldVersionServes: boolean,
+  act: () => Promise<void>,
+): Promise<void> {
+  const { manifest, input } = run;
+  for (;;) {
+    try {
+      return await act();
+    } catch (error) {
+      const ask = (input.onFailure ?? manifest.onFailure) === 'ask';
+      if (!ask || !oldVersionServes || step.action === 'approval' || isCancellation(error)) throw error;
+      // A host nobody serves fails everything at once: nothing to retry there until a worker polls again.
+      if (isHostUnreachable(error)) throw error;
+      const message = failureMessage(error);
+      const skippable =
+        step.action === 'run-step' && Boolean(manifest.steps[step.step.phase][step.step.index].skippable);
+      const timeout = decisionTimeout(manifest);
+      const decision = await run.operator.decision(
+        { step: step.name, error: message, skippable },
+        durationToMs(timeout),
+        (wait) => announceWaiting(run, step.name, message, wait),
+      );
+      if (decision === 'retry') continue;
+      if (decision === 'skip') {
+        run.progress.skip(step.name, `skipped by an operator after: ${message.split('\n')[0]}`);
+        return;
+      }
+      const why = decision === 'timeout' ? `no decision within ${timeout}` : 'rolled back by an operator';
+      throw failure('DecidedRollback', `${why} after: ${message}`);
+    }
+  }
+}
+
+/** How long a decision or a pause may take; manifests loaded by a run started before the field existed lack it. */
+function decisionTimeout(manifest: Manifest): string {
+  return manifest.decisionTimeout ?? '1h';
+}
+
+/** Tells the manifest's channels that a deploy waits for a decision, and how to give it. */
+async function announceWaiting(run: DeployRun, step: string, error: string, wait: number): Promise<void> {
+  const { manifest, input, releaseId } = run;
+  const { workflowId } = workflowInfo();
+  const until = run.progress.waiting?.until;
+  const report = runReport(run.progress, {
+    outcome: 'failed',
+    summary:
+      `deploy of ${manifest.app} ${input.ref} waits for a decision: ${step} failed; ` +
+      `runbook retry|skip|rollback-now ${workflowId}${until ? ` before ${until}` : ''}, or it rolls back`,
+    error,
+    ref: input.ref,
+    release: releaseId,
+  });
+  await notifyQuietly(report, manifest, ['deploy.waiting'], wait);
 }
 
 /**
@@ -323,6 +403,8 @@ async function runPlannedStep(
     }
     case 'health-check':
       return; // the checks run together at the host's end, once everything is started
+    case 'bake':
+      return; // every host bakes at once, after all passed their checks (bakeRelease)
     case 'mark-release-good':
       await progress.run(name, () =>
         inGroup(group, acts.markRelease, `mark release ${releaseId} good`, [{ manifest, releaseId, status: 'good' }]),

@@ -1,11 +1,17 @@
 import { condition, defineSignal, defineUpdate, log, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import { SIGNALS, UPDATES, type UpdateOutcome } from '../common/contracts';
 import { failure } from '../common/failures';
+import { durationMs } from '../common/duration';
 import { isoNow, workflowNow } from './clock';
 import type { ProgressTracker } from './progress';
 
 export const approveUpdate = defineUpdate<UpdateOutcome, []>(UPDATES.approve);
 export const abortUpdate = defineUpdate<UpdateOutcome, [reason?: string]>(UPDATES.abort);
+export const retryUpdate = defineUpdate<UpdateOutcome, []>(UPDATES.retry);
+export const skipUpdate = defineUpdate<UpdateOutcome, []>(UPDATES.skip);
+export const rollbackNowUpdate = defineUpdate<UpdateOutcome, []>(UPDATES.rollbackNow);
+export const pauseUpdate = defineUpdate<UpdateOutcome, []>(UPDATES.pause);
+export const resumeUpdate = defineUpdate<UpdateOutcome, []>(UPDATES.resume);
 export const approveSignal = defineSignal<[]>(SIGNALS.approve);
 export const abortSignal = defineSignal<[reason?: string]>(SIGNALS.abort);
 
@@ -15,13 +21,33 @@ export const abortSignal = defineSignal<[reason?: string]>(SIGNALS.abort);
  */
 const APPROVAL_ONLY_AT_THE_GATE = 'approval-only-at-the-gate';
 
+/** What an operator decided for a failed step; `timeout` when nobody did in time. */
+export type Decision = 'retry' | 'skip' | 'rollback-now' | 'timeout';
+
+/** A failed step waiting for a decision (onFailure: ask). */
+export interface FailedStep {
+  step: string;
+  /** The step's error: its first line, then the end of its output. */
+  error: string;
+  /** The manifest marks it skippable. */
+  skippable: boolean;
+}
+
 /**
- * Where a running deploy listens to its operator: the approval gate. Every Update is checked by a validator
- * against where the run is now, so a decision the run is not waiting for is refused (and leaves no trace in
- * history) instead of being kept for later or silently dropped.
+ * Where a running deploy listens to its operator: the approval gate, a failed step waiting for a decision
+ * (onFailure: ask), and a pause between steps. Every Update is checked by a validator against where the run
+ * is now, so a decision the run is not waiting for is refused (and leaves no trace in history) instead of
+ * being kept for later or silently dropped.
  */
 export class OperatorControls {
   private gate?: { step: string; approved: boolean; abortReason?: string };
+  private failed?: FailedStep & { decision?: Decision; attempt: number };
+  /** A pause asked for (takes effect before the next step), and the step it holds before once it does. */
+  private pause?: { before?: string };
+  /** Forward steps remain: a pause can still take effect (not while undoing or finishing). */
+  pausable = true;
+  /** Decisions taken so far, for notifications (each wait is its own message). */
+  private waits = 0;
   /** Old semantics: signals count whenever they arrive (see APPROVAL_ONLY_AT_THE_GATE). */
   private readonly early?: { approved: boolean; abortReason?: string };
 
@@ -35,6 +61,13 @@ export class OperatorControls {
         this.refuseUnlessAtGate('abort');
       },
     });
+    setHandler(retryUpdate, () => this.decide('retry'), { validator: () => this.refuseUnlessFailed('retry') });
+    setHandler(skipUpdate, () => this.decide('skip'), { validator: () => this.refuseUnlessFailed('skip') });
+    setHandler(rollbackNowUpdate, () => this.decide('rollback-now'), {
+      validator: () => this.refuseUnlessFailed('rollback-now'),
+    });
+    setHandler(pauseUpdate, () => this.askPause(), { validator: () => this.refusePause() });
+    setHandler(resumeUpdate, () => this.resume(), { validator: () => this.refuseResume() });
     setHandler(approveSignal, () => void this.signalled('approve', () => this.approve('signal')));
     setHandler(abortSignal, (reason?: string) => void this.signalled('abort', () => this.abort(reason, 'signal')));
   }
@@ -64,6 +97,134 @@ export class OperatorControls {
       this.gate = undefined;
       this.progress.waiting = undefined;
       this.progress.state = 'running';
+    }
+  }
+
+  /**
+   * A step failed under onFailure: ask: waits until an operator decides (retry, skip, rollback-now) or the
+   * timeout. `announce` runs once the wait is visible (the notification).
+   */
+  async decision(failed: FailedStep, timeoutMs: number, announce: (wait: number) => Promise<void>): Promise<Decision> {
+    const waiting: NonNullable<OperatorControls['failed']> = { ...failed, attempt: this.waits + 1 };
+    this.waits += 1;
+    this.failed = waiting;
+    const [error, ...output] = failed.error.split('\n');
+    this.progress.state = 'waiting-decision';
+    this.progress.waiting = {
+      for: 'decision',
+      step: failed.step,
+      accepts: [UPDATES.retry, ...(failed.skippable ? [UPDATES.skip] : []), UPDATES.rollbackNow],
+      until: new Date(workflowNow() + timeoutMs).toISOString(),
+      onTimeout: 'roll back',
+      error,
+      ...(output.length > 0 ? { outputTail: output.join('\n') } : {}),
+    };
+    try {
+      await announce(this.waits);
+      const decided = await condition(() => waiting.decision !== undefined, timeoutMs);
+      return decided ? waiting.decision! : 'timeout';
+    } finally {
+      this.failed = undefined;
+      this.progress.waiting = undefined;
+      this.progress.state = 'running';
+    }
+  }
+
+  /** Before each forward step: holds here while a pause is asked for, until resume or the timeout (throws). */
+  async pausePoint(next: string, timeout: string): Promise<void> {
+    const pause = this.pause;
+    if (!pause) return;
+    const timeoutMs = durationMs(timeout);
+    pause.before = next;
+    this.progress.state = 'paused';
+    this.progress.waiting = {
+      for: 'resume',
+      step: next,
+      accepts: [UPDATES.resume],
+      until: new Date(workflowNow() + timeoutMs).toISOString(),
+      onTimeout: 'roll back',
+    };
+    try {
+      if (!(await condition(() => this.pause !== pause, timeoutMs)))
+        throw failure(
+          'PauseTimedOut',
+          `paused before ${next} for longer than ${timeout} (decisionTimeout) without a resume`,
+        );
+    } finally {
+      if (this.pause === pause) this.pause = undefined;
+      this.progress.waiting = undefined;
+      this.progress.state = 'running';
+    }
+  }
+
+  private decide(decision: Exclude<Decision, 'timeout'>): UpdateOutcome {
+    const failed = this.failed!;
+    failed.decision = decision;
+    const message =
+      decision === 'retry'
+        ? `running ${failed.step} again`
+        : decision === 'skip'
+          ? `going on without ${failed.step}`
+          : 'rolling back now: the undos run, then the previous version serves';
+    log.info(`decision: ${decision}`, { step: failed.step });
+    return { update: decision, step: failed.step, message };
+  }
+
+  private refuseUnlessFailed(update: Exclude<Decision, 'timeout'>): void {
+    const { workflowId } = workflowInfo();
+    if (!this.failed)
+      throw failure(
+        'Refused',
+        `${workflowId} is not waiting for a decision (${this.doingNow()}); nothing to ${update}. A deploy waits for one only when a step fails under onFailure: ask`,
+      );
+    if (update === 'skip' && !this.failed.skippable)
+      throw failure(
+        'Refused',
+        `${this.failed.step} may not be skipped: the manifest does not mark it skippable (skippable: true on the step); retry it or roll back (runbook retry|rollback-now ${workflowId})`,
+      );
+  }
+
+  private askPause(): UpdateOutcome {
+    this.pause = {};
+    const now = this.progress.current();
+    return {
+      update: UPDATES.pause,
+      step: now?.name ?? '',
+      message: `pausing before the next step${now ? ` (${now.name} finishes first)` : ''}; go on with: runbook resume ${workflowInfo().workflowId}`,
+    };
+  }
+
+  private refusePause(): void {
+    const { workflowId } = workflowInfo();
+    if (this.pause)
+      throw failure(
+        'Refused',
+        `${workflowId} is already ${this.pause.before ? `paused before ${this.pause.before}` : 'pausing before its next step'}; resume it with runbook resume ${workflowId}`,
+      );
+    if (this.gate || this.failed)
+      throw failure(
+        'Refused',
+        `${workflowId} is already waiting (${this.gate ? `at ${this.gate.step}` : `for a decision on ${this.failed!.step}`}); nothing to pause`,
+      );
+    if (!this.pausable)
+      throw failure(
+        'Refused',
+        `${workflowId} has no step left to pause before (${this.doingNow()}); to stop it, runbook cancel ${workflowId}`,
+      );
+  }
+
+  private resume(): UpdateOutcome {
+    const before = this.pause?.before;
+    this.pause = undefined;
+    return before
+      ? { update: UPDATES.resume, step: before, message: `resumed: ${before} starts now` }
+      : { update: UPDATES.resume, step: '', message: 'pause withdrawn before it took effect; the deploy goes on' };
+  }
+
+  private refuseResume(): void {
+    if (!this.pause) {
+      const { workflowId } = workflowInfo();
+      throw failure('Refused', `${workflowId} is not paused (${this.doingNow()}); nothing to resume`);
     }
   }
 

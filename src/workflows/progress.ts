@@ -60,8 +60,13 @@ export class ProgressTracker {
   }
 
   /** Runs one step, recording start, duration and outcome; rethrows its failure. */
-  async run<T>(name: string, fn: () => Promise<T>, describe?: (result: T) => string | undefined): Promise<T> {
-    const step = this.begin(name);
+  async run<T>(
+    name: string,
+    fn: () => Promise<T>,
+    describe?: (result: T) => string | undefined,
+    until?: string,
+  ): Promise<T> {
+    const step = this.begin(name, until);
     const started = workflowNow();
     try {
       const result = await fn();
@@ -74,6 +79,7 @@ export class ProgressTracker {
       throw error;
     } finally {
       step.durationMs = workflowNow() - started;
+      delete step.until;
       this.publish();
     }
   }
@@ -97,12 +103,13 @@ export class ProgressTracker {
     return this.steps.map((s) => ({ ...s }));
   }
 
-  private begin(name: string): StepProgress {
+  private begin(name: string, until?: string): StepProgress {
     const step = this.find(name) ?? this.add(name);
     step.status = 'running';
     step.startedAt = isoNow();
     step.message = undefined;
     step.durationMs = undefined;
+    if (until) step.until = until;
     this.publish();
     return step;
   }

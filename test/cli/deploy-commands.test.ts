@@ -118,7 +118,11 @@ describe('runbook plan, deploy, releases, rollback (real deploy workflow and app
     await waitFor(
       async () => {
         const status = await runCli(['status', workflowId], { env });
-        expect(status.stdout).toContain(`waiting for approval: runbook approve ${workflowId}`);
+        expect(status.stdout).toMatch(
+          new RegExp(
+            `waiting for approval until \\d\\d:\\d\\d:\\d\\dZ \\(then it will roll back\\): runbook approve ${workflowId} {2}\\(or runbook abort ${workflowId}\\)`,
+          ),
+        );
         expect(status.stdout).toMatch(/⏸ approval +waiting/);
       },
       60_000,
@@ -129,12 +133,12 @@ describe('runbook plan, deploy, releases, rollback (real deploy workflow and app
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(
       new RegExp(
-        `error: ${workflowId} is already running \\(deploy v3 since \\S+\\); one deploy or rollback per app at a time`,
+        `error: ${workflowId} is already running \\(deploy v3 since \\S+, started by \\d+@\\S+\\); one deploy or rollback per app at a time`,
       ),
     );
     expect(refused.stderr).toMatch(
       new RegExp(
-        `hint: wait for it to end \\(runbook status ${workflowId}\\); it is at http://\\S+/workflows/${workflowId}/[\\w-]+/history`,
+        `hint: wait for it to end \\(runbook status ${workflowId}, or deploy with --wait-lock\\); it is at http://\\S+/workflows/${workflowId}/[\\w-]+/history`,
       ),
     );
     const refusedRollback = await runCli(['rollback', fx.app], { env });
@@ -153,7 +157,7 @@ describe('runbook plan, deploy, releases, rollback (real deploy workflow and app
     expect(watched.code).toBe(1);
     expect(watched.stdout).toMatch(
       new RegExp(
-        `⏸ approval {2}waiting {2}\\S+ {2}waiting for approve or abort\\n {2}waiting for approval: runbook approve ${workflowId} {2}\\(or runbook abort ${workflowId}\\)\\n`,
+        `⏸ approval {2}waiting {2}\\S+ {2}waiting for approve or abort\\n {2}waiting for approval until \\S+ \\(then it will roll back\\): runbook approve ${workflowId} {2}\\(or runbook abort ${workflowId}\\)\\n`,
       ),
     );
     expect(watched.stdout).toMatch(/✗ approval {2}failed {2}\S+ {2}deploy not approved: wrong tenant/);
@@ -354,5 +358,40 @@ describe('runbook plan, deploy, releases, rollback (real deploy workflow and app
     const again = await runCli(['cancel', workflowId], { env });
     expect(again.code).toBe(2);
     expect(again.stderr).toContain(`error: ${workflowId} is not running (cancelled`);
+  }, 180_000);
+
+  it('deploy --wait-lock waits for the running deploy of the app, saying whom it waits for, then runs', async () => {
+    const workflowId = appLockWorkflowId(fx.app);
+    const hold = holdAtBuild();
+    try {
+      fx.stage('v7');
+      const first = runCli(['deploy', fx.app, '--ref', 'v7'], { env, timeoutMs: 150_000 });
+      await waitFor(
+        async () => expect(await stepStatus(workflowId, 'build: wait for the test')).toBe('running'),
+        60_000,
+        200,
+      );
+      const second = runCli(['deploy', fx.app, '--ref', 'v7', '--wait-lock'], { env, timeoutMs: 150_000 });
+      // The second one is waiting, not refused: it has not started, and says for whom it waits.
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      const { runId: firstRun } = await temporal.client.workflow.getHandle(workflowId).describe();
+      hold.restore(); // the second deploy runs without the hold
+      hold.release();
+      const [one, two] = await Promise.all([first, second]);
+      expect(one.code).toBe(0);
+      expect(two.stderr).toBe('');
+      expect(two.code).toBe(0);
+      expect(two.stdout).toMatch(
+        new RegExp(
+          `^deploy ${fx.app} v7: waiting for ${workflowId} to end \\(deploy v7 since \\S+, started by \\d+@\\S+\\)\n {2}http://\\S+/workflows/${workflowId}/${firstRun}/history\n`,
+        ),
+      );
+      expect(two.stdout).toMatch(new RegExp(`✓ deploy ${fx.app} v7 succeeded`));
+      const { runId: secondRun } = await temporal.client.workflow.getHandle(workflowId).describe();
+      expect(secondRun).not.toBe(firstRun);
+      expect(two.stdout).toContain(`/workflows/${workflowId}/${secondRun}/history`);
+    } finally {
+      hold.restore();
+    }
   }, 180_000);
 });

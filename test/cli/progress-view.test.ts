@@ -95,7 +95,7 @@ describe('progress view', () => {
       live: true,
       now: () => T0 + 1_000,
       columns: 30,
-      waitingHint: 'runbook approve deploy-almareia',
+      workflowId: 'deploy-almareia',
     });
     view.update(
       progress([

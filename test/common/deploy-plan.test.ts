@@ -67,6 +67,7 @@ describe('the deploy plan', () => {
       'health: login page (http://127.0.0.1:5000/login)',
       'health: api status (http://127.0.0.1:5000/api/status)',
       'health: no tracebacks in app.log (logs app.log free of Traceback)',
+      'bake: watch for 15m',
     ]);
     expect(plan.compensations).toEqual([
       'restore archive of /srv/almareia',
@@ -154,5 +155,29 @@ describe('the deploy plan', () => {
     expect(undoLabel('switch-back', orquetask, 'web')).toBe('stop services and switch back to the previous release');
     expect(undoLabel('switch-back', orquetask, 'web', { previous: 'r0' })).toBe('stop services and switch back to r0');
     expect(undoLabel('switch-back', orquetask, 'web', {})).toBe('stop services and switch back to nothing');
+  });
+
+  it('lists the bake as the last step of each host and says what a failure before the switch does', () => {
+    const almareia = example('almareia');
+    const plain = planDeploy(
+      { ...almareia, health: { ...almareia.health, bake: undefined } },
+      { app: 'almareia', ref: 'v2' },
+    );
+    expect(plain.onFailure).toEqual({ policy: 'rollback' });
+    expect(plain.hosts[0].steps.some((s) => s.action === 'bake')).toBe(false);
+
+    const baked = { ...almareia, onFailure: 'ask' as const, decisionTimeout: '30m' };
+    const plan = planDeploy(baked, { app: 'almareia', ref: 'v2' });
+    expect(plan.hosts[0].steps.at(-1)).toEqual({
+      phase: 'health',
+      action: 'bake',
+      name: 'bake: watch for 15m',
+      group: 'bake',
+      undo: [],
+    });
+    expect(plan.onFailure).toEqual({ policy: 'ask', decisionTimeout: '30m' });
+    expect(planDeploy(baked, { app: 'almareia', ref: 'v2', onFailure: 'rollback' }).onFailure).toEqual({
+      policy: 'rollback',
+    });
   });
 });

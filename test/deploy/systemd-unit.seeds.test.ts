@@ -17,7 +17,7 @@ import { startWorkerProcess, type WorkerProcess } from '../support/worker-proces
 const UNIT = path.join(PROJECT_ROOT, 'deploy', 'systemd', 'runbook-worker@.service');
 
 // The shipped unit under a real systemd (PID 1 of the seed suite's machine): the host worker runs as the
-// user `runbook` with its delegated cgroup and private state folder; restarting or crashing it leaves the
+// user `runbook` with its delegated cgroup and private state folder (leases and attempt locks); restarting or crashing it leaves the
 // app's `process` service serving, and a crash mid-step leaves nothing of the step running.
 describe('deploy/systemd/runbook-worker@.service on systemd', () => {
   const machine = seedMachine();
@@ -65,6 +65,9 @@ describe('deploy/systemd/runbook-worker@.service on systemd', () => {
     writeFileSync(path.join(manifestsDir, `${app}.yaml`), stringify(manifest));
     await inMachine('sh', '-c', 'id runbook >/dev/null 2>&1 || useradd --system --no-create-home runbook');
     await inMachine('chown', '-R', 'runbook:runbook', dir);
+    // Another user's folder where a worker not running as root used to keep its attempt locks (a predictable
+    // name in the world-writable /tmp): it must neither stop the worker nor hold anything of Runbook's.
+    await inMachine('sh', '-c', 'install -d -o nobody -m 0777 "/tmp/runbook-locks-$(id -u runbook)"');
     await machine.writeFile(`/etc/systemd/system/runbook-worker@.service`, readFileSync(UNIT, 'utf8'));
     await machine.writeFile(
       `/etc/systemd/system/${unit}.d/test.conf`,
@@ -99,6 +102,8 @@ describe('deploy/systemd/runbook-worker@.service on systemd', () => {
     expect(await inMachine('journalctl', '-u', unit, '--no-pager')).toContain('commands run in cgroups under');
     expect(await inMachine('ps', '-o', 'user=', '-p', await mainPid())).toBe('runbook');
     expect(await inMachine('stat', '-c', '%U %a', `/var/lib/runbook/${host}`)).toBe('runbook 700');
+    // The attempt locks live in the private state folder too.
+    expect(await inMachine('stat', '-c', '%U %a', `/var/lib/runbook/${host}/locks`)).toBe('runbook 700');
     const { report } = await runOutcome(temporal.client, (await deploy('v1')).workflowId);
     expect(report.outcome).toBe('succeeded');
     expect(await serving()).toBe('v1');

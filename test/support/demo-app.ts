@@ -37,13 +37,18 @@ export interface AppFixture {
 }
 
 export async function createAppFixture(
-  options: { strategy?: 'releases' | 'in-place'; name?: string } = {},
+  options: {
+    strategy?: 'releases' | 'in-place';
+    name?: string;
+    /** Share one manifests folder (one worker for several apps); default a folder of its own. */
+    manifestsDir?: string;
+  } = {},
 ): Promise<AppFixture> {
   const app = uniqueName(options.name ?? 'demo').toLowerCase();
   const dir = mkdtempSync(path.join(os.tmpdir(), `runbook-${app}-`));
   const root = path.join(dir, 'srv', app);
   const staging = path.join(dir, 'staging', app);
-  const manifestsDir = path.join(dir, 'apps');
+  const manifestsDir = options.manifestsDir ?? path.join(dir, 'apps');
   mkdirSync(manifestsDir, { recursive: true });
   const port = await freePort();
   const host = uniqueName('host');

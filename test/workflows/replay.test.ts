@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import { WithStartWorkflowOperation, type Client, type WorkflowHandle } from '@temporalio/client';
 import { appLockWorkflowId, backupWorkflowId, jobWorkflowId, restoreWorkflowId } from '../../src/common/names';
 import type { Progress } from '../../src/common/progress';
 import { createBackupApp, type BackupApp } from '../support/backup-app';
@@ -31,8 +31,12 @@ interface Scenario {
   stage?: Parameters<AppFixture['stage']>;
   /** Sent with the start, so it arrives before anything else happens. */
   signalWithStart?: string;
+  /** An Update sent with the start (update-with-start): it is taken before the first step. */
+  updateWithStart?: string;
   /** What an operator does while the run goes on. */
-  during?: (handle: WorkflowHandle) => Promise<void>;
+  during?: (handle: WorkflowHandle, fx: AppFixture) => Promise<void>;
+  /** Changes the manifest for this run; returns how to put it back. */
+  manifest?: (fx: AppFixture) => () => void;
   /** Recorded with an earlier release's workflow code (see above). */
   released?: boolean;
 }
@@ -42,6 +46,50 @@ const atStep = (name: string, status: string) => async (handle: WorkflowHandle) 
     const progress = await handle.query<Progress>('progress');
     if (progress.steps.find((s) => s.name === name)?.status !== status) throw new Error(`not at ${name} yet`);
   }, 60_000);
+
+const atState = (state: Progress['state']) => async (handle: WorkflowHandle) =>
+  waitFor(async () => {
+    if ((await handle.query<Progress>('progress')).state !== state) throw new Error(`not ${state} yet`);
+  }, 60_000);
+
+/** A build step that fails until `<dir>/fixed` exists, under onFailure: ask (and a short decision timeout). */
+const askOnFailure =
+  (options: { skippable?: boolean; decisionTimeout?: string } = {}) =>
+  (fx: AppFixture) => {
+    const steps = fx.manifest.steps as Record<string, unknown>;
+    rmSync(path.join(fx.dir, 'fixed'), { force: true });
+    steps.build = [
+      {
+        name: 'write assets',
+        run: [
+          'python3',
+          '-c',
+          'import os, sys\nsys.exit(0 if os.path.exists(sys.argv[1]) else 1)',
+          path.join(fx.dir, 'fixed'),
+        ],
+        ...(options.skippable ? { skippable: true } : {}),
+      },
+    ];
+    Object.assign(fx.manifest, { onFailure: 'ask', decisionTimeout: options.decisionTimeout ?? '1h' });
+    fx.save();
+    return () => {
+      delete steps.build;
+      delete fx.manifest.onFailure;
+      delete fx.manifest.decisionTimeout;
+      fx.save();
+    };
+  };
+
+/** A bake of a few seconds (the demo app answers 500 after `breakAfter` seconds when staged so). */
+const withBake = (fx: AppFixture) => {
+  Object.assign(fx.manifest.health as object, { bake: '6s', bakeInterval: '1s' });
+  fx.save();
+  return () => {
+    delete (fx.manifest.health as Record<string, unknown>).bake;
+    delete (fx.manifest.health as Record<string, unknown>).bakeInterval;
+    fx.save();
+  };
+};
 
 const SCENARIOS: Scenario[] = [
   { name: 'deploy-succeeded', type: 'deploy', stage: ['v1'], args: (fx) => [{ app: fx.app, ref: 'v1' }] },
@@ -101,7 +149,84 @@ const SCENARIOS: Scenario[] = [
       await handle.executeUpdate('approve');
     },
   },
+  {
+    name: 'deploy-ask-retried',
+    type: 'deploy',
+    stage: ['v7'],
+    args: (fx) => [{ app: fx.app, ref: 'v7' }],
+    manifest: askOnFailure(),
+    during: async (handle, fx) => {
+      await atState('waiting-decision')(handle);
+      writeFileSync(path.join(fx.dir, 'fixed'), 'ok');
+      await handle.executeUpdate('retry');
+    },
+  },
+  {
+    name: 'deploy-ask-skipped',
+    type: 'deploy',
+    stage: ['v8'],
+    args: (fx) => [{ app: fx.app, ref: 'v8' }],
+    manifest: askOnFailure({ skippable: true }),
+    during: async (handle) => {
+      await atState('waiting-decision')(handle);
+      await handle.executeUpdate('skip');
+    },
+  },
+  {
+    name: 'deploy-ask-rolled-back-now',
+    type: 'deploy',
+    stage: ['v9'],
+    args: (fx) => [{ app: fx.app, ref: 'v9' }],
+    manifest: askOnFailure(),
+    during: async (handle) => {
+      await atState('waiting-decision')(handle);
+      await handle.executeUpdate('rollback-now');
+    },
+  },
+  {
+    name: 'deploy-ask-no-decision',
+    type: 'deploy',
+    stage: ['v10'],
+    args: (fx) => [{ app: fx.app, ref: 'v10' }],
+    manifest: askOnFailure({ decisionTimeout: '2s' }),
+  },
+  {
+    name: 'deploy-paused-resumed',
+    type: 'deploy',
+    stage: ['v11'],
+    args: (fx) => [{ app: fx.app, ref: 'v11' }],
+    updateWithStart: 'pause',
+    during: async (handle) => {
+      await atState('paused')(handle);
+      await handle.executeUpdate('resume');
+    },
+  },
+  {
+    name: 'deploy-baked',
+    type: 'deploy',
+    stage: ['v12'],
+    args: (fx) => [{ app: fx.app, ref: 'v12' }],
+    manifest: withBake,
+  },
+  {
+    name: 'deploy-bake-failed',
+    type: 'deploy',
+    stage: ['v13', { behavior: 'http500-after:3' }],
+    args: (fx) => [{ app: fx.app, ref: 'v13' }],
+    manifest: withBake,
+  },
 ];
+
+async function withUpdate(
+  client: Client,
+  type: string,
+  options: { taskQueue: string; workflowId: string; args: unknown[] },
+  update: string,
+): Promise<WorkflowHandle> {
+  const startWorkflowOperation = new WithStartWorkflowOperation(type, { ...options, workflowIdConflictPolicy: 'FAIL' });
+  await client.workflow.executeUpdateWithStart(update, { startWorkflowOperation });
+  return startWorkflowOperation.workflowHandle();
+}
 
 /** Writes a finished run's history as the Temporal CLI shows it (the proto3 JSON that historyFromJSON reads). */
 function writeHistory(name: string, workflowId: string, runId: string): void {
@@ -267,6 +392,7 @@ async function recordMissing(client: Client): Promise<string[]> {
     await runOutcome(client, base.workflowId);
     for (const scenario of missing) {
       if (scenario.stage) fx.stage(...scenario.stage);
+      const restore = scenario.manifest?.(fx);
       const options = { taskQueue: fx.taskQueue, workflowId: appLockWorkflowId(fx.app), args: scenario.args(fx) };
       const handle = scenario.signalWithStart
         ? await client.workflow.signalWithStart(scenario.type, {
@@ -274,9 +400,12 @@ async function recordMissing(client: Client): Promise<string[]> {
             signal: scenario.signalWithStart,
             signalArgs: [],
           })
-        : await client.workflow.start(scenario.type, options);
-      await scenario.during?.(handle);
+        : scenario.updateWithStart
+          ? await withUpdate(client, scenario.type, options, scenario.updateWithStart)
+          : await client.workflow.start(scenario.type, options);
+      await scenario.during?.(handle, fx);
       await runOutcome(client, handle.workflowId);
+      restore?.();
       const { runId } = await handle.describe();
       writeHistory(scenario.name, handle.workflowId, runId);
     }

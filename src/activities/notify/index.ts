@@ -35,6 +35,8 @@ export interface NotifyRequest {
    * `job.summary` and, when a date failed, `job.failed`: one message goes out if `notify.on` selects any.
    */
   events?: string[];
+  /** The n-th time a run raises the same event (a deploy waiting for a second decision): its own message. */
+  occurrence?: number;
 }
 
 export interface NotifyResult {
@@ -84,7 +86,7 @@ export function notifyActivities(config: ActivityConfig) {
       const ids = channelIds(notify.channels);
       for (const [index, channel] of notify.channels.entries()) {
         const id = ids[index];
-        const key = idempotencyKey(report, event, id);
+        const key = idempotencyKey(report, request.occurrence ? `${event}#${request.occurrence}` : event, id);
         const entry = { key, workflowId: report.workflowId, runId: report.runId, event, channel: id };
         if (await wasSent(ledger, key)) {
           delivered.push(id);

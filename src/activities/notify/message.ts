@@ -1,3 +1,4 @@
+import { isWaitingEvent } from '../../common/notify-events';
 import type { Outcome, RunReport, StepProgress } from '../../common/progress';
 
 /** A notification as every channel renders it: e-mail subject and parts, webhook text. */
@@ -45,7 +46,8 @@ export function actionOf(report: RunReport): string {
 }
 
 export function composeMessage(report: RunReport, event: string, url: string): NotificationMessage {
-  const title = `${report.app}: ${actionOf(report)} ${OUTCOME_WORDS[report.outcome]}`;
+  const state = isWaitingEvent(event) ? 'WAITING FOR A DECISION' : OUTCOME_WORDS[report.outcome];
+  const title = `${report.app}: ${actionOf(report)} ${state}`;
   const subject = `[runbook] ${title}${report.summary ? ` — ${oneLine(report.summary, 120)}` : ''}`;
   return { event, title, subject, text: textBody(report, title, url), html: htmlBody(report, title, url), url };
 }

@@ -1,3 +1,4 @@
+import { isWaitingEvent } from '../../common/notify-events';
 import type { RunReport } from '../../common/progress';
 import { readBody } from '../http-body';
 import { ChannelError, type SendReceipt, type WebhookSettings } from './channels';
@@ -11,7 +12,7 @@ export function jsonPayload(report: RunReport, message: NotificationMessage, key
     title: message.title,
     app: report.app,
     kind: report.kind,
-    outcome: report.outcome,
+    outcome: isWaitingEvent(message.event) ? 'waiting' : report.outcome,
     summary: report.summary,
     error: report.error ?? null,
     url: message.url,

@@ -8,7 +8,7 @@ import { commandManager } from './command';
 import { composeManager } from './compose';
 import { processManager } from './process';
 import { systemdManager } from './systemd';
-import type { ServiceContext, ServiceManager } from './types';
+import type { ServiceContext, ServiceManager, ServiceObservation } from './types';
 
 export interface ServicesRequest {
   manifest: Manifest;
@@ -34,7 +34,13 @@ function managerFor(service: Service): ServiceManager {
   return managers[service.type] as ServiceManager;
 }
 
-function contextFor(config: ActivityConfig, request: ServicesRequest): ServiceContext {
+/** One look at a service for the bake; a manager that can only say running or not says that. */
+export async function observeService(service: Service, context: ServiceContext): Promise<ServiceObservation> {
+  const manager = managerFor(service);
+  return manager.observe ? manager.observe(service, context) : { running: await manager.isRunning(service, context) };
+}
+
+export function contextFor(config: ActivityConfig, request: ServicesRequest): ServiceContext {
   const env = commandEnvironment(request.manifest, config.env);
   const dir = request.dir ?? liveDir(request.manifest);
   const info = readReleaseInfo(dir);

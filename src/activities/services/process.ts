@@ -12,6 +12,7 @@ import {
   pause,
   procStat,
   stopTree,
+  treeMembers,
   trustedTree,
   type ProcessIdentity,
   type ProcessTree,
@@ -30,6 +31,7 @@ import { redact } from '../redact';
 import { pidsListeningOn } from './ports';
 import type { ServiceContext, ServiceManager } from './types';
 import { failure } from '../../common/failures';
+import { processesUsage } from './usage';
 
 type ProcessService = Extract<Service, { type: 'process' }>;
 
@@ -134,6 +136,21 @@ export const processManager: ServiceManager<ProcessService> = {
     const record = readRecord(recordFile(context, service));
     if (record && isTreeRunning(trustedTree(record))) return true;
     return service.port ? pidsListeningOn(service.port).length > 0 : false;
+  },
+
+  async observe(service, context) {
+    const record = readRecord(recordFile(context, service));
+    const tree = record && trustedTree(record);
+    const pids = tree ? treeMembers(tree) : [];
+    if (!record?.main || pids.length === 0) return { running: false };
+    const usage = processesUsage(pids);
+    return {
+      running: true,
+      instance: `${record.main.pid}@${record.main.start}`,
+      describe: `pid ${record.main.pid}`,
+      memoryBytes: usage.rssBytes,
+      cpuSeconds: usage.cpuSeconds,
+    };
   },
 };
 

@@ -1,5 +1,5 @@
 import type { Service } from '../../manifest/types';
-import { systemctlArgv } from '../commands/systemctl';
+import { parseSystemctlShow, systemctlArgv, systemctlShowArgv } from '../commands/systemctl';
 import { describeFailure, runCommand } from '../shell';
 import type { ServiceContext, ServiceManager } from './types';
 import { failure } from '../../common/failures';
@@ -28,5 +28,20 @@ export const systemdManager: ServiceManager<SystemdService> = {
   async isRunning(service, context) {
     const result = await runCommand({ argv: systemctlArgv('is-active', service), env: context.env, timeoutMs: 30_000 });
     return result.exitCode === 0;
+  },
+
+  async observe(service, context) {
+    const argv = systemctlShowArgv(service);
+    const result = await runCommand({ argv, env: context.env, redact: context.redact, timeoutMs: 30_000 });
+    if (result.exitCode !== 0) throw failure('ServiceObserveFailed', describeFailure(result, argv.join(' ')));
+    const unit = parseSystemctlShow(result.stdoutTail);
+    const restarts = unit.NRestarts ?? '0';
+    return {
+      running: unit.ActiveState === 'active',
+      instance: `${unit.MainPID ?? '0'}/${restarts}`,
+      describe: `MainPID ${unit.MainPID ?? '0'}, ${restarts} restart(s)`,
+      ...(unit.MemoryCurrent ? { memoryBytes: Number(unit.MemoryCurrent) } : {}),
+      ...(unit.CPUUsageNSec ? { cpuSeconds: Number(unit.CPUUsageNSec) / 1e9 } : {}),
+    };
   },
 };

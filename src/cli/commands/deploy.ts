@@ -11,7 +11,9 @@ interface DeployOptions {
   param?: Record<string, string>;
   seed?: boolean;
   approveRequired?: boolean;
+  onFailure?: string;
   wait: boolean;
+  waitLock?: boolean;
 }
 
 export function deployInput(app: string, options: DeployOptions): DeployInput {
@@ -26,6 +28,7 @@ export function deployInput(app: string, options: DeployOptions): DeployInput {
     ...(Object.keys(params).length > 0 ? { params } : {}),
     ...(options.seed ? { seed: true } : {}),
     ...(options.approveRequired ? { requireApproval: true } : {}),
+    ...(options.onFailure ? { onFailure: onFailurePolicy(options.onFailure) } : {}),
   };
   // The workflow's own check (allowed refs, param rules), so a deploy it would refuse never starts.
   try {
@@ -35,6 +38,14 @@ export function deployInput(app: string, options: DeployOptions): DeployInput {
     throw error;
   }
   return input;
+}
+
+function onFailurePolicy(value: string): 'rollback' | 'ask' {
+  if (value === 'rollback' || value === 'ask') return value;
+  throw new UsageError(
+    `--on-failure '${value}' is not a policy`,
+    'use rollback (undo at once) or ask (wait for runbook retry, skip or rollback-now)',
+  );
 }
 
 export function deployCommand(output: Output): Command {
@@ -47,13 +58,21 @@ export function deployCommand(output: Output): Command {
     .option('--param <key=value>', "a value for one of the manifest's params (repeatable)", collectParam)
     .option('--seed', "also run the manifest's seed steps")
     .option('--approve-required', 'wait for `runbook approve` before switching to the new release')
+    .option(
+      '--on-failure <policy>',
+      "when a step fails before the switch: rollback, or ask (wait for runbook retry|skip|rollback-now); default the manifest's onFailure",
+    )
+    .option('--wait-lock', 'if a deploy or rollback of the app is running, wait for it to end, then start')
     .option('--no-wait', 'return once the run has started')
     .addHelpText(
       'after',
-      '\nExamples:\n  $ runbook deploy almareia --ref v1.4.2\n  $ runbook deploy secretaria --ref main --param tenantId=42 --approve-required',
+      '\nExamples:\n  $ runbook deploy almareia --ref v1.4.2\n  $ runbook deploy secretaria --ref main --param tenantId=42 --approve-required\n  $ runbook deploy flowlog --ref v2 --on-failure ask --wait-lock',
     )
     .action(async (app: string, options: DeployOptions) => {
       const input = deployInput(app, options);
-      await startAndFollow(output, 'deploy', input, `deploy ${app} ${input.ref}`, { wait: options.wait });
+      await startAndFollow(output, 'deploy', input, `deploy ${app} ${input.ref}`, {
+        wait: options.wait,
+        waitLock: options.waitLock,
+      });
     });
 }

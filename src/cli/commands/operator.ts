@@ -63,6 +63,48 @@ export function abortCommand(output: Output): Command {
   });
 }
 
+export function retryCommand(output: Output): Command {
+  return updateCommand(output, {
+    update: 'retry',
+    description:
+      'run the failed step of a deploy waiting for a decision again, once the host is fixed (onFailure: ask)',
+    example: 'runbook retry deploy-flowlog',
+  });
+}
+
+export function skipCommand(output: Output): Command {
+  return updateCommand(output, {
+    update: 'skip',
+    description: 'go on without the failed step of a deploy waiting for a decision (only steps marked skippable)',
+    example: 'runbook skip deploy-flowlog',
+  });
+}
+
+export function rollbackNowCommand(output: Output): Command {
+  return updateCommand(output, {
+    update: 'rollbackNow',
+    description: 'roll back a deploy waiting for a decision now: its undos run, the previous version serves',
+    example: 'runbook rollback-now deploy-flowlog',
+  });
+}
+
+export function pauseCommand(output: Output): Command {
+  return updateCommand(output, {
+    update: 'pause',
+    description:
+      'hold a running deploy before its next step, to look before the switch (at most decisionTimeout, then it rolls back)',
+    example: 'runbook pause deploy-almareia',
+  });
+}
+
+export function resumeCommand(output: Output): Command {
+  return updateCommand(output, {
+    update: 'resume',
+    description: 'let a paused deploy go on with its next step',
+    example: 'runbook resume deploy-almareia',
+  });
+}
+
 export function cancelCommand(output: Output): Command {
   return new Command('cancel')
     .description('stop a running deploy (or any run) now: a deploy first undoes what it did, then ends cancelled')

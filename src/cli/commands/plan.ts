@@ -48,6 +48,10 @@ export function planLines(plan: PrintedPlan, manifest: Manifest, colors: Palette
     lines.push(`${host.host}, once every host is healthy:`);
     host.steps.forEach((step, i) => lines.push(`  ${String(i + 1).padStart(2)}. ${step.name}`));
   }
+  if (plan.onFailure.policy === 'ask')
+    lines.push(
+      `if a step fails before the switch, the deploy waits up to ${plan.onFailure.decisionTimeout} for runbook retry, skip (steps marked skippable) or rollback-now; then:`,
+    );
   lines.push('if a step fails, these undo what was done, in this order:');
   plan.compensations.forEach((c, i) => lines.push(`  ${String(i + 1).padStart(2)}. ${c}`));
   return lines;
@@ -63,6 +67,7 @@ export function planCommand(output: Output): Command {
     .option('--param <key=value>', "a value for one of the manifest's params (repeatable)", collectParam)
     .option('--seed', "include the manifest's seed steps")
     .option('--approve-required', 'include the approval gate')
+    .option('--on-failure <policy>', "rollback or ask; default the manifest's onFailure")
     .addHelpText(
       'after',
       '\nExamples:\n  $ runbook plan almareia --ref v1.4.2\n  $ runbook plan secretaria --ref main --param tenantId=42 --seed --json',
@@ -70,7 +75,13 @@ export function planCommand(output: Output): Command {
     .action(
       (
         app: string,
-        options: { ref: string; param?: Record<string, string>; seed?: boolean; approveRequired?: boolean },
+        options: {
+          ref: string;
+          param?: Record<string, string>;
+          seed?: boolean;
+          approveRequired?: boolean;
+          onFailure?: string;
+        },
       ) => {
         const input = deployInput(app, { ...options, wait: false });
         const manifest = loadAppManifest(app);

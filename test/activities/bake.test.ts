@@ -1,0 +1,149 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { stringify } from 'yaml';
+import { activityConfigFromEnv } from '../../src/activities';
+import { bakeActivities, type BakeResult } from '../../src/activities/bake';
+import { healthActivities } from '../../src/activities/health';
+import { serviceActivities } from '../../src/activities/services';
+import { demoManifest, stageDemoApp, type DemoBehavior } from '../../src/devserver/demo-app';
+import { freePort } from '../../src/devserver/ports';
+import { parseManifest } from '../../src/manifest/load';
+import type { Manifest } from '../../src/manifest/types';
+
+/**
+ * The bake on real app processes: one activity watches a started release for its whole window and fails the
+ * first round that finds it unhealthy (500s, a dead process, a restart, memory or CPU over the limit).
+ * Windows are a few seconds here; the deploy tests bake for a minute.
+ */
+describe('bake (real app processes)', () => {
+  const config = activityConfigFromEnv();
+  const services = serviceActivities(config);
+  const { bake } = bakeActivities(config);
+  const { captureLogOffsets, checkHealth } = healthActivities(config);
+  const dirs: string[] = [];
+  const started: Array<{ manifest: Manifest; dir: string }> = [];
+
+  afterAll(async () => {
+    for (const app of started)
+      await new MockActivityEnvironment().run(() => services.stopServices(app)).catch(() => undefined);
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Starts the demo app with `behavior`, as a deploy's start step does; returns what a bake needs. */
+  async function startApp(behavior: DemoBehavior, limits?: { memory?: string; cpu?: string }) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'runbook-bake-'));
+    dirs.push(dir);
+    const release = path.join(dir, 'release');
+    stageDemoApp(release, 'v1', { behavior });
+    const port = await freePort();
+    const raw = demoManifest({
+      app: `bake-${port}`,
+      host: 'bake-host',
+      root: path.join(dir, 'root'),
+      staging: release,
+      port,
+    });
+    const health = raw.health as Record<string, unknown>;
+    Object.assign(health, { bake: '1m', bakeInterval: '1s' });
+    if (limits) Object.assign((raw.services as Array<Record<string, unknown>>)[0], { limits });
+    const parsed = parseManifest(stringify(raw));
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+    const manifest = parsed.manifest;
+    const logOffsets = (await new MockActivityEnvironment().run(() => captureLogOffsets({ manifest }))) as Record<
+      string,
+      number
+    >;
+    await new MockActivityEnvironment().run(() => services.startServices({ manifest, dir: release }));
+    started.push({ manifest, dir: release });
+    // As in a deploy, the bake begins once the first checks pass.
+    await new MockActivityEnvironment().run(() =>
+      checkHealth({ manifest, check: manifest.health.checks[0], withinMs: 30_000, intervalMs: 250 }),
+    );
+    return { manifest, logOffsets };
+  }
+
+  const bakeFor = (
+    app: { manifest: Manifest; logOffsets: Record<string, number> },
+    seconds: number,
+    heartbeatDetails?: unknown,
+  ) => {
+    const env = new MockActivityEnvironment(heartbeatDetails ? { heartbeatDetails } : {});
+    const beats: unknown[] = [];
+    env.on('heartbeat', (details: unknown) => beats.push(details));
+    const until = new Date(Date.now() + seconds * 1000).toISOString();
+    const run = env.run(() =>
+      bake({ manifest: app.manifest, until, intervalMs: 1_000, logOffsets: app.logOffsets }),
+    ) as Promise<BakeResult>;
+    // Settled at once, so a bake that fails while another is awaited is not an unhandled rejection.
+    const outcome = run.then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error }),
+    );
+    return {
+      result: () => outcome.then((o) => ('error' in o ? Promise.reject(o.error) : o.value)),
+      beats,
+    };
+  };
+
+  const failure = async (promise: Promise<unknown>): Promise<ApplicationFailure> => {
+    const error = await promise.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ApplicationFailure);
+    expect(error).toMatchObject({ type: 'BakeFailed', nonRetryable: true });
+    return error as ApplicationFailure;
+  };
+
+  it('a healthy release bakes for the whole window; one that degrades fails the round that sees it', async () => {
+    const [healthy, http500, dies, grows, spins] = await Promise.all([
+      startApp('ok', { memory: '200MiB' }),
+      startApp('http500-after:3'),
+      startApp('exit-after:3'),
+      startApp('grow-after:3', { memory: '150MiB' }),
+      startApp('spin-after:3', { cpu: '2%' }),
+    ]);
+    const began = Date.now();
+    const runs = [healthy, http500, dies, grows, spins].map((app) => bakeFor(app, 12));
+
+    const done = await runs[0].result();
+    expect(Date.now() - began).toBeGreaterThanOrEqual(11_500);
+    expect(done.rounds).toBeGreaterThanOrEqual(5);
+    expect(done.summary).toMatch(
+      /^healthy for \d+ round\(s\): 3 check\(s\), 1 service\(s\) running without a restart; web peak \d+(\.\d)? MiB, \d+% CPU$/,
+    );
+    // Heartbeats carry what the Web UI shows while it bakes: rounds, time left, the last result.
+    expect(runs[0].beats.at(-1)).toMatchObject({ last: 'healthy', rounds: done.rounds });
+    expect(runs[0].beats.some((b) => /^\d+\.\ds$/.test((b as { remaining: string }).remaining))).toBe(true);
+
+    expect((await failure(runs[1].result())).message).toMatch(
+      // The app may turn between its two checks, so the first round that sees it names one or both of them.
+      /^bake failed with \S+ to go \(round \d+\): (home|login page) \(http:\S+\): answered 500, expected 200/,
+    );
+    expect((await failure(runs[2].result())).message).toMatch(
+      /^bake failed with \S+ to go \(round \d+\): web is not running any more \(was pid \d+\)(; |$)/,
+    );
+    expect((await failure(runs[3].result())).message).toMatch(
+      /: web uses \d+(\.\d)? MiB of memory, over its limit 150MiB$/,
+    );
+    expect((await failure(runs[4].result())).message).toMatch(
+      /: web used \d+% CPU over the last \d+\.\ds, over its limit 2%$/,
+    );
+  }, 90_000);
+
+  it('a retried attempt (its worker died) keeps the first attempt baseline: a new process is a restart', async () => {
+    const app = await startApp('ok');
+    const first = bakeFor(app, 2);
+    await first.result();
+    const baseline = (first.beats.at(-1) as { baseline: Record<string, { instance: string; describe: string }> })
+      .baseline;
+    expect(baseline.web.describe).toMatch(/^pid \d+$/);
+
+    const resumed = { ...(first.beats.at(-1) as object), baseline: { web: { instance: '1@1', describe: 'pid 1' } } };
+    const retry = bakeFor(app, 5, resumed);
+    expect((await failure(retry.result())).message).toMatch(/: web restarted \(pid 1 → pid \d+\)$/);
+  }, 60_000);
+});
