@@ -56,16 +56,14 @@ export default tseslint.config(
           ],
           patterns: [
             {
-              group: [
-                '../activities',
-                '../activities/*',
-                '../manifest/*',
-                '../client/*',
-                '../workers/*',
-                '../devserver/*',
-              ],
+              group: ['../activities', '../activities/*', '../manifest/*'],
               allowTypeImports: true,
               message: 'workflows and src/common import activities and manifests with `import type` only',
+            },
+            {
+              regex: '^(\\.\\./)+(client|cli|workers|devserver)(/|$)',
+              message:
+                'workflows and src/common never import the client library or the programs (CLI, workers, dev harness)',
             },
           ],
         },
@@ -82,6 +80,24 @@ export default tseslint.config(
         { name: 'setInterval', message: 'use sleep() from @temporalio/workflow' },
         { name: 'setTimeout', message: 'use sleep() from @temporalio/workflow' },
         { name: 'require', message: 'import workflow dependencies statically' },
+      ],
+    },
+  },
+  {
+    // Activities do the work the workflows ask for; the manifest layer is pure. Neither knows who calls them.
+    files: ['src/activities/**/*.ts', 'src/manifest/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+(workflows|client|cli|workers|devserver)(/|$)',
+              message:
+                'activities and src/manifest are imported by workflows, workers and the CLI, never the other way: move a shared rule to src/common',
+            },
+          ],
+        },
       ],
     },
   },

@@ -92,13 +92,64 @@ describe('lint keeps the layers apart', () => {
       expect.stringMatching(/'..\/devserver\/dev-environment' import is restricted.*never the other way/),
       expect.stringMatching(/'..\/workers\/worker' import is restricted.*never the other way/),
     ]);
-    // The CLI may run a worker (`runbook worker`) and the dev harness (`runbook dev`).
+    // The CLI may run a worker (`runbook worker`) and the dev harness (`runbook dev`): loaded by the command
+    // that uses them, so `runbook --help` stays fast.
     expect(
       problems('cli/commands/example.ts', [
-        "import { runWorkerProcess } from '../../workers/main';",
-        "import { startDevEnvironment } from '../../devserver/dev-environment';",
-        'export const a = [runWorkerProcess, startDevEnvironment];',
+        'export async function run() {',
+        "  const { runWorkerProcess } = await import('../../workers/process');",
+        "  const { startDevEnvironment } = await import('../../devserver/dev-environment');",
+        '  return [runWorkerProcess, startDevEnvironment];',
+        '}',
       ]),
     ).toEqual([]);
+    expect(
+      problems('cli/commands/example.ts', [
+        "import { runWorkerProcess } from '../../workers/process';",
+        'export const a = [runWorkerProcess];',
+      ]),
+    ).toEqual([expect.stringMatching(/'..\/..\/workers\/process' import is restricted.*await import/)]);
   });
+
+  it.each(['activities/example.ts', 'activities/notify/example.ts', 'manifest/example.ts'])(
+    'keeps %s free of workflows, the client and the programs',
+    (file) => {
+      const up = file.split('/').length === 3 ? '../../' : '../';
+      const found = problems(file, [
+        `import { deploy } from '${up}workflows';`,
+        `import { Runs } from '${up}client/runs';`,
+        `import { buildProgram } from '${up}cli/cli';`,
+        `import { createWorkers } from '${up}workers/worker';`,
+        `import { startDevServer } from '${up}devserver/dev-server';`,
+        "import { Client } from '@temporalio/client';",
+        `import { failure } from '${up}common/failures';`,
+        'export const a = [deploy, Runs, buildProgram, createWorkers, startDevServer, Client, failure];',
+      ]);
+      expect(found).toEqual(
+        ['workflows', 'client/runs', 'cli/cli', 'workers/worker', 'devserver/dev-server'].map((target) =>
+          expect.stringMatching(
+            new RegExp(`'${up.replace(/\./g, '\\.')}${target}' import is restricted.*never the other way`),
+          ),
+        ),
+      );
+    },
+  );
+
+  it.each(['workflows/example.ts', 'common/example.ts'])(
+    'keeps %s free of the client library and the programs, even as types',
+    (file) => {
+      const found = problems(file, [
+        "import type { Runs } from '../client/runs';",
+        "import type { Output } from '../cli/output';",
+        "import type { WorkerOptions } from '../workers/worker';",
+        "import type { DevServer } from '../devserver/dev-server';",
+        'export type All = [Runs, Output, WorkerOptions, DevServer];',
+      ]);
+      expect(found).toEqual(
+        ['client/runs', 'cli/output', 'workers/worker', 'devserver/dev-server'].map((target) =>
+          expect.stringMatching(new RegExp(`'\\.\\./${target}' import is restricted.*never import the client library`)),
+        ),
+      );
+    },
+  );
 });
