@@ -45,11 +45,11 @@ import {
 } from '../common/progress';
 import { ACTION, APP, OUTCOME, REF, RUNBOOK_SEARCH_ATTRIBUTES } from '../common/search-attributes';
 import { badInputProblems, parseInput, WORKFLOW_INPUT_SCHEMAS } from '../common/workflow-inputs';
-import type { z } from 'zod';
+import { z } from 'zod';
 import type * as workflows from '../workflows';
 import type { TemporalSettings } from './connection';
 import { UsageError } from './errors';
-import { visibilityQuery, type HistoryFilter } from './history-query';
+import { OUTCOMES, visibilityQuery, type HistoryFilter } from './history-query';
 
 export { HISTORY_KINDS, OUTCOMES, visibilityQuery, type HistoryFilter } from './history-query';
 
@@ -195,15 +195,16 @@ export function reportFromFailure(error: unknown): RunReport | undefined {
   return undefined;
 }
 
+/** What marks a workflow's result or failure detail as a RunReport (other fields are the workflow's own). */
+const runReportShape = z.looseObject({
+  kind: z.string(),
+  outcome: z.enum(OUTCOMES),
+  summary: z.string(),
+  steps: z.array(z.looseObject({ name: z.string(), status: z.string() })),
+});
+
 export function isRunReport(value: unknown): value is RunReport {
-  if (typeof value !== 'object' || value === null) return false;
-  const v = value as Record<string, unknown>;
-  return (
-    typeof v.kind === 'string' &&
-    typeof v.outcome === 'string' &&
-    Array.isArray(v.steps) &&
-    typeof v.summary === 'string'
-  );
+  return runReportShape.safeParse(value).success;
 }
 
 /** The innermost message of a workflow failure: the one a person can act on. */

@@ -12,7 +12,14 @@ export const WORKFLOW_TYPES = {
   backups: 'backups',
   job: 'job',
   inspect: 'inspect',
-} as const;
+  /** Lists an app's releases on its first host: `{ app }` → the releases view. */
+  releases: 'releases',
+  /** Holds an app's lock for a restore; started by workflows only. */
+  appLock: 'appLock',
+} as const satisfies { [K in WorkflowName]: K };
+
+/** Every workflow type the workers register (src/workflows/index.ts): the table above must name each. */
+type WorkflowName = keyof typeof import('../workflows');
 
 // The inputs' shapes are their schemas' (src/common/workflow-inputs.ts): deploy {app, ref, params?, seed?,
 // requireApproval?, onFailure?}, rollback {app, to?}, backup {app, target?}, restore {app, backup, scratch?}, job {app,
