@@ -56,14 +56,13 @@ export default tseslint.config(
           ],
           patterns: [
             {
-              group: ['../activities', '../activities/*', '../manifest/*'],
+              group: ['../activities', '../activities/*', '../manifest/*', '../client/*'],
               allowTypeImports: true,
-              message: 'workflows and src/common import activities and manifests with `import type` only',
+              message: 'workflows and src/common import activities, manifests and client types with `import type` only',
             },
             {
-              regex: '^(\\.\\./)+(client|cli|workers|devserver)(/|$)',
-              message:
-                'workflows and src/common never import the client library or the programs (CLI, workers, dev harness)',
+              regex: '^(\\.\\./)+(cli|workers|devserver)(/|$)',
+              message: 'workflows and src/common never import the programs (CLI, workers, dev harness), even as types',
             },
           ],
         },
@@ -84,7 +83,8 @@ export default tseslint.config(
     },
   },
   {
-    // Activities do the work the workflows ask for; the manifest layer is pure. Neither knows who calls them.
+    // Activities do the work the workflows ask for (with the client library when they talk to Temporal); the
+    // manifest layer is pure. Neither knows who calls them.
     files: ['src/activities/**/*.ts', 'src/manifest/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
@@ -92,7 +92,7 @@ export default tseslint.config(
         {
           patterns: [
             {
-              regex: '^(\\.\\./)+(workflows|client|cli|workers|devserver)(/|$)',
+              regex: '^(\\.\\./)+(workflows|cli|workers|devserver)(/|$)',
               message:
                 'activities and src/manifest are imported by workflows, workers and the CLI, never the other way: move a shared rule to src/common',
             },

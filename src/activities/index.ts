@@ -12,6 +12,7 @@ import { releaseActivities } from './releases';
 import { serviceActivities } from './services';
 import { snapshotActivities } from './snapshots';
 import { stepActivities } from './steps';
+import { watchActivities } from './watch';
 
 /** Every activity of the project, bound to the worker's configuration. */
 export function createActivities(config: ActivityConfig) {
@@ -29,6 +30,7 @@ export function createActivities(config: ActivityConfig) {
     ...auditActivities(config),
     ...jobActivities(config),
     ...backupActivities(config),
+    ...watchActivities(config),
   };
 }
 

@@ -51,7 +51,7 @@ function instrumentsOf(meter: MetricMeter): Instruments {
       missedSchedules: meter.createCounter(
         'runbook_schedule_missed',
         'runs',
-        'Scheduled runs that did not start when due, by schedule and reason',
+        'Scheduled slots without a successful run by their deadline (one per missed-run alert), by schedule and reason',
       ),
     };
     instruments.set(meter, found);
@@ -98,8 +98,8 @@ function recordJobDates(m: Instruments, report: RunReport): void {
 }
 
 /**
- * A scheduled run that did not start when due (missed-run detection, issue #16, calls this from its activity):
- * `runbook_schedule_missed_total{app, schedule, reason}`.
+ * A scheduled slot without a successful run by its deadline (the watcher's recordMissedSchedule activity calls
+ * this once per alert): `runbook_schedule_missed_total{app, schedule, reason}`.
  */
 export function recordMissedSchedule(
   meter: MetricMeter,

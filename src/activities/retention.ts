@@ -6,6 +6,13 @@
  */
 import { dateInZone } from '../common/dates';
 
+import type { Manifest } from '../manifest/types';
+
+/** Days and weeks as the team's backup schedule counts them (its time zone), else UTC. */
+export function retentionTimeZone(manifest: Pick<Manifest, 'schedules'>): string {
+  return manifest.schedules.find((s) => s.run === 'backup')?.timezone ?? 'UTC';
+}
+
 export interface RetentionPolicy {
   last?: number;
   daily?: number;
@@ -18,6 +25,8 @@ export interface RetentionItem {
   /** ISO time the backup is for (its logical date). */
   time: string;
   verified: boolean;
+  /** Verified, but flagged as much smaller or faster than the recent ones. */
+  suspect?: boolean;
 }
 
 export interface RetentionPlan {
@@ -61,6 +70,9 @@ export function planRetention(
     }
   }
   if (verified.length > 0 && !reasons.has(verified[0].id)) keep(verified[0].id, 'newest verified');
+  // Suspect backups (a dump that shrank to nothing) must not push the last good one out.
+  const trusted = verified.find((i) => !i.suspect);
+  if (trusted && !reasons.has(trusted.id)) keep(trusted.id, 'newest verified backup not flagged as suspect');
 
   const newestVerifiedTime = verified[0]?.time;
   const plan: RetentionPlan = { keep: [], delete: [] };

@@ -4,6 +4,7 @@ import { backupsCommand } from './commands/backups';
 import { demoCommand } from './commands/demo';
 import { deployCommand } from './commands/deploy';
 import { devCommand } from './commands/dev';
+import { drillCommand } from './commands/drill';
 import { historyCommand } from './commands/history';
 import { inspectCommand } from './commands/inspect';
 import { jobCommand } from './commands/job';
@@ -58,6 +59,7 @@ export function buildProgram(output: () => Output): Command {
     backupCommand,
     restoreCommand,
     backupsCommand,
+    drillCommand,
     jobCommand,
     scheduleCommand,
     inspectCommand,

@@ -23,6 +23,7 @@ export const HISTORY_KINDS: readonly string[] = [
   WORKFLOW_TYPES.rollback,
   WORKFLOW_TYPES.backup,
   WORKFLOW_TYPES.restore,
+  WORKFLOW_TYPES.drill,
   WORKFLOW_TYPES.job,
 ];
 

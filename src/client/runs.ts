@@ -22,6 +22,7 @@ import type { SearchAttributePair } from '@temporalio/common';
 import {
   type BackupInput,
   type DeployInput,
+  type DrillInput,
   type JobInput,
   type RestoreInput,
   type RollbackInput,
@@ -30,6 +31,7 @@ import {
 import {
   appLockWorkflowId,
   backupWorkflowId,
+  drillWorkflowId,
   jobWorkflowId,
   restoreWorkflowId,
   runUrl,
@@ -53,8 +55,11 @@ import { OUTCOMES, visibilityQuery, type HistoryFilter } from './history-query';
 
 export { HISTORY_KINDS, OUTCOMES, visibilityQuery, type HistoryFilter } from './history-query';
 
-/** The workflows a client starts: every one but `backups` (read through its own command) and `appLock` (internal). */
-export type StartableKind = Exclude<keyof typeof WORKFLOW_INPUT_SCHEMAS, 'backups'>;
+/**
+ * The workflows a client starts: every one but `backups` (read through its own command), `watch` (started by
+ * `runbook schedule apply`) and `appLock` (internal).
+ */
+export type StartableKind = Exclude<keyof typeof WORKFLOW_INPUT_SCHEMAS, 'backups' | 'watch'>;
 
 /** What each workflow takes: what its input schema accepts (src/common/workflow-inputs.ts, checked before starting). */
 export type RunInputs = { [K in StartableKind]: z.input<(typeof WORKFLOW_INPUT_SCHEMAS)[K]> };
@@ -131,7 +136,7 @@ export function runStamp(now: Date): string {
 }
 
 /** Kinds whose runs are on-call's business: they carry the App/Action search attributes from the start. */
-const RECORDED_KINDS: readonly StartableKind[] = ['deploy', 'rollback', 'backup', 'restore', 'job'];
+const RECORDED_KINDS: readonly StartableKind[] = ['deploy', 'rollback', 'backup', 'restore', 'drill', 'job'];
 
 /** The workflow id a run of this kind gets; deploy and rollback share the app's lock id. */
 export function workflowIdFor<K extends StartableKind>(kind: K, input: RunInputs[K], now: Date): string {
@@ -144,6 +149,8 @@ export function workflowIdFor<K extends StartableKind>(kind: K, input: RunInputs
       return backupWorkflowId(input.app, (input as BackupInput).target, stamp);
     case 'restore':
       return restoreWorkflowId(input.app, stamp);
+    case 'drill':
+      return drillWorkflowId(input.app, (input as DrillInput).target, stamp);
     case 'job':
       return jobWorkflowId(input.app, (input as JobInput).job, stamp);
     default:
@@ -161,6 +168,8 @@ export function startSummary<K extends StartableKind>(kind: K, input: RunInputs[
       return `rollback ${input.app}${(input as RollbackInput).to ? ` to ${(input as RollbackInput).to}` : ''}`;
     case 'backup':
       return `backup ${input.app}${(input as BackupInput).target ? ` ${(input as BackupInput).target}` : ''}`;
+    case 'drill':
+      return `drill ${input.app}${(input as DrillInput).target ? ` ${(input as DrillInput).target}` : ''}`;
     case 'restore':
       return `restore ${input.app} from ${(input as RestoreInput).backup}${(input as RestoreInput).scratch ? ' (scratch)' : ''}`;
     case 'job': {

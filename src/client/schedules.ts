@@ -1,16 +1,17 @@
 import { createHash } from 'node:crypto';
 import {
   ScheduleNotFoundError,
+  WorkflowNotFoundError,
   type Client,
   type ScheduleDescription,
   type ScheduleOptions,
   type ScheduleOverlapPolicy,
   type ScheduleUpdateOptions,
 } from '@temporalio/client';
-import { WORKFLOW_TYPES, type BackupInput, type JobInput } from '../common/contracts';
+import { WORKFLOW_TYPES, type BackupInput, type DrillInput, type JobInput } from '../common/contracts';
 import { durationMs } from '../common/duration';
-import { backupWorkflowId, jobWorkflowId, scheduleId } from '../common/names';
-import { APP } from '../common/search-attributes';
+import { backupWorkflowId, drillWorkflowId, jobWorkflowId, scheduleId, watchWorkflowId } from '../common/names';
+import { ACTION, APP } from '../common/search-attributes';
 import type { Manifest, Schedule } from '../manifest/types';
 
 /*
@@ -38,11 +39,15 @@ export function parseScheduleRef(ref: string): string {
   return slash > 0 ? scheduleId(ref.slice(0, slash), ref.slice(slash + 1)) : ref;
 }
 
-export type ScheduleAction = { type: 'backup'; input: BackupInput } | { type: 'job'; input: JobInput };
+export type ScheduleAction =
+  { type: 'backup'; input: BackupInput } | { type: 'drill'; input: DrillInput } | { type: 'job'; input: JobInput };
 
 export function scheduleAction(manifest: Manifest, schedule: Schedule): ScheduleAction {
-  if (schedule.run === 'backup')
-    return { type: 'backup', input: { app: manifest.app, ...(schedule.target ? { target: schedule.target } : {}) } };
+  if (schedule.run === 'backup' || schedule.run === 'drill')
+    return {
+      type: schedule.run,
+      input: { app: manifest.app, ...(schedule.target ? { target: schedule.target } : {}) },
+    };
   return {
     type: 'job',
     input: {
@@ -102,20 +107,22 @@ export function desiredSchedule(manifest: Manifest, schedule: Schedule, taskQueu
     cron: schedule.cron,
     timezone: schedule.timezone,
     runs:
-      action.type === 'backup'
-        ? `backup ${action.input.target ?? '(all targets)'}`
-        : `job ${action.input.job}${action.input.mode ? ` (${action.input.mode})` : ''}`,
+      action.type === 'job'
+        ? `job ${action.input.job}${action.input.mode ? ` (${action.input.mode})` : ''}`
+        : `${action.type} ${action.input.target ?? '(all targets)'}`,
   };
   const workflowId =
-    action.type === 'backup'
-      ? backupWorkflowId(manifest.app, action.input.target)
-      : jobWorkflowId(manifest.app, action.input.job);
+    action.type === 'job'
+      ? jobWorkflowId(manifest.app, action.input.job)
+      : action.type === 'backup'
+        ? backupWorkflowId(manifest.app, action.input.target)
+        : drillWorkflowId(manifest.app, action.input.target);
   return {
     scheduleId: id,
     spec: { cronExpressions: [schedule.cron], timezone: schedule.timezone },
     action: {
       type: 'startWorkflow',
-      workflowType: action.type === 'backup' ? WORKFLOW_TYPES.backup : WORKFLOW_TYPES.job,
+      workflowType: WORKFLOW_TYPES[action.type],
       // Temporal appends the scheduled time to this id, one run per time.
       workflowId,
       args: [action.input],
@@ -319,4 +326,44 @@ function offsetMs(instant: Date, timeZone: string): number {
   const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
   const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
   return asUtc - Math.floor(instant.getTime() / 1000) * 1000;
+}
+
+export interface WatcherStatus {
+  workflowId: string;
+  /** Whether this call started it (false: it was already watching). */
+  started: boolean;
+}
+
+/**
+ * Starts the app's watcher (workflow `watch`, id `watch-<app>`) unless it already runs: it alerts on slots
+ * without a successful run and on stale backups. Apps with neither schedules nor backups need none.
+ */
+export async function ensureWatcher(
+  client: Client,
+  manifest: Manifest,
+  taskQueue: string,
+): Promise<WatcherStatus | undefined> {
+  if (manifest.schedules.length === 0 && (manifest.backups?.targets.length ?? 0) === 0) return undefined;
+  const workflowId = watchWorkflowId(manifest.app);
+  const running = await client.workflow
+    .getHandle(workflowId)
+    .describe()
+    .then((d) => d.status.name === 'RUNNING')
+    .catch((error: unknown) => {
+      if (error instanceof WorkflowNotFoundError) return false;
+      throw error;
+    });
+  if (running) return { workflowId, started: false };
+  await client.workflow.start(WORKFLOW_TYPES.watch, {
+    taskQueue,
+    workflowId,
+    args: [{ app: manifest.app }],
+    // Two applies at once must not start two watchers: the second finds the first.
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    typedSearchAttributes: [
+      { key: APP, value: manifest.app },
+      { key: ACTION, value: 'watch' },
+    ],
+  });
+  return { workflowId, started: true };
 }

@@ -16,6 +16,10 @@ export const WORKFLOW_TYPES = {
   releases: 'releases',
   /** Holds an app's lock for a restore; started by workflows only. */
   appLock: 'appLock',
+  /** Watches an app's schedules and backups and alerts on missed runs: `{ app }`, one per app, long-running. */
+  watch: 'watch',
+  /** Restores the newest backup of a target into a throwaway copy and records the evidence. */
+  drill: 'drill',
 } as const satisfies { [K in WorkflowName]: K };
 
 /** Every workflow type the workers register (src/workflows/index.ts): the table above must name each. */
@@ -24,7 +28,8 @@ type WorkflowName = keyof typeof import('../workflows');
 // The inputs' shapes are their schemas' (src/common/workflow-inputs.ts): deploy {app, ref, params?, seed?,
 // requireApproval?, onFailure?}, rollback {app, to?}, backup {app, target?}, restore {app, backup, scratch?}, job {app,
 // job, date? | from?+to?, mode?, params?, timezone?}.
-export type { BackupInput, DeployInput, JobInput, RestoreInput, RollbackInput } from './workflow-inputs';
+// drill {app, target?}; watch {app, every?, since?, looksPerRun?, state?}.
+export type { BackupInput, DeployInput, DrillInput, JobInput, RestoreInput, RollbackInput } from './workflow-inputs';
 
 /**
  * Signals of a deploy waiting at its approval gate, as released before the gate took Updates. Still handled:

@@ -32,6 +32,9 @@ export const FAILURES = {
   BackupNotFound: { retryable: false, means: 'no backup with that id in the catalogue' },
   BackupMissing: { retryable: false, means: "the catalogued backup's file is gone" },
   ChecksumMismatch: { retryable: false, means: "the backup's file does not match its catalogued checksum" },
+  OffsiteConfig: { retryable: false, means: "the manifest's backups.offsite settings cannot be used" },
+  OffsiteCopyMissing: { retryable: false, means: 'the off-site copy of a backup is gone' },
+  DecryptionFailed: { retryable: false, means: 'an encrypted off-site copy could not be decrypted with the key given' },
   BackupUnverified: { retryable: false, means: 'the backup did not pass verification' },
   RestoreConflict: { retryable: false, means: 'the restore would overwrite something it must not' },
   VerificationFailed: { retryable: false, means: 'a backup did not read back or restore cleanly' },
@@ -64,6 +67,8 @@ export const FAILURES = {
   BackupFailed: { retryable: false, means: 'at least one backup target failed' },
   RestoreFailed: { retryable: false, means: 'the restore failed' },
   JobFailed: { retryable: false, means: 'at least one date of the job failed' },
+  DrillFailed: { retryable: false, means: 'a restore drill did not prove a backup restores' },
+  DrillCheckFailed: { retryable: false, means: "a drill's sanity queries failed on the restored copy" },
   WorkflowBug: { retryable: false, means: "an unexpected error in Runbook's own workflow code ended the run" },
 } as const satisfies Record<string, FailureKind>;
 

@@ -47,6 +47,16 @@ export function backupWorkflowId(app: string, target: string | undefined, stamp?
   return `backup-${app}${target ? `-${target}` : ''}${stamp ? `-${stamp}` : ''}`;
 }
 
+/** A restore drill's run id; a schedule gives the id without the stamp and Temporal appends the scheduled time. */
+export function drillWorkflowId(app: string, target: string | undefined, stamp?: string): string {
+  return `drill-${app}${target ? `-${target}` : ''}${stamp ? `-${stamp}` : ''}`;
+}
+
+/** The one watcher of an app's schedules and backups (see WORKFLOW_TYPES.watch). */
+export function watchWorkflowId(app: string): string {
+  return `watch-${app}`;
+}
+
 export function restoreWorkflowId(app: string, stamp: string): string {
   return `restore-${app}-${stamp}`;
 }
@@ -59,6 +69,11 @@ export function jobWorkflowId(app: string, job: string, stamp?: string): string 
 /** The Temporal Schedule of a manifest's `schedules` entry. */
 export function scheduleId(app: string, name: string): string {
   return `runbook-${app}-${name}`;
+}
+
+/** The Web UI page of a schedule. */
+export function scheduleUrl(uiUrl: string, namespace: string, scheduleId: string): string {
+  return `${uiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/schedules/${encodeURIComponent(scheduleId)}`;
 }
 
 /** The Web UI page of one run. */

@@ -39,7 +39,8 @@ export interface Progress {
   waiting?: Waiting;
 }
 
-export type RunKind = 'deploy' | 'rollback' | 'backup' | 'restore' | 'job';
+/** `schedule` reports are the watcher's alerts about a schedule's slot; `drill` runs are restore drills. */
+export type RunKind = 'deploy' | 'rollback' | 'backup' | 'restore' | 'job' | 'drill' | 'schedule';
 /** `unreachable`: a host the run needed had no worker within the manifest's unreachableAfter. */
 export type Outcome = 'succeeded' | 'rolled_back' | 'failed' | 'cancelled' | 'unreachable';
 
@@ -63,6 +64,8 @@ export interface RunReport {
   release?: string;
   /** Kind-specific facts (artifact ids, dates processed, hosts). */
   details?: Record<string, unknown>;
+  /** The notification's title when the outcome word would mislead (an alert: `… MISSED …`, `… SUSPECT …`). */
+  title?: string;
 }
 
 export const PROGRESS_QUERY = 'progress';

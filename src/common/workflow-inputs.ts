@@ -150,6 +150,30 @@ export const jobInputSchema = inputObject(
     issue('to', `${input.from}..${input.to} is ${days} dates, more than ${MAX_JOB_DATES} in one run; split the range`);
 });
 
+export const drillInputSchema = inputObject(
+  { app: appName, target: itemName('backup target').optional() },
+  '{"app": "orquetask"} or {"app": "orquetask", "target": "database"}',
+);
+
+const DURATION_HINT = 'a duration of 1s or more, such as 1m or 30s';
+export const watchInputSchema = inputObject(
+  {
+    app: appName,
+    every: z
+      .string({ error: `expected ${DURATION_HINT}` })
+      .regex(/^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$/, { error: `expected ${DURATION_HINT}` })
+      .optional(),
+    since: z
+      .string({ error: 'expected an ISO time such as 2026-11-24T05:00:00Z' })
+      .refine((v) => !Number.isNaN(Date.parse(v)), { error: 'expected an ISO time such as 2026-11-24T05:00:00Z' })
+      .optional(),
+    looksPerRun: z.number().int().min(1, { error: 'expected a whole number of 1 or more' }).optional(),
+    /** What the previous run of the watcher knew (continue-as-new). */
+    state: z.record(z.string(), z.unknown()).optional(),
+  },
+  '{"app": "orquetask"}',
+);
+
 const appOnly = (example: string) => inputObject({ app: appName }, example);
 export const inspectInputSchema = appOnly('{"app": "almareia"}');
 export const releasesInputSchema = appOnly('{"app": "almareia"}');
@@ -165,6 +189,8 @@ export const WORKFLOW_INPUT_SCHEMAS = {
   inspect: inspectInputSchema,
   releases: releasesInputSchema,
   backups: backupsInputSchema,
+  drill: drillInputSchema,
+  watch: watchInputSchema,
 } as const;
 
 export type DeployInput = z.output<typeof deployInputSchema>;
@@ -172,6 +198,7 @@ export type RollbackInput = z.output<typeof rollbackInputSchema>;
 export type BackupInput = z.output<typeof backupInputSchema>;
 export type RestoreInput = z.output<typeof restoreInputSchema> & { backup: string };
 export type JobInput = z.output<typeof jobInputSchema>;
+export type DrillInput = z.output<typeof drillInputSchema>;
 export type AppInput = z.output<typeof inspectInputSchema>;
 
 /** One refused field: where (a dotted path, `input` for the whole) and what to send instead. */

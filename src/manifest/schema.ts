@@ -192,6 +192,47 @@ const sourceSchema = z.discriminatedUnion('type', [gitSource, copySource, imageS
 
 // ---- services -------------------------------------------------------------------------------------
 
+const nginxProxy = z.strictObject({
+  type: z.literal('nginx'),
+  upstreamFile: absolutePath.describe(
+    "The file Runbook writes `server 127.0.0.1:<port>;` into; include it inside the site's upstream block",
+  ),
+  test: commandSchema.default(['nginx', '-t']).describe('Checks the configuration before a reload'),
+  reload: commandSchema.default(['nginx', '-s', 'reload']).describe('Makes nginx read the new upstream'),
+  pidFile: absolutePath
+    .default('/run/nginx.pid')
+    .describe("nginx's pid file: the switch waits until the workers of the old configuration have finished"),
+});
+const caddyProxy = z.strictObject({
+  type: z.literal('caddy'),
+  admin: httpUrl.default('http://localhost:2019').describe("Caddy's admin API"),
+  upstreamId: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/, { error: 'expected the @id of the reverse_proxy handler, such as almareia-web' })
+    .describe('The "@id" of the reverse_proxy handler whose upstreams Runbook sets'),
+});
+
+const blueGreen = z
+  .strictObject({
+    ports: z
+      .tuple([port, port], { error: 'expected the two ports the releases take turns on, such as [5001, 5002]' })
+      .refine(([a, b]) => a !== b, { error: 'expected two different ports' }),
+    proxy: z.discriminatedUnion('type', [nginxProxy, caddyProxy], {
+      error: 'expected proxy.type to be nginx or caddy',
+    }),
+    check: z
+      .string()
+      .regex(/^\//, { error: 'expected a path such as /health' })
+      .default('/')
+      .describe("Path that must answer 2xx on the new release's port before the proxy switches to it"),
+    drain: duration
+      .default('2s')
+      .describe('How long the old release keeps running after the switch, for requests it is still answering'),
+  })
+  .describe(
+    'Zero-downtime switch: start the new release on the idle port, check it there, point the proxy at it, drain, stop the old one',
+  );
+
 const SIZE_HINT = 'expected a size such as 512MiB or 1.5G (1024-based, as systemd reads it)';
 const SHARE_HINT = 'expected a share of one CPU core such as 80% or 150%';
 const limitsSchema = z
@@ -216,12 +257,13 @@ const noLimits = z
 const processService = z.strictObject({
   name,
   type: z.literal('process'),
-  start: commandSchema,
+  start: commandSchema.describe('With blueGreen, it listens on $PORT or on {{port}} in its arguments'),
   port: port.optional().describe('Port it listens on; its owner is stopped before a start'),
   cwd: z.string().optional(),
   env: envValues.optional(),
   log: z.string().optional().describe('Log file (default logs/<name>.log under the app root)'),
   stopTimeout: duration.default('10s'),
+  blueGreen: blueGreen.optional(),
   limits: limitsSchema.optional(),
 });
 const systemdService = z.strictObject({
@@ -277,7 +319,29 @@ export const NOTIFY_EVENTS = [
   'restore.failed',
   'job.summary',
   'job.failed',
+  'drill.succeeded',
+  'drill.failed',
+  /** The watcher's alerts: a schedule's slot without a successful run by its deadline. */
+  'schedule.missed',
+  /** A backup much smaller or faster than the recent ones. */
+  'backup.suspect',
+  /** A target whose newest verified backup is older than its maximum age. */
+  'backup.stale',
 ] as const;
+
+/**
+ * What a manifest's notifications select when it does not say: failures, unreachable hosts, a deploy waiting for
+ * a decision, and the watcher's alerts.
+ */
+const DEFAULT_NOTIFY_ON: Array<(typeof NOTIFY_EVENTS)[number]> = [
+  'rolled_back',
+  'failed',
+  'unreachable',
+  'waiting',
+  'schedule.missed',
+  'backup.suspect',
+  'backup.stale',
+];
 
 const emailChannel = z.strictObject({
   name: z.string().optional(),
@@ -310,7 +374,7 @@ const webhookChannel = z.strictObject({
 const notifySchema = z.strictObject({
   on: z
     .array(z.enum(NOTIFY_EVENTS))
-    .default(['rolled_back', 'failed', 'unreachable', 'waiting'])
+    .default(DEFAULT_NOTIFY_ON)
     .describe('Events to send; waiting: a deploy waits for a decision on a failed step (onFailure: ask)'),
   channels: z.array(z.union([emailChannel, webhookChannel])).default([]),
 });
@@ -337,22 +401,96 @@ const filesBackup = z.strictObject({
   }),
 });
 
+const keepSchema = z.strictObject({
+  last: z.number().int().min(1).optional(),
+  daily: z.number().int().min(0).optional(),
+  weekly: z.number().int().min(0).optional(),
+  monthly: z.number().int().min(0).optional(),
+});
+
+const ageRecipient = z.string().regex(/^age1[a-z0-9]{20,}$/, {
+  error: 'expected an age public key such as age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p',
+});
+
+const offsiteSchema = z.strictObject({
+  s3: z.strictObject({
+    bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, {
+      error: 'expected an S3 bucket name: 3 to 63 lowercase letters, digits, dots and dashes',
+    }),
+    prefix: z.string().optional().describe("Key prefix of this app's copies (default <app>/)"),
+    region: z.string().min(1).default('us-east-1'),
+    endpoint: httpUrl.optional().describe('S3-compatible endpoint (MinIO, R2, B2); omit for AWS S3'),
+    forcePathStyle: z.boolean().optional().describe('Path-style URLs (default: true when endpoint is set)'),
+    accessKeyIdEnv: envName.default('AWS_ACCESS_KEY_ID'),
+    secretAccessKeyEnv: envName.default('AWS_SECRET_ACCESS_KEY'),
+    sessionTokenEnv: envName.optional(),
+    partSizeMb: z.number().int().min(5).max(5120).default(16).describe('Multipart upload part size, in MiB'),
+  }),
+  targets: z.array(name).optional().describe('Targets copied off-site (default: every target)'),
+  keep: keepSchema.optional().describe('Retention of the off-site copies (default: backups.keep)'),
+  encrypt: z
+    .strictObject({
+      recipients: z.array(ageRecipient).min(1).describe('age public keys; only their private keys can read a copy'),
+      identityEnv: envName
+        .default('RUNBOOK_AGE_IDENTITY')
+        .describe('Variable holding the age private key (AGE-SECRET-KEY-1...) on the host that restores'),
+    })
+    .optional()
+    .describe('Encrypt with age before anything leaves the host'),
+});
+
 const backupsSchema = z.strictObject({
   dir: absolutePath.optional().describe('Where artifacts live (default <root>/backups)'),
   targets: z.array(z.union([postgresBackup, filesBackup])).default([]),
-  keep: z
-    .strictObject({
-      last: z.number().int().min(1).optional(),
-      daily: z.number().int().min(0).optional(),
-      weekly: z.number().int().min(0).optional(),
-      monthly: z.number().int().min(0).optional(),
-    })
-    .default({ last: 7 }),
+  keep: keepSchema.default({ last: 7 }),
   verifyRestore: z
     .strictObject({ target: name, sanityQuery: z.string().min(1) })
     .optional()
     .describe('Restore each new dump into a scratch database and run this query'),
   stopServicesOnRestore: z.boolean().default(true),
+  offsite: offsiteSchema.optional().describe('Copy verified backups to S3-compatible storage'),
+  alerts: z
+    .strictObject({
+      maxShrink: z
+        .number()
+        .min(0)
+        .max(1)
+        .default(0.5)
+        .describe('Flag a backup smaller than the median of the recent verified ones by more than this share'),
+      minDurationShare: z
+        .number()
+        .min(0)
+        .max(1)
+        .default(0.1)
+        .describe('Flag a backup that took less than this share of their median time'),
+      compareWith: z
+        .number()
+        .int()
+        .min(3)
+        .max(100)
+        .default(7)
+        .describe('How many recent verified backups of the target make the median'),
+      maxAge: duration
+        .optional()
+        .describe(
+          "Alert when a target's newest verified backup is older (default: twice the longest gap of its schedule)",
+        ),
+    })
+    .default({ maxShrink: 0.5, minDurationShare: 0.1, compareWith: 7 })
+    .describe('When a backup looks wrong (too small, too fast) or the newest is too old'),
+  drill: z
+    .strictObject({
+      targets: z.array(name).optional().describe('Targets drilled (default: every target)'),
+      queries: z
+        .array(z.string().min(1))
+        .default([])
+        .describe(
+          'Sanity queries run on the restored copy: each must return a row whose first value is not false/null',
+        ),
+      maxRto: duration.optional().describe('A drill whose restore takes longer fails'),
+    })
+    .optional()
+    .describe('Restore drills: the newest backup restored into a throwaway copy, checked and timed'),
 });
 
 // ---- jobs and schedules ---------------------------------------------------------------------------
@@ -411,13 +549,16 @@ const scheduleSchema = z.strictObject({
     .string()
     .default('UTC')
     .refine(isTimeZone, { error: 'expected an IANA time zone such as America/Sao_Paulo' }),
-  run: z.enum(['backup', 'job']),
+  run: z.enum(['backup', 'job', 'drill']),
   job: name.optional(),
   target: name.optional(),
   mode: z.string().optional(),
   params: z.record(z.string(), z.string()).optional(),
   overlap: z.enum(OVERLAP).default('skip'),
   catchupWindow: duration.default('1d'),
+  deadline: duration
+    .default('1h')
+    .describe('A run for each slot must have succeeded this long after it, or the watcher alerts (missed run)'),
   paused: z.boolean().default(false),
   note: z.string().optional(),
 });
@@ -520,7 +661,7 @@ export const manifestSchema = z
     decisionTimeout: duration
       .default('1h')
       .describe('How long a deploy waits for a decision (onFailure: ask) or a resume; then it rolls back'),
-    notify: notifySchema.default({ on: ['rolled_back', 'failed', 'unreachable', 'waiting'], channels: [] }),
+    notify: notifySchema.default({ on: DEFAULT_NOTIFY_ON, channels: [] }),
     backups: backupsSchema.optional(),
     jobs: z.array(jobSchema).default([]),
     schedules: z.array(scheduleSchema).default([]),
@@ -545,6 +686,17 @@ function checkCrossReferences(m: RawManifest, ctx: z.RefinementCtx): void {
     ['services'],
     issue,
   );
+  m.services.forEach((service, i) => {
+    if (service.type !== 'process') return;
+    if (service.blueGreen) checkTemplates(service.start, false, ['port'], ['services', i, 'start'], issue);
+    else if ((Array.isArray(service.start) ? service.start : [service.start]).some((w) => placeholders(w).length > 0))
+      issue(['services', i, 'start'], 'placeholders ({{port}}) are filled only for blueGreen services');
+    if (!service.blueGreen) return;
+    if (service.port !== undefined)
+      issue(['services', i, 'port'], 'with blueGreen the proxy owns the public port: drop port, list blueGreen.ports');
+    if (m.strategy !== 'releases')
+      issue(['services', i, 'blueGreen'], 'blueGreen needs strategy: releases (each port runs its own release folder)');
+  });
   unique(
     m.jobs.map((j) => j.name),
     ['jobs'],
@@ -604,9 +756,15 @@ function checkCrossReferences(m: RawManifest, ctx: z.RefinementCtx): void {
         issue(['schedules', i, 'mode'], `expected one of ${modes.join(', ')}`);
     } else {
       if (!m.backups || m.backups.targets.length === 0)
-        issue(['schedules', i, 'run'], 'run: backup needs backups.targets in this manifest');
+        issue(['schedules', i, 'run'], `run: ${s.run} needs backups.targets in this manifest`);
       if (s.target && !targets.has(s.target)) issue(['schedules', i, 'target'], `no backup target named '${s.target}'`);
     }
+  });
+  (m.backups?.offsite?.targets ?? []).forEach((t, i) => {
+    if (!targets.has(t)) issue(['backups', 'offsite', 'targets', i], `no backup target named '${t}'`);
+  });
+  (m.backups?.drill?.targets ?? []).forEach((t, i) => {
+    if (!targets.has(t)) issue(['backups', 'drill', 'targets', i], `no backup target named '${t}'`);
   });
   if (m.backups?.verifyRestore) {
     const target = m.backups.targets.find((t) => t.name === m.backups?.verifyRestore?.target);
@@ -650,4 +808,5 @@ export type Job = z.output<typeof jobSchema>;
 export type Schedule = z.output<typeof scheduleSchema>;
 export type BackupTarget = NonNullable<ParsedManifest['backups']>['targets'][number];
 export type NotifyChannel = ParsedManifest['notify']['channels'][number];
+export type OffsiteSettings = NonNullable<NonNullable<ParsedManifest['backups']>['offsite']>;
 export type ParamSpec = z.output<typeof paramSpec>;

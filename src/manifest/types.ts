@@ -8,4 +8,15 @@ export function resolveManifest(parsed: ParsedManifest): Manifest {
   return { ...rest, hosts: hosts ?? (host ? [host] : []) };
 }
 
-export type { BackupTarget, Check, Job, NotifyChannel, ParamSpec, Schedule, Service, Step, StepPhase } from './schema';
+export type {
+  BackupTarget,
+  Check,
+  Job,
+  NotifyChannel,
+  OffsiteSettings,
+  ParamSpec,
+  Schedule,
+  Service,
+  Step,
+  StepPhase,
+} from './schema';

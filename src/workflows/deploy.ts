@@ -18,6 +18,7 @@ import { deployInputSchema } from '../common/workflow-inputs';
 import type { Manifest } from '../manifest/types';
 import { described, hostActivities, inGroup, isHostUnreachable } from './activities';
 import { bakeRelease } from './bake';
+import { switchesBlueGreen } from './blue-green';
 import { resetStableIds, runStamp } from './ids';
 import { runHealthChecks } from './health';
 import { validInput } from './input';
@@ -76,6 +77,7 @@ async function deployApp(input: DeployInput): Promise<RunReport> {
     operator,
     migrated: false,
     changed: false,
+    switching: switchesBlueGreen(manifest),
   };
   let outcome: Outcome = 'succeeded';
   let error: string | undefined;
@@ -86,6 +88,21 @@ async function deployApp(input: DeployInput): Promise<RunReport> {
     for (const hostPlan of plan.hosts) logOffsets[hostPlan.host] = await deployHost(run, hostPlan.host, hostPlan.steps);
     // Good only once it stayed healthy: the previous release is kept (not pruned) until then, for a fast way back.
     await bakeRelease(manifest, progress, logOffsets);
+    // Until here a rollback switches blue/green services back to the previous release, still running.
+    if (run.switching)
+      for (const host of manifest.hosts)
+        await progress.run(
+          `${hostPrefix(manifest, host)}stop the previous release's blue/green services`,
+          () =>
+            described(
+              hostActivities(manifest, host).retirePrevious,
+              "stop the previous release's blue/green services",
+              {
+                manifest,
+              },
+            ),
+          (m) => m.join('; ') || 'none running',
+        );
     operator.pausable = false;
     for (const hostPlan of plan.finish)
       for (const step of hostPlan.steps) await runPlannedStep(run, onHost(run, hostPlan.host), step);
@@ -126,6 +143,8 @@ interface DeployRun {
   migrated: boolean;
   /** Something on a server changed, so there is something to undo. */
   changed: boolean;
+  /** Blue/green services keep serving through the stop and the switch; the undo's start switches them back. */
+  switching: boolean;
 }
 
 /** Where a deploy's steps run on one host, and what they found there that later steps and undos need. */
@@ -198,7 +217,7 @@ async function deployHost(run: DeployRun, host: string, steps: PlannedStep[]): P
       ]);
     },
     'switch-back': async () => {
-      await described(acts.stopServices, 'stop services of the failed release', { manifest });
+      await described(acts.stopServices, 'stop services of the failed release', services(run));
       if (found.previous)
         await described(acts.switchCurrent, `switch current back → ${found.previous}`, {
           manifest,
@@ -292,7 +311,7 @@ async function announceWaiting(run: DeployRun, step: string, error: string, wait
     ref: input.ref,
     release: releaseId,
   });
-  await notifyQuietly(report, manifest, ['deploy.waiting'], wait);
+  await notifyQuietly(report, manifest, ['deploy.waiting'], { occurrence: wait });
 }
 
 /**
@@ -385,7 +404,7 @@ async function runPlannedStep(
     case 'stop-services':
       await progress.run(
         name,
-        () => inGroup(group, acts.stopServices, name, [{ manifest }]),
+        () => inGroup(group, acts.stopServices, name, [services(run)]),
         (m) => m.join('; '),
       );
       return;
@@ -396,7 +415,7 @@ async function runPlannedStep(
       const offsets = await described(acts.captureLogOffsets, 'note log sizes before the start', { manifest });
       await progress.run(
         name,
-        () => inGroup(group, acts.startServices, name, [{ manifest }]),
+        () => inGroup(group, acts.startServices, name, [services(run)]),
         (m) => m.join('; '),
       );
       return offsets;
@@ -418,6 +437,11 @@ async function runPlannedStep(
       );
       return;
   }
+}
+
+/** What a deploy's stop and start of services take: blue/green services switch instead of stopping first. */
+function services(run: DeployRun): { manifest: Manifest; switching?: true } {
+  return run.switching ? { manifest: run.manifest, switching: true } : { manifest: run.manifest };
 }
 
 function reportFacts(run: DeployRun, outcome: Outcome, error: string | undefined, cancelled: boolean): ReportFacts {

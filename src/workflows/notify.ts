@@ -18,13 +18,21 @@ export async function notifyQuietly(
   report: RunReport,
   manifest: Pick<Manifest, 'notify'> & Partial<Pick<Manifest, 'env'>>,
   events: string[] = [eventOf(report)],
-  occurrence?: number,
+  about: { scheduleId?: string; key?: string; occurrence?: number } = {},
 ): Promise<NotifyResult | undefined> {
   if (manifest.notify.channels.length === 0 || selectedEvents(manifest.notify.on, events).length === 0)
     return undefined;
+  const { occurrence, ...subject } = about;
   try {
     return await CancellationScope.nonCancellable(() =>
-      notify({ report, notify: manifest.notify, env: manifest.env, events, ...(occurrence ? { occurrence } : {}) }),
+      notify({
+        report,
+        notify: manifest.notify,
+        env: manifest.env,
+        events,
+        ...subject,
+        ...(occurrence ? { occurrence } : {}),
+      }),
     );
   } catch (error) {
     log.warn('notification not delivered; the run keeps its outcome', { events, error: failureMessage(error) });

@@ -27,6 +27,9 @@ import { Saga } from './saga';
 /** Patch id: restores that change live data take the app's lock (workflow id deploy-<app>). */
 const RESTORE_TAKES_APP_LOCK = 'restore-takes-app-lock';
 
+/** Fetching a missing artifact from its off-site copy joined the restore after it shipped. */
+export const OFFSITE_FETCH_PATCH = 'offsite-fetch';
+
 /** A restore's activities, on the app's (first) host, where its backups are. */
 function restoreActivities(manifest: Manifest) {
   const host = manifest.hosts[0];
@@ -38,6 +41,19 @@ function restoreActivities(manifest: Manifest) {
   return {
     artifact: activitiesFor('artifact', { manifest, host }, waitForCancel),
     catalogue: activitiesFor('catalogue', { manifest, host }),
+  };
+}
+
+/** The restore's activities one by one, as a restore drill runs them. */
+export function hostRestoreActivities(manifest: Manifest) {
+  const { artifact, catalogue } = restoreActivities(manifest);
+  return {
+    findBackup: catalogue.findBackup,
+    checkBackupChecksum: catalogue.checkBackupChecksum,
+    recordRestore: catalogue.recordRestore,
+    restoreDatabaseBackup: artifact.restoreDatabaseBackup,
+    restoreFilesBackup: artifact.restoreFilesBackup,
+    fetchOffsiteCopy: artifact.fetchOffsiteCopy,
   };
 }
 
@@ -84,6 +100,12 @@ async function restoreBackup(input: RestoreInput): Promise<RunReport> {
       (e) => `${e.id} (${e.target}, ${e.logicalDate})`,
     );
     entry = found;
+    if (found.offsite && patched(OFFSITE_FETCH_PATCH))
+      await progress.run(
+        'fetch from off-site copy',
+        () => host.artifact.fetchOffsiteCopy({ manifest: manifest as Manifest, entry: found }),
+        (r) => r.detail,
+      );
     await progress.run(
       'verify checksum',
       () => host.catalogue.checkBackupChecksum({ entry: found }),

@@ -6,6 +6,7 @@ import type { Outcome, RunReport } from '../common/progress';
 import { REF } from '../common/search-attributes';
 import { rollbackInputSchema } from '../common/workflow-inputs';
 import { described, hostActivities, isHostUnreachable } from './activities';
+import { switchesBlueGreen } from './blue-green';
 import { runHealthChecks } from './health';
 import { validInput } from './input';
 import { failureMessage } from './progress';
@@ -67,7 +68,9 @@ async function rollBack(input: RollbackInput): Promise<RunReport> {
       }
       upsertSearchAttributes([{ key: REF, value: view.releases.find((r) => r.id === target)?.ref ?? target }]);
       const release = target;
-      await progress.run(`${prefix}stop services`, () => described(acts.stopServices, 'stop services', { manifest }));
+      // Blue/green services keep serving until their start has the release checked on the idle port.
+      const stop = switchesBlueGreen(manifest) ? { manifest, switching: true } : { manifest };
+      await progress.run(`${prefix}stop services`, () => described(acts.stopServices, 'stop services', stop));
       await progress.run(`${prefix}switch current → ${release}`, () =>
         described(acts.switchCurrent, `switch current → ${release}`, { manifest, releaseId: release }),
       );

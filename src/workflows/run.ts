@@ -122,7 +122,7 @@ export interface Ending {
 export async function endRun(run: Run, facts: ReportFacts, ending: Ending = {}): Promise<RunReport> {
   const report = runReport(run.progress, facts);
   await CancellationScope.nonCancellable(() =>
-    run.releasedJob ? recordReleasedJob(run, report, ending) : record(run, report, ending),
+    run.releasedJob ? recordReleasedJob(run, report, ending) : record(run.manifest, report, ending),
   );
   run.progress.state = report.outcome;
   if (report.outcome === 'succeeded') return report;
@@ -131,10 +131,17 @@ export async function endRun(run: Run, facts: ReportFacts, ending: Ending = {}):
   throw failure(type, ending.message ?? report.summary, { details: [report] });
 }
 
-async function record(run: Run, report: RunReport, ending: Ending): Promise<void> {
+/**
+ * Records a run that keeps its own beginning and ending (a restore drill): the outcome, memo, deploy log, audit
+ * record and notification, as `endRun` does, without failing the run.
+ */
+export async function recordEnding(report: RunReport, manifest: Manifest | undefined): Promise<void> {
+  await CancellationScope.nonCancellable(() => record(manifest, report, {}));
+}
+
+async function record(manifest: Manifest | undefined, report: RunReport, ending: Ending): Promise<void> {
   upsertSearchAttributes([{ key: OUTCOME, value: report.outcome }]);
   upsertMemo({ summary: ending.memo ?? report.summary });
-  const { manifest } = run;
   if (!manifest) return;
   for (const host of manifest.hosts) {
     await described(
@@ -160,6 +167,9 @@ async function recordReleasedJob(run: Run, report: RunReport, ending: Ending): P
 }
 
 const FAILURE_OF: Record<RunKind, FailureType> = {
+  drill: 'DrillFailed',
+  // The watcher alerts through notifications and never ends through endRun.
+  schedule: 'WorkflowBug',
   deploy: 'DeployFailed',
   rollback: 'RollbackFailed',
   backup: 'BackupFailed',

@@ -130,4 +130,18 @@ describe('retention plan', () => {
   ])('ISO week of %o is %s', (date, week) => {
     expect(isoWeek(date)).toBe(week);
   });
+
+  it('never lets suspect backups (a dump that shrank to nothing) push out the newest good one', () => {
+    const items = [
+      daily('2025-01-01'),
+      daily('2025-01-02'),
+      { ...daily('2025-01-03'), suspect: true },
+      { ...daily('2025-01-04'), suspect: true },
+    ];
+    expect(planRetention(items, { last: 2 }).keep).toEqual([
+      { id: 'db-2025-01-04', reasons: ['last'] },
+      { id: 'db-2025-01-03', reasons: ['last'] },
+      { id: 'db-2025-01-02', reasons: ['newest verified backup not flagged as suspect'] },
+    ]);
+  });
 });

@@ -51,7 +51,7 @@ describe('run client: pure parts', () => {
   });
 
   it('builds the history query from the search attributes, only over Runbook workflow types', () => {
-    expect(visibilityQuery({})).toBe("WorkflowType IN ('deploy', 'rollback', 'backup', 'restore', 'job')");
+    expect(visibilityQuery({})).toBe("WorkflowType IN ('deploy', 'rollback', 'backup', 'restore', 'drill', 'job')");
     expect(visibilityQuery({ app: 'almareia', outcome: 'rolled_back', kind: 'deploy' })).toBe(
       "WorkflowType = 'deploy' AND App = 'almareia' AND Outcome = 'rolled_back'",
     );

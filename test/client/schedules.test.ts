@@ -43,6 +43,7 @@ describe('schedule definitions', () => {
     run: 'job',
     job: 'daily-processor',
     mode: 'auto',
+    deadline: '1h',
     overlap: 'skip',
     catchupWindow: '1d',
     paused: false,
@@ -61,6 +62,24 @@ describe('schedule definitions', () => {
       args: [{ app: 'financial-etl', job: 'daily-processor', mode: 'auto', timezone: SAO_PAULO }],
     });
     expect(desired.state).toEqual({ paused: false, note: undefined });
+  });
+
+  it('starts a restore drill of one target on a drill schedule', () => {
+    const drill: Schedule = {
+      ...job,
+      name: 'weekly-drill',
+      run: 'drill',
+      target: 'audit',
+      job: undefined,
+      mode: undefined,
+    };
+    const desired = desiredSchedule(manifest, drill, 'runbook');
+    expect(desired.action).toMatchObject({
+      workflowType: 'drill',
+      workflowId: 'drill-financial-etl-audit',
+      args: [{ app: 'financial-etl', target: 'audit' }],
+      memo: { runbook: expect.objectContaining({ runs: 'drill audit' }) },
+    });
   });
 
   it('changes its hash when anything applied changes, and only then', () => {

@@ -26,6 +26,10 @@ describe('the five seed runbooks as manifests', () => {
     expect(m.notify.channels[0]).toMatchObject({
       email: { via: 'sendgrid', apiKeyEnv: 'SENDGRID_API_KEY', fromEnv: 'EMAIL_FROM' },
     });
+    expect(m.backups?.offsite).toMatchObject({
+      s3: { bucket: 'orquetask-backups', accessKeyIdEnv: 'BACKUP_S3_KEY_ID', partSizeMb: 16 },
+      encrypt: { identityEnv: 'RUNBOOK_AGE_IDENTITY' },
+    });
   });
 
   it('Financial ETL: daily processor at 07:00 São Paulo with --modo and dates, audit-schema dump, SMTP', () => {
@@ -76,6 +80,9 @@ describe('the five seed runbooks as manifests', () => {
     expect(Object.keys(m.params)).toEqual(['domain', 'tenantId', 'tenantSlug']);
     expect(m.notify.channels[0]).toMatchObject({ webhook: { urlEnv: 'MONITORING_WEBHOOK_URL' } });
     expect(m.backups?.verifyRestore?.target).toBe('postgres');
+    expect(m.backups?.drill).toMatchObject({ maxRto: '30m' });
+    expect(m.schedules.find((s) => s.run === 'drill')).toMatchObject({ target: 'postgres' });
+    expect(m.backups?.offsite?.s3).toMatchObject({ endpoint: expect.stringMatching(/r2\.cloudflarestorage\.com$/) });
   });
 
   it('holds no secret values: every secret is an environment-variable name', () => {

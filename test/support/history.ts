@@ -1,4 +1,38 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Client } from '@temporalio/client';
+import { resolveTemporalCli } from '../../src/devserver/temporal-cli';
+import { temporalAddress } from './temporal';
+
+/** Where replay histories live; `RUNBOOK_RECORD_HISTORIES=1` lets tests that make them write new ones. */
+export const HISTORIES = path.resolve(__dirname, '..', 'fixtures', 'histories');
+
+export const recordingHistories = (): boolean => Boolean(process.env.RUNBOOK_RECORD_HISTORIES);
+
+/**
+ * Writes a finished run's history as `<name>.json`, in the proto3 JSON form the replay script reads, unless
+ * that history is recorded already: a recorded history is never overwritten.
+ */
+export function saveHistory(name: string, workflowId: string, runId: string): void {
+  const file = path.join(HISTORIES, `${name}.json`);
+  if (existsSync(file)) return;
+  const cli = resolveTemporalCli();
+  if (cli.kind !== 'path') throw new Error('recording needs the Temporal CLI (make setup)');
+  const json = execFileSync(cli.path, [
+    'workflow',
+    'show',
+    '--address',
+    temporalAddress(),
+    '--workflow-id',
+    workflowId,
+    '--run-id',
+    runId,
+    '--output',
+    'json',
+  ]);
+  writeFileSync(file, json, { flag: 'wx' });
+}
 
 /** A run's whole event history as readable text: every payload decoded, for "is X anywhere in history?". */
 export async function historyText(client: Client, workflowId: string, runId?: string): Promise<string> {

@@ -123,9 +123,11 @@ describe('backup and restore workflows on the real dev server and PostgreSQL', (
       ['db: dump', 'succeeded'],
       ['db: verify', 'succeeded'],
       ['db: verify restore', 'succeeded'],
+      ['db: compare with recent backups', 'succeeded'],
       ['db: retention', 'succeeded'],
       ['uploads: archive', 'succeeded'],
       ['uploads: verify', 'succeeded'],
+      ['uploads: compare with recent backups', 'succeeded'],
       ['uploads: retention', 'succeeded'],
     ]);
 

@@ -112,21 +112,20 @@ describe('lint keeps the layers apart', () => {
   });
 
   it.each(['activities/example.ts', 'activities/notify/example.ts', 'manifest/example.ts'])(
-    'keeps %s free of workflows, the client and the programs',
+    'keeps %s free of workflows and the programs',
     (file) => {
       const up = file.split('/').length === 3 ? '../../' : '../';
       const found = problems(file, [
         `import { deploy } from '${up}workflows';`,
-        `import { Runs } from '${up}client/runs';`,
         `import { buildProgram } from '${up}cli/cli';`,
         `import { createWorkers } from '${up}workers/worker';`,
         `import { startDevServer } from '${up}devserver/dev-server';`,
         "import { Client } from '@temporalio/client';",
         `import { failure } from '${up}common/failures';`,
-        'export const a = [deploy, Runs, buildProgram, createWorkers, startDevServer, Client, failure];',
+        'export const a = [deploy, buildProgram, createWorkers, startDevServer, Client, failure];',
       ]);
       expect(found).toEqual(
-        ['workflows', 'client/runs', 'cli/cli', 'workers/worker', 'devserver/dev-server'].map((target) =>
+        ['workflows', 'cli/cli', 'workers/worker', 'devserver/dev-server'].map((target) =>
           expect.stringMatching(
             new RegExp(`'${up.replace(/\./g, '\\.')}${target}' import is restricted.*never the other way`),
           ),
@@ -136,20 +135,23 @@ describe('lint keeps the layers apart', () => {
   );
 
   it.each(['workflows/example.ts', 'common/example.ts'])(
-    'keeps %s free of the client library and the programs, even as types',
+    'keeps %s free of the programs even as types, and of client values',
     (file) => {
       const found = problems(file, [
-        "import type { Runs } from '../client/runs';",
         "import type { Output } from '../cli/output';",
         "import type { WorkerOptions } from '../workers/worker';",
         "import type { DevServer } from '../devserver/dev-server';",
-        'export type All = [Runs, Output, WorkerOptions, DevServer];',
+        "import { UsageError } from '../client/errors';",
+        "import type { ScheduleReview } from '../client/schedule-outcomes';",
+        'export type All = [Output, WorkerOptions, DevServer, ScheduleReview];',
+        'export const e = UsageError;',
       ]);
-      expect(found).toEqual(
-        ['client/runs', 'cli/output', 'workers/worker', 'devserver/dev-server'].map((target) =>
-          expect.stringMatching(new RegExp(`'\\.\\./${target}' import is restricted.*never import the client library`)),
+      expect(found).toEqual([
+        ...['cli/output', 'workers/worker', 'devserver/dev-server'].map((target) =>
+          expect.stringMatching(new RegExp(`'\\.\\./${target}' import is restricted.*never import the programs`)),
         ),
-      );
+        expect.stringMatching(/'\.\.\/client\/errors' import is restricted.*client types with `import type` only/),
+      ]);
     },
   );
 });

@@ -279,6 +279,7 @@ describe('job workflow on the real dev server, PostgreSQL and SMTP', () => {
           mode: 'auto',
           overlap: 'skip' as const,
           catchupWindow: '1d',
+          deadline: '1h',
           paused: true,
         },
       ],

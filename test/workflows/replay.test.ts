@@ -17,6 +17,7 @@ import { connectClient, startTestWorker, temporalAddress, uniqueName } from '../
  * break a running deploy on upgrade (a reordered or removed command without `patched()`) fails here first.
  * Recording writes only the histories that are missing; a recorded history is never overwritten:
  *   RUNBOOK_RECORD_HISTORIES=1 npx jest test/workflows/replay.test.ts
+ * Tests of other workflows record theirs with saveHistory (test/support/history.ts), the same way.
  * Scenarios marked `released` record what an earlier release did, so they run only with that release's
  * workflow bundle: RUNBOOK_RECORD_RELEASED_BUNDLE=/path/to/old/dist/workflow-bundle.js.
  */

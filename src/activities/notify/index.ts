@@ -1,5 +1,5 @@
 import { Context, log } from '@temporalio/activity';
-import { runUrl } from '../../common/names';
+import { runUrl, scheduleUrl } from '../../common/names';
 import { eventOf, selectedEvents } from '../../common/notify-events';
 import type { RunReport } from '../../common/progress';
 import type { Manifest, NotifyChannel } from '../../manifest/types';
@@ -35,6 +35,13 @@ export interface NotifyRequest {
    * `job.summary` and, when a date failed, `job.failed`: one message goes out if `notify.on` selects any.
    */
   events?: string[];
+  /** Link this schedule's page instead of the report's run (an alert about a slot that started no run). */
+  scheduleId?: string;
+  /**
+   * What the message is about when that is not one run's event (a watcher's alert about one slot or one
+   * target): its idempotency key is `<key>/<channel>`, the same whichever run of the watcher sends it.
+   */
+  key?: string;
   /** The n-th time a run raises the same event (a deploy waiting for a second decision): its own message. */
   occurrence?: number;
 }
@@ -70,7 +77,9 @@ export function notifyActivities(config: ActivityConfig) {
       const message = composeMessage(
         report,
         event,
-        runUrl(config.uiUrl, config.namespace, report.workflowId, report.runId),
+        request.scheduleId
+          ? scheduleUrl(config.uiUrl, config.namespace, request.scheduleId)
+          : runUrl(config.uiUrl, config.namespace, report.workflowId, report.runId),
       );
       const env = appEnvironment({ env: request.env ?? { required: [] } }, config.env);
       const where = request.env?.file ? `${request.env.file} or the worker's environment` : "the worker's environment";
@@ -86,7 +95,9 @@ export function notifyActivities(config: ActivityConfig) {
       const ids = channelIds(notify.channels);
       for (const [index, channel] of notify.channels.entries()) {
         const id = ids[index];
-        const key = idempotencyKey(report, request.occurrence ? `${event}#${request.occurrence}` : event, id);
+        const key = request.key
+          ? `${request.key}/${id}`
+          : idempotencyKey(report, request.occurrence ? `${event}#${request.occurrence}` : event, id);
         const entry = { key, workflowId: report.workflowId, runId: report.runId, event, channel: id };
         if (await wasSent(ledger, key)) {
           delivered.push(id);

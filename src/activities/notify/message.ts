@@ -47,7 +47,7 @@ export function actionOf(report: RunReport): string {
 
 export function composeMessage(report: RunReport, event: string, url: string): NotificationMessage {
   const state = isWaitingEvent(event) ? 'WAITING FOR A DECISION' : OUTCOME_WORDS[report.outcome];
-  const title = `${report.app}: ${actionOf(report)} ${state}`;
+  const title = report.title ?? `${report.app}: ${actionOf(report)} ${state}`;
   const subject = `[runbook] ${title}${report.summary ? ` — ${oneLine(report.summary, 120)}` : ''}`;
   return { event, title, subject, text: textBody(report, title, url), html: htmlBody(report, title, url), url };
 }

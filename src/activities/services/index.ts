@@ -4,6 +4,7 @@ import type { ActivityConfig } from '../config';
 import { commandEnvironment, secretValues } from '../environment';
 import { liveDir } from '../../common/names';
 import { readReleaseInfo } from '../releases';
+import { blueGreenManager, isBlueGreen } from './blue-green';
 import { commandManager } from './command';
 import { composeManager } from './compose';
 import { processManager } from './process';
@@ -16,6 +17,11 @@ export interface ServicesRequest {
   dir?: string;
   /** Only these services (by name); default all, in manifest order (stop: reverse order). */
   only?: string[];
+  /**
+   * A deploy's stop leaves blue/green services serving (their start switches them without a gap), and its
+   * start keeps their previous release running until `retirePrevious`, so a rollback switches back to it.
+   */
+  switching?: boolean;
 }
 
 export interface ServiceStatus {
@@ -36,6 +42,7 @@ function managerFor(service: Service): ServiceManager {
 
 /** One look at a service for the bake; a manager that can only say running or not says that. */
 export async function observeService(service: Service, context: ServiceContext): Promise<ServiceObservation> {
+  if (isBlueGreen(service)) return blueGreenManager.observe(service, context);
   const manager = managerFor(service);
   return manager.observe ? manager.observe(service, context) : { running: await manager.isRunning(service, context) };
 }
@@ -66,7 +73,9 @@ export function serviceActivities(config: ActivityConfig) {
       const messages: string[] = [];
       for (const service of [...selected(request)].reverse()) {
         reportProgress({ service: service.name });
-        messages.push(await managerFor(service).stop(service, context));
+        if (isBlueGreen(service)) {
+          if (!request.switching) messages.push(await blueGreenManager.stop(service, context));
+        } else messages.push(await managerFor(service).stop(service, context));
       }
       return messages;
     },
@@ -77,7 +86,22 @@ export function serviceActivities(config: ActivityConfig) {
       const messages: string[] = [];
       for (const service of selected(request)) {
         reportProgress({ service: service.name });
-        messages.push(await managerFor(service).start(service, context));
+        messages.push(
+          isBlueGreen(service)
+            ? await blueGreenManager.start(service, context, { keepPrevious: request.switching ?? false })
+            : await managerFor(service).start(service, context),
+        );
+      }
+      return messages;
+    },
+
+    /** Stops what blue/green services served before the switch, once the deploy's health checks passed. */
+    async retirePrevious(request: ServicesRequest): Promise<string[]> {
+      const context = contextFor(config, request);
+      const messages: string[] = [];
+      for (const service of selected(request).filter(isBlueGreen)) {
+        reportProgress({ service: service.name });
+        messages.push(...(await blueGreenManager.retire(service, context)));
       }
       return messages;
     },
@@ -89,7 +113,9 @@ export function serviceActivities(config: ActivityConfig) {
         statuses.push({
           name: service.name,
           type: service.type,
-          running: await managerFor(service).isRunning(service, context),
+          running: isBlueGreen(service)
+            ? await blueGreenManager.isRunning(service, context)
+            : await managerFor(service).isRunning(service, context),
         });
       }
       return statuses;

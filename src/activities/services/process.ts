@@ -154,6 +154,12 @@ export const processManager: ServiceManager<ProcessService> = {
   },
 };
 
+/** The folder the service's recorded process tree runs from, while it runs; undefined when it does not. */
+export function runningFrom(service: ProcessService, context: ServiceContext): string | undefined {
+  const record = readRecord(recordFile(context, service));
+  return record && isTreeRunning(trustedTree(record)) ? record.dir : undefined;
+}
+
 /**
  * Waits out a service's start: 750 ms, and then as long as its first process is still busy (running or
  * waiting for a CPU, as on a loaded host a crashing interpreter may still be importing) rather than asleep

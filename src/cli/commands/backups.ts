@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import type { CatalogueEntry } from '../../activities/catalogue';
+import type { CatalogueEntry, DrillSummary } from '../../activities/catalogue';
 import { formatBytes } from '../../common/backup-names';
 import { WORKFLOW_TYPES } from '../../common/contracts';
 import { RunFailedError } from '../../client/errors';
@@ -45,13 +45,36 @@ export function backupsCommand(output: Output): Command {
         output.result(entries, () =>
           entries.length === 0
             ? `no backups of ${app} yet; make one with \`runbook backup ${app}\``
-            : entries.map(
-                (e) =>
-                  `${e.verified ? '✓' : '✗'} ${e.id}  ${e.target}  ${e.logicalDate}  ${formatBytes(e.bytes)}${e.verified ? '' : `  NOT VERIFIED: ${e.verification ?? ''}`}`,
-              ),
+            : entries.map(backupLine),
         );
       } finally {
         await connected.close();
       }
     });
+}
+
+function drillWords(d: DrillSummary): string {
+  const seen =
+    d.rows !== undefined ? `${d.tables} tables, ${d.rows} rows` : d.files !== undefined ? `${d.files} files` : '';
+  const rto = d.rtoMs !== undefined ? `RTO ${(d.rtoMs / 1000).toFixed(1)}s` : '';
+  return d.outcome === 'succeeded'
+    ? `drill ✓ ${d.finishedAt.slice(0, 10)} ${[rto, seen].filter(Boolean).join(', ')}`
+    : `drill ✗ ${d.finishedAt.slice(0, 10)}: ${d.error ?? 'failed'}`;
+}
+
+/** One artifact as on-call reads it: verified or not, where its copies are. */
+export function backupLine(e: CatalogueEntry): string {
+  const copies = [
+    e.localDeletedAt ? 'local copy deleted by retention' : undefined,
+    e.offsite
+      ? `off-site ${e.offsite.verified ? '✓' : '✗ (not verified)'}${e.offsite.encrypted ? ' encrypted' : ''}`
+      : undefined,
+  ].filter(Boolean);
+  return (
+    `${e.verified ? '✓' : '✗'} ${e.id}  ${e.target}  ${e.logicalDate}  ${formatBytes(e.bytes)}` +
+    (copies.length > 0 ? `  ${copies.join(', ')}` : '') +
+    (e.suspect ? `  ⚠ SUSPECT: ${e.suspect}` : '') +
+    (e.lastDrill ? `  ${drillWords(e.lastDrill)}` : '') +
+    (e.verified ? '' : `  NOT VERIFIED: ${e.verification ?? ''}`)
+  );
 }

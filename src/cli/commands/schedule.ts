@@ -3,11 +3,14 @@ import { Command } from 'commander';
 import { knownApps, manifestsDirFrom } from '../../manifest/lookup';
 import { addDays } from '../../common/dates';
 import { checkDate, loadAppManifest } from '../manifests';
+import { watchWorkflowId } from '../../common/names';
+import { backfillLine, localSlot, outcomeWords } from '../../common/schedule-slots';
+import type { ScheduleReview } from '../../client/schedule-outcomes';
 import type { Manifest } from '../../manifest/types';
 import type { Connected } from '../../client/connection';
 import { UsageError } from '../../client/errors';
 import type { Output } from '../output';
-import type { ScheduleChange, ScheduleListing } from '../../client/schedules';
+import type { ScheduleChange, ScheduleListing, WatcherStatus } from '../../client/schedules';
 
 export function scheduleCommand(output: Output): Command {
   const schedule = new Command('schedule')
@@ -35,20 +38,28 @@ export function scheduleCommand(output: Output): Command {
       .addHelpText('after', '\nExamples:\n  $ runbook schedule apply\n  $ runbook schedule apply financial-etl --prune')
       .action(async (apps: string[], options: { prune?: boolean; taskQueue?: string }) => {
         const manifests = loadManifests(apps);
-        const { applySchedules } = await import('../../client/schedules');
+        const { applySchedules, ensureWatcher } = await import('../../client/schedules');
         await withClient(async ({ client, settings }) => {
           const taskQueue = options.taskQueue ?? settings.taskQueue;
           const changes: ScheduleChange[] = [];
-          for (const manifest of manifests)
+          const watchers: WatcherStatus[] = [];
+          for (const manifest of manifests) {
             changes.push(...(await applySchedules(client, manifest, { taskQueue, prune: options.prune })));
-          output.result({ taskQueue, changes }, () =>
-            changes.length === 0
-              ? `no schedules in ${manifests.map((m) => m.app).join(', ')}`
+            const watcher = await ensureWatcher(client, manifest, taskQueue);
+            if (watcher) watchers.push(watcher);
+          }
+          output.result({ taskQueue, changes, watchers }, () => [
+            ...(changes.length === 0
+              ? [`no schedules in ${manifests.map((m) => m.app).join(', ')}`]
               : changes.map(
                   (c) =>
                     `${c.change === 'unchanged' ? '=' : c.change === 'deleted' ? '-' : c.change === 'created' ? '+' : c.change === 'updated' ? '~' : '!'} ${c.scheduleId}: ${c.change}`,
-                ),
-          );
+                )),
+            ...watchers.map(
+              (w) =>
+                `${w.started ? '+' : '='} ${w.workflowId}: ${w.started ? 'watching' : 'already watching'} for missed runs`,
+            ),
+          ]);
         });
       }),
   );
@@ -67,6 +78,36 @@ export function scheduleCommand(output: Output): Command {
               ? 'no schedules (apply some with `runbook schedule apply`)'
               : schedules.map(describeLine),
           );
+        });
+      }),
+  );
+
+  schedule.addCommand(
+    new Command('status')
+      .description(
+        'what happened to each schedule lately: its last slots (ok, failed, missed and why), next run, paused, watcher',
+      )
+      .argument('[app]', 'only this app (default every manifest in RUNBOOK_MANIFESTS)')
+      .option('--last <n>', 'how many recent slots of each schedule', '5')
+      .addHelpText(
+        'after',
+        '\nExamples:\n  $ runbook schedule status financial-etl\n  $ runbook schedule status --last 14 --json',
+      )
+      .action(async (app: string | undefined, options: { last: string }) => {
+        const last = Number(options.last);
+        if (!Number.isInteger(last) || last < 1 || last > 100)
+          throw new UsageError(`--last '${options.last}' is not a number from 1 to 100`, 'e.g. --last 7');
+        const manifests = loadManifests(app ? [app] : []);
+        const { recentOutcomes } = await import('../../client/schedule-outcomes');
+        await withClient(async ({ client }) => {
+          const now = new Date();
+          const apps: Array<{ app: string; watcher: WatcherState; schedules: ScheduleReview[] }> = [];
+          for (const manifest of manifests) {
+            const schedules: ScheduleReview[] = [];
+            for (const s of manifest.schedules) schedules.push(await recentOutcomes(client, manifest, s, last, now));
+            apps.push({ app: manifest.app, watcher: await watcherState(client, manifest.app), schedules });
+          }
+          output.result(apps, () => apps.flatMap((a) => statusLines(a.app, a.watcher, a.schedules)));
         });
       }),
   );
@@ -129,16 +170,33 @@ export function scheduleCommand(output: Output): Command {
         "run every time a schedule would have run over whole days (in the schedule's time zone), one after the other",
       )
       .argument('<schedule>', 'runbook-<app>-<name> or <app>/<name>')
-      .requiredOption('--from <date>', 'first day, YYYY-MM-DD')
-      .requiredOption('--to <date>', 'last day, YYYY-MM-DD (included)')
+      .option('--from <date>', 'first day, YYYY-MM-DD')
+      .option('--to <date>', 'last day, YYYY-MM-DD (included)')
+      .option('--at <time>', 'only the slot due at this time, as a missed-run alert names it (2025-01-31T10:00:00Z)')
       .addHelpText(
         'after',
-        '\nExample:\n  $ runbook schedule backfill financial-etl/daily-processor --from 2025-01-01 --to 2025-01-03',
+        '\nExamples:\n  $ runbook schedule backfill financial-etl/daily-processor --from 2025-01-01 --to 2025-01-03\n  $ runbook schedule backfill financial-etl/daily-processor --at 2025-01-31T10:00:00Z',
       )
-      .action(async (ref: string, options: { from: string; to: string }) => {
+      .action(async (ref: string, options: { from?: string; to?: string; at?: string }) => {
         const { parseScheduleRef, describeSchedule, startOfDayInZone, backfillSchedule } =
           await import('../../client/schedules');
         const id = parseScheduleRef(ref);
+        if (options.at !== undefined) {
+          if (options.from !== undefined || options.to !== undefined)
+            throw new UsageError('--at cannot be combined with --from/--to', 'give one slot with --at, or days');
+          const at = checkInstant(options.at, '--at');
+          await onSchedule(id, (client) => backfillSchedule(client, id, at, at));
+          output.result(
+            { scheduleId: id, at: at.toISOString() },
+            () => `backfilling ${id} for its ${at.toISOString()} slot; follow it with \`runbook schedule status\``,
+          );
+          return;
+        }
+        if (options.from === undefined || options.to === undefined)
+          throw new UsageError(
+            'backfill needs --from and --to (days), or --at (one slot)',
+            'e.g. --from 2025-01-01 --to 2025-01-03',
+          );
         const from = checkDate(options.from, '--from');
         const to = checkDate(options.to, '--to');
         if (from > to) throw new UsageError(`--from ${from} is after --to ${to}`, 'give the earlier day first');
@@ -170,6 +228,54 @@ export function scheduleCommand(output: Output): Command {
       }),
   );
   return schedule;
+}
+
+interface WatcherState {
+  workflowId: string;
+  running: boolean;
+  since?: string;
+}
+
+async function watcherState(client: Connected['client'], app: string): Promise<WatcherState> {
+  const workflowId = watchWorkflowId(app);
+  try {
+    const description = await client.workflow.getHandle(workflowId).describe();
+    return {
+      workflowId,
+      running: description.status.name === 'RUNNING',
+      since: description.startTime.toISOString(),
+    };
+  } catch (error) {
+    const { WorkflowNotFoundError } = await import('@temporalio/client');
+    if (error instanceof WorkflowNotFoundError) return { workflowId, running: false };
+    throw error;
+  }
+}
+
+function statusLines(app: string, watcher: WatcherState, schedules: ScheduleReview[]): string[] {
+  const lines: string[] = [];
+  for (const s of schedules) {
+    if (!s.exists) {
+      lines.push(`${app}/${s.name}  NOT APPLIED: create it with \`runbook schedule apply ${app}\``);
+      continue;
+    }
+    const state = s.paused
+      ? `PAUSED${s.note ? ` (${s.note})` : ''}`
+      : `next ${s.nextRun ? localSlot(s.nextRun, s.timezone) : '-'}`;
+    lines.push(`${app}/${s.name}  ${state}  deadline ${s.deadline} after each slot`);
+    if (s.outcomes.length === 0) lines.push('  no slots yet');
+    for (const o of [...s.outcomes].reverse()) {
+      const when = localSlot(o.slot, s.timezone).replace(/ \(.*\)$/, '');
+      const fix = o.status === 'failed' || o.status === 'missed' ? `  fix: ${backfillLine(app, s.name, o.slot)}` : '';
+      lines.push(`  ${when}  ${outcomeWords(o).padEnd(36)}  ${o.detail.replace(/\s*\n\s*/g, ' ')}${fix}`);
+    }
+  }
+  lines.push(
+    watcher.running
+      ? `${app}: missed-run alerts on (${watcher.workflowId}, since ${watcher.since})`
+      : `${app}: NO missed-run alerts: start the watcher with \`runbook schedule apply ${app}\``,
+  );
+  return lines;
 }
 
 function describeLine(s: ScheduleListing): string {
@@ -212,4 +318,17 @@ function loadManifests(named: string[]): Manifest[] {
   if (apps.length === 0)
     throw new UsageError(`no manifests in ${dir}`, 'put <app>.yaml files there or set RUNBOOK_MANIFESTS');
   return apps.map((app) => loadAppManifest(app, dir));
+}
+
+function checkInstant(value: string, option: string): Date {
+  const instant = new Date(value);
+  if (
+    !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value) ||
+    Number.isNaN(instant.getTime())
+  )
+    throw new UsageError(
+      `${option} '${value}' is not a time`,
+      'write it as an ISO time with its zone, as alerts print it: 2025-01-31T10:00:00Z',
+    );
+  return instant;
 }

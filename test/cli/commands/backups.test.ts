@@ -1,5 +1,6 @@
 import { rmSync } from 'node:fs';
 import type { CatalogueEntry } from '../../../src/activities/catalogue';
+import { backupLine } from '../../../src/cli/commands/backups';
 import { backupWorkflowId } from '../../../src/common/names';
 import { createBackupApp, readCatalogueFile, type BackupApp } from '../../support/backup-app';
 import { runCli } from '../../support/cli';
@@ -64,5 +65,39 @@ describe('runbook backups <app>', () => {
   it('has help with an example', async () => {
     const help = await runCli(['backups', '--help'], { env });
     expect(help.stdout).toContain('$ runbook backups orquetask');
+  });
+});
+
+describe('a catalogue line', () => {
+  const entry: CatalogueEntry = {
+    id: 'shop-db-20250131T050000Z',
+    app: 'shop',
+    target: 'db',
+    kind: 'postgres',
+    format: 'custom',
+    file: '/srv/shop/backups/shop-db-20250131T050000Z.dump',
+    createdAt: '2025-01-31T05:00:07.000Z',
+    logicalDate: '2025-01-31T05:00:00.000Z',
+    bytes: 2048,
+    sha256: 'ab'.repeat(32),
+    workflowId: 'backup-shop-db-2025-01-31T05:00:00Z',
+    runId: 'r1',
+    verified: true,
+  };
+
+  it('says where the copies are: off-site, encrypted, local file deleted by retention', () => {
+    expect(backupLine(entry)).toBe('✓ shop-db-20250131T050000Z  db  2025-01-31T05:00:00.000Z  2.0 KB');
+    const copy = {
+      bucket: 'b',
+      key: 'shop/shop-db-20250131T050000Z.dump.age',
+      bytes: 2300,
+      sha256: 'cd'.repeat(32),
+      encrypted: true,
+      uploadedAt: '2025-01-31T05:00:09.000Z',
+      verified: true,
+    };
+    expect(backupLine({ ...entry, offsite: copy, localDeletedAt: '2025-02-08T05:00:09.000Z' })).toBe(
+      '✓ shop-db-20250131T050000Z  db  2025-01-31T05:00:00.000Z  2.0 KB  local copy deleted by retention, off-site ✓ encrypted',
+    );
   });
 });

@@ -44,6 +44,10 @@ describe('runbook schedule', () => {
     const temporal = await connectClient();
     for (const s of await listSchedules(temporal.client, { app: shop.app }))
       await deleteSchedule(temporal.client, s.scheduleId).catch(() => undefined);
+    await temporal.client.workflow
+      .getHandle(`watch-${shop.app}`)
+      .terminate('test over')
+      .catch(() => undefined);
     await temporal.close();
     await worker?.stop();
     rmSync(shop.root, { recursive: true, force: true });
@@ -62,11 +66,13 @@ describe('runbook schedule', () => {
         { scheduleId: `runbook-${shop.app}-nightly`, name: 'nightly', app: shop.app, change: 'created' },
         { scheduleId: `runbook-${shop.app}-weekly-uploads`, name: 'weekly-uploads', app: shop.app, change: 'created' },
       ],
+      watchers: [{ workflowId: `watch-${shop.app}`, started: true }],
     });
     const second = await cli('schedule', 'apply', shop.app);
     expect(second.code).toBe(0);
     expect(second.stdout).toBe(
-      `= runbook-${shop.app}-nightly: unchanged\n= runbook-${shop.app}-weekly-uploads: unchanged\n`,
+      `= runbook-${shop.app}-nightly: unchanged\n= runbook-${shop.app}-weekly-uploads: unchanged\n` +
+        `= watch-${shop.app}: already watching for missed runs\n`,
     );
 
     await waitFor(
@@ -188,7 +194,7 @@ describe('runbook schedule', () => {
     await waitFor(async () => expect((await listed()).map((s) => s.name)).toEqual(['nightly']), 30_000, 500);
   });
 
-  it.each(['apply', 'list', 'pause', 'unpause', 'trigger', 'backfill', 'delete'])(
+  it.each(['apply', 'list', 'status', 'pause', 'unpause', 'trigger', 'backfill', 'delete'])(
     'schedule %s --help shows an example',
     async (sub) => {
       const help = await cli('schedule', sub, '--help');
