@@ -5,7 +5,7 @@
 const { Workspace } = require('./apps');
 const { Results, loadAverage, startTemporal, stopTemporal, startWorker } = require('./lib');
 
-const PARTS = ['micro', 'cli', 'deploy'].map((name) => require(`./parts/${name}`));
+const PARTS = ['micro', 'cli', 'deploy', 'files', 'pg'].map((name) => require(`./parts/${name}`));
 
 async function main(argv) {
   if (argv.includes('--list')) {

@@ -5,6 +5,8 @@ import { WithStartWorkflowOperation, type Client, type WorkflowHandle } from '@t
 import { appLockWorkflowId, backupWorkflowId, jobWorkflowId, restoreWorkflowId } from '../../src/common/names';
 import type { Progress } from '../../src/common/progress';
 import { createBackupApp, type BackupApp } from '../support/backup-app';
+import { freePort } from '../../src/devserver/ports';
+import { startNginx } from '../../src/devserver/proxy';
 import { createAppFixture, type AppFixture } from '../support/demo-app';
 import { createJobApp, type JobApp } from '../support/job-app';
 import { waitFor } from '../support/postgres';
@@ -37,7 +39,7 @@ interface Scenario {
   /** What an operator does while the run goes on. */
   during?: (handle: WorkflowHandle, fx: AppFixture) => Promise<void>;
   /** Changes the manifest for this run; returns how to put it back. */
-  manifest?: (fx: AppFixture) => () => void;
+  manifest?: (fx: AppFixture) => (() => void) | Promise<() => Promise<void>>;
   /** Recorded with an earlier release's workflow code (see above). */
   released?: boolean;
 }
@@ -88,6 +90,27 @@ const withBake = (fx: AppFixture) => {
   return () => {
     delete (fx.manifest.health as Record<string, unknown>).bake;
     delete (fx.manifest.health as Record<string, unknown>).bakeInterval;
+    fx.save();
+  };
+};
+
+/** The web service as blue/green behind a real nginx of its own, which the health checks go through. */
+const withBlueGreen = async (fx: AppFixture) => {
+  const before = structuredClone(fx.manifest);
+  const ports = [await freePort(), await freePort()];
+  const nginx = await startNginx(ports[0]);
+  const [service] = fx.manifest.services as Array<Record<string, unknown>>;
+  delete service.port;
+  Object.assign(service, {
+    start: ['python3', 'app.py', '{{port}}'],
+    blueGreen: { ports, proxy: nginx.manifestProxy, check: '/login', drain: '200ms' },
+  });
+  for (const check of (fx.manifest.health as { checks: Array<{ http?: string }> }).checks)
+    if (check.http) check.http = check.http.replace(fx.url(''), nginx.url);
+  fx.save();
+  return async () => {
+    await nginx.stop();
+    Object.assign(fx.manifest, before);
     fx.save();
   };
 };
@@ -215,6 +238,22 @@ const SCENARIOS: Scenario[] = [
     stage: ['v13', { behavior: 'http500-after:3' }],
     args: (fx) => [{ app: fx.app, ref: 'v13' }],
     manifest: withBake,
+  },
+  {
+    // Blue/green: started on the idle port, nginx switched, the previous release's process stopped after health.
+    name: 'deploy-blue-green-succeeded',
+    type: 'deploy',
+    stage: ['v-bg1'],
+    args: (fx) => [{ app: fx.app, ref: 'v-bg1' }],
+    manifest: withBlueGreen,
+  },
+  {
+    // Switched to, then its health fails: nginx switched back to the previous release, the new one stopped.
+    name: 'deploy-blue-green-rolled-back',
+    type: 'deploy',
+    stage: ['v-bg2', { behavior: 'traceback' }],
+    args: (fx) => [{ app: fx.app, ref: 'v-bg2' }],
+    manifest: withBlueGreen,
   },
 ];
 
@@ -393,7 +432,7 @@ async function recordMissing(client: Client): Promise<string[]> {
     await runOutcome(client, base.workflowId);
     for (const scenario of missing) {
       if (scenario.stage) fx.stage(...scenario.stage);
-      const restore = scenario.manifest?.(fx);
+      const restore = await scenario.manifest?.(fx);
       const options = { taskQueue: fx.taskQueue, workflowId: appLockWorkflowId(fx.app), args: scenario.args(fx) };
       const handle = scenario.signalWithStart
         ? await client.workflow.signalWithStart(scenario.type, {
@@ -406,7 +445,7 @@ async function recordMissing(client: Client): Promise<string[]> {
           : await client.workflow.start(scenario.type, options);
       await scenario.during?.(handle, fx);
       await runOutcome(client, handle.workflowId);
-      restore?.();
+      await restore?.();
       const { runId } = await handle.describe();
       writeHistory(scenario.name, handle.workflowId, runId);
     }
