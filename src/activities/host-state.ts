@@ -7,14 +7,15 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
+  writeSync,
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { failure } from '../common/failures';
-import { writeFileAtomic } from './atomic-write';
 
 /**
  * Runbook's private folder on a host (RUNBOOK_STATE_DIR; default /var/lib/runbook for root, else
@@ -64,9 +65,24 @@ function assertPrivate(dir: string): void {
     );
 }
 
-/** Writes a record atomically (mode 0600); a symlink planted at `file` is replaced, never followed. */
+/**
+ * Writes a record atomically under a fresh temporary name; a symlink planted at `file` is replaced, never
+ * followed. Not yet through writeFileAtomic: with it, test/workflows/deploy-blue-green.test.ts saw connection
+ * resets through the switch (cause not found yet: its flushes, or its temporary names).
+ */
 export function writeStateFile(file: string, text: string): void {
-  writeFileAtomic(file, text, 0o600);
+  const temporary = `${file}.${randomBytes(4).toString('hex')}.tmp`;
+  const fd = openSync(
+    temporary,
+    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+    0o600,
+  );
+  try {
+    writeSync(fd, text);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(temporary, file);
 }
 
 /** A regular file's text, or undefined when it is missing, a symlink or something else. */
