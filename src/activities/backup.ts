@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { Context } from '@temporalio/activity';
 import type { Manifest } from '../manifest/types';
 import { createArchive, verifyArchive, type ArchiveFormat } from './archive';
+import { reportProgress } from './attempt';
 import { findTarget, targetKind } from './backup-targets';
 import { backupsDir, readCatalogue, updateCatalogue, upsertEntry, type CatalogueEntry } from './catalogue';
 import { sha256Path, sizeOfSync } from './checksum';
@@ -139,7 +139,8 @@ function artifactActivities(config: ActivityConfig) {
           `backup target '${target.name}': ${missing.join(', ')} does not exist; fix backups.targets[].files.paths in ${manifest.app}'s manifest`,
         );
       await removePartials(file);
-      const context = Context.current();
+      let written = 0;
+      reportProgress(() => ({ bytes: written }));
       const archive = await createArchive({
         format: format as ArchiveFormat,
         sources: target.files.paths,
@@ -147,7 +148,7 @@ function artifactActivities(config: ActivityConfig) {
         baseDir: '/',
         outFile: file,
         exclude: target.files.exclude,
-        onProgress: (bytes) => context.heartbeat({ bytes }),
+        onProgress: (bytes) => (written = bytes),
       });
       return {
         ...base,

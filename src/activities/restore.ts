@@ -1,15 +1,17 @@
 import { existsSync } from 'node:fs';
-import { lstat, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Manifest } from '../manifest/types';
 import { excluder, extractArchive, isInside, type ArchiveFormat } from './archive';
 import { attemptNumber, reportProgress, throwIfCancelled } from './attempt';
+import { writeFileAtomic } from './atomic-write';
 import { findTarget } from './backup-targets';
 import { backupsDir, readCatalogue, updateCatalogue, type CatalogueEntry, type RestoreRecord } from './catalogue';
 import { sha256Path } from './checksum';
 import type { ActivityConfig } from './config';
 import { appEnvironment, requireEnv } from './environment';
 import { moveTree, removeStaged } from './files';
+import { appPaths } from '../common/names';
 import { createScratchDatabase, dropDatabase, parsePostgresUrl, pgBinDir, restoreDatabase } from './postgres';
 import { failure } from '../common/failures';
 
@@ -116,6 +118,13 @@ export function restoreActivities(config: ActivityConfig) {
       const paths = target.files.paths.map((p) => path.resolve(p));
       const staging = path.join(path.dirname(paths[0]), `.runbook-restore-${stamp}`);
       const complete = path.join(staging, '.runbook-complete');
+      // A retry (or the same run after a reset) whose earlier attempt finished returns what it did: moving
+      // the restored folders aside again would replace the restore with itself.
+      const done = filesRestoreMarker(manifest, entry, stamp);
+      if (existsSync(done)) {
+        await rm(staging, { recursive: true, force: true });
+        return JSON.parse(await readFile(done, 'utf8')) as FilesRestoreResult;
+      }
       if (!existsSync(complete)) {
         // Each attempt extracts under its own name, renamed to the shared one only when complete, so a
         // retry resumes from a finished extraction and never from a half-written one.
@@ -153,7 +162,9 @@ export function restoreActivities(config: ActivityConfig) {
         }
         result.restoredTo.push(current);
       }
+      writeFileAtomic(done, JSON.stringify(result));
       await rm(staging, { recursive: true, force: true });
+      await pruneFilesRestoreMarkers(manifest);
       return result;
     },
 
@@ -192,5 +203,30 @@ async function carryOver(
     }
     const there = await lstat(destination).catch(() => undefined);
     if (stats.isDirectory() && there?.isDirectory()) await carryOver(replaced, restored, rel, excluded);
+  }
+}
+
+/** Where a files restore records what it did once done: `<state>/restores/<backup id>.<run stamp>.done`. */
+export function filesRestoreMarker(
+  manifest: Pick<Manifest, 'root' | 'strategy' | 'app' | 'snapshot'>,
+  entry: Pick<CatalogueEntry, 'id'>,
+  stamp: string,
+): string {
+  return path.join(appPaths(manifest).stateDir, 'restores', `${entry.id}.${stamp}.done`);
+}
+
+/** How long a restore's record is kept: far longer than a run lasts, or a reset is made after it. */
+const RESTORE_MARKERS_KEPT_MS = 30 * 24 * 3_600_000;
+
+/** Removes the records of files restores finished a month ago or more. */
+export async function pruneFilesRestoreMarkers(
+  manifest: Pick<Manifest, 'root' | 'strategy' | 'app' | 'snapshot'>,
+  now = Date.now(),
+): Promise<void> {
+  const dir = path.join(appPaths(manifest).stateDir, 'restores');
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const file = path.join(dir, name);
+    const stats = await stat(file).catch(() => undefined);
+    if (stats && now - stats.mtimeMs > RESTORE_MARKERS_KEPT_MS) await rm(file, { force: true });
   }
 }

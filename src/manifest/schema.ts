@@ -315,10 +315,13 @@ export const NOTIFY_EVENTS = [
   'deploy.waiting',
   'backup.succeeded',
   'backup.failed',
+  'backup.unreachable',
   'restore.succeeded',
   'restore.failed',
+  'restore.unreachable',
   'job.summary',
   'job.failed',
+  'job.unreachable',
   'drill.succeeded',
   'drill.failed',
   /** The watcher's alerts: a schedule's slot without a successful run by its deadline. */

@@ -2,6 +2,7 @@ import os from 'node:os';
 import { settingsFromEnv, type TemporalSettings } from '../client/connection';
 import { UsageError } from '../client/errors';
 import { metricsAddressFromEnv } from './metrics';
+import { workerVersionFromEnv, type WorkerVersion } from './versioning';
 
 /** What a worker process runs and where; `runbook worker` and `node dist/workers/main.js` read it the same way. */
 export interface WorkerProcessOptions {
@@ -12,6 +13,8 @@ export interface WorkerProcessOptions {
   orchestrate: boolean;
   /** `host:port` of the Prometheus endpoint (SDK and Runbook metrics); none when undefined. */
   metricsAddress?: string;
+  /** Worker Versioning (RUNBOOK_BUILD_ID); undefined: an unversioned worker. */
+  version?: WorkerVersion;
 }
 
 /** Command-line flags; each one wins over its environment variable. */
@@ -20,10 +23,13 @@ export interface WorkerFlags {
   orchestrate?: boolean;
   taskQueue?: string;
   metrics?: string;
+  buildId?: string;
+  deployment?: string;
 }
 
 /**
- * Flags, then RUNBOOK_HOSTS (or RUNBOOK_HOST), RUNBOOK_ORCHESTRATE and RUNBOOK_TASK_QUEUE, then defaults (the
+ * Flags, then RUNBOOK_HOSTS (or RUNBOOK_HOST), RUNBOOK_ORCHESTRATE, RUNBOOK_TASK_QUEUE, RUNBOOK_BUILD_ID and
+ * RUNBOOK_DEPLOYMENT_NAME, then defaults (the
  * machine's hostname, orchestration on). The connection comes from settingsFromEnv (TEMPORAL_* and profiles).
  */
 export function workerOptionsFromEnv(
@@ -44,11 +50,14 @@ export function workerOptionsFromEnv(
     );
   const settings = settingsFromEnv(env);
   const metricsAddress = metricsAddressFromEnv(flags.metrics ? { RUNBOOK_METRICS_ADDRESS: flags.metrics } : env);
+  const taskQueue = flags.taskQueue ?? settings.taskQueue;
+  const version = workerVersionFromEnv(flags, env, taskQueue);
   return {
-    settings: flags.taskQueue ? { ...settings, taskQueue: flags.taskQueue } : settings,
+    settings: { ...settings, taskQueue },
     hosts,
     orchestrate,
     ...(metricsAddress ? { metricsAddress } : {}),
+    ...(version ? { version } : {}),
   };
 }
 

@@ -7,6 +7,7 @@ import { checkConnection, connectionOptions } from '../client/connection';
 import { diagnoseConnection, probeConnection } from '../client/connection-check';
 import type { WorkerProcessOptions } from './options';
 import { installMetricsRuntime } from './metrics';
+import { becomeCurrentWhenReady, versionName } from './versioning';
 import { createWorkers, runWorkers } from './worker';
 
 /**
@@ -30,6 +31,7 @@ export async function runWorkerProcess(
   try {
     const activities = activityConfigFromEnv();
     await guardHostWorker();
+    const identity = `${process.pid}@${os.hostname()}`;
     const workers = await createWorkers({
       connection,
       namespace: settings.namespace,
@@ -37,14 +39,31 @@ export async function runWorkerProcess(
       orchestrate: options.orchestrate,
       taskQueue: settings.taskQueue,
       activities,
-      identity: `${process.pid}@${os.hostname()}`,
+      identity,
       dataConverter: dataConverterFromEnv(),
+      ...(options.version ? { version: options.version } : {}),
     });
     const queues = workers.map((w) => w.options.taskQueue).join(', ');
     log(
-      `runbook worker ${process.pid} on ${settings.address} (${settings.namespace}): task queues ${queues}; manifests ${activities.manifestsDir}${metricsUrl ? `; metrics on ${metricsUrl}` : ''}; ${describeContainment()}`,
+      `runbook worker ${process.pid} on ${settings.address} (${settings.namespace}): task queues ${queues}; manifests ${activities.manifestsDir}${metricsUrl ? `; metrics on ${metricsUrl}` : ''}${options.version ? `; worker deployment ${versionName(options.version)}` : ''}; ${describeContainment()}`,
     );
-    await runWorkers(workers);
+    const stopped = new AbortController();
+    const promotion = options.version
+      ? becomeCurrentWhenReady({
+          service: connection.workflowService,
+          namespace: settings.namespace,
+          version: options.version,
+          identity,
+          log,
+          signal: stopped.signal,
+        })
+      : Promise.resolve();
+    try {
+      await runWorkers(workers);
+    } finally {
+      stopped.abort();
+      await promotion;
+    }
   } finally {
     await connection.close();
   }

@@ -7,6 +7,7 @@ import { pruneLockDir } from '../activities/attempt';
 import { stateDir } from '../activities/host-state';
 import { attemptInterceptors } from './attempts';
 import { workflowSource } from './bundle';
+import { deploymentOptions, type WorkerVersion } from './versioning';
 
 export interface WorkerOptions {
   connection: NativeConnection;
@@ -21,6 +22,8 @@ export interface WorkerOptions {
   identity?: string;
   /** Payload encryption (client/codec.ts); undefined: the SDK's plain JSON. */
   dataConverter?: DataConverter;
+  /** Worker Versioning: every worker of the process joins this deployment version; undefined: unversioned. */
+  version?: WorkerVersion;
 }
 
 /**
@@ -40,6 +43,7 @@ export async function createWorkers(options: WorkerOptions): Promise<Worker[]> {
     ...(options.identity ? { identity: options.identity } : {}),
     shutdownGraceTime: '5s' as const,
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
+    ...(options.version ? { workerDeploymentOptions: deploymentOptions(options.version) } : {}),
   };
   const workers: Worker[] = [];
   if (options.orchestrate) {

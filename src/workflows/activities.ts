@@ -1,6 +1,7 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  patched,
   proxyActivities,
   TimeoutFailure,
   type ActivityFunctionWithOptions,
@@ -84,6 +85,32 @@ export function inGroup<A extends unknown[], R>(
   options: ActivityOptions = {},
 ): Promise<R> {
   return fn.executeWithOptions({ ...ACTIVITY_OPTIONS[group], ...options, summary }, args);
+}
+
+/** A host's activities with the caller's timeouts and retries; once the host proved unreachable they fail at once. */
+export function hostActivitiesWith(
+  manifest: Reach,
+  host: string,
+  options: Omit<ActivityOptions, 'taskQueue' | 'scheduleToStartTimeout'>,
+) {
+  return reachableOnly(manifest, host, proxyActivities<Activities>({ ...hostQueue(manifest, host), ...options }));
+}
+
+/**
+ * Patch id: backups, restores and jobs whose host has no worker end as `unreachable` (not `failed`), and
+ * their later activities there fail at once, as deploys and rollbacks do. Earlier runs keep waiting out
+ * the limit for each activity and ending as failed.
+ */
+export const UNREACHABLE_OUTCOME = 'unreachable-outcome';
+
+/** Whether this run treats a host without a worker as deploys do (see UNREACHABLE_OUTCOME). */
+export function endsAsUnreachable(): boolean {
+  return patched(UNREACHABLE_OUTCOME);
+}
+
+/** The outcome of a run that ended in error: `unreachable` when a host it needed had no worker. */
+export function outcomeOfError(): 'unreachable' | 'failed' {
+  return unreachableHosts.size > 0 ? 'unreachable' : 'failed';
 }
 
 // Workflow module state is the run's own (the SDK isolates it per workflow execution).

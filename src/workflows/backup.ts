@@ -8,7 +8,7 @@ import { compactTimestamp } from '../common/names';
 import type { Outcome, RunReport } from '../common/progress';
 import { backupInputSchema, backupsInputSchema } from '../common/workflow-inputs';
 import type { Manifest } from '../manifest/types';
-import { activitiesFor, orchestration } from './activities';
+import { activitiesFor, endsAsUnreachable, orchestration, outcomeOfError } from './activities';
 import { isoNow } from './clock';
 import { notifyQuietly } from './notify';
 import { validInput } from './input';
@@ -63,6 +63,7 @@ async function backUp(input: BackupInput): Promise<RunReport> {
   const stamp = compactTimestamp(logical.getTime());
   const run = beginRun('backup', input.app);
   const progress = run.progress;
+  const unreachableAware = endsAsUnreachable();
 
   const artifacts: ArtifactSummary[] = [];
   let error: string | undefined;
@@ -126,7 +127,13 @@ async function backUp(input: BackupInput): Promise<RunReport> {
     error = failureMessage(e);
   }
 
-  const outcome: Outcome = cancelled ? 'cancelled' : error ? 'failed' : 'succeeded';
+  const outcome: Outcome = cancelled
+    ? 'cancelled'
+    : error
+      ? unreachableAware
+        ? outcomeOfError()
+        : 'failed'
+      : 'succeeded';
   return endRun(
     run,
     {
@@ -135,7 +142,12 @@ async function backUp(input: BackupInput): Promise<RunReport> {
       ...(error ? { error } : {}),
       details: { logicalDate: logical.toISOString(), artifacts },
     },
-    { cancellation: cancelled, message: `backup of ${input.app} failed: ${error}` },
+    {
+      cancellation: cancelled,
+      message: `backup of ${input.app} failed: ${error}`,
+      // A host without a worker is also a failure to whoever listens for `backup.failed` or `failed`.
+      ...(outcome === 'unreachable' ? { events: ['backup.unreachable', 'backup.failed'] } : {}),
+    },
   );
 }
 

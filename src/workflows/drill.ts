@@ -136,7 +136,7 @@ async function drillTarget(
 ): Promise<DrillResult> {
   const info = workflowInfo();
   const host = hostDrillActivities(manifest);
-  const restoring = hostRestoreActivities(manifest);
+  const restoring = hostRestoreActivities(manifest, false);
   const startedAt = isoNow();
   let entry: CatalogueEntry | undefined;
   let restoredTo: string | undefined;

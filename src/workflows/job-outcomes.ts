@@ -21,7 +21,8 @@ export function operationFields(
 }
 
 export function describeOutcome(outcome: JobDateOutcome): string {
-  return outcome.httpStatus !== undefined ? `HTTP ${outcome.httpStatus}` : `exit ${outcome.exitCode}`;
+  const result = outcome.httpStatus !== undefined ? `HTTP ${outcome.httpStatus}` : `exit ${outcome.exitCode}`;
+  return outcome.reused ? `${result} (done earlier in this run)` : result;
 }
 
 /** The last attempt's outcome, carried as the details of the activity's failure. */

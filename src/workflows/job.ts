@@ -14,7 +14,7 @@ import {
 import type { RunReport } from '../common/progress';
 import { jobInputSchema } from '../common/workflow-inputs';
 import type { Job, Manifest } from '../manifest/types';
-import { activitiesFor } from './activities';
+import { activitiesFor, endsAsUnreachable, outcomeOfError } from './activities';
 import { isoNow } from './clock';
 import { forEachLimited } from './concurrency';
 import {
@@ -25,6 +25,7 @@ import {
   operationFields,
   summarise,
 } from './job-outcomes';
+import { resetStableIds, runKey } from './ids';
 import { validInput } from './input';
 import { logicalTime } from './logical-date';
 import { failureMessage } from './progress';
@@ -94,6 +95,8 @@ async function runJob(input: JobInput): Promise<RunReport> {
   if (opened?.url) session.url = opened.url;
 
   const policy = jobActivityPolicy(job);
+  // Since UNREACHABLE_OUTCOME, the run ends as unreachable when the host had no worker.
+  const unreachableAware = endsAsUnreachable();
   const { runJobDate } = activitiesFor(
     'jobDate',
     { manifest, host: manifest.hosts[0] },
@@ -103,6 +106,8 @@ async function runJob(input: JobInput): Promise<RunReport> {
     },
   );
 
+  // Names on the host (done markers, pid files, HTTP idempotency keys) by the run id a reset keeps.
+  const hostRunKey = resetStableIds() ? runKey() : undefined;
   const operations = new Map<string, JobOperation>();
   try {
     await forEachLimited(dates, job.concurrency, async (date) => {
@@ -116,6 +121,7 @@ async function runJob(input: JobInput): Promise<RunReport> {
         logicalDate: plan.logicalDate,
         mode,
         params: plan.params,
+        ...(hostRunKey ? { runKey: hostRunKey } : {}),
       };
       let operation: JobOperation;
       try {
@@ -164,7 +170,7 @@ async function runJob(input: JobInput): Promise<RunReport> {
 
   const results = dates.map((date) => operations.get(date) as JobOperation);
   const failed = results.filter((o) => o.status === 'FAILED');
-  const outcome = failed.length > 0 ? 'failed' : 'succeeded';
+  const outcome = failed.length > 0 ? (unreachableAware ? outcomeOfError() : 'failed') : 'succeeded';
   const finishedAt = isoNow();
   await quietly('session end', () =>
     audit.closeJobSession({
@@ -190,7 +196,12 @@ async function runJob(input: JobInput): Promise<RunReport> {
     },
     {
       message: error,
-      events: failed.length > 0 ? ['job.summary', 'job.failed'] : ['job.summary'],
+      // A host without a worker is also a failure to whoever listens for `job.failed` or `failed`.
+      events: [
+        'job.summary',
+        ...(outcome === 'unreachable' ? ['job.unreachable'] : []),
+        ...(failed.length > 0 ? ['job.failed'] : []),
+      ],
       memo: `job ${job.name} ${summary}`,
     },
   );

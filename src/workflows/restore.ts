@@ -13,7 +13,7 @@ import { appLockWorkflowId, compactTimestamp, hostPrefix } from '../common/names
 import type { Outcome, RunReport } from '../common/progress';
 import { restoreInputSchema } from '../common/workflow-inputs';
 import type { Manifest } from '../manifest/types';
-import { activitiesFor, hostActivities } from './activities';
+import { activitiesFor, endsAsUnreachable, hostActivities, outcomeOfError } from './activities';
 import { takeAppLock, type HeldLock } from './app-lock';
 import { isoNow, workflowNow } from './clock';
 import { runHealthChecks } from './health';
@@ -45,7 +45,7 @@ function restoreActivities(manifest: Manifest) {
 }
 
 /** The restore's activities one by one, as a restore drill runs them. */
-export function hostRestoreActivities(manifest: Manifest) {
+export function hostRestoreActivities(manifest: Manifest, _guarded = false) {
   const { artifact, catalogue } = restoreActivities(manifest);
   return {
     findBackup: catalogue.findBackup,
@@ -75,6 +75,7 @@ async function restoreBackup(input: RestoreInput): Promise<RunReport> {
   const scratch = input.scratch === true;
   const run = beginRun('restore', input.app);
   const progress = run.progress;
+  const unreachableAware = endsAsUnreachable();
 
   let manifest: Manifest | undefined;
   let entry: CatalogueEntry | undefined;
@@ -174,7 +175,13 @@ async function restoreBackup(input: RestoreInput): Promise<RunReport> {
     if (saga.size > 0 && restoredTo.length === 0) await saga.compensate(progress);
   }
 
-  const outcome: Outcome = cancelled ? 'cancelled' : error ? 'failed' : 'succeeded';
+  const outcome: Outcome = cancelled
+    ? 'cancelled'
+    : error
+      ? unreachableAware
+        ? outcomeOfError()
+        : 'failed'
+      : 'succeeded';
   const where = scratch ? 'scratch copy ' : '';
   const summary = error
     ? `restore ${input.app} from ${input.backup} failed: ${error.split('\n')[0]}`
@@ -207,6 +214,10 @@ async function restoreBackup(input: RestoreInput): Promise<RunReport> {
       ...(error ? { error } : {}),
       details: { backup: entry?.id ?? input.backup, target: entry?.target, scratch, restoredTo, replaced },
     },
-    { cancellation: cancelled },
+    {
+      cancellation: cancelled,
+      // A host without a worker is also a failure to whoever listens for `restore.failed` or `failed`.
+      ...(outcome === 'unreachable' ? { events: ['restore.unreachable', 'restore.failed'] } : {}),
+    },
   );
 }

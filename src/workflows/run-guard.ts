@@ -1,4 +1,12 @@
-import { CancellationScope, isCancellation, log, setWorkflowOptions, TemporalFailure } from '@temporalio/workflow';
+import {
+  CancellationScope,
+  isCancellation,
+  log,
+  setWorkflowOptions,
+  TemporalFailure,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { VersioningBehavior } from '@temporalio/common';
 import type { RunKind, RunReport } from '../common/progress';
 import { orchestration } from './activities';
 import { failureMessage } from './progress';
@@ -8,9 +16,22 @@ import { currentRun, endRun } from './run';
  * Registers workflows so that any error their code throws fails the run. By default the SDK fails only the
  * workflow task on a plain Error (a TypeError from a bug), retrying it forever while the run stays Running
  * and a deploy holds its app's lock. Non-determinism errors still retry the task (a fixed worker resumes).
+ * `versioningBehavior` matters to versioned workers only (workers/versioning.ts): PINNED runs finish on the
+ * Runbook version they started on; AUTO_UPGRADE runs move to the current version at their next task.
  */
-export function failRunsOnErrors(...workflows: Array<(...args: never[]) => Promise<unknown>>): void {
-  for (const workflow of workflows) setWorkflowOptions({ failureExceptionTypes: [Error] }, workflow);
+export function failRunsOnErrors(
+  versioningBehavior: VersioningBehavior,
+  ...workflows: Array<(...args: never[]) => Promise<unknown>>
+): void {
+  for (const workflow of workflows)
+    setWorkflowOptions(
+      // The server refuses a behaviour from an unversioned worker: only a versioned one's version has a deployment.
+      () => ({
+        failureExceptionTypes: [Error],
+        ...(workflowInfo().currentDeploymentVersion?.deploymentName ? { versioningBehavior } : {}),
+      }),
+      workflow,
+    );
 }
 
 /**

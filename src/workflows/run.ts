@@ -177,8 +177,16 @@ const FAILURE_OF: Record<RunKind, FailureType> = {
   job: 'JobFailed',
 };
 
+/** How a run whose host had no worker fails: its own type, so on-call tells it from a failed one. */
+const UNREACHABLE_OF: Partial<Record<RunKind, FailureType>> = {
+  deploy: 'DeployUnreachable',
+  backup: 'BackupUnreachable',
+  restore: 'RestoreUnreachable',
+  job: 'JobUnreachable',
+};
+
 function failureType(kind: RunKind, outcome: Outcome): FailureType {
   if (kind === 'deploy' && outcome === 'rolled_back') return 'DeployRolledBack';
-  if (kind === 'deploy' && outcome === 'unreachable') return 'DeployUnreachable';
+  if (outcome === 'unreachable') return UNREACHABLE_OF[kind] ?? FAILURE_OF[kind];
   return FAILURE_OF[kind];
 }

@@ -8,6 +8,8 @@ import { startWorkerProcess, type WorkerProcess } from '../support/worker-proces
 
 jest.setTimeout(600_000);
 
+const BUILD_ID = '0.1.0';
+
 /**
  * Runbook against a Temporal cluster as production runs it (global setup: the server built from its Go module
  * on PostgreSQL, frontend behind mTLS, namespace and search attributes made by deploy/temporal's scripts):
@@ -32,14 +34,20 @@ describe('Runbook on a Temporal cluster (PostgreSQL, mTLS)', () => {
       extra: { schedules: [{ name: 'nightly', cron: '0 2 * * *', timezone: 'UTC', run: 'backup', target: 'db' }] },
     });
     env = { RUNBOOK_TASK_QUEUE: taskQueue, RUNBOOK_MANIFESTS: web.manifestsDir };
+    // Versioned, as production runs them (docs/production.md, "Upgrading Runbook"): one build on both machines.
     [webWorker, dbWorker] = await Promise.all([
-      startWorkerProcess({ taskQueue, hosts: [web.host], manifestsDir: web.manifestsDir }),
+      startWorkerProcess({
+        taskQueue,
+        hosts: [web.host],
+        manifestsDir: web.manifestsDir,
+        env: { RUNBOOK_BUILD_ID: BUILD_ID },
+      }),
       startWorkerProcess({
         taskQueue,
         hosts: [shop.host],
         manifestsDir: web.manifestsDir,
         orchestrate: false,
-        env: shop.env as Record<string, string>,
+        env: { ...(shop.env as Record<string, string>), RUNBOOK_BUILD_ID: BUILD_ID },
       }),
     ]);
   });
@@ -59,6 +67,15 @@ describe('Runbook on a Temporal cluster (PostgreSQL, mTLS)', () => {
     expect(process.env.TEMPORAL_TLS_CLIENT_CERT_PATH).toBeTruthy();
     expect(webWorker.output()).toContain(`on ${address} (default): task queues ${taskQueue}, runbook-host-${web.host}`);
     expect(dbWorker.output()).toContain(`on ${address} (default): task queues runbook-host-${shop.host};`);
+    // The worker deployment on the cluster: the build became current once both machines' workers polled.
+    await waitFor(
+      async () =>
+        expect(webWorker.output() + dbWorker.output()).toContain(
+          `worker deployment ${taskQueue}:${BUILD_ID}: now the current version (was unversioned workers)`,
+        ),
+      60_000,
+      500,
+    );
     // Temporal's own tables live in the cluster's PostgreSQL, created by setup-schema.sh.
     const databases = await queryColumn(
       process.env.RUNBOOK_TEST_CLUSTER_PG_URL as string,
@@ -98,6 +115,14 @@ describe('Runbook on a Temporal cluster (PostgreSQL, mTLS)', () => {
       30_000,
       1_000,
     );
+    // Both deploys ran pinned to the build: the cluster's visibility indexes the version.
+    const temporal = await connectClient();
+    try {
+      const query = `TemporalWorkerDeploymentVersion = '${taskQueue}:${BUILD_ID}' AND WorkflowType = 'deploy' AND TemporalWorkflowVersioningBehavior = 'Pinned'`;
+      await waitFor(async () => expect((await temporal.client.workflow.count(query)).count).toBe(2), 30_000, 1_000);
+    } finally {
+      await temporal.close();
+    }
   });
 
   it('backs up a database on the host-only worker', async () => {

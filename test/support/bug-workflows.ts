@@ -20,4 +20,4 @@ export async function bare(): Promise<number> {
   return missing.here;
 }
 
-failRunsOnErrors(deploy, bare);
+failRunsOnErrors('PINNED', deploy, bare);

@@ -35,6 +35,35 @@ describe('worker options (runbook worker and node dist/workers/main.js)', () => 
     );
   });
 
+  it('joins a worker deployment with RUNBOOK_BUILD_ID (or --build-id), named by the task queue unless set', () => {
+    expect(workerOptionsFromEnv({}, { ...CLEAN }).version).toBeUndefined();
+    expect(workerOptionsFromEnv({}, { ...CLEAN, RUNBOOK_BUILD_ID: '0.2.0' }).version).toEqual({
+      deploymentName: 'runbook',
+      buildId: '0.2.0',
+    });
+    expect(
+      workerOptionsFromEnv({ taskQueue: 'staging' }, { ...CLEAN, RUNBOOK_BUILD_ID: '0.2.0', RUNBOOK_TASK_QUEUE: 'x' })
+        .version,
+    ).toEqual({ deploymentName: 'staging', buildId: '0.2.0' });
+    expect(
+      workerOptionsFromEnv(
+        { buildId: '0.3.0-rc.1', deployment: 'runbook-eu' },
+        { ...CLEAN, RUNBOOK_BUILD_ID: '0.2.0', RUNBOOK_DEPLOYMENT_NAME: 'other' },
+      ).version,
+    ).toEqual({ deploymentName: 'runbook-eu', buildId: '0.3.0-rc.1' });
+  });
+
+  it('refuses a build id or deployment name the server would not take, naming the variable', () => {
+    expect(() => workerOptionsFromEnv({}, { ...CLEAN, RUNBOOK_BUILD_ID: '0.2.0 beta' })).toThrow(
+      new UsageError(
+        "RUNBOOK_BUILD_ID (--build-id)=0.2.0 beta: expected letters, digits, '.', '_', '+' or '-' (at most 255, starting with a letter or digit)",
+      ),
+    );
+    expect(() => workerOptionsFromEnv({}, { ...CLEAN, RUNBOOK_BUILD_ID: '1', RUNBOOK_DEPLOYMENT_NAME: 'a/b' })).toThrow(
+      /^RUNBOOK_DEPLOYMENT_NAME \(--deployment\)=a\/b: expected letters/,
+    );
+  });
+
   it('refuses a worker with nothing to run', () => {
     expect(() => workerOptionsFromEnv({ orchestrate: false }, { ...CLEAN, RUNBOOK_HOSTS: ',' })).toThrow(
       /nothing to run: no host \(--host, RUNBOOK_HOSTS\) and orchestration off/,

@@ -92,12 +92,12 @@ describe('lint keeps the layers apart', () => {
       expect.stringMatching(/'..\/devserver\/dev-environment' import is restricted.*never the other way/),
       expect.stringMatching(/'..\/workers\/worker' import is restricted.*never the other way/),
     ]);
-    // The CLI may run a worker (`runbook worker`) and the dev harness (`runbook dev`): loaded by the command
-    // that uses them, so `runbook --help` stays fast.
+    // The CLI may run a worker (`runbook worker`) and the dev harness (`runbook dev`), loaded by the command
+    // that runs them so that `runbook --help` stays fast.
     expect(
       problems('cli/commands/example.ts', [
         'export async function run() {',
-        "  const { runWorkerProcess } = await import('../../workers/process');",
+        "  const { runWorkerProcess } = await import('../../workers/main');",
         "  const { startDevEnvironment } = await import('../../devserver/dev-environment');",
         '  return [runWorkerProcess, startDevEnvironment];',
         '}',
@@ -105,10 +105,10 @@ describe('lint keeps the layers apart', () => {
     ).toEqual([]);
     expect(
       problems('cli/commands/example.ts', [
-        "import { runWorkerProcess } from '../../workers/process';",
+        "import { runWorkerProcess } from '../../workers/main';",
         'export const a = [runWorkerProcess];',
       ]),
-    ).toEqual([expect.stringMatching(/'..\/..\/workers\/process' import is restricted.*await import/)]);
+    ).toEqual([expect.stringMatching(/'..\/..\/workers\/main' import is restricted.*await import/)]);
   });
 
   it.each(['activities/example.ts', 'activities/notify/example.ts', 'manifest/example.ts'])(

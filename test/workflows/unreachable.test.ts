@@ -1,7 +1,11 @@
-import { appLockWorkflowId } from '../../src/common/names';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { appLockWorkflowId, backupWorkflowId, jobWorkflowId, restoreWorkflowId } from '../../src/common/names';
+import { createBackupApp, type BackupApp } from '../support/backup-app';
 import { createAppFixture, type AppFixture } from '../support/demo-app';
 import { startHttpRecorder, type HttpRecorder } from '../support/http-recorder';
-import { createDatabase, queryColumn } from '../support/postgres';
+import { createJobApp, type JobApp } from '../support/job-app';
+import { createDatabase, queryColumn, waitFor } from '../support/postgres';
 import { runOutcome } from '../support/runs';
 import { connectClient, startTestWorker, uniqueName, type TestWorker } from '../support/temporal';
 
@@ -77,5 +81,113 @@ describe('a deploy to a host nobody serves', () => {
     const next = await deploy('v1');
     expect(next.report.outcome).toBe('succeeded');
     expect(await fx.serving()).toBe('v1');
+  });
+});
+
+// Backups, restores and jobs whose host has no worker end the same way: after unreachableAfter, as
+// `unreachable` (not `failed`), their later work there failing at once, recorded and announced (also to
+// whoever listens for failures), the app's lock released.
+describe('a backup, a restore and a job on a host nobody serves', () => {
+  let backupApp: BackupApp;
+  let jobApp: JobApp;
+  let orchestrator: TestWorker;
+  let webhook: HttpRecorder;
+  let databaseUrl: string;
+  let temporal: Awaited<ReturnType<typeof connectClient>>;
+  const taskQueue = uniqueName('unreachable-runs');
+  const notify = {
+    on: ['failed'],
+    channels: [{ webhook: { urlEnv: 'UNREACHABLE_RUNS_WEBHOOK_URL', format: 'json' } }],
+  };
+
+  beforeAll(async () => {
+    [webhook, temporal] = await Promise.all([startHttpRecorder(() => ({ status: 200 })), connectClient()]);
+    process.env.UNREACHABLE_RUNS_WEBHOOK_URL = `${webhook.url}/hooks`;
+    databaseUrl = await createDatabase(process.env.RUNBOOK_TEST_PG_URL as string, uniqueName('unreachable_runs'));
+    backupApp = await createBackupApp({ prefix: 'unreachbk', extra: { unreachableAfter: '3s', notify } });
+    jobApp = createJobApp({
+      app: uniqueName('unreachjob'),
+      host: uniqueName('host'),
+      manifestsDir: backupApp.manifestsDir,
+      notify,
+    });
+    const manifest = path.join(jobApp.manifestsDir, `${jobApp.app}.yaml`);
+    writeFileSync(manifest, `${readFileSync(manifest, 'utf8')}unreachableAfter: 3s\n`);
+    // Workflows and orchestration activities only: nobody polls either app's host queue.
+    orchestrator = await startTestWorker({
+      taskQueue,
+      hosts: [],
+      activities: { manifestsDir: backupApp.manifestsDir, databaseUrl },
+    });
+  });
+  afterAll(async () => {
+    delete process.env.UNREACHABLE_RUNS_WEBHOOK_URL;
+    await orchestrator?.stop();
+    await temporal?.close();
+    await webhook?.close();
+    for (const dir of [backupApp?.root, jobApp?.dir]) if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Activities the run scheduled on a host's queue: the first waits out the limit, none after it. */
+  const hostActivitiesScheduled = async (workflowId: string) =>
+    ((await temporal.client.workflow.getHandle(workflowId).fetchHistory()).events ?? []).filter((e) =>
+      e.activityTaskScheduledEventAttributes?.taskQueue?.name?.startsWith('runbook-host-'),
+    ).length;
+
+  const expectUnreachable = async (
+    workflowId: string,
+    kind: string,
+    host: string,
+    type: string,
+    scheduledAtMost: number,
+  ) => {
+    const { report, failure } = await runOutcome(temporal.client, workflowId);
+    expect(failure?.cause).toMatchObject({ type });
+    expect(report.outcome).toBe('unreachable');
+    expect(report.error).toContain(`host ${host} is unreachable`);
+    expect(await hostActivitiesScheduled(workflowId)).toBeLessThanOrEqual(scheduledAtMost);
+    expect(
+      await queryColumn(databaseUrl, `SELECT outcome FROM runbook.runs WHERE workflow_id = '${workflowId}'`),
+    ).toEqual(['unreachable']);
+    await waitFor(async () => {
+      const bodies = webhook.requests.map(
+        (r) => JSON.parse(r.body) as { event: string; outcome: string; workflowId: string },
+      );
+      if (
+        !bodies.some((b) => b.event === `${kind}.failed` && b.outcome === 'unreachable' && b.workflowId === workflowId)
+      )
+        throw new Error(`no ${kind} notification yet`);
+    }, 30_000);
+  };
+
+  it('a backup of two targets ends as unreachable after one wait, announced to whoever listens for failures', async () => {
+    const handle = await temporal.client.workflow.start('backup', {
+      taskQueue,
+      workflowId: backupWorkflowId(backupApp.app, undefined, 'unreachable'),
+      args: [{ app: backupApp.app }],
+    });
+    await expectUnreachable(handle.workflowId, 'backup', backupApp.host, 'BackupUnreachable', 1);
+  });
+
+  it('a restore ends as unreachable and releases the app lock', async () => {
+    const handle = await temporal.client.workflow.start('restore', {
+      taskQueue,
+      workflowId: restoreWorkflowId(backupApp.app, 'unreachable'),
+      args: [{ app: backupApp.app, backup: 'uploads-20250101T000000Z' }],
+    });
+    await expectUnreachable(handle.workflowId, 'restore', backupApp.host, 'RestoreUnreachable', 1);
+    const lock = await temporal.client.workflow.getHandle(appLockWorkflowId(backupApp.app)).describe();
+    expect(lock.status.name).not.toBe('RUNNING');
+  });
+
+  it('a job over three dates ends as unreachable: no date waits after the first ones found the host gone', async () => {
+    const handle = await temporal.client.workflow.start('job', {
+      taskQueue,
+      workflowId: jobWorkflowId(jobApp.app, 'daily-processor', 'unreachable'),
+      args: [{ app: jobApp.app, job: 'daily-processor', from: '2025-12-01', to: '2025-12-03' }],
+    });
+    // Two dates at once (the job's concurrency) wait out the limit together; the third fails at once.
+    await expectUnreachable(handle.workflowId, 'job', jobApp.host, 'JobUnreachable', 2);
+    expect(jobApp.invocations()).toEqual([]);
   });
 });

@@ -1,12 +1,15 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { readdir, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type { Job, Manifest } from '../../manifest/types';
 import { jobArgv, jobEnvironment, jobTemplateMap, type JobTemplateValues } from '../commands/job';
+import { writeFileAtomic } from '../atomic-write';
 import { reportProgress } from '../attempt';
 import type { ActivityConfig } from '../config';
 import { appEnvironment, commandEnvironment, requireEnv, secretHeaders, secretValues } from '../environment';
 import { manifestActivities } from '../manifest';
+import { appPaths } from '../../common/names';
 import { readBody } from '../http-body';
 import { redact } from '../redact';
 import { describeFailure, runCommand } from '../shell';
@@ -14,7 +17,14 @@ import { jobHttpRequest } from './http-request';
 import { failure } from '../../common/failures';
 
 /** One date of a job run, as the job workflow asks for it. The host re-reads the manifest itself. */
-export type JobDateRequest = Omit<JobTemplateValues, 'root'> & { job: string };
+export type JobDateRequest = Omit<JobTemplateValues, 'root'> & {
+  job: string;
+  /**
+   * The run's key for names on the host (done markers, the pid file, the HTTP idempotency key): the run id a
+   * Temporal reset keeps. Requests of runs started before it was sent have none (the attempt's run id then).
+   */
+  runKey?: string;
+};
 
 /** What one date's command or request did; also the details of its failure. Output is redacted. */
 export interface JobDateOutcome {
@@ -26,6 +36,8 @@ export interface JobDateOutcome {
   stdoutTail: string;
   stderrTail: string;
   argv?: string[];
+  /** True when an earlier attempt of this run had already done the date: it was not run again. */
+  reused?: boolean;
 }
 
 const TAIL_BYTES = 4_000;
@@ -36,9 +48,11 @@ export function jobActivities(config: ActivityConfig) {
     /**
      * Runs a job for one date on the app's host. A non-zero exit (or an unexpected HTTP status) fails the
      * attempt with the outcome as details, so Temporal retries it per the job's `retries` and the workflow
-     * records the last attempt. A retry after a worker crash first stops the command its predecessor left
-     * running (its lease is named by run and date); the date is then processed again, as the guide's processor
-     * expects of a re-run.
+     * records the last attempt. A date done is recorded on the host (a marker per run and date, flushed to
+     * disk before the activity returns), so a retry after a worker crash — or the same run after a Temporal
+     * reset — returns the recorded outcome instead of running the date again. A retry of an attempt that
+     * had not finished first stops the command its predecessor left running (its lease is named by run and date);
+     * the date is then processed again, as the guide's processor expects of a re-run.
      */
     async runJobDate(request: JobDateRequest): Promise<JobDateOutcome> {
       const manifest = await loadManifest(request.app);
@@ -48,6 +62,9 @@ export function jobActivities(config: ActivityConfig) {
           'BadInput',
           `the manifest of ${request.app} on this host has no job '${request.job}' (jobs: ${manifest.jobs.map((j) => j.name).join(', ') || 'none'}); deploy the manifest to the host`,
         );
+      const run = runOf(Context.current().info, request.runKey);
+      const marker = jobDateMarker(manifest, job, run, request.date);
+      if (existsSync(marker)) return { ...(JSON.parse(readFileSync(marker, 'utf8')) as JobDateOutcome), reused: true };
       const values: JobTemplateValues = {
         app: manifest.app,
         root: manifest.root,
@@ -60,9 +77,12 @@ export function jobActivities(config: ActivityConfig) {
       };
       const env = { ...commandEnvironment(manifest, config.env), ...job.env, ...jobEnvironment(values) };
       const secrets = secretValues(manifest, config.env);
-      return job.http
-        ? runHttpJob(manifest, job, values, appEnvironment(manifest, config.env), secrets)
-        : runCommandJob(manifest, job, values, env, secrets);
+      const outcome = job.http
+        ? await runHttpJob(manifest, job, values, run, appEnvironment(manifest, config.env), secrets)
+        : await runCommandJob(manifest, job, values, run, env, secrets);
+      writeFileAtomic(marker, JSON.stringify(outcome));
+      await pruneJobMarkers(manifest);
+      return outcome;
     },
   };
 }
@@ -71,6 +91,7 @@ async function runCommandJob(
   manifest: Manifest,
   job: Job,
   values: JobTemplateValues,
+  run: JobRunKey,
   env: NodeJS.ProcessEnv,
   secrets: string[],
 ): Promise<JobDateOutcome> {
@@ -82,7 +103,6 @@ async function runCommandJob(
       'BadInput',
       `the job ${job.name} runs in ${cwd}, which does not exist on this host; deploy the app or fix jobs[].cwd`,
     );
-  const { workflowId, runId } = runOf(info);
   let result;
   try {
     result = await runCommand({
@@ -92,7 +112,7 @@ async function runCommandJob(
       timeoutMs: info.startToCloseTimeoutMs,
       redact: secrets,
       tailBytes: TAIL_BYTES,
-      lease: `${manifest.app}/jobs/${workflowId}/${runId}/${values.date}`,
+      lease: `${manifest.app}/jobs/${run.workflowId}/${run.runKey}/${values.date}`,
     });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT')
@@ -122,14 +142,18 @@ async function runHttpJob(
   manifest: Manifest,
   job: Job,
   values: JobTemplateValues,
+  run: JobRunKey,
   env: NodeJS.ProcessEnv,
   secrets: string[],
 ): Promise<JobDateOutcome> {
   const context = Context.current();
-  const { workflowId, runId } = runOf(context.info);
   const http = job.http!;
   const url = http.url ?? requireEnv(env, http.urlEnv!, `URL of the job ${job.name}`, manifest);
-  const request = jobHttpRequest({ ...http, url }, jobTemplateMap(values), `${workflowId}/${runId}/${values.date}`);
+  const request = jobHttpRequest(
+    { ...http, url },
+    jobTemplateMap(values),
+    `${run.workflowId}/${run.runKey}/${values.date}`,
+  );
   Object.assign(request.headers, secretHeaders(http.headersEnv, env, `job ${job.name}`, manifest));
   const started = Date.now();
   reportProgress(() => ({ elapsedMs: Date.now() - started }));
@@ -183,6 +207,53 @@ function tail(text: string, chars = TAIL_BYTES): string {
   return text.length > chars ? text.slice(text.length - chars) : text;
 }
 
-function runOf(info: Context['info']): { workflowId: string; runId: string } {
-  return info.workflowExecution ?? { workflowId: info.activityId, runId: 'standalone' };
+interface JobRunKey {
+  workflowId: string;
+  runKey: string;
+}
+
+function runOf(info: Context['info'], runKey: string | undefined): JobRunKey {
+  const execution = info.workflowExecution ?? { workflowId: info.activityId, runId: 'standalone' };
+  return { workflowId: execution.workflowId, runKey: runKey ?? execution.runId };
+}
+
+/** How long a run's done markers are kept: far longer than a run of a job lasts, or a reset is made after it. */
+const JOB_MARKERS_KEPT_MS = 30 * 24 * 3_600_000;
+
+/** Removes the done markers of job runs that last finished a date a month ago or more. */
+export async function pruneJobMarkers(
+  manifest: Pick<Manifest, 'root' | 'strategy' | 'app' | 'snapshot'>,
+  now = Date.now(),
+): Promise<void> {
+  const jobsDir = path.join(appPaths(manifest).stateDir, 'jobs');
+  for (const workflow of await readdir(jobsDir).catch(() => [] as string[])) {
+    const workflowDir = path.join(jobsDir, workflow);
+    const runs = await readdir(workflowDir).catch(() => [] as string[]);
+    for (const run of runs) {
+      const runDir = path.join(workflowDir, run);
+      const stats = await stat(runDir).catch(() => undefined);
+      if (stats && now - stats.mtimeMs > JOB_MARKERS_KEPT_MS) await rm(runDir, { recursive: true, force: true });
+    }
+    if (runs.length > 0) await rmdir(workflowDir).catch(() => undefined); // only once empty
+  }
+}
+
+/** Where a run records a date as done: `<state>/jobs/<workflow id>/<run key>/<job>.<date>.done`. */
+export function jobDateMarker(
+  manifest: Pick<Manifest, 'root' | 'strategy' | 'app' | 'snapshot'>,
+  job: Pick<Job, 'name'>,
+  run: JobRunKey,
+  date: string,
+): string {
+  return path.join(
+    appPaths(manifest).stateDir,
+    'jobs',
+    safeName(run.workflowId),
+    safeName(run.runKey),
+    `${safeName(job.name)}.${date}.done`,
+  );
+}
+
+function safeName(text: string): string {
+  return text.replace(/[^A-Za-z0-9_.-]/g, '_');
 }

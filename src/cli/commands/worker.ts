@@ -20,6 +20,14 @@ export function workerCommand(output: Output): Command {
       '--metrics <host:port>',
       'serve Prometheus metrics (SDK and Runbook) on http://host:port/metrics (default RUNBOOK_METRICS_ADDRESS; docs/metrics.md)',
     )
+    .option(
+      '--build-id <id>',
+      'Worker Versioning: the build id of this Runbook installation, e.g. its version (default RUNBOOK_BUILD_ID; unset: unversioned)',
+    )
+    .option(
+      '--deployment <name>',
+      'the worker deployment the build belongs to (default RUNBOOK_DEPLOYMENT_NAME or the task queue)',
+    )
     .addHelpText(
       'after',
       [
@@ -28,9 +36,14 @@ export function workerCommand(output: Output): Command {
         'RUNBOOK_HOSTS (or RUNBOOK_HOST), RUNBOOK_ORCHESTRATE and RUNBOOK_TASK_QUEUE; the connection comes from',
         'TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TLS_*, TEMPORAL_API_KEY or a TEMPORAL_PROFILE (docs/production.md).',
         '',
+        'With a build id, a worker whose version is new makes it current once every task queue has a poller of it:',
+        'new runs start on it; deploys, rollbacks and restores finish on the version they started on (pinned);',
+        'backups, jobs and listings move to the current version. Upgrading: docs/production.md.',
+        '',
         'Examples:',
         '  $ runbook worker --host web-1',
         '  $ runbook worker --host db-1 --no-orchestrate',
+        '  $ RUNBOOK_BUILD_ID=0.2.0 runbook worker --host web-1',
       ].join('\n'),
     )
     .action(async (flags: WorkerFlags & { orchestrate: boolean }) => {
