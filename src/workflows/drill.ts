@@ -183,6 +183,8 @@ async function drillTarget(
       `${target}: check the restored copy`,
       async () => {
         const seen = await host.collectDrillEvidence({ manifest, entry: found, restoredTo: copy });
+        // A failed check is recorded with what the copy held: the counts say how far off it is.
+        evidence = seen;
         const failed = seen.queries.filter((q) => !q.ok);
         if (failed.length > 0)
           throw failure(

@@ -1,9 +1,11 @@
+import { applySchedules, deleteSchedule, listSchedules } from '../../src/client/schedules';
+import { watchWorkflowId } from '../../src/common/names';
 import { freePort } from '../../src/devserver/ports';
-import { createBackupApp, type BackupApp } from '../support/backup-app';
+import { createBackupApp, loadAppManifest, type BackupApp } from '../support/backup-app';
 import { runCli } from '../support/cli';
 import { createAppFixture, type AppFixture } from '../support/demo-app';
 import { waitFor } from '../support/postgres';
-import { uniqueName } from '../support/temporal';
+import { connectClient, uniqueName } from '../support/temporal';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process';
 
 jest.setTimeout(240_000);
@@ -33,7 +35,16 @@ describe('worker metrics (Prometheus)', () => {
 
   beforeAll(async () => {
     web = await createAppFixture({ name: 'metered' });
-    shop = await createBackupApp({ prefix: 'metered-shop', manifestsDir: web.manifestsDir });
+    shop = await createBackupApp({
+      prefix: 'metered-shop',
+      manifestsDir: web.manifestsDir,
+      // Paused during a disk swap: every slot since the pause is missed, one alert for the pause.
+      extra: {
+        schedules: [
+          { name: 'heartbeat', cron: '* * * * *', run: 'backup', target: 'db', deadline: '5s', paused: true },
+        ],
+      },
+    });
     address = `127.0.0.1:${await freePort()}`;
     env = { RUNBOOK_TASK_QUEUE: taskQueue, RUNBOOK_MANIFESTS: web.manifestsDir };
     worker = await startWorkerProcess({
@@ -77,5 +88,35 @@ describe('worker metrics (Prometheus)', () => {
     expect(text).toMatch(/^temporal_activity_execution_latency_bucket\{/m);
     expect(text).toMatch(/^temporal_worker_task_slots_available\{/m);
     expect(text).toMatch(/^temporal_num_pollers\{/m);
+  });
+
+  it("counts the watcher's missed-run alerts by schedule and reason", async () => {
+    const temporal = await connectClient();
+    try {
+      await applySchedules(temporal.client, loadAppManifest(shop), { taskQueue });
+      await temporal.client.workflow.start('watch', {
+        taskQueue,
+        workflowId: watchWorkflowId(shop.app),
+        args: [{ app: shop.app, every: '2s', since: new Date(Date.now() - 3 * 60_000).toISOString() }],
+      });
+      const missed = async () =>
+        sample(await (await fetch(`http://${address}/metrics`)).text(), 'runbook_schedule_missed_total', {
+          app: shop.app,
+          schedule: 'heartbeat',
+          reason: 'paused',
+        });
+      await waitFor(async () => expect(await missed()).toBe(1), 60_000, 500);
+      // Later looks find the same pause: no second alert, no second count.
+      await new Promise((resolve) => setTimeout(resolve, 5_000));
+      expect(await missed()).toBe(1);
+    } finally {
+      await temporal.client.workflow
+        .getHandle(watchWorkflowId(shop.app))
+        .terminate('test over')
+        .catch(() => undefined);
+      for (const s of await listSchedules(temporal.client, { app: shop.app }))
+        await deleteSchedule(temporal.client, s.scheduleId);
+      await temporal.close();
+    }
   });
 });
