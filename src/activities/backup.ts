@@ -9,13 +9,13 @@ import { backupsDir, readCatalogue, updateCatalogue, upsertEntry, type Catalogue
 import { sha256Path, sizeOfSync } from './checksum';
 import type { ActivityConfig } from './config';
 import { appEnvironment, requireEnv } from './environment';
+import { removePartials } from './files';
 import {
   createScratchDatabase,
   dropDatabase,
   dumpDatabase,
   listDump,
   pgBinDir,
-  removePartials,
   restoreDatabase,
   withPg,
 } from './postgres';

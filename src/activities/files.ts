@@ -73,3 +73,12 @@ export async function removeStaged(dir: string, prefix: string, keep?: string): 
   for (const name of names) await rm(path.join(dir, name), { recursive: true, force: true });
   return names;
 }
+
+/** Deletes what earlier attempts at writing `file` left behind (`<file>.partial-*`: a dump, an archive). */
+export async function removePartials(file: string): Promise<string[]> {
+  const dir = path.dirname(file);
+  const prefix = `${path.basename(file)}.partial-`;
+  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.startsWith(prefix));
+  for (const name of names) await rm(path.join(dir, name), { recursive: true, force: true });
+  return names;
+}

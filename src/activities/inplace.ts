@@ -7,7 +7,7 @@ import { attemptNumber, reportProgress, throwIfCancelled, withClaim } from './at
 import type { ActivityConfig } from './config';
 import { appPaths } from '../common/names';
 import { failure } from '../common/failures';
-import { copyTree, removeStaged } from './files';
+import { copyTree, removePartials, removeStaged } from './files';
 
 /*
  * The Almareia guide's in-place strategy: zip the production folder, copy the new files over it, and on
@@ -50,6 +50,8 @@ export function inPlaceActivities(_config: ActivityConfig) {
         if (existsSync(file)) return { file, bytes: (await stat(file)).size, sha256: await sha256File(file) };
         await mkdir(manifest.root, { recursive: true });
         await mkdir(path.dirname(file), { recursive: true });
+        // The claim means no earlier attempt still writes: what one left half-written goes.
+        await removePartials(file);
         const result = await createArchive({
           format: 'zip',
           sources: [manifest.root],

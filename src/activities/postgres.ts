@@ -1,6 +1,6 @@
 import { createHash, randomBytes, type Hash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -18,6 +18,7 @@ import {
   type DumpFormat,
 } from './commands/postgres';
 import { stopLeftover } from './containment';
+import { removePartials } from './files';
 import { describeFailure, runCommand } from './shell';
 import { failure } from '../common/failures';
 
@@ -211,15 +212,6 @@ function hashInto(file: string, hash: Hash, onBytes: (bytes: number) => void) {
       }),
       createWriteStream(file, { mode: 0o600 }),
     );
-}
-
-/** Deletes what earlier attempts at this dump left behind (`<file>.partial-*`). */
-export async function removePartials(file: string): Promise<string[]> {
-  const dir = path.dirname(file);
-  const prefix = `${path.basename(file)}.partial-`;
-  const names = existsSync(dir) ? (await readdir(dir)).filter((n) => n.startsWith(prefix)) : [];
-  for (const name of names) await rm(path.join(dir, name), { recursive: true, force: true });
-  return names;
 }
 
 // ---- verify ---------------------------------------------------------------------------------------

@@ -1,0 +1,64 @@
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { archiveFileFor } from '../../src/activities/inplace';
+import { loadManifestFile } from '../../src/manifest/load';
+import type { Manifest } from '../../src/manifest/types';
+import { startActivityHarness, type ActivityHarness } from '../support/activity-harness';
+import { uniqueName } from '../support/temporal';
+import { writeTree } from '../support/trees';
+
+// The in-place archive through a real host worker: a worker killed while it zipped the live folder leaves
+// the half-written archive under its temporary name (as the 30,000-file kill matrix showed); the retry
+// must start clean, so the run ends with one archive and nothing half-written beside it.
+describe('archiveLiveFolder', () => {
+  let harness: ActivityHarness;
+  let dir: string;
+
+  beforeAll(async () => {
+    harness = await startActivityHarness();
+  });
+  afterAll(async () => harness?.stop());
+  beforeEach(() => {
+    dir = path.join(os.tmpdir(), uniqueName('runbook-inplace'));
+    mkdirSync(dir, { recursive: true });
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  function inPlaceManifest(): Manifest {
+    const file = path.join(dir, 'app.yaml');
+    writeFileSync(
+      file,
+      stringify({
+        app: 'almareia',
+        host: harness.host,
+        root: path.join(dir, 'srv', 'almareia'),
+        strategy: 'in-place',
+        source: { type: 'copy', from: path.join(dir, 'staging') },
+        snapshot: { archiveDir: path.join(dir, 'archives') },
+      }),
+    );
+    const loaded = loadManifestFile(file);
+    if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
+    return loaded.manifest;
+  }
+
+  it('removes the partial archive a killed attempt left, and ends with the one archive', async () => {
+    const manifest = inPlaceManifest();
+    writeTree(manifest.root, 200, 'v1');
+    const archive = archiveFileFor(manifest, '20250101T000000Z-0a1b2c3d');
+    mkdirSync(path.dirname(archive), { recursive: true });
+    // What a worker SIGKILLed mid-zip leaves: the archive's temporary name, with that worker's pid in it.
+    writeFileSync(`${archive}.partial-999999-deadbeef`, 'PK half an archive');
+
+    const result = await harness.call<{ file: string; bytes: number }>(
+      'archiveLiveFolder',
+      [{ manifest, deployId: '20250101T000000Z-0a1b2c3d' }],
+      { heartbeatTimeout: '5s' },
+    );
+    expect(result.file).toBe(archive);
+    expect(result.bytes).toBeGreaterThan(0);
+    expect(readdirSync(path.dirname(archive))).toEqual([path.basename(archive)]);
+  });
+});
