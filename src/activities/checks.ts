@@ -185,9 +185,7 @@ async function commandCheck(check: Extract<Check, { command: unknown }>, context
   const argv = commandToArgv(check.command);
   const result = await runCommand({
     argv,
-    cwd: check.cwd
-      ? resolveAppPath(context.manifest, check.cwd, context.manifest.root)
-      : resolveAppPath(context.manifest, '.'),
+    cwd: check.cwd ? resolveAppPath(context.manifest, check.cwd, context.manifest.root) : defaultCheckDir(context),
     env: context.commandEnv,
     redact: context.redact,
     timeoutMs: 60_000,
@@ -196,6 +194,11 @@ async function commandCheck(check: Extract<Check, { command: unknown }>, context
   return result.exitCode === 0
     ? { ok: true, detail: 'exit 0' }
     : { ok: false, detail: `exit ${result.exitCode}${output ? `: ${output}` : ''}` };
+}
+
+/** The live folder, or, before the first deploy made one (a dependency check), the app root or none. */
+function defaultCheckDir(context: CheckContext): string | undefined {
+  return [resolveAppPath(context.manifest, '.'), context.manifest.root].find((dir) => existsSync(dir));
 }
 
 /** Current sizes of the files log checks read (taken after the switch, before the start). */

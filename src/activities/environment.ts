@@ -22,10 +22,11 @@ export const PASSED_THROUGH = [
   'TZ',
   'TMPDIR',
   'TERM',
-  // systemctl --user and docker compose find their daemons through these.
+  // systemctl --user and docker compose find their daemons (and the docker CLI its plugins) through these.
   'XDG_RUNTIME_DIR',
   'DBUS_SESSION_BUS_ADDRESS',
   'DOCKER_HOST',
+  'DOCKER_CONFIG',
 ] as const;
 
 /** The variables of the app's env file on this host (none when it has no file, or the file is missing). */
@@ -54,6 +55,35 @@ export function commandEnvironment(manifest: Pick<Manifest, 'env'>, workerEnv: N
   for (const name of [...PASSED_THROUGH, ...manifest.env.required, ...(manifest.env.pass ?? [])])
     if (workerEnv[name] !== undefined) env[name] = workerEnv[name];
   return { ...env, ...envFileValues(manifest) };
+}
+
+/**
+ * What a service manager hands the app's long-running services (a systemd unit's EnvironmentFile, compose's
+ * --env-file): the names of its env file, its required names and the names it passes, with their values
+ * taken from the app's command environment `env` (commandEnvironment) — never the worker's other variables.
+ */
+export function serviceEnvironment(manifest: Pick<Manifest, 'env'>, env: NodeJS.ProcessEnv): Record<string, string> {
+  const names = new Set([
+    ...Object.keys(envFileValues(manifest)),
+    ...manifest.env.required,
+    ...(manifest.env.pass ?? []),
+  ]);
+  const values: Record<string, string> = {};
+  for (const name of [...names].sort()) {
+    const value = env[name];
+    if (value !== undefined) values[name] = value;
+  }
+  return values;
+}
+
+/**
+ * `serviceEnvironment` as an environment file systemd and Docker Compose both read: one NAME="value" per
+ * line, with the characters systemd treats specially inside double quotes escaped. Pure.
+ */
+export function environmentFileText(values: Record<string, string>): string {
+  return Object.entries(values)
+    .map(([name, value]) => `${name}="${value.replace(/[\\"`$]/g, '\\$&')}"\n`)
+    .join('');
 }
 
 /** Reads one named value, or fails without retrying with a message that says where to set it. */

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -14,7 +14,9 @@ import {
   pgRestoreArgv,
   pgRestoreListArgv,
   pgRestoreReadArgv,
+  pgRestoreScriptArgv,
   psqlRestoreArgv,
+  replaceSchemasSql,
   type DumpFormat,
 } from './commands/postgres';
 import { stopLeftover } from './containment';
@@ -260,8 +262,11 @@ export interface RestoreDatabaseOptions {
   url: string;
   file: string;
   format: DumpFormat;
-  /** Drop each object before recreating it (pg_restore --clean --if-exists). */
+  /** Replace what the dump covers instead of adding to it (see restoreDatabase). */
   clean: boolean;
+  /** The schemas the dump holds (its pg_dump -n list); none: the whole database but `excludeSchemas`. */
+  schemas?: string[];
+  excludeSchemas?: string[];
   /** Objects owned by the restoring user (scratch copies). */
   noOwner?: boolean;
   jobs?: number;
@@ -271,8 +276,14 @@ export interface RestoreDatabaseOptions {
   timeoutMs?: number;
 }
 
-/** Restores a dump into the URL's database, in one transaction unless parallel jobs are asked for. */
+/**
+ * Restores a dump into the URL's database, in one transaction unless parallel jobs are asked for. A clean
+ * restore replaces what the dump covers (its `schemas`, or every user schema) whole, so objects created
+ * since the dump go too: `pg_restore --clean` alone fails when a later migration made them depend on
+ * dumped ones. Parallel clean restores keep `--clean --if-exists`.
+ */
 export async function restoreDatabase(options: RestoreDatabaseOptions): Promise<{ durationMs: number }> {
+  if (options.clean && (options.jobs ?? 1) <= 1) return replaceDatabase(options);
   const dbname = parsePostgresUrl(options.url).database;
   const argv =
     options.format === 'plain'
@@ -300,6 +311,42 @@ export async function restoreDatabase(options: RestoreDatabaseOptions): Promise<
       `${describeFailure(result, argv[0].endsWith('psql') ? 'psql' : 'pg_restore')}\nnothing was changed (the restore runs in one transaction)`,
     );
   return { durationMs: result.durationMs };
+}
+
+async function replaceDatabase(options: RestoreDatabaseOptions): Promise<{ durationMs: number }> {
+  const started = Date.now();
+  const dbname = parsePostgresUrl(options.url).database;
+  const env = toolEnv(options.url, options.env);
+  const redact = secretsOf(options.url);
+  const stem = `${options.file.replace(/\/+$/, '')}.restore-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const before = `${stem}.replace.sql`;
+  const script = options.format === 'plain' ? options.file : `${stem}.sql`;
+  try {
+    await writeFile(before, replaceSchemasSql(options.schemas ?? [], options.excludeSchemas ?? []), { mode: 0o600 });
+    if (options.format !== 'plain') {
+      const argv = pgRestoreScriptArgv({
+        file: options.file,
+        script,
+        noOwner: options.noOwner,
+        binDir: options.binDir,
+      });
+      const result = await runCommand({ argv, env, redact, lease: options.lease, timeoutMs: options.timeoutMs });
+      if (result.exitCode !== 0 && activityCancelled())
+        throw new CancelledFailure('the restore was cancelled and pg_restore stopped; nothing was changed');
+      if (result.exitCode !== 0)
+        throw new Error(`${describeFailure(result, 'pg_restore')}\nnothing was changed (the dump could not be read)`);
+    }
+    const argv = psqlRestoreArgv({ file: script, before, dbname, binDir: options.binDir });
+    const result = await runCommand({ argv, env, redact, lease: options.lease, timeoutMs: options.timeoutMs });
+    if (result.exitCode !== 0 && activityCancelled())
+      throw new CancelledFailure('the restore was cancelled and psql stopped; nothing was changed');
+    if (result.exitCode !== 0)
+      throw new Error(`${describeFailure(result, 'psql')}\nnothing was changed (the restore runs in one transaction)`);
+  } finally {
+    await rm(before, { force: true });
+    if (script !== options.file) await rm(script, { force: true });
+  }
+  return { durationMs: Date.now() - started };
 }
 
 function activityCancelled(): boolean {

@@ -1,4 +1,5 @@
 import {
+  cpSync,
   existsSync,
   lstatSync,
   mkdirSync,
@@ -99,6 +100,43 @@ export function releasesToPrune(
   return excess > 0 ? candidates.slice(0, excess).map((r) => r.id) : [];
 }
 
+/**
+ * Links the manifest's shared files and folders (<root>/shared/<path>) into a release, replacing whatever the
+ * release holds at those paths, as Capistrano's linked_files/linked_dirs do. Folders are created on the first
+ * deploy; a shared file must exist, except that a first release carrying the file seeds it.
+ */
+export function linkSharedPaths(manifest: Manifest, release: string): string[] {
+  const sharedDir = appPaths(manifest).sharedDir;
+  const link = (relative: string, target: string) => {
+    const at = path.join(release, relative);
+    rmSync(at, { recursive: true, force: true });
+    mkdirSync(path.dirname(at), { recursive: true });
+    symlinkSync(target, at);
+    return relative;
+  };
+  const linked: string[] = [];
+  for (const dir of manifest.shared.dirs) {
+    const target = path.join(sharedDir, dir);
+    mkdirSync(target, { recursive: true });
+    linked.push(link(dir, target));
+  }
+  for (const file of manifest.shared.files) {
+    const target = path.join(sharedDir, file);
+    const carried = path.join(release, file);
+    if (!existsSync(target)) {
+      if (!existsSync(carried) || !lstatSync(carried).isFile())
+        throw failure(
+          'MissingSharedFile',
+          `shared file ${target} does not exist on this host; create it there before deploying (shared.files: ${file})`,
+        );
+      mkdirSync(path.dirname(target), { recursive: true });
+      cpSync(carried, target, { preserveTimestamps: true });
+    }
+    linked.push(link(file, target));
+  }
+  return linked;
+}
+
 export interface PrepareReleaseRequest {
   manifest: Manifest;
   releaseId: string;
@@ -180,6 +218,7 @@ export function releaseActivities(config: ActivityConfig) {
       const source = manifest.source;
       if (source.type === 'git') commit = await fillFromGit(manifest, source, ref, tmp);
       else if (source.type === 'copy') await fillFromCopy(source, tmp);
+      linkSharedPaths(manifest, tmp);
       throwIfCancelled();
       const info = activityInfo();
       const release: ReleaseInfo = {

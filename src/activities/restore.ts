@@ -80,7 +80,13 @@ export function restoreActivities(config: ActivityConfig) {
       const lease = `${manifest.app}/restore/${entry.id}/${request.stamp}`;
       const common = { file: entry.file, format: entry.format as 'custom', binDir: pgBinDir(config.env), env, lease };
       if (!request.scratchDatabase) {
-        await restoreDatabase({ ...common, url, clean: true });
+        await restoreDatabase({
+          ...common,
+          url,
+          clean: true,
+          schemas: target.postgres.schemas,
+          excludeSchemas: target.postgres.excludeSchemas,
+        });
         return { restoredTo: parsePostgresUrl(url).database };
       }
       const scratchUrl = await createScratchDatabase(url, request.scratchDatabase);

@@ -43,7 +43,15 @@ export function snapshotActivities(config: ActivityConfig) {
       if (!existsSync(file)) return `no snapshot was taken (${file}); nothing to restore`;
       const env = appEnvironment(manifest, config.env);
       const url = requireEnv(env, database.urlEnv, 'snapshot.database.urlEnv', manifest);
-      await restoreDatabase({ url, file, format: 'custom', clean: true, binDir: pgBinDir(env), env });
+      await restoreDatabase({
+        url,
+        file,
+        format: 'custom',
+        clean: true,
+        schemas: database.schemas,
+        binDir: pgBinDir(env),
+        env,
+      });
       return `restored the database from ${file}`;
     },
   };

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { activityInfo } from '@temporalio/activity';
@@ -9,6 +10,7 @@ import type { ActivityConfig } from './config';
 import { appEnvironment, commandEnvironment, missingEnv, secretValues } from './environment';
 import { appPaths } from '../common/names';
 import { writeFileAtomic } from './atomic-write';
+import { readDeployLog } from './records';
 import { describeFailure, runCommand } from './shell';
 import { failure } from '../common/failures';
 
@@ -32,12 +34,38 @@ export interface StepResult {
   outputTail: string;
   /** True when a retry found the step already done by an earlier attempt and did not run it again. */
   reused: boolean;
+  /** A `once: true` step that an earlier deploy (this id) ran: not run again. */
+  ranOnce?: string;
 }
 
 function stepOf(manifest: Manifest, phase: StepPhase, index: number): Step {
   const step = manifest.steps[phase][index];
   if (!step) throw failure('BadInput', `no ${phase} step #${index} in the manifest`);
   return step;
+}
+
+function onceMarkerFor(manifest: Manifest, phase: StepPhase, label: string): string {
+  const slug = label.replace(/[^A-Za-z0-9_.-]+/g, '-').slice(0, 80);
+  const hash = createHash('sha256').update(label).digest('hex').slice(0, 8);
+  return path.join(appPaths(manifest).stateDir, 'once', `${phase}-${slug}-${hash}.done`);
+}
+
+/**
+ * A `once: true` step that an earlier deploy ran counts as done — unless that deploy did not succeed and its
+ * database snapshot may have been restored (rollback.database other than never), undoing what the step did.
+ */
+function ranOnceBefore(
+  manifest: Manifest,
+  marker: string,
+  deployId: string,
+): { deployId: string; result: StepResult } | undefined {
+  if (!existsSync(marker)) return undefined;
+  const earlier = JSON.parse(readFileSync(marker, 'utf8')) as { deployId: string; result: StepResult };
+  if (earlier.deployId === deployId) return undefined;
+  const succeeded = readDeployLog(manifest).some(
+    (line) => line.kind === 'deploy' && line.release === earlier.deployId && line.outcome === 'succeeded',
+  );
+  return succeeded || manifest.rollback.database === 'never' ? earlier : undefined;
 }
 
 export function stepActivities(config: ActivityConfig) {
@@ -70,6 +98,9 @@ export function stepActivities(config: ActivityConfig) {
       const markers = path.join(appPaths(manifest).stateDir, 'deploys', request.deployId, 'steps');
       const marker = path.join(markers, `${phase}-${index}.done`);
       if (existsSync(marker)) return { ...(JSON.parse(readFileSync(marker, 'utf8')) as StepResult), reused: true };
+      const onceMarker = step.once ? onceMarkerFor(manifest, phase, label) : undefined;
+      const earlier = onceMarker ? ranOnceBefore(manifest, onceMarker, request.deployId) : undefined;
+      if (earlier) return { ...earlier.result, reused: true, ranOnce: earlier.deployId };
 
       const env = { ...commandEnvironment(manifest, config.env), ...step.env, ...request.extraEnv };
       const redact = secretValues(manifest, config.env);
@@ -93,6 +124,7 @@ export function stepActivities(config: ActivityConfig) {
         throw failure('StepFailed', message, { final: activityInfo().attempt > (step.retries ?? 0) });
       }
       writeFileAtomic(marker, JSON.stringify(outcome));
+      if (onceMarker) writeFileAtomic(onceMarker, JSON.stringify({ deployId: request.deployId, result: outcome }));
       return outcome;
     },
   };

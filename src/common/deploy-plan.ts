@@ -1,10 +1,11 @@
 import type { Manifest, Step, StepPhase } from '../manifest/types';
 import type { OptionGroup } from './activity-options';
 import type { DeployInput } from './contracts';
-import { checkLabel, stepLabel } from './labels';
+import { checkLabel, STEP_PHASES, stepLabel } from './labels';
 import { durationMs } from './duration';
 import { deployDir, hostPrefix } from './names';
 import { isRefAllowed, isWellFormedRef } from './refs';
+import { placeholders } from './template';
 
 /**
  * What a deploy will do, computed from the manifest and the input alone (pure and deterministic): the
@@ -16,7 +17,7 @@ export interface DeployPlan {
   ref: string;
   strategy: Manifest['strategy'];
   hosts: HostPlan[];
-  /** Once every host is healthy, on each host: mark the release good, prune old releases. */
+  /** Once every host is healthy, on each host: mark the release good and prune old releases (in place: old snapshots). */
   finish: HostPlan[];
   /** What a failure would undo, in the order the undos run: the steps' `undo`, last registered first. */
   compensations: string[];
@@ -91,6 +92,8 @@ export type PlannedStep = Planned &
     | { action: 'bake' }
     | { action: 'mark-release-good' }
     | { action: 'prune-releases' }
+    /** In place: drop the copies, zips and failed trees `releases.keep` no longer keeps. */
+    | { action: 'prune-in-place' }
   );
 
 export type PlannedAction = PlannedStep['action'];
@@ -159,6 +162,39 @@ export function validateDeployInput(manifest: Manifest, input: DeployInput): Rec
   return params;
 }
 
+/** A step with `when: { params }` runs only when the deploy gives each of those params a value. */
+export function stepRuns(step: Step, params: Record<string, string>): boolean {
+  return (step.when?.params ?? []).every((name) => params[name] !== undefined && params[name] !== '');
+}
+
+/**
+ * A param the operator gave that no step of this deploy reads would be dropped without a word (a tenant id
+ * for a seed step that runs only with seed: true): refused instead, naming where it is used.
+ */
+function checkParamsUsed(manifest: Manifest, input: DeployInput, planned: PlannedStep[]): void {
+  const reads = (step: Step, name: string) =>
+    (Array.isArray(step.run) ? step.run : [step.run]).some((word) => placeholders(word).includes(name)) ||
+    (step.when?.params ?? []).includes(name);
+  for (const name of Object.keys(input.params ?? {})) {
+    if (planned.some((p) => p.action === 'run-step' && reads(manifest.steps[p.step.phase][p.step.index], name)))
+      continue;
+    const readers = STEP_PHASES.flatMap((phase) =>
+      manifest.steps[phase]
+        .filter((step) => reads(step, name))
+        .map((step) => {
+          const why =
+            phase === 'seed' && !input.seed
+              ? 'runs only with seed: true'
+              : `runs only when ${step.when?.params.join(' and ')} ${step.when?.params.length === 1 ? 'is' : 'are'} given`;
+          return `${phase}: ${stepLabel(step)} ${why}`;
+        }),
+    );
+    throw new DeployInputError(
+      `param '${name}' is read by no step of this deploy (${readers.join('; ') || 'no step of the manifest uses it'}); leave it out, or ask for the step that reads it`,
+    );
+  }
+}
+
 export function planDeploy(manifest: Manifest, input: DeployInput, releaseId = '<release>'): DeployPlan {
   const params = validateDeployInput(manifest, input);
   const inPlace = manifest.strategy === 'in-place';
@@ -179,6 +215,7 @@ export function planDeploy(manifest: Manifest, input: DeployInput, releaseId = '
       steps.push({ phase, name: `${prefix}${name}`, undo, ...variant } as PlannedStep);
     const addSteps = (phase: StepPhase) =>
       manifest.steps[phase].forEach((step, index) => {
+        if (!stepRuns(step, params)) return;
         const startToCloseTimeoutMs = step.timeout ? durationMs(step.timeout) + 60_000 : undefined;
         add(
           phase,
@@ -190,9 +227,16 @@ export function planDeploy(manifest: Manifest, input: DeployInput, releaseId = '
             ...(startToCloseTimeoutMs ? { startToCloseTimeoutMs } : {}),
           },
           // A migration may change the database even when it fails half-way.
-          phase === 'migrate' && index === 0 ? change([]) : [],
+          phase === 'migrate' ? change([]) : [],
         );
       });
+    // A manifest recorded in a history from before `approval.before` existed has no such field.
+    const gateBefore = manifest.approval.before ?? 'switch';
+    // The gate waits in the workflow itself and runs no activity: its group is the workflow's own.
+    const gate = (before: Manifest['approval']['before']) => {
+      if (requireApproval && gateBefore === before)
+        add('approval', 'approval', { action: 'approval', group: 'orchestration' });
+    };
 
     add('preflight', 'preflight: required environment', { action: 'check-environment', group: 'host' });
     manifest.dependencies.forEach((check, index) =>
@@ -206,7 +250,9 @@ export function planDeploy(manifest: Manifest, input: DeployInput, releaseId = '
     if (inPlace) {
       add(
         'snapshot',
-        `snapshot: archive ${manifest.root}`,
+        manifest.snapshot.files === false
+          ? `snapshot: copy ${manifest.root} for the rollback (no zip)`
+          : `snapshot: archive ${manifest.root}`,
         { action: 'archive-live-folder', group: 'files' },
         change(['restore-archive']),
       );
@@ -220,7 +266,9 @@ export function planDeploy(manifest: Manifest, input: DeployInput, releaseId = '
       add('snapshot', 'snapshot: previous release', { action: 'find-previous-release', group: 'host' });
       add('update', `update: release ${releaseId} from ${input.ref}`, { action: 'prepare-release', group: 'release' });
     }
+    gate('install');
     addSteps('install');
+    gate('migrate');
     if (databaseSnapshot)
       add(
         'snapshot',
@@ -229,10 +277,11 @@ export function planDeploy(manifest: Manifest, input: DeployInput, releaseId = '
         change(manifest.rollback.database !== 'never' ? ['restore-database'] : []),
       );
     addSteps('migrate');
+    gate('build');
     addSteps('build');
+    gate('seed');
     if (input.seed) addSteps('seed');
-    // The gate waits in the workflow itself and runs no activity: its group is the workflow's own.
-    if (requireApproval) add('approval', 'approval', { action: 'approval', group: 'orchestration' });
+    gate('switch');
     if (!inPlace) {
       add('switch', 'stop services', { action: 'stop-services', group: 'host' }, change(['switch-back']));
       add('switch', `switch current → ${releaseId}`, { action: 'switch-current', group: 'host' });
@@ -245,11 +294,11 @@ export function planDeploy(manifest: Manifest, input: DeployInput, releaseId = '
     return { host, steps };
   });
 
-  const finish = inPlace
-    ? []
-    : manifest.hosts.map((host) => {
-        const prefix = hostPrefix(manifest, host);
-        const steps: PlannedStep[] = [
+  const finish = manifest.hosts.map((host) => {
+    const prefix = hostPrefix(manifest, host);
+    const steps: PlannedStep[] = inPlace
+      ? [{ phase: 'finish', name: `${prefix}prune old snapshots`, action: 'prune-in-place', group: 'files', undo: [] }]
+      : [
           {
             phase: 'finish',
             name: `${prefix}mark release ${releaseId} good`,
@@ -259,8 +308,10 @@ export function planDeploy(manifest: Manifest, input: DeployInput, releaseId = '
           },
           { phase: 'finish', name: `${prefix}prune old releases`, action: 'prune-releases', group: 'host', undo: [] },
         ];
-        return { host, steps };
-      });
+    return { host, steps };
+  });
+
+  checkParamsUsed(manifest, input, hosts[0]?.steps ?? []);
 
   const compensations = hosts
     .flatMap(({ host, steps }) => steps.flatMap((step) => step.undo.map((undo) => undoLabel(undo, manifest, host))))

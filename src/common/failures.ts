@@ -25,6 +25,7 @@ export const FAILURES = {
   // The host is not as the run needs it: a person has to look.
   MissingDirectory: { retryable: false, means: 'a working directory does not exist' },
   MissingSource: { retryable: false, means: 'the folder or image to deploy from does not exist' },
+  MissingSharedFile: { retryable: false, means: 'a shared.files entry exists neither in shared/ nor in the release' },
   MissingArchive: { retryable: false, means: 'the archive an in-place rollback needs is gone' },
   UnknownRef: { retryable: false, means: 'the git ref does not exist in the repository' },
   UnknownRelease: { retryable: false, means: 'no release with that id on the host' },

@@ -1,6 +1,7 @@
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { NAME_PATTERN } from '../common/names';
+import { STEP_PHASES } from '../common/labels';
 import { placeholders } from '../common/template';
 import { CommandSyntaxError, commandToArgv } from './argv';
 import { DURATION_PATTERN, parseDuration } from '../common/duration';
@@ -24,6 +25,13 @@ const DURATION_HINT = 'expected a duration such as 30s, 5m or 1h30m';
 const duration = z.string({ error: DURATION_HINT }).regex(DURATION_PATTERN, { error: DURATION_HINT });
 
 const absolutePath = z.string().regex(/^\//, { error: 'expected an absolute path such as /srv/myapp' });
+
+const releasePath = z
+  .string()
+  .min(1)
+  .refine((p) => !p.startsWith('/') && !p.split('/').includes('..') && !p.endsWith('/'), {
+    error: 'expected a path inside the release such as logs or config/.env (relative, no .., no trailing /)',
+  });
 
 const port = z.number({ error: 'expected a port number' }).int().min(1).max(65535);
 
@@ -67,10 +75,20 @@ const stepSchema = z
     env: envValues.optional(),
     timeout: duration.optional(),
     retries: z.number().int().min(0).max(20).optional(),
+    when: z
+      .strictObject({ params: z.array(z.string().min(1)).min(1) })
+      .optional()
+      .describe('Run the step only when the deploy gives every one of these params (e.g. a --fake migration)'),
     skippable: z
       .boolean()
       .optional()
       .describe('With onFailure: ask, an operator may skip this step when it fails (runbook skip)'),
+    once: z
+      .boolean()
+      .optional()
+      .describe(
+        "Run on the app's first deploy that reaches it on this host, never again (a schema created once); renaming the step runs it again",
+      ),
   })
   .superRefine(checkRunUnlessShell);
 
@@ -261,7 +279,12 @@ const processService = z.strictObject({
   port: port.optional().describe('Port it listens on; its owner is stopped before a start'),
   cwd: z.string().optional(),
   env: envValues.optional(),
-  log: z.string().optional().describe('Log file (default logs/<name>.log under the app root)'),
+  log: z
+    .string()
+    .optional()
+    .describe(
+      "Log file, relative to the live folder or absolute (default Runbook's state: <root>/.runbook/logs/<name>.log, or <root>.runbook/logs/<name>.log in place)",
+    ),
   stopTimeout: duration.default('10s'),
   blueGreen: blueGreen.optional(),
   limits: limitsSchema.optional(),
@@ -519,6 +542,10 @@ const jobSchema = z
     modes: z.array(z.string().min(1)).optional().describe("Allowed values of {{mode}}, e.g. the guide's --modo"),
     defaultMode: z.string().optional(),
     defaultDate: z.enum(['today', 'yesterday']).default('today'),
+    range: z
+      .enum(['per-date', 'whole'])
+      .default('per-date')
+      .describe('A range of dates: one call per date ({{date}}), or one call for the whole range ({{from}}, {{to}})'),
     concurrency: z.number().int().min(1).max(32).default(1),
     timeout: duration.default('30m'),
     retries: z.number().int().min(0).max(20).default(2),
@@ -575,11 +602,12 @@ function isTimeZone(zone: string): boolean {
   }
 }
 
+/** Phases the approval gate can stand before. */
+export const DEPLOY_GATES = ['install', 'migrate', 'build', 'seed', 'switch'] as const;
+
 // ---- the manifest ---------------------------------------------------------------------------------
 
-/** The manifest's lists of steps, in the order a deploy runs them. */
-export const STEP_PHASES = ['preflight', 'install', 'migrate', 'build', 'seed'] as const;
-export type StepPhase = (typeof STEP_PHASES)[number];
+export type { StepPhase } from '../common/labels';
 
 export const manifestSchema = z
   .strictObject({
@@ -603,6 +631,23 @@ export const manifestSchema = z
       })
       .default({ required: [] }),
     params: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/), paramSpec).default({}),
+    shared: z
+      .strictObject({
+        files: z
+          .array(releasePath)
+          .default([])
+          .describe(
+            'Files kept in <root>/shared and linked into every release before its steps run (e.g. .env); each must exist there (or in the first release, which then moves it there)',
+          ),
+        dirs: z
+          .array(releasePath)
+          .default([])
+          .describe(
+            'Folders kept in <root>/shared and linked into every release before its steps run (e.g. logs); created on the first deploy, never pruned',
+          ),
+      })
+      .default({ files: [], dirs: [] })
+      .describe("Capistrano's linked_files/linked_dirs: what outlives releases (releases strategy)"),
     dependencies: z.array(checkSchema).default([]).describe('Checked before anything changes'),
     steps: z
       .strictObject({
@@ -629,9 +674,21 @@ export const manifestSchema = z
       .default({ within: '60s', interval: '2s', checks: [], bakeInterval: '10s' }),
     snapshot: z
       .strictObject({
-        files: z.boolean().default(true),
-        exclude: z.array(z.string()).default([]),
-        archiveDir: absolutePath.optional().describe('In-place archives (default <root>/../<app>-backups)'),
+        files: z
+          .boolean()
+          .optional()
+          .describe(
+            "In place: zip the live folder's code before a deploy, the guide's backup (default true); the automatic rollback uses an exact copy either way. A releases app keeps its previous release instead",
+          ),
+        exclude: z
+          .array(z.string())
+          .default([])
+          .describe(
+            'What the zip leaves out (venv, uploads, logs); the rollback copy keeps it, runbook rollback carries it over',
+          ),
+        archiveDir: absolutePath
+          .optional()
+          .describe('Where in-place zips go (default <root>.runbook/archives, beside the live folder)'),
         database: z
           .strictObject({
             urlEnv: envName,
@@ -639,7 +696,7 @@ export const manifestSchema = z
           })
           .optional(),
       })
-      .default({ files: true, exclude: [] }),
+      .default({ exclude: [] }),
     rollback: z
       .strictObject({
         auto: z.boolean().default(true),
@@ -653,8 +710,15 @@ export const manifestSchema = z
         'How long work for a host waits for a worker there before the run ends as unreachable (its lock released)',
       ),
     approval: z
-      .strictObject({ required: z.boolean().default(false), timeout: duration.default('1h') })
-      .default({ required: false, timeout: '1h' }),
+      .strictObject({
+        required: z.boolean().default(false),
+        timeout: duration.default('1h'),
+        before: z
+          .enum(DEPLOY_GATES)
+          .default('switch')
+          .describe('Where the gate stands: before this phase (switch: after migrate/build/seed, before the restart)'),
+      })
+      .default({ required: false, timeout: '1h', before: 'switch' }),
     onFailure: z
       .enum(['rollback', 'ask'])
       .default('rollback')
@@ -684,6 +748,22 @@ function checkCrossReferences(m: RawManifest, ctx: z.RefinementCtx): void {
       'in-place deploys copy files from a staging folder: use source.type copy, or strategy: releases',
     );
 
+  if (m.strategy === 'releases' && m.snapshot.files !== undefined)
+    issue(
+      ['snapshot', 'files'],
+      'a releases app keeps its previous release as its snapshot; snapshot.files (a zip of the live folder) applies to strategy: in-place — remove it',
+    );
+  if (m.strategy === 'in-place' && (m.shared.files.length > 0 || m.shared.dirs.length > 0))
+    issue(['shared'], 'an in-place app keeps every file in its live folder: shared paths apply to strategy: releases');
+  const sharedPaths = [...m.shared.files, ...m.shared.dirs];
+  sharedPaths.forEach((p, i) => {
+    const other = sharedPaths.find((q, j) => j !== i && (q === p || p.startsWith(`${q}/`)));
+    if (other !== undefined)
+      issue(
+        i < m.shared.files.length ? ['shared', 'files', i] : ['shared', 'dirs', i - m.shared.files.length],
+        `'${p}' is ${other === p ? 'listed twice' : `inside the shared folder '${other}'`}; list each shared path once`,
+      );
+  });
   unique(
     m.services.map((s) => s.name),
     ['services'],
@@ -740,9 +820,16 @@ function checkCrossReferences(m: RawManifest, ctx: z.RefinementCtx): void {
 
   const stepNames = ['app', 'ref', 'release', 'releaseDir', 'root', ...Object.keys(m.params)];
   for (const phase of STEP_PHASES)
-    m.steps[phase].forEach((step, i) =>
-      checkTemplates(step.run, step.shell, stepNames, ['steps', phase, i, 'run'], issue),
-    );
+    m.steps[phase].forEach((step, i) => {
+      checkTemplates(step.run, step.shell, stepNames, ['steps', phase, i, 'run'], issue);
+      step.when?.params.forEach((param, j) => {
+        if (!(param in m.params))
+          issue(
+            ['steps', phase, i, 'when', 'params', j],
+            `no param named '${param}' in params; declare it there (known: ${Object.keys(m.params).join(', ') || 'none'})`,
+          );
+      });
+    });
   m.jobs.forEach((job, i) => {
     const jobNames = ['app', 'root', 'date', 'from', 'to', 'mode', 'logicalDate', ...Object.keys(job.params)];
     if (job.run) checkTemplates(job.run, job.shell, jobNames, ['jobs', i, 'run'], issue);

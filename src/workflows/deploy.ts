@@ -1,4 +1,4 @@
-import { CancellationScope, isCancellation, log, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, isCancellation, log, patched, workflowInfo } from '@temporalio/workflow';
 import type { DeployInput } from '../common/contracts';
 import {
   DeployInputError,
@@ -104,23 +104,34 @@ async function deployApp(input: DeployInput): Promise<RunReport> {
           (m) => m.join('; ') || 'none running',
         );
     operator.pausable = false;
+    // In-place deploys started before in-place retention end at their health checks (histories replay).
+    const finishes = manifest.strategy === 'releases' || patched(IN_PLACE_RETENTION);
     for (const hostPlan of plan.finish)
-      for (const step of hostPlan.steps) await runPlannedStep(run, onHost(run, hostPlan.host), step);
+      for (const step of hostPlan.steps)
+        if (finishes) await runPlannedStep(run, onHost(run, hostPlan.host), step);
+        else progress.skip(step.name, 'not done by deploys started before in-place retention');
   } catch (failure) {
     operator.pausable = false;
     cancelled = isCancellation(failure);
     if (cancelled) cancellation = failure;
     error = cancelled ? 'cancelled by an operator' : failureMessage(failure);
-    progress.state = 'compensating';
+    // rollback.auto: false — a failed deploy is left as it is for an operator to look at (a cancel still undoes)
+    const leaveAsIs = !cancelled && !manifest.rollback.auto && patched(ROLLBACK_AUTO_FALSE);
+    progress.state = leaveAsIs ? progress.state : 'compensating';
     const undone = await CancellationScope.nonCancellable(async () => {
       if (manifest.strategy === 'releases')
         for (const host of manifest.hosts)
           await hostActivities(manifest, host)
             .markRelease({ manifest, releaseId, status: 'bad', note: error })
             .catch((e) => log.warn('release not marked bad', { host, error: failureMessage(e) }));
-      return saga.compensate(progress);
+      return leaveAsIs ? { failed: [] } : saga.compensate(progress);
     });
-    outcome = isHostUnreachable(failure) ? 'unreachable' : undone.failed.length > 0 ? 'failed' : 'rolled_back';
+    run.leftAsIs = leaveAsIs;
+    outcome = isHostUnreachable(failure)
+      ? 'unreachable'
+      : undone.failed.length > 0 || leaveAsIs
+        ? 'failed'
+        : 'rolled_back';
     if (undone.failed.length > 0)
       error = `${error}; ROLLBACK FAILED: ${undone.failed.map((f) => `${f.name}: ${f.error}`).join('; ')}`;
   }
@@ -143,9 +154,15 @@ interface DeployRun {
   migrated: boolean;
   /** Something on a server changed, so there is something to undo. */
   changed: boolean;
+  /** The deploy failed and, as rollback.auto: false asks, nothing was undone. */
+  leftAsIs?: boolean;
   /** Blue/green services keep serving through the stop and the switch; the undo's start switches them back. */
   switching: boolean;
 }
+
+/** Workflow changes after release, guarded so that recorded histories still replay. */
+const IN_PLACE_RETENTION = 'in-place-retention';
+const ROLLBACK_AUTO_FALSE = 'rollback-auto-false';
 
 /** Where a deploy's steps run on one host, and what they found there that later steps and undos need. */
 interface HostContext {
@@ -354,7 +371,12 @@ async function runPlannedStep(
       await progress.run(
         name,
         () => inGroup(group, acts.runStep, name, [request], timeout),
-        (r) => (r.reused ? 'done by an earlier attempt' : `exit 0 in ${Math.round(r.durationMs / 100) / 10}s`),
+        (r) =>
+          r.ranOnce
+            ? `runs once: done by deploy ${r.ranOnce}`
+            : r.reused
+              ? 'done by an earlier attempt'
+              : `exit 0 in ${Math.round(r.durationMs / 100) / 10}s`,
       );
       return;
     }
@@ -429,6 +451,16 @@ async function runPlannedStep(
         inGroup(group, acts.markRelease, `mark release ${releaseId} good`, [{ manifest, releaseId, status: 'good' }]),
       );
       return;
+    case 'prune-in-place':
+      await progress.run(
+        name,
+        () =>
+          inGroup(group, acts.pruneInPlace, 'prune old copies, zips and failed trees', [
+            { manifest, protect: [releaseId] },
+          ]),
+        (gone) => (gone.length ? `removed what ${gone.join(', ')} left` : 'nothing to remove'),
+      );
+      return;
     case 'prune-releases':
       await progress.run(
         name,
@@ -454,7 +486,9 @@ function reportFacts(run: DeployRun, outcome: Outcome, error: string | undefined
         ? `${cancelled ? 'cancelled' : 'rolled back'} deploy of ${what}: ${error}${run.changed ? '; previous version restored and healthy' : '; nothing was changed'}`
         : outcome === 'unreachable'
           ? `deploy of ${what} did not go through: ${error}`
-          : `deploy of ${what} FAILED and was not fully rolled back: ${error}`;
+          : run.leftAsIs
+            ? `deploy of ${what} FAILED and was left as it is (rollback.auto: false, nothing undone): ${error}`
+            : `deploy of ${what} FAILED and was not fully rolled back: ${error}`;
   return {
     outcome,
     summary,

@@ -1,4 +1,4 @@
-import { CancellationScope, isCancellation, log, upsertMemo, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, isCancellation, log, patched, upsertMemo, workflowInfo } from '@temporalio/workflow';
 import type { JobOperation, JobSession } from '../activities/audit';
 import type { JobInput } from '../common/contracts';
 import { dateInZone } from '../common/dates';
@@ -66,7 +66,9 @@ async function runJob(input: JobInput): Promise<RunReport> {
   tagReleasedRun(run);
   const range = dates.length === 1 ? dates[0] : `${dates[0]}..${dates[dates.length - 1]}`;
   upsertMemo({ summary: `job ${job.name} ${range}${mode ? ` (${mode})` : ''}` });
-  progress.plan(dates);
+  // range: whole — one call covers every date ({{from}}..{{to}}); otherwise one call per date
+  const calls = job.range === 'whole' ? [{ name: range, date: dates[0] }] : dates.map((d) => ({ name: d, date: d }));
+  progress.plan(calls.map((c) => c.name));
 
   const session: JobSession = {
     workflowId: info.workflowId,
@@ -110,7 +112,7 @@ async function runJob(input: JobInput): Promise<RunReport> {
   const hostRunKey = resetStableIds() ? runKey() : undefined;
   const operations = new Map<string, JobOperation>();
   try {
-    await forEachLimited(dates, job.concurrency, async (date) => {
+    await forEachLimited(calls, job.concurrency, async ({ name, date }) => {
       const operationStarted = isoNow();
       const request = {
         app: manifest.app,
@@ -125,7 +127,7 @@ async function runJob(input: JobInput): Promise<RunReport> {
       };
       let operation: JobOperation;
       try {
-        const outcome = await progress.run(date, () => runJobDate(request), describeOutcome);
+        const outcome = await progress.run(name, () => runJobDate(request), describeOutcome);
         operation = { ...operationFields(outcome), status: 'OK', startedAt: operationStarted, finishedAt: isoNow() };
       } catch (error) {
         if (isCancellation(error)) throw error;
@@ -140,8 +142,8 @@ async function runJob(input: JobInput): Promise<RunReport> {
           message: dateFailureMessage(error, job),
         };
       }
-      operations.set(date, operation);
-      await quietly(`operation ${date}`, () => audit.recordJobOperation({ session, operation }));
+      operations.set(name, operation);
+      await quietly(`operation ${name}`, () => audit.recordJobOperation({ session, operation }));
     });
   } catch (error) {
     if (!isCancellation(error)) throw error;
@@ -168,7 +170,7 @@ async function runJob(input: JobInput): Promise<RunReport> {
     );
   }
 
-  const results = dates.map((date) => operations.get(date) as JobOperation);
+  const results = calls.map((call) => operations.get(call.name) as JobOperation);
   const failed = results.filter((o) => o.status === 'FAILED');
   const outcome = failed.length > 0 ? (unreachableAware ? outcomeOfError() : 'failed') : 'succeeded';
   const finishedAt = isoNow();
@@ -229,6 +231,9 @@ function jobDetails(plan: JobPlan, session: JobSession, operations: JobOperation
   };
 }
 
+/** Workflow changes after release, guarded so that recorded histories still replay. */
+const JOB_DATE_IN_SCHEDULE_ZONE = 'job-date-in-schedule-zone';
+
 /** The job, its dates, mode and parameters, or a non-retryable failure naming the input field to fix. */
 function planJob(manifest: Manifest, input: JobInput): JobPlan {
   const job = manifest.jobs.find((j) => j.name === input.job);
@@ -236,7 +241,9 @@ function planJob(manifest: Manifest, input: JobInput): JobPlan {
     const known = manifest.jobs.map((j) => j.name).join(', ') || 'none';
     throw failure('BadInput', `job: the app ${manifest.app} has no job '${input.job}'; its jobs: ${known}`);
   }
-  const timezone = input.timezone ?? 'UTC';
+  // A run without a time zone (a manual one) takes its job's schedule's, so "today" is the schedule's today.
+  const scheduled = manifest.schedules.find((s) => s.run === 'job' && s.job === job.name)?.timezone;
+  const timezone = input.timezone ?? (scheduled && patched(JOB_DATE_IN_SCHEDULE_ZONE) ? scheduled : 'UTC');
   try {
     let logicalDay: string;
     try {

@@ -170,6 +170,17 @@ describe('health and dependency checks against real services', () => {
     ).toEqual({ ok: false, detail: 'exit 2: queue whatsapp stuck' });
   });
 
+  it('command: a dependency check before the first deploy runs although no live folder exists yet', async () => {
+    const fresh = parseManifest(
+      `app: fresh\nhost: h\nroot: ${dir}/not-deployed-yet\nsource: { type: git, repo: ${dir}/repo.git }\n`,
+    );
+    if (!fresh.ok) throw new Error('bad test manifest');
+    expect(await runCheckOnce(check({ command: ['true'] }), context({ manifest: fresh.manifest }))).toEqual({
+      ok: true,
+      detail: 'exit 0',
+    });
+  });
+
   it('reads heartbeat timestamps as unix seconds, milliseconds or ISO dates', () => {
     expect(parseTimestamp('1700000000')).toBe(1_700_000_000_000);
     expect(parseTimestamp('1700000000123')).toBe(1_700_000_000_123);

@@ -1,7 +1,12 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { commandEnvironment, secretValues } from '../../src/activities/environment';
+import {
+  commandEnvironment,
+  environmentFileText,
+  secretValues,
+  serviceEnvironment,
+} from '../../src/activities/environment';
 import { redact } from '../../src/activities/redact';
 import { runCommand } from '../../src/activities/shell';
 import { parseManifest } from '../../src/manifest/load';
@@ -89,6 +94,25 @@ describe("an app's environment and what is masked", () => {
   it('leaves short values (a port, a flag) and ordinary words alone', () => {
     expect(redact('listening on port 80, debug 0', secretValues(manifest(), WORKER_ENV))).toBe(
       'listening on port 80, debug 0',
+    );
+  });
+});
+
+describe("an app's environment for its services", () => {
+  it("holds the env file's names and the required ones, with the app environment's values, not the worker's others", () => {
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'runbook-env-')), '.env');
+    writeFileSync(file, 'SECRET_KEY=from-file\nFLASK_APP=app.py\n');
+    const env = { SECRET_KEY: 'from-file', FLASK_APP: 'app.py', DATABASE_URI: 'postgresql://db/app', PATH: '/bin' };
+    expect(serviceEnvironment({ env: { file, required: ['DATABASE_URI', 'MISSING'] } }, env)).toEqual({
+      DATABASE_URI: 'postgresql://db/app',
+      FLASK_APP: 'app.py',
+      SECRET_KEY: 'from-file',
+    });
+  });
+
+  it('writes NAME="value" lines with what systemd unescapes inside double quotes escaped', () => {
+    expect(environmentFileText({ A: 'plain', B: 'quote " back \\ dollar $HOME tick `x`', C: 'two\nlines' })).toBe(
+      'A="plain"\nB="quote \\" back \\\\ dollar \\$HOME tick \\`x\\`"\nC="two\nlines"\n',
     );
   });
 });

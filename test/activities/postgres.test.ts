@@ -113,6 +113,21 @@ describe('pg_dump and pg_restore on a real PostgreSQL', () => {
     ).toBe(0);
   });
 
+  it('restores over objects created since the dump that depend on dumped ones (a migration run after it)', async () => {
+    const before = await fingerprint(url, 'public.tasks');
+    const file = path.join(work, 'before-migration.dump');
+    await dumpDatabase({ url, file, format: 'custom', binDir });
+    // what a migration after the snapshot does: a new table with a foreign key to a dumped one, a new schema
+    await sql(url, 'CREATE TABLE public.task_notes (id serial PRIMARY KEY, task_id int REFERENCES public.tasks(id))');
+    await sql(url, 'CREATE SCHEMA reports; CREATE VIEW reports.open_tasks AS SELECT * FROM public.tasks');
+    await restoreDatabase({ url, file, format: 'custom', clean: true, binDir });
+
+    expect(await fingerprint(url, 'public.tasks')).toEqual(before);
+    expect(await count(url, "SELECT count(*) FROM pg_tables WHERE tablename = 'task_notes'")).toBe(0);
+    expect(await count(url, "SELECT count(*) FROM pg_namespace WHERE nspname = 'reports'")).toBe(0);
+    expect(await count(url, "SELECT count(*) FROM pg_namespace WHERE nspname = 'public'")).toBe(1);
+  });
+
   it('keeps only the named schema in a schema-filtered dump', async () => {
     const file = path.join(work, 'audit.dump');
     await dumpDatabase({ url, file, format: 'custom', schemas: ['audit'], compress: 9, binDir });

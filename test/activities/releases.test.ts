@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -128,5 +128,50 @@ describe('releases from git', () => {
       `ref 'v9' was not found in ${repo}`,
     );
     expect(existsSync(path.join(dir, 'srv', 'releases', 'r3'))).toBe(false);
+  });
+});
+
+describe('shared files and folders linked into each release', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'runbook-shared-'));
+  const staging = path.join(dir, 'staging');
+  mkdirSync(path.join(staging, 'logs'), { recursive: true });
+  writeFileSync(path.join(staging, 'logs', 'from-the-repo.log'), 'should not survive\n');
+  writeFileSync(path.join(staging, 'settings.ini'), 'default settings\n');
+  const manifestWith = (shared: string) => {
+    const parsed = parseManifest(
+      `app: sharedapp\nhost: h\nroot: ${dir}/srv\nsource: { type: copy, from: ${staging} }\nshared: ${shared}\n`,
+    );
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+    return parsed.manifest;
+  };
+  const activities = releaseActivities(activityConfigFromEnv());
+  const run = <T>(fn: () => Promise<T>): Promise<T> => new MockActivityEnvironment().run(fn) as Promise<T>;
+  const shared = (...p: string[]) => path.join(dir, 'srv', 'shared', ...p);
+  const inRelease = (id: string, ...p: string[]) => path.join(dir, 'srv', 'releases', id, ...p);
+
+  it('refuses a shared file that exists nowhere, before the release is complete', async () => {
+    const manifest = manifestWith('{ files: [.env] }');
+    await expect(run(() => activities.prepareRelease({ manifest, releaseId: 'r0', ref: 'v0' }))).rejects.toThrow(
+      `shared file ${shared('.env')} does not exist on this host; create it there before deploying (shared.files: .env)`,
+    );
+    expect(existsSync(inRelease('r0'))).toBe(false);
+  });
+
+  it("links them before the steps run: folders created once, a first release's file seeds the shared one", async () => {
+    const manifest = manifestWith('{ files: [settings.ini, config/.env], dirs: [logs, Datasets] }');
+    mkdirSync(shared('config'), { recursive: true });
+    writeFileSync(shared('config', '.env'), 'SECRET_KEY=kept on the server\n');
+    await run(() => activities.prepareRelease({ manifest, releaseId: 'r1', ref: 'v1' }));
+    for (const p of ['settings.ini', 'config/.env', 'logs', 'Datasets'])
+      expect(readlinkSync(inRelease('r1', p))).toBe(shared(p));
+    expect(readFileSync(inRelease('r1', 'config', '.env'), 'utf8')).toBe('SECRET_KEY=kept on the server\n');
+    expect(readFileSync(shared('settings.ini'), 'utf8')).toBe('default settings\n');
+    expect(readdirSync(shared('logs'))).toEqual([]);
+
+    writeFileSync(shared('logs', 'app.log'), 'written by r1\n');
+    writeFileSync(shared('settings.ini'), 'edited on the server\n');
+    await run(() => activities.prepareRelease({ manifest, releaseId: 'r2', ref: 'v2' }));
+    expect(readFileSync(inRelease('r2', 'logs', 'app.log'), 'utf8')).toBe('written by r1\n');
+    expect(readFileSync(inRelease('r2', 'settings.ini'), 'utf8')).toBe('edited on the server\n');
   });
 });

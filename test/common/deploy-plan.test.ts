@@ -61,6 +61,7 @@ describe('the deploy plan', () => {
       'snapshot: archive /srv/almareia',
       'stop services',
       'update: copy /srv/staging/almareia into /srv/almareia',
+      'install: virtualenv (created on the first deploy)',
       'install: install dependencies',
       'start services',
       'health: home (http://127.0.0.1:5000/)',
@@ -155,6 +156,60 @@ describe('the deploy plan', () => {
     expect(undoLabel('switch-back', orquetask, 'web')).toBe('stop services and switch back to the previous release');
     expect(undoLabel('switch-back', orquetask, 'web', { previous: 'r0' })).toBe('stop services and switch back to r0');
     expect(undoLabel('switch-back', orquetask, 'web', {})).toBe('stop services and switch back to nothing');
+  });
+
+  it('Flowlog: the --fake step runs only when its params are given; the gate can stand before migrate', () => {
+    const flowlog = example('flowlog');
+    const names = (input: Partial<Parameters<typeof planDeploy>[1]>) =>
+      planDeploy(flowlog, { app: 'flowlog', ref: 'main', ...input }).hosts[0].steps.map((s) => s.name);
+    expect(names({})).not.toContain('migrate: fake the migration of hand-made columns');
+    const faked = names({
+      params: { fakeApp: 'orders', fakeMigration: '0002_order_tracking_code' },
+      requireApproval: true,
+    });
+    expect(faked.slice(faked.indexOf('install: show pending migrations'))).toEqual([
+      'install: show pending migrations',
+      'approval',
+      'snapshot database',
+      'migrate: fake the migration of hand-made columns',
+      'migrate: migrate',
+      'build: collectstatic',
+      'stop services',
+      expect.stringMatching(/^switch current/),
+      'start services',
+      ...faked.filter((n) => n.startsWith('health:')),
+    ]);
+    expect(() => names({ params: { fakeApp: 'orders' } })).toThrow(
+      new DeployInputError(
+        "param 'fakeApp' is read by no step of this deploy (migrate: fake the migration of hand-made columns runs only when fakeApp and fakeMigration are given); leave it out, or ask for the step that reads it",
+      ),
+    );
+  });
+
+  it('Secretária: tenant params given without the seed steps that read them are refused, not dropped', () => {
+    expect(() =>
+      planDeploy(example('secretaria'), { app: 'secretaria', ref: 'v2.4', params: { tenantId: '42' } }),
+    ).toThrow(
+      /param 'tenantId' is read by no step of this deploy \(seed: provision tenant runs only with seed: true\)/,
+    );
+  });
+
+  it('the approval gate stands before the phase the manifest names, by default before the switch', () => {
+    const orquetask = example('orquetask');
+    const gateAt = (before?: 'install' | 'migrate' | 'build' | 'seed' | 'switch') => {
+      const manifest = before ? { ...orquetask, approval: { ...orquetask.approval, before } } : orquetask;
+      const names = planDeploy(manifest, {
+        app: 'orquetask',
+        ref: 'main',
+        requireApproval: true,
+        seed: true,
+      }).hosts[0].steps.map((s) => s.name);
+      return names[names.indexOf('approval') + 1];
+    };
+    expect(gateAt()).toBe('stop services');
+    expect(gateAt('install')).toBe('install: create virtualenv');
+    expect(gateAt('migrate')).toBe('snapshot database');
+    expect(gateAt('seed')).toBe('seed: seed example data (onboarding process)');
   });
 
   it('lists the bake as the last step of each host and says what a failure before the switch does', () => {

@@ -17,7 +17,14 @@ describe('the five seed runbooks as manifests', () => {
 
   it('OrqueTask: required env, flask db upgrade, optional seed, gunicorn under systemd, daily pg_dump', () => {
     const m = load('orquetask');
-    expect(m.env.required).toEqual(['SENDGRID_API_KEY', 'EMAIL_FROM', 'SECRET_KEY', 'DATABASE_URI']);
+    expect(m.env.required).toEqual([
+      'SENDGRID_API_KEY',
+      'EMAIL_FROM',
+      'SECRET_KEY',
+      'DATABASE_URI',
+      'NOTIFICATION_RECIPIENTS',
+    ]);
+    expect(m.shared).toEqual({ files: ['.env'], dirs: ['logs'] });
     expect(m.steps.install.map((s) => s.run)).toContain('venv/bin/pip install -r requirements.txt');
     expect(m.steps.migrate[0].run).toBe('venv/bin/flask db upgrade');
     expect(m.steps.seed[0].run).toBe('venv/bin/python seed.py');
@@ -35,8 +42,13 @@ describe('the five seed runbooks as manifests', () => {
   it('Financial ETL: daily processor at 07:00 São Paulo with --modo and dates, audit-schema dump, SMTP', () => {
     const m = load('financial-etl');
     const job = m.jobs.find((j) => j.name === 'daily-processor')!;
-    expect(job.run).toEqual(expect.arrayContaining(['--modo', '{{mode}}', '--data-inicio', '{{date}}', '--data-fim']));
+    expect(job.run).toEqual(
+      expect.arrayContaining(['--modo', '{{mode}}', '--data-inicio', '{{from}}', '--data-fim', '{{to}}']),
+    );
+    expect(job.range).toBe('whole');
     expect(job.modes).toEqual(['manual', 'auto']);
+    expect(m.steps.migrate[0]).toMatchObject({ name: 'create audit schema', once: true });
+    expect(m.shared.dirs).toEqual(['src/financial_etl/logs', 'Datasets']);
     expect(m.schedules.find((s) => s.job === 'daily-processor')).toMatchObject({
       cron: '0 7 * * *',
       timezone: 'America/Sao_Paulo',
@@ -58,7 +70,9 @@ describe('the five seed runbooks as manifests', () => {
     expect(m.services.map((s) => s.name)).toEqual(['web', 'worker-default', 'worker-whatsapp']);
     expect(m.rollback.database).toBe('never');
     expect(m.dependencies.some((c) => 'redis' in c)).toBe(true);
-    expect(m.jobs.find((j) => j.name === 'fake-migration')?.run).toContain('--fake');
+    expect(m.steps.migrate[0]).toMatchObject({ when: { params: ['fakeApp', 'fakeMigration'] } });
+    expect(m.steps.migrate[0].run).toContain('--fake');
+    expect(m.approval.before).toBe('migrate');
   });
 
   it('Almareia: in-place zip snapshot, process on port 5000, health on /, /login, /api/status and app.log', () => {

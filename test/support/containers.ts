@@ -200,8 +200,10 @@ export interface SystemdMachine {
   stop(): Promise<void>;
 }
 
+// `env --chdir` changes directory once inside the machine's root (nsenter's own --wd can leave the process
+// in a directory getcwd() cannot name from there).
 function enterArgv(leader: number, cwd = '/'): string[] {
-  return ['nsenter', '-t', String(leader), '-a', `--wd=${cwd}`, '--'];
+  return ['nsenter', '-t', String(leader), '-a', '--', '/usr/bin/env', `--chdir=${cwd}`];
 }
 
 /** A handle on a machine that is already running (its leader's pid, e.g. from the global setup). */

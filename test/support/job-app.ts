@@ -43,6 +43,10 @@ export interface JobAppOptions {
   job?: Record<string, unknown>;
   /** Write the manifest into this folder (shared by several apps) instead of the app's own. */
   manifestsDir?: string;
+  /** More top-level manifest fields (schedules, ...). */
+  manifest?: Record<string, unknown>;
+  /** One call for a whole range (`range: whole`, --data-inicio {{from}} --data-fim {{to}}), as the guide's test. */
+  wholeRange?: boolean;
 }
 
 /** A temp folder holding an app manifest with the daily-processor job of the Financial ETL guide. */
@@ -70,7 +74,10 @@ export function createJobApp(options: JobAppOptions): JobApp {
     jobs: [
       {
         name: 'daily-processor',
-        run: [process.execPath, script, '--modo', '{{mode}}', '--data-inicio', '{{date}}', '--data-fim', '{{date}}'],
+        run: options.wholeRange
+          ? [process.execPath, script, '--modo', '{{mode}}', '--data-inicio', '{{from}}', '--data-fim', '{{to}}']
+          : [process.execPath, script, '--modo', '{{mode}}', '--data-inicio', '{{date}}', '--data-fim', '{{date}}'],
+        ...(options.wholeRange ? { range: 'whole' } : {}),
         cwd: dir,
         env: {
           FAKE_PROCESSOR_LOG: log,
@@ -85,6 +92,7 @@ export function createJobApp(options: JobAppOptions): JobApp {
         ...options.job,
       },
     ],
+    ...options.manifest,
   };
   writeFileSync(path.join(manifestsDir, `${options.app}.yaml`), stringify(manifest));
   return {

@@ -398,7 +398,9 @@ describe('backup and restore workflows on the real dev server and PostgreSQL', (
   it('a cancelled restore starts the services again only after pg_restore has stopped', async () => {
     const backup = await runBackup(served, 'db');
     const [artifact] = (backup.details as { artifacts: Array<{ id: string; file: string }> }).artifacts;
-    const pgRestore = `[p]g_restore.*${artifact.file}`;
+    // The restore's database command: pg_restore, or the psql that applies the script pg_restore wrote from the
+    // dump (a clean restore replaces the dumped schemas whole in one transaction).
+    const pgRestore = `[p](g_restore|sql).*${artifact.file}`;
     const running = () => spawnSync('pgrep', ['-f', pgRestore], { encoding: 'utf8' }).stdout.trim();
     // The service records, as it starts, whether a pg_restore of this dump still runs.
     const marker = path.join(served.root, 'started-while.txt');

@@ -73,4 +73,37 @@ describe('deploy (in-place strategy with a zip archive)', () => {
     ]);
     expect(existsSync(path.join(fx.root, 'releases'))).toBe(false);
   });
+
+  it('snapshot.files: false takes no zip, still rolls back exactly; releases.keep prunes copies, zips and failed trees', async () => {
+    const archives = () => readdirSync(path.join(fx.dir, 'backups')).filter((a) => a.endsWith('.zip'));
+    const failedTrees = () =>
+      readdirSync(path.dirname(fx.root)).filter((n) => n.startsWith(`${path.basename(fx.root)}_failed_`));
+    const zipsBefore = archives().length;
+    fx.manifest.snapshot = { files: false, archiveDir: path.join(fx.dir, 'backups'), exclude: ['__pycache__'] };
+    fx.manifest.releases = { keep: 2 };
+    fx.save();
+    const broken = await deploy('v3', 'crash');
+    expect(broken.report.outcome).toBe('rolled_back');
+    expect(archives()).toHaveLength(zipsBefore);
+    expect(readFileSync(path.join(fx.root, 'VERSION'), 'utf8').trim()).toBe('v1');
+
+    expect((await deploy('v4')).report.outcome).toBe('succeeded');
+    const v5 = await deploy('v5');
+    expect(v5.report.outcome).toBe('succeeded');
+    const kept = readdirSync(path.join(`${fx.root}.runbook`, 'deploys')).sort();
+    expect(kept).toHaveLength(2);
+    expect(kept.at(-1)).toBe(v5.report.release);
+    expect(failedTrees()).toEqual([]);
+    expect(archives()).toEqual([]);
+  });
+
+  it('rollback.auto: false leaves a failed deploy as it is and says so', async () => {
+    fx.manifest.rollback = { auto: false };
+    fx.save();
+    const broken = await deploy('v6', 'crash');
+    expect(broken.report.outcome).toBe('failed');
+    expect(broken.report.summary).toMatch(/FAILED and was left as it is \(rollback.auto: false, nothing undone\)/);
+    expect(readFileSync(path.join(fx.root, 'VERSION'), 'utf8').trim()).toBe('v6');
+    expect(broken.report.steps.map((s) => s.name)).not.toContain(`restore archive of ${fx.root}`);
+  });
 });

@@ -43,6 +43,7 @@ describe('job workflow on the real dev server, PostgreSQL and SMTP', () => {
   let busySmtp: TestSmtpServer;
   let app: JobApp;
   let busyApp: JobApp;
+  let rangeApp: JobApp;
   let worker: TestWorker;
 
   beforeAll(async () => {
@@ -66,6 +67,18 @@ describe('job workflow on the real dev server, PostgreSQL and SMTP', () => {
       env: smtpEnv(busySmtp),
       notify: EMAIL_ON_SUMMARY,
       manifestsDir: app.manifestsDir,
+    });
+    // The guide's own range test (one call over --data-inicio … --data-fim), scheduled far east of UTC.
+    rangeApp = createJobApp({
+      app: uniqueName('range-etl'),
+      host,
+      manifestsDir: app.manifestsDir,
+      wholeRange: true,
+      manifest: {
+        schedules: [
+          { name: 'daily', cron: '0 7 * * *', timezone: 'Pacific/Kiritimati', run: 'job', job: 'daily-processor' },
+        ],
+      },
     });
     worker = await startTestWorker({
       taskQueue,
@@ -198,6 +211,27 @@ describe('job workflow on the real dev server, PostgreSQL and SMTP', () => {
     expect(app.invocations().slice(before)).toEqual([
       ['--modo', 'manual', '--data-inicio', '2025-12-05', '--data-fim', '2025-12-05'],
     ]);
+  });
+
+  it("range: whole runs the range in one call; a run without a date takes its schedule's time zone", async () => {
+    const report = await temporal.client.workflow.execute('job', {
+      taskQueue,
+      workflowId: uniqueName('job-whole-range'),
+      args: [{ app: rangeApp.app, job: JOB, from: '2025-12-01', to: '2025-12-05' }],
+    });
+    expect(report).toMatchObject({ outcome: 'succeeded', summary: '2025-12-01..2025-12-05 (auto): 1 OK, 0 FAILED' });
+    expect(report.steps.map((s: { name: string }) => s.name)).toEqual(['2025-12-01..2025-12-05']);
+    expect(rangeApp.invocations()).toEqual([
+      ['--modo', 'auto', '--data-inicio', '2025-12-01', '--data-fim', '2025-12-05'],
+    ]);
+
+    const today = await temporal.client.workflow.execute('job', {
+      taskQueue,
+      workflowId: uniqueName('job-today'),
+      args: [{ app: rangeApp.app, job: JOB }],
+    });
+    const inZone = new Intl.DateTimeFormat('en-CA', { timeZone: 'Pacific/Kiritimati' }).format(new Date());
+    expect(today.details).toMatchObject({ timezone: 'Pacific/Kiritimati', from: inZone, to: inZone });
   });
 
   it('refuses a mode the job does not have, naming the field, without running anything', async () => {

@@ -42,6 +42,8 @@ interface Scenario {
   manifest?: (fx: AppFixture) => (() => void) | Promise<() => Promise<void>>;
   /** Recorded with an earlier release's workflow code (see above). */
   released?: boolean;
+  /** Against an in-place app (default: a releases app). */
+  strategy?: 'in-place';
 }
 
 const atStep = (name: string, status: string) => async (handle: WorkflowHandle) =>
@@ -255,6 +257,40 @@ const SCENARIOS: Scenario[] = [
     args: (fx) => [{ app: fx.app, ref: 'v-bg2' }],
     manifest: withBlueGreen,
   },
+  {
+    // rollback.auto: false leaves a failed deploy as it is (patched 'rollback-auto-false').
+    name: 'deploy-failed-left-as-is',
+    type: 'deploy',
+    stage: ['v7', { behavior: 'http500' }],
+    args: (fx) => [{ app: fx.app, ref: 'v7' }],
+    manifest: (fx) => {
+      const { rollback } = fx.manifest;
+      fx.manifest.rollback = { auto: false };
+      fx.save();
+      return () => {
+        if (rollback === undefined) delete fx.manifest.rollback;
+        else fx.manifest.rollback = rollback;
+        fx.save();
+      };
+    },
+  },
+  // In place: the success path prunes old copies (patched 'in-place-retention'); runbook rollback goes back
+  // to an earlier good deploy (patched 'in-place-rollback').
+  {
+    name: 'deploy-in-place-succeeded',
+    type: 'deploy',
+    strategy: 'in-place',
+    stage: ['v1'],
+    args: (fx) => [{ app: fx.app, ref: 'v1' }],
+  },
+  {
+    name: 'deploy-in-place-rolled-back',
+    type: 'deploy',
+    strategy: 'in-place',
+    stage: ['v2', { behavior: 'http500' }],
+    args: (fx) => [{ app: fx.app, ref: 'v2' }],
+  },
+  { name: 'rollback-in-place', type: 'rollback', strategy: 'in-place', args: (fx) => [{ app: fx.app }] },
 ];
 
 async function withUpdate(
@@ -412,10 +448,23 @@ async function recordMissing(client: Client): Promise<string[]> {
   const missing = SCENARIOS.filter((s) => !existsSync(path.join(FIXTURES, `${s.name}.json`))).filter(
     (s) => Boolean(s.released) === Boolean(released),
   );
-  if (missing.length === 0) return [];
+  const recorded: string[] = [];
+  for (const strategy of ['releases', 'in-place'] as const) {
+    const scenarios = missing.filter((s) => (s.strategy ?? 'releases') === strategy);
+    if (scenarios.length > 0) recorded.push(...(await recordScenarios(client, scenarios, strategy, released)));
+  }
+  return recorded;
+}
+
+async function recordScenarios(
+  client: Client,
+  missing: Scenario[],
+  strategy: 'releases' | 'in-place',
+  released: string | undefined,
+): Promise<string[]> {
   const previousBundle = process.env.RUNBOOK_WORKFLOW_BUNDLE;
   if (released) process.env.RUNBOOK_WORKFLOW_BUNDLE = released;
-  const fx = await createAppFixture({ name: 'replay' });
+  const fx = await createAppFixture({ name: 'replay', strategy });
   const worker = await startTestWorker({
     taskQueue: fx.taskQueue,
     hosts: [fx.host],

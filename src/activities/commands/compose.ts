@@ -3,10 +3,19 @@ export interface ComposeTarget {
   file: string;
   project?: string;
   services: string[];
+  /** The app's environment for its services (env.file's values and required names), for interpolation. */
+  envFile?: string;
 }
 
 function base(target: ComposeTarget): string[] {
-  return ['docker', 'compose', '-f', target.file, ...(target.project ? ['-p', target.project] : [])];
+  return [
+    'docker',
+    'compose',
+    '-f',
+    target.file,
+    ...(target.project ? ['-p', target.project] : []),
+    ...(target.envFile ? ['--env-file', target.envFile] : []),
+  ];
 }
 
 export function composeUpArgv(target: ComposeTarget): string[] {

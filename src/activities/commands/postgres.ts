@@ -90,8 +90,11 @@ export function pgRestoreReadArgv(file: string, binDir?: string): string[] {
   return [pgTool('pg_restore', binDir), '-f', '/dev/null', file];
 }
 
-/** A plain (SQL) dump is restored by psql, stopping at the first error, in one transaction. */
-export function psqlRestoreArgv(args: { file: string; dbname: string; binDir?: string }): string[] {
+/**
+ * A plain (SQL) dump is restored by psql, stopping at the first error, in one transaction; `before` runs
+ * first in that same transaction (replaceSchemasSql).
+ */
+export function psqlRestoreArgv(args: { file: string; dbname: string; before?: string; binDir?: string }): string[] {
   return [
     pgTool('psql', args.binDir),
     '--no-password',
@@ -102,7 +105,70 @@ export function psqlRestoreArgv(args: { file: string; dbname: string; binDir?: s
     '--single-transaction',
     '-d',
     args.dbname,
+    ...(args.before ? ['-f', args.before] : []),
     '-f',
     args.file,
   ];
+}
+
+/** A custom or directory dump as the SQL script it would run (restored by psqlRestoreArgv). */
+export function pgRestoreScriptArgv(args: {
+  file: string;
+  script: string;
+  noOwner?: boolean;
+  binDir?: string;
+}): string[] {
+  return [
+    pgTool('pg_restore', args.binDir),
+    ...(args.noOwner ? ['--no-owner', '--no-privileges'] : []),
+    '-f',
+    args.script,
+    args.file,
+  ];
+}
+
+const DO_TAG = '$runbook_restore$';
+
+function sqlLiteral(text: string): string {
+  if (text.includes(DO_TAG)) throw new Error(`a schema name may not contain ${DO_TAG}`);
+  return `'${text.replace(/'/g, "''")}'`;
+}
+
+/**
+ * SQL that empties what a restore replaces, so the database ends exactly as dumped, objects created since
+ * included (a migration's new table with a foreign key to a dumped one would make `--clean` fail): the
+ * named schemas, or every user schema but the excluded ones when none is named, are dropped with what depends on them; `public`
+ * is recreated with its owner and privileges. Runs in the restore's transaction: all of it or nothing.
+ */
+export function replaceSchemasSql(schemas: readonly string[], excludeSchemas: readonly string[] = []): string {
+  const list = (names: readonly string[]) => `ARRAY[${names.map(sqlLiteral).join(', ')}]::text[]`;
+  const which =
+    schemas.length > 0
+      ? `nspname = ANY (${list(schemas)})`
+      : "nspname NOT IN ('pg_catalog', 'information_schema') AND nspname NOT LIKE 'pg\\_%'" +
+        (excludeSchemas.length > 0 ? ` AND NOT nspname = ANY (${list(excludeSchemas)})` : '');
+  return `DO ${DO_TAG}
+DECLARE
+  s record;
+  owner text;
+  acl aclitem[];
+  g record;
+BEGIN
+  FOR s IN SELECT nspname FROM pg_namespace WHERE ${which} LOOP
+    IF s.nspname = 'public' THEN
+      SELECT pg_get_userbyid(nspowner), nspacl INTO owner, acl FROM pg_namespace WHERE nspname = 'public';
+      DROP SCHEMA public CASCADE;
+      CREATE SCHEMA public;
+      EXECUTE format('ALTER SCHEMA public OWNER TO %I', owner);
+      FOR g IN SELECT * FROM aclexplode(acl) LOOP
+        EXECUTE format('GRANT %s ON SCHEMA public TO %s', g.privilege_type,
+          CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(g.grantee)) END);
+      END LOOP;
+    ELSE
+      EXECUTE format('DROP SCHEMA %I CASCADE', s.nspname);
+    END IF;
+  END LOOP;
+END
+${DO_TAG};
+`;
 }

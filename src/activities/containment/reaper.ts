@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { removeStateFile } from '../host-state';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { leasesOf, parseWorkerId, workerId } from './attempts';
 import { runbookCgroupRoot, subgroups } from './cgroups';
 import { allProcesses, isSameProcess } from './proc';
@@ -33,12 +33,27 @@ async function reap(dead: (worker: string) => boolean): Promise<void> {
   }
 }
 
-/** The marker values found on running processes (`w-<pid>-<start>.<n>`). */
+/** A process's pid namespace, or undefined when it cannot be read (gone, or not ours to inspect). */
+function pidNamespaceOf(pid: number | 'self'): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/pid`);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The marker values found on running processes (`w-<pid>-<start>.<n>`) of this worker's pid namespace: a
+ * marker names its worker by a pid of the namespace it ran in (a container's, a machine's), which out here
+ * is another process or none, so its worker would look dead.
+ */
 function markedAttempts(): string[] {
   const values = new Set<string>();
+  const ownNamespace = pidNamespaceOf('self');
   for (const p of allProcesses()) {
     let environ: string;
     try {
+      if (pidNamespaceOf(p.pid) !== ownNamespace) continue;
       environ = readFileSync(`/proc/${p.pid}/environ`, 'latin1');
     } catch {
       continue;

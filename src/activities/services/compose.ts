@@ -14,6 +14,7 @@ function target(service: ComposeService, context: ServiceContext): ComposeTarget
     file: path.isAbsolute(service.file) ? service.file : path.join(base, service.file),
     project: service.project ?? context.manifest.app,
     services: service.services,
+    envFile: context.envFile,
   };
 }
 

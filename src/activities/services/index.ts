@@ -1,8 +1,11 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import type { Manifest, Service } from '../../manifest/types';
 import { reportProgress } from '../attempt';
 import type { ActivityConfig } from '../config';
-import { commandEnvironment, secretValues } from '../environment';
-import { liveDir } from '../../common/names';
+import { appPaths, liveDir } from '../../common/names';
+import { writeFileAtomic } from '../atomic-write';
+import { commandEnvironment, environmentFileText, secretValues, serviceEnvironment } from '../environment';
 import { readReleaseInfo } from '../releases';
 import { blueGreenManager, isBlueGreen } from './blue-green';
 import { commandManager } from './command';
@@ -58,7 +61,26 @@ export function contextFor(config: ActivityConfig, request: ServicesRequest): Se
     release: info?.id,
     ref: info?.ref,
     redact: secretValues(request.manifest, config.env),
+    envFile: existsSync(serviceEnvironmentFile(request.manifest))
+      ? serviceEnvironmentFile(request.manifest)
+      : undefined,
   };
+}
+
+function serviceEnvironmentFile(manifest: Manifest): string {
+  return path.join(appPaths(manifest).stateDir, 'env', `${manifest.app}.env`);
+}
+
+/**
+ * Writes the app's environment for its services into <state>/env/<app>.env (owner-only, replaced atomically)
+ * and returns its path; nothing when the app has no env file and no required names.
+ */
+export function writeServiceEnvironment(manifest: Manifest, env: NodeJS.ProcessEnv): string | undefined {
+  const values = serviceEnvironment(manifest, env);
+  if (Object.keys(values).length === 0) return undefined;
+  const file = serviceEnvironmentFile(manifest);
+  writeFileAtomic(file, environmentFileText(values), 0o600);
+  return file;
 }
 
 function selected(request: ServicesRequest): Service[] {
@@ -83,6 +105,7 @@ export function serviceActivities(config: ActivityConfig) {
     /** Starts (or restarts) the app's services on this host from `dir`, in manifest order. Idempotent. */
     async startServices(request: ServicesRequest): Promise<string[]> {
       const context = contextFor(config, request);
+      context.envFile = writeServiceEnvironment(request.manifest, context.env);
       const messages: string[] = [];
       for (const service of selected(request)) {
         reportProgress({ service: service.name });

@@ -1,17 +1,26 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { Service } from '../../manifest/types';
-import { parseSystemctlShow, systemctlArgv, systemctlShowArgv } from '../commands/systemctl';
+import {
+  daemonReloadArgv,
+  dropInPath,
+  installFileArgv,
+  parseSystemctlShow,
+  systemctlArgv,
+  systemctlShowArgv,
+  unitName,
+} from '../commands/systemctl';
+import { appPaths } from '../../common/names';
 import { describeFailure, runCommand } from '../shell';
 import type { ServiceContext, ServiceManager } from './types';
 import { failure } from '../../common/failures';
 
 type SystemdService = Extract<Service, { type: 'systemd' }>;
 
-async function systemctl(
-  verb: 'start' | 'stop' | 'restart',
-  service: SystemdService,
-  context: ServiceContext,
-): Promise<string> {
-  const argv = systemctlArgv(verb, service);
+const DROP_IN = 'runbook-environment.conf';
+
+async function run(argv: string[], service: SystemdService, context: ServiceContext): Promise<string> {
   const result = await runCommand({ argv, env: context.env, redact: context.redact, timeoutMs: 120_000 });
   if (result.exitCode !== 0)
     throw failure(
@@ -21,10 +30,37 @@ async function systemctl(
   return `${argv.join(' ')}: ok`;
 }
 
+/** The drop-in that points the unit at the app's environment file (env.file's values and required names). */
+export function environmentDropIn(envFile: string): string {
+  return `# Written by Runbook: the app's environment (env.file and env.required) for this unit.\n[Service]\nEnvironmentFile=${envFile}\n`;
+}
+
+/**
+ * Gives the unit the app's environment through a drop-in naming Runbook's environment file, installed (and
+ * systemd reloaded) only when it is missing or differs, so a restart of an unchanged unit does no more.
+ */
+async function ensureEnvironment(service: SystemdService, context: ServiceContext): Promise<string | undefined> {
+  if (!context.envFile) return undefined;
+  const userConfig = context.env.XDG_CONFIG_HOME || path.join(context.env.HOME || os.homedir(), '.config');
+  const destination = dropInPath(service, DROP_IN, userConfig);
+  const text = environmentDropIn(context.envFile);
+  if (existsSync(destination) && readFileSync(destination, 'utf8') === text) return undefined;
+  const staged = path.join(appPaths(context.manifest).stateDir, 'env', `${unitName(service.unit)}.${DROP_IN}`);
+  mkdirSync(path.dirname(staged), { recursive: true });
+  writeFileSync(staged, text);
+  await run(installFileArgv(service, staged, destination), service, context);
+  await run(daemonReloadArgv(service), service, context);
+  return `environment drop-in ${destination}`;
+}
+
 /** systemd units: the unit's ExecStart points at <root>/current, so a restart after the switch runs the new release. */
 export const systemdManager: ServiceManager<SystemdService> = {
-  start: (service, context) => systemctl('restart', service, context),
-  stop: (service, context) => systemctl('stop', service, context),
+  async start(service, context) {
+    const environment = await ensureEnvironment(service, context);
+    const restarted = await run(systemctlArgv('restart', service), service, context);
+    return environment ? `${environment}; ${restarted}` : restarted;
+  },
+  stop: (service, context) => run(systemctlArgv('stop', service), service, context),
   async isRunning(service, context) {
     const result = await runCommand({ argv: systemctlArgv('is-active', service), env: context.env, timeoutMs: 30_000 });
     return result.exitCode === 0;

@@ -11,6 +11,11 @@ export interface ServiceContext {
   release?: string;
   ref?: string;
   redact: string[];
+  /**
+   * Runbook's file of the app's environment for its services (env.file's values and required names), when
+   * there is one: systemd units read it through a drop-in, Compose through --env-file.
+   */
+  envFile?: string;
 }
 
 /** One look at a running service, for the bake: alive, the same run as before, and what it uses. */

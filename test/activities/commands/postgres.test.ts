@@ -3,7 +3,9 @@ import {
   pgRestoreArgv,
   pgRestoreListArgv,
   pgRestoreReadArgv,
+  pgRestoreScriptArgv,
   psqlRestoreArgv,
+  replaceSchemasSql,
 } from '../../../src/activities/commands/postgres';
 
 describe('pg_dump argv', () => {
@@ -145,5 +147,38 @@ describe('pg_restore argv', () => {
       '-f',
       '/b/x.sql',
     ]);
+  });
+
+  it('replaces: the dump as a script, run after the schema replacement in one psql transaction', () => {
+    expect(pgRestoreScriptArgv({ file: '/b/db.dump', script: '/b/db.dump.restore.sql', binDir: '/pg/bin' })).toEqual([
+      '/pg/bin/pg_restore',
+      '-f',
+      '/b/db.dump.restore.sql',
+      '/b/db.dump',
+    ]);
+    expect(psqlRestoreArgv({ file: '/b/s.sql', before: '/b/r.sql', dbname: 'app' })).toEqual([
+      'psql',
+      '--no-password',
+      '-X',
+      '-q',
+      '-v',
+      'ON_ERROR_STOP=1',
+      '--single-transaction',
+      '-d',
+      'app',
+      '-f',
+      '/b/r.sql',
+      '-f',
+      '/b/s.sql',
+    ]);
+  });
+
+  it('drops the dumped schemas, or every user schema but the excluded ones, keeping public with its grants', () => {
+    expect(replaceSchemasSql(['audit', "o'brien"])).toContain("nspname = ANY (ARRAY['audit', 'o''brien']::text[])");
+    const whole = replaceSchemasSql([], ['byd']);
+    expect(whole).toContain("nspname NOT IN ('pg_catalog', 'information_schema') AND nspname NOT LIKE 'pg\\_%'");
+    expect(whole).toContain("AND NOT nspname = ANY (ARRAY['byd']::text[])");
+    expect(whole).toContain('CREATE SCHEMA public;');
+    expect(() => replaceSchemasSql(['x$runbook_restore$'])).toThrow(/may not contain/);
   });
 });

@@ -1,0 +1,49 @@
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { activityConfigFromEnv } from '../../src/activities';
+import { stepActivities } from '../../src/activities/steps';
+import { parseManifest } from '../../src/manifest/load';
+
+describe('a once: true step', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'runbook-once-'));
+  const root = path.join(dir, 'srv');
+  const counter = path.join(dir, 'runs');
+  const manifestWith = (policy: string) => {
+    const parsed = parseManifest(
+      `app: once\nhost: h\nroot: ${root}\nsource: { type: git, repo: ${dir}/repo.git }\n` +
+        `rollback: { database: ${policy} }\n` +
+        `steps: { migrate: [ { name: create audit schema, run: [sh, -c, 'echo ran >> ${counter}'], once: true } ] }\n`,
+    );
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+    return parsed.manifest;
+  };
+  const activities = stepActivities(activityConfigFromEnv());
+  const run = (manifest: ReturnType<typeof manifestWith>, deployId: string) =>
+    new MockActivityEnvironment().run(() =>
+      activities.runStep({ manifest, phase: 'migrate', index: 0, deployId, dir, values: {} }),
+    );
+  const runs = () => readFileSync(counter, 'utf8').trim().split('\n').length;
+  mkdirSync(root, { recursive: true });
+
+  it('runs on the first deploy that reaches it and never again', async () => {
+    const manifest = manifestWith('never');
+    expect(await run(manifest, 'd1')).toMatchObject({ reused: false, exitCode: 0 });
+    expect(await run(manifest, 'd2')).toMatchObject({ reused: true, ranOnce: 'd1' });
+    expect(runs()).toBe(1);
+  });
+
+  it('runs again when the deploy that ran it failed and its database snapshot may have been restored', async () => {
+    const manifest = manifestWith('if-migrated');
+    expect(await run(manifest, 'd3')).toMatchObject({ reused: false });
+    expect(runs()).toBe(2);
+    appendFileSync(
+      path.join(root, 'deploy_log.jsonl'),
+      `${JSON.stringify({ runId: 'r4', kind: 'deploy', release: 'd4', outcome: 'succeeded' })}\n`,
+    );
+    expect(await run(manifest, 'd4')).toMatchObject({ reused: false });
+    expect(await run(manifest, 'd5')).toMatchObject({ reused: true, ranOnce: 'd4' });
+    expect(runs()).toBe(3);
+  });
+});
