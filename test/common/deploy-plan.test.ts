@@ -53,7 +53,7 @@ describe('the deploy plan', () => {
     expect(plan.hosts[0].steps.map((s) => s.name)).toContain('seed: provision tenant');
   });
 
-  it('Almareia in place: archive, stop, copy, install, start, health — in the guide’s order', () => {
+  it('Almareia in place: archive, stop, copy, install, start, health — in the guide’s order; then old snapshots pruned', () => {
     const plan = planDeploy(example('almareia'), { app: 'almareia', ref: '2026-02-06' });
     expect(plan.hosts[0].steps.map((s) => s.name)).toEqual([
       'preflight: required environment',
@@ -74,7 +74,9 @@ describe('the deploy plan', () => {
       'restore archive of /srv/almareia',
       'start previous services and check health',
     ]);
-    expect(plan.finish).toEqual([]);
+    expect(plan.finish.map((h) => h.steps.map((s) => [s.action, s.name]))).toEqual([
+      [['prune-in-place', 'prune old snapshots']],
+    ]);
   });
 
   it('OrqueTask: database snapshot before migrations, restored on rollback only if migrated', () => {
