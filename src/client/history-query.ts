@@ -2,10 +2,10 @@
  * What `runbook history` may filter on and the visibility query it becomes. Kept apart from runs.ts (and the
  * Temporal SDK it loads) because the CLI's help lists these values.
  */
+import { SEARCH_ATTRIBUTE_NAMES } from '../common/constants';
 import { WORKFLOW_TYPES } from '../common/contracts';
 import { isName } from '../common/names';
 import type { Outcome } from '../common/progress';
-import { APP, OUTCOME } from '../common/search-attributes';
 import { UsageError } from './errors';
 
 export interface HistoryFilter {
@@ -46,11 +46,12 @@ export function visibilityQuery(filter: HistoryFilter): string {
         `--app '${filter.app}' is not a valid app name`,
         'app names are lowercase letters, digits and dashes, as in the manifest',
       );
-    clauses.push(`${APP.name} = '${filter.app}'`);
+    clauses.push(`${SEARCH_ATTRIBUTE_NAMES.app} = '${filter.app}'`);
   }
   if (filter.outcome !== undefined) {
     if (filter.outcome === 'running') clauses.push(`ExecutionStatus = 'Running'`);
-    else if (OUTCOMES.includes(filter.outcome as Outcome)) clauses.push(`${OUTCOME.name} = '${filter.outcome}'`);
+    else if (OUTCOMES.includes(filter.outcome as Outcome))
+      clauses.push(`${SEARCH_ATTRIBUTE_NAMES.outcome} = '${filter.outcome}'`);
     else
       throw new UsageError(
         `--outcome '${filter.outcome}' is not an outcome`,
