@@ -91,5 +91,5 @@ describe('deploy and rollback of a blue/green process service behind the real ng
     expect(report.ok).toBeGreaterThan(100);
     expect(report.versions.slice(0, 2)).toEqual(['v1', 'v2']);
     expect(report.versions).not.toContain('v4');
-  });
+  }, 180_000); // five deploys and rollbacks with a bake each: over a minute on a loaded 2-core machine
 });
