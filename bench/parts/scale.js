@@ -65,15 +65,25 @@ function eventMs(event) {
 
 /** What a run's history says: start, first activity start, close, and the task timeouts it recorded. */
 async function readHistory(client, workflowId, runId) {
-  const { EventType } = require('@temporalio/proto').temporal.api.enums.v1;
+  const { EventType, TimeoutType } = require('@temporalio/proto').temporal.api.enums.v1;
   const { events } = await client.workflow.getHandle(workflowId, runId).fetchHistory();
   const firstActivity = events.find((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED);
   const of = (type) => events.filter((e) => e.eventType === type).length;
+  // A sticky task nobody took within the sticky timeout times out schedule-to-start and goes to the shared
+  // queue; one a worker took but did not finish in time (a starved worker) times out start-to-close.
+  const workflowTaskTimeoutsOf = (timeoutType) =>
+    events.filter(
+      (e) =>
+        e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT &&
+        e.workflowTaskTimedOutEventAttributes.timeoutType === timeoutType,
+    ).length;
   return {
     startMs: eventMs(events[0]),
     firstActivityMs: firstActivity ? eventMs(firstActivity) : undefined,
     closeMs: eventMs(events[events.length - 1]),
     workflowTaskTimeouts: of(EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT),
+    stickyTimeouts: workflowTaskTimeoutsOf(TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START),
+    startToCloseTimeouts: workflowTaskTimeoutsOf(TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE),
     activityTaskTimeouts: of(EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT),
     workflowTaskFailures: of(EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED),
   };
@@ -109,6 +119,8 @@ async function runBatch(env, label, starts) {
     toClose,
     throughput: starts.length / (span / 1000),
     workflowTaskTimeouts: sum('workflowTaskTimeouts'),
+    stickyTimeouts: sum('stickyTimeouts'),
+    startToCloseTimeouts: sum('startToCloseTimeouts'),
     activityTaskTimeouts: sum('activityTaskTimeouts'),
     workflowTaskFailures: sum('workflowTaskFailures'),
     load: { before: load, after: loadAfter },
@@ -127,7 +139,7 @@ function report(results, batch, settings) {
   }
   results.add({ figure: `${label}: throughput`, value: batch.throughput, unit: 'runs/s', ...extra });
   results.add({
-    figure: `${label}: workflow task timeouts`,
+    figure: `${label}: workflow task timeouts (sticky schedule-to-start ${batch.stickyTimeouts}, start-to-close ${batch.startToCloseTimeouts})`,
     value: batch.workflowTaskTimeouts,
     unit: '',
     goal: '0',
