@@ -48,12 +48,14 @@ async function main(args) {
       Object.assign(env, { client: temporal.client, address: temporal.address });
       const apps = {};
       for (const part of withTemporal) apps[part.name] = part.apps ? await part.apps(workspace) : {};
-      worker = await startWorker({
-        address: temporal.address,
-        taskQueue: env.taskQueue,
-        hosts: ['bench-host'],
-        manifestsDir: workspace.manifestsDir,
-      });
+      // A part with its own worker (its own settings and task queue) needs none of the shared one.
+      if (withTemporal.some((p) => !p.ownWorker))
+        worker = await startWorker({
+          address: temporal.address,
+          taskQueue: env.taskQueue,
+          hosts: ['bench-host'],
+          manifestsDir: workspace.manifestsDir,
+        });
       env.appsByPart = apps;
     }
     for (const part of selected) {
