@@ -6,7 +6,7 @@
 const { Workspace } = require('./apps');
 const { Results, loadAverage, startTemporal, stopTemporal, startWorker } = require('./lib');
 
-const PARTS = ['micro', 'cli', 'deploy', 'files', 'pg', 'scale'].map((name) => require(`./parts/${name}`));
+const PARTS = ['micro', 'cli', 'deploy', 'step-path', 'files', 'pg', 'scale'].map((name) => require(`./parts/${name}`));
 
 /** Splits the arguments into part names and `--flag value` pairs a selected part takes. */
 function parseArgs(args) {
