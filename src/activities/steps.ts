@@ -8,6 +8,7 @@ import { durationMs } from '../manifest/duration';
 import type { Manifest, Step } from '../manifest/types';
 import type { ActivityConfig } from './config';
 import { appEnvironment, commandEnvironment, missingEnv, secretValues } from './environment';
+import { releaseEnvironment } from './images';
 import { appPaths } from './paths';
 import { readDeployLog } from './records';
 import { describeFailure, runCommand } from './shell';
@@ -102,7 +103,13 @@ export function stepActivities(config: ActivityConfig) {
       const earlier = onceMarker ? ranOnceBefore(manifest, onceMarker, request.deployId) : undefined;
       if (earlier) return { ...earlier.result, reused: true, ranOnce: earlier.deployId };
 
-      const env = { ...commandEnvironment(manifest, config.env), ...step.env, ...request.extraEnv };
+      const release = { id: request.values.release, ref: request.values.ref };
+      const env = {
+        ...commandEnvironment(manifest, config.env),
+        ...step.env,
+        ...request.extraEnv,
+        ...releaseEnvironment(manifest, phase === 'preflight' ? undefined : release),
+      };
       const redact = secretValues(manifest, config.env);
       const result = await runCommand({
         argv: stepArgv(step, request.values),

@@ -38,6 +38,7 @@ export type PlannedAction =
   | 'archive-live-folder'
   | 'snapshot-database'
   | 'prepare-release'
+  | 'build-image'
   | 'copy-into-place'
   | 'approval'
   | 'stop-services'
@@ -184,6 +185,8 @@ export function planDeploy(manifest: Manifest, input: DeployInput, releaseId = '
     } else {
       add('snapshot', 'find-previous-release', 'snapshot: previous release');
       add('update', 'prepare-release', `update: release ${releaseId} from ${input.ref}`);
+      if (manifest.source.type === 'image' && manifest.source.build)
+        add('update', 'build-image', `update: build image ${manifest.source.image}:${releaseId}`);
     }
     gate('install');
     addSteps('install');

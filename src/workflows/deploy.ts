@@ -206,15 +206,14 @@ async function deployHost(run: DeployRun, host: string, steps: PlannedStep[]): P
   const acts = hostActivities(manifest, host);
   const inPlace = manifest.strategy === 'in-place';
   const releaseDir = inPlace ? manifest.root : `${manifest.root}/releases/${releaseId}`;
-  const stepDir = manifest.source.type === 'image' ? manifest.root : releaseDir;
+  // An image app without `code` has no files in its releases: its steps run in the app root.
+  const stepDir = manifest.source.type === 'image' && !manifest.source.code ? manifest.root : releaseDir;
   const preflightDir = manifest.source.type === 'copy' ? manifest.source.from : manifest.root;
   const extraEnv: Record<string, string> = {
     RUNBOOK_RELEASE: releaseId,
     RUNBOOK_RELEASE_DIR: releaseDir,
     RUNBOOK_REF: input.ref,
   };
-  if (manifest.source.type === 'image')
-    Object.assign(extraEnv, { IMAGE_TAG: input.ref, RUNBOOK_IMAGE: `${manifest.source.image}:${input.ref}` });
   let logOffsets: Record<string, number> = {};
   let previous: string | undefined;
   const servicesSwitching = run.switching ? { manifest, switching: true } : { manifest };
@@ -357,6 +356,16 @@ async function deployHost(run: DeployRun, host: string, steps: PlannedStep[]): P
                 { manifest, releaseId, ref: input.ref },
               ]),
             (r) => (r.commit ? `commit ${r.commit.slice(0, 12)}` : `release ${r.id}`),
+          );
+          break;
+        case 'build-image':
+          await progress.run(
+            name,
+            () =>
+              acts.buildImage.executeWithOptions({ summary: name, startToCloseTimeout: '2h' }, [
+                { manifest, releaseId },
+              ]),
+            (r) => (r.reused ? `${r.image} (built by an earlier attempt)` : `built ${r.image}`),
           );
           break;
         case 'copy-into-place':

@@ -2,14 +2,16 @@ import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Service } from '../../manifest/types';
 import { composePsArgv, composeStopArgv, composeUpArgv, type ComposeTarget } from '../commands/compose';
+import { releaseEnvironment } from '../images';
 import { describeFailure, runCommand } from '../shell';
 import type { ServiceContext, ServiceManager } from './types';
 
 type ComposeService = Extract<Service, { type: 'compose' }>;
 
-/** Image releases hold no files: their compose file lives in the app root; other releases carry their own. */
+/** A release carries its compose file; an image app without `code` keeps it in the app root. */
 function target(service: ComposeService, context: ServiceContext): ComposeTarget {
-  const base = context.manifest.source.type === 'image' ? context.manifest.root : context.dir;
+  const source = context.manifest.source;
+  const base = source.type === 'image' && !source.code ? context.manifest.root : context.dir;
   return {
     file: path.isAbsolute(service.file) ? service.file : path.join(base, service.file),
     project: service.project ?? context.manifest.app,
@@ -18,14 +20,14 @@ function target(service: ComposeService, context: ServiceContext): ComposeTarget
   };
 }
 
+/** The release's image reaches the compose file as ${IMAGE_TAG} / ${RUNBOOK_IMAGE}: a rollback runs the previous one. */
 function composeEnv(context: ServiceContext): NodeJS.ProcessEnv {
-  const source = context.manifest.source;
-  // Image releases pass their tag to the compose file as ${IMAGE_TAG} / ${RUNBOOK_IMAGE}.
-  const image =
-    source.type === 'image' && context.ref
-      ? { RUNBOOK_IMAGE: `${source.image}:${context.ref}`, IMAGE_TAG: context.ref }
-      : {};
-  return { ...context.env, RUNBOOK_RELEASE: context.release ?? '', ...image };
+  const release = context.release && context.ref ? { id: context.release, ref: context.ref } : undefined;
+  return {
+    ...context.env,
+    RUNBOOK_RELEASE: context.release ?? '',
+    ...releaseEnvironment(context.manifest, release),
+  };
 }
 
 async function compose(argv: string[], service: ComposeService, context: ServiceContext): Promise<string> {

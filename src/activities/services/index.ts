@@ -5,7 +5,7 @@ import { reportProgress } from '../attempt';
 import type { ActivityConfig } from '../config';
 import { commandEnvironment, environmentFileText, secretValues, serviceEnvironment } from '../environment';
 import { appPaths, liveDir } from '../paths';
-import { readReleaseInfo } from '../releases';
+import { readReleaseInfo } from '../release-info';
 import { blueGreenManager, isBlueGreen } from './blue-green';
 import { commandManager } from './command';
 import { composeManager } from './compose';

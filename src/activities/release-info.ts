@@ -1,0 +1,36 @@
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Manifest } from '../manifest/types';
+
+export type ReleaseStatus = 'ready' | 'good' | 'bad';
+
+/** What Runbook knows of one release, kept in <release>/.runbook/release.json. */
+export interface ReleaseInfo {
+  id: string;
+  ref: string;
+  commit?: string;
+  source: Manifest['source']['type'];
+  createdAt: string;
+  workflowId: string;
+  runId: string;
+  status: ReleaseStatus;
+  /** Why a release is bad (the failure that rolled it back). */
+  note?: string;
+}
+
+const INFO_FILE = path.join('.runbook', 'release.json');
+
+export function readReleaseInfo(dir: string): ReleaseInfo | undefined {
+  try {
+    return JSON.parse(readFileSync(path.join(dir, INFO_FILE), 'utf8')) as ReleaseInfo;
+  } catch {
+    return undefined;
+  }
+}
+
+export function writeReleaseInfo(dir: string, info: ReleaseInfo): void {
+  const file = path.join(dir, INFO_FILE);
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(`${file}.tmp`, `${JSON.stringify(info, null, 2)}\n`);
+  renameSync(`${file}.tmp`, file);
+}
