@@ -185,7 +185,9 @@ export function planDeploy(manifest: Manifest, input: DeployInput, releaseId = '
     } else {
       add('snapshot', 'find-previous-release', 'snapshot: previous release');
       add('update', 'prepare-release', `update: release ${releaseId} from ${input.ref}`);
-      if (manifest.source.type === 'image' && manifest.source.build)
+      // `build` without `code` was accepted (and ignored) before images were built: such manifests, kept in
+      // histories, still plan no build.
+      if (manifest.source.type === 'image' && manifest.source.build && manifest.source.code)
         add('update', 'build-image', `update: build image ${manifest.source.image}:${releaseId}`);
     }
     gate('install');

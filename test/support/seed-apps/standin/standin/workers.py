@@ -43,16 +43,25 @@ def celery():
 
 
 def rq():
-    """An RQ worker: registers rq:worker:<name> with last_heartbeat (RQ's UTC format), refreshed while it runs."""
+    """An RQ worker: registers rq:worker:<name> with last_heartbeat (RQ's UTC format), refreshed while it runs,
+    and removed when it is stopped (SIGTERM)."""
     parser = argparse.ArgumentParser(prog="rq")
     parser.add_argument("command")
     parser.add_argument("-n", "--name", default="%s.%d" % (socket.gethostname(), os.getpid()))
     parser.add_argument("--url", default=os.environ.get("REDIS_URL"))
     parser.add_argument("queues", nargs="*")
     args = parser.parse_args()
-    _stop_on_term()
     redis = Redis(args.url)
     key = "rq:worker:%s" % args.name
+
+    def register_death(*_):
+        # as RQ does on a warm shutdown: the worker leaves the registry, so no stale heartbeat stays behind
+        redis.call("SREM", "rq:workers", key)
+        redis.call("DEL", key)
+        print("Worker %s: warm shut down" % args.name, flush=True)
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, register_death)
     every = float(os.environ.get("RQ_HEARTBEAT_SECONDS", "2"))
     print("Worker %s: started, queues %s" % (args.name, ",".join(args.queues) or "default"), flush=True)
     while True:
