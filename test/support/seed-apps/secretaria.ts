@@ -33,7 +33,7 @@ const MIGRATIONS: Record<number, string> = {
 
 /** The database inside the stack: the base image's PostgreSQL, its data in a named volume. */
 const POSTGRES_START = [
-  'D=/var/lib/postgresql/secretaria',
+  'D=/var/lib/postgresql/secretaria;',
   '[ -s $$D/PG_VERSION ] || { /usr/lib/postgresql/15/bin/initdb -D $$D -U secretaria --auth=trust >/dev/null',
   "&& echo 'host all all all trust' >> $$D/pg_hba.conf; }",
   "&& exec /usr/lib/postgresql/15/bin/postgres -D $$D -c listen_addresses='*' -k /tmp",
