@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Service } from '../../manifest/types';
@@ -8,12 +9,9 @@ import type { ServiceContext, ServiceManager } from './types';
 
 type ComposeService = Extract<Service, { type: 'compose' }>;
 
-/** A release carries its compose file; an image app without `code` keeps it in the app root. */
 function target(service: ComposeService, context: ServiceContext): ComposeTarget {
-  const source = context.manifest.source;
-  const base = source.type === 'image' && !source.code ? context.manifest.root : context.dir;
   return {
-    file: path.isAbsolute(service.file) ? service.file : path.join(base, service.file),
+    file: path.resolve(composeDir(context), service.file),
     project: service.project ?? context.manifest.app,
     services: service.services,
     envFile: context.envFile,
@@ -30,10 +28,16 @@ function composeEnv(context: ServiceContext): NodeJS.ProcessEnv {
   };
 }
 
+/** Where compose runs: the folder of the release (or app root) that holds the compose file. */
+function composeDir(context: ServiceContext): string {
+  const source = context.manifest.source;
+  return source.type === 'image' && !source.code ? context.manifest.root : context.dir;
+}
+
 async function compose(argv: string[], service: ComposeService, context: ServiceContext): Promise<string> {
   const result = await runCommand({
     argv,
-    cwd: context.dir,
+    cwd: composeDir(context),
     env: composeEnv(context),
     redact: context.redact,
     timeoutMs: 600_000,
@@ -49,11 +53,17 @@ async function compose(argv: string[], service: ComposeService, context: Service
 /** Docker Compose services of one compose file: `up -d` recreates containers whose image or config changed. */
 export const composeManager: ServiceManager<ComposeService> = {
   start: (service, context) => compose(composeUpArgv(target(service, context)), service, context),
-  stop: (service, context) => compose(composeStopArgv(target(service, context)), service, context),
+  stop(service, context) {
+    // Before the first release there is no compose file, and nothing of this app to stop.
+    const file = target(service, context).file;
+    if (!existsSync(file)) return Promise.resolve(`${service.file}: not deployed here yet, nothing to stop`);
+    return compose(composeStopArgv(target(service, context)), service, context);
+  },
   async isRunning(service, context) {
+    if (!existsSync(target(service, context).file)) return false;
     const result = await runCommand({
       argv: composePsArgv(target(service, context)),
-      cwd: context.dir,
+      cwd: composeDir(context),
       env: composeEnv(context),
       timeoutMs: 60_000,
     });
