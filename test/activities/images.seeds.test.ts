@@ -84,7 +84,7 @@ describe('release images on a real Docker engine', () => {
     release(manifest, 'r3', perRelease);
     writeFileSync(path.join(root, 'releases', 'r3', 'Dockerfile'), `FROM ${baseImage}\nRUN exit 3\n`);
     await expect(run(() => imageActivities(config).buildImage({ manifest, releaseId: 'r3' }))).rejects.toThrow(
-      /docker build of .*:r3 exited with status 1[\s\S]*fix the Dockerfile or the build context \(source.build\)/,
+      /docker build of .*:r3 exited with status 3:[\s\S]*returned a non-zero code: 3\nfix the Dockerfile or the build context \(source.build\)/,
     );
   });
 
