@@ -1,11 +1,11 @@
 import path from 'node:path';
-import { ApplicationFailure } from '@temporalio/activity';
 import type { Manifest, Service } from '../manifest/types';
 import type { ActivityConfig } from './config';
 import { composeConfigArgv } from './commands/compose';
 import { dockerBuildArgv, dockerImageIdArgv, dockerImageRemoveArgv } from './commands/docker';
 import { commandEnvironment, secretValues } from './environment';
-import { releaseDir } from './paths';
+import { failure } from '../common/failures';
+import { releaseDir } from '../common/names';
 import { readReleaseInfo } from './release-info';
 import { describeFailure, runCommand } from './shell';
 
@@ -66,13 +66,13 @@ export function imageActivities(config: ActivityConfig) {
       const { manifest, releaseId } = request;
       const source = manifest.source;
       if (source.type !== 'image' || !source.build)
-        throw ApplicationFailure.nonRetryable(`${manifest.app} builds no image (source.build)`, 'BadInput');
+        throw failure('BadManifest', `${manifest.app} builds no image: its manifest has no source.build`);
       const dir = releaseDir(manifest, releaseId);
       const info = readReleaseInfo(dir);
       if (!info)
-        throw ApplicationFailure.nonRetryable(
-          `release ${releaseId} does not exist in ${path.dirname(dir)}; it is prepared before its image is built`,
+        throw failure(
           'UnknownRelease',
+          `release ${releaseId} does not exist in ${path.dirname(dir)}; it is prepared before its image is built`,
         );
       const image = releaseImage(source, info);
       const env = { ...commandEnvironment(manifest, config.env), ...releaseEnvironment(manifest, info) };
@@ -94,9 +94,9 @@ export function imageActivities(config: ActivityConfig) {
           lease: `${manifest.app}/deploys/${releaseId}/build-image`,
         });
         if (result.exitCode !== 0)
-          throw ApplicationFailure.nonRetryable(
-            `${describeFailure(result, `docker build of ${image}`)}\nfix the Dockerfile or the build context (source.build) and deploy again`,
+          throw failure(
             'ImageBuildFailed',
+            `${describeFailure(result, `docker build of ${image}`)}\nfix the Dockerfile or the build context (source.build) and deploy again`,
           );
       }
       for (const service of manifest.services)
@@ -124,14 +124,14 @@ async function checkComposeRunsImage(
     timeoutMs: 60_000,
   });
   if (result.exitCode !== 0)
-    throw ApplicationFailure.nonRetryable(describeFailure(result, `docker compose config of ${file}`), 'ComposeConfig');
+    throw failure('ComposeMismatch', describeFailure(result, `docker compose config of ${file}`));
   const images = composeServiceImages(result.stdoutTail);
   const wrong = service.services.filter((name) => images[name] !== image);
   if (wrong.length > 0)
-    throw ApplicationFailure.nonRetryable(
+    throw failure(
+      'ComposeMismatch',
       `${service.file} runs ${wrong.map((name) => `${name}: ${images[name] ?? 'no image'}`).join(', ')}, not this release's image ${image}; ` +
         `write image: ${manifest.source.type === 'image' ? manifest.source.image : ''}:\${IMAGE_TAG} in those services so each release runs its own image`,
-      'ComposeImageMismatch',
     );
 }
 

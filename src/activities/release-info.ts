@@ -1,6 +1,7 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Manifest } from '../manifest/types';
+import { writeFileAtomic } from './atomic-write';
 
 export type ReleaseStatus = 'ready' | 'good' | 'bad';
 
@@ -29,8 +30,5 @@ export function readReleaseInfo(dir: string): ReleaseInfo | undefined {
 }
 
 export function writeReleaseInfo(dir: string, info: ReleaseInfo): void {
-  const file = path.join(dir, INFO_FILE);
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(`${file}.tmp`, `${JSON.stringify(info, null, 2)}\n`);
-  renameSync(`${file}.tmp`, file);
+  writeFileAtomic(path.join(dir, INFO_FILE), `${JSON.stringify(info, null, 2)}\n`);
 }
