@@ -269,4 +269,16 @@ describe('Secretária Virtual (seed 004) under a real Docker engine', () => {
       'rolled_back',
     ]);
   });
+
+  it("runbook rollback to the first release starts that release's image again", async () => {
+    const r1 = readdirSync(path.join(root, 'releases'))
+      .filter((n) => !n.startsWith('.'))
+      .sort()[0];
+    const back = await run.rollback({ to: r1 });
+    expect([back.report.outcome, back.report.error]).toEqual(['succeeded', undefined]);
+    expect(current()).toBe(r1);
+    expect(await runningImages('app')).toEqual([`secretaria-app:${r1}`]);
+    expect(await runningImages('worker')).toEqual([`secretaria-app:${r1}`, `secretaria-app:${r1}`]);
+    await waitFor(async () => expect(await healthz()).toMatchObject({ status: 200, body: { version: 'v1' } }), 60_000);
+  });
 });
