@@ -59,6 +59,12 @@ function writeApps(workspace, deploys) {
   return { deployApps, jobApp };
 }
 
+function countBy(values) {
+  const counts = {};
+  for (const value of values) counts[value] = (counts[value] ?? 0) + 1;
+  return counts;
+}
+
 function eventMs(event) {
   return Number(event.eventTime.seconds) * 1000 + Math.floor(event.eventTime.nanos / 1e6);
 }
@@ -85,6 +91,15 @@ async function readHistory(client, workflowId, runId) {
     stickyTimeouts: workflowTaskTimeoutsOf(TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START),
     startToCloseTimeouts: workflowTaskTimeoutsOf(TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE),
     activityTaskTimeouts: of(EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT),
+    activityTimeoutsByType: events
+      .filter((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT)
+      .map((e) => {
+        const scheduled = events.find(
+          (s) => Number(s.eventId) === Number(e.activityTaskTimedOutEventAttributes.scheduledEventId),
+        );
+        const type = e.activityTaskTimedOutEventAttributes.failure?.timeoutFailureInfo?.timeoutType;
+        return `${scheduled?.activityTaskScheduledEventAttributes.activityType.name} ${TimeoutType[type] ?? type}`;
+      }),
     workflowTaskFailures: of(EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED),
   };
 }
@@ -122,6 +137,7 @@ async function runBatch(env, label, starts) {
     stickyTimeouts: sum('stickyTimeouts'),
     startToCloseTimeouts: sum('startToCloseTimeouts'),
     activityTaskTimeouts: sum('activityTaskTimeouts'),
+    activityTimeoutsByType: countBy(histories.flatMap((h) => h.activityTimeoutsByType)),
     workflowTaskFailures: sum('workflowTaskFailures'),
     load: { before: load, after: loadAfter },
   };
@@ -146,7 +162,13 @@ function report(results, batch, settings) {
     ...extra,
   });
   results.add({
-    figure: `${label}: activity task timeouts`,
+    figure: `${label}: activity task timeouts${
+      Object.keys(batch.activityTimeoutsByType).length
+        ? ` (${Object.entries(batch.activityTimeoutsByType)
+            .map(([k, n]) => `${k} ${n}`)
+            .join(', ')})`
+        : ''
+    }`,
     value: batch.activityTaskTimeouts,
     unit: '',
     goal: '0',
