@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { activityConfigFromEnv } from '../../src/activities';
 import { backupActivities } from '../../src/activities/backup';
-import { appLockWorkflowId, backupWorkflowId, restoreWorkflowId } from '../../src/common/contracts';
+import { appLockWorkflowId, backupWorkflowId, restoreWorkflowId } from '../../src/common/names';
 import { stageDemoApp } from '../../src/devserver/demo-app';
 import {
   createBackupApp,
