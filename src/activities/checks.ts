@@ -97,13 +97,18 @@ async function postgresCheck(check: { urlEnv: string; query: string }, context: 
   }
 }
 
-async function redisCheck(url: string): Promise<CheckOutcome> {
-  const client = new Redis(url, {
+/** A Redis connection for one check attempt: no reconnects or queued retries, it fails within the attempt. */
+function redisClient(url: string): Redis {
+  return new Redis(url, {
     lazyConnect: true,
     connectTimeout: ATTEMPT_TIMEOUT_MS,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
   });
+}
+
+async function redisCheck(url: string): Promise<CheckOutcome> {
+  const client = redisClient(url);
   try {
     await client.connect();
     const pong = await client.ping();
@@ -118,12 +123,7 @@ async function heartbeatCheck(
   context: CheckContext,
 ): Promise<CheckOutcome> {
   const url = serviceUrlFromEnv(context.manifest, context.env, check.redisUrlEnv, 'heartbeat check');
-  const client = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: ATTEMPT_TIMEOUT_MS,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
+  const client = redisClient(url);
   try {
     await client.connect();
     const where = (key: string) => `${key}${check.field ? ` ${check.field}` : ''}`;

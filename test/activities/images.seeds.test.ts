@@ -7,6 +7,7 @@ import { writeReleaseInfo } from '../../src/activities/release-info';
 import { releaseActivities } from '../../src/activities/releases';
 import { parseManifest } from '../../src/manifest/load';
 import type { Manifest } from '../../src/manifest/types';
+import { waitFor } from '../support/postgres';
 import { seedDocker, seedScratchDir } from '../support/seed-services';
 import { uniqueName } from '../support/temporal';
 
@@ -88,6 +89,25 @@ describe('release images on a real Docker engine', () => {
     );
   });
 
+  it('a build whose attempt is cancelled ends in the engine too: no build container keeps running, no tag', async () => {
+    const manifest = manifestOf();
+    release(manifest, 'r5', perRelease);
+    writeFileSync(path.join(root, 'releases', 'r5', 'Dockerfile'), `FROM ${baseImage}\nRUN sleep 60\n`);
+    const building = async () =>
+      (await docker(['ps', '--no-trunc', '--format', '{{.Command}}']))
+        .split('\n')
+        .filter((c) => c.includes('sleep 60'));
+    const env = new MockActivityEnvironment();
+    const build = (
+      env.run(() => imageActivities(config).buildImage({ manifest, releaseId: 'r5' })) as Promise<unknown>
+    ).catch((e: unknown) => e);
+    await waitFor(async () => expect(await building()).toHaveLength(1), 60_000, 250);
+    env.cancel();
+    await build;
+    await waitFor(async () => expect(await building()).toEqual([]), 15_000, 250);
+    expect(await tags()).not.toContain('r5');
+  });
+
   it('prunes old releases with their images, keeping the current one and the newest good', async () => {
     const manifest = manifestOf();
     for (const id of ['r2', 'r4']) {
@@ -97,7 +117,7 @@ describe('release images on a real Docker engine', () => {
     expect(await tags()).toEqual(['r1', 'r2', 'r4']);
     await run(() => releaseActivities(config).switchCurrent({ manifest, releaseId: 'r4' }));
     const gone = await run(() => releaseActivities(config).pruneReleases({ manifest }));
-    expect(gone).toEqual(['r1', 'r2']);
+    expect(gone).toEqual(['r1', 'r2', 'r3']);
     expect(await tags()).toEqual(['r4']);
   });
 });
