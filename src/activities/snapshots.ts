@@ -2,7 +2,8 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Manifest } from '../manifest/types';
 import type { ActivityConfig } from './config';
-import { appEnvironment, requireEnv } from './environment';
+import { appEnvironment } from './environment';
+import { serviceUrlFromEnv } from './published';
 import { appPaths } from '../common/names';
 import { dumpDatabase, pgBinDir, restoreDatabase } from './postgres';
 import { failure } from '../common/failures';
@@ -30,7 +31,7 @@ export function snapshotActivities(config: ActivityConfig) {
       const file = databaseSnapshotFile(manifest, request.deployId);
       if (existsSync(file)) return { file, bytes: statSync(file).size };
       const env = appEnvironment(manifest, config.env);
-      const url = requireEnv(env, database.urlEnv, 'snapshot.database.urlEnv', manifest);
+      const url = serviceUrlFromEnv(manifest, env, database.urlEnv, 'snapshot.database.urlEnv');
       await dumpDatabase({ url, file, format: 'custom', schemas: database.schemas, binDir: pgBinDir(env), env });
       return { file, bytes: statSync(file).size };
     },
@@ -42,7 +43,7 @@ export function snapshotActivities(config: ActivityConfig) {
       const file = databaseSnapshotFile(manifest, request.deployId);
       if (!existsSync(file)) return `no snapshot was taken (${file}); nothing to restore`;
       const env = appEnvironment(manifest, config.env);
-      const url = requireEnv(env, database.urlEnv, 'snapshot.database.urlEnv', manifest);
+      const url = serviceUrlFromEnv(manifest, env, database.urlEnv, 'snapshot.database.urlEnv');
       await restoreDatabase({
         url,
         file,
