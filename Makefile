@@ -1,5 +1,5 @@
 # Two commands matter: `make demo` and `make test`. Each installs what it needs first (scripts/setup.sh).
-.PHONY: setup build test test-durability test-seeds test-cluster lint typecheck demo dev bench clean
+.PHONY: setup build test test-durability test-seeds test-cluster test-quarantine lint typecheck demo dev bench clean
 
 setup:
 	@scripts/setup.sh
@@ -42,3 +42,7 @@ bench: setup
 
 clean:
 	rm -rf dist .artifacts
+
+# Tests that fail intermittently while their cause is being fixed (not run by CI; see docs/blue-green.md).
+test-quarantine: setup
+	RUNBOOK_TEST_SUITE=quarantine RUNBOOK_TEST_SKIP_BUILD=1 npx jest --passWithNoTests

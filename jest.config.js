@@ -1,6 +1,8 @@
 // `make test` runs the main suite. Long suites (kill matrix, real cluster, seeds on real systemd/Docker) live in
 // files named `<name>.<suite>.test.ts` and run by their own make targets, which .ci/run also calls.
-const LONG_SUITES = ['durability', 'cluster', 'seeds'];
+// `quarantine` holds tests that fail intermittently while their cause is being fixed: run by `make
+// test-quarantine`, not by CI (each one names its open problem).
+const LONG_SUITES = ['durability', 'cluster', 'seeds', 'quarantine'];
 const suite = process.env.RUNBOOK_TEST_SUITE || 'main';
 if (suite !== 'main' && !LONG_SUITES.includes(suite)) throw new Error(`unknown RUNBOOK_TEST_SUITE ${suite}`);
 
@@ -18,7 +20,9 @@ module.exports = {
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 60_000,
-  maxWorkers: 2,
+  // A worker's start rightly ends what any dead worker left on this machine, so kill-matrix files running side
+  // by side would end each other's leftovers before their own checks: the durability suite runs one file at a time.
+  maxWorkers: suite === 'durability' ? 1 : 2,
   // The Temporal SDK's native runtime keeps the event loop alive after workers stop.
   forceExit: true,
   reporters: ['default', '<rootDir>/test/support/count-reporter.js'],

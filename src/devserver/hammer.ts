@@ -80,11 +80,12 @@ async function getResending(
   } catch (error) {
     if (!(error as { reusedSocket?: boolean }).reusedSocket) throw error;
     onResend();
-    return get(url, agent);
+    // On a new connection, as a browser does: another idle socket of the pool may be closing as well.
+    return get(url, false);
   }
 }
 
-function get(url: string, agent: http.Agent): Promise<{ status: number; body: string }> {
+function get(url: string, agent: http.Agent | false): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const request = http.get(url, { agent, timeout: 10_000 }, (response) => {
       let body = '';
@@ -95,7 +96,8 @@ function get(url: string, agent: http.Agent): Promise<{ status: number; body: st
     });
     request.on('timeout', () => request.destroy(new Error('no answer within 10s')));
     request.on('error', (error: NodeJS.ErrnoException) => {
-      const closedUnderIt = request.reusedSocket && ['ECONNRESET', 'EPIPE'].includes(error.code ?? '');
+      const closedUnderIt =
+        agent !== false && request.reusedSocket && ['ECONNRESET', 'EPIPE'].includes(error.code ?? '');
       reject(
         Object.assign(new Error(`${error.message}${error.code ? ` (${error.code})` : ''}`), {
           reusedSocket: closedUnderIt,
