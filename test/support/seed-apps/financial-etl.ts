@@ -8,7 +8,13 @@ import { STANDIN_WHEEL } from './wheel';
  * Datasets/.
  */
 
-export function financialEtlFiles(version: string, wheel: Buffer): Record<string, string | Buffer | null> {
+export function financialEtlFiles(
+  version: string,
+  wheel: Buffer,
+  options: { brokenHealth?: boolean } = {},
+): Record<string, string | Buffer | null> {
+  // A broken release's /api/health reads a table no migration created: the server answers 500.
+  const healthTable = options.brokenHealth ? 'audit.divergencias_processadas' : 'audit.sessoes_processamento';
   return {
     VERSION: `${version}\n`,
     'requirements.txt': `--no-index\n--find-links wheels\nstandin-stack==1.0\n`,
@@ -54,7 +60,7 @@ export function financialEtlFiles(version: string, wheel: Buffer): Record<string
       "    if path == '/':",
       "        body = {'service': 'financial-etl', 'version': VERSION}",
       "    elif path == '/api/health':",
-      "        db.query(os.environ['DATABASE_URL'], 'SELECT count(*) FROM audit.sessoes_processamento')",
+      `        db.query(os.environ['DATABASE_URL'], 'SELECT count(*) FROM ${healthTable}')`,
       "        body = {'status': 'healthy', 'database': 'ok'}",
       '    else:',
       "        start_response('404 Not Found', [('Content-Type', 'application/json')])",
