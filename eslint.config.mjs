@@ -56,16 +56,13 @@ export default tseslint.config(
           ],
           patterns: [
             {
-              group: [
-                '../activities',
-                '../activities/*',
-                '../manifest/*',
-                '../client/*',
-                '../workers/*',
-                '../devserver/*',
-              ],
+              group: ['../activities', '../activities/*', '../manifest/*', '../client/*'],
               allowTypeImports: true,
-              message: 'workflows and src/common import activities and manifests with `import type` only',
+              message: 'workflows and src/common import activities, manifests and client types with `import type` only',
+            },
+            {
+              regex: '^(\\.\\./)+(cli|workers|devserver)(/|$)',
+              message: 'workflows and src/common never import the programs (CLI, workers, dev harness), even as types',
             },
           ],
         },
@@ -82,6 +79,25 @@ export default tseslint.config(
         { name: 'setInterval', message: 'use sleep() from @temporalio/workflow' },
         { name: 'setTimeout', message: 'use sleep() from @temporalio/workflow' },
         { name: 'require', message: 'import workflow dependencies statically' },
+      ],
+    },
+  },
+  {
+    // Activities do the work the workflows ask for (with the client library when they talk to Temporal); the
+    // manifest layer is pure. Neither knows who calls them.
+    files: ['src/activities/**/*.ts', 'src/manifest/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+(workflows|cli|workers|devserver)(/|$)',
+              message:
+                'activities and src/manifest are imported by workflows, workers and the CLI, never the other way: move a shared rule to src/common',
+            },
+          ],
+        },
       ],
     },
   },

@@ -1,20 +1,28 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import path from 'node:path';
 
 /**
- * Writes a small file (a step marker, a pid record, release info, a catalogue) so that a reader, or a
- * crash at any moment, sees the old content or the new and never a part: the text goes to a temporary
- * name beside it, is flushed to disk, renamed over the file, and the folder is flushed so the rename lasts.
+ * Writes a small file (a step marker, a lease or service record, release info, a catalogue) so that a reader,
+ * or a crash at any moment, sees the old content or the new and never a part: the text goes to a fresh
+ * temporary name beside it (created exclusively, never through a symlink planted there), is flushed to disk,
+ * renamed over the file (a symlink at `file` is replaced, never followed), and the folder is flushed so the
+ * rename lasts.
  */
 export function writeFileAtomic(file: string, text: string, mode = 0o644): void {
   const dir = path.dirname(file);
   mkdirSync(dir, { recursive: true });
-  const temporary = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  // `.tmp-` marks a leftover for the kill matrix; the `.tmp` ending keeps it out of state folder listings.
+  const temporary = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
   try {
-    const fd = openSync(temporary, 'w', mode);
+    const fd = openSync(
+      temporary,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      mode,
+    );
     try {
-      writeFileSync(fd, text);
+      writeSync(fd, text);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
@@ -29,5 +37,15 @@ export function writeFileAtomic(file: string, text: string, mode = 0o644): void 
     fsyncSync(folder);
   } finally {
     closeSync(folder);
+  }
+}
+
+/** Flushes a file written by a stream (a dump, an archive) to disk, before it is renamed into place. */
+export async function fsyncFile(file: string): Promise<void> {
+  const handle = await open(file, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }

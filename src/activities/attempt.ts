@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { constants, existsSync } from 'node:fs';
 import { mkdir, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
+import { failure } from '../common/failures';
 
 /*
  * What every activity attempt shares: the facts its heartbeats carry, the cancellation checks between its
@@ -55,9 +56,9 @@ let flockPath: string | null | undefined;
 function flockBinary(): string {
   if (flockPath === undefined) flockPath = ['/usr/bin/flock', '/bin/flock'].find((p) => existsSync(p)) ?? null;
   if (!flockPath)
-    throw ApplicationFailure.nonRetryable(
-      'flock (util-linux) is not installed on this host; install util-linux so Runbook can keep attempts apart',
+    throw failure(
       'MissingTool',
+      'flock (util-linux) is not installed on this host; install util-linux so Runbook can keep attempts apart',
     );
   return flockPath;
 }

@@ -1,14 +1,14 @@
-import { ApplicationFailure } from '@temporalio/activity';
 import type { BackupTarget, Manifest } from '../manifest/types';
 import type { BackupKind } from './catalogue';
+import { failure } from '../common/failures';
 
 export function findTarget(manifest: Manifest, name: string): BackupTarget {
   const targets = manifest.backups?.targets ?? [];
   const target = targets.find((t) => t.name === name);
   if (!target)
-    throw ApplicationFailure.nonRetryable(
-      `no backup target '${name}' in ${manifest.app}'s manifest; known targets: ${targets.map((t) => t.name).join(', ') || 'none (add backups.targets)'}`,
+    throw failure(
       'BackupConfig',
+      `no backup target '${name}' in ${manifest.app}'s manifest; known targets: ${targets.map((t) => t.name).join(', ') || 'none (add backups.targets)'}`,
     );
   return target;
 }

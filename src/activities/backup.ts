@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { ApplicationFailure } from '@temporalio/activity';
 import type { Manifest } from '../manifest/types';
 import { createArchive, verifyArchive, type ArchiveFormat } from './archive';
 import { reportProgress } from './attempt';
@@ -31,6 +30,7 @@ import { drillActivities, sanityQuery } from './drill';
 import { offsiteActivities } from './offsite';
 import { restoreActivities } from './restore';
 import { planRetention, retentionTimeZone, type RetentionPlan } from './retention';
+import { failure } from '../common/failures';
 
 export interface BackupArtifactRequest {
   manifest: Manifest;
@@ -134,9 +134,9 @@ function artifactActivities(config: ActivityConfig) {
       }
       const missing = target.files.paths.filter((p) => !existsSync(p));
       if (missing.length > 0)
-        throw ApplicationFailure.nonRetryable(
-          `backup target '${target.name}': ${missing.join(', ')} does not exist; fix backups.targets[].files.paths in ${manifest.app}'s manifest`,
+        throw failure(
           'BackupConfig',
+          `backup target '${target.name}': ${missing.join(', ')} does not exist; fix backups.targets[].files.paths in ${manifest.app}'s manifest`,
         );
       await removePartials(file);
       let written = 0;

@@ -1,5 +1,6 @@
-import { activityInfo, ApplicationFailure, Context } from '@temporalio/activity';
+import { activityInfo, Context } from '@temporalio/activity';
 import { formatDuration } from '../common/duration';
+import { failure } from '../common/failures';
 import { checkLabel } from '../common/labels';
 import { formatBytes, parseBytes, parsePercent } from '../common/units';
 import type { Manifest, Service } from '../manifest/types';
@@ -91,9 +92,9 @@ export function bakeActivities(config: ActivityConfig) {
         if (problems.length > 0) {
           state.last = problems.join('; ');
           beat();
-          throw ApplicationFailure.nonRetryable(
-            `bake failed with ${formatDuration(Math.max(0, left))} to go (round ${state.rounds}): ${state.last}`,
+          throw failure(
             'BakeFailed',
+            `bake failed with ${formatDuration(Math.max(0, left))} to go (round ${state.rounds}): ${state.last}`,
           );
         }
         state.last = 'healthy';

@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Manifest } from '../manifest/types';
+import { writeFileAtomic } from './atomic-write';
 import { withClaim } from './attempt';
 
 /*
@@ -173,27 +173,9 @@ export async function updateCatalogue<T>(dir: string, change: (catalogue: Catalo
   return withClaim(path.join(dir, CATALOGUE_LOCK), `another change to ${file}`, async () => {
     const catalogue = await readCatalogue(dir);
     const result = change(catalogue);
-    await writeAtomically(file, `${JSON.stringify(catalogue, null, 2)}\n`);
+    writeFileAtomic(file, `${JSON.stringify(catalogue, null, 2)}\n`, 0o640);
     return result;
   });
-}
-
-export async function writeAtomically(file: string, text: string): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  const temporary = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  try {
-    const handle = await open(temporary, 'w', 0o640);
-    try {
-      await handle.writeFile(text);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temporary, file);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
-  }
 }
 
 /** Adds an entry, or replaces the one with the same id; a verified one's figures join the history. */

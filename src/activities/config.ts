@@ -1,4 +1,5 @@
-import path from 'node:path';
+import { DEFAULT_NAMESPACE, DEFAULT_UI_URL } from '../common/constants';
+import { manifestsDirFrom } from '../manifest/lookup';
 
 /** What activities need from the worker's environment; read once when the worker starts. */
 export interface ActivityConfig {
@@ -19,10 +20,10 @@ export interface ActivityConfig {
 
 export function activityConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ActivityConfig {
   return {
-    manifestsDir: path.resolve(env.RUNBOOK_MANIFESTS ?? 'apps'),
+    manifestsDir: manifestsDirFrom(env),
     env,
-    uiUrl: env.TEMPORAL_UI_URL ?? 'http://localhost:8233',
-    namespace: env.TEMPORAL_NAMESPACE ?? 'default',
+    uiUrl: env.TEMPORAL_UI_URL ?? DEFAULT_UI_URL,
+    namespace: env.TEMPORAL_NAMESPACE ?? DEFAULT_NAMESPACE,
     databaseUrl: env.RUNBOOK_DATABASE_URL || undefined,
     redisUrl: env.RUNBOOK_REDIS_URL || undefined,
     sendgridApiUrl: env.RUNBOOK_SENDGRID_API_URL || undefined,

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { ApplicationFailure } from '@temporalio/activity';
 import { parse } from 'dotenv';
 import type { Manifest } from '../manifest/types';
+import { failure } from '../common/failures';
 
 /**
  * Variables an app's commands, checks, jobs and services get from the worker's own environment whatever the
@@ -96,10 +96,7 @@ export function requireEnv(
   const value = env[name];
   if (value === undefined || value === '') {
     const where = manifest?.env.file ? `${manifest.env.file} or the worker's environment` : "the worker's environment";
-    throw ApplicationFailure.nonRetryable(
-      `${name} is not set (${purpose}); set it in ${where} and run again`,
-      'MissingEnvironment',
-    );
+    throw failure('MissingEnvironment', `${name} is not set (${purpose}); set it in ${where} and run again`);
   }
   return value;
 }

@@ -1,10 +1,10 @@
 import { reportProgress, throwIfCancelled } from './attempt';
-import { ApplicationFailure } from '@temporalio/activity';
 import { checkLabel } from '../common/labels';
 import type { Check, Manifest } from '../manifest/types';
 import { logOffsets, runCheckOnce, type CheckContext } from './checks';
 import type { ActivityConfig } from './config';
 import { appEnvironment, commandEnvironment, secretValues } from './environment';
+import { failure } from '../common/failures';
 
 export interface CheckRequest {
   manifest: Manifest;
@@ -46,9 +46,9 @@ export function healthActivities(config: ActivityConfig) {
         reportProgress({ attempts, detail: outcome.detail });
         if (outcome.ok) return outcome.detail;
         if (Date.now() + request.intervalMs > deadline) {
-          throw ApplicationFailure.nonRetryable(
-            `${checkLabel(request.check)} failed after ${attempts} attempt(s): ${outcome.detail}`,
+          throw failure(
             'HealthCheckFailed',
+            `${checkLabel(request.check)} failed after ${attempts} attempt(s): ${outcome.detail}`,
           );
         }
         await new Promise((r) => setTimeout(r, request.intervalMs));

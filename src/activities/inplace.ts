@@ -1,13 +1,14 @@
 import { existsSync } from 'node:fs';
 import { lstat, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ApplicationFailure } from '@temporalio/activity';
 import type { Manifest } from '../manifest/types';
 import { createArchive, excluder, extractArchive, sha256File } from './archive';
 import { attemptNumber, reportProgress, throwIfCancelled, withClaim } from './attempt';
 import type { ActivityConfig } from './config';
+import { appPaths } from '../common/names';
+import { failure } from '../common/failures';
+import { writeFileAtomic } from './atomic-write';
 import { copyTree, removePartials, removeStaged } from './files';
-import { appPaths } from './paths';
 import { readDeployLog } from './records';
 
 /*
@@ -203,8 +204,7 @@ export function inPlaceActivities(_config: ActivityConfig) {
           takenAt: new Date().toISOString(),
         };
         const file = snapshotFile(manifest, deployId);
-        await writeFile(`${file}.tmp`, `${JSON.stringify(snapshot, null, 2)}\n`);
-        await rename(`${file}.tmp`, file);
+        writeFileAtomic(file, `${JSON.stringify(snapshot, null, 2)}\n`);
         return archive ?? { file: copy, bytes: 0, sha256: '' };
       });
     },
@@ -213,12 +213,11 @@ export function inPlaceActivities(_config: ActivityConfig) {
     async copyIntoPlace(request: { manifest: Manifest; deployId: string }): Promise<string> {
       const { manifest } = request;
       const source = manifest.source;
-      if (source.type !== 'copy')
-        throw ApplicationFailure.nonRetryable('in-place deploys need source.type copy', 'BadManifest');
+      if (source.type !== 'copy') throw failure('BadManifest', 'in-place deploys need source.type copy');
       if (!existsSync(source.from))
-        throw ApplicationFailure.nonRetryable(
-          `staging folder ${source.from} does not exist; put the new version there (source.from)`,
+        throw failure(
           'MissingSource',
+          `staging folder ${source.from} does not exist; put the new version there (source.from)`,
         );
       const excluded = excluder(source.exclude);
       const files = await withLiveFolder(manifest, () => copyTree(source.from, manifest.root, { skip: excluded }));
@@ -254,9 +253,9 @@ export function inPlaceActivities(_config: ActivityConfig) {
           return `restored ${manifest.root} as it was before the deploy; failed tree kept as ${failedTree}`;
         }
         if (!existsSync(request.archive))
-          throw ApplicationFailure.nonRetryable(
-            `archive ${request.archive} is missing; restore ${manifest.root} by hand from another backup`,
+          throw failure(
             'MissingArchive',
+            `archive ${request.archive} is missing; restore ${manifest.root} by hand from another backup`,
           );
         const stagingPrefix = `${path.basename(root)}.restoring-${deployId}-`;
         // Each attempt extracts under its own name; the claim means no earlier one is still writing.
@@ -297,9 +296,9 @@ export function inPlaceActivities(_config: ActivityConfig) {
         if (existsSync(done)) return `${manifest.root} already holds deploy ${target}`;
         const snapshot = (await listSnapshots(manifest)).filter((s) => s.of === target).at(-1);
         if (!snapshot)
-          throw ApplicationFailure.nonRetryable(
-            `no copy of deploy ${target} is kept any more (releases.keep); deploy that version again instead`,
+          throw failure(
             'NothingToRollBackTo',
+            `no copy of deploy ${target} is kept any more (releases.keep); deploy that version again instead`,
           );
         if (!existsSync(ready) && !existsSync(replaced)) {
           const stagingPrefix = `${path.basename(ready)}-`;
@@ -310,9 +309,9 @@ export function inPlaceActivities(_config: ActivityConfig) {
             await extractArchive({ file: snapshot.archive, format: 'zip', targetDir: staging });
           else if (existsSync(snapshot.copy)) await copyTree(snapshot.copy, staging);
           else
-            throw ApplicationFailure.nonRetryable(
-              `the zip and the copy of deploy ${target} are gone; deploy that version again instead`,
+            throw failure(
               'NothingToRollBackTo',
+              `the zip and the copy of deploy ${target} are gone; deploy that version again instead`,
             );
           throwIfCancelled();
           await eachMatching(staging, keep, (entry) => rm(path.join(staging, entry), { recursive: true, force: true }));

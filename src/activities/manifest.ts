@@ -1,8 +1,14 @@
-import { ApplicationFailure } from '@temporalio/activity';
-import { describeProblem, loadManifestFile } from '../manifest/load';
-import { knownApps, manifestPath } from '../manifest/lookup';
+import { failure, type FailureType } from '../common/failures';
+import { findManifest, type ManifestProblem } from '../manifest/lookup';
 import type { Manifest } from '../manifest/types';
 import type { ActivityConfig } from './config';
+
+const FAILURE_OF: Record<ManifestProblem['reason'], FailureType> = {
+  'bad-name': 'BadInput',
+  'not-found': 'ManifestNotFound',
+  invalid: 'InvalidManifest',
+  'wrong-app': 'InvalidManifest',
+};
 
 export function manifestActivities(config: ActivityConfig) {
   return {
@@ -11,32 +17,10 @@ export function manifestActivities(config: ActivityConfig) {
      * read; it holds environment-variable names only, never their values.
      */
     async loadManifest(app: string): Promise<Manifest> {
-      if (!/^[a-z0-9][a-z0-9-]*$/.test(app))
-        throw ApplicationFailure.nonRetryable(
-          `app '${app}' is not a valid app name (lowercase letters, digits, dashes)`,
-          'BadInput',
-        );
-      const file = manifestPath(config.manifestsDir, app);
-      if (!file) {
-        const known = knownApps(config.manifestsDir);
-        throw ApplicationFailure.nonRetryable(
-          `no manifest for app '${app}' in ${config.manifestsDir} (RUNBOOK_MANIFESTS); known apps: ${known.join(', ') || 'none'}`,
-          'ManifestNotFound',
-        );
-      }
-      const result = loadManifestFile(file);
-      if (!result.ok) {
-        throw ApplicationFailure.nonRetryable(
-          `manifest ${file} is invalid; fix it and start again:\n${result.problems.map((p) => describeProblem(file, p)).join('\n')}`,
-          'InvalidManifest',
-        );
-      }
-      if (result.manifest.app !== app)
-        throw ApplicationFailure.nonRetryable(
-          `${file} declares app '${result.manifest.app}', expected '${app}'; rename the file or fix app:`,
-          'InvalidManifest',
-        );
-      return result.manifest;
+      const found = findManifest(config.manifestsDir, app);
+      if (found.ok) return found.manifest;
+      const message = found.reason === 'bad-name' ? `app ${found.message}` : found.message;
+      throw failure(FAILURE_OF[found.reason], [`${message}; ${found.hint}`, ...found.details].join('\n'));
     },
   };
 }

@@ -1,10 +1,11 @@
 import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+import { CancelledFailure, Context } from '@temporalio/activity';
+import { fsyncFile } from './atomic-write';
 import { throwIfCancelled } from './attempt';
 import { Client, type ClientConfig } from 'pg';
 import { sha256Path, sizeOfSync } from './checksum';
@@ -22,6 +23,7 @@ import {
 import { stopLeftover } from './containment';
 import { removePartials } from './files';
 import { describeFailure, runCommand } from './shell';
+import { failure } from '../common/failures';
 
 /*
  * pg_dump / pg_restore / psql for backups, restores and the deploy's pre-migration dump. Connection
@@ -59,22 +61,18 @@ export function parsePostgresUrl(url: string, source = 'the database URL'): PgCo
   try {
     parsed = new URL(normalized);
   } catch {
-    throw ApplicationFailure.nonRetryable(
-      `${source} is not a URL; expected postgresql://user:password@host:5432/dbname`,
-      'BadDatabaseUrl',
-    );
+    throw failure('BadDatabaseUrl', `${source} is not a URL; expected postgresql://user:password@host:5432/dbname`);
   }
   if (!/^postgres(ql)?:$/.test(parsed.protocol))
-    throw ApplicationFailure.nonRetryable(
-      `${source} is not a PostgreSQL URL (${parsed.protocol}); expected postgresql://user:password@host:5432/dbname`,
+    throw failure(
       'BadDatabaseUrl',
+      `${source} is not a PostgreSQL URL (${parsed.protocol}); expected postgresql://user:password@host:5432/dbname`,
     );
   const options: Record<string, string> = {};
   parsed.searchParams.forEach((value, key) => (options[key] = value));
   const { host: hostParam, port: portParam, user: userParam, password: passwordParam, dbname, ...rest } = options;
   const database = decodeURIComponent(parsed.pathname.replace(/^\//, '')) || dbname;
-  if (!database)
-    throw ApplicationFailure.nonRetryable(`${source} names no database; add /dbname after the host`, 'BadDatabaseUrl');
+  if (!database) throw failure('BadDatabaseUrl', `${source} names no database; add /dbname after the host`);
   return {
     host: decodeURIComponent(parsed.hostname).replace(/^\[(.*)\]$/, '$1') || hostParam || undefined,
     port: parsed.port ? Number(parsed.port) : portParam ? Number(portParam) : undefined,
@@ -217,15 +215,6 @@ function hashInto(file: string, hash: Hash, onBytes: (bytes: number) => void) {
       }),
       createWriteStream(file, { mode: 0o600 }),
     );
-}
-
-async function fsyncFile(file: string): Promise<void> {
-  const handle = await open(file, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 // ---- verify ---------------------------------------------------------------------------------------

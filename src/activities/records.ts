@@ -4,7 +4,7 @@ import { log } from '@temporalio/activity';
 import type { RunReport } from '../common/progress';
 import type { Manifest } from '../manifest/types';
 import type { ActivityConfig } from './config';
-import { appPaths } from './paths';
+import { appPaths } from '../common/names';
 
 /** One line of the deploy log (<root>/deploy_log.jsonl): what people without UI access read. */
 export interface DeployLogLine {

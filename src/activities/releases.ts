@@ -9,20 +9,21 @@ import {
   renameSync,
   rmSync,
   symlinkSync,
-  writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
 import { rename, rm } from 'node:fs/promises';
-import { activityInfo, ApplicationFailure } from '@temporalio/activity';
+import { activityInfo } from '@temporalio/activity';
 import type { Manifest } from '../manifest/types';
 import { excluder } from './archive';
+import { writeFileAtomic } from './atomic-write';
 import { attemptNumber, reportProgress, throwIfCancelled } from './attempt';
 import type { ActivityConfig } from './config';
 import { gitCheckoutIntoArgv, gitFetchArgv, gitMirrorCloneArgv, gitResolveArgv } from './commands/git';
 import { appEnvironment, requireEnv, secretValues } from './environment';
-import { appPaths, releaseDir } from './paths';
+import { appPaths, releaseDir } from '../common/names';
 import { copyTree, removeStaged } from './files';
 import { describeFailure, runCommand } from './shell';
+import { failure } from '../common/failures';
 
 export type ReleaseStatus = 'ready' | 'good' | 'bad';
 
@@ -56,10 +57,7 @@ export function readReleaseInfo(dir: string): ReleaseInfo | undefined {
 }
 
 function writeReleaseInfo(dir: string, info: ReleaseInfo): void {
-  const file = path.join(dir, INFO_FILE);
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(`${file}.tmp`, `${JSON.stringify(info, null, 2)}\n`);
-  renameSync(`${file}.tmp`, file);
+  writeFileAtomic(path.join(dir, INFO_FILE), `${JSON.stringify(info, null, 2)}\n`);
 }
 
 /** The release `current` points at, if any. */
@@ -127,9 +125,9 @@ export function linkSharedPaths(manifest: Manifest, release: string): string[] {
     const carried = path.join(release, file);
     if (!existsSync(target)) {
       if (!existsSync(carried) || !lstatSync(carried).isFile())
-        throw ApplicationFailure.nonRetryable(
-          `shared file ${target} does not exist on this host; create it there before deploying (shared.files: ${file})`,
+        throw failure(
           'MissingSharedFile',
+          `shared file ${target} does not exist on this host; create it there before deploying (shared.files: ${file})`,
         );
       mkdirSync(path.dirname(target), { recursive: true });
       cpSync(carried, target, { preserveTimestamps: true });
@@ -148,8 +146,7 @@ export interface PrepareReleaseRequest {
 export function releaseActivities(config: ActivityConfig) {
   async function git(argv: string[], manifest: Manifest, env: NodeJS.ProcessEnv): Promise<string> {
     const result = await runCommand({ argv, env, redact: secretValues(manifest, config.env), timeoutMs: 600_000 });
-    if (result.exitCode !== 0)
-      throw ApplicationFailure.retryable(describeFailure(result, argv.slice(0, 4).join(' ')), 'GitFailed');
+    if (result.exitCode !== 0) throw failure('GitFailed', describeFailure(result, argv.slice(0, 4).join(' ')));
     return result.stdoutTail.trim();
   }
 
@@ -177,9 +174,9 @@ export function releaseActivities(config: ActivityConfig) {
       commit = '';
     }
     if (!/^[0-9a-f]{40}$/.test(commit))
-      throw ApplicationFailure.nonRetryable(
-        `ref '${ref}' was not found in ${where}; push it or pick an existing branch, tag or commit`,
+      throw failure(
         'UnknownRef',
+        `ref '${ref}' was not found in ${where}; push it or pick an existing branch, tag or commit`,
       );
     mkdirSync(target, { recursive: true });
     await git(gitCheckoutIntoArgv(mirror, target, commit), manifest, env);
@@ -188,9 +185,9 @@ export function releaseActivities(config: ActivityConfig) {
 
   async function fillFromCopy(source: Extract<Manifest['source'], { type: 'copy' }>, target: string): Promise<void> {
     if (!existsSync(source.from))
-      throw ApplicationFailure.nonRetryable(
-        `staging folder ${source.from} does not exist; put the new version there (source.from)`,
+      throw failure(
         'MissingSource',
+        `staging folder ${source.from} does not exist; put the new version there (source.from)`,
       );
     await copyTree(source.from, target, { skip: excluder(source.exclude) });
   }
@@ -248,16 +245,16 @@ export function releaseActivities(config: ActivityConfig) {
       const paths = appPaths(manifest);
       const target = releaseDir(manifest, releaseId);
       if (!readReleaseInfo(target))
-        throw ApplicationFailure.nonRetryable(
-          `release ${releaseId} does not exist in ${paths.releasesDir}; list them with: runbook releases ${manifest.app}`,
+        throw failure(
           'UnknownRelease',
+          `release ${releaseId} does not exist in ${paths.releasesDir}; list them with: runbook releases ${manifest.app}`,
         );
       const previous = currentReleaseId(manifest);
       if (previous === releaseId) return { previous, current: releaseId };
       if (existsSync(paths.current) && !lstatSync(paths.current).isSymbolicLink())
-        throw ApplicationFailure.nonRetryable(
-          `${paths.current} exists and is not a symlink; move it away so Runbook can manage releases`,
+        throw failure(
           'NotASymlink',
+          `${paths.current} exists and is not a symlink; move it away so Runbook can manage releases`,
         );
       const tmp = `${paths.current}.tmp-${process.pid}`;
       rmSync(tmp, { force: true });

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { lstat, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ApplicationFailure } from '@temporalio/activity';
 import type { Manifest } from '../manifest/types';
 import { excluder, extractArchive, isInside, type ArchiveFormat } from './archive';
 import { attemptNumber, reportProgress, throwIfCancelled } from './attempt';
@@ -12,8 +11,9 @@ import { sha256Path } from './checksum';
 import type { ActivityConfig } from './config';
 import { appEnvironment, requireEnv } from './environment';
 import { moveTree, removeStaged } from './files';
-import { appPaths } from './paths';
+import { appPaths } from '../common/names';
 import { createScratchDatabase, dropDatabase, parsePostgresUrl, pgBinDir, restoreDatabase } from './postgres';
+import { failure } from '../common/failures';
 
 export interface FilesRestoreResult {
   restoredTo: string[];
@@ -36,10 +36,10 @@ export function restoreActivities(config: ActivityConfig) {
           .slice(-5)
           .reverse()
           .map((e) => e.id);
-        throw ApplicationFailure.nonRetryable(
+        throw failure(
+          'BackupNotFound',
           `no backup '${backup}' in ${path.join(dir, 'catalogue.json')}; list them with \`runbook backups ${manifest.app}\`` +
             (recent.length > 0 ? ` (newest: ${recent.join(', ')})` : ' (the catalogue has none yet)'),
-          'BackupNotFound',
         );
       }
       return entry;
@@ -49,15 +49,15 @@ export function restoreActivities(config: ActivityConfig) {
     async checkBackupChecksum(request: { entry: CatalogueEntry }): Promise<{ sha256: string }> {
       const { entry } = request;
       if (!existsSync(entry.file))
-        throw ApplicationFailure.nonRetryable(
-          `backup ${entry.id}: ${entry.file} is missing; pick another backup (runbook backups ${entry.app})`,
+        throw failure(
           'BackupMissing',
+          `backup ${entry.id}: ${entry.file} is missing; pick another backup (runbook backups ${entry.app})`,
         );
       const sha256 = await sha256Path(entry.file);
       if (sha256 !== entry.sha256)
-        throw ApplicationFailure.nonRetryable(
-          `backup ${entry.id}: the checksum of ${entry.file} (${sha256.slice(0, 12)}…) is not the catalogued ${entry.sha256.slice(0, 12)}…: the file changed or is corrupt; pick another backup`,
+        throw failure(
           'ChecksumMismatch',
+          `backup ${entry.id}: the checksum of ${entry.file} (${sha256.slice(0, 12)}…) is not the catalogued ${entry.sha256.slice(0, 12)}…: the file changed or is corrupt; pick another backup`,
         );
       return { sha256 };
     },
@@ -74,8 +74,7 @@ export function restoreActivities(config: ActivityConfig) {
     }): Promise<{ restoredTo: string }> {
       const { manifest, entry } = request;
       const target = findTarget(manifest, entry.target);
-      if (!('postgres' in target))
-        throw ApplicationFailure.nonRetryable(`backup target '${entry.target}' is not a database`, 'BackupConfig');
+      if (!('postgres' in target)) throw failure('BackupConfig', `backup target '${entry.target}' is not a database`);
       const env = envOf(manifest);
       const url = requireEnv(env, target.postgres.urlEnv, `the database of backup target '${target.name}'`, manifest);
       const lease = `${manifest.app}/restore/${entry.id}/${request.stamp}`;
@@ -121,8 +120,7 @@ export function restoreActivities(config: ActivityConfig) {
         return { restoredTo: [folder], replaced: [] };
       }
       const target = findTarget(manifest, entry.target);
-      if (!('files' in target))
-        throw ApplicationFailure.nonRetryable(`backup target '${entry.target}' is not a files target`, 'BackupConfig');
+      if (!('files' in target)) throw failure('BackupConfig', `backup target '${entry.target}' is not a files target`);
       const paths = target.files.paths.map((p) => path.resolve(p));
       const staging = path.join(path.dirname(paths[0]), `.runbook-restore-${stamp}`);
       const complete = path.join(staging, '.runbook-complete');
@@ -153,9 +151,9 @@ export function restoreActivities(config: ActivityConfig) {
         if (existsSync(staged)) {
           if (existsSync(current)) {
             if (existsSync(replaced))
-              throw ApplicationFailure.nonRetryable(
-                `${current} and ${replaced} both exist while restoring; move one of them away and restore again`,
+              throw failure(
                 'RestoreConflict',
+                `${current} and ${replaced} both exist while restoring; move one of them away and restore again`,
               );
             await rename(current, replaced);
           }

@@ -4,6 +4,7 @@
  * days that have one; weekly (ISO weeks) and monthly alike; `last: N` keeps the N newest. A backup kept
  * by any rule stays.
  */
+import { dateInZone } from '../common/dates';
 
 import type { Manifest } from '../manifest/types';
 
@@ -93,14 +94,8 @@ interface CalendarDate {
 }
 
 function calendarDate(instant: Date, timeZone: string): CalendarDate {
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-  }).formatToParts(instant);
-  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
-  return { year: get('year'), month: get('month'), day: get('day') };
+  const [year, month, day] = dateInZone(instant, timeZone).split('-').map(Number);
+  return { year, month, day };
 }
 
 /** ISO 8601 week, e.g. 2025-W01 (weeks start on Monday; week 1 holds the year's first Thursday). */

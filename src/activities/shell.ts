@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
+import { failure } from '../common/failures';
 import { reportProgress } from './attempt';
 import { beginAttempt, signalTree } from './containment';
 import { redact } from './redact';
@@ -51,9 +52,9 @@ export async function runCommand(options: RunOptions): Promise<RunResult> {
   const attempt = await beginAttempt({ argv: options.argv, env: options.env, lease: options.lease });
   if (options.cwd && !existsSync(options.cwd)) {
     await attempt.finish();
-    throw ApplicationFailure.nonRetryable(
-      `working directory ${options.cwd} does not exist (running ${options.argv[0]}); create it or fix the cwd in the manifest`,
+    throw failure(
       'MissingDirectory',
+      `working directory ${options.cwd} does not exist (running ${options.argv[0]}); create it or fix the cwd in the manifest`,
     );
   }
   const child = spawn(attempt.argv[0], attempt.argv.slice(1), {

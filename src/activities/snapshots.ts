@@ -1,12 +1,12 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { ApplicationFailure } from '@temporalio/activity';
 import type { Manifest } from '../manifest/types';
 import { writeFileAtomic } from './atomic-write';
 import type { ActivityConfig } from './config';
 import { appEnvironment, requireEnv } from './environment';
-import { appPaths } from './paths';
+import { appPaths } from '../common/names';
 import { dumpDatabase, pgBinDir, presentSchemaPatterns, restoreDatabase } from './postgres';
+import { failure } from '../common/failures';
 
 /*
  * The database snapshot a deploy takes just before its migrations, restored only per rollback.database: a
@@ -35,7 +35,7 @@ function takenSnapshot(manifest: Manifest, deployId: string) {
 
 function snapshotSettings(manifest: Manifest) {
   const database = manifest.snapshot.database;
-  if (!database) throw ApplicationFailure.nonRetryable('the manifest has no snapshot.database section', 'BadManifest');
+  if (!database) throw failure('BadManifest', 'the manifest has no snapshot.database section');
   return database;
 }
 

@@ -1,18 +1,18 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { activityInfo, ApplicationFailure } from '@temporalio/activity';
+import { activityInfo } from '@temporalio/activity';
 import { stepLabel } from '../common/labels';
 import { stepArgv } from '../manifest/argv';
-import { durationMs } from '../manifest/duration';
-import type { Manifest, Step } from '../manifest/types';
+import { durationMs } from '../common/duration';
+import type { Manifest, Step, StepPhase } from '../manifest/types';
 import type { ActivityConfig } from './config';
 import { appEnvironment, commandEnvironment, missingEnv, secretValues } from './environment';
-import { appPaths } from './paths';
+import { appPaths } from '../common/names';
+import { writeFileAtomic } from './atomic-write';
 import { readDeployLog } from './records';
 import { describeFailure, runCommand } from './shell';
-
-export type StepPhase = 'preflight' | 'install' | 'migrate' | 'build' | 'seed';
+import { failure } from '../common/failures';
 
 export interface StepRequest {
   manifest: Manifest;
@@ -40,7 +40,7 @@ export interface StepResult {
 
 function stepOf(manifest: Manifest, phase: StepPhase, index: number): Step {
   const step = manifest.steps[phase][index];
-  if (!step) throw ApplicationFailure.nonRetryable(`no ${phase} step #${index} in the manifest`, 'BadInput');
+  if (!step) throw failure('BadInput', `no ${phase} step #${index} in the manifest`);
   return step;
 }
 
@@ -78,9 +78,9 @@ export function stepActivities(config: ActivityConfig) {
         const where = request.manifest.env.file
           ? `${request.manifest.env.file} or the worker's environment`
           : "the worker's environment";
-        throw ApplicationFailure.nonRetryable(
-          `missing required environment on this host: ${missing.join(', ')}; set them in ${where}`,
+        throw failure(
           'MissingEnvironment',
+          `missing required environment on this host: ${missing.join(', ')}; set them in ${where}`,
         );
       }
       return `${request.manifest.env.required.length} required variable(s) present`;
@@ -121,17 +121,10 @@ export function stepActivities(config: ActivityConfig) {
       };
       if (result.exitCode !== 0) {
         const message = `${phase} step '${label}' ${describeFailure(result, '').trim()}`;
-        if (activityInfo().attempt <= (step.retries ?? 0)) throw ApplicationFailure.retryable(message, 'StepFailed');
-        throw ApplicationFailure.nonRetryable(message, 'StepFailed');
+        throw failure('StepFailed', message, { final: activityInfo().attempt > (step.retries ?? 0) });
       }
-      mkdirSync(markers, { recursive: true });
-      writeFileSync(`${marker}.tmp`, JSON.stringify(outcome));
-      renameSync(`${marker}.tmp`, marker);
-      if (onceMarker) {
-        mkdirSync(path.dirname(onceMarker), { recursive: true });
-        writeFileSync(`${onceMarker}.tmp`, JSON.stringify({ deployId: request.deployId, result: outcome }));
-        renameSync(`${onceMarker}.tmp`, onceMarker);
-      }
+      writeFileAtomic(marker, JSON.stringify(outcome));
+      if (onceMarker) writeFileAtomic(onceMarker, JSON.stringify({ deployId: request.deployId, result: outcome }));
       return outcome;
     },
   };

@@ -7,14 +7,14 @@ import { RunFailedError } from '../client/errors';
 import type { Output } from './output';
 import { createProgressView, palette } from './progress-view';
 import { endLines, noWaitLines, startedLines } from './run-format';
-import type { RunEnd, RunInputs, RunRef, Runs, StartableKind } from '../client/runs';
+import type { ResultOf, RunEnd, RunInputs, RunRef, Runs, StartableKind } from '../client/runs';
 
-export interface FollowOptions {
+export interface FollowOptions<K extends string = string> {
   wait: boolean;
   /** How often to poll the `progress` query. */
   intervalMs?: number;
   /** Lines for a plain (non-RunReport) result, printed with the outcome. */
-  resultLines?: (result: unknown) => string[];
+  resultLines?: (result: ResultOf<K>) => string[];
   /** The outcome that exits 0 (default succeeded; `runbook cancel` expects cancelled). */
   expect?: RunEnd['outcome'];
   /** When the app's lock is taken, wait for the running deploy to end, then start (instead of exit 2). */
@@ -30,8 +30,8 @@ export async function startAndFollow<K extends StartableKind>(
   kind: K,
   input: RunInputs[K],
   what: string,
-  options: FollowOptions,
-): Promise<RunEnd | undefined> {
+  options: FollowOptions<K>,
+): Promise<RunEnd<K> | undefined> {
   const { checkInput, Runs } = await import('../client/runs');
   const { connect } = await import('../client/connection');
   checkInput(kind, input); // the workflow's own schema: a bad input is exit 2, before anything connects
@@ -61,13 +61,13 @@ export async function startAndFollow<K extends StartableKind>(
  * Shows a run's steps until it ends (Ctrl-C stops watching, not the run), prints how it ended, and throws
  * RunFailedError (exit 1) unless it succeeded.
  */
-export async function followRun(
+export async function followRun<K extends string>(
   output: Output,
   runs: Runs,
-  run: RunRef,
+  run: RunRef<K>,
   what: string,
-  options: Omit<FollowOptions, 'wait'>,
-): Promise<RunEnd> {
+  options: Omit<FollowOptions<K>, 'wait'>,
+): Promise<RunEnd<K>> {
   const colors = terminalPalette();
   const stdout = process.stdout;
   const view = output.json
@@ -85,7 +85,7 @@ export async function followRun(
     process.exit(130);
   };
   process.once('SIGINT', stopWatching);
-  let end: RunEnd;
+  let end: RunEnd<K>;
   try {
     end = await runs.watch(
       run,

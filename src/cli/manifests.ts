@@ -2,45 +2,19 @@
  * The CLI reads the same manifests as the workers (RUNBOOK_MANIFESTS, default ./apps) to refuse bad input
  * before anything starts: an unknown app, job, mode, backup target or param is exit 2, not a failed run.
  */
-import path from 'node:path';
-import { describeProblem, loadManifestFile } from '../manifest/load';
-import { knownApps, manifestPath } from '../manifest/lookup';
+import { isIsoDate } from '../common/dates';
+import { findManifest, manifestsDirFrom } from '../manifest/lookup';
 import type { Manifest, ParamSpec } from '../manifest/types';
 import { UsageError } from '../client/errors';
 
-export function manifestsDir(env: NodeJS.ProcessEnv = process.env): string {
-  return path.resolve(env.RUNBOOK_MANIFESTS ?? 'apps');
-}
-
-export function loadAppManifest(app: string, dir: string = manifestsDir()): Manifest {
-  if (!/^[a-z0-9][a-z0-9-]*$/.test(app))
-    throw new UsageError(
-      `<app> '${app}' is not a valid app name`,
-      'app names are lowercase letters, digits and dashes, as in the manifest',
-    );
-  const file = manifestPath(dir, app);
-  if (!file) {
-    const known = knownApps(dir);
-    throw new UsageError(
-      `no manifest for app '${app}' in ${dir}`,
-      known.length > 0
-        ? `known apps: ${known.join(', ')}`
-        : 'put <app>.yaml there or point RUNBOOK_MANIFESTS at your manifests folder',
-    );
-  }
-  const result = loadManifestFile(file);
-  if (!result.ok)
-    throw new UsageError(
-      `manifest ${file} is invalid`,
-      `fix it (runbook validate ${file}) and run again`,
-      result.problems.map((p) => describeProblem(file, p)),
-    );
-  if (result.manifest.app !== app)
-    throw new UsageError(
-      `${file} declares app '${result.manifest.app}', not '${app}'`,
-      'rename the file or fix its app: field',
-    );
-  return result.manifest;
+export function loadAppManifest(app: string, dir: string = manifestsDirFrom()): Manifest {
+  const found = findManifest(dir, app);
+  if (found.ok) return found.manifest;
+  throw new UsageError(
+    found.reason === 'bad-name' ? `<app> ${found.message}` : found.message,
+    found.hint,
+    found.details,
+  );
 }
 
 /** Collects repeated `--param key=value` options into a record (commander's option parser). */
@@ -77,8 +51,7 @@ export function checkParams(specs: Record<string, ParamSpec>, given: Record<stri
 
 /** YYYY-MM-DD that is a real calendar date. */
 export function checkDate(value: string, option: string): string {
-  const date = new Date(`${value}T00:00:00Z`);
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(date.getTime()) || date.toISOString().slice(0, 10) !== value)
+  if (!isIsoDate(value))
     throw new UsageError(`${option} '${value}' is not a date`, 'write dates as YYYY-MM-DD, e.g. 2025-01-31');
   return value;
 }

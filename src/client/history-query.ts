@@ -2,8 +2,9 @@
  * What `runbook history` may filter on and the visibility query it becomes. Kept apart from runs.ts (and the
  * Temporal SDK it loads) because the CLI's help lists these values.
  */
-import { SEARCH_ATTRIBUTES } from '../common/constants';
+import { SEARCH_ATTRIBUTE_NAMES } from '../common/constants';
 import { WORKFLOW_TYPES } from '../common/contracts';
+import { isName } from '../common/names';
 import type { Outcome } from '../common/progress';
 import { UsageError } from './errors';
 
@@ -40,17 +41,17 @@ export function visibilityQuery(filter: HistoryFilter): string {
     clauses.push(`WorkflowType IN (${HISTORY_KINDS.map((k) => `'${k}'`).join(', ')})`);
   }
   if (filter.app !== undefined) {
-    if (!/^[a-z0-9][a-z0-9-]*$/.test(filter.app))
+    if (!isName(filter.app))
       throw new UsageError(
         `--app '${filter.app}' is not a valid app name`,
         'app names are lowercase letters, digits and dashes, as in the manifest',
       );
-    clauses.push(`${SEARCH_ATTRIBUTES.app} = '${filter.app}'`);
+    clauses.push(`${SEARCH_ATTRIBUTE_NAMES.app} = '${filter.app}'`);
   }
   if (filter.outcome !== undefined) {
     if (filter.outcome === 'running') clauses.push(`ExecutionStatus = 'Running'`);
     else if (OUTCOMES.includes(filter.outcome as Outcome))
-      clauses.push(`${SEARCH_ATTRIBUTES.outcome} = '${filter.outcome}'`);
+      clauses.push(`${SEARCH_ATTRIBUTE_NAMES.outcome} = '${filter.outcome}'`);
     else
       throw new UsageError(
         `--outcome '${filter.outcome}' is not an outcome`,

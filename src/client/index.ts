@@ -25,10 +25,10 @@ export {
   describeSchedule,
   listSchedules,
   pauseSchedule,
-  scheduleId,
   triggerSchedule,
   unpauseSchedule,
   type ApplyOptions,
   type ScheduleChange,
   type ScheduleListing,
 } from './schedules';
+export { scheduleId } from '../common/names';

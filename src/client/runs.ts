@@ -19,14 +19,7 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
-import { SEARCH_ATTRIBUTES } from '../common/constants';
 import {
-  appLockWorkflowId,
-  backupWorkflowId,
-  drillWorkflowId,
-  jobWorkflowId,
-  restoreWorkflowId,
-  runUrl,
   type BackupInput,
   type DeployInput,
   type DrillInput,
@@ -36,6 +29,15 @@ import {
   type UpdateOutcome,
 } from '../common/contracts';
 import {
+  appLockWorkflowId,
+  backupWorkflowId,
+  drillWorkflowId,
+  jobWorkflowId,
+  restoreWorkflowId,
+  runUrl,
+  compactTimestamp,
+} from '../common/names';
+import {
   PROGRESS_QUERY,
   type Outcome,
   type Progress,
@@ -43,45 +45,47 @@ import {
   type RunReport,
   type StepProgress,
 } from '../common/progress';
-import { ACTION, APP, OUTCOME, REF } from '../common/search-attributes';
-import { compactTimestamp } from '../common/names';
+import { ACTION, APP, OUTCOME, REF, RUNBOOK_SEARCH_ATTRIBUTES } from '../common/search-attributes';
 import { badInputProblems, parseInput, WORKFLOW_INPUT_SCHEMAS } from '../common/workflow-inputs';
-import type { InspectInput } from '../workflows/inspect';
+import { z } from 'zod';
+import type * as workflows from '../workflows';
 import type { TemporalSettings } from './connection';
 import { UsageError } from './errors';
-import { visibilityQuery, type HistoryFilter } from './history-query';
+import { OUTCOMES, visibilityQuery, type HistoryFilter } from './history-query';
 
 export { HISTORY_KINDS, OUTCOMES, visibilityQuery, type HistoryFilter } from './history-query';
 
-export interface RunInputs {
-  deploy: DeployInput;
-  rollback: RollbackInput;
-  backup: BackupInput;
-  restore: RestoreInput;
-  drill: DrillInput;
-  job: JobInput;
-  inspect: InspectInput;
-  /** Read-only: the releases on the app's host (the `releases` workflow). */
-  releases: { app: string };
-}
-export type StartableKind = keyof RunInputs;
+/**
+ * The workflows a client starts: every one but `backups` (read through its own command), `watch` (started by
+ * `runbook schedule apply`) and `appLock` (internal).
+ */
+export type StartableKind = Exclude<keyof typeof WORKFLOW_INPUT_SCHEMAS, 'backups' | 'watch'>;
+
+/** What each workflow takes: what its input schema accepts (src/common/workflow-inputs.ts, checked before starting). */
+export type RunInputs = { [K in StartableKind]: z.input<(typeof WORKFLOW_INPUT_SCHEMAS)[K]> };
+
+/** What each workflow returns, from its own signature. */
+export type RunResults = { [K in StartableKind]: Awaited<ReturnType<(typeof workflows)[K]>> };
+
+/** The result of a run of kind K, when K names a workflow; unknown for a run found by its id alone. */
+export type ResultOf<K extends string> = K extends StartableKind ? RunResults[K] : unknown;
 
 /** Where a run lives: enough to find it again and to link to it. */
-export interface RunRef {
-  kind: string;
+export interface RunRef<K extends string = string> {
+  kind: K;
   workflowId: string;
   runId: string;
   url: string;
 }
 
 /** How a run ended, from its result or from the RunReport its failure carries. */
-export interface RunEnd extends RunRef {
+export interface RunEnd<K extends string = string> extends RunRef<K> {
   status: WorkflowExecutionStatusName;
   outcome: Outcome;
   /** Every Runbook workflow but `inspect` returns (or fails with) a RunReport. */
   report?: RunReport;
   /** The plain result of a workflow that returns something other than a RunReport. */
-  result?: unknown;
+  result?: ResultOf<K>;
   error?: string;
   /**
    * A cancelled run carries no report: its last steps (the undos it ran) and its memo's summary instead,
@@ -200,15 +204,16 @@ export function reportFromFailure(error: unknown): RunReport | undefined {
   return undefined;
 }
 
+/** What marks a workflow's result or failure detail as a RunReport (other fields are the workflow's own). */
+const runReportShape = z.looseObject({
+  kind: z.string(),
+  outcome: z.enum(OUTCOMES),
+  summary: z.string(),
+  steps: z.array(z.looseObject({ name: z.string(), status: z.string() })),
+});
+
 export function isRunReport(value: unknown): value is RunReport {
-  if (typeof value !== 'object' || value === null) return false;
-  const v = value as Record<string, unknown>;
-  return (
-    typeof v.kind === 'string' &&
-    typeof v.outcome === 'string' &&
-    Array.isArray(v.steps) &&
-    typeof v.summary === 'string'
-  );
+  return runReportShape.safeParse(value).success;
 }
 
 /** The innermost message of a workflow failure: the one a person can act on. */
@@ -238,7 +243,7 @@ export class Runs {
    * Starts a run on the orchestration task queue. A deploy or rollback while another one of the same app
    * runs is refused by Temporal (same workflow id): that becomes RunAlreadyRunningError naming the running one.
    */
-  async start<K extends StartableKind>(kind: K, input: RunInputs[K]): Promise<RunRef> {
+  async start<K extends StartableKind>(kind: K, input: RunInputs[K]): Promise<RunRef<K>> {
     checkInput(kind, input);
     const workflowId = workflowIdFor(kind, input, this.now());
     const searchAttributes: SearchAttributePair[] = [];
@@ -273,9 +278,9 @@ export class Runs {
       if (missing)
         throw new UsageError(
           `the Temporal namespace '${this.settings.namespace}' lacks Runbook's search attributes (${missing[0]})`,
-          `register them once: ${Object.values(SEARCH_ATTRIBUTES)
-            .map((name) => `temporal operator search-attribute create --name ${name} --type Keyword`)
-            .join('; ')}`,
+          `register them once: ${RUNBOOK_SEARCH_ATTRIBUTES.map(
+            ({ name }) => `temporal operator search-attribute create --name ${name} --type Keyword`,
+          ).join('; ')}`,
         );
       throw error;
     }
@@ -321,7 +326,7 @@ export class Runs {
     kind: K,
     input: RunInputs[K],
     onWait: (running: RunAlreadyRunningError) => void,
-  ): Promise<RunRef> {
+  ): Promise<RunRef<K>> {
     for (;;) {
       try {
         return await this.start(kind, input);
@@ -361,16 +366,16 @@ export class Runs {
   }
 
   /** Waits for the run to close and says how it ended; never throws for a failed run. */
-  async result(run: RunRef): Promise<RunEnd> {
+  async result<K extends string>(run: RunRef<K>): Promise<RunEnd<K>> {
     const handle = this.handle(run);
     try {
-      const result: unknown = await handle.result();
+      const result = (await handle.result()) as ResultOf<K> | RunReport;
       const report = isRunReport(result) ? result : undefined;
       return {
         ...run,
         status: 'COMPLETED',
         outcome: report?.outcome ?? 'succeeded',
-        ...(report ? { report } : { result }),
+        ...(report ? { report } : { result: result as ResultOf<K> }),
       };
     } catch (error) {
       if (!(error instanceof WorkflowFailedError)) throw error;
@@ -384,7 +389,7 @@ export class Runs {
               ? 'CANCELLED'
               : 'FAILED';
       const outcome: Outcome = report?.outcome ?? (status === 'CANCELLED' ? 'cancelled' : 'failed');
-      const end: RunEnd = {
+      const end: RunEnd<K> = {
         ...run,
         status,
         outcome,
@@ -396,7 +401,7 @@ export class Runs {
   }
 
   /** What a cancelled run did before it ended (its undos), from the closed run's query and memo. */
-  private async cancelledEnd(end: RunEnd): Promise<RunEnd> {
+  private async cancelledEnd<K extends string>(end: RunEnd<K>): Promise<RunEnd<K>> {
     const [progress, description] = await Promise.all([
       this.progress(end, 5_000),
       this.handle(end)
@@ -415,13 +420,13 @@ export class Runs {
    * Polls the `progress` query until the run closes, handing every snapshot to `onProgress`, then returns
    * how it ended. The last snapshot is the report's steps, so a watcher always sees the final state.
    */
-  async watch(
-    run: RunRef,
+  async watch<K extends string>(
+    run: RunRef<K>,
     onProgress: (progress: Progress) => void,
     intervalMs = 500,
     onUnanswered?: () => void,
-  ): Promise<RunEnd> {
-    let end: RunEnd | undefined;
+  ): Promise<RunEnd<K>> {
+    let end: RunEnd<K> | undefined;
     let failure: unknown;
     const closed = this.result(run).then(
       (value) => void (end = value),
@@ -442,7 +447,7 @@ export class Runs {
       clearTimeout(timer); // a pending timer would hold the CLI's exit back
     }
     if (failure) throw failure;
-    const finished = end as RunEnd;
+    const finished = end as RunEnd<K>;
     if (finished.report)
       onProgress({
         kind: finished.report.kind,

@@ -11,7 +11,7 @@ import { temporal } from '@temporalio/proto';
 import { durationMs } from '../common/duration';
 import { judgeSlot, type SlotFacts, type SlotOutcome, type SlotRun } from '../common/schedule-slots';
 import type { Manifest, Schedule } from '../manifest/types';
-import { scheduleId } from './schedules';
+import { scheduleId } from '../common/names';
 
 /*
  * The facts behind each slot of a schedule, read from Temporal: the times its spec matched (the server's own

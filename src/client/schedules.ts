@@ -8,11 +8,10 @@ import {
   type ScheduleOverlapPolicy,
   type ScheduleUpdateOptions,
 } from '@temporalio/client';
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { SEARCH_ATTRIBUTES } from '../common/constants';
-import { WORKFLOW_TYPES, watchWorkflowId, type BackupInput, type DrillInput, type JobInput } from '../common/contracts';
-import { ACTION as ACTION_KEY } from '../common/search-attributes';
+import { WORKFLOW_TYPES, type BackupInput, type DrillInput, type JobInput } from '../common/contracts';
 import { durationMs } from '../common/duration';
+import { backupWorkflowId, drillWorkflowId, jobWorkflowId, scheduleId, watchWorkflowId } from '../common/names';
+import { ACTION, APP } from '../common/search-attributes';
 import type { Manifest, Schedule } from '../manifest/types';
 
 /*
@@ -21,8 +20,6 @@ import type { Manifest, Schedule } from '../manifest/types';
  * update can change), so applying an unchanged manifest changes nothing, and a pause made by a person
  * survives re-applying a manifest that did not change its own `paused`.
  */
-
-const APP = defineSearchAttributeKey(SEARCH_ATTRIBUTES.app, SearchAttributeType.KEYWORD);
 
 const OVERLAP: Record<Schedule['overlap'], ScheduleOverlapPolicy> = {
   skip: 'SKIP',
@@ -35,10 +32,6 @@ const OVERLAP: Record<Schedule['overlap'], ScheduleOverlapPolicy> = {
 
 /** Marks the schedules this module manages (schedule memo `managedBy`). */
 const MANAGED_BY = 'runbook';
-
-export function scheduleId(app: string, name: string): string {
-  return `runbook-${app}-${name}`;
-}
 
 /** The schedule id from `runbook-<app>-<name>` or `<app>/<name>`. */
 export function parseScheduleRef(ref: string): string {
@@ -120,8 +113,10 @@ export function desiredSchedule(manifest: Manifest, schedule: Schedule, taskQueu
   };
   const workflowId =
     action.type === 'job'
-      ? `job-${manifest.app}-${action.input.job}`
-      : `${action.type}-${manifest.app}${action.input.target ? `-${action.input.target}` : ''}`;
+      ? jobWorkflowId(manifest.app, action.input.job)
+      : action.type === 'backup'
+        ? backupWorkflowId(manifest.app, action.input.target)
+        : drillWorkflowId(manifest.app, action.input.target);
   return {
     scheduleId: id,
     spec: { cronExpressions: [schedule.cron], timezone: schedule.timezone },
@@ -367,7 +362,7 @@ export async function ensureWatcher(
     workflowIdConflictPolicy: 'USE_EXISTING',
     typedSearchAttributes: [
       { key: APP, value: manifest.app },
-      { key: ACTION_KEY, value: 'watch' },
+      { key: ACTION, value: 'watch' },
     ],
   });
   return { workflowId, started: true };

@@ -6,18 +6,13 @@
  */
 export const ORCHESTRATION_TASK_QUEUE = 'runbook';
 
-/** Activities that touch an app's server run on that host's own queue, polled by the worker on that host. */
-export function hostTaskQueue(host: string): string {
-  return `runbook-host-${host}`;
-}
-
-export const SEARCH_ATTRIBUTES = {
-  app: 'App',
-  ref: 'Ref',
-  outcome: 'Outcome',
-  action: 'Action',
-} as const;
-
 export const DEFAULT_TEMPORAL_ADDRESS = 'localhost:7233';
 export const DEFAULT_NAMESPACE = 'default';
 export const DEFAULT_UI_URL = 'http://localhost:8233';
+
+/**
+ * The search attributes' names, as visibility queries spell them. Their typed keys are in
+ * `search-attributes.ts`, which loads the Temporal SDK; what builds a query text only (the CLI's `history`,
+ * loaded for its help) takes the names from here.
+ */
+export const SEARCH_ATTRIBUTE_NAMES = { app: 'App', ref: 'Ref', outcome: 'Outcome', action: 'Action' } as const;

@@ -1,8 +1,7 @@
 /**
  * The public contract of Runbook's workflows: their type names, inputs (plain JSON, so the Web UI's
- * start form can send them), results and workflow ids. Shared by workflows, the client and the CLI.
+ * start form can send them) and results. Shared by workflows, the client and the CLI; ids are in ./names.
  */
-import type { RunReport } from './progress';
 
 export const WORKFLOW_TYPES = {
   deploy: 'deploy',
@@ -13,20 +12,24 @@ export const WORKFLOW_TYPES = {
   backups: 'backups',
   job: 'job',
   inspect: 'inspect',
+  /** Lists an app's releases on its first host: `{ app }` → the releases view. */
+  releases: 'releases',
+  /** Holds an app's lock for a restore; started by workflows only. */
+  appLock: 'appLock',
   /** Watches an app's schedules and backups and alerts on missed runs: `{ app }`, one per app, long-running. */
   watch: 'watch',
   /** Restores the newest backup of a target into a throwaway copy and records the evidence. */
   drill: 'drill',
-} as const;
+} as const satisfies { [K in WorkflowName]: K };
+
+/** Every workflow type the workers register (src/workflows/index.ts): the table above must name each. */
+type WorkflowName = keyof typeof import('../workflows');
 
 // The inputs' shapes are their schemas' (src/common/workflow-inputs.ts): deploy {app, ref, params?, seed?,
 // requireApproval?, onFailure?}, rollback {app, to?}, backup {app, target?}, restore {app, backup, scratch?}, job {app,
 // job, date? | from?+to?, mode?, params?, timezone?}.
 // drill {app, target?}; watch {app, every?, since?, looksPerRun?, state?}.
 export type { BackupInput, DeployInput, DrillInput, JobInput, RestoreInput, RollbackInput } from './workflow-inputs';
-
-/** Every workflow returns its report; a run that did not succeed fails with the report as failure details. */
-export type RunResult = RunReport;
 
 /**
  * Signals of a deploy waiting at its approval gate, as released before the gate took Updates. Still handled:
@@ -61,44 +64,4 @@ export interface UpdateOutcome {
   /** The step the run waited at. */
   step: string;
   message: string;
-}
-
-/**
- * One deploy or rollback per app at a time: both use this id, and Temporal refuses a second start while
- * one runs. The lock cannot go stale: it is the running workflow itself.
- */
-export function appLockWorkflowId(app: string): string {
-  return `deploy-${app}`;
-}
-
-export function backupWorkflowId(app: string, target: string | undefined, stamp: string): string {
-  return `backup-${app}${target ? `-${target}` : ''}-${stamp}`;
-}
-
-export function drillWorkflowId(app: string, target: string | undefined, stamp: string): string {
-  return `drill-${app}${target ? `-${target}` : ''}-${stamp}`;
-}
-
-export function restoreWorkflowId(app: string, stamp: string): string {
-  return `restore-${app}-${stamp}`;
-}
-
-export function jobWorkflowId(app: string, job: string, stamp: string): string {
-  return `job-${app}-${job}-${stamp}`;
-}
-
-/** The one watcher of an app's schedules and backups (see WORKFLOW_TYPES.watch). */
-export function watchWorkflowId(app: string): string {
-  return `watch-${app}`;
-}
-
-/** The Web UI page of a schedule. */
-export function scheduleUrl(uiUrl: string, namespace: string, scheduleId: string): string {
-  return `${uiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/schedules/${encodeURIComponent(scheduleId)}`;
-}
-
-/** The Web UI page of one run. */
-export function runUrl(uiUrl: string, namespace: string, workflowId: string, runId?: string): string {
-  const base = `${uiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
-  return runId ? `${base}/${encodeURIComponent(runId)}/history` : base;
 }

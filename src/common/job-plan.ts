@@ -2,6 +2,7 @@
  * What a job run will do, decided from its input and the manifest's job: the dates, the mode, the
  * parameters and the activity's timeout and retries. Pure and deterministic: the job workflow calls it.
  */
+import { addDays, datesBetween, daysInRange, isIsoDate } from './dates';
 import { durationMs } from './duration';
 import type { Job } from '../manifest/types';
 import type { JobInput } from './contracts';
@@ -17,43 +18,8 @@ export class JobInputError extends Error {
   }
 }
 
-/** The failure type of one date whose command exited non-zero (or request failed); details: its outcome. */
-export const JOB_DATE_FAILED = 'JobDateFailed';
-
 /** More dates than this in one run is almost certainly a typo in a year. */
 export const MAX_JOB_DATES = 366;
-
-const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
-const DAY_MS = 86_400_000;
-
-export function isIsoDate(text: string): boolean {
-  const match = ISO_DATE.exec(text);
-  if (!match) return false;
-  const [, y, m, d] = match.map(Number);
-  const date = new Date(Date.UTC(y, m - 1, d));
-  return date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d;
-}
-
-export function addDays(date: string, days: number): string {
-  const [y, m, d] = date.split('-').map(Number);
-  return new Date(Date.UTC(y, m - 1, d) + days * DAY_MS).toISOString().slice(0, 10);
-}
-
-/** How many dates `from`..`to` holds (both included), by arithmetic: nothing is enumerated. */
-export function daysInRange(from: string, to: string): number {
-  const utc = (date: string) => {
-    const [y, m, d] = date.split('-').map(Number);
-    return Date.UTC(y, m - 1, d);
-  };
-  return Math.round((utc(to) - utc(from)) / DAY_MS) + 1;
-}
-
-/** Every date from `from` to `to`, both included. */
-export function datesBetween(from: string, to: string): string[] {
-  const dates: string[] = [];
-  for (let date = from; date <= to; date = addDays(date, 1)) dates.push(date);
-  return dates;
-}
 
 /** The date a run without explicit dates processes: its logical day, or the day before. */
 export function defaultJobDate(logicalDay: string, defaultDate: Job['defaultDate']): string {

@@ -1,5 +1,9 @@
 import type { Check, Step } from '../manifest/types';
 
+/** The manifest's lists of steps, in the order a deploy runs them. */
+export const STEP_PHASES = ['preflight', 'install', 'migrate', 'build', 'seed'] as const;
+export type StepPhase = (typeof STEP_PHASES)[number];
+
 /** How a check reads in the Web UI and in messages: "health http://127.0.0.1:5000/login". */
 export function checkLabel(check: Check): string {
   const what =

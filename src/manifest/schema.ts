@@ -1,8 +1,10 @@
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
+import { NAME_PATTERN } from '../common/names';
+import { STEP_PHASES } from '../common/labels';
 import { placeholders } from '../common/template';
 import { CommandSyntaxError, commandToArgv } from './argv';
-import { DURATION_PATTERN, parseDuration } from './duration';
+import { DURATION_PATTERN, parseDuration } from '../common/duration';
 import { BYTES_PATTERN, PERCENT_PATTERN } from '../common/units';
 
 /*
@@ -12,7 +14,7 @@ import { BYTES_PATTERN, PERCENT_PATTERN } from '../common/units';
 
 const name = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9-]*$/, { error: 'expected a lowercase name of letters, digits and dashes, such as web-1' });
+  .regex(NAME_PATTERN, { error: 'expected a lowercase name of letters, digits and dashes, such as web-1' });
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
   error:
@@ -176,7 +178,6 @@ export const checkSchema = z.union([
   logsCheck,
   commandCheck,
 ]);
-export const CHECK_KINDS = ['http', 'tcp', 'postgres', 'redis', 'heartbeat', 'logs', 'command'] as const;
 
 // ---- code source ----------------------------------------------------------------------------------
 
@@ -606,6 +607,8 @@ export const DEPLOY_GATES = ['install', 'migrate', 'build', 'seed', 'switch'] as
 
 // ---- the manifest ---------------------------------------------------------------------------------
 
+export type { StepPhase } from '../common/labels';
+
 export const manifestSchema = z
   .strictObject({
     app: name,
@@ -816,7 +819,7 @@ function checkCrossReferences(m: RawManifest, ctx: z.RefinementCtx): void {
   });
 
   const stepNames = ['app', 'ref', 'release', 'releaseDir', 'root', ...Object.keys(m.params)];
-  for (const phase of ['preflight', 'install', 'migrate', 'build', 'seed'] as const)
+  for (const phase of STEP_PHASES)
     m.steps[phase].forEach((step, i) => {
       checkTemplates(step.run, step.shell, stepNames, ['steps', phase, i, 'run'], issue);
       step.when?.params.forEach((param, j) => {

@@ -18,4 +18,5 @@ export type {
   Schedule,
   Service,
   Step,
+  StepPhase,
 } from './schema';

@@ -1,7 +1,8 @@
 import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities, type ActivityConfig } from '../activities';
-import { hostTaskQueue, ORCHESTRATION_TASK_QUEUE } from '../common/constants';
+import { ORCHESTRATION_TASK_QUEUE } from '../common/constants';
+import { hostTaskQueue } from '../common/names';
 import { pruneLockDir } from '../activities/attempt';
 import { stateDir } from '../activities/host-state';
 import { attemptInterceptors } from './attempts';

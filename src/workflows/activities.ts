@@ -7,31 +7,20 @@ import {
   type ActivityFunctionWithOptions,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities';
 import { TimeoutType } from '@temporalio/common';
-import { hostTaskQueue } from '../common/constants';
+import type { Activities } from '../activities';
+import { ACTIVITY_OPTIONS, ON_HOST, type OptionGroup } from '../common/activity-options';
 import { durationMs } from '../common/duration';
+import { failure, isFailureOf } from '../common/failures';
+import { hostTaskQueue } from '../common/names';
 import type { Manifest } from '../manifest/types';
-
-/**
- * Every activity heartbeats on a timer for its whole run (the worker's attempt interceptor), so every one
- * can have a heartbeat timeout: an attempt on a worker that died is retried within seconds, not minutes.
- */
-export const ACTIVITY_HEARTBEAT_TIMEOUT = '10s';
-
-/** Activities that need no particular server (manifest, records, notifications): the workflow's own queue. */
-export const orchestration = proxyActivities<Activities>({
-  startToCloseTimeout: '1m',
-  heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT,
-  retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 5 },
-});
-
-export const HOST_UNREACHABLE = 'HostUnreachable';
 
 /** The manifest's default; also for manifests loaded (and kept in history) before the setting existed. */
 const DEFAULT_UNREACHABLE_AFTER = '2m';
 
-function unreachableAfter(manifest: Partial<Pick<Manifest, 'unreachableAfter'>>): string {
+type Reach = Partial<Pick<Manifest, 'unreachableAfter'>>;
+
+function unreachableAfter(manifest: Reach): string {
   return manifest.unreachableAfter ?? DEFAULT_UNREACHABLE_AFTER;
 }
 
@@ -40,25 +29,67 @@ function unreachableAfter(manifest: Partial<Pick<Manifest, 'unreachableAfter'>>)
  * activity after `unreachableAfter` (the manifest's), so no run waits forever holding its app's lock.
  */
 export function hostQueue(
-  manifest: Pick<Manifest, 'unreachableAfter'>,
+  manifest: Reach,
   host: string,
 ): Pick<ActivityOptions, 'taskQueue' | 'scheduleToStartTimeout'> {
   return { taskQueue: hostTaskQueue(host), scheduleToStartTimeout: durationMs(unreachableAfter(manifest)) };
 }
 
-/** Activities that act on one host's server run on that host's task queue. */
-export function hostActivities(manifest: Pick<Manifest, 'unreachableAfter'>, host: string) {
-  return hostActivitiesWith(manifest, host, {
-    startToCloseTimeout: '10m',
-    // A killed worker is noticed within seconds and the step retried on the next one.
-    heartbeatTimeout: '5s',
-    retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 20 },
+/**
+ * The activities with one group's options (src/common/activity-options.ts); a host's groups go to that
+ * host's task queue. `options` adjusts the group for one run (a job's own timeout and attempts).
+ */
+export function activitiesFor(
+  group: OptionGroup,
+  on?: { manifest: Reach; host: string },
+  options: ActivityOptions = {},
+) {
+  if (ON_HOST.has(group) !== (on !== undefined))
+    throw new TypeError(`activity group ${group} ${on === undefined ? 'needs' : 'takes no'} host`);
+  const base: ActivityOptions = ACTIVITY_OPTIONS[group];
+  const acts = proxyActivities<Activities>({
+    ...base,
+    ...options,
+    retry: { ...base.retry, ...options.retry },
+    ...(on ? hostQueue(on.manifest, on.host) : {}),
   });
+  return on ? reachableOnly(on.manifest, on.host, acts) : acts;
+}
+
+/** Activities that need no particular server (manifest, records): the workflow's own queue. */
+export const orchestration = activitiesFor('orchestration');
+
+/** Activities that act on one host's server, with the `host` group's options. */
+export function hostActivities(manifest: Reach, host: string) {
+  return activitiesFor('host', { manifest, host });
+}
+
+/** Runs an activity with the one line the Web UI's timeline shows for it ("stop services", "switch current → r1"). */
+export function described<A extends unknown[], R>(
+  fn: ActivityFunctionWithOptions<(...args: A) => Promise<R>>,
+  summary: string,
+  ...args: A
+): Promise<R> {
+  return fn.executeWithOptions({ summary }, args);
+}
+
+/**
+ * Runs a host activity with another group's options and its timeline line, on the same host:
+ * `inGroup('files', acts.archiveLiveFolder, 'snapshot: archive /srv/app', [request])`.
+ */
+export function inGroup<A extends unknown[], R>(
+  group: OptionGroup,
+  fn: ActivityFunctionWithOptions<(...args: A) => Promise<R>>,
+  summary: string,
+  args: A,
+  options: ActivityOptions = {},
+): Promise<R> {
+  return fn.executeWithOptions({ ...ACTIVITY_OPTIONS[group], ...options, summary }, args);
 }
 
 /** A host's activities with the caller's timeouts and retries; once the host proved unreachable they fail at once. */
 export function hostActivitiesWith(
-  manifest: Pick<Manifest, 'unreachableAfter'>,
+  manifest: Reach,
   host: string,
   options: Omit<ActivityOptions, 'taskQueue' | 'scheduleToStartTimeout'>,
 ) {
@@ -90,18 +121,18 @@ export function unreachableHostsOfRun(): string[] {
   return [...unreachableHosts];
 }
 
-function unreachableFailure(manifest: Pick<Manifest, 'unreachableAfter'>, host: string): ApplicationFailure {
-  return ApplicationFailure.nonRetryable(
+function unreachableFailure(manifest: Reach, host: string): ApplicationFailure {
+  return failure(
+    'HostUnreachable',
     `host ${host} is unreachable: no worker took its work from task queue ${hostTaskQueue(host)} within ${unreachableAfter(manifest)}; start one there (runbook worker --host ${host}) and run again`,
-    HOST_UNREACHABLE,
   );
 }
 
 /** Whether a failure (or its cause) says a host has no worker. */
-export function isHostUnreachable(failure: unknown): boolean {
-  for (let error = failure as { cause?: unknown } | undefined; error; error = error.cause as typeof error) {
-    if (error instanceof ApplicationFailure && error.type === HOST_UNREACHABLE) return true;
-    if (error instanceof TimeoutFailure && error.timeoutType === TimeoutType.SCHEDULE_TO_START) return true;
+export function isHostUnreachable(error: unknown): boolean {
+  for (let cause = error as { cause?: unknown } | undefined; cause; cause = cause.cause as typeof cause) {
+    if (isFailureOf(cause, 'HostUnreachable')) return true;
+    if (cause instanceof TimeoutFailure && cause.timeoutType === TimeoutType.SCHEDULE_TO_START) return true;
   }
   return false;
 }
@@ -110,7 +141,7 @@ export function isHostUnreachable(failure: unknown): boolean {
  * Once one activity found a host without a worker, the run's further activities there fail at once (an
  * undo, a record) instead of each waiting out the limit again: the run ends within a bounded time.
  */
-function reachableOnly<T extends object>(manifest: Pick<Manifest, 'unreachableAfter'>, host: string, acts: T): T {
+function reachableOnly<T extends object>(manifest: Reach, host: string, acts: T): T {
   const guard = async <R>(call: () => Promise<R>): Promise<R> => {
     if (unreachableHosts.has(host)) throw unreachableFailure(manifest, host);
     try {
@@ -134,13 +165,4 @@ function reachableOnly<T extends object>(manifest: Pick<Manifest, 'unreachableAf
       return guarded;
     },
   });
-}
-
-/** Runs an activity with the one line the Web UI's timeline shows for it ("stop services", "switch current → r1"). */
-export function described<A extends unknown[], R>(
-  fn: ActivityFunctionWithOptions<(...args: A) => Promise<R>>,
-  summary: string,
-  ...args: A
-): Promise<R> {
-  return fn.executeWithOptions({ summary }, args);
 }

@@ -1,5 +1,4 @@
 import {
-  ApplicationFailure,
   ChildWorkflowCancellationType,
   condition,
   defineSignal,
@@ -8,7 +7,8 @@ import {
   startChild,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { appLockWorkflowId } from '../common/contracts';
+import { failure } from '../common/failures';
+import { appLockWorkflowId } from '../common/names';
 
 export const releaseSignal = defineSignal<[]>('release');
 
@@ -53,9 +53,9 @@ export async function takeAppLock(app: string, holder: string, what: string): Pr
     };
   } catch (error) {
     if (error instanceof WorkflowExecutionAlreadyStartedError)
-      throw ApplicationFailure.nonRetryable(
-        `${app} is busy: a deploy, rollback or restore of it runs as workflow ${workflowId}; ${what} once it has ended`,
+      throw failure(
         'AppLocked',
+        `${app} is busy: a deploy, rollback or restore of it runs as workflow ${workflowId}; ${what} once it has ended`,
       );
     throw error;
   }

@@ -1,86 +1,34 @@
-import {
-  ApplicationFailure,
-  CancellationScope,
-  type ActivityOptions,
-  isCancellation,
-  log,
-  patched,
-  proxyActivities,
-  upsertMemo,
-  workflowInfo,
-} from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import { isCancellation, log, patched, workflowInfo } from '@temporalio/workflow';
 import type { BackupArtifact } from '../activities/backup';
 import type { CatalogueEntry } from '../activities/catalogue';
 import { copiedOffsite, formatBytes, scratchDatabaseName } from '../common/backup-names';
-import {
-  ACTIVITY_HEARTBEAT_TIMEOUT,
-  endsAsUnreachable,
-  hostActivitiesWith,
-  hostQueue,
-  outcomeOfError,
-} from './activities';
 import type { BackupInput } from '../common/contracts';
+import { failure } from '../common/failures';
 import { compactTimestamp } from '../common/names';
-import { eventOf } from '../common/notify-events';
-import { backupInputSchema, backupsInputSchema } from '../common/workflow-inputs';
 import type { Outcome, RunReport } from '../common/progress';
+import { backupInputSchema, backupsInputSchema } from '../common/workflow-inputs';
 import type { Manifest } from '../manifest/types';
+import { activitiesFor, endsAsUnreachable, orchestration, outcomeOfError } from './activities';
 import { isoNow } from './clock';
 import { notifyQuietly } from './notify';
-import { finish } from './deploy';
-import { logicalTime } from './logical-date';
 import { validInput } from './input';
-import { runReport } from './report';
-import { failureMessage, ProgressTracker } from './progress';
-import { failOnBug } from './run-guard';
-import { tagOutcome, tagRun } from './search-attributes';
 import { resetStableIds, runKey } from './ids';
-
-const { loadManifest } = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT,
-  retry: { maximumAttempts: 3 },
-});
-
-const NON_RETRYABLE = ['BackupConfig', 'MissingEnvironment', 'BadDatabaseUrl', 'OffsiteConfig'];
+import { logicalTime } from './logical-date';
+import { failureMessage, type ProgressTracker } from './progress';
+import { beginRun, endRun, loadManifest } from './run';
+import { failOnBug } from './run-guard';
 
 /** Off-site copies (backups.offsite) joined the backup after it shipped: runs recorded before them replay without. */
 export const OFFSITE_PATCH = 'offsite-copies';
 /** So did comparing each new artifact with the recent ones (too small, too fast). */
 export const HEALTH_PATCH = 'backup-health';
 
-/**
- * Activities that touch the app's server run on its host's queue; dumps heartbeat every second. `guarded`
- * (runs since UNREACHABLE_OUTCOME): once the host proved unreachable, the later ones fail at once.
- */
-export function hostBackupActivities(manifest: Manifest, guarded: boolean) {
+/** A backup's activities, on the app's (first) host: dumps and archives, and the catalogue around them. */
+function backupActivities(manifest: Manifest) {
   const host = manifest.hosts[0];
-  const proxy = (options: Omit<ActivityOptions, 'taskQueue' | 'scheduleToStartTimeout'>) =>
-    guarded
-      ? hostActivitiesWith(manifest, host, options)
-      : proxyActivities<Activities>({ ...hostQueue(manifest, host), ...options });
-  const long = proxy({
-    startToCloseTimeout: '12h',
-    heartbeatTimeout: '10s',
-    retry: { maximumAttempts: 3, initialInterval: '2s', backoffCoefficient: 2, nonRetryableErrorTypes: NON_RETRYABLE },
-  });
-  const short = proxy({
-    startToCloseTimeout: '2h',
-    heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT,
-    retry: { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, nonRetryableErrorTypes: NON_RETRYABLE },
-  });
   return {
-    createBackupArtifact: long.createBackupArtifact,
-    verifyBackupArtifact: short.verifyBackupArtifact,
-    assessBackup: short.assessBackup,
-    copyBackupOffsite: long.copyBackupOffsite,
-    verifyOffsiteCopy: long.verifyOffsiteCopy,
-    applyOffsiteRetention: short.applyOffsiteRetention,
-    verifyBackupRestore: short.verifyBackupRestore,
-    recordBackup: short.recordBackup,
-    applyBackupRetention: short.applyBackupRetention,
-    listBackups: short.listBackups,
+    artifact: activitiesFor('artifact', { manifest, host }),
+    catalogue: activitiesFor('catalogue', { manifest, host }),
   };
 }
 
@@ -113,19 +61,18 @@ export async function backup(raw: unknown): Promise<RunReport> {
 async function backUp(input: BackupInput): Promise<RunReport> {
   const logical = logicalTime();
   const stamp = compactTimestamp(logical.getTime());
-  const progress = new ProgressTracker('backup', input.app);
-  tagRun(input.app, 'backup');
+  const run = beginRun('backup', input.app);
+  const progress = run.progress;
   const unreachableAware = endsAsUnreachable();
 
   const artifacts: ArtifactSummary[] = [];
-  let manifest: Manifest | undefined;
   let error: string | undefined;
   let cancelled: unknown;
   try {
-    manifest = await progress.run('load manifest', () => loadManifest(input.app));
+    const manifest = await loadManifest(run);
     const targets = chooseTargets(manifest, input.target);
-    const host = hostBackupActivities(manifest, unreachableAware);
-    progress.plan(targets.flatMap((t) => stepNames(manifest as Manifest, t)));
+    const host = backupActivities(manifest);
+    progress.plan(targets.flatMap((t) => stepNames(manifest, t)));
 
     for (const target of targets) {
       const summary = await backUpTarget(manifest, target, {
@@ -139,7 +86,7 @@ async function backUp(input: BackupInput): Promise<RunReport> {
         await progress
           .run(
             `${target}: retention`,
-            () => host.applyBackupRetention({ manifest: manifest as Manifest, target }),
+            () => host.catalogue.applyBackupRetention({ manifest, target }),
             (r) =>
               r.deleted.length > 0
                 ? `kept ${r.kept.length}, deleted ${r.deleted.join(', ')}`
@@ -155,7 +102,7 @@ async function backUp(input: BackupInput): Promise<RunReport> {
         await progress
           .run(
             `${target}: off-site retention`,
-            () => host.applyOffsiteRetention({ manifest: manifest as Manifest, target }),
+            () => host.catalogue.applyOffsiteRetention({ manifest: manifest as Manifest, target }),
             (r) => `kept ${r.kept.length}, deleted ${r.deleted.length > 0 ? r.deleted.join(', ') : 'none'}`,
           )
           .catch((e) =>
@@ -187,23 +134,21 @@ async function backUp(input: BackupInput): Promise<RunReport> {
         ? outcomeOfError()
         : 'failed'
       : 'succeeded';
-  const report: RunReport = runReport(progress, {
-    outcome,
-    summary: summarize(input.app, artifacts, error),
-    ...(error ? { error } : {}),
-    details: { logicalDate: logical.toISOString(), artifacts },
-  });
-  progress.state = outcome;
-  await finishRun(report, manifest);
-  if (cancelled) throw cancelled;
-  if (error)
-    throw ApplicationFailure.create({
+  return endRun(
+    run,
+    {
+      outcome,
+      summary: summarize(input.app, artifacts, error),
+      ...(error ? { error } : {}),
+      details: { logicalDate: logical.toISOString(), artifacts },
+    },
+    {
+      cancellation: cancelled,
       message: `backup of ${input.app} failed: ${error}`,
-      type: outcome === 'unreachable' ? 'BackupUnreachable' : 'BackupFailed',
-      nonRetryable: true,
-      details: [report],
-    });
-  return report;
+      // A host without a worker is also a failure to whoever listens for `backup.failed` or `failed`.
+      ...(outcome === 'unreachable' ? { events: ['backup.unreachable', 'backup.failed'] } : {}),
+    },
+  );
 }
 
 /** A failure this run handles by itself, unless it is the run being cancelled: that one goes on up. */
@@ -215,15 +160,12 @@ function rethrowCancellation(error: unknown): unknown {
 function chooseTargets(manifest: Manifest, target: string | undefined): string[] {
   const names = manifest.backups?.targets.map((t) => t.name) ?? [];
   if (names.length === 0)
-    throw ApplicationFailure.nonRetryable(
-      `${manifest.app}'s manifest has no backups.targets; add a postgres or files target`,
-      'BackupConfig',
-    );
+    throw failure('BackupConfig', `${manifest.app}'s manifest has no backups.targets; add a postgres or files target`);
   if (target === undefined) return names;
   if (!names.includes(target))
-    throw ApplicationFailure.nonRetryable(
-      `no backup target '${target}' in ${manifest.app}'s manifest; known targets: ${names.join(', ')}`,
+    throw failure(
       'BackupConfig',
+      `no backup target '${target}' in ${manifest.app}'s manifest; known targets: ${names.join(', ')}`,
     );
   return [target];
 }
@@ -246,7 +188,7 @@ function stepNames(manifest: Manifest, target: string): string[] {
 async function backUpTarget(
   manifest: Manifest,
   target: string,
-  run: { stamp: string; logicalDate: string; progress: ProgressTracker; host: ReturnType<typeof hostBackupActivities> },
+  run: { stamp: string; logicalDate: string; progress: ProgressTracker; host: ReturnType<typeof backupActivities> },
 ): Promise<ArtifactSummary> {
   const { progress, host } = run;
   const info = workflowInfo();
@@ -257,7 +199,7 @@ async function backUpTarget(
     artifact = await progress.run(
       dumpStep,
       () =>
-        host.createBackupArtifact({
+        host.artifact.createBackupArtifact({
           manifest,
           target,
           stamp: run.stamp,
@@ -280,9 +222,8 @@ async function backUpTarget(
     .run(
       verifyStep,
       async () => {
-        const result = await host.verifyBackupArtifact(artifact);
-        if (!result.verified)
-          throw ApplicationFailure.nonRetryable(`verification failed: ${result.detail}`, 'VerificationFailed');
+        const result = await host.catalogue.verifyBackupArtifact(artifact);
+        if (!result.verified) throw failure('VerificationFailed', `verification failed: ${result.detail}`);
         return result;
       },
       (r) => r.detail,
@@ -290,8 +231,8 @@ async function backUpTarget(
     .catch((e) => ({ verified: false, detail: failureMessage(rethrowCancellation(e)) }));
 
   let entry: CatalogueEntry = { ...artifact, verified: check.verified, verification: check.detail };
-  let failure = check.verified ? undefined : check.detail;
-  await host.recordBackup({ manifest, entry });
+  let problem = check.verified ? undefined : check.detail;
+  await host.catalogue.recordBackup({ manifest, entry });
 
   if (restoreStep) {
     if (!entry.verified) progress.skip(restoreStep, 'the artifact did not verify');
@@ -301,8 +242,8 @@ async function backUpTarget(
         .run(
           restoreStep,
           async () => {
-            const result = await host.verifyBackupRestore({ manifest, entry, scratchDatabase });
-            if (!result.verified) throw ApplicationFailure.nonRetryable(result.detail, 'VerificationFailed');
+            const result = await host.catalogue.verifyBackupRestore({ manifest, entry, scratchDatabase });
+            if (!result.verified) throw failure('VerificationFailed', result.detail);
             return result;
           },
           (r) => r.detail,
@@ -314,8 +255,8 @@ async function backUpTarget(
         restoreVerified: restored.verified,
         verification: `${entry.verification}; ${restored.detail}`,
       };
-      await host.recordBackup({ manifest, entry });
-      if (!restored.verified) failure = restored.detail;
+      await host.catalogue.recordBackup({ manifest, entry });
+      if (!restored.verified) problem = restored.detail;
     }
   }
 
@@ -323,7 +264,7 @@ async function backUpTarget(
     const assessment = await progress
       .run(
         `${target}: compare with recent backups`,
-        () => host.assessBackup({ manifest, entry }),
+        () => host.catalogue.assessBackup({ manifest, entry }),
         (a) =>
           a.suspect
             ? `SUSPECT: ${a.suspect}`
@@ -339,7 +280,7 @@ async function backUpTarget(
       });
     if (assessment?.suspect) {
       entry = { ...entry, suspect: assessment.suspect };
-      await host.recordBackup({ manifest, entry });
+      await host.catalogue.recordBackup({ manifest, entry });
     }
   } else if (!entry.verified) progress.skip(`${target}: compare with recent backups`, 'the artifact did not verify');
 
@@ -359,7 +300,7 @@ async function backUpTarget(
           verified: entry.offsite.verified,
         };
       if (copied.error)
-        failure = `${copied.error}; the local backup ${entry.id} is verified and kept, and the next run copies again`;
+        problem = `${copied.error}; the local backup ${entry.id} is verified and kept, and the next run copies again`;
     }
   }
   return {
@@ -372,7 +313,7 @@ async function backUpTarget(
     verification: entry.verification,
     ...(entry.suspect ? { suspect: entry.suspect } : {}),
     ...(offsite ? { offsite } : {}),
-    ...(failure ? { error: failure } : {}),
+    ...(problem ? { error: problem } : {}),
   };
 }
 
@@ -381,18 +322,18 @@ async function copyOffsite(
   manifest: Manifest,
   verified: CatalogueEntry,
   target: string,
-  run: { progress: ProgressTracker; host: ReturnType<typeof hostBackupActivities> },
+  run: { progress: ProgressTracker; host: ReturnType<typeof backupActivities> },
 ): Promise<{ entry: CatalogueEntry; error?: string }> {
   const { progress, host } = run;
   let entry = verified;
   try {
     const copy = await progress.run(
       `${target}: copy off-site`,
-      () => host.copyBackupOffsite({ manifest, entry }),
+      () => host.artifact.copyBackupOffsite({ manifest, entry }),
       (c) => `s3://${c.bucket}/${c.key}: ${formatBytes(c.bytes)}${c.encrypted ? ', age-encrypted' : ''}`,
     );
     entry = { ...entry, offsite: copy };
-    await host.recordBackup({ manifest, entry });
+    await host.catalogue.recordBackup({ manifest, entry });
   } catch (e) {
     progress.skip(`${target}: verify off-site copy`, 'nothing was copied');
     return { entry, error: `off-site copy failed: ${failureMessage(rethrowCancellation(e))}` };
@@ -402,15 +343,15 @@ async function copyOffsite(
     .run(
       `${target}: verify off-site copy`,
       async () => {
-        const result = await host.verifyOffsiteCopy({ manifest, entry: { ...entry, offsite: copy } });
-        if (!result.verified) throw ApplicationFailure.nonRetryable(result.detail, 'VerificationFailed');
+        const result = await host.artifact.verifyOffsiteCopy({ manifest, entry: { ...entry, offsite: copy } });
+        if (!result.verified) throw failure('VerificationFailed', result.detail);
         return result;
       },
       (r) => r.detail,
     )
     .catch((e) => ({ verified: false, detail: failureMessage(rethrowCancellation(e)) }));
   entry = { ...entry, offsite: { ...copy, verified: check.verified, verification: check.detail } };
-  await host.recordBackup({ manifest, entry });
+  await host.catalogue.recordBackup({ manifest, entry });
   return check.verified ? { entry } : { entry, error: `off-site copy did not verify: ${check.detail}` };
 }
 
@@ -447,26 +388,9 @@ function summarize(app: string, artifacts: ArtifactSummary[], error: string | un
   return `backup ${app} failed: ${good.length} of ${artifacts.length || 'its'} target(s) verified; ${error.split('\n')[0]}`;
 }
 
-/**
- * What every finished backup or restore does, as deploys do (`finish`): the outcome as search attribute
- * and memo, a line in the deploy log on each host, the run record in the audit database, and the
- * notification the manifest asks for. None of it can change the outcome, nor be cancelled.
- */
-export async function finishRun(report: RunReport, manifest: Manifest | undefined): Promise<void> {
-  // A host without a worker is also a failure to whoever listens for `backup.failed` or `failed`.
-  const events = report.outcome === 'unreachable' ? [eventOf(report), `${report.kind}.failed`] : undefined;
-  await CancellationScope.nonCancellable(async () => {
-    if (manifest) await finish(manifest, report, events);
-    else {
-      tagOutcome(report.outcome);
-      upsertMemo({ summary: report.summary });
-    }
-  });
-}
-
 /** The catalogue of an app, for `runbook backups <app>`; read on the app's host. */
 export async function backups(raw: unknown): Promise<CatalogueEntry[]> {
   const input = validInput(backupsInputSchema, raw);
-  const manifest = await loadManifest(input.app);
-  return hostBackupActivities(manifest, false).listBackups({ manifest });
+  const manifest = await orchestration.loadManifest(input.app);
+  return backupActivities(manifest).catalogue.listBackups({ manifest });
 }

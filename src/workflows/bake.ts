@@ -1,8 +1,9 @@
 import { CancellationScope } from '@temporalio/workflow';
 import { bakeStepName } from '../common/deploy-plan';
 import { durationMs } from '../common/duration';
+import { hostPrefix } from '../common/names';
 import type { Manifest } from '../manifest/types';
-import { hostActivities } from './activities';
+import { hostActivities, inGroup } from './activities';
 import { workflowNow } from './clock';
 import type { ProgressTracker } from './progress';
 
@@ -24,15 +25,12 @@ export async function bakeRelease(
   const scope = new CancellationScope();
   const bakeHost = (host: string) =>
     progress.run(
-      `${manifest.hosts.length > 1 ? `${host}: ` : ''}${bakeStepName(bake)}`,
+      `${hostPrefix(manifest, host)}${bakeStepName(bake)}`,
       () =>
-        hostActivities(manifest, host).bake.executeWithOptions(
-          {
-            summary: `bake: watch for ${bake} (until ${until})`,
-            startToCloseTimeout: bakeMs + 5 * 60_000,
-            heartbeatTimeout: '30s',
-            retry: { maximumAttempts: 5 },
-          },
+        inGroup(
+          'bake',
+          hostActivities(manifest, host).bake,
+          `bake: watch for ${bake} (until ${until})`,
           [
             {
               manifest,
@@ -41,6 +39,7 @@ export async function bakeRelease(
               logOffsets: logOffsets[host] ?? {},
             },
           ],
+          { startToCloseTimeout: bakeMs + 5 * 60_000 },
         ),
       (result) => result.summary,
       until,

@@ -1,33 +1,32 @@
+import { CancellationScope, isCancellation, log, patched, workflowInfo } from '@temporalio/workflow';
+import type { DeployInput } from '../common/contracts';
 import {
-  ApplicationFailure,
-  isCancellation,
-  patched,
-  upsertMemo,
-  upsertSearchAttributes,
-  workflowInfo,
-  CancellationScope,
-  log,
-} from '@temporalio/workflow';
-import type { StepPhase } from '../activities/steps';
-import { appLockWorkflowId, type DeployInput } from '../common/contracts';
-import { deployInputSchema } from '../common/workflow-inputs';
-import { DeployInputError, planDeploy, type DeployPlan, type PlannedStep } from '../common/deploy-plan';
-import { checkLabel } from '../common/labels';
-import { compactTimestamp } from '../common/names';
-import type { Outcome, RunReport } from '../common/progress';
-import { ACTION, APP, OUTCOME, REF } from '../common/search-attributes';
-import type { Manifest } from '../manifest/types';
+  DeployInputError,
+  planDeploy,
+  UNDO_BEFORE_STEP,
+  undoLabel,
+  type DeployPlan,
+  type PlannedStep,
+  type UndoAction,
+} from '../common/deploy-plan';
 import { durationMs as durationToMs } from '../common/duration';
-import { described, hostActivities, isHostUnreachable, orchestration } from './activities';
+import { failure } from '../common/failures';
+import { checkLabel } from '../common/labels';
+import { appLockWorkflowId, compactTimestamp, deployDir, hostPrefix } from '../common/names';
+import type { Outcome, RunReport } from '../common/progress';
+import { deployInputSchema } from '../common/workflow-inputs';
+import type { Manifest } from '../manifest/types';
+import { described, hostActivities, inGroup, isHostUnreachable } from './activities';
 import { bakeRelease } from './bake';
 import { switchesBlueGreen } from './blue-green';
-import { runHealthChecks } from './health';
 import { resetStableIds, runStamp } from './ids';
-import { runReport } from './report';
-import { notifyQuietly } from './notify';
+import { runHealthChecks } from './health';
 import { validInput } from './input';
-import { failureMessage, ProgressTracker } from './progress';
 import { OperatorControls } from './operator';
+import { failureMessage, type ProgressTracker } from './progress';
+import { notifyQuietly } from './notify';
+import { runReport, type ReportFacts } from './report';
+import { beginRun, endRun, loadManifest, tagReleasedRun } from './run';
 import { failOnBug } from './run-guard';
 import { Saga } from './saga';
 
@@ -44,36 +43,28 @@ export async function deploy(raw: unknown): Promise<RunReport> {
 async function deployApp(input: DeployInput): Promise<RunReport> {
   const info = workflowInfo();
   if (info.workflowId !== appLockWorkflowId(input.app))
-    throw ApplicationFailure.nonRetryable(
-      `start deploys of ${input.app} with workflow id '${appLockWorkflowId(input.app)}', so that only one runs at a time`,
+    throw failure(
       'BadInput',
+      `start deploys of ${input.app} with workflow id '${appLockWorkflowId(input.app)}', so that only one runs at a time`,
     );
 
-  const progress = new ProgressTracker('deploy', input.app);
+  const lifecycle = beginRun('deploy', input.app, { ref: input.ref });
+  const progress = lifecycle.progress;
   const releaseId = resetStableIds()
     ? runStamp()
     : `${compactTimestamp(info.runStartTime.getTime())}-${info.runId.slice(0, 8)}`;
   const operator = new OperatorControls(progress);
 
-  const manifest = await progress.run(
-    'load manifest',
-    () => described(orchestration.loadManifest, `load manifest ${input.app}`, input.app),
-    (m) => `hosts: ${m.hosts.join(', ')}`,
-  );
+  const manifest = await loadManifest(lifecycle);
   let plan: DeployPlan;
   try {
     plan = planDeploy(manifest, input, releaseId);
   } catch (error) {
-    if (error instanceof DeployInputError) throw ApplicationFailure.nonRetryable(error.message, 'BadInput');
+    if (error instanceof DeployInputError) throw failure('BadInput', error.message);
     throw error;
   }
-  progress.plan(plan.hosts.flatMap((h) => h.steps.map((s) => s.name)));
-  upsertSearchAttributes([
-    { key: APP, value: input.app },
-    { key: REF, value: input.ref },
-    { key: ACTION, value: 'deploy' },
-    { key: OUTCOME, value: 'running' },
-  ]);
+  progress.plan([...plan.hosts, ...plan.finish].flatMap((h) => h.steps.map((s) => s.name)));
+  tagReleasedRun(lifecycle);
 
   const saga = new Saga();
   const run: DeployRun = {
@@ -101,7 +92,7 @@ async function deployApp(input: DeployInput): Promise<RunReport> {
     if (run.switching)
       for (const host of manifest.hosts)
         await progress.run(
-          `${manifest.hosts.length > 1 ? `${host}: ` : ''}stop the previous release's blue/green services`,
+          `${hostPrefix(manifest, host)}stop the previous release's blue/green services`,
           () =>
             described(
               hostActivities(manifest, host).retirePrevious,
@@ -113,33 +104,12 @@ async function deployApp(input: DeployInput): Promise<RunReport> {
           (m) => m.join('; ') || 'none running',
         );
     operator.pausable = false;
-    if (manifest.strategy === 'releases') {
-      for (const host of manifest.hosts) {
-        const acts = hostActivities(manifest, host);
-        const prefix = manifest.hosts.length > 1 ? `${host}: ` : '';
-        await progress.run(`${prefix}mark release ${releaseId} good`, () =>
-          described(acts.markRelease, `mark release ${releaseId} good`, { manifest, releaseId, status: 'good' }),
-        );
-        await progress.run(
-          `${prefix}prune old releases`,
-          () => described(acts.pruneReleases, 'prune old releases', { manifest, protect: [releaseId] }),
-          (gone) => (gone.length ? `removed ${gone.join(', ')}` : 'nothing to remove'),
-        );
-      }
-    } else if (patched(IN_PLACE_RETENTION)) {
-      for (const host of manifest.hosts) {
-        const prefix = manifest.hosts.length > 1 ? `${host}: ` : '';
-        await progress.run(
-          `${prefix}prune old snapshots`,
-          () =>
-            described(hostActivities(manifest, host).pruneInPlace, 'prune old copies, zips and failed trees', {
-              manifest,
-              protect: [releaseId],
-            }),
-          (gone) => (gone.length ? `removed what ${gone.join(', ')} left` : 'nothing to remove'),
-        );
-      }
-    }
+    // In-place deploys started before in-place retention end at their health checks (histories replay).
+    const finishes = manifest.strategy === 'releases' || patched(IN_PLACE_RETENTION);
+    for (const hostPlan of plan.finish)
+      for (const step of hostPlan.steps)
+        if (finishes) await runPlannedStep(run, onHost(run, hostPlan.host), step);
+        else progress.skip(step.name, 'not done by deploys started before in-place retention');
   } catch (failure) {
     operator.pausable = false;
     cancelled = isCancellation(failure);
@@ -166,17 +136,10 @@ async function deployApp(input: DeployInput): Promise<RunReport> {
       error = `${error}; ROLLBACK FAILED: ${undone.failed.map((f) => `${f.name}: ${f.error}`).join('; ')}`;
   }
 
-  const report = buildReport(run, outcome, error, cancelled);
-  await CancellationScope.nonCancellable(() => finish(manifest, report));
-  progress.state = outcome;
-  if (outcome === 'succeeded') return report;
   // A cancelled deploy ends as Canceled in the UI, after its compensations ran; the report is in the memo and log.
-  if (cancelled) throw cancellation;
-  throw ApplicationFailure.nonRetryable(
-    report.summary,
-    outcome === 'rolled_back' ? 'DeployRolledBack' : outcome === 'unreachable' ? 'DeployUnreachable' : 'DeployFailed',
-    report,
-  );
+  return endRun(lifecycle, reportFacts(run, outcome, error, cancelled), {
+    cancellation: cancelled ? cancellation : undefined,
+  });
 }
 
 interface DeployRun {
@@ -201,13 +164,20 @@ interface DeployRun {
 const IN_PLACE_RETENTION = 'in-place-retention';
 const ROLLBACK_AUTO_FALSE = 'rollback-auto-false';
 
-async function deployHost(run: DeployRun, host: string, steps: PlannedStep[]): Promise<Record<string, number>> {
-  const { manifest, releaseId, progress, saga, input } = run;
-  const acts = hostActivities(manifest, host);
-  const inPlace = manifest.strategy === 'in-place';
-  const releaseDir = inPlace ? manifest.root : `${manifest.root}/releases/${releaseId}`;
-  const stepDir = manifest.source.type === 'image' ? manifest.root : releaseDir;
-  const preflightDir = manifest.source.type === 'copy' ? manifest.source.from : manifest.root;
+/** Where a deploy's steps run on one host, and what they found there that later steps and undos need. */
+interface HostContext {
+  host: string;
+  acts: ReturnType<typeof hostActivities>;
+  preflightDir: string;
+  stepDir: string;
+  extraEnv: Record<string, string>;
+  /** The release `current` pointed at before (releases strategy); the archive of the live folder (in place). */
+  found: { previous?: string; archive?: string };
+}
+
+function onHost(run: DeployRun, host: string): HostContext {
+  const { manifest, releaseId, input } = run;
+  const releaseDir = deployDir(manifest, releaseId);
   const extraEnv: Record<string, string> = {
     RUNBOOK_RELEASE: releaseId,
     RUNBOOK_RELEASE_DIR: releaseDir,
@@ -215,209 +185,86 @@ async function deployHost(run: DeployRun, host: string, steps: PlannedStep[]): P
   };
   if (manifest.source.type === 'image')
     Object.assign(extraEnv, { IMAGE_TAG: input.ref, RUNBOOK_IMAGE: `${manifest.source.image}:${input.ref}` });
-  let logOffsets: Record<string, number> = {};
-  let previous: string | undefined;
-  const servicesSwitching = run.switching ? { manifest, switching: true } : { manifest };
+  return {
+    host,
+    acts: hostActivities(manifest, host),
+    preflightDir: manifest.source.type === 'copy' ? manifest.source.from : manifest.root,
+    stepDir: manifest.source.type === 'image' ? manifest.root : releaseDir,
+    extraEnv,
+    found: {},
+  };
+}
 
-  const prefix = manifest.hosts.length > 1 ? `${host}: ` : '';
-  const undoStart = () =>
-    saga.add(`${prefix}start previous services and check health`, async () => {
-      if (!inPlace && !previous) {
+/**
+ * One host's steps in the plan's order, each registering the undos the plan lists; then its health checks.
+ * Returns the log sizes noted before its services started (what log checks and the bake judge from).
+ */
+async function deployHost(run: DeployRun, host: string, steps: PlannedStep[]): Promise<Record<string, number>> {
+  const { manifest, releaseId, progress, saga } = run;
+  const context = onHost(run, host);
+  const { acts, found } = context;
+  let logOffsets: Record<string, number> = {};
+
+  const undo: Record<UndoAction, () => Promise<void>> = {
+    'start-previous': async () => {
+      if (manifest.strategy !== 'in-place' && !found.previous) {
         await described(acts.stopServices, 'stop services of the failed release', { manifest });
-        throw ApplicationFailure.nonRetryable(
+        throw failure(
+          'NothingToRollBackTo',
           `first deploy of ${manifest.app} on ${host} failed and there is no previous release to go back to; services stopped`,
         );
       }
       const offsets = await described(acts.captureLogOffsets, 'note log sizes before the restart', { manifest });
       await described(acts.startServices, 'start previous services', { manifest });
       await runHealthChecks(acts, manifest, offsets, (name, fn) =>
-        progress.run(`${prefix}rollback health: ${name}`, fn),
+        progress.run(`${hostPrefix(manifest, host)}rollback health: ${name}`, fn),
       );
-    });
-  // The first change on this host registers the undo that runs last: start the previous version, check it.
-  let touched = false;
-  const touch = () => {
-    if (touched) return;
-    touched = true;
-    run.changed = true;
-    undoStart();
+    },
+    'restore-archive': async () => {
+      await described(acts.stopServices, 'stop services', { manifest });
+      await inGroup('files', acts.restoreLiveFolder, `restore ${found.archive}`, [
+        { manifest, deployId: releaseId, archive: found.archive as string },
+      ]);
+    },
+    'restore-database': async () => {
+      if (manifest.rollback.database === 'if-migrated' && !run.migrated) return;
+      await described(acts.stopServices, 'stop services', { manifest });
+      await inGroup('database', acts.restoreDatabaseSnapshot, 'restore database snapshot', [
+        { manifest, deployId: releaseId },
+      ]);
+    },
+    'switch-back': async () => {
+      await described(acts.stopServices, 'stop services of the failed release', services(run));
+      if (found.previous)
+        await described(acts.switchCurrent, `switch current back → ${found.previous}`, {
+          manifest,
+          releaseId: found.previous,
+        });
+    },
+  };
+  /** The saga takes the undos the plan lists for a step: some before it runs, the others once it succeeded. */
+  const register = (step: PlannedStep, before: boolean) => {
+    for (const action of step.undo.filter((u) => UNDO_BEFORE_STEP.includes(u) === before)) {
+      if (action === 'start-previous') run.changed = true;
+      saga.add(undoLabel(action, manifest, host, { previous: found.previous }), undo[action]);
+    }
   };
 
-  // While this host's old version serves (before its services stop), a failed step may wait for a decision.
+  // While this host's old version serves (until its services stop), a failed step may wait for a decision.
   let oldVersionServes = true;
   for (const step of steps) {
     await run.operator.pausePoint(step.name, decisionTimeout(manifest));
-    await withDecision(run, step, oldVersionServes, async () => {
-      const name = step.name;
-      switch (step.action) {
-        case 'check-environment':
-          await progress.run(name, () => acts.checkEnvironment.executeWithOptions({ summary: name }, [{ manifest }]));
-          break;
-        case 'check-dependency': {
-          const check = manifest.dependencies[step.check!.index];
-          await progress.run(name, () =>
-            acts.checkHealth.executeWithOptions(
-              { summary: `dependency ${checkLabel(check)}`, heartbeatTimeout: '20s' },
-              [{ manifest, check, withinMs: 10_000, intervalMs: 1_000 }],
-            ),
-          );
-          break;
-        }
-        case 'run-step': {
-          const { phase, index } = step.step!;
-          if (phase === 'migrate' && !run.migrated) {
-            touch();
-            run.migrated = true; // set before it runs: a failed migration may have half-applied
-          }
-          const timeout = manifest.steps[phase][index].timeout;
-          await progress.run(
-            name,
-            () =>
-              acts.runStep.executeWithOptions(
-                { summary: name, startToCloseTimeout: timeout ? durationToMs(timeout) + 60_000 : '2h' },
-                [
-                  {
-                    manifest,
-                    phase: phase as StepPhase,
-                    index,
-                    deployId: releaseId,
-                    dir: phase === 'preflight' ? preflightDir : stepDir,
-                    values: run.plan.values,
-                    extraEnv,
-                  },
-                ],
-              ),
-            (r) =>
-              r.ranOnce
-                ? `runs once: done by deploy ${r.ranOnce}`
-                : r.reused
-                  ? 'done by an earlier attempt'
-                  : `exit 0 in ${Math.round(r.durationMs / 100) / 10}s`,
-          );
-          break;
-        }
-        case 'find-previous-release': {
-          const view = await progress.run(
-            name,
-            () => acts.describeReleases({ manifest }),
-            (v) => (v.current ? `previous release ${v.current}` : 'first deploy: no previous release'),
-          );
-          previous = view.current;
-          break;
-        }
-        case 'archive-live-folder': {
-          touch();
-          const archive = await progress.run(
-            name,
-            () =>
-              acts.archiveLiveFolder.executeWithOptions(
-                { summary: name, startToCloseTimeout: '1h', heartbeatTimeout: '10s' },
-                [{ manifest, deployId: releaseId }],
-              ),
-            (r) => `${r.file} (${r.bytes} bytes)`,
-          );
-          saga.add(`${prefix}restore archive of ${manifest.root}`, async () => {
-            await described(acts.stopServices, 'stop services', { manifest });
-            await acts.restoreLiveFolder.executeWithOptions(
-              { summary: `restore ${archive.file}`, startToCloseTimeout: '1h', heartbeatTimeout: '10s' },
-              [{ manifest, deployId: releaseId, archive: archive.file }],
-            );
-          });
-          break;
-        }
-        case 'snapshot-database': {
-          touch();
-          await progress.run(
-            name,
-            () =>
-              acts.snapshotDatabase.executeWithOptions(
-                { summary: name, startToCloseTimeout: '2h', heartbeatTimeout: '10s' },
-                [{ manifest, deployId: releaseId }],
-              ),
-            (r) => r.file,
-          );
-          const policy = manifest.rollback.database;
-          if (policy !== 'never') {
-            saga.add(`${prefix}restore database snapshot (${policy})`, async () => {
-              if (policy === 'if-migrated' && !run.migrated) return;
-              await described(acts.stopServices, 'stop services', { manifest });
-              await acts.restoreDatabaseSnapshot.executeWithOptions(
-                { summary: 'restore database snapshot', startToCloseTimeout: '2h', heartbeatTimeout: '10s' },
-                [{ manifest, deployId: releaseId }],
-              );
-            });
-          }
-          break;
-        }
-        case 'prepare-release':
-          await progress.run(
-            name,
-            () =>
-              acts.prepareRelease.executeWithOptions({ summary: name, startToCloseTimeout: '1h' }, [
-                { manifest, releaseId, ref: input.ref },
-              ]),
-            (r) => (r.commit ? `commit ${r.commit.slice(0, 12)}` : `release ${r.id}`),
-          );
-          break;
-        case 'copy-into-place':
-          await progress.run(name, () =>
-            acts.copyIntoPlace.executeWithOptions(
-              { summary: name, startToCloseTimeout: '1h', heartbeatTimeout: '10s' },
-              [{ manifest, deployId: releaseId }],
-            ),
-          );
-          break;
-        case 'approval': {
-          const why = await run.operator.approval(
-            name,
-            manifest.approval.timeout,
-            durationToMs(manifest.approval.timeout),
-          );
-          await progress.run(name, async () => {
-            if (why) throw ApplicationFailure.nonRetryable(`deploy not approved: ${why}`, 'NotApproved');
-            return 'approved';
-          });
-          break;
-        }
-        case 'stop-services':
-          touch();
-          oldVersionServes = false;
-          if (!inPlace) {
-            saga.add(`${prefix}stop services and switch back to ${previous ?? 'nothing'}`, async () => {
-              await described(acts.stopServices, 'stop services of the failed release', servicesSwitching);
-              if (previous)
-                await described(acts.switchCurrent, `switch current back → ${previous}`, {
-                  manifest,
-                  releaseId: previous,
-                });
-            });
-          }
-          await progress.run(
-            name,
-            () => acts.stopServices.executeWithOptions({ summary: name }, [servicesSwitching]),
-            (m) => m.join('; '),
-          );
-          break;
-        case 'switch-current':
-          await progress.run(name, () =>
-            acts.switchCurrent.executeWithOptions({ summary: name }, [{ manifest, releaseId }]),
-          );
-          break;
-        case 'start-services':
-          logOffsets = await described(acts.captureLogOffsets, 'note log sizes before the start', { manifest });
-          await progress.run(
-            name,
-            () => acts.startServices.executeWithOptions({ summary: name }, [servicesSwitching]),
-            (m) => m.join('; '),
-          );
-          break;
-        case 'health-check':
-          break; // the checks run together below, once everything is started
-      }
+    const serves = oldVersionServes;
+    if (step.action === 'stop-services') oldVersionServes = false;
+    if (step.action === 'run-step' && step.step.phase === 'migrate') run.migrated = true; // a failed one may have half-applied
+    register(step, true);
+    await withDecision(run, step, serves, async () => {
+      logOffsets = (await runPlannedStep(run, context, step)) ?? logOffsets;
     });
+    register(step, false);
   }
   await runHealthChecks(acts, manifest, logOffsets, (checkName, fn) =>
-    progress.run(`${prefix}health: ${checkName}`, fn),
+    progress.run(`${hostPrefix(manifest, host)}health: ${checkName}`, fn),
   );
   return logOffsets;
 }
@@ -437,27 +284,27 @@ async function withDecision(
   for (;;) {
     try {
       return await act();
-    } catch (failure) {
+    } catch (error) {
       const ask = (input.onFailure ?? manifest.onFailure) === 'ask';
-      if (!ask || !oldVersionServes || step.action === 'approval' || isCancellation(failure)) throw failure;
+      if (!ask || !oldVersionServes || step.action === 'approval' || isCancellation(error)) throw error;
       // A host nobody serves fails everything at once: nothing to retry there until a worker polls again.
-      if (isHostUnreachable(failure)) throw failure;
-      const error = failureMessage(failure);
+      if (isHostUnreachable(error)) throw error;
+      const message = failureMessage(error);
       const skippable =
-        step.action === 'run-step' && Boolean(manifest.steps[step.step!.phase][step.step!.index].skippable);
+        step.action === 'run-step' && Boolean(manifest.steps[step.step.phase][step.step.index].skippable);
       const timeout = decisionTimeout(manifest);
       const decision = await run.operator.decision(
-        { step: step.name, error, skippable },
+        { step: step.name, error: message, skippable },
         durationToMs(timeout),
-        (wait) => announceWaiting(run, step.name, error, wait),
+        (wait) => announceWaiting(run, step.name, message, wait),
       );
       if (decision === 'retry') continue;
       if (decision === 'skip') {
-        run.progress.skip(step.name, `skipped by an operator after: ${error.split('\n')[0]}`);
+        run.progress.skip(step.name, `skipped by an operator after: ${message.split('\n')[0]}`);
         return;
       }
       const why = decision === 'timeout' ? `no decision within ${timeout}` : 'rolled back by an operator';
-      throw ApplicationFailure.nonRetryable(`${why} after: ${error}`, 'DecidedRollback');
+      throw failure('DecidedRollback', `${why} after: ${message}`);
     }
   }
 }
@@ -484,7 +331,152 @@ async function announceWaiting(run: DeployRun, step: string, error: string, wait
   await notifyQuietly(report, manifest, ['deploy.waiting'], { occurrence: wait });
 }
 
-function buildReport(run: DeployRun, outcome: Outcome, error: string | undefined, cancelled: boolean): RunReport {
+/**
+ * Runs one planned step on its host with its option group; returns the log sizes noted before services
+ * start (what log health checks judge from). Health checks are left for the host's end: they run together.
+ */
+async function runPlannedStep(
+  run: DeployRun,
+  where: HostContext,
+  step: PlannedStep,
+): Promise<Record<string, number> | void> {
+  const { manifest, releaseId, progress, input } = run;
+  const { acts } = where;
+  const { name, group } = step;
+  switch (step.action) {
+    case 'check-environment':
+      await progress.run(name, () => inGroup(group, acts.checkEnvironment, name, [{ manifest }]));
+      return;
+    case 'check-dependency': {
+      const check = manifest.dependencies[step.check];
+      await progress.run(name, () =>
+        inGroup(group, acts.checkHealth, `dependency ${checkLabel(check)}`, [
+          { manifest, check, withinMs: 10_000, intervalMs: 1_000 },
+        ]),
+      );
+      return;
+    }
+    case 'run-step': {
+      const { phase, index } = step.step;
+      const request = {
+        manifest,
+        phase,
+        index,
+        deployId: releaseId,
+        dir: phase === 'preflight' ? where.preflightDir : where.stepDir,
+        values: run.plan.values,
+        extraEnv: where.extraEnv,
+      };
+      const timeout = step.startToCloseTimeoutMs ? { startToCloseTimeout: step.startToCloseTimeoutMs } : {};
+      await progress.run(
+        name,
+        () => inGroup(group, acts.runStep, name, [request], timeout),
+        (r) =>
+          r.ranOnce
+            ? `runs once: done by deploy ${r.ranOnce}`
+            : r.reused
+              ? 'done by an earlier attempt'
+              : `exit 0 in ${Math.round(r.durationMs / 100) / 10}s`,
+      );
+      return;
+    }
+    case 'find-previous-release': {
+      const view = await progress.run(
+        name,
+        () => acts.describeReleases({ manifest }),
+        (v) => (v.current ? `previous release ${v.current}` : 'first deploy: no previous release'),
+      );
+      where.found.previous = view.current;
+      return;
+    }
+    case 'archive-live-folder': {
+      const archive = await progress.run(
+        name,
+        () => inGroup(group, acts.archiveLiveFolder, name, [{ manifest, deployId: releaseId }]),
+        (r) => `${r.file} (${r.bytes} bytes)`,
+      );
+      where.found.archive = archive.file;
+      return;
+    }
+    case 'snapshot-database':
+      await progress.run(
+        name,
+        () => inGroup(group, acts.snapshotDatabase, name, [{ manifest, deployId: releaseId }]),
+        (r) => r.file,
+      );
+      return;
+    case 'prepare-release':
+      await progress.run(
+        name,
+        () => inGroup(group, acts.prepareRelease, name, [{ manifest, releaseId, ref: input.ref }]),
+        (r) => (r.commit ? `commit ${r.commit.slice(0, 12)}` : `release ${r.id}`),
+      );
+      return;
+    case 'copy-into-place':
+      await progress.run(name, () => inGroup(group, acts.copyIntoPlace, name, [{ manifest, deployId: releaseId }]));
+      return;
+    case 'approval': {
+      const why = await run.operator.approval(name, manifest.approval.timeout, durationToMs(manifest.approval.timeout));
+      await progress.run(name, async () => {
+        if (why) throw failure('NotApproved', `deploy not approved: ${why}`);
+        return 'approved';
+      });
+      return;
+    }
+    case 'stop-services':
+      await progress.run(
+        name,
+        () => inGroup(group, acts.stopServices, name, [services(run)]),
+        (m) => m.join('; '),
+      );
+      return;
+    case 'switch-current':
+      await progress.run(name, () => inGroup(group, acts.switchCurrent, name, [{ manifest, releaseId }]));
+      return;
+    case 'start-services': {
+      const offsets = await described(acts.captureLogOffsets, 'note log sizes before the start', { manifest });
+      await progress.run(
+        name,
+        () => inGroup(group, acts.startServices, name, [services(run)]),
+        (m) => m.join('; '),
+      );
+      return offsets;
+    }
+    case 'health-check':
+      return; // the checks run together at the host's end, once everything is started
+    case 'bake':
+      return; // every host bakes at once, after all passed their checks (bakeRelease)
+    case 'mark-release-good':
+      await progress.run(name, () =>
+        inGroup(group, acts.markRelease, `mark release ${releaseId} good`, [{ manifest, releaseId, status: 'good' }]),
+      );
+      return;
+    case 'prune-in-place':
+      await progress.run(
+        name,
+        () =>
+          inGroup(group, acts.pruneInPlace, 'prune old copies, zips and failed trees', [
+            { manifest, protect: [releaseId] },
+          ]),
+        (gone) => (gone.length ? `removed what ${gone.join(', ')} left` : 'nothing to remove'),
+      );
+      return;
+    case 'prune-releases':
+      await progress.run(
+        name,
+        () => inGroup(group, acts.pruneReleases, 'prune old releases', [{ manifest, protect: [releaseId] }]),
+        (gone) => (gone.length ? `removed ${gone.join(', ')}` : 'nothing to remove'),
+      );
+      return;
+  }
+}
+
+/** What a deploy's stop and start of services take: blue/green services switch instead of stopping first. */
+function services(run: DeployRun): { manifest: Manifest; switching?: true } {
+  return run.switching ? { manifest: run.manifest, switching: true } : { manifest: run.manifest };
+}
+
+function reportFacts(run: DeployRun, outcome: Outcome, error: string | undefined, cancelled: boolean): ReportFacts {
   const { manifest, input, releaseId } = run;
   const what = `${manifest.app} ${input.ref}`;
   const summary =
@@ -497,29 +489,12 @@ function buildReport(run: DeployRun, outcome: Outcome, error: string | undefined
           : run.leftAsIs
             ? `deploy of ${what} FAILED and was left as it is (rollback.auto: false, nothing undone): ${error}`
             : `deploy of ${what} FAILED and was not fully rolled back: ${error}`;
-  return runReport(run.progress, {
+  return {
     outcome,
     summary,
     error,
     ref: input.ref,
     release: releaseId,
     details: { hosts: manifest.hosts, strategy: manifest.strategy, migrated: run.migrated },
-  });
-}
-
-/** Records and announces the outcome; neither may change it, so their failures are only noted. */
-export async function finish(manifest: Manifest, report: RunReport, events?: string[]): Promise<void> {
-  upsertSearchAttributes([{ key: OUTCOME, value: report.outcome }]);
-  upsertMemo({ summary: report.summary });
-  for (const host of manifest.hosts) {
-    await described(
-      hostActivities(manifest, host).recordRun,
-      `record in ${manifest.hosts.length > 1 ? `${host}'s ` : ''}deploy log`,
-      { manifest, report },
-    ).catch((error) => log.warn('deploy log not written', { host, error: failureMessage(error) }));
-  }
-  await described(orchestration.recordRunInDatabase, 'record run in the audit database', report).catch((error) =>
-    log.warn('run record not written', { error: failureMessage(error) }),
-  );
-  await notifyQuietly(report, manifest, events);
+  };
 }

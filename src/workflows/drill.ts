@@ -1,10 +1,11 @@
 import {
-  ApplicationFailure,
   CancellationScope,
   isCancellation,
   proxyActivities,
+  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { failure } from '../common/failures';
 import type { Activities } from '../activities';
 import type { CatalogueEntry, DrillRecord } from '../activities/catalogue';
 import type { DrillEvidence } from '../activities/drill';
@@ -14,8 +15,8 @@ import { durationMs } from '../common/duration';
 import { compactTimestamp } from '../common/names';
 import type { Outcome, RunReport } from '../common/progress';
 import type { Manifest } from '../manifest/types';
-import { ACTIVITY_HEARTBEAT_TIMEOUT, hostQueue } from './activities';
-import { finishRun } from './backup';
+import { ACTIVITY_HEARTBEAT_TIMEOUT } from '../common/activity-options';
+import { hostQueue } from './activities';
 import { isoNow, workflowNow } from './clock';
 import { runKey } from './ids';
 import { runReport } from './report';
@@ -23,7 +24,8 @@ import { failureMessage, ProgressTracker } from './progress';
 import { hostRestoreActivities } from './restore';
 import { failOnBug } from './run-guard';
 import { drillInputSchema, parseInput } from '../common/workflow-inputs';
-import { tagRun } from './search-attributes';
+import { recordEnding } from './run';
+import { ACTION, APP } from '../common/search-attributes';
 
 const { loadManifest } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
@@ -65,7 +67,10 @@ async function drillApp(input: DrillInput): Promise<RunReport> {
   // Names on disk (the scratch copy) and the record's run id survive a Temporal reset, as restores' do.
   const stamp = compactTimestamp(workflowInfo().startTime.getTime());
   const progress = new ProgressTracker('drill', input.app);
-  tagRun(input.app, 'drill');
+  upsertSearchAttributes([
+    { key: APP, value: input.app },
+    { key: ACTION, value: 'drill' },
+  ]);
 
   let manifest: Manifest | undefined;
   const results: DrillResult[] = [];
@@ -93,30 +98,21 @@ async function drillApp(input: DrillInput): Promise<RunReport> {
     details: { drills: results },
   });
   progress.state = outcome;
-  await finishRun(report, manifest);
+  await recordEnding(report, manifest);
   if (cancelled) throw cancelled;
-  if (error)
-    throw ApplicationFailure.create({
-      message: report.summary,
-      type: 'DrillFailed',
-      nonRetryable: true,
-      details: [report],
-    });
+  if (error) throw failure('DrillFailed', report.summary, { details: [report] });
   return report;
 }
 
 function drillTargets(manifest: Manifest, target: string | undefined): string[] {
   const names = manifest.backups?.targets.map((t) => t.name) ?? [];
   if (names.length === 0)
-    throw ApplicationFailure.nonRetryable(
-      `${manifest.app}'s manifest has no backups.targets: nothing to drill`,
-      'BackupConfig',
-    );
+    throw failure('BackupConfig', `${manifest.app}'s manifest has no backups.targets: nothing to drill`);
   if (target === undefined) return manifest.backups?.drill?.targets ?? names;
   if (!names.includes(target))
-    throw ApplicationFailure.nonRetryable(
-      `drill input: target: no backup target '${target}' in ${manifest.app}'s manifest; known targets: ${names.join(', ')}`,
+    throw failure(
       'BadInput',
+      `drill input: target: no backup target '${target}' in ${manifest.app}'s manifest; known targets: ${names.join(', ')}`,
     );
   return [target];
 }
@@ -191,9 +187,9 @@ async function drillTarget(
         evidence = seen;
         const failed = seen.queries.filter((q) => !q.ok);
         if (failed.length > 0)
-          throw ApplicationFailure.nonRetryable(
-            `sanity ${failed.length === 1 ? 'query' : 'queries'} on the restored copy: ${failed.map((q) => `${q.query} ${q.detail}`).join('; ')}`,
+          throw failure(
             'DrillCheckFailed',
+            `sanity ${failed.length === 1 ? 'query' : 'queries'} on the restored copy: ${failed.map((q) => `${q.query} ${q.detail}`).join('; ')}`,
           );
         return seen;
       },

@@ -2,6 +2,7 @@ import type { Activities } from '../activities';
 import { durationMs } from '../common/duration';
 import { checkLabel } from '../common/labels';
 import type { Manifest } from '../manifest/types';
+import { inGroup } from './activities';
 import type { ActivityInterfaceFor } from '@temporalio/workflow';
 
 type StepRunner = <T>(name: string, fn: () => Promise<T>) => Promise<T>;
@@ -20,14 +21,14 @@ export async function runHealthChecks(
   const intervalMs = durationMs(manifest.health.interval);
   const check = (c: Manifest['health']['checks'][number], within: number) =>
     step(checkLabel(c), () =>
-      acts.checkHealth.executeWithOptions(
-        {
-          summary: `health ${checkLabel(c)}`,
-          startToCloseTimeout: within + 60_000,
-          heartbeatTimeout: '20s',
-          retry: { maximumAttempts: 3 },
-        },
+      inGroup(
+        'health',
+        acts.checkHealth,
+        `health ${checkLabel(c)}`,
         [{ manifest, check: c, withinMs: within, intervalMs, logOffsets }],
+        {
+          startToCloseTimeout: within + 60_000,
+        },
       ),
     );
   const live = manifest.health.checks.filter((c) => !('logs' in c));

@@ -1,14 +1,6 @@
-import { proxyActivities } from '@temporalio/workflow';
-import type { Activities } from '../activities';
-import { ACTIVITY_HEARTBEAT_TIMEOUT } from './activities';
 import { inspectInputSchema, type AppInput } from '../common/workflow-inputs';
+import { orchestration } from './activities';
 import { validInput } from './input';
-
-const { loadManifest } = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT,
-  retry: { maximumAttempts: 3 },
-});
 
 export type InspectInput = AppInput;
 
@@ -26,7 +18,7 @@ export interface InspectResult {
 /** Loads an app's manifest as the workers see it and summarises it: a safe first run for a new setup. */
 export async function inspect(raw: unknown): Promise<InspectResult> {
   const input = validInput(inspectInputSchema, raw);
-  const manifest = await loadManifest(input.app);
+  const manifest = await orchestration.loadManifest(input.app);
   return {
     app: manifest.app,
     hosts: manifest.hosts,

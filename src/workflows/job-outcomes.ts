@@ -1,8 +1,8 @@
 /** How the job workflow turns each date's activity result or failure into its record, and the run into words. */
-import { ActivityFailure, ApplicationFailure, TimeoutFailure } from '@temporalio/workflow';
+import { ActivityFailure, TimeoutFailure } from '@temporalio/workflow';
 import type { JobOperation } from '../activities/audit';
 import type { JobDateOutcome } from '../activities/jobs';
-import { JOB_DATE_FAILED } from '../common/job-plan';
+import { isFailureOf } from '../common/failures';
 import type { Job } from '../manifest/types';
 import { failureMessage } from './progress';
 
@@ -28,8 +28,7 @@ export function describeOutcome(outcome: JobDateOutcome): string {
 /** The last attempt's outcome, carried as the details of the activity's failure. */
 export function failedOutcome(error: unknown): JobDateOutcome | undefined {
   const cause = error instanceof ActivityFailure ? error.cause : undefined;
-  if (cause instanceof ApplicationFailure && cause.type === JOB_DATE_FAILED)
-    return cause.details?.[0] as JobDateOutcome | undefined;
+  if (isFailureOf(cause, 'JobDateFailed')) return cause.details?.[0] as JobDateOutcome | undefined;
   return undefined;
 }
 

@@ -1,27 +1,8 @@
-import {
-  ActivityCancellationType,
-  type ActivityOptions,
-  ApplicationFailure,
-  CancellationScope,
-  isCancellation,
-  log,
-  patched,
-  proxyActivities,
-  upsertMemo,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import { CancellationScope, isCancellation, log, patched, upsertMemo, workflowInfo } from '@temporalio/workflow';
 import type { JobOperation, JobSession } from '../activities/audit';
-import {
-  ACTIVITY_HEARTBEAT_TIMEOUT,
-  endsAsUnreachable,
-  hostActivitiesWith,
-  hostQueue,
-  outcomeOfError,
-} from './activities';
 import type { JobInput } from '../common/contracts';
-import { jobInputSchema } from '../common/workflow-inputs';
+import { dateInZone } from '../common/dates';
+import { failure } from '../common/failures';
 import {
   defaultJobDate,
   jobActivityPolicy,
@@ -31,8 +12,9 @@ import {
   resolveParams,
 } from '../common/job-plan';
 import type { RunReport } from '../common/progress';
-import { ACTION, APP, OUTCOME } from '../common/search-attributes';
+import { jobInputSchema } from '../common/workflow-inputs';
 import type { Job, Manifest } from '../manifest/types';
+import { activitiesFor, endsAsUnreachable, outcomeOfError } from './activities';
 import { isoNow } from './clock';
 import { forEachLimited } from './concurrency';
 import {
@@ -43,24 +25,14 @@ import {
   operationFields,
   summarise,
 } from './job-outcomes';
-import { dateInZone, logicalTime } from './logical-date';
 import { resetStableIds, runKey } from './ids';
 import { validInput } from './input';
-import { notifyQuietly } from './notify';
-import { failureMessage, ProgressTracker } from './progress';
+import { logicalTime } from './logical-date';
+import { failureMessage } from './progress';
+import { beginRun, endRun, loadManifest, tagReleasedRun } from './run';
 import { failOnBug } from './run-guard';
 
-const { loadManifest } = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT,
-  retry: { maximumAttempts: 3 },
-});
-
-const audit = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT,
-  retry: { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2 },
-});
+const audit = activitiesFor('orchestration');
 
 interface JobPlan {
   job: Job;
@@ -86,19 +58,16 @@ export async function job(raw: unknown): Promise<RunReport> {
 async function runJob(input: JobInput): Promise<RunReport> {
   const info = workflowInfo();
   const startedAt = info.runStartTime.toISOString();
-  const manifest = await loadManifest(input.app);
+  const run = beginRun('job', input.app);
+  const progress = run.progress;
+  const manifest = await loadManifest(run, { asStep: false });
   const plan = planJob(manifest, input);
   const { job, dates, mode } = plan;
-
-  upsertSearchAttributes([
-    { key: APP, value: manifest.app },
-    { key: ACTION, value: 'job' },
-  ]);
+  tagReleasedRun(run);
   const range = dates.length === 1 ? dates[0] : `${dates[0]}..${dates[dates.length - 1]}`;
   upsertMemo({ summary: `job ${job.name} ${range}${mode ? ` (${mode})` : ''}` });
   // range: whole — one call covers every date ({{from}}..{{to}}); otherwise one call per date
   const calls = job.range === 'whole' ? [{ name: range, date: dates[0] }] : dates.map((d) => ({ name: d, date: d }));
-  const progress = new ProgressTracker('job', manifest.app);
   progress.plan(calls.map((c) => c.name));
 
   const session: JobSession = {
@@ -128,18 +97,16 @@ async function runJob(input: JobInput): Promise<RunReport> {
   if (opened?.url) session.url = opened.url;
 
   const policy = jobActivityPolicy(job);
-  const dateOptions: Omit<ActivityOptions, 'taskQueue' | 'scheduleToStartTimeout'> = {
-    startToCloseTimeout: policy.startToCloseTimeoutMs,
-    heartbeatTimeout: '10s',
-    // A cancelled run waits until the host has stopped the command, so CANCELLED means nothing still runs.
-    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    retry: { maximumAttempts: policy.maximumAttempts, initialInterval: '2s', backoffCoefficient: 2 },
-  };
-  // Since UNREACHABLE_OUTCOME, once the host proved unreachable the later dates fail at once.
+  // Since UNREACHABLE_OUTCOME, the run ends as unreachable when the host had no worker.
   const unreachableAware = endsAsUnreachable();
-  const { runJobDate } = unreachableAware
-    ? hostActivitiesWith(manifest, manifest.hosts[0], dateOptions)
-    : proxyActivities<Activities>({ ...hostQueue(manifest, manifest.hosts[0]), ...dateOptions });
+  const { runJobDate } = activitiesFor(
+    'jobDate',
+    { manifest, host: manifest.hosts[0] },
+    {
+      startToCloseTimeout: policy.startToCloseTimeoutMs,
+      retry: { maximumAttempts: policy.maximumAttempts },
+    },
+  );
 
   // Names on the host (done markers, pid files, HTTP idempotency keys) by the run id a reset keeps.
   const hostRunKey = resetStableIds() ? runKey() : undefined;
@@ -180,9 +147,9 @@ async function runJob(input: JobInput): Promise<RunReport> {
     });
   } catch (error) {
     if (!isCancellation(error)) throw error;
-    await CancellationScope.nonCancellable(async () => {
-      const done = [...operations.values()];
-      await quietly('session end', () =>
+    const done = [...operations.values()];
+    await CancellationScope.nonCancellable(() =>
+      quietly('session end', () =>
         audit.closeJobSession({
           session,
           end: {
@@ -192,9 +159,15 @@ async function runJob(input: JobInput): Promise<RunReport> {
             finishedAt: isoNow(),
           },
         }),
-      );
-    });
-    throw error;
+      ),
+    );
+    if (run.releasedJob) throw error;
+    const summary = `${range}${mode ? ` (${mode})` : ''}: cancelled after ${done.length} of ${dates.length} date(s)`;
+    return endRun(
+      run,
+      { outcome: 'cancelled', summary, details: jobDetails(plan, session, done) },
+      { cancellation: error, memo: `job ${job.name} ${summary}` },
+    );
   }
 
   const results = calls.map((call) => operations.get(call.name) as JobOperation);
@@ -213,58 +186,49 @@ async function runJob(input: JobInput): Promise<RunReport> {
     }),
   );
 
-  const report: RunReport = {
-    kind: 'job',
-    app: manifest.app,
-    outcome,
-    workflowId: info.workflowId,
-    runId: info.runId,
-    startedAt,
-    finishedAt,
-    summary: summarise(range, mode, results),
-    steps: progress.list(),
-    error: failed.length > 0 ? describeFailedDates(job, results, failed) : undefined,
-    details: {
-      job: job.name,
-      mode: mode ?? null,
-      from: session.from,
-      to: session.to,
-      logicalDate: plan.logicalDate,
-      timezone: plan.timezone,
-      params: plan.params,
-      dates: results.map((o) => ({
-        date: o.date,
-        status: o.status,
-        exitCode: o.exitCode,
-        httpStatus: o.httpStatus ?? null,
-        durationMs: o.durationMs ?? null,
-        attempts: o.attempts,
-      })),
-      url: session.url ?? null,
-      ...(auditProblems.length > 0 ? { auditProblems } : {}),
+  const summary = summarise(range, mode, results);
+  const error = failed.length > 0 ? describeFailedDates(job, results, failed) : undefined;
+  return endRun(
+    run,
+    {
+      outcome,
+      summary,
+      error,
+      details: { ...jobDetails(plan, session, results), ...(auditProblems.length > 0 ? { auditProblems } : {}) },
     },
-  };
-  await quietly('run', () => audit.recordRunInDatabase(report));
-  progress.state = outcome;
-  upsertSearchAttributes([{ key: OUTCOME, value: outcome }]);
-  upsertMemo({ summary: `job ${job.name} ${report.summary}` });
-  // A host without a worker is also a failure to whoever listens for `job.failed` or `failed`.
-  const events = [
-    'job.summary',
-    ...(outcome === 'unreachable' ? ['job.unreachable'] : []),
-    ...(failed.length > 0 ? ['job.failed'] : []),
-  ];
-  await notifyQuietly(report, manifest, events);
+    {
+      message: error,
+      // A host without a worker is also a failure to whoever listens for `job.failed` or `failed`.
+      events: [
+        'job.summary',
+        ...(outcome === 'unreachable' ? ['job.unreachable'] : []),
+        ...(failed.length > 0 ? ['job.failed'] : []),
+      ],
+      memo: `job ${job.name} ${summary}`,
+    },
+  );
+}
 
-  if (failed.length > 0) {
-    throw ApplicationFailure.create({
-      message: report.error,
-      type: outcome === 'unreachable' ? 'JobUnreachable' : 'JobFailed',
-      nonRetryable: true,
-      details: [report],
-    });
-  }
-  return report;
+/** What a job's report says beyond its outcome: the job, its dates and each date's result. */
+function jobDetails(plan: JobPlan, session: JobSession, operations: JobOperation[]): Record<string, unknown> {
+  return {
+    job: plan.job.name,
+    mode: plan.mode ?? null,
+    from: session.from,
+    to: session.to,
+    logicalDate: plan.logicalDate,
+    timezone: plan.timezone,
+    params: plan.params,
+    dates: operations.map((o) => ({
+      date: o.date,
+      status: o.status,
+      exitCode: o.exitCode,
+      httpStatus: o.httpStatus ?? null,
+      durationMs: o.durationMs ?? null,
+      attempts: o.attempts,
+    })),
+    url: session.url ?? null,
+  };
 }
 
 /** Workflow changes after release, guarded so that recorded histories still replay. */
@@ -275,10 +239,7 @@ function planJob(manifest: Manifest, input: JobInput): JobPlan {
   const job = manifest.jobs.find((j) => j.name === input.job);
   if (!job) {
     const known = manifest.jobs.map((j) => j.name).join(', ') || 'none';
-    throw ApplicationFailure.nonRetryable(
-      `job: the app ${manifest.app} has no job '${input.job}'; its jobs: ${known}`,
-      'BadInput',
-    );
+    throw failure('BadInput', `job: the app ${manifest.app} has no job '${input.job}'; its jobs: ${known}`);
   }
   // A run without a time zone (a manual one) takes its job's schedule's, so "today" is the schedule's today.
   const scheduled = manifest.schedules.find((s) => s.run === 'job' && s.job === job.name)?.timezone;
@@ -301,10 +262,7 @@ function planJob(manifest: Manifest, input: JobInput): JobPlan {
     };
   } catch (error) {
     if (error instanceof JobInputError)
-      throw ApplicationFailure.nonRetryable(
-        `the job ${manifest.app}/${job.name} cannot start: ${error.message}`,
-        'BadInput',
-      );
+      throw failure('BadInput', `the job ${manifest.app}/${job.name} cannot start: ${error.message}`);
     throw error;
   }
 }

@@ -15,15 +15,3 @@ export function logicalTime(): Date {
   // The start event's time, which a reset keeps (the run's own start time changes with a reset).
   return scheduled ?? (resetStableIds() ? info.startTime : info.runStartTime);
 }
-
-/** The calendar date of an instant in a time zone, as YYYY-MM-DD. */
-export function dateInZone(instant: Date, timeZone: string): string {
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-  }).formatToParts(instant);
-  const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
-  return `${get('year')}-${get('month')}-${get('day')}`;
-}

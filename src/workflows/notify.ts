@@ -1,17 +1,12 @@
-import { CancellationScope, log, proxyActivities } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import { CancellationScope, log } from '@temporalio/workflow';
 import type { NotifyResult } from '../activities/notify';
 import { eventOf, selectedEvents } from '../common/notify-events';
 import type { RunReport } from '../common/progress';
 import type { Manifest } from '../manifest/types';
+import { activitiesFor } from './activities';
 import { failureMessage } from './progress';
 
-// Bounded: a channel that is down costs the run about half a minute of retries, never its outcome.
-const { notify } = proxyActivities<Activities>({
-  startToCloseTimeout: '2m',
-  heartbeatTimeout: '5s',
-  retry: { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s' },
-});
+const { notify } = activitiesFor('notify');
 
 /**
  * Sends a finished run's notification through the manifest's channels, if `notify.on` selects one of its

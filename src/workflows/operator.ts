@@ -1,14 +1,6 @@
-import {
-  ApplicationFailure,
-  condition,
-  defineSignal,
-  defineUpdate,
-  log,
-  patched,
-  setHandler,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { condition, defineSignal, defineUpdate, log, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import { SIGNALS, UPDATES, type UpdateOutcome } from '../common/contracts';
+import { failure } from '../common/failures';
 import { durationMs } from '../common/duration';
 import { isoNow, workflowNow } from './clock';
 import type { ProgressTracker } from './progress';
@@ -28,9 +20,6 @@ export const abortSignal = defineSignal<[reason?: string]>(SIGNALS.abort);
  * doing so when replayed. Runs started after it accept approve/abort only while they wait at the gate.
  */
 const APPROVAL_ONLY_AT_THE_GATE = 'approval-only-at-the-gate';
-
-/** The failure type of a refused Update: the client shows its message and exits 2. */
-export const REFUSED = 'Refused';
 
 /** What an operator decided for a failed step; `timeout` when nobody did in time. */
 export type Decision = 'retry' | 'skip' | 'rollback-now' | 'timeout';
@@ -68,7 +57,7 @@ export class OperatorControls {
     setHandler(abortUpdate, (reason?: string) => this.abort(reason, 'update'), {
       validator: (reason?: string) => {
         if (reason !== undefined && typeof reason !== 'string')
-          throw ApplicationFailure.nonRetryable('the reason of an abort must be a string', REFUSED);
+          throw failure('Refused', 'the reason of an abort must be a string');
         this.refuseUnlessAtGate('abort');
       },
     });
@@ -157,9 +146,9 @@ export class OperatorControls {
     };
     try {
       if (!(await condition(() => this.pause !== pause, timeoutMs)))
-        throw ApplicationFailure.nonRetryable(
-          `paused before ${next} for longer than ${timeout} (decisionTimeout) without a resume`,
+        throw failure(
           'PauseTimedOut',
+          `paused before ${next} for longer than ${timeout} (decisionTimeout) without a resume`,
         );
     } finally {
       if (this.pause === pause) this.pause = undefined;
@@ -184,14 +173,14 @@ export class OperatorControls {
   private refuseUnlessFailed(update: Exclude<Decision, 'timeout'>): void {
     const { workflowId } = workflowInfo();
     if (!this.failed)
-      throw ApplicationFailure.nonRetryable(
+      throw failure(
+        'Refused',
         `${workflowId} is not waiting for a decision (${this.doingNow()}); nothing to ${update}. A deploy waits for one only when a step fails under onFailure: ask`,
-        REFUSED,
       );
     if (update === 'skip' && !this.failed.skippable)
-      throw ApplicationFailure.nonRetryable(
+      throw failure(
+        'Refused',
         `${this.failed.step} may not be skipped: the manifest does not mark it skippable (skippable: true on the step); retry it or roll back (runbook retry|rollback-now ${workflowId})`,
-        REFUSED,
       );
   }
 
@@ -208,19 +197,19 @@ export class OperatorControls {
   private refusePause(): void {
     const { workflowId } = workflowInfo();
     if (this.pause)
-      throw ApplicationFailure.nonRetryable(
+      throw failure(
+        'Refused',
         `${workflowId} is already ${this.pause.before ? `paused before ${this.pause.before}` : 'pausing before its next step'}; resume it with runbook resume ${workflowId}`,
-        REFUSED,
       );
     if (this.gate || this.failed)
-      throw ApplicationFailure.nonRetryable(
+      throw failure(
+        'Refused',
         `${workflowId} is already waiting (${this.gate ? `at ${this.gate.step}` : `for a decision on ${this.failed!.step}`}); nothing to pause`,
-        REFUSED,
       );
     if (!this.pausable)
-      throw ApplicationFailure.nonRetryable(
+      throw failure(
+        'Refused',
         `${workflowId} has no step left to pause before (${this.doingNow()}); to stop it, runbook cancel ${workflowId}`,
-        REFUSED,
       );
   }
 
@@ -235,10 +224,7 @@ export class OperatorControls {
   private refuseResume(): void {
     if (!this.pause) {
       const { workflowId } = workflowInfo();
-      throw ApplicationFailure.nonRetryable(
-        `${workflowId} is not paused (${this.doingNow()}); nothing to resume`,
-        REFUSED,
-      );
+      throw failure('Refused', `${workflowId} is not paused (${this.doingNow()}); nothing to resume`);
     }
   }
 
@@ -276,9 +262,9 @@ export class OperatorControls {
       update === 'abort'
         ? `to stop the deploy now, cancel it (runbook cancel ${workflowId}): its undos run first`
         : 'approve it when it waits at its approval gate (runbook status shows it)';
-    throw ApplicationFailure.nonRetryable(
+    throw failure(
+      'Refused',
       `${workflowId} is not waiting at an approval gate (${this.doingNow()}); nothing to ${update}. ${hint}`,
-      REFUSED,
     );
   }
 

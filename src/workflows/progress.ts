@@ -11,14 +11,6 @@ import { isoNow, workflowNow } from './clock';
 
 export const progressQuery = defineQuery<Progress>('progress');
 
-// Module state is per run in Temporal's sandbox: this is the tracker of the run executing this code.
-let activeTracker: ProgressTracker | undefined;
-
-/** The tracker this run created, if any: what a failure outside the run's own handling reports. */
-export function activeProgress(): ProgressTracker | undefined {
-  return activeTracker;
-}
-
 /**
  * The steps of a run as the `progress` query and the Web UI's "current details" show them. Every
  * workflow runs its steps through one tracker.
@@ -33,8 +25,6 @@ export class ProgressTracker {
     readonly app: string,
   ) {
     setHandler(progressQuery, () => this.snapshot());
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the run's one tracker, for failOnBug's report
-    activeTracker = this;
   }
 
   snapshot(): Progress {

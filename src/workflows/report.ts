@@ -4,7 +4,11 @@ import { isoNow } from './clock';
 import { resetStableIds, runKey } from './ids';
 import type { ProgressTracker } from './progress';
 
-type ReportFacts = Omit<RunReport, 'kind' | 'app' | 'workflowId' | 'runId' | 'startedAt' | 'finishedAt' | 'steps'>;
+/** What a workflow says about its run; the rest of the report comes from the run itself. */
+export type ReportFacts = Omit<
+  RunReport,
+  'kind' | 'app' | 'workflowId' | 'runId' | 'startedAt' | 'finishedAt' | 'steps'
+>;
 
 /** The report of a run ending now: who it is (ids, times) and its steps come from the run itself. */
 export function runReport(progress: ProgressTracker, facts: ReportFacts): RunReport {

@@ -1,95 +1,59 @@
 import {
   ActivityCancellationType,
-  ApplicationFailure,
-  type ActivityOptions,
   CancellationScope,
   isCancellation,
   patched,
-  proxyActivities,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities';
 import type { CatalogueEntry } from '../activities/catalogue';
 import { scratchDatabaseName } from '../common/backup-names';
-import {
-  ACTIVITY_HEARTBEAT_TIMEOUT,
-  endsAsUnreachable,
-  hostActivities,
-  hostActivitiesWith,
-  hostQueue,
-  outcomeOfError,
-} from './activities';
-import { appLockWorkflowId, type RestoreInput } from '../common/contracts';
-import { restoreInputSchema } from '../common/workflow-inputs';
+import type { RestoreInput } from '../common/contracts';
+import { failure } from '../common/failures';
+import { appLockWorkflowId, compactTimestamp, hostPrefix } from '../common/names';
 import type { Outcome, RunReport } from '../common/progress';
+import { restoreInputSchema } from '../common/workflow-inputs';
 import type { Manifest } from '../manifest/types';
-import { finishRun } from './backup';
-import { compactTimestamp } from '../common/names';
+import { activitiesFor, endsAsUnreachable, hostActivities, outcomeOfError } from './activities';
+import { takeAppLock, type HeldLock } from './app-lock';
 import { isoNow, workflowNow } from './clock';
 import { runHealthChecks } from './health';
 import { resetStableIds, runKey } from './ids';
 import { validInput } from './input';
-import { runReport } from './report';
+import { failureMessage } from './progress';
+import { beginRun, endRun, loadManifest } from './run';
 import { failOnBug } from './run-guard';
-import { failureMessage, ProgressTracker } from './progress';
 import { Saga } from './saga';
-import { takeAppLock, type HeldLock } from './app-lock';
 
 /** Patch id: restores that change live data take the app's lock (workflow id deploy-<app>). */
 const RESTORE_TAKES_APP_LOCK = 'restore-takes-app-lock';
-import { tagRun } from './search-attributes';
-
-const { loadManifest } = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT,
-  retry: { maximumAttempts: 3 },
-});
-
-const NON_RETRYABLE = [
-  'BackupConfig',
-  'MissingEnvironment',
-  'BadDatabaseUrl',
-  'BackupNotFound',
-  'BackupMissing',
-  'ChecksumMismatch',
-  'RestoreConflict',
-  'OffsiteConfig',
-  'OffsiteCopyMissing',
-  'DecryptionFailed',
-];
 
 /** Fetching a missing artifact from its off-site copy joined the restore after it shipped. */
 export const OFFSITE_FETCH_PATCH = 'offsite-fetch';
 
-/** `guarded` (runs since UNREACHABLE_OUTCOME): once the host proved unreachable, the later ones fail at once. */
-export function hostRestoreActivities(manifest: Manifest, guarded: boolean) {
+/** A restore's activities, on the app's (first) host, where its backups are. */
+function restoreActivities(manifest: Manifest) {
   const host = manifest.hosts[0];
-  const proxy = (options: Omit<ActivityOptions, 'taskQueue' | 'scheduleToStartTimeout'>) =>
-    guarded
-      ? hostActivitiesWith(manifest, host, options)
-      : proxyActivities<Activities>({ ...hostQueue(manifest, host), ...options });
-  const restoring = proxy({
-    startToCloseTimeout: '12h',
-    heartbeatTimeout: '10s',
-    // A cancelled restore waits until pg_restore (or the extraction) has stopped before it starts the services
-    // again; older runs went on at once and could start them while pg_restore still wrote.
-    ...(patched('restore-waits-for-cancelled-restore')
-      ? { cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED }
-      : {}),
-    retry: { maximumAttempts: 3, initialInterval: '2s', backoffCoefficient: 2, nonRetryableErrorTypes: NON_RETRYABLE },
-  });
-  const quick = proxy({
-    startToCloseTimeout: '1h',
-    heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT,
-    retry: { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, nonRetryableErrorTypes: NON_RETRYABLE },
-  });
+  // A cancelled restore waits until pg_restore (or the extraction) has stopped before it starts the services
+  // again; older runs went on at once and could start them while pg_restore still wrote.
+  const waitForCancel = patched('restore-waits-for-cancelled-restore')
+    ? { cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED }
+    : {};
   return {
-    findBackup: quick.findBackup,
-    checkBackupChecksum: quick.checkBackupChecksum,
-    recordRestore: quick.recordRestore,
-    restoreDatabaseBackup: restoring.restoreDatabaseBackup,
-    restoreFilesBackup: restoring.restoreFilesBackup,
-    fetchOffsiteCopy: restoring.fetchOffsiteCopy,
+    artifact: activitiesFor('artifact', { manifest, host }, waitForCancel),
+    catalogue: activitiesFor('catalogue', { manifest, host }),
+  };
+}
+
+/** The restore's activities one by one, as a restore drill runs them. */
+export function hostRestoreActivities(manifest: Manifest, _guarded = false) {
+  const { artifact, catalogue } = restoreActivities(manifest);
+  return {
+    findBackup: catalogue.findBackup,
+    checkBackupChecksum: catalogue.checkBackupChecksum,
+    recordRestore: catalogue.recordRestore,
+    restoreDatabaseBackup: artifact.restoreDatabaseBackup,
+    restoreFilesBackup: artifact.restoreFilesBackup,
+    fetchOffsiteCopy: artifact.fetchOffsiteCopy,
   };
 }
 
@@ -109,8 +73,8 @@ async function restoreBackup(input: RestoreInput): Promise<RunReport> {
   const info = workflowInfo();
   const stamp = compactTimestamp(resetStableIds() ? info.startTime.getTime() : workflowNow());
   const scratch = input.scratch === true;
-  const progress = new ProgressTracker('restore', input.app);
-  tagRun(input.app, 'restore');
+  const run = beginRun('restore', input.app);
+  const progress = run.progress;
   const unreachableAware = endsAsUnreachable();
 
   let manifest: Manifest | undefined;
@@ -122,7 +86,7 @@ async function restoreBackup(input: RestoreInput): Promise<RunReport> {
   const saga = new Saga();
   let lock: HeldLock | undefined;
   try {
-    manifest = await progress.run('load manifest', () => loadManifest(input.app));
+    manifest = await loadManifest(run);
     // A restore that changes live data holds the app's lock, as a deploy does: never both at once.
     if (!scratch && patched(RESTORE_TAKES_APP_LOCK))
       lock = await progress.run(
@@ -130,28 +94,28 @@ async function restoreBackup(input: RestoreInput): Promise<RunReport> {
         () => takeAppLock(input.app, info.workflowId, `restore ${input.backup}`),
         () => `holding ${appLockWorkflowId(input.app)}`,
       );
-    const host = hostRestoreActivities(manifest, unreachableAware);
+    const host = restoreActivities(manifest);
     const found = await progress.run(
       'find backup',
-      () => host.findBackup({ manifest: manifest as Manifest, backup: input.backup }),
+      () => host.catalogue.findBackup({ manifest: manifest as Manifest, backup: input.backup }),
       (e) => `${e.id} (${e.target}, ${e.logicalDate})`,
     );
     entry = found;
     if (found.offsite && patched(OFFSITE_FETCH_PATCH))
       await progress.run(
         'fetch from off-site copy',
-        () => host.fetchOffsiteCopy({ manifest: manifest as Manifest, entry: found }),
+        () => host.artifact.fetchOffsiteCopy({ manifest: manifest as Manifest, entry: found }),
         (r) => r.detail,
       );
     await progress.run(
       'verify checksum',
-      () => host.checkBackupChecksum({ entry: found }),
+      () => host.catalogue.checkBackupChecksum({ entry: found }),
       (r) => `sha256 ${r.sha256.slice(0, 12)}… as catalogued`,
     );
     if (!scratch && !found.verified)
-      throw ApplicationFailure.nonRetryable(
-        `backup ${found.id} did not pass verification (${found.verification ?? 'no details'}); restore it with --scratch to look at it, or pick a verified backup`,
+      throw failure(
         'BackupUnverified',
+        `backup ${found.id} did not pass verification (${found.verification ?? 'no details'}); restore it with --scratch to look at it, or pick a verified backup`,
       );
 
     // Services run on every host of the app; the data lives on the first one.
@@ -160,11 +124,11 @@ async function restoreBackup(input: RestoreInput): Promise<RunReport> {
       for (const hostName of [...manifest.hosts].reverse()) {
         const acts = hostActivities(manifest, hostName);
         await progress.run(
-          `${prefixOf(manifest, hostName)}stop services`,
+          `${hostPrefix(manifest, hostName)}stop services`,
           () => acts.stopServices({ manifest: manifest as Manifest }),
           (m) => m.join('; '),
         );
-        saga.add(`${prefixOf(manifest, hostName)}start services again`, async () => {
+        saga.add(`${hostPrefix(manifest, hostName)}start services again`, async () => {
           await acts.startServices({ manifest: manifest as Manifest });
         });
       }
@@ -174,14 +138,15 @@ async function restoreBackup(input: RestoreInput): Promise<RunReport> {
       const scratchDatabase = scratch ? scratchDatabaseName(manifest.app, 'restore', stamp) : undefined;
       const result = await progress.run(
         scratch ? 'restore into a scratch database' : 'restore database',
-        () => host.restoreDatabaseBackup({ manifest: manifest as Manifest, entry: found, scratchDatabase, stamp }),
+        () =>
+          host.artifact.restoreDatabaseBackup({ manifest: manifest as Manifest, entry: found, scratchDatabase, stamp }),
         (r) => `restored into database ${r.restoredTo}`,
       );
       restoredTo = [result.restoredTo];
     } else {
       const result = await progress.run(
         scratch ? 'restore into a scratch folder' : 'restore files',
-        () => host.restoreFilesBackup({ manifest: manifest as Manifest, entry: found, stamp, scratch }),
+        () => host.artifact.restoreFilesBackup({ manifest: manifest as Manifest, entry: found, stamp, scratch }),
         (r) =>
           `restored ${r.restoredTo.join(', ')}${r.replaced.length > 0 ? `; previous kept as ${r.replaced.join(', ')}` : ''}`,
       );
@@ -192,7 +157,7 @@ async function restoreBackup(input: RestoreInput): Promise<RunReport> {
     if (stopStart) {
       for (const hostName of manifest.hosts) {
         const acts = hostActivities(manifest, hostName);
-        const prefix = prefixOf(manifest, hostName);
+        const prefix = hostPrefix(manifest, hostName);
         const offsets = await acts.captureLogOffsets({ manifest });
         await progress.run(
           `${prefix}start services`,
@@ -235,31 +200,24 @@ async function restoreBackup(input: RestoreInput): Promise<RunReport> {
       ...(error ? { error } : {}),
       finishedAt: isoNow(),
     };
-    const host = hostRestoreActivities(manifest, unreachableAware);
+    const host = restoreActivities(manifest);
     await CancellationScope.nonCancellable(() =>
-      progress.run('record', () => host.recordRestore({ manifest: manifest as Manifest, record })),
+      progress.run('record', () => host.catalogue.recordRestore({ manifest: manifest as Manifest, record })),
     ).catch(() => undefined);
   }
   if (lock) await CancellationScope.nonCancellable(() => lock.release());
-  const report: RunReport = runReport(progress, {
-    outcome,
-    summary,
-    ...(error ? { error } : {}),
-    details: { backup: entry?.id ?? input.backup, target: entry?.target, scratch, restoredTo, replaced },
-  });
-  progress.state = outcome;
-  await finishRun(report, manifest);
-  if (cancelled) throw cancelled;
-  if (error)
-    throw ApplicationFailure.create({
-      message: summary,
-      type: outcome === 'unreachable' ? 'RestoreUnreachable' : 'RestoreFailed',
-      nonRetryable: true,
-      details: [report],
-    });
-  return report;
-}
-
-function prefixOf(manifest: Manifest, host: string): string {
-  return manifest.hosts.length > 1 ? `${host}: ` : '';
+  return endRun(
+    run,
+    {
+      outcome,
+      summary,
+      ...(error ? { error } : {}),
+      details: { backup: entry?.id ?? input.backup, target: entry?.target, scratch, restoredTo, replaced },
+    },
+    {
+      cancellation: cancelled,
+      // A host without a worker is also a failure to whoever listens for `restore.failed` or `failed`.
+      ...(outcome === 'unreachable' ? { events: ['restore.unreachable', 'restore.failed'] } : {}),
+    },
+  );
 }

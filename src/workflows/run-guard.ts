@@ -1,23 +1,16 @@
 import {
-  ApplicationFailure,
   CancellationScope,
   isCancellation,
   log,
   setWorkflowOptions,
   TemporalFailure,
-  upsertMemo,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { VersioningBehavior } from '@temporalio/common';
 import type { RunKind, RunReport } from '../common/progress';
 import { orchestration } from './activities';
-import { finish } from './deploy';
-import { activeProgress, failureMessage, ProgressTracker } from './progress';
-import { runReport } from './report';
-import { tagOutcome } from './search-attributes';
-
-/** The failure type of a run ended by an unexpected error in Runbook's own workflow code. */
-export const WORKFLOW_BUG = 'WorkflowBug';
+import { failureMessage } from './progress';
+import { currentRun, endRun } from './run';
 
 /**
  * Registers workflows so that any error their code throws fails the run. By default the SDK fails only the
@@ -43,10 +36,10 @@ export function failRunsOnErrors(
 
 /**
  * Runs a workflow's body; an unexpected error (a bug, not a failure the run handles) ends the run as failed
- * with what every failed run gets: a report with the steps so far, an error log line, the deploy log and
- * audit record, the alert of the manifest's channels, the Outcome search attribute.
+ * through `endRun`, with what every failed run gets: a report with the steps so far, an error log line, the
+ * deploy log and audit record, the alert of the manifest's channels, the Outcome search attribute.
  */
-export async function failOnBug<T>(kind: RunKind, app: string, body: () => Promise<T>): Promise<T> {
+export async function failOnBug(kind: RunKind, app: string, body: () => Promise<RunReport>): Promise<RunReport> {
   try {
     return await body();
   } catch (error) {
@@ -58,27 +51,17 @@ export async function failOnBug<T>(kind: RunKind, app: string, body: () => Promi
       error: message,
       stack: error instanceof Error ? error.stack : undefined,
     });
-    const progress = activeProgress() ?? new ProgressTracker(kind, app);
-    progress.state = 'failed';
-    const report: RunReport = runReport(progress, {
-      outcome: 'failed',
-      summary: `${kind} of ${app} FAILED: unexpected error in Runbook's workflow code (${message}); check what the steps left, and report this bug with the run's link`,
-      error: message,
-    });
-    await CancellationScope.nonCancellable(async () => {
-      const manifest = await orchestration.loadManifest(app).catch(() => undefined);
-      if (manifest) return finish(manifest, report);
-      tagOutcome('failed');
-      upsertMemo({ summary: report.summary });
-      await orchestration
-        .recordRunInDatabase(report)
-        .catch((e) => log.warn('run record not written', { error: failureMessage(e) }));
-    });
-    throw ApplicationFailure.create({
-      message: report.summary,
-      type: WORKFLOW_BUG,
-      nonRetryable: true,
-      details: [report],
-    });
+    const run = currentRun(kind, app);
+    run.progress.state = 'failed';
+    run.manifest = await CancellationScope.nonCancellable(() => orchestration.loadManifest(app)).catch(() => undefined);
+    return endRun(
+      run,
+      {
+        outcome: 'failed',
+        summary: `${kind} of ${app} FAILED: unexpected error in Runbook's workflow code (${message}); check what the steps left, and report this bug with the run's link`,
+        error: message,
+      },
+      { failureType: 'WorkflowBug' },
+    );
   }
 }

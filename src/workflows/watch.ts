@@ -1,5 +1,4 @@
 import {
-  ApplicationFailure,
   continueAsNew,
   defineQuery,
   log,
@@ -9,15 +8,17 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { failure } from '../common/failures';
 import type { TargetFreshness } from '../activities/backup-health';
 import type { ScheduleReview, SlotObservation } from '../client/schedule-outcomes';
-import { watchWorkflowId } from '../common/contracts';
+import { watchWorkflowId } from '../common/names';
 import { parseDuration } from '../common/duration';
 import { parseInput, watchInputSchema } from '../common/workflow-inputs';
 import type { RunReport } from '../common/progress';
 import { fixFor, localSlot, type SlotOutcome } from '../common/schedule-slots';
 import type { Manifest } from '../manifest/types';
-import { ACTIVITY_HEARTBEAT_TIMEOUT, hostQueue } from './activities';
+import { ACTIVITY_HEARTBEAT_TIMEOUT } from '../common/activity-options';
+import { hostQueue } from './activities';
 import { isoNow } from './clock';
 import { notifyQuietly } from './notify';
 import { failureMessage } from './progress';
@@ -101,8 +102,7 @@ export async function watch(raw: WatchInput): Promise<never> {
 }
 
 function checkInput(input: WatchInput): { every: number; looksPerRun: number } {
-  const bad = (field: string, message: string) =>
-    ApplicationFailure.nonRetryable(`watch input: ${field}: ${message}`, 'BadInput');
+  const bad = (field: string, message: string) => failure('BadInput', `watch input: ${field}: ${message}`);
   if (!input || typeof input.app !== 'string' || !/^[a-z0-9][a-z0-9-]*$/.test(input.app))
     throw bad('app', 'expected an app name such as orquetask ({"app": "orquetask"})');
   if (workflowInfo().workflowId !== watchWorkflowId(input.app))

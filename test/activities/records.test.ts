@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { activityConfigFromEnv } from '../../src/activities';
-import { appPaths } from '../../src/activities/paths';
+import { appPaths } from '../../src/common/names';
 import { readDeployLogFile, recordActivities } from '../../src/activities/records';
 import { parseManifest } from '../../src/manifest/load';
 import type { Manifest } from '../../src/manifest/types';

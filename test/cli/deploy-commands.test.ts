@@ -1,7 +1,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { appLockWorkflowId } from '../../src/common/contracts';
+import { appLockWorkflowId } from '../../src/common/names';
 import type { RunReport } from '../../src/common/progress';
 import { freePort } from '../../src/devserver/ports';
 import { runCli } from '../support/cli';

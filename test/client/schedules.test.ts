@@ -9,12 +9,12 @@ import {
   desiredSchedule,
   listSchedules,
   pauseSchedule,
-  scheduleId,
   scheduleSpecHash,
   startOfDayInZone,
   triggerSchedule,
   unpauseSchedule,
 } from '../../src/client/schedules';
+import { scheduleId } from '../../src/common/names';
 import type { RunReport } from '../../src/common/progress';
 import type { Manifest, Schedule } from '../../src/manifest/types';
 import {

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { DeployInputError, planDeploy } from '../../src/common/deploy-plan';
+import { DeployInputError, planDeploy, undoLabel } from '../../src/common/deploy-plan';
 import { isRefAllowed } from '../../src/common/refs';
 import { loadManifestFile } from '../../src/manifest/load';
 import type { Manifest } from '../../src/manifest/types';
@@ -53,7 +53,7 @@ describe('the deploy plan', () => {
     expect(plan.hosts[0].steps.map((s) => s.name)).toContain('seed: provision tenant');
   });
 
-  it('Almareia in place: archive, stop, copy, install, start, health — in the guide’s order', () => {
+  it('Almareia in place: archive, stop, copy, install, start, health — in the guide’s order; then old snapshots pruned', () => {
     const plan = planDeploy(example('almareia'), { app: 'almareia', ref: '2026-02-06' });
     expect(plan.hosts[0].steps.map((s) => s.name)).toEqual([
       'preflight: required environment',
@@ -71,8 +71,11 @@ describe('the deploy plan', () => {
       'bake: watch for 15m',
     ]);
     expect(plan.compensations).toEqual([
-      'restore archive of /srv/almareia (failed tree kept as _failed_<timestamp>)',
+      'restore archive of /srv/almareia',
       'start previous services and check health',
+    ]);
+    expect(plan.finish.map((h) => h.steps.map((s) => [s.action, s.name]))).toEqual([
+      [['prune-in-place', 'prune old snapshots']],
     ]);
   });
 
@@ -86,6 +89,75 @@ describe('the deploy plan', () => {
       'restore database snapshot (if-migrated)',
       'start previous services and check health',
     ]);
+  });
+
+  it("names each step's option group and the undos it registers; the saga takes exactly those", () => {
+    const plan = planDeploy(example('orquetask'), { app: 'orquetask', ref: 'main' }, 'r1');
+    const steps = plan.hosts[0].steps;
+    const byAction = (action: string) => steps.filter((s) => s.action === action);
+    expect(byAction('snapshot-database')).toEqual([
+      expect.objectContaining({ group: 'database', undo: ['start-previous', 'restore-database'] }),
+    ]);
+    expect(byAction('stop-services')).toEqual([expect.objectContaining({ group: 'host', undo: ['switch-back'] })]);
+    expect(byAction('prepare-release')).toEqual([expect.objectContaining({ group: 'release', undo: [] })]);
+    expect(byAction('run-step').every((s) => s.group === 'step')).toBe(true);
+    expect(byAction('health-check').every((s) => s.group === 'health')).toBe(true);
+    // Undone in the reverse of registration: the compensations are the steps' undos, last first.
+    expect(steps.flatMap((s) => s.undo.map((u) => undoLabel(u, example('orquetask'), 'web'))).reverse()).toEqual(
+      plan.compensations,
+    );
+  });
+
+  it('marks the release good and prunes old releases on every host once all are healthy, and says so', () => {
+    const manifest = { ...example('orquetask'), hosts: ['web-1', 'web-2'] };
+    const plan = planDeploy(manifest, { app: 'orquetask', ref: 'main' }, 'r1');
+    expect(plan.finish.map((h) => [h.host, h.steps.map((s) => [s.action, s.name])])).toEqual([
+      [
+        'web-1',
+        [
+          ['mark-release-good', 'web-1: mark release r1 good'],
+          ['prune-releases', 'web-1: prune old releases'],
+        ],
+      ],
+      [
+        'web-2',
+        [
+          ['mark-release-good', 'web-2: mark release r1 good'],
+          ['prune-releases', 'web-2: prune old releases'],
+        ],
+      ],
+    ]);
+    // Hosts are undone in reverse order, each ending with its previous version started and checked.
+    expect(plan.compensations).toEqual([
+      'web-2: stop services and switch back to the previous release',
+      'web-2: restore database snapshot (if-migrated)',
+      'web-2: start previous services and check health',
+      'web-1: stop services and switch back to the previous release',
+      'web-1: restore database snapshot (if-migrated)',
+      'web-1: start previous services and check health',
+    ]);
+  });
+
+  it('in place with a database snapshot: the database is restored before the archive, as the saga runs them', () => {
+    const almareia = example('almareia');
+    const manifest: Manifest = {
+      ...almareia,
+      steps: { ...almareia.steps, migrate: [{ run: ['flask', 'db', 'upgrade'] }] },
+      snapshot: { ...almareia.snapshot, database: { urlEnv: 'DATABASE_URL' } },
+      rollback: { ...almareia.rollback, database: 'always' },
+    } as Manifest;
+    expect(planDeploy(manifest, { app: 'almareia', ref: 'v2' }).compensations).toEqual([
+      'restore database snapshot (always)',
+      'restore archive of /srv/almareia',
+      'start previous services and check health',
+    ]);
+  });
+
+  it('reads an undo with the release a running deploy goes back to', () => {
+    const orquetask = example('orquetask');
+    expect(undoLabel('switch-back', orquetask, 'web')).toBe('stop services and switch back to the previous release');
+    expect(undoLabel('switch-back', orquetask, 'web', { previous: 'r0' })).toBe('stop services and switch back to r0');
+    expect(undoLabel('switch-back', orquetask, 'web', {})).toBe('stop services and switch back to nothing');
   });
 
   it('Flowlog: the --fake step runs only when its params are given; the gate can stand before migrate', () => {
@@ -153,7 +225,13 @@ describe('the deploy plan', () => {
 
     const baked = { ...almareia, onFailure: 'ask' as const, decisionTimeout: '30m' };
     const plan = planDeploy(baked, { app: 'almareia', ref: 'v2' });
-    expect(plan.hosts[0].steps.at(-1)).toEqual({ phase: 'health', action: 'bake', name: 'bake: watch for 15m' });
+    expect(plan.hosts[0].steps.at(-1)).toEqual({
+      phase: 'health',
+      action: 'bake',
+      name: 'bake: watch for 15m',
+      group: 'bake',
+      undo: [],
+    });
     expect(plan.onFailure).toEqual({ policy: 'ask', decisionTimeout: '30m' });
     expect(planDeploy(baked, { app: 'almareia', ref: 'v2', onFailure: 'rollback' }).onFailure).toEqual({
       policy: 'rollback',

@@ -1,8 +1,5 @@
 import {
-  addDays,
-  datesBetween,
   defaultJobDate,
-  isIsoDate,
   jobActivityPolicy,
   MAX_JOB_DATES,
   resolveDates,
@@ -13,15 +10,6 @@ import {
 const processor = { name: 'daily-processor', modes: ['manual', 'auto'], defaultMode: 'auto' };
 
 describe('job plan: dates', () => {
-  it('reads calendar dates and steps over month, year and leap days', () => {
-    expect(isIsoDate('2024-02-29')).toBe(true);
-    expect(isIsoDate('2025-02-29')).toBe(false);
-    expect(isIsoDate('2025-12-1')).toBe(false);
-    expect(addDays('2025-12-31', 1)).toBe('2026-01-01');
-    expect(addDays('2024-03-01', -1)).toBe('2024-02-29');
-    expect(datesBetween('2025-12-30', '2026-01-02')).toEqual(['2025-12-30', '2025-12-31', '2026-01-01', '2026-01-02']);
-  });
-
   it('uses one date, an inclusive range, or the default date', () => {
     expect(resolveDates({ date: '2025-12-01' }, '2026-01-08')).toEqual(['2025-12-01']);
     expect(resolveDates({ from: '2025-12-01', to: '2025-12-03' }, '2026-01-08')).toEqual([

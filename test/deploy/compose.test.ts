@@ -1,12 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import {
-  DEFAULT_NAMESPACE,
-  DEFAULT_TEMPORAL_ADDRESS,
-  ORCHESTRATION_TASK_QUEUE,
-  SEARCH_ATTRIBUTES,
-} from '../../src/common/constants';
+import { DEFAULT_NAMESPACE, DEFAULT_TEMPORAL_ADDRESS, ORCHESTRATION_TASK_QUEUE } from '../../src/common/constants';
+import { RUNBOOK_SEARCH_ATTRIBUTES } from '../../src/common/search-attributes';
 import { PORT_VARIABLES, serverEnvironment, SETUP_SCRIPTS, TEMPORAL_DB_USER } from '../support/cluster';
 import type { Pki } from '../support/tls';
 
@@ -55,7 +51,7 @@ describe('docker-compose.temporal.yml', () => {
 
   it('registers exactly the search attributes the workflows set', () => {
     const declared = services['temporal-setup'].environment?.RUNBOOK_SEARCH_ATTRIBUTES.split(' ').sort();
-    expect(declared).toEqual(Object.values(SEARCH_ATTRIBUTES).sort());
+    expect(declared).toEqual(RUNBOOK_SEARCH_ATTRIBUTES.map((key) => key.name).sort());
     const script = readFileSync(path.join(ROOT, 'deploy', 'temporal', 'setup-namespace.sh'), 'utf8');
     expect(script).toContain('search-attribute create');
   });

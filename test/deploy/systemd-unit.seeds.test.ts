@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { pidsListeningOn } from '../../src/activities/services/ports';
-import { appLockWorkflowId } from '../../src/common/contracts';
+import { appLockWorkflowId } from '../../src/common/names';
 import type { Progress } from '../../src/common/progress';
 import { freePort } from '../../src/devserver/ports';
 import { demoManifest, servingVersion, stageDemoApp } from '../../src/devserver/demo-app';

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { chromium, type BrowserContext } from 'playwright-core';
-import { appLockWorkflowId } from '../../src/common/contracts';
+import { appLockWorkflowId } from '../../src/common/names';
 import { startDevServer, type DevServer } from '../../src/devserver/dev-server';
 import { freePort } from '../../src/devserver/ports';
 import { CLI, runCli } from '../support/cli';

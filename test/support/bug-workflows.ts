@@ -3,18 +3,15 @@
  * TypeError fails the run at once instead of retrying its task forever: `deploy` through failOnBug (the
  * report, deploy log line, record and alert every failed run gets), `bare` without it.
  */
-import { described, orchestration } from '../../src/workflows/activities';
-import { ProgressTracker } from '../../src/workflows/progress';
+import type { RunReport } from '../../src/common/progress';
+import { beginRun, loadManifest } from '../../src/workflows/run';
 import { failOnBug, failRunsOnErrors } from '../../src/workflows/run-guard';
 
-export async function deploy(input: { app: string }): Promise<number> {
+export async function deploy(input: { app: string }): Promise<RunReport> {
   return failOnBug('deploy', input.app, async () => {
-    const progress = new ProgressTracker('deploy', input.app);
-    const manifest = await progress.run('load manifest', () =>
-      described(orchestration.loadManifest, 'load manifest', input.app),
-    );
-    const missing = (manifest as unknown as { nothing?: { here: number } }).nothing;
-    return (missing as { here: number }).here;
+    const manifest = await loadManifest(beginRun('deploy', input.app));
+    const missing = (manifest as unknown as { nothing?: { report: RunReport } }).nothing;
+    return (missing as { report: RunReport }).report;
   });
 }
 

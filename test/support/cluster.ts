@@ -3,7 +3,7 @@ import { createWriteStream, mkdirSync, mkdtempSync, readFileSync } from 'node:fs
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { SEARCH_ATTRIBUTES } from '../../src/common/constants';
+import { RUNBOOK_SEARCH_ATTRIBUTES } from '../../src/common/search-attributes';
 import { resolveTemporalCli } from '../../src/devserver/temporal-cli';
 import { sql, startPostgres, stopChild, stopPostgres, type PostgresInstance } from './postgres';
 import { createPki, SERVER_NAME, tlsEnv, type Pki } from './tls';
@@ -168,7 +168,7 @@ export async function startCluster(namespace = 'default'): Promise<Cluster> {
         ...base,
         PATH: `${path.dirname(cli.path)}${path.delimiter}${base.PATH}`,
         ...clientEnv,
-        RUNBOOK_SEARCH_ATTRIBUTES: Object.values(SEARCH_ATTRIBUTES).join(' '),
+        RUNBOOK_SEARCH_ATTRIBUTES: RUNBOOK_SEARCH_ATTRIBUTES.map((key) => key.name).join(' '),
       },
       log,
       240_000,

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import type { WorkflowHandle } from '@temporalio/client';
-import { appLockWorkflowId } from '../../src/common/contracts';
+import { appLockWorkflowId } from '../../src/common/names';
 import type { Progress, RunReport } from '../../src/common/progress';
 import { createAppFixture, type AppFixture } from './demo-app';
 import { waitFor } from './postgres';

@@ -1,5 +1,5 @@
 import { applySchedules, deleteSchedule, listSchedules } from '../../src/client/schedules';
-import { watchWorkflowId } from '../../src/common/contracts';
+import { watchWorkflowId } from '../../src/common/names';
 import { freePort } from '../../src/devserver/ports';
 import { createBackupApp, loadAppManifest, type BackupApp } from '../support/backup-app';
 import { runCli } from '../support/cli';

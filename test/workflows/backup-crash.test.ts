@@ -3,7 +3,7 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
 import { isAlive } from '../../src/activities/containment';
-import { backupWorkflowId } from '../../src/common/contracts';
+import { backupWorkflowId } from '../../src/common/names';
 import type { RunReport } from '../../src/common/progress';
 import { createBackupApp, readCatalogueFile, type BackupApp } from '../support/backup-app';
 import { stopChild, waitFor } from '../support/postgres';

@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import { decryptStream, generateKeyPair } from '../../src/activities/offsite/age';
 import type { CatalogueEntry } from '../../src/activities/catalogue';
 import { sha256File } from '../../src/activities/archive';
-import { backupWorkflowId, restoreWorkflowId } from '../../src/common/contracts';
+import { backupWorkflowId, restoreWorkflowId } from '../../src/common/names';
 import type { RunReport } from '../../src/common/progress';
 import {
   createBackupApp,

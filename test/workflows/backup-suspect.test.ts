@@ -1,5 +1,5 @@
 import { existsSync, rmSync } from 'node:fs';
-import { backupWorkflowId } from '../../src/common/contracts';
+import { backupWorkflowId } from '../../src/common/names';
 import type { RunReport } from '../../src/common/progress';
 import { createBackupApp, readCatalogueFile, type BackupApp } from '../support/backup-app';
 import { runCli } from '../support/cli';

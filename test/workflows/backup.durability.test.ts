@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import path from 'node:path';
 import { activityConfigFromEnv } from '../../src/activities';
 import { backupActivities } from '../../src/activities/backup';
-import { backupWorkflowId, restoreWorkflowId } from '../../src/common/contracts';
+import { backupWorkflowId, restoreWorkflowId } from '../../src/common/names';
 import { createBackupApp, loadAppManifest, readCatalogueFile, type BackupApp } from '../support/backup-app';
 import { startHttpRecorder, type HttpRecorder } from '../support/http-recorder';
 import { runKillMatrix, type Scenario, type ScenarioRun } from '../support/kill-matrix';

@@ -6,7 +6,7 @@ import { Client } from 'pg';
 import { ApplicationFailure } from '@temporalio/common';
 import { sha256Path } from '../../src/activities/checksum';
 import type { CatalogueEntry } from '../../src/activities/catalogue';
-import { appLockWorkflowId, backupWorkflowId, restoreWorkflowId } from '../../src/common/contracts';
+import { appLockWorkflowId, backupWorkflowId, restoreWorkflowId } from '../../src/common/names';
 import type { Progress, RunReport } from '../../src/common/progress';
 import { activityConfigFromEnv } from '../../src/activities';
 import { serviceActivities } from '../../src/activities/services';

@@ -1,5 +1,5 @@
 import { ApplicationFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { appLockWorkflowId } from '../../src/common/contracts';
+import { appLockWorkflowId } from '../../src/common/names';
 import { createAppFixture, type AppFixture } from '../support/demo-app';
 import { connectClient, startTestWorker, uniqueName, type TestWorker } from '../support/temporal';
 

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { appLockWorkflowId } from '../../src/common/contracts';
+import { appLockWorkflowId } from '../../src/common/names';
 import type { Progress } from '../../src/common/progress';
 import type { DemoBehavior } from '../../src/devserver/demo-app';
 import { runCli } from '../support/cli';

@@ -1,4 +1,4 @@
-import { appLockWorkflowId } from '../../src/common/contracts';
+import { appLockWorkflowId } from '../../src/common/names';
 import { pidsListeningOn } from '../../src/activities/services/ports';
 import { servingVersion } from '../../src/devserver/demo-app';
 import { hammer } from '../../src/devserver/hammer';

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
-import { appLockWorkflowId } from '../../src/common/contracts';
+import { appLockWorkflowId } from '../../src/common/names';
 import { freePort } from '../../src/devserver/ports';
 import type { Progress } from '../../src/common/progress';
 import { createAppFixture, type AppFixture } from '../support/demo-app';

@@ -1,7 +1,8 @@
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
-import { appLockWorkflowId, type DeployInput } from '../../src/common/contracts';
+import { type DeployInput } from '../../src/common/contracts';
+import { appLockWorkflowId } from '../../src/common/names';
 import type { Progress } from '../../src/common/progress';
 import { createAppFixture, type AppFixture } from '../support/demo-app';
 import { historyText } from '../support/history';

@@ -110,4 +110,48 @@ describe('lint keeps the layers apart', () => {
       ]),
     ).toEqual([expect.stringMatching(/'..\/..\/workers\/main' import is restricted.*await import/)]);
   });
+
+  it.each(['activities/example.ts', 'activities/notify/example.ts', 'manifest/example.ts'])(
+    'keeps %s free of workflows and the programs',
+    (file) => {
+      const up = file.split('/').length === 3 ? '../../' : '../';
+      const found = problems(file, [
+        `import { deploy } from '${up}workflows';`,
+        `import { buildProgram } from '${up}cli/cli';`,
+        `import { createWorkers } from '${up}workers/worker';`,
+        `import { startDevServer } from '${up}devserver/dev-server';`,
+        "import { Client } from '@temporalio/client';",
+        `import { failure } from '${up}common/failures';`,
+        'export const a = [deploy, buildProgram, createWorkers, startDevServer, Client, failure];',
+      ]);
+      expect(found).toEqual(
+        ['workflows', 'cli/cli', 'workers/worker', 'devserver/dev-server'].map((target) =>
+          expect.stringMatching(
+            new RegExp(`'${up.replace(/\./g, '\\.')}${target}' import is restricted.*never the other way`),
+          ),
+        ),
+      );
+    },
+  );
+
+  it.each(['workflows/example.ts', 'common/example.ts'])(
+    'keeps %s free of the programs even as types, and of client values',
+    (file) => {
+      const found = problems(file, [
+        "import type { Output } from '../cli/output';",
+        "import type { WorkerOptions } from '../workers/worker';",
+        "import type { DevServer } from '../devserver/dev-server';",
+        "import { UsageError } from '../client/errors';",
+        "import type { ScheduleReview } from '../client/schedule-outcomes';",
+        'export type All = [Output, WorkerOptions, DevServer, ScheduleReview];',
+        'export const e = UsageError;',
+      ]);
+      expect(found).toEqual([
+        ...['cli/output', 'workers/worker', 'devserver/dev-server'].map((target) =>
+          expect.stringMatching(new RegExp(`'\\.\\./${target}' import is restricted.*never import the programs`)),
+        ),
+        expect.stringMatching(/'\.\.\/client\/errors' import is restricted.*client types with `import type` only/),
+      ]);
+    },
+  );
 });

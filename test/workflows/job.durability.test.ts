@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { jobWorkflowId } from '../../src/common/contracts';
+import { jobWorkflowId } from '../../src/common/names';
 import { startHttpRecorder, type HttpRecorder } from '../support/http-recorder';
 import { createJobApp, type JobApp } from '../support/job-app';
 import { runKillMatrix, type Scenario, type ScenarioRun } from '../support/kill-matrix';

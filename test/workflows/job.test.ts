@@ -2,9 +2,10 @@ import path from 'node:path';
 import { ApplicationFailure, CancelledFailure, WorkflowFailedError } from '@temporalio/client';
 import { Client as PgClient } from 'pg';
 import type { RunReport } from '../../src/common/progress';
-import { runUrl } from '../../src/common/contracts';
+import { runUrl, scheduleId } from '../../src/common/names';
+import { readDeployLog } from '../../src/activities/records';
 import { isAlive } from '../../src/activities/containment';
-import { applySchedules, backfillSchedule, deleteSchedule, scheduleId } from '../../src/client/schedules';
+import { applySchedules, backfillSchedule, deleteSchedule } from '../../src/client/schedules';
 import { loadManifestFile } from '../../src/manifest/load';
 import { createJobApp, type JobApp } from '../support/job-app';
 import { createDatabase, waitFor } from '../support/postgres';
@@ -163,6 +164,16 @@ describe('job workflow on the real dev server, PostgreSQL and SMTP', () => {
     ]);
     expect(runs).toEqual([
       { kind: 'job', outcome: 'failed', summary: '2025-12-01..2025-12-03 (auto): 2 OK, 1 FAILED — failed: 2025-12-02' },
+    ]);
+    // Like every run, the job leaves its line in the app's deploy log on its host.
+    const manifest = loadManifestFile(path.join(app.manifestsDir, `${app.app}.yaml`));
+    if (!manifest.ok) throw new Error('job app manifest is invalid');
+    expect(readDeployLog(manifest.manifest).filter((line) => line.workflowId === workflowId)).toEqual([
+      expect.objectContaining({
+        kind: 'job',
+        outcome: 'failed',
+        summary: '2025-12-01..2025-12-03 (auto): 2 OK, 1 FAILED — failed: 2025-12-02',
+      }),
     ]);
 
     // One message for the run (job.summary), though it also raised job.failed.

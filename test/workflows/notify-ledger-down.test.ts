@@ -1,4 +1,4 @@
-import { appLockWorkflowId } from '../../src/common/contracts';
+import { appLockWorkflowId } from '../../src/common/names';
 import { createAppFixture, type AppFixture } from '../support/demo-app';
 import { startHttpRecorder, type HttpRecorder } from '../support/http-recorder';
 import { createDatabase, startPostgres, stopPostgres, type PostgresInstance } from '../support/postgres';

@@ -2,15 +2,17 @@ import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { WithStartWorkflowOperation, type Client, type WorkflowHandle } from '@temporalio/client';
-import { appLockWorkflowId } from '../../src/common/contracts';
+import { appLockWorkflowId, backupWorkflowId, jobWorkflowId, restoreWorkflowId } from '../../src/common/names';
 import type { Progress } from '../../src/common/progress';
+import { createBackupApp, type BackupApp } from '../support/backup-app';
 import { freePort } from '../../src/devserver/ports';
 import { startNginx } from '../../src/devserver/proxy';
 import { createAppFixture, type AppFixture } from '../support/demo-app';
+import { createJobApp, type JobApp } from '../support/job-app';
 import { waitFor } from '../support/postgres';
 import { runOutcome } from '../support/runs';
 import { resolveTemporalCli } from '../../src/devserver/temporal-cli';
-import { connectClient, startTestWorker, temporalAddress } from '../support/temporal';
+import { connectClient, startTestWorker, temporalAddress, uniqueName } from '../support/temporal';
 
 /*
  * Histories recorded from released workflow code, replayed against today's code: a change that would
@@ -157,6 +159,23 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
+    // One run lifecycle (patch one-run-lifecycle): tagged before the manifest loads.
+    name: 'deploy-one-lifecycle-succeeded',
+    type: 'deploy',
+    stage: ['v7'],
+    args: (fx) => [{ app: fx.app, ref: 'v7' }],
+  },
+  {
+    name: 'deploy-one-lifecycle-approved-by-update',
+    type: 'deploy',
+    stage: ['v8'],
+    args: (fx) => [{ app: fx.app, ref: 'v8', requireApproval: true }],
+    during: async (handle) => {
+      await atStep('approval', 'waiting')(handle);
+      await handle.executeUpdate('approve');
+    },
+  },
+  {
     name: 'deploy-ask-retried',
     type: 'deploy',
     stage: ['v7'],
@@ -285,6 +304,145 @@ async function withUpdate(
   return startWorkflowOperation.workflowHandle();
 }
 
+/** Writes a finished run's history as the Temporal CLI shows it (the proto3 JSON that historyFromJSON reads). */
+function writeHistory(name: string, workflowId: string, runId: string): void {
+  const cli = resolveTemporalCli();
+  if (cli.kind !== 'path') throw new Error('recording needs the Temporal CLI (make setup)');
+  const json = execFileSync(cli.path, [
+    'workflow',
+    'show',
+    '--address',
+    temporalAddress(),
+    '--workflow-id',
+    workflowId,
+    '--run-id',
+    runId,
+    '--output',
+    'json',
+  ]);
+  const file = path.join(FIXTURES, `${name}.json`);
+  if (existsSync(file)) throw new Error(`${file} appeared while recording; recorded histories are never overwritten`);
+  writeFileSync(file, json, { flag: 'wx' });
+}
+
+/** Runs of the other kinds: a backup and a restore of a real database, jobs of the daily processor. */
+interface RunScenario {
+  name: string;
+  type: 'backup' | 'restore' | 'job';
+  workflowId: (apps: RunApps) => string;
+  input: (apps: RunApps, client: Client) => Promise<unknown>;
+  released?: boolean;
+}
+
+interface RunApps {
+  shop: BackupApp;
+  etl: JobApp;
+}
+
+const newestBackup = async (apps: RunApps, client: Client): Promise<string> => {
+  const entries = (await client.workflow.execute('backups', {
+    taskQueue: apps.shop.app,
+    workflowId: uniqueName('replay-backups'),
+    args: [{ app: apps.shop.app }],
+  })) as Array<{ id: string }>;
+  return entries[0].id;
+};
+
+const RUN_SCENARIOS: RunScenario[] = [
+  {
+    name: 'backup-succeeded',
+    type: 'backup',
+    workflowId: ({ shop }) => backupWorkflowId(shop.app, 'db', 'replay'),
+    input: async ({ shop }) => ({ app: shop.app, target: 'db' }),
+  },
+  {
+    name: 'restore-succeeded',
+    type: 'restore',
+    workflowId: ({ shop }) => restoreWorkflowId(shop.app, 'replay'),
+    input: async (apps, client) => ({ app: apps.shop.app, backup: await newestBackup(apps, client) }),
+  },
+  {
+    // Released before one run lifecycle: tagged once planned, no deploy-log line.
+    name: 'job-succeeded',
+    released: true,
+    type: 'job',
+    workflowId: ({ etl }) => jobWorkflowId(etl.app, 'daily-processor', 'replay-ok'),
+    input: async ({ etl }) => ({ app: etl.app, job: 'daily-processor', date: '2025-12-01', mode: 'auto' }),
+  },
+  {
+    name: 'job-failed',
+    released: true,
+    type: 'job',
+    workflowId: ({ etl }) => jobWorkflowId(etl.app, 'daily-processor', 'replay-failed'),
+    input: async ({ etl }) => ({
+      app: etl.app,
+      job: 'daily-processor',
+      from: '2025-12-01',
+      to: '2025-12-02',
+      mode: 'auto',
+    }),
+  },
+  {
+    // One run lifecycle (patch one-run-lifecycle): tagged first, a deploy-log line at the end.
+    name: 'job-one-lifecycle-failed',
+    type: 'job',
+    workflowId: ({ etl }) => jobWorkflowId(etl.app, 'daily-processor', 'lifecycle'),
+    input: async ({ etl }) => ({
+      app: etl.app,
+      job: 'daily-processor',
+      from: '2025-12-01',
+      to: '2025-12-02',
+      mode: 'auto',
+    }),
+  },
+];
+
+async function recordMissingRuns(client: Client): Promise<string[]> {
+  const released = process.env.RUNBOOK_RECORD_RELEASED_BUNDLE;
+  const missing = RUN_SCENARIOS.filter((s) => !existsSync(path.join(FIXTURES, `${s.name}.json`))).filter(
+    (s) => Boolean(s.released) === Boolean(released),
+  );
+  if (missing.length === 0) return [];
+  const previousBundle = process.env.RUNBOOK_WORKFLOW_BUNDLE;
+  if (released) process.env.RUNBOOK_WORKFLOW_BUNDLE = released;
+  const shop = await createBackupApp({ prefix: 'replay-shop' });
+  const etl = createJobApp({
+    app: uniqueName('replay-etl'),
+    host: uniqueName('etl'),
+    failDates: ['2025-12-02'],
+    manifestsDir: shop.manifestsDir,
+  });
+  const apps = { shop, etl };
+  const worker = await startTestWorker({
+    taskQueue: shop.app,
+    hosts: [shop.host, etl.host],
+    activities: { manifestsDir: shop.manifestsDir, env: { ...process.env, ...shop.env } },
+  });
+  try {
+    // A verified backup to restore, whether or not the backup scenario is recorded now.
+    await client.workflow.execute('backup', {
+      taskQueue: shop.app,
+      workflowId: backupWorkflowId(shop.app, 'db', uniqueName('base')),
+      args: [{ app: shop.app, target: 'db' }],
+    });
+    for (const scenario of missing) {
+      const handle = await client.workflow.start(scenario.type, {
+        taskQueue: shop.app,
+        workflowId: scenario.workflowId(apps),
+        args: [await scenario.input(apps, client)],
+      });
+      await runOutcome(client, handle.workflowId);
+      writeHistory(scenario.name, handle.workflowId, handle.firstExecutionRunId);
+    }
+    return missing.map((s) => s.name);
+  } finally {
+    await worker.stop();
+    process.env.RUNBOOK_WORKFLOW_BUNDLE = previousBundle;
+    rmSync(shop.root, { recursive: true, force: true });
+    rmSync(etl.dir, { recursive: true, force: true });
+  }
+}
+
 async function recordMissing(client: Client): Promise<string[]> {
   const released = process.env.RUNBOOK_RECORD_RELEASED_BUNDLE;
   const missing = SCENARIOS.filter((s) => !existsSync(path.join(FIXTURES, `${s.name}.json`))).filter(
@@ -312,8 +470,6 @@ async function recordScenarios(
     hosts: [fx.host],
     activities: { manifestsDir: fx.manifestsDir },
   });
-  const cli = resolveTemporalCli();
-  if (cli.kind !== 'path') throw new Error('recording needs the Temporal CLI (make setup)');
   try {
     // A good release to go back to, so every recorded deploy has a previous version.
     fx.stage('v0');
@@ -339,24 +495,8 @@ async function recordScenarios(
       await scenario.during?.(handle, fx);
       await runOutcome(client, handle.workflowId);
       await restore?.();
-      // The Temporal CLI writes histories in the proto3 JSON form that historyFromJSON reads.
       const { runId } = await handle.describe();
-      const json = execFileSync(cli.path, [
-        'workflow',
-        'show',
-        '--address',
-        temporalAddress(),
-        '--workflow-id',
-        handle.workflowId,
-        '--run-id',
-        runId,
-        '--output',
-        'json',
-      ]);
-      const file = path.join(FIXTURES, `${scenario.name}.json`);
-      if (existsSync(file))
-        throw new Error(`${file} appeared while recording; recorded histories are never overwritten`);
-      writeFileSync(file, json, { flag: 'wx' });
+      writeHistory(scenario.name, handle.workflowId, runId);
     }
     return missing.map((s) => s.name);
   } finally {
@@ -371,7 +511,7 @@ describe('replaying recorded histories against the current workflow code', () =>
     it('records the scenarios whose history is missing, never overwriting one', async () => {
       const temporal = await connectClient();
       try {
-        const recorded = await recordMissing(temporal.client);
+        const recorded = [...(await recordMissing(temporal.client)), ...(await recordMissingRuns(temporal.client))];
         process.stdout.write(`recorded: ${recorded.join(', ') || 'nothing (all present)'}\n`);
       } finally {
         await temporal.close();
@@ -381,11 +521,11 @@ describe('replaying recorded histories against the current workflow code', () =>
 
   const files = existsSync(FIXTURES) ? readdirSync(FIXTURES).filter((f) => f.endsWith('.json')) : [];
   it('has a recorded history for every scenario', () => {
-    expect(SCENARIOS.map((s) => `${s.name}.json`).filter((f) => !files.includes(f))).toEqual([]);
+    expect([...SCENARIOS, ...RUN_SCENARIOS].map((s) => `${s.name}.json`).filter((f) => !files.includes(f))).toEqual([]);
   });
 
   it('replays every recorded history without a nondeterminism error', () => {
-    expect(files.length).toBeGreaterThanOrEqual(SCENARIOS.length);
+    expect(files.length).toBeGreaterThanOrEqual(SCENARIOS.length + RUN_SCENARIOS.length);
     // Replay runs in its own process: Jest's module registry would load a second protobufjs.
     const run = spawnSync(process.execPath, [REPLAY, FIXTURES], {
       env: { ...process.env, RUNBOOK_WORKFLOW_BUNDLE: bundle() },

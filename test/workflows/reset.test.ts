@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { appLockWorkflowId, jobWorkflowId } from '../../src/common/contracts';
+import { appLockWorkflowId, jobWorkflowId } from '../../src/common/names';
 import { resolveTemporalCli } from '../../src/devserver/temporal-cli';
 import { createAppFixture, type AppFixture } from '../support/demo-app';
 import { startHttpRecorder, type HttpRecorder } from '../support/http-recorder';

@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { appLockWorkflowId } from '../../src/common/contracts';
+import { appLockWorkflowId } from '../../src/common/names';
 import { createAppFixture, type AppFixture } from '../support/demo-app';
 import { historyText } from '../support/history';
 import { createDatabase, sql, withClient } from '../support/postgres';

@@ -1,7 +1,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ApplicationFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { appLockWorkflowId } from '../../src/common/contracts';
+import { appLockWorkflowId } from '../../src/common/names';
 import { createAppFixture, type AppFixture } from '../support/demo-app';
 import { connectClient, startTestWorker, uniqueName, type TestWorker } from '../support/temporal';
 

@@ -1,6 +1,6 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { appLockWorkflowId, backupWorkflowId, jobWorkflowId, restoreWorkflowId } from '../../src/common/contracts';
+import { appLockWorkflowId, backupWorkflowId, jobWorkflowId, restoreWorkflowId } from '../../src/common/names';
 import { createBackupApp, type BackupApp } from '../support/backup-app';
 import { createAppFixture, type AppFixture } from '../support/demo-app';
 import { startHttpRecorder, type HttpRecorder } from '../support/http-recorder';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { ParsedMail } from 'mailparser';
 import { stringify } from 'yaml';
 import { applySchedules, deleteSchedule, listSchedules } from '../../src/client/schedules';
-import { watchWorkflowId } from '../../src/common/contracts';
+import { watchWorkflowId } from '../../src/common/names';
 import { loadManifestFile } from '../../src/manifest/load';
 import type { Manifest } from '../../src/manifest/types';
 import { runCli } from '../support/cli';

@@ -1,5 +1,5 @@
 import { log } from '@temporalio/activity';
-import { runUrl } from '../../common/contracts';
+import { runUrl } from '../../common/names';
 import type { RunReport } from '../../common/progress';
 import type { ActivityConfig } from '../config';
 import { recordRunMetrics, workerMeter } from '../metrics';

@@ -2,7 +2,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readdir, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
-import { JOB_DATE_FAILED } from '../../common/job-plan';
 import type { Job, Manifest } from '../../manifest/types';
 import { jobArgv, jobEnvironment, jobTemplateMap, type JobTemplateValues } from '../commands/job';
 import { writeFileAtomic } from '../atomic-write';
@@ -10,11 +9,12 @@ import { reportProgress } from '../attempt';
 import type { ActivityConfig } from '../config';
 import { appEnvironment, commandEnvironment, requireEnv, secretHeaders, secretValues } from '../environment';
 import { manifestActivities } from '../manifest';
-import { appPaths } from '../paths';
+import { appPaths } from '../../common/names';
 import { readBody } from '../http-body';
 import { redact } from '../redact';
 import { describeFailure, runCommand } from '../shell';
 import { jobHttpRequest } from './http-request';
+import { failure } from '../../common/failures';
 
 /** One date of a job run, as the job workflow asks for it. The host re-reads the manifest itself. */
 export type JobDateRequest = Omit<JobTemplateValues, 'root'> & {
@@ -58,9 +58,9 @@ export function jobActivities(config: ActivityConfig) {
       const manifest = await loadManifest(request.app);
       const job = manifest.jobs.find((j) => j.name === request.job);
       if (!job)
-        throw ApplicationFailure.nonRetryable(
-          `the manifest of ${request.app} on this host has no job '${request.job}' (jobs: ${manifest.jobs.map((j) => j.name).join(', ') || 'none'}); deploy the manifest to the host`,
+        throw failure(
           'BadInput',
+          `the manifest of ${request.app} on this host has no job '${request.job}' (jobs: ${manifest.jobs.map((j) => j.name).join(', ') || 'none'}); deploy the manifest to the host`,
         );
       const run = runOf(Context.current().info, request.runKey);
       const marker = jobDateMarker(manifest, job, run, request.date);
@@ -99,9 +99,9 @@ async function runCommandJob(
   const argv = jobArgv(job, values);
   const cwd = jobWorkingDirectory(manifest, job);
   if (!existsSync(cwd))
-    throw ApplicationFailure.nonRetryable(
-      `the job ${job.name} runs in ${cwd}, which does not exist on this host; deploy the app or fix jobs[].cwd`,
+    throw failure(
       'BadInput',
+      `the job ${job.name} runs in ${cwd}, which does not exist on this host; deploy the app or fix jobs[].cwd`,
     );
   let result;
   try {
@@ -116,9 +116,9 @@ async function runCommandJob(
     });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT')
-      throw ApplicationFailure.nonRetryable(
-        `the job ${job.name} cannot start '${argv[0]}' in ${cwd}: no such program; fix jobs[].run or install it`,
+      throw failure(
         'BadInput',
+        `the job ${job.name} cannot start '${argv[0]}' in ${cwd}: no such program; fix jobs[].run or install it`,
       );
     throw error;
   }
@@ -135,11 +135,7 @@ async function runCommandJob(
     argv: argv.map((a) => redact(a, secrets)),
   };
   if (result.exitCode === 0) return outcome;
-  throw ApplicationFailure.create({
-    message: describeFailure(result, `${job.name} for ${values.date}`),
-    type: JOB_DATE_FAILED,
-    details: [outcome],
-  });
+  throw failure('JobDateFailed', describeFailure(result, `${job.name} for ${values.date}`), { details: [outcome] });
 }
 
 async function runHttpJob(
@@ -163,7 +159,7 @@ async function runHttpJob(
   reportProgress(() => ({ elapsedMs: Date.now() - started }));
   const label = `${job.name} for ${values.date}: ${request.method} ${redact(request.url, secrets)}`;
   const fail = (message: string, outcome: JobDateOutcome) =>
-    ApplicationFailure.create({ message: redact(message, secrets), type: JOB_DATE_FAILED, details: [outcome] });
+    failure('JobDateFailed', redact(message, secrets), { details: [outcome] });
   try {
     const response = await fetch(request.url, {
       method: request.method,

@@ -1,5 +1,5 @@
-import { ApplicationFailure, Context, log } from '@temporalio/activity';
-import { runUrl, scheduleUrl } from '../../common/contracts';
+import { Context, log } from '@temporalio/activity';
+import { runUrl, scheduleUrl } from '../../common/names';
 import { eventOf, selectedEvents } from '../../common/notify-events';
 import type { RunReport } from '../../common/progress';
 import type { Manifest, NotifyChannel } from '../../manifest/types';
@@ -21,6 +21,7 @@ import { composeMessage, type NotificationMessage } from './message';
 import { sendBySendgrid, sendgridSettings } from './sendgrid';
 import { sendBySmtp, smtpSettings } from './smtp';
 import { jsonPayload, postWebhook, slackPayload } from './webhook';
+import { failure } from '../../common/failures';
 
 export { eventOf } from '../../common/notify-events';
 
@@ -56,8 +57,6 @@ export interface NotifyResult {
   /** Where sends are recorded: postgres, redis, or none (then a retry may send twice). */
   ledger?: string;
 }
-
-export const NOTIFICATION_FAILED = 'NotificationFailed';
 
 export function notifyActivities(config: ActivityConfig) {
   return {
@@ -130,12 +129,11 @@ export function notifyActivities(config: ActivityConfig) {
       }
 
       if (failures.length > 0) {
-        throw ApplicationFailure.create({
-          message: `notification ${event} of ${report.workflowId} not delivered by ${failures.map((f) => `${f.channel} (${f.error})`).join('; ')}`,
-          type: NOTIFICATION_FAILED,
-          nonRetryable: failures.every((f) => f.permanent),
-          details: [{ delivered, failures }],
-        });
+        throw failure(
+          'NotificationFailed',
+          `notification ${event} of ${report.workflowId} not delivered by ${failures.map((f) => `${f.channel} (${f.error})`).join('; ')}`,
+          { final: failures.every((f) => f.permanent), details: [{ delivered, failures }] },
+        );
       }
       return { event, delivered, skipped: false, alreadySent, ledger: ledger.kind };
     },

@@ -78,48 +78,57 @@ function postgresLedger(url: string): SentLedger {
 const REDIS_PREFIX = 'runbook:notification:';
 // Far longer than any retry of a notification can last.
 const REDIS_TTL_SECONDS = 90 * 24 * 3600;
-const redisClients = new Map<string, Redis>();
+
+/**
+ * A connection per use: notifications are few, and an idle connection kept for later would hold the process
+ * open after its work is done (a worker's exit, the end of a test file).
+ */
+async function withRedis<T>(url: string, use: (client: Redis) => Promise<T>): Promise<T> {
+  const client = new Redis(url, { maxRetriesPerRequest: 2, connectTimeout: 5_000, lazyConnect: true });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    return await use(client);
+  } finally {
+    client.disconnect();
+  }
+}
 
 function redisLedger(url: string): SentLedger {
-  const redis = () => {
-    let client = redisClients.get(url);
-    if (!client) {
-      client = new Redis(url, { maxRetriesPerRequest: 2, connectTimeout: 5_000 });
-      client.on('error', () => undefined);
-      redisClients.set(url, client);
-    }
-    return client;
-  };
   return {
     kind: 'redis',
     async wasSent(key) {
-      return (await redis().hget(`${REDIS_PREFIX}${key}`, 'status')) === 'sent';
+      return (await withRedis(url, (redis) => redis.hget(`${REDIS_PREFIX}${key}`, 'status'))) === 'sent';
     },
     async recordSent(entry) {
       const key = `${REDIS_PREFIX}${entry.key}`;
-      await redis()
-        .multi()
-        .hset(key, {
-          status: 'sent',
-          event: entry.event,
-          channel: entry.channel,
-          messageId: entry.messageId ?? '',
-          providerId: entry.providerId ?? '',
-          sentAt: new Date().toISOString(),
-        })
-        .hincrby(key, 'attempts', 1)
-        .expire(key, REDIS_TTL_SECONDS)
-        .exec();
+      await withRedis(url, (redis) =>
+        redis
+          .multi()
+          .hset(key, {
+            status: 'sent',
+            event: entry.event,
+            channel: entry.channel,
+            messageId: entry.messageId ?? '',
+            providerId: entry.providerId ?? '',
+            sentAt: new Date().toISOString(),
+          })
+          .hincrby(key, 'attempts', 1)
+          .expire(key, REDIS_TTL_SECONDS)
+          .exec(),
+      );
     },
     async recordFailure(entry) {
       const key = `${REDIS_PREFIX}${entry.key}`;
-      await redis()
-        .multi()
-        .hsetnx(key, 'status', 'failed')
-        .hset(key, { event: entry.event, channel: entry.channel, lastError: entry.error })
-        .hincrby(key, 'attempts', 1)
-        .expire(key, REDIS_TTL_SECONDS)
-        .exec();
+      await withRedis(url, (redis) =>
+        redis
+          .multi()
+          .hsetnx(key, 'status', 'failed')
+          .hset(key, { event: entry.event, channel: entry.channel, lastError: entry.error })
+          .hincrby(key, 'attempts', 1)
+          .expire(key, REDIS_TTL_SECONDS)
+          .exec(),
+      );
     },
   };
 }

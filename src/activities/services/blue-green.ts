@@ -9,7 +9,7 @@ import { realpathSync } from 'node:fs';
 import { ApplicationFailure } from '@temporalio/activity';
 import { expandArgv } from '../../common/template';
 import { commandToArgv } from '../../manifest/argv';
-import { durationMs } from '../../manifest/duration';
+import { durationMs } from '../../common/duration';
 import type { Service } from '../../manifest/types';
 import { reportProgress, throwIfCancelled } from '../attempt';
 import { processManager, runningFrom } from './process';

@@ -1,9 +1,9 @@
 import path from 'node:path';
-import { ApplicationFailure } from '@temporalio/activity';
 import { commandToArgv } from '../../manifest/argv';
 import type { Service } from '../../manifest/types';
 import { describeFailure, runCommand } from '../shell';
 import type { ServiceContext, ServiceManager } from './types';
+import { failure } from '../../common/failures';
 
 type CommandService = Extract<Service, { type: 'command' }>;
 
@@ -34,12 +34,12 @@ async function run(
 export const commandManager: ServiceManager<CommandService> = {
   async start(service, context) {
     const { ok, message } = await run(service.start, service, context, 'start');
-    if (!ok) throw ApplicationFailure.nonRetryable(message, 'ServiceCommandFailed');
+    if (!ok) throw failure('ServiceCommandFailed', message);
     return message;
   },
   async stop(service, context) {
     const { ok, message } = await run(service.stop, service, context, 'stop');
-    if (!ok) throw ApplicationFailure.nonRetryable(message, 'ServiceCommandFailed');
+    if (!ok) throw failure('ServiceCommandFailed', message);
     return message;
   },
   async isRunning(service, context) {

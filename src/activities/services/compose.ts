@@ -1,9 +1,9 @@
 import path from 'node:path';
-import { ApplicationFailure } from '@temporalio/activity';
 import type { Service } from '../../manifest/types';
 import { composePsArgv, composeStopArgv, composeUpArgv, type ComposeTarget } from '../commands/compose';
 import { describeFailure, runCommand } from '../shell';
 import type { ServiceContext, ServiceManager } from './types';
+import { failure } from '../../common/failures';
 
 type ComposeService = Extract<Service, { type: 'compose' }>;
 
@@ -37,9 +37,9 @@ async function compose(argv: string[], service: ComposeService, context: Service
     timeoutMs: 600_000,
   });
   if (result.exitCode !== 0)
-    throw ApplicationFailure.nonRetryable(
-      `${describeFailure(result, argv.join(' '))}\ninspect with: docker compose -f ${service.file} logs --tail 50`,
+    throw failure(
       'ServiceCommandFailed',
+      `${describeFailure(result, argv.join(' '))}\ninspect with: docker compose -f ${service.file} logs --tail 50`,
     );
   return `${argv.join(' ')}: ok`;
 }

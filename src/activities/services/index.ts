@@ -1,10 +1,11 @@
-import { chmodSync, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Manifest, Service } from '../../manifest/types';
 import { reportProgress } from '../attempt';
 import type { ActivityConfig } from '../config';
+import { appPaths, liveDir } from '../../common/names';
+import { writeFileAtomic } from '../atomic-write';
 import { commandEnvironment, environmentFileText, secretValues, serviceEnvironment } from '../environment';
-import { appPaths, liveDir } from '../paths';
 import { readReleaseInfo } from '../releases';
 import { blueGreenManager, isBlueGreen } from './blue-green';
 import { commandManager } from './command';
@@ -78,11 +79,7 @@ export function writeServiceEnvironment(manifest: Manifest, env: NodeJS.ProcessE
   const values = serviceEnvironment(manifest, env);
   if (Object.keys(values).length === 0) return undefined;
   const file = serviceEnvironmentFile(manifest);
-  mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, environmentFileText(values), { mode: 0o600 });
-  chmodSync(tmp, 0o600);
-  renameSync(tmp, file);
+  writeFileAtomic(file, environmentFileText(values), 0o600);
   return file;
 }
 

@@ -1,9 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { ApplicationFailure } from '@temporalio/activity';
 import { commandToArgv } from '../../manifest/argv';
-import { durationMs } from '../../manifest/duration';
+import { durationMs } from '../../common/duration';
 import type { Service } from '../../manifest/types';
 import {
   containService,
@@ -27,10 +26,11 @@ import {
   stateFiles,
   writeStateFile,
 } from '../host-state';
-import { appPaths } from '../paths';
+import { appPaths } from '../../common/names';
 import { redact } from '../redact';
 import { pidsListeningOn } from './ports';
 import type { ServiceContext, ServiceManager } from './types';
+import { failure } from '../../common/failures';
 import { processesUsage } from './usage';
 
 type ProcessService = Extract<Service, { type: 'process' }>;
@@ -79,7 +79,8 @@ export const processManager: ServiceManager<ProcessService> = {
     });
     if (spawnError || !child.pid) {
       await killTree(contained.tree);
-      throw ApplicationFailure.nonRetryable(
+      throw failure(
+        'ServiceCommandFailed',
         `${service.name}: cannot start ${command[0]}: ${spawnError?.message}; check services[].start in the manifest`,
       );
     }
@@ -103,9 +104,9 @@ export const processManager: ServiceManager<ProcessService> = {
       await killTree(tree);
       removeStateFile(file);
       const tail = readTail(log, logStart);
-      throw ApplicationFailure.nonRetryable(
-        `${service.name} exited right after starting (status ${child.exitCode ?? 'unknown'})${tail ? `; its log says:\n${redact(tail, context.redact)}` : ''}`,
+      throw failure(
         'ServiceExited',
+        `${service.name} exited right after starting (status ${child.exitCode ?? 'unknown'})${tail ? `; its log says:\n${redact(tail, context.redact)}` : ''}`,
       );
     }
     return `${stopped.startsWith('stopped') ? `${stopped}; ` : ''}started ${service.name} (pid ${child.pid}, log ${log})`;

@@ -1,7 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ApplicationFailure } from '@temporalio/activity';
 import type { Service } from '../../manifest/types';
 import {
   daemonReloadArgv,
@@ -12,9 +11,10 @@ import {
   systemctlShowArgv,
   unitName,
 } from '../commands/systemctl';
-import { appPaths } from '../paths';
+import { appPaths } from '../../common/names';
 import { describeFailure, runCommand } from '../shell';
 import type { ServiceContext, ServiceManager } from './types';
+import { failure } from '../../common/failures';
 
 type SystemdService = Extract<Service, { type: 'systemd' }>;
 
@@ -23,9 +23,9 @@ const DROP_IN = 'runbook-environment.conf';
 async function run(argv: string[], service: SystemdService, context: ServiceContext): Promise<string> {
   const result = await runCommand({ argv, env: context.env, redact: context.redact, timeoutMs: 120_000 });
   if (result.exitCode !== 0)
-    throw ApplicationFailure.nonRetryable(
-      `${describeFailure(result, argv.join(' '))}\ncheck the unit with: journalctl -u ${service.unit} -n 50`,
+    throw failure(
       'ServiceCommandFailed',
+      `${describeFailure(result, argv.join(' '))}\ncheck the unit with: journalctl -u ${service.unit} -n 50`,
     );
   return `${argv.join(' ')}: ok`;
 }
@@ -69,8 +69,7 @@ export const systemdManager: ServiceManager<SystemdService> = {
   async observe(service, context) {
     const argv = systemctlShowArgv(service);
     const result = await runCommand({ argv, env: context.env, redact: context.redact, timeoutMs: 30_000 });
-    if (result.exitCode !== 0)
-      throw ApplicationFailure.retryable(describeFailure(result, argv.join(' ')), 'ServiceCommandFailed');
+    if (result.exitCode !== 0) throw failure('ServiceObserveFailed', describeFailure(result, argv.join(' ')));
     const unit = parseSystemctlShow(result.stdoutTail);
     const restarts = unit.NRestarts ?? '0';
     return {

@@ -1,10 +1,9 @@
-import path from 'node:path';
 import { Command } from 'commander';
-import { knownApps, manifestPath } from '../../manifest/lookup';
 import type { CatalogueEntry, DrillSummary } from '../../activities/catalogue';
 import { formatBytes } from '../../common/backup-names';
 import { WORKFLOW_TYPES } from '../../common/contracts';
-import { RunFailedError, UsageError } from '../../client/errors';
+import { RunFailedError } from '../../client/errors';
+import { loadAppManifest } from '../manifests';
 import type { Output } from '../output';
 
 /** How long the catalogue may take to come back: a worker on the app's host must be running. */
@@ -18,9 +17,8 @@ export function backupsCommand(output: Output): Command {
       'after',
       "\nExamples:\n  $ runbook backups orquetask\n  $ runbook backups orquetask --json | jq -r '.[] | select(.verified) | .id' | head -1",
     )
-    .exitOverride()
     .action(async (app: string) => {
-      checkApp(app);
+      loadAppManifest(app);
       const { WorkflowFailedError } = await import('@temporalio/client');
       const { connect } = await import('../../client/connection');
       const connected = await connect();
@@ -78,20 +76,5 @@ export function backupLine(e: CatalogueEntry): string {
     (e.suspect ? `  ⚠ SUSPECT: ${e.suspect}` : '') +
     (e.lastDrill ? `  ${drillWords(e.lastDrill)}` : '') +
     (e.verified ? '' : `  NOT VERIFIED: ${e.verification ?? ''}`)
-  );
-}
-
-function checkApp(app: string): void {
-  const dir = path.resolve(process.env.RUNBOOK_MANIFESTS ?? 'apps');
-  if (!/^[a-z0-9][a-z0-9-]*$/.test(app))
-    throw new UsageError(
-      `<app> '${app}' is not a valid app name`,
-      'app names are lowercase letters, digits and dashes',
-    );
-  if (manifestPath(dir, app)) return;
-  const known = knownApps(dir);
-  throw new UsageError(
-    `no manifest for app '${app}' in ${dir}`,
-    known.length > 0 ? `known apps: ${known.join(', ')}` : 'set RUNBOOK_MANIFESTS to your manifests folder',
   );
 }

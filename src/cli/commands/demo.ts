@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { Command } from 'commander';
 import pc from 'picocolors';
-import { appLockWorkflowId } from '../../common/contracts';
+import { appLockWorkflowId } from '../../common/names';
 import type { DemoWorkspace } from '../../devserver/demo-app';
 import { RunFailedError } from '../../client/errors';
 import type { Output } from '../output';

@@ -2,8 +2,7 @@ import path from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import type { Output } from '../output';
-import { knownApps } from '../../manifest/lookup';
-import { manifestsDir } from '../manifests';
+import { knownApps, manifestsDirFrom } from '../../manifest/lookup';
 
 export function portNumber(value: string): number {
   const port = Number(value);
@@ -41,7 +40,7 @@ export function devCommand(output: Output): Command {
       '\nExamples:\n  $ runbook dev\n  $ RUNBOOK_MANIFESTS=examples runbook dev --db .runbook-dev/temporal.db',
     )
     .action(async (options: DevOptions) => {
-      const dir = manifestsDir();
+      const dir = manifestsDirFrom();
       if (options.db) mkdirSync(path.dirname(path.resolve(options.db)), { recursive: true });
       const { startDevEnvironment, stopOnSignals } = await import('../../devserver/dev-environment');
       const environment = await startDevEnvironment({

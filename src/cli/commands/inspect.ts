@@ -1,10 +1,9 @@
 import { Command } from 'commander';
 import type { Output } from '../output';
 import { startAndFollow } from '../follow';
-import type { InspectResult } from '../../workflows/inspect';
+import type { RunResults } from '../../client/runs';
 
-export function inspectLines(result: unknown): string[] {
-  const r = result as InspectResult;
+export function inspectLines(r: RunResults['inspect']): string[] {
   return [
     `  ${r.source} → ${r.strategy} on ${r.hosts.join(', ')}`,
     `  services: ${r.services.join(', ') || 'none'}; ${r.healthChecks} health check(s)`,

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { planDeploy, type DeployPlan, type HostPlan, type PlannedStep } from '../../common/deploy-plan';
+import { hostTaskQueue } from '../../common/names';
 import type { Manifest } from '../../manifest/types';
 import { stepArgv } from '../../manifest/argv';
 import type { Output } from '../output';
@@ -19,7 +20,9 @@ export function printablePlan(manifest: Manifest, plan: DeployPlan): PrintedPlan
     hosts: plan.hosts.map((host) => ({
       ...host,
       steps: host.steps.map((step) =>
-        step.step ? { ...step, argv: stepArgv(manifest.steps[step.step.phase][step.step.index], plan.values) } : step,
+        step.action === 'run-step'
+          ? { ...step, argv: stepArgv(manifest.steps[step.step.phase][step.step.index], plan.values) }
+          : step,
       ),
     })),
   };
@@ -35,11 +38,15 @@ export function planLines(plan: PrintedPlan, manifest: Manifest, colors: Palette
     `${colors.bold(`plan: deploy ${plan.app} ${plan.ref}`)} (${plan.strategy}, ${manifest.source.type} source) ${colors.dim('— nothing was run')}`,
   ];
   for (const host of plan.hosts) {
-    lines.push(`${host.host} (task queue runbook-host-${host.host}):`);
+    lines.push(`${host.host} (task queue ${hostTaskQueue(host.host)}):`);
     host.steps.forEach((step, i) => {
       lines.push(`  ${String(i + 1).padStart(2)}. ${step.name}`);
       if (step.argv) lines.push(`      ${colors.dim('$')} ${step.argv.map(shellWord).join(' ')}`);
     });
+  }
+  for (const host of plan.finish) {
+    lines.push(`${host.host}, once every host is healthy:`);
+    host.steps.forEach((step, i) => lines.push(`  ${String(i + 1).padStart(2)}. ${step.name}`));
   }
   if (plan.onFailure.policy === 'ask')
     lines.push(

@@ -1,14 +1,12 @@
 import { Command } from 'commander';
-import type { ReleasesView } from '../../activities/releases';
 import type { Output } from '../output';
 import { terminalPalette } from '../follow';
 import { RunFailedError, UsageError } from '../../client/errors';
 import { loadAppManifest } from '../manifests';
 import type { Palette } from '../progress-view';
+import type { RunResults } from '../../client/runs';
 
-export type ReleasesResult = ReleasesView & { app: string; host: string };
-
-export function releasesLines(view: ReleasesResult, colors: Palette): string[] {
+export function releasesLines(view: RunResults['releases'], colors: Palette): string[] {
   if (view.releases.length === 0) return [`${view.app} on ${view.host}: no releases yet`];
   const lines = [`${view.app} on ${view.host}, newest first (* = current):`];
   for (const release of [...view.releases].reverse()) {
@@ -40,9 +38,9 @@ export function releasesCommand(output: Output): Command {
       try {
         const runs = new Runs(connected.client, connected.settings);
         const end = await runs.result(await runs.start('releases', { app }));
-        if (end.outcome !== 'succeeded')
+        const view = end.result;
+        if (end.outcome !== 'succeeded' || !view)
           throw new RunFailedError(`listing releases of ${app} failed: ${end.error ?? end.outcome} (${end.url})`);
-        const view = end.result as ReleasesResult;
         output.result(view, () => releasesLines(view, terminalPalette()));
       } finally {
         await connected.close();

@@ -1,11 +1,11 @@
 import os from 'node:os';
-import path from 'node:path';
 import { Command } from 'commander';
-import { watchWorkflowId } from '../../common/contracts';
+import { knownApps, manifestsDirFrom } from '../../manifest/lookup';
+import { addDays } from '../../common/dates';
+import { checkDate, loadAppManifest } from '../manifests';
+import { watchWorkflowId } from '../../common/names';
 import { backfillLine, localSlot, outcomeWords } from '../../common/schedule-slots';
 import type { ScheduleReview } from '../../client/schedule-outcomes';
-import { knownApps, listManifestFiles, manifestPath } from '../../manifest/lookup';
-import { describeProblem, loadManifestFile } from '../../manifest/load';
 import type { Manifest } from '../../manifest/types';
 import type { Connected } from '../../client/connection';
 import { UsageError } from '../../client/errors';
@@ -204,7 +204,7 @@ export function scheduleCommand(output: Output): Command {
         await onSchedule(id, async (client) => {
           const timezone = (await describeSchedule(client, id)).spec.timezone ?? 'UTC';
           const start = startOfDayInZone(from, timezone);
-          const end = new Date(startOfDayInZone(nextDay(to), timezone).getTime() - 1);
+          const end = new Date(startOfDayInZone(addDays(to, 1), timezone).getTime() - 1);
           await backfillSchedule(client, id, start, end);
           range = { start: start.toISOString(), end: end.toISOString(), timezone };
         });
@@ -227,9 +227,6 @@ export function scheduleCommand(output: Output): Command {
         output.result({ scheduleId: id, deleted: true }, () => `deleted ${id}`);
       }),
   );
-  // addCommand does not pass the program's exitOverride on: without it a usage error would exit 1, not 2.
-  for (const command of [schedule, ...schedule.commands])
-    command.exitOverride().showHelpAfterError('(run with --help for usage)');
   return schedule;
 }
 
@@ -315,41 +312,12 @@ async function onSchedule(id: string, fn: (client: Connected['client']) => Promi
   });
 }
 
-function manifestsDir(): string {
-  return path.resolve(process.env.RUNBOOK_MANIFESTS ?? 'apps');
-}
-
-function loadManifests(apps: string[]): Manifest[] {
-  const dir = manifestsDir();
-  const files =
-    apps.length > 0 ? apps.map((app) => manifestPath(dir, app) ?? unknownApp(app, dir)) : listManifestFiles(dir);
-  if (files.length === 0)
+function loadManifests(named: string[]): Manifest[] {
+  const dir = manifestsDirFrom();
+  const apps = named.length > 0 ? named : knownApps(dir);
+  if (apps.length === 0)
     throw new UsageError(`no manifests in ${dir}`, 'put <app>.yaml files there or set RUNBOOK_MANIFESTS');
-  return files.map((file) => {
-    const result = loadManifestFile(file);
-    if (!result.ok)
-      throw new UsageError(
-        `manifest ${file} is invalid`,
-        `fix it (runbook validate ${file}) and apply again`,
-        result.problems.map((p) => describeProblem(file, p)),
-      );
-    return result.manifest;
-  });
-}
-
-function unknownApp(app: string, dir: string): never {
-  const known = knownApps(dir);
-  throw new UsageError(
-    `no manifest for app '${app}' in ${dir}`,
-    known.length > 0 ? `known apps: ${known.join(', ')}` : 'set RUNBOOK_MANIFESTS to your manifests folder',
-  );
-}
-
-function checkDate(value: string, option: string): string {
-  const date = new Date(`${value}T00:00:00Z`);
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(date.getTime()) || date.toISOString().slice(0, 10) !== value)
-    throw new UsageError(`${option} '${value}' is not a date`, 'write dates as YYYY-MM-DD, e.g. 2025-01-31');
-  return value;
+  return apps.map((app) => loadAppManifest(app, dir));
 }
 
 function checkInstant(value: string, option: string): Date {
@@ -363,8 +331,4 @@ function checkInstant(value: string, option: string): Date {
       'write it as an ISO time with its zone, as alerts print it: 2025-01-31T10:00:00Z',
     );
   return instant;
-}
-
-function nextDay(date: string): string {
-  return new Date(Date.parse(`${date}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
 }

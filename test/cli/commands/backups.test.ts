@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import type { CatalogueEntry } from '../../../src/activities/catalogue';
 import { backupLine } from '../../../src/cli/commands/backups';
-import { backupWorkflowId } from '../../../src/common/contracts';
+import { backupWorkflowId } from '../../../src/common/names';
 import { createBackupApp, readCatalogueFile, type BackupApp } from '../../support/backup-app';
 import { runCli } from '../../support/cli';
 import { connectClient, startTestWorker, uniqueName, type TestWorker } from '../../support/temporal';

@@ -1,7 +1,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client, WorkflowHandleWithFirstExecutionRunId as Handle } from '@temporalio/client';
-import { appLockWorkflowId, type DeployInput, type RollbackInput } from '../../../src/common/contracts';
+import type { DeployInput, RollbackInput } from '../../../src/common/contracts';
+import { appLockWorkflowId } from '../../../src/common/names';
 import { PROJECT_ROOT, type SystemdMachine } from '../containers';
 import { runOutcome, type RunOutcome } from '../runs';
 import { uniqueName } from '../temporal';

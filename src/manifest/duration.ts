@@ -1,1 +1,0 @@
-export { DURATION_PATTERN, durationMs, parseDuration } from '../common/duration';

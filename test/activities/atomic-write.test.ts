@@ -1,0 +1,61 @@
+import {
+  lstatSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fsyncFile, writeFileAtomic } from '../../src/activities/atomic-write';
+
+describe('writing a small file atomically', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(path.join(os.tmpdir(), 'atomic-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('creates the folder, replaces the file whole and leaves no temporary behind', () => {
+    const file = path.join(dir, 'deploys', 'r1', 'steps', 'install-0.done');
+    writeFileAtomic(file, '{"exitCode":0}');
+    writeFileAtomic(file, '{"exitCode":0,"reused":false}', 0o640);
+    expect(readFileSync(file, 'utf8')).toBe('{"exitCode":0,"reused":false}');
+    expect(readdirSync(path.dirname(file))).toEqual(['install-0.done']);
+  });
+
+  it('keeps the mode it is given for a new file', () => {
+    const file = path.join(dir, 'catalogue.json');
+    writeFileAtomic(file, '{}', 0o640);
+    expect(statSync(file).mode & 0o777).toBe(0o640);
+  });
+
+  it('leaves the old content and no temporary when the write fails', () => {
+    const file = path.join(dir, 'pid.json');
+    writeFileSync(file, 'old');
+    // A folder where the file's temporary would go cannot be opened for writing: simulate with a file as parent.
+    expect(() => writeFileAtomic(path.join(file, 'child'), 'new')).toThrow();
+    expect(readFileSync(file, 'utf8')).toBe('old');
+    expect(readdirSync(dir)).toEqual(['pid.json']);
+  });
+
+  it('replaces a symlink planted at the file instead of writing through it', () => {
+    const outside = path.join(dir, 'outside.txt');
+    writeFileSync(outside, 'not yours');
+    const file = path.join(dir, 'lease.json');
+    symlinkSync(outside, file);
+    writeFileAtomic(file, '{"attempt":1}', 0o600);
+    expect(lstatSync(file).isSymbolicLink()).toBe(false);
+    expect(readFileSync(file, 'utf8')).toBe('{"attempt":1}');
+    expect(readFileSync(outside, 'utf8')).toBe('not yours');
+    expect(readdirSync(dir).sort()).toEqual(['lease.json', 'outside.txt']);
+  });
+
+  it('flushes a streamed file and refuses a missing one', async () => {
+    const file = path.join(dir, 'dump.custom');
+    writeFileSync(file, 'dump');
+    await expect(fsyncFile(file)).resolves.toBeUndefined();
+    await expect(fsyncFile(path.join(dir, 'missing'))).rejects.toThrow(/ENOENT/);
+  });
+});
