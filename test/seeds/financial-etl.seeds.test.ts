@@ -2,14 +2,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFi
 import path from 'node:path';
 import type { ParsedMail } from 'mailparser';
 import { listDump } from '../../src/activities/postgres';
-import { backupWorkflowId, jobWorkflowId, restoreWorkflowId } from '../../src/common/contracts';
-import {
-  applySchedules,
-  backfillSchedule,
-  deleteSchedule,
-  scheduleId,
-  triggerSchedule,
-} from '../../src/client/schedules';
+import { applySchedules, backfillSchedule, deleteSchedule, triggerSchedule } from '../../src/client/schedules';
+import { backupWorkflowId, jobWorkflowId, restoreWorkflowId, scheduleId } from '../../src/common/names';
 import { freePort } from '../../src/devserver/ports';
 import { parseManifest } from '../../src/manifest/load';
 import { createDatabase, queryColumn, sql, waitFor } from '../support/postgres';
@@ -80,6 +74,20 @@ describe('Financial ETL (seed 001) under a real systemd', () => {
       args: [{ app: 'financial-etl', ...input }],
     });
     return runOutcome(temporal.client, handle.workflowId);
+  };
+  /** The outcome of the schedule's `count`-th run (triggered or backfilled), once it has ended. */
+  const scheduledRun = async (id: string, count: number) => {
+    let started: { workflowId: string; firstExecutionRunId: string } | undefined;
+    await waitFor(
+      async () => {
+        const { recentActions } = (await temporal.client.schedule.getHandle(id).describe()).info;
+        if (recentActions.length < count) throw new Error(`${recentActions.length} of ${count} scheduled runs started`);
+        started = recentActions[count - 1].action.workflow;
+      },
+      60_000,
+      500,
+    );
+    return runOutcome(temporal.client, started!.workflowId, started!.firstExecutionRunId);
   };
   const startJob = (input: Record<string, unknown>) =>
     startRun('job', jobWorkflowId('financial-etl', 'daily-processor', uniqueName('run')), {
@@ -254,15 +262,19 @@ describe('Financial ETL (seed 001) under a real systemd', () => {
     expect(next[1].getTime() - next[0].getTime()).toBe(24 * 3_600_000);
 
     // run now, as the operator's "run the scheduled task" does: for today in São Paulo
-    const before = (await sessions()).length;
     await triggerSchedule(temporal.client, id);
-    await waitFor(async () => expect((await sessions()).length).toBe(before + 1), 60_000, 500);
+    const triggered = await scheduledRun(id, 1);
     const today = todayInSaoPaulo();
+    expect([triggered.report.outcome, triggered.report.error]).toEqual(['succeeded', undefined]);
+    expect(triggered.report.details).toMatchObject({ mode: 'auto', timezone: ZONE, from: today, to: today });
     expect((await sessions()).at(-1)).toBe(`auto ${today} ${today}`);
 
     // the 07:00 run of 2025-12-03 (10:00 UTC), as a missed run caught up: for that day
     await backfillSchedule(temporal.client, id, new Date('2025-12-03T09:59:00Z'), new Date('2025-12-03T10:01:00Z'));
-    await waitFor(async () => expect(await sessions()).toContain('auto 2025-12-03 2025-12-03'), 60_000, 500);
+    const caughtUp = await scheduledRun(id, 2);
+    expect([caughtUp.report.outcome, caughtUp.report.error]).toEqual(['succeeded', undefined]);
+    expect(caughtUp.report.details).toMatchObject({ logicalDate: '2025-12-03', from: '2025-12-03', to: '2025-12-03' });
+    expect((await sessions()).at(-1)).toBe('auto 2025-12-03 2025-12-03');
     expect(existsSync(path.join(root, 'shared', 'Datasets', 'divergencias_2025-12-03_2025-12-03.csv'))).toBe(true);
   });
 
