@@ -3,7 +3,8 @@ import path from 'node:path';
 import type { Manifest } from '../manifest/types';
 import { writeFileAtomic } from './atomic-write';
 import type { ActivityConfig } from './config';
-import { appEnvironment, requireEnv } from './environment';
+import { appEnvironment } from './environment';
+import { serviceUrlFromEnv } from './published';
 import { appPaths } from '../common/names';
 import { dumpDatabase, pgBinDir, presentSchemaPatterns, restoreDatabase } from './postgres';
 import { failure } from '../common/failures';
@@ -54,7 +55,7 @@ export function snapshotActivities(config: ActivityConfig) {
       const taken = takenSnapshot(manifest, deployId);
       if (taken) return { file: taken.file, bytes: statSync(taken.file).size };
       const env = appEnvironment(manifest, config.env);
-      const url = requireEnv(env, database.urlEnv, 'snapshot.database.urlEnv', manifest);
+      const url = serviceUrlFromEnv(manifest, env, database.urlEnv, 'snapshot.database.urlEnv');
       const schemas = database.schemas.length > 0 ? await presentSchemaPatterns(url, database.schemas) : [];
       if (database.schemas.length > 0 && schemas.length === 0) {
         const file = databaseSnapshotFile(manifest, deployId, 'plain');
@@ -78,7 +79,7 @@ export function snapshotActivities(config: ActivityConfig) {
       if (!taken)
         return `no snapshot was taken (${databaseSnapshotFile(manifest, request.deployId)}); nothing to restore`;
       const env = appEnvironment(manifest, config.env);
-      const url = requireEnv(env, database.urlEnv, 'snapshot.database.urlEnv', manifest);
+      const url = serviceUrlFromEnv(manifest, env, database.urlEnv, 'snapshot.database.urlEnv');
       await restoreDatabase({
         url,
         file: taken.file,
