@@ -107,10 +107,10 @@ export function bakeActivities(config: ActivityConfig) {
   };
 }
 
-/** What is wrong with one service now: gone, restarted, or over a limit. Records its peaks on the way. */
 /** The shortest window a CPU percentage is judged over. */
 const CPU_WINDOW_MS = 1000;
 
+/** What is wrong with one service now: gone, restarted, or over a limit. Records its peaks on the way. */
 function serviceProblems(
   service: Service,
   state: BakeState,
