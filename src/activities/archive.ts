@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, type Stats } from 'node:fs';
-import { lstat, mkdir, readdir, readlink, realpath, rename, rm, symlink, utimes } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readlink, rename, rm } from 'node:fs/promises';
 import { fsyncFile } from './atomic-write';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
@@ -11,6 +11,8 @@ import * as tar from 'tar';
 import * as yauzl from 'yauzl';
 import { ZipFile } from 'yazl';
 import { throwIfCancelled } from './attempt';
+import { untarArgv, unzipArgv } from './commands/files';
+import { removePartials, runTool } from './files';
 
 /*
  * Archives of folders for backups and in-place deploy snapshots. Creation writes to a temporary name and
@@ -254,22 +256,37 @@ interface ListedEntry {
 export class UnsafeArchiveError extends Error {}
 
 /**
- * Extracts an archive into `targetDir`. Every entry is checked before anything is written: an absolute
- * name, a `..` segment, a link pointing outside the target, a device, or an entry beneath a link of the
- * archive refuses the whole archive. While writing, a folder that resolves outside the target (a link
- * already there) refuses it too.
+ * Extracts an archive into `targetDir`, which must be missing or empty. Every entry is checked before anything
+ * is written: an absolute name, a `..` segment, a link pointing outside the target, a device, or an entry
+ * beneath a link of the archive refuses the whole archive. Then `tar` or `unzip` extracts it into a new folder
+ * beside the target, renamed into place only when complete (removed if anything fails), so nothing already on
+ * disk — a link in the target, a half-extracted earlier attempt — is ever written through.
  */
 export async function extractArchive(options: {
   file: string;
   format: ArchiveFormat;
   targetDir: string;
 }): Promise<{ entries: number }> {
+  const file = path.resolve(options.file);
   const targetDir = path.resolve(options.targetDir);
-  const listed = options.format === 'zip' ? await listZip(options.file) : await listTar(options.file);
+  const listed = options.format === 'zip' ? await listZip(file) : await listTar(file);
   checkEntries(listed, targetDir);
-  await mkdir(targetDir, { recursive: true });
-  if (options.format === 'zip') await extractZip(options.file, await realpath(targetDir));
-  else await tar.extract({ file: options.file, cwd: targetDir, strict: true, preservePaths: false });
+  const present = await readdir(targetDir).catch(() => [] as string[]);
+  if (present.length > 0)
+    throw new Error(`extractArchive: ${targetDir} is not empty; extract into a new folder (nothing was extracted)`);
+  throwIfCancelled();
+  await mkdir(path.dirname(targetDir), { recursive: true });
+  await removePartials(targetDir);
+  const staging = `${targetDir}.partial-${process.pid}-${randomBytes(4).toString('hex')}`;
+  await mkdir(staging);
+  try {
+    const argv = options.format === 'zip' ? unzipArgv(file, staging) : untarArgv(file, staging);
+    await runTool(argv, `extracting ${file}`, { details: () => ({ extracting: file, into: targetDir }) });
+    await rename(staging, targetDir);
+  } catch (error) {
+    await rm(staging, { recursive: true, force: true });
+    throw error;
+  }
   return { entries: listed.length };
 }
 
@@ -416,50 +433,6 @@ async function listZip(file: string): Promise<ListedEntry[]> {
     zip.close();
   }
   return entries;
-}
-
-async function extractZip(file: string, targetDir: string): Promise<void> {
-  const zip = await openZip(file);
-  let count = 0;
-  try {
-    for await (const entry of zip.eachEntry()) {
-      if (++count % 500 === 0) throwIfCancelled();
-      const name = trimSlashes(zipName(entry).replace(/\\/g, '/'));
-      if (!name) continue;
-      const destination = path.join(targetDir, name);
-      const type = zipType(entry);
-      const parent = type === 'dir' ? destination : path.dirname(destination);
-      await mkdir(parent, { recursive: true });
-      const realParent = await realpath(parent);
-      if (!isInside(realParent, targetDir))
-        throw new UnsafeArchiveError(
-          `refusing to extract '${name}': ${parent} resolves to ${realParent}, outside ${targetDir}`,
-        );
-      if (type === 'dir') continue;
-      // Never write through a link that is already there.
-      const existing = await lstat(destination).catch(() => undefined);
-      if (existing && (existing.isSymbolicLink() || type === 'symlink')) await rm(destination, { force: true });
-      const stream = await zip.openReadStreamPromise(entry);
-      if (type === 'symlink') {
-        await symlink((await readAll(stream)).toString('utf8'), destination);
-        continue;
-      }
-      let crc = 0;
-      const check = new Transform({
-        transform(chunk: Buffer, _encoding, callback) {
-          crc = crc32(chunk, crc);
-          callback(null, chunk);
-        },
-      });
-      const mode = zipMode(entry) & 0o7777 || 0o644;
-      await pipeline(stream, check, createWriteStream(destination, { mode }));
-      if (crc >>> 0 !== entry.crc32 >>> 0) throw new Error(`${file}: entry ${name} is corrupt (checksum mismatch)`);
-      const mtime = entry.getLastModDate();
-      await utimes(destination, mtime, mtime);
-    }
-  } finally {
-    zip.close();
-  }
 }
 
 // ---- helpers --------------------------------------------------------------------------------------

@@ -1,10 +1,14 @@
-import { copyFile, lstat, mkdir, readdir, readlink, rename, rm, symlink, utimes } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { reportProgress, throwIfCancelled } from './attempt';
+import { argvBatches, copyIntoArgv } from './commands/files';
+import { describeFailure, runCommand } from './shell';
 
 /*
  * Long file work done asynchronously, so the attempt's heartbeats keep flowing, and checked for cancellation
- * as it goes, so a cancelled or timed-out attempt stops before the next one acts.
+ * as it goes, so a cancelled or timed-out attempt stops before the next one acts. The bulk of it (copying
+ * file contents, extracting archives) is done by the system's own tools, run inside the attempt's
+ * containment: a file at a time from Node costs several times what `cp -a` or `tar -x` take.
  */
 
 export interface CopyTreeOptions {
@@ -16,40 +20,63 @@ export interface CopyTreeOptions {
 
 /**
  * Copies a tree: folders, files (mode and times kept) and symbolic links as they are, dangling or not
- * (looked at with lstat, never followed).
+ * (never followed). Node walks the folders (applying `skip` and `overwrite`, creating the folders); `cp`
+ * copies the files and links, a batch of names per run.
  */
 export async function copyTree(from: string, to: string, options: CopyTreeOptions = {}): Promise<number> {
+  const source = path.resolve(from);
+  const destination = path.resolve(to);
+  let entries = 0;
   let copied = 0;
-  reportProgress(() => ({ copying: from, into: to, entries: copied }));
+  const leaves: string[] = [];
+  const progress = () => ({ copying: source, into: destination, entries, copied });
+  reportProgress(progress);
   const walk = async (relative: string): Promise<void> => {
-    const source = path.join(from, relative);
-    const destination = path.join(to, relative);
-    const stats = await lstat(source);
-    await mkdir(destination, { recursive: true, mode: stats.mode & 0o7777 });
-    for (const name of (await readdir(source)).sort()) {
-      const rel = relative ? `${relative}/${name}` : name;
-      const entry = await lstat(path.join(source, name));
+    const folder = path.join(destination, relative);
+    await mkdir(folder, { recursive: true, mode: (await stat(path.join(source, relative))).mode & 0o7777 });
+    const existing = new Map((await readdir(folder, { withFileTypes: true })).map((d) => [d.name, d]));
+    const children = (await readdir(path.join(source, relative), { withFileTypes: true })).sort((a, b) =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+    );
+    for (const entry of children) {
+      const rel = relative ? `${relative}/${entry.name}` : entry.name;
       if (options.skip?.(rel, entry.isDirectory())) continue;
-      if (++copied % 500 === 0) throwIfCancelled();
-      const target = path.join(destination, name);
+      if (++entries % 500 === 0) throwIfCancelled();
       if (entry.isDirectory()) {
         await walk(rel);
         continue;
       }
-      const existing = await lstat(target).catch(() => undefined);
-      if (existing && options.overwrite === false) continue;
-      if (existing && (existing.isDirectory() || existing.isSymbolicLink() || entry.isSymbolicLink()))
-        await rm(target, { recursive: true, force: true });
-      if (entry.isSymbolicLink()) await symlink(await readlink(path.join(source, name)), target);
-      else if (entry.isFile()) {
-        await copyFile(path.join(source, name), target);
-        await utimes(target, entry.atime, entry.mtime);
-      }
-      // sockets, fifos and devices are not content to copy
+      const there = existing.get(entry.name);
+      if (there && options.overwrite === false) continue;
+      if (!entry.isFile() && !entry.isSymbolicLink()) continue; // sockets, fifos and devices are not content
+      // cp replaces a file or a link; a folder where a file or link goes is removed here.
+      if (there?.isDirectory()) await rm(path.join(folder, entry.name), { recursive: true, force: true });
+      leaves.push(rel);
     }
   };
   await walk('');
-  return copied;
+  for (const batch of argvBatches(leaves)) {
+    await runTool(copyIntoArgv(destination, batch), `copying ${source} into ${destination}`, {
+      cwd: source,
+      details: progress,
+    });
+    copied += batch.length;
+  }
+  return entries;
+}
+
+/**
+ * Runs a system tool as part of the attempt (contained, heartbeating, stopped when the attempt is cancelled);
+ * throws when it fails.
+ */
+export async function runTool(
+  argv: string[],
+  label: string,
+  options: { cwd?: string; details?: () => Record<string, unknown> } = {},
+): Promise<void> {
+  const result = await runCommand({ argv, cwd: options.cwd, heartbeatDetails: options.details });
+  throwIfCancelled();
+  if (result.exitCode !== 0) throw new Error(describeFailure(result, label));
 }
 
 /** Rename, or copy and delete across file systems. */

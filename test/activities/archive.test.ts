@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   existsSync,
@@ -25,6 +26,7 @@ import {
   verifyArchive,
   type ArchiveFormat,
 } from '../../src/activities/archive';
+import { untarArgv, unzipArgv } from '../../src/activities/commands/files';
 
 const FORMATS: ArchiveFormat[] = ['tar.gz', 'zip'];
 
@@ -274,6 +276,61 @@ describe.each(FORMATS)('%s archives', (format) => {
       ]),
     );
     await expect(extractArchive({ file: inside, format, targetDir: target })).resolves.toEqual({ entries: 3 });
+  });
+
+  it('never writes through a link of the archive: refused before extraction, and tar/unzip alone keep it inside', async () => {
+    const outside = path.join(work, 'outside');
+    mkdirSync(outside);
+    const target = path.join(work, 'target');
+    for (const link of [outside, '../outside']) {
+      const file = path.join(work, `through.${format}`);
+      writeFileSync(
+        file,
+        await craft(format, [
+          { name: 'escape', link },
+          { name: 'escape/pwned.txt', content: 'pwned' },
+        ]),
+      );
+      await expect(extractArchive({ file, format, targetDir: target })).rejects.toThrow(UnsafeArchiveError);
+      expect(readdirSync(work).sort()).toEqual(['outside', `through.${format}`]);
+
+      // The same archive given to the very command extractArchive runs, with no check before it: the tool
+      // creates such a link only after the other entries (a plain file until then), so the write through it
+      // fails inside the folder.
+      const unchecked = path.join(work, 'unchecked');
+      mkdirSync(unchecked);
+      const argv = format === 'zip' ? unzipArgv(file, unchecked) : untarArgv(file, unchecked);
+      const result = spawnSync(argv[0], argv.slice(1), { stdio: 'ignore' });
+      expect(result.status).not.toBe(0);
+      expect(readdirSync(outside)).toEqual([]);
+      rmSync(unchecked, { recursive: true });
+    }
+  });
+
+  it('extracts only into a missing or empty folder, and leaves nothing beside it when the tool fails', async () => {
+    const { root } = makeAppFolder();
+    const file = path.join(work, `app.${format}`);
+    await createArchive({ format, sources: [root], outFile: file });
+    const target = path.join(work, 'target');
+    mkdirSync(target);
+    await expect(extractArchive({ file, format, targetDir: target })).resolves.toMatchObject({});
+    await expect(extractArchive({ file, format, targetDir: target })).rejects.toThrow(/is not empty/);
+
+    // Every entry passes the check, but the tool cannot put a file beneath a file.
+    const clash = path.join(work, `clash.${format}`);
+    writeFileSync(
+      clash,
+      await craft(format, [
+        { name: 'dir', content: 'a file' },
+        { name: 'dir/file.txt', content: 'beneath it' },
+      ]),
+    );
+    const second = path.join(work, 'second');
+    await expect(extractArchive({ file: clash, format, targetDir: second })).rejects.toThrow(
+      /extracting .* exited with status/,
+    );
+    expect(existsSync(second)).toBe(false);
+    expect(readdirSync(work).filter((n) => n.startsWith('second'))).toEqual([]);
   });
 
   it('does not follow a link that already exists in the target folder', async () => {

@@ -1,0 +1,54 @@
+/** argv for the system tools that do Runbook's bulk file work: GNU cp, GNU tar and Info-ZIP unzip. */
+
+/**
+ * Copies files and links, named relative to the working directory, to the same names under `to` (whose
+ * folders exist): modes and times kept, links copied as links, whatever is at a destination removed first so
+ * nothing is ever written through a link already there.
+ */
+export function copyIntoArgv(to: string, relatives: readonly string[]): string[] {
+  return [
+    'cp',
+    '--no-dereference',
+    '--preserve=mode,timestamps',
+    '--parents',
+    '--remove-destination',
+    '--target-directory',
+    to,
+    '--',
+    ...relatives,
+  ];
+}
+
+/** Runs of `items` whose arguments add up to at most `maxBytes` each, far below the kernel's argv limit. */
+export function argvBatches(items: readonly string[], maxBytes = 128 * 1024): string[][] {
+  const batches: string[][] = [];
+  let batch: string[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const size = Buffer.byteLength(item) + 1;
+    if (batch.length > 0 && bytes + size > maxBytes) {
+      batches.push(batch);
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(item);
+    bytes += size;
+  }
+  if (batch.length > 0) batches.push(batch);
+  return batches;
+}
+
+/**
+ * Extracts a gzipped tar into `dir`. GNU tar's defaults are part of the safety: it strips a leading `/` from
+ * names and hard link targets, skips names with `..`, and creates a link that points upwards or to an
+ * absolute path only at the end, so no later entry can be written through it. `--force-local`: a name with a
+ * colon is a file, never a remote host.
+ */
+export function untarArgv(file: string, dir: string): string[] {
+  return ['tar', '--extract', '--gzip', '--force-local', '--file', file, '--directory', dir];
+}
+
+/** Extracts a zip into `dir`, replacing without asking (`-o`: nothing waits on a prompt). */
+export function unzipArgv(file: string, dir: string): string[] {
+  return ['unzip', '-q', '-o', file, '-d', dir];
+}

@@ -1,0 +1,47 @@
+import { argvBatches, copyIntoArgv, untarArgv, unzipArgv } from '../../../src/activities/commands/files';
+
+describe('file tool argv', () => {
+  it('copies named files and links under a folder: modes and times kept, links as links, nothing written through', () => {
+    expect(copyIntoArgv('/srv/app/releases/r1', ['app.py', '-odd name', 'lib/x.js'])).toEqual([
+      'cp',
+      '--no-dereference',
+      '--preserve=mode,timestamps',
+      '--parents',
+      '--remove-destination',
+      '--target-directory',
+      '/srv/app/releases/r1',
+      '--',
+      'app.py',
+      '-odd name',
+      'lib/x.js',
+    ]);
+  });
+
+  it('extracts with GNU tar (a name with a colon is a local file) and with unzip (never prompting)', () => {
+    expect(untarArgv('/b/host:1.tar.gz', '/t/x.partial-1')).toEqual([
+      'tar',
+      '--extract',
+      '--gzip',
+      '--force-local',
+      '--file',
+      '/b/host:1.tar.gz',
+      '--directory',
+      '/t/x.partial-1',
+    ]);
+    expect(unzipArgv('/b/a.zip', '/t/x.partial-1')).toEqual(['unzip', '-q', '-o', '/b/a.zip', '-d', '/t/x.partial-1']);
+  });
+
+  it('splits names into batches of bounded argv size, keeping their order', () => {
+    expect(argvBatches([], 10)).toEqual([]);
+    expect(argvBatches(['aaaa', 'bbbb', 'cc', 'dddddddddddd', 'e'], 10)).toEqual([
+      ['aaaa', 'bbbb'],
+      ['cc'],
+      ['dddddddddddd'],
+      ['e'],
+    ]);
+    const names = Array.from({ length: 30_000 }, (_, i) => `pkg-${i % 100}/src/file-${i}.js`);
+    const batches = argvBatches(names);
+    expect(batches.flat()).toEqual(names);
+    for (const batch of batches) expect(batch.reduce((n, s) => n + s.length + 1, 0)).toBeLessThanOrEqual(128 * 1024);
+  });
+});
