@@ -128,7 +128,9 @@ export async function claimName(name: string, holder: string): Promise<Claim> {
     const server = await bound(address);
     if (server)
       return {
-        release: () => new Promise<void>((resolve) => server.close(() => resolve())),
+        async release() {
+          server.close(); // frees the name at once; the callback only reports the handle closed
+        },
       };
     await new Promise((resolve) => setTimeout(resolve, CLAIM_POLL_MS));
     waitedMs += CLAIM_POLL_MS;
