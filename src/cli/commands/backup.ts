@@ -15,7 +15,7 @@ export function backupCommand(output: Output): Command {
       '\nExamples:\n  $ runbook backup flowlog\n  $ runbook backup flowlog --target database --no-wait',
     )
     .action(async (app: string, options: { target?: string; wait: boolean }) => {
-      const manifest = loadAppManifest(app);
+      const manifest = await loadAppManifest(app);
       const targets = manifest.backups?.targets.map((t) => t.name) ?? [];
       if (targets.length === 0)
         throw new UsageError(

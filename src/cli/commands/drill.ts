@@ -14,7 +14,7 @@ export function drillCommand(output: Output): Command {
     .option('--no-wait', 'return once the run has started')
     .addHelpText('after', '\nExamples:\n  $ runbook drill orquetask\n  $ runbook drill orquetask --target database')
     .action(async (app: string, options: { target?: string; wait: boolean }) => {
-      const manifest = loadAppManifest(app);
+      const manifest = await loadAppManifest(app);
       const targets = manifest.backups?.targets.map((t) => t.name) ?? [];
       if (targets.length === 0)
         throw new UsageError(
