@@ -54,6 +54,12 @@ function loadAverage() {
 class Results {
   constructor() {
     this.rows = [];
+    this.notes = [];
+  }
+
+  /** A line printed under the table and kept in the JSON (the settings a figure was measured with). */
+  note(text) {
+    this.notes.push(text);
   }
 
   /** value and baseline in `unit`; goal is a ratio (`≤ 1.1×`) when there is a baseline, else an absolute bound. */
@@ -76,6 +82,7 @@ class Results {
     const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
     const fmt = (cells) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
     console.log(['', fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...lines.map(fmt)].join('\n'));
+    for (const note of this.notes) console.log(note);
   }
 
   write(parts, startedAt, loadBefore) {
@@ -90,6 +97,7 @@ class Results {
       machine: { cpus: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
       loadAverage: { before: loadBefore, after: loadAverage() },
       rows: this.rows,
+      notes: this.notes,
     };
     const file = path.join(dir, `${startedAt.replace(/[:.]/g, '-')}.json`);
     fs.writeFileSync(file, `${JSON.stringify(document, null, 2)}\n`);

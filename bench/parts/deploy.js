@@ -7,7 +7,7 @@ const { median, elapsedMs, run, workflowMs } = require('../lib');
 const RUNS = 3;
 const EXTRA = 20;
 
-/** Deploys `app` once through Temporal; returns the workflow's own time. */
+/** Deploys `app` once through Temporal; returns the workflow's own time and where each step's time went. */
 async function deployOnce(env, app, version) {
   app.stage(version);
   const workflowId = `deploy-${app.name}`;
@@ -17,7 +17,39 @@ async function deployOnce(env, app, version) {
     args: [{ app: app.name, ref: version }],
   });
   await handle.result();
-  return workflowMs(env.client, workflowId, handle.firstExecutionRunId);
+  return {
+    ms: await workflowMs(env.client, workflowId, handle.firstExecutionRunId),
+    steps: await stepTimes(env.client, workflowId, handle.firstExecutionRunId),
+  };
+}
+
+const eventMs = (e) => Number(e.eventTime.seconds) * 1000 + Math.floor(e.eventTime.nanos / 1e6);
+
+/**
+ * Each runStep activity's time from its history: the workflow's turn (the previous activity's completion to this
+ * one's schedule: a workflow task dispatched, run and completed), the dispatch (schedule to a worker's start) and
+ * the activity itself (start to completion, as the server saw it).
+ */
+async function stepTimes(client, workflowId, runId) {
+  const { EventType } = require('@temporalio/proto').temporal.api.enums.v1;
+  const { events } = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+  const byId = new Map(events.map((e) => [Number(e.eventId), e]));
+  const steps = [];
+  let previousClose;
+  for (const e of events) {
+    if (e.eventType !== EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED) continue;
+    const { scheduledEventId, startedEventId } = e.activityTaskCompletedEventAttributes;
+    const scheduled = byId.get(Number(scheduledEventId));
+    const started = byId.get(Number(startedEventId));
+    if (scheduled.activityTaskScheduledEventAttributes.activityType.name === 'runStep' && previousClose)
+      steps.push({
+        turn: eventMs(scheduled) - eventMs(previousClose),
+        dispatch: eventMs(started) - eventMs(scheduled),
+        activity: eventMs(e) - eventMs(started),
+      });
+    previousClose = e;
+  }
+  return steps;
 }
 
 /** The same deploy by the bash script, into its own root. */
@@ -48,7 +80,7 @@ module.exports = {
   },
   async run(env, results) {
     const { zero, twenty } = env.apps;
-    const times = { zero: [], twenty: [], bash: [] };
+    const times = { zero: [], twenty: [], bash: [], steps: [] };
     const bashRoot = path.join(env.workspace.dir, 'bash', twenty.name);
     try {
       // The first deploy of each starts from nothing; the measured ones replace a running release.
@@ -56,8 +88,10 @@ module.exports = {
       await deployOnce(env, twenty, 'v0');
       await bashOnce(twenty, bashRoot, 'v0', EXTRA);
       for (let i = 1; i <= RUNS; i++) {
-        times.zero.push(await deployOnce(env, zero, `v${i}`));
-        times.twenty.push(await deployOnce(env, twenty, `v${i}`));
+        times.zero.push((await deployOnce(env, zero, `v${i}`)).ms);
+        const deploy = await deployOnce(env, twenty, `v${i}`);
+        times.twenty.push(deploy.ms);
+        times.steps.push(...deploy.steps);
         times.bash.push(await bashOnce(twenty, bashRoot, `b${i}`, EXTRA));
       }
     } finally {
@@ -79,5 +113,15 @@ module.exports = {
       goal: '≤ 1.1×',
     });
     results.add({ figure: 'deploy with no extra steps: workflow time', value: median(times.zero), unit: 'ms' });
+    for (const [part, what] of [
+      ['turn', 'previous completion → scheduled (workflow task)'],
+      ['dispatch', 'scheduled → started (activity poll)'],
+      ['activity', 'started → completed (runStep itself)'],
+    ])
+      results.add({
+        figure: `a step's ${what}, median of ${times.steps.length}`,
+        value: median(times.steps.map((s) => s[part])),
+        unit: 'ms',
+      });
   },
 };

@@ -8,7 +8,8 @@ import { findTarget, targetKind } from './backup-targets';
 import { backupsDir, readCatalogue, updateCatalogue, upsertEntry, type CatalogueEntry } from './catalogue';
 import { sha256Path, sizeOfSync } from './checksum';
 import type { ActivityConfig } from './config';
-import { appEnvironment, requireEnv } from './environment';
+import { appEnvironment } from './environment';
+import { serviceUrlFromEnv } from './published';
 import { removePartials } from './files';
 import {
   createScratchDatabase,
@@ -73,7 +74,7 @@ export function backupActivities(config: ActivityConfig) {
 function artifactActivities(config: ActivityConfig) {
   const binDir = () => pgBinDir(config.env);
   const databaseUrl = (manifest: Manifest, urlEnv: string, purpose: string) =>
-    requireEnv(appEnvironment(manifest, config.env), urlEnv, purpose, manifest);
+    serviceUrlFromEnv(manifest, appEnvironment(manifest, config.env), urlEnv, purpose);
 
   return {
     /**

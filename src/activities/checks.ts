@@ -5,7 +5,8 @@ import { Client } from 'pg';
 import { commandToArgv } from '../manifest/argv';
 import { durationMs } from '../common/duration';
 import type { Check, Manifest } from '../manifest/types';
-import { requireEnv, secretHeaders } from './environment';
+import { secretHeaders } from './environment';
+import { serviceUrlFromEnv } from './published';
 import { resolveAppPath } from '../common/names';
 import { readBody } from './http-body';
 import { redact } from './redact';
@@ -36,7 +37,7 @@ export async function runCheckOnce(check: Check, context: CheckContext): Promise
     if ('tcp' in check) return await tcpCheck(check.tcp);
     if ('postgres' in check) return await postgresCheck(check.postgres, context);
     if ('redis' in check)
-      return await redisCheck(requireEnv(context.env, check.redis.urlEnv, 'redis check', context.manifest));
+      return await redisCheck(serviceUrlFromEnv(context.manifest, context.env, check.redis.urlEnv, 'redis check'));
     if ('heartbeat' in check) return await heartbeatCheck(check.heartbeat, context);
     if ('logs' in check) return logsCheck(check, context);
     return await commandCheck(check, context);
@@ -81,7 +82,7 @@ function tcpCheck(address: string): Promise<CheckOutcome> {
 }
 
 async function postgresCheck(check: { urlEnv: string; query: string }, context: CheckContext): Promise<CheckOutcome> {
-  const url = requireEnv(context.env, check.urlEnv, 'postgres check', context.manifest);
+  const url = serviceUrlFromEnv(context.manifest, context.env, check.urlEnv, 'postgres check');
   const client = new Client({
     connectionString: url,
     connectionTimeoutMillis: ATTEMPT_TIMEOUT_MS,
@@ -96,13 +97,18 @@ async function postgresCheck(check: { urlEnv: string; query: string }, context: 
   }
 }
 
-async function redisCheck(url: string): Promise<CheckOutcome> {
-  const client = new Redis(url, {
+/** A Redis connection for one check attempt: no reconnects or queued retries, it fails within the attempt. */
+function redisClient(url: string): Redis {
+  return new Redis(url, {
     lazyConnect: true,
     connectTimeout: ATTEMPT_TIMEOUT_MS,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
   });
+}
+
+async function redisCheck(url: string): Promise<CheckOutcome> {
+  const client = redisClient(url);
   try {
     await client.connect();
     const pong = await client.ping();
@@ -116,28 +122,46 @@ async function heartbeatCheck(
   check: { redisUrlEnv: string; key: string; field?: string; maxAge: string },
   context: CheckContext,
 ): Promise<CheckOutcome> {
-  const url = requireEnv(context.env, check.redisUrlEnv, 'heartbeat check', context.manifest);
-  const client = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: ATTEMPT_TIMEOUT_MS,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
+  const url = serviceUrlFromEnv(context.manifest, context.env, check.redisUrlEnv, 'heartbeat check');
+  const client = redisClient(url);
   try {
     await client.connect();
-    const raw = check.field ? await client.hget(check.key, check.field) : await client.get(check.key);
-    if (raw === null)
-      return { ok: false, detail: `no heartbeat at ${check.key}${check.field ? ` ${check.field}` : ''}` };
-    const at = parseTimestamp(raw);
-    if (at === undefined) return { ok: false, detail: `heartbeat ${check.key} holds '${raw}', not a timestamp` };
-    const age = Date.now() - at;
+    const where = (key: string) => `${key}${check.field ? ` ${check.field}` : ''}`;
+    const keys = check.key.includes('*') ? (await scanKeys(client, check.key)).sort() : [check.key];
+    if (keys.length === 0) return { ok: false, detail: `no heartbeat matches ${where(check.key)}` };
     const max = durationMs(check.maxAge);
-    return age <= max
-      ? { ok: true, detail: `heartbeat ${Math.round(age / 1000)}s old` }
-      : { ok: false, detail: `heartbeat is ${Math.round(age / 1000)}s old (max ${check.maxAge})` };
+    let oldest = 0;
+    for (const key of keys) {
+      const raw = check.field ? await client.hget(key, check.field) : await client.get(key);
+      if (raw === null) return { ok: false, detail: `no heartbeat at ${where(key)}` };
+      const at = parseTimestamp(raw);
+      if (at === undefined) return { ok: false, detail: `heartbeat ${key} holds '${raw}', not a timestamp` };
+      const age = Math.round((Date.now() - at) / 1000);
+      if (Date.now() - at > max)
+        return {
+          ok: false,
+          detail: `heartbeat${keys.length > 1 ? ` ${key}` : ''} is ${age}s old (max ${check.maxAge})`,
+        };
+      oldest = Math.max(oldest, age);
+    }
+    return keys.length === 1
+      ? { ok: true, detail: `heartbeat ${oldest}s old` }
+      : { ok: true, detail: `${keys.length} heartbeats (${check.key}), the oldest ${oldest}s old` };
   } finally {
     client.disconnect();
   }
+}
+
+/** Every key matching a glob pattern (SCAN, never KEYS: it does not block a busy Redis). */
+async function scanKeys(client: Redis, pattern: string): Promise<string[]> {
+  const keys = new Set<string>();
+  let cursor = '0';
+  do {
+    const [next, batch] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+    batch.forEach((key) => keys.add(key));
+    cursor = next;
+  } while (cursor !== '0');
+  return [...keys];
 }
 
 /** Unix seconds, unix milliseconds or an ISO date, as workers commonly write them. */

@@ -13,7 +13,8 @@ import {
   type DrillSummary,
 } from './catalogue';
 import type { ActivityConfig } from './config';
-import { appEnvironment, requireEnv } from './environment';
+import { appEnvironment } from './environment';
+import { serviceUrlFromEnv } from './published';
 import { dropDatabase, withDatabase, withPg } from './postgres';
 
 /*
@@ -64,11 +65,11 @@ export function drillActivities(config: ActivityConfig) {
     const found = findTarget(manifest, target);
     if (!('postgres' in found))
       throw ApplicationFailure.nonRetryable(`backup target '${target}' is not a database`, 'BackupConfig');
-    return requireEnv(
+    return serviceUrlFromEnv(
+      manifest,
       appEnvironment(manifest, config.env),
       found.postgres.urlEnv,
       `the database of backup target '${target}'`,
-      manifest,
     );
   };
 

@@ -3,6 +3,7 @@ import { backupActivities } from './backup';
 import { bakeActivities } from './bake';
 import type { ActivityConfig } from './config';
 import { healthActivities } from './health';
+import { imageActivities } from './images';
 import { inPlaceActivities } from './inplace';
 import { jobActivities } from './jobs';
 import { manifestActivities } from './manifest';
@@ -21,6 +22,7 @@ export function createActivities(config: ActivityConfig) {
     ...notifyActivities(config),
     ...stepActivities(config),
     ...releaseActivities(config),
+    ...imageActivities(config),
     ...serviceActivities(config),
     ...healthActivities(config),
     ...bakeActivities(config),

@@ -17,6 +17,7 @@ import {
   pgRestoreScriptArgv,
   psqlRestoreArgv,
   replaceSchemasSql,
+  schemaPatternRegex,
   type DumpFormat,
 } from './commands/postgres';
 import { stopLeftover } from './containment';
@@ -372,6 +373,23 @@ export async function withPg<T>(url: string, fn: (client: Client) => Promise<T>)
 
 function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
+}
+
+/**
+ * The `-n` patterns that match at least one schema of the URL's database, in their order: pg_dump stops with
+ * "no matching schemas were found" when none does (a schema the app's first migration has yet to create).
+ */
+export async function presentSchemaPatterns(url: string, patterns: readonly string[]): Promise<string[]> {
+  if (patterns.length === 0) return [];
+  const { rows } = await withPg(url, (client) =>
+    client.query<{ i: string }>(
+      'SELECT i FROM unnest($1::text[]) WITH ORDINALITY AS p(regex, i) ' +
+        'WHERE EXISTS (SELECT 1 FROM pg_namespace WHERE nspname ~ p.regex)',
+      [patterns.map(schemaPatternRegex)],
+    ),
+  );
+  const present = new Set(rows.map((row) => Number(row.i) - 1));
+  return patterns.filter((_, index) => present.has(index));
 }
 
 /** Creates an empty database on the server of `url` (dropping a leftover of the same name first). */

@@ -4,7 +4,6 @@ import {
   lstatSync,
   mkdirSync,
   readdirSync,
-  readFileSync,
   readlinkSync,
   renameSync,
   rmSync,
@@ -12,52 +11,25 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { rename, rm } from 'node:fs/promises';
-import { activityInfo } from '@temporalio/activity';
+import { activityInfo, log } from '@temporalio/activity';
 import type { Manifest } from '../manifest/types';
 import { excluder } from './archive';
-import { writeFileAtomic } from './atomic-write';
 import { attemptNumber, reportProgress, throwIfCancelled } from './attempt';
 import type { ActivityConfig } from './config';
 import { gitCheckoutIntoArgv, gitFetchArgv, gitMirrorCloneArgv, gitResolveArgv } from './commands/git';
-import { appEnvironment, requireEnv, secretValues } from './environment';
+import { appEnvironment, commandEnvironment, requireEnv, secretValues } from './environment';
 import { appPaths, releaseDir } from '../common/names';
 import { copyTree, removeStaged } from './files';
 import { describeFailure, runCommand } from './shell';
 import { failure } from '../common/failures';
+import { removeReleaseImages } from './images';
+import { readReleaseInfo, writeReleaseInfo, type ReleaseInfo, type ReleaseStatus } from './release-info';
 
-export type ReleaseStatus = 'ready' | 'good' | 'bad';
-
-/** What Runbook knows of one release, kept in <release>/.runbook/release.json. */
-export interface ReleaseInfo {
-  id: string;
-  ref: string;
-  commit?: string;
-  source: Manifest['source']['type'];
-  createdAt: string;
-  workflowId: string;
-  runId: string;
-  status: ReleaseStatus;
-  /** Why a release is bad (the failure that rolled it back). */
-  note?: string;
-}
+export type { ReleaseInfo, ReleaseStatus } from './release-info';
 
 export interface ReleasesView {
   current?: string;
   releases: ReleaseInfo[];
-}
-
-const INFO_FILE = path.join('.runbook', 'release.json');
-
-export function readReleaseInfo(dir: string): ReleaseInfo | undefined {
-  try {
-    return JSON.parse(readFileSync(path.join(dir, INFO_FILE), 'utf8')) as ReleaseInfo;
-  } catch {
-    return undefined;
-  }
-}
-
-function writeReleaseInfo(dir: string, info: ReleaseInfo): void {
-  writeFileAtomic(path.join(dir, INFO_FILE), `${JSON.stringify(info, null, 2)}\n`);
 }
 
 /** The release `current` points at, if any. */
@@ -152,7 +124,7 @@ export function releaseActivities(config: ActivityConfig) {
 
   async function fillFromGit(
     manifest: Manifest,
-    source: Extract<Manifest['source'], { type: 'git' }>,
+    source: Pick<Extract<Manifest['source'], { type: 'git' }>, 'repo' | 'repoEnv'>,
     ref: string,
     target: string,
   ): Promise<string> {
@@ -199,8 +171,8 @@ export function releaseActivities(config: ActivityConfig) {
     },
 
     /**
-     * Puts the code for `ref` into releases/<id>: a git checkout, a copy of the staging folder, or (image
-     * sources) just the release record. Built under a temporary name and renamed when complete, so a retry
+     * Puts the code for `ref` into releases/<id>: a git checkout or a copy of the staging folder (an image
+     * source's `code`; without it, just the release record). Built under a temporary name and renamed when complete, so a retry
      * after a crash finds either a finished release or nothing.
      */
     async prepareRelease(request: PrepareReleaseRequest): Promise<ReleaseInfo> {
@@ -216,8 +188,10 @@ export function releaseActivities(config: ActivityConfig) {
       reportProgress({ preparing: releaseId });
       let commit: string | undefined;
       const source = manifest.source;
-      if (source.type === 'git') commit = await fillFromGit(manifest, source, ref, tmp);
-      else if (source.type === 'copy') await fillFromCopy(source, tmp);
+      // An image app's release holds the ref's files too (its compose file and build context) when it names them.
+      const code = source.type === 'image' ? source.code : source;
+      if (code?.type === 'git') commit = await fillFromGit(manifest, code, ref, tmp);
+      else if (code?.type === 'copy') await fillFromCopy(code, tmp);
       linkSharedPaths(manifest, tmp);
       throwIfCancelled();
       const info = activityInfo();
@@ -275,17 +249,23 @@ export function releaseActivities(config: ActivityConfig) {
       writeReleaseInfo(dir, { ...info, status: request.status, note: request.note });
     },
 
-    /** Deletes old releases beyond manifest.releases.keep; never the current or the newest good one. */
+    /**
+     * Deletes old releases beyond manifest.releases.keep; never the current or the newest good one. A built
+     * image goes with its release (its tag first: a retry finds the folder still there and removes both).
+     */
     async pruneReleases(request: { manifest: Manifest; protect?: string[] }): Promise<string[]> {
       const { manifest } = request;
-      const doomed = releasesToPrune(
-        listReleases(manifest),
-        manifest.releases.keep,
-        currentReleaseId(manifest),
-        request.protect,
-      );
+      const releases = listReleases(manifest);
+      const doomed = releasesToPrune(releases, manifest.releases.keep, currentReleaseId(manifest), request.protect);
+      const env = commandEnvironment(manifest, config.env);
       for (const id of doomed) {
         throwIfCancelled();
+        const problems = await removeReleaseImages(
+          manifest,
+          releases.filter((r) => r.id === id),
+          env,
+        );
+        problems.forEach((problem) => log.warn(`release ${id}: its image was not removed: ${problem}`));
         await rm(releaseDir(manifest, id), { recursive: true, force: true });
       }
       return doomed;

@@ -9,7 +9,8 @@ import { findTarget } from './backup-targets';
 import { backupsDir, readCatalogue, updateCatalogue, type CatalogueEntry, type RestoreRecord } from './catalogue';
 import { sha256Path } from './checksum';
 import type { ActivityConfig } from './config';
-import { appEnvironment, requireEnv } from './environment';
+import { appEnvironment } from './environment';
+import { serviceUrlFromEnv } from './published';
 import { moveTree, removeStaged } from './files';
 import { appPaths } from '../common/names';
 import { createScratchDatabase, dropDatabase, parsePostgresUrl, pgBinDir, restoreDatabase } from './postgres';
@@ -76,7 +77,12 @@ export function restoreActivities(config: ActivityConfig) {
       const target = findTarget(manifest, entry.target);
       if (!('postgres' in target)) throw failure('BackupConfig', `backup target '${entry.target}' is not a database`);
       const env = envOf(manifest);
-      const url = requireEnv(env, target.postgres.urlEnv, `the database of backup target '${target.name}'`, manifest);
+      const url = serviceUrlFromEnv(
+        manifest,
+        env,
+        target.postgres.urlEnv,
+        `the database of backup target '${target.name}'`,
+      );
       const lease = `${manifest.app}/restore/${entry.id}/${request.stamp}`;
       const common = { file: entry.file, format: entry.format as 'custom', binDir: pgBinDir(config.env), env, lease };
       if (!request.scratchDatabase) {

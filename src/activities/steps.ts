@@ -10,6 +10,7 @@ import type { ActivityConfig } from './config';
 import { appEnvironment, commandEnvironment, missingEnv, secretValues } from './environment';
 import { appPaths } from '../common/names';
 import { writeFileAtomic } from './atomic-write';
+import { releaseEnvironment } from './images';
 import { readDeployLog } from './records';
 import { describeFailure, runCommand } from './shell';
 import { failure } from '../common/failures';
@@ -102,7 +103,13 @@ export function stepActivities(config: ActivityConfig) {
       const earlier = onceMarker ? ranOnceBefore(manifest, onceMarker, request.deployId) : undefined;
       if (earlier) return { ...earlier.result, reused: true, ranOnce: earlier.deployId };
 
-      const env = { ...commandEnvironment(manifest, config.env), ...step.env, ...request.extraEnv };
+      const release = { id: request.values.release, ref: request.values.ref };
+      const env = {
+        ...commandEnvironment(manifest, config.env),
+        ...step.env,
+        ...request.extraEnv,
+        ...releaseEnvironment(manifest, phase === 'preflight' ? undefined : release),
+      };
       const redact = secretValues(manifest, config.env);
       const result = await runCommand({
         argv: stepArgv(step, request.values),

@@ -18,6 +18,25 @@ export async function loadAppManifest(app: string, dir?: string): Promise<Manife
   );
 }
 
+/**
+ * The backup targets a backup or drill of `app` runs: its manifest's, or the one `--target` names. `none` says
+ * what to do when the manifest has no targets.
+ */
+export function checkBackupTarget(
+  manifest: Manifest,
+  target: string | undefined,
+  none: { problem: string; hint: string },
+) {
+  const targets = manifest.backups?.targets.map((t) => t.name) ?? [];
+  if (targets.length === 0)
+    throw new UsageError(`app ${manifest.app} has no backups.targets in its manifest${none.problem}`, none.hint);
+  if (target && !targets.includes(target))
+    throw new UsageError(
+      `--target '${target}' is not a backup target of ${manifest.app}`,
+      `its targets are: ${targets.join(', ')}`,
+    );
+}
+
 /** Collects repeated `--param key=value` options into a record (commander's option parser). */
 export function collectParam(value: string, previous: Record<string, string> = {}): Record<string, string> {
   const at = value.indexOf('=');

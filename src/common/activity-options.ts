@@ -45,6 +45,8 @@ export const ACTIVITY_OPTIONS = {
   step: { ...host, startToCloseTimeout: '2h' },
   /** Building a release from git, the staging folder or an image. */
   release: { ...host, startToCloseTimeout: '1h' },
+  /** Building a release's image (docker build): heartbeats while the build runs. */
+  image: { ...host, startToCloseTimeout: '2h', heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT },
   /** Archiving, copying and restoring an app's folder. */
   files: { ...host, startToCloseTimeout: '1h', heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT },
   /** A deploy's database snapshot and its restore. */

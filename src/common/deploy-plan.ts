@@ -81,6 +81,8 @@ export type PlannedStep = Planned &
     | { action: 'archive-live-folder' }
     | { action: 'snapshot-database' }
     | { action: 'prepare-release' }
+    /** An image app's release image, built from the release's files (source.build). */
+    | { action: 'build-image' }
     | { action: 'copy-into-place' }
     | { action: 'approval' }
     | { action: 'stop-services' }
@@ -265,6 +267,13 @@ export function planDeploy(manifest: Manifest, input: DeployInput, releaseId = '
     } else {
       add('snapshot', 'snapshot: previous release', { action: 'find-previous-release', group: 'host' });
       add('update', `update: release ${releaseId} from ${input.ref}`, { action: 'prepare-release', group: 'release' });
+      // `build` without `code` was accepted (and ignored) before images were built: such manifests, kept in
+      // histories, still plan no build.
+      if (manifest.source.type === 'image' && manifest.source.build && manifest.source.code)
+        add('update', `update: build image ${manifest.source.image}:${releaseId}`, {
+          action: 'build-image',
+          group: 'image',
+        });
     }
     gate('install');
     addSteps('install');

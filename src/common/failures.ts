@@ -29,6 +29,11 @@ export const FAILURES = {
   MissingArchive: { retryable: false, means: 'the archive an in-place rollback needs is gone' },
   UnknownRef: { retryable: false, means: 'the git ref does not exist in the repository' },
   UnknownRelease: { retryable: false, means: 'no release with that id on the host' },
+  ImageBuildFailed: { retryable: false, means: "the release's image did not build (docker build failed)" },
+  ComposeMismatch: {
+    retryable: false,
+    means: "the release's compose file cannot be read, or its services would not run the release's image",
+  },
   NotASymlink: { retryable: false, means: '<root>/current exists but is not a symlink Runbook made' },
   BackupNotFound: { retryable: false, means: 'no backup with that id in the catalogue' },
   BackupMissing: { retryable: false, means: "the catalogued backup's file is gone" },

@@ -153,7 +153,12 @@ const heartbeatCheck = z.strictObject({
   name: z.string().optional(),
   heartbeat: z.strictObject({
     redisUrlEnv: envName,
-    key: z.string().min(1),
+    key: z
+      .string()
+      .min(1)
+      .describe(
+        'Key holding the heartbeat; with * a pattern (rq:worker:*): at least one key matches and every match is fresh, one per worker as RQ keeps them',
+      ),
     field: z.string().optional().describe('Hash field holding the timestamp, when the key is a hash'),
     maxAge: duration.default('60s'),
   }),
@@ -196,12 +201,34 @@ const copySource = z.strictObject({
 });
 const imageSource = z.strictObject({
   type: z.literal('image'),
-  image: z.string().min(1).describe('Image name; the deployed ref is its tag'),
-  build: z
-    .strictObject({ context: z.string().default('.'), file: z.string().optional() })
+  image: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._/:-]*$/, {
+      error: 'expected an image name without a tag, such as secretaria-app or registry.local:5000/secretaria-app',
+    })
+    .refine((image) => !/:[^/]*$/.test(image), {
+      error: 'expected an image name without a tag (each release gets its own tag); remove the :tag',
+    })
+    .describe('Image name; built images are tagged with the release id, pulled ones with the deployed ref'),
+  code: z
+    .discriminatedUnion('type', [gitSource.omit({ allowedRefs: true }), copySource], {
+      error: 'expected source.code.type to be git or copy',
+    })
     .optional()
-    .describe('Build the image for the ref from the release directory'),
-  allowedTags: z.array(z.string().min(1)).optional(),
+    .describe(
+      "Where each release's files come from (its compose file and build context): a git repository or a staging folder",
+    ),
+  build: z
+    .strictObject({
+      context: releasePath.or(z.literal('.')).default('.').describe('Build context, relative to the release'),
+      file: releasePath.optional().describe('Dockerfile, relative to the release (default <context>/Dockerfile)'),
+    })
+    .optional()
+    .describe("Build the image from the release's files (needs code), tagged <image>:<release id>"),
+  allowedTags: z
+    .array(z.string().min(1))
+    .optional()
+    .describe('Refs that may be deployed (globs allowed): the tag pulled, or the branch/tag of the code built'),
 });
 
 const sourceSchema = z.discriminatedUnion('type', [gitSource, copySource, imageSource], {
@@ -303,6 +330,15 @@ const composeService = z.strictObject({
   file: z.string().default('docker-compose.yml'),
   project: z.string().optional(),
   services: z.array(z.string().min(1)).min(1),
+  published: z
+    .record(
+      z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, { error: 'expected a compose service name such as postgres' }),
+      z.string().regex(/^[^:\s]+:\d+$/, { error: 'expected the published host:port such as 127.0.0.1:5432' }),
+    )
+    .optional()
+    .describe(
+      "How the host reaches the project's services: a URL that names the service (postgres://…@postgres:5432/…, as the containers use it) is sent to this published host:port by checks, snapshots, backups and restores run on the host",
+    ),
   limits: noLimits,
 });
 const commandService = z.strictObject({
@@ -810,6 +846,19 @@ function checkCrossReferences(m: RawManifest, ctx: z.RefinementCtx): void {
 
   if (m.source.type === 'git' && !m.source.repo === !m.source.repoEnv)
     issue(['source', 'repo'], 'give exactly one of repo (a plain URL or path) or repoEnv (a variable holding it)');
+  if (m.source.type === 'image') {
+    const code = m.source.code;
+    if (code?.type === 'git' && !code.repo === !code.repoEnv)
+      issue(
+        ['source', 'code', 'repo'],
+        'give exactly one of repo (a plain URL or path) or repoEnv (a variable holding it)',
+      );
+    if (m.source.build && !code)
+      issue(
+        ['source', 'build'],
+        "an image is built from the release's files: add source.code ({ type: git, repo: … } or { type: copy, from: … })",
+      );
+  }
   m.jobs.forEach((job, i) => {
     if (!job.run === !job.http) issue(['jobs', i], 'a job has exactly one of run (a command) or http (a request)');
     if (job.http && !job.http.url === !job.http.urlEnv)

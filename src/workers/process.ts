@@ -8,7 +8,7 @@ import { diagnoseConnection, probeConnection } from '../client/connection-check'
 import type { WorkerProcessOptions } from './options';
 import { installMetricsRuntime } from './metrics';
 import { becomeCurrentWhenReady, versionName } from './versioning';
-import { createWorkers, runWorkers } from './worker';
+import { createWorkers, describeTuning, runWorkers } from './worker';
 
 /**
  * A worker process: checks the connection (a wrong certificate, name, key or address fails at once with exit 3
@@ -42,10 +42,11 @@ export async function runWorkerProcess(
       identity,
       dataConverter: dataConverterFromEnv(),
       ...(options.version ? { version: options.version } : {}),
+      tuning: options.tuning,
     });
     const queues = workers.map((w) => w.options.taskQueue).join(', ');
     log(
-      `runbook worker ${process.pid} on ${settings.address} (${settings.namespace}): task queues ${queues}; manifests ${activities.manifestsDir}${metricsUrl ? `; metrics on ${metricsUrl}` : ''}${options.version ? `; worker deployment ${versionName(options.version)}` : ''}; ${describeContainment()}`,
+      `runbook worker ${process.pid} on ${settings.address} (${settings.namespace}): task queues ${queues}; manifests ${activities.manifestsDir}${metricsUrl ? `; metrics on ${metricsUrl}` : ''}${options.version ? `; worker deployment ${versionName(options.version)}` : ''}; ${describeContainment()}; tuning: ${describeTuning(workers)}`,
     );
     const stopped = new AbortController();
     const promotion = options.version

@@ -7,6 +7,7 @@ import { pruneLockDir } from '../activities/attempt';
 import { stateDir } from '../activities/host-state';
 import { attemptInterceptors } from './attempts';
 import { workflowSource } from './bundle';
+import type { WorkerTuning } from './options';
 import { deploymentOptions, type WorkerVersion } from './versioning';
 
 export interface WorkerOptions {
@@ -24,6 +25,8 @@ export interface WorkerOptions {
   dataConverter?: DataConverter;
   /** Worker Versioning: every worker of the process joins this deployment version; undefined: unversioned. */
   version?: WorkerVersion;
+  /** Slots, workflow cache, sticky queue timeout (RUNBOOK_MAX_* variables); unset ones keep the SDK's defaults. */
+  tuning?: WorkerTuning;
 }
 
 /**
@@ -32,6 +35,7 @@ export interface WorkerOptions {
  */
 export async function createWorkers(options: WorkerOptions): Promise<Worker[]> {
   const activities = createActivities(options.activities);
+  const tuning = options.tuning ?? {};
   // The per-activity locks that keep attempts apart, in Runbook's private state folder with its other records.
   const lockDir = stateDir('locks');
   await pruneLockDir(lockDir);
@@ -44,12 +48,25 @@ export async function createWorkers(options: WorkerOptions): Promise<Worker[]> {
     shutdownGraceTime: '5s' as const,
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
     ...(options.version ? { workerDeploymentOptions: deploymentOptions(options.version) } : {}),
+    ...(tuning.maxConcurrentActivityTaskExecutions !== undefined
+      ? { maxConcurrentActivityTaskExecutions: tuning.maxConcurrentActivityTaskExecutions }
+      : {}),
+  };
+  const workflowTuning = {
+    ...(tuning.maxConcurrentWorkflowTaskExecutions !== undefined
+      ? { maxConcurrentWorkflowTaskExecutions: tuning.maxConcurrentWorkflowTaskExecutions }
+      : {}),
+    ...(tuning.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: tuning.maxCachedWorkflows } : {}),
+    ...(tuning.stickyQueueScheduleToStartTimeoutMs !== undefined
+      ? { stickyQueueScheduleToStartTimeout: tuning.stickyQueueScheduleToStartTimeoutMs }
+      : {}),
   };
   const workers: Worker[] = [];
   if (options.orchestrate) {
     workers.push(
       await Worker.create({
         ...common,
+        ...workflowTuning,
         taskQueue: options.taskQueue ?? ORCHESTRATION_TASK_QUEUE,
         ...workflowSource({ encodedFailures: Boolean(options.dataConverter?.failureConverterPath) }),
       }),
@@ -59,6 +76,22 @@ export async function createWorkers(options: WorkerOptions): Promise<Worker[]> {
     workers.push(await Worker.create({ ...common, taskQueue: hostTaskQueue(host) }));
   }
   return workers;
+}
+
+/** The settings the orchestration worker (else the first) runs with, defaults included, for its start line. */
+export function describeTuning(workers: Worker[]): string {
+  const options = workers[0]?.options;
+  if (!options) return '';
+  const slots = (supplier: unknown) =>
+    (supplier as { type?: string; numSlots?: number } | undefined)?.type === 'fixed-size'
+      ? String((supplier as { numSlots: number }).numSlots)
+      : 'by resources';
+  return [
+    `maxConcurrentActivityTaskExecutions ${slots(options.tuner.activityTaskSlotSupplier)}`,
+    `maxConcurrentWorkflowTaskExecutions ${slots(options.tuner.workflowTaskSlotSupplier)}`,
+    `maxCachedWorkflows ${options.maxCachedWorkflows}`,
+    `stickyQueueScheduleToStartTimeout ${options.stickyQueueScheduleToStartTimeoutMs}ms`,
+  ].join(', ');
 }
 
 /** Runs workers until all stop (SIGINT/SIGTERM make the SDK shut them down gracefully). */

@@ -13,6 +13,7 @@ import { ACTIVITY_OPTIONS, ON_HOST, type OptionGroup } from '../common/activity-
 import { durationMs } from '../common/duration';
 import { failure, isFailureOf } from '../common/failures';
 import { hostTaskQueue } from '../common/names';
+import type { Outcome } from '../common/progress';
 import type { Manifest } from '../manifest/types';
 
 /** The manifest's default; also for manifests loaded (and kept in history) before the setting existed. */
@@ -108,9 +109,14 @@ export function endsAsUnreachable(): boolean {
   return patched(UNREACHABLE_OUTCOME);
 }
 
-/** The outcome of a run that ended in error: `unreachable` when a host it needed had no worker. */
-export function outcomeOfError(): 'unreachable' | 'failed' {
-  return unreachableHosts.size > 0 ? 'unreachable' : 'failed';
+/**
+ * How a run ends: cancelled, succeeded, or failed — `unreachable` when a host it needed had no worker, for
+ * runs that tell the two apart (`unreachableAware`, see UNREACHABLE_OUTCOME).
+ */
+export function endingOutcome(run: { cancelled?: boolean; failed: boolean; unreachableAware: boolean }): Outcome {
+  if (run.cancelled) return 'cancelled';
+  if (!run.failed) return 'succeeded';
+  return run.unreachableAware && unreachableHosts.size > 0 ? 'unreachable' : 'failed';
 }
 
 // Workflow module state is the run's own (the SDK isolates it per workflow execution).

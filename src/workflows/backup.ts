@@ -5,10 +5,10 @@ import { copiedOffsite, formatBytes, scratchDatabaseName } from '../common/backu
 import type { BackupInput } from '../common/contracts';
 import { failure } from '../common/failures';
 import { compactTimestamp } from '../common/names';
-import type { Outcome, RunReport } from '../common/progress';
+import type { RunReport } from '../common/progress';
 import { backupInputSchema, backupsInputSchema } from '../common/workflow-inputs';
 import type { Manifest } from '../manifest/types';
-import { activitiesFor, endsAsUnreachable, orchestration, outcomeOfError } from './activities';
+import { activitiesFor, endsAsUnreachable, orchestration, endingOutcome } from './activities';
 import { isoNow } from './clock';
 import { notifyQuietly } from './notify';
 import { validInput } from './input';
@@ -127,13 +127,7 @@ async function backUp(input: BackupInput): Promise<RunReport> {
     error = failureMessage(e);
   }
 
-  const outcome: Outcome = cancelled
-    ? 'cancelled'
-    : error
-      ? unreachableAware
-        ? outcomeOfError()
-        : 'failed'
-      : 'succeeded';
+  const outcome = endingOutcome({ cancelled: Boolean(cancelled), failed: Boolean(error), unreachableAware });
   return endRun(
     run,
     {

@@ -183,13 +183,12 @@ function onHost(run: DeployRun, host: string): HostContext {
     RUNBOOK_RELEASE_DIR: releaseDir,
     RUNBOOK_REF: input.ref,
   };
-  if (manifest.source.type === 'image')
-    Object.assign(extraEnv, { IMAGE_TAG: input.ref, RUNBOOK_IMAGE: `${manifest.source.image}:${input.ref}` });
   return {
     host,
     acts: hostActivities(manifest, host),
     preflightDir: manifest.source.type === 'copy' ? manifest.source.from : manifest.root,
-    stepDir: manifest.source.type === 'image' ? manifest.root : releaseDir,
+    // An image app without `code` has no files in its releases: its steps run in the app root.
+    stepDir: manifest.source.type === 'image' && !manifest.source.code ? manifest.root : releaseDir,
     extraEnv,
     found: {},
   };
@@ -410,6 +409,13 @@ async function runPlannedStep(
         name,
         () => inGroup(group, acts.prepareRelease, name, [{ manifest, releaseId, ref: input.ref }]),
         (r) => (r.commit ? `commit ${r.commit.slice(0, 12)}` : `release ${r.id}`),
+      );
+      return;
+    case 'build-image':
+      await progress.run(
+        name,
+        () => inGroup(group, acts.buildImage, name, [{ manifest, releaseId }]),
+        (r) => (r.reused ? `${r.image} (built by an earlier attempt)` : `built ${r.image}`),
       );
       return;
     case 'copy-into-place':

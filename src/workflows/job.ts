@@ -14,7 +14,7 @@ import {
 import type { RunReport } from '../common/progress';
 import { jobInputSchema } from '../common/workflow-inputs';
 import type { Job, Manifest } from '../manifest/types';
-import { activitiesFor, endsAsUnreachable, outcomeOfError } from './activities';
+import { activitiesFor, endsAsUnreachable, endingOutcome } from './activities';
 import { isoNow } from './clock';
 import { forEachLimited } from './concurrency';
 import {
@@ -172,7 +172,7 @@ async function runJob(input: JobInput): Promise<RunReport> {
 
   const results = calls.map((call) => operations.get(call.name) as JobOperation);
   const failed = results.filter((o) => o.status === 'FAILED');
-  const outcome = failed.length > 0 ? (unreachableAware ? outcomeOfError() : 'failed') : 'succeeded';
+  const outcome = endingOutcome({ failed: failed.length > 0, unreachableAware });
   const finishedAt = isoNow();
   await quietly('session end', () =>
     audit.closeJobSession({

@@ -10,10 +10,10 @@ import { scratchDatabaseName } from '../common/backup-names';
 import type { RestoreInput } from '../common/contracts';
 import { failure } from '../common/failures';
 import { appLockWorkflowId, compactTimestamp, hostPrefix } from '../common/names';
-import type { Outcome, RunReport } from '../common/progress';
+import type { RunReport } from '../common/progress';
 import { restoreInputSchema } from '../common/workflow-inputs';
 import type { Manifest } from '../manifest/types';
-import { activitiesFor, endsAsUnreachable, hostActivities, outcomeOfError } from './activities';
+import { activitiesFor, endsAsUnreachable, hostActivities, endingOutcome } from './activities';
 import { takeAppLock, type HeldLock } from './app-lock';
 import { isoNow, workflowNow } from './clock';
 import { runHealthChecks } from './health';
@@ -175,13 +175,7 @@ async function restoreBackup(input: RestoreInput): Promise<RunReport> {
     if (saga.size > 0 && restoredTo.length === 0) await saga.compensate(progress);
   }
 
-  const outcome: Outcome = cancelled
-    ? 'cancelled'
-    : error
-      ? unreachableAware
-        ? outcomeOfError()
-        : 'failed'
-      : 'succeeded';
+  const outcome = endingOutcome({ cancelled: Boolean(cancelled), failed: Boolean(error), unreachableAware });
   const where = scratch ? 'scratch copy ' : '';
   const summary = error
     ? `restore ${input.app} from ${input.backup} failed: ${error.split('\n')[0]}`

@@ -11,7 +11,7 @@ import type { Activities } from '../activities';
 import { failure } from '../common/failures';
 import type { TargetFreshness } from '../activities/backup-health';
 import type { ScheduleReview, SlotObservation } from '../client/schedule-outcomes';
-import { watchWorkflowId } from '../common/names';
+import { isName, watchWorkflowId } from '../common/names';
 import { parseDuration } from '../common/duration';
 import { parseInput, watchInputSchema } from '../common/workflow-inputs';
 import type { RunReport } from '../common/progress';
@@ -103,7 +103,7 @@ export async function watch(raw: WatchInput): Promise<never> {
 
 function checkInput(input: WatchInput): { every: number; looksPerRun: number } {
   const bad = (field: string, message: string) => failure('BadInput', `watch input: ${field}: ${message}`);
-  if (!input || typeof input.app !== 'string' || !/^[a-z0-9][a-z0-9-]*$/.test(input.app))
+  if (!input || typeof input.app !== 'string' || !isName(input.app))
     throw bad('app', 'expected an app name such as orquetask ({"app": "orquetask"})');
   if (workflowInfo().workflowId !== watchWorkflowId(input.app))
     throw bad(

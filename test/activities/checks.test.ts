@@ -149,6 +149,74 @@ describe('health and dependency checks against real services', () => {
     });
   });
 
+  it('heartbeat over a key pattern: one hash per RQ worker, every one alive and fresh', async () => {
+    const prefix = `rq-${process.pid}-${Date.now()}`;
+    const beat = check({
+      heartbeat: { redisUrlEnv: 'REDIS', key: `${prefix}:worker:*`, field: 'last_heartbeat', maxAge: '60s' },
+    });
+    expect(await runCheckOnce(beat, context())).toEqual({
+      ok: false,
+      detail: `no heartbeat matches ${prefix}:worker:* last_heartbeat`,
+    });
+    const redis = new Redis(process.env.RUNBOOK_TEST_REDIS_URL!);
+    try {
+      // RQ's own format: an ISO time in UTC with microseconds
+      const now = () => new Date().toISOString().replace('Z', '000Z');
+      await redis.hset(`${prefix}:worker:a1`, 'last_heartbeat', now(), 'queues', 'default');
+      await redis.hset(`${prefix}:worker:b2`, 'last_heartbeat', now(), 'queues', 'default');
+      await redis.sadd(`${prefix}:workers`, `${prefix}:worker:a1`, `${prefix}:worker:b2`);
+      expect(await runCheckOnce(beat, context())).toEqual({
+        ok: true,
+        detail: expect.stringMatching(new RegExp(`^2 heartbeats \\(${prefix}:worker:\\*\\), the oldest \\d+s old$`)),
+      });
+      // one worker died without deregistering: its heartbeat ages, and the check names it
+      await redis.hset(`${prefix}:worker:b2`, 'last_heartbeat', new Date(Date.now() - 300_000).toISOString());
+      expect(await runCheckOnce(beat, context())).toEqual({
+        ok: false,
+        detail: expect.stringMatching(new RegExp(`^heartbeat ${prefix}:worker:b2 is 30\\ds old \\(max 60s\\)$`)),
+      });
+      await redis.hdel(`${prefix}:worker:b2`, 'last_heartbeat');
+      expect(await runCheckOnce(beat, context())).toEqual({
+        ok: false,
+        detail: `no heartbeat at ${prefix}:worker:b2 last_heartbeat`,
+      });
+      await redis.del(`${prefix}:worker:b2`);
+      expect(await runCheckOnce(beat, context())).toMatchObject({
+        ok: true,
+        detail: expect.stringMatching(/^heartbeat \d+s old$/),
+      });
+    } finally {
+      await redis.del(`${prefix}:worker:a1`, `${prefix}:worker:b2`, `${prefix}:workers`);
+      redis.disconnect();
+    }
+  });
+
+  it("a compose app's checks reach its services through their published ports, not the containers' names", async () => {
+    const pg = new URL(process.env.RUNBOOK_TEST_PG_URL!);
+    const redisUrl = new URL(process.env.RUNBOOK_TEST_REDIS_URL!);
+    const parsed = parseManifest(
+      `app: checks\nhost: h\nroot: ${root}-compose\nsource: { type: image, image: checks-app }\nservices:\n` +
+        `  - { name: stack, type: compose, services: [app], published: { postgres: '${pg.host}', redis: '${redisUrl.host}' } }\n`,
+    );
+    if (!parsed.ok) throw new Error('bad test manifest');
+    // the URLs as the app's .env has them for its containers
+    pg.host = 'postgres:5432';
+    redisUrl.host = 'redis:6379';
+    const containerEnv = { ...env, DATABASE_URL: pg.toString(), REDIS_URL: redisUrl.toString() };
+    const composeContext = context({ manifest: parsed.manifest, env: containerEnv });
+    expect(
+      await runCheckOnce(check({ postgres: { urlEnv: 'DATABASE_URL', query: 'SELECT 1' } }), composeContext),
+    ).toEqual({ ok: true, detail: 'SELECT 1: 1 row(s)' });
+    expect(await runCheckOnce(check({ redis: { urlEnv: 'REDIS_URL' } }), composeContext)).toEqual({
+      ok: true,
+      detail: 'PING → PONG',
+    });
+    // without the map the container's host name does not resolve here
+    expect(await runCheckOnce(check({ redis: { urlEnv: 'REDIS_URL' } }), context({ env: containerEnv }))).toMatchObject(
+      { ok: false },
+    );
+  });
+
   it('logs: only what was written since the restart counts', async () => {
     const log = path.join(root, 'app.log');
     writeFileSync(log, 'Traceback (most recent call last): from yesterday\n');

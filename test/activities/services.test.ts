@@ -80,6 +80,11 @@ services:
     writeFileSync(path.join(dir, 'calls.log'), '');
     const release = path.join(dir, 'secretaria', 'releases', 'r1');
     mkdirSync(release, { recursive: true });
+    // before the first release there is no compose file, and nothing to stop
+    expect(await run(() => activities.stopServices({ manifest, dir: release }))).toEqual([
+      'docker-compose.prod.yml: not deployed here yet, nothing to stop',
+    ]);
+    writeFileSync(path.join(release, 'docker-compose.prod.yml'), 'services: {}\n');
     await run(() => activities.startServices({ manifest, dir: release }));
     const status = await run(() => activities.servicesStatus({ manifest, dir: release }));
     await run(() => activities.stopServices({ manifest, dir: release }));

@@ -46,11 +46,14 @@ describe('the deploy plan', () => {
     const plan = planDeploy(secretaria, {
       app: 'secretaria',
       ref: 'v2.4',
-      params: { tenantId: '42', tenantSlug: 'acme' },
-      seed: true,
+      params: { tenantId: '42', tenantSlug: 'acme', domain: 'osmardev.online' },
     });
-    expect(plan.values).toMatchObject({ tenantId: '42', tenantSlug: 'acme', ref: 'v2.4' });
-    expect(plan.hosts[0].steps.map((s) => s.name)).toContain('seed: provision tenant');
+    expect(plan.values).toMatchObject({ tenantId: '42', tenantSlug: 'acme', domain: 'osmardev.online', ref: 'v2.4' });
+    // make deploy DEPLOY_ARGS="--domain … --tenant-id 42 --tenant-slug acme": the tenant is provisioned in the
+    // new image, after its migration, without asking for seed steps
+    expect(plan.hosts[0].steps.map((s) => s.name)).toEqual(
+      expect.arrayContaining(['migrate: alembic upgrade head', 'migrate: provision tenant']),
+    );
   });
 
   it('Almareia in place: archive, stop, copy, install, start, health — in the guide’s order; then old snapshots pruned', () => {
@@ -188,11 +191,31 @@ describe('the deploy plan', () => {
     );
   });
 
-  it('Secretária: tenant params given without the seed steps that read them are refused, not dropped', () => {
+  it("Secretária: the release's image is built right after its files arrive, before its migration runs in it", () => {
+    const plan = planDeploy(example('secretaria'), { app: 'secretaria', ref: 'v2.4' }, 'r1');
+    expect(plan.hosts[0].steps.map((s) => `${s.action}: ${s.name}`)).toEqual([
+      'check-environment: preflight: required environment',
+      'check-dependency: preflight: postgres (postgres $DATABASE_URL)',
+      'check-dependency: preflight: redis (redis $REDIS_URL)',
+      'find-previous-release: snapshot: previous release',
+      'prepare-release: update: release r1 from v2.4',
+      'build-image: update: build image secretaria-app:r1',
+      'snapshot-database: snapshot database',
+      'run-step: migrate: alembic upgrade head',
+      'stop-services: stop services',
+      'switch-current: switch current → r1',
+      'start-services: start services',
+      'health-check: health: healthz: postgres, redis, worker heartbeat (http://127.0.0.1:8080/healthz)',
+      'health-check: health: metrics exposed (http://127.0.0.1:8080/metrics)',
+      'health-check: health: rq workers heartbeat (heartbeat rq:worker:*)',
+    ]);
+  });
+
+  it('Secretária: tenant params given without the others the provisioning needs are refused, not dropped', () => {
     expect(() =>
       planDeploy(example('secretaria'), { app: 'secretaria', ref: 'v2.4', params: { tenantId: '42' } }),
     ).toThrow(
-      /param 'tenantId' is read by no step of this deploy \(seed: provision tenant runs only with seed: true\)/,
+      /param 'tenantId' is read by no step of this deploy \(migrate: provision tenant runs only when tenantId and tenantSlug are given\)/,
     );
   });
 

@@ -88,9 +88,30 @@ describe('the five seed runbooks as manifests', () => {
 
   it('Secretária: compose stack, alembic, /healthz, webhook alert, tenant arguments, tested restore', () => {
     const m = load('secretaria');
-    expect(m.source.type).toBe('image');
-    expect(m.services[0]).toMatchObject({ type: 'compose', services: ['app', 'worker'] });
+    expect(m.source).toMatchObject({
+      type: 'image',
+      image: 'secretaria-app',
+      code: { type: 'git' },
+      build: { context: '.', file: 'docker/Dockerfile' },
+    });
+    expect(m.shared.files).toEqual(['.env']);
+    expect(m.services[0]).toMatchObject({
+      type: 'compose',
+      services: ['app', 'worker'],
+      published: { postgres: '127.0.0.1:5432', redis: '127.0.0.1:6379' },
+    });
     expect(m.steps.migrate[0].run).toEqual(expect.arrayContaining(['alembic', 'upgrade', 'head']));
+    expect(m.steps.migrate[1]).toMatchObject({
+      name: 'provision tenant',
+      when: { params: ['tenantId', 'tenantSlug'] },
+    });
+    expect(m.health.checks).toContainEqual(
+      expect.objectContaining({ heartbeat: expect.objectContaining({ key: 'rq:worker:*', field: 'last_heartbeat' }) }),
+    );
+    expect(m.jobs.map((j) => [j.name, j.cwd])).toEqual([
+      ['rotate-secrets', undefined],
+      ['restart-worker', undefined],
+    ]);
     expect(Object.keys(m.params)).toEqual(['domain', 'tenantId', 'tenantSlug']);
     expect(m.notify.channels[0]).toMatchObject({ webhook: { urlEnv: 'MONITORING_WEBHOOK_URL' } });
     expect(m.backups?.verifyRestore?.target).toBe('postgres');

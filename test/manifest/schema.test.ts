@@ -43,3 +43,48 @@ describe('manifest fields the seed guides need', () => {
     ]);
   });
 });
+
+describe('image sources: the release carries the code, the image is built from it', () => {
+  const IMAGE = 'app: demo\nhost: web-1\nroot: /srv/demo\n';
+  it('code is a git repository or a staging folder; build needs it; the image name has no tag', () => {
+    expect(
+      problems(
+        `${IMAGE}source: { type: image, image: demo-app, code: { type: git, repo: /srv/git/demo.git }, build: { file: docker/Dockerfile } }\n`,
+      ),
+    ).toEqual([]);
+    expect(
+      problems(
+        `${IMAGE}source: { type: image, image: demo-app, code: { type: copy, from: /srv/staging }, build: {} }\n`,
+      ),
+    ).toEqual([]);
+    expect(problems(`${IMAGE}source: { type: image, image: demo-app, build: { context: . } }\n`)).toEqual([
+      "source.build: an image is built from the release's files: add source.code ({ type: git, repo: … } or { type: copy, from: … })",
+    ]);
+    expect(problems(`${IMAGE}source: { type: image, image: 'demo-app:latest' }\n`)).toEqual([
+      'source.image: expected an image name without a tag (each release gets its own tag); remove the :tag',
+    ]);
+    expect(problems(`${IMAGE}source: { type: image, image: 'registry.local:5000/demo-app' }\n`)).toEqual([]);
+    expect(problems(`${IMAGE}source: { type: image, image: demo-app, code: { type: git } }\n`)).toEqual([
+      'source.code.repo: give exactly one of repo (a plain URL or path) or repoEnv (a variable holding it)',
+    ]);
+    expect(problems(`${IMAGE}source: { type: image, image: demo-app, code: { type: svn, url: x } }\n`)).toEqual([
+      'source.code.type: expected source.code.type to be git or copy',
+    ]);
+    expect(
+      problems(
+        `${IMAGE}source: { type: image, image: demo-app, code: { type: copy, from: /s }, build: { file: /etc/Dockerfile } }\n`,
+      ),
+    ).toEqual([
+      'source.build.file: expected a path inside the release such as logs or config/.env (relative, no .., no trailing /)',
+    ]);
+  });
+
+  it("compose services say where the host reaches the project's services (published host:port)", () => {
+    const compose = (published: string) =>
+      `${IMAGE}source: { type: image, image: demo-app }\nservices: [ { name: stack, type: compose, services: [app], published: ${published} } ]\n`;
+    expect(problems(compose("{ postgres: '127.0.0.1:5432', redis: 'localhost:6379' }"))).toEqual([]);
+    expect(problems(compose("{ postgres: '5432' }"))).toEqual([
+      'services[0].published.postgres: expected the published host:port such as 127.0.0.1:5432',
+    ]);
+  });
+});

@@ -7,7 +7,7 @@ import { rewriteExample, startSeedRun, type SeedRun } from '../support/seed-apps
 import { writeStandinWheel } from '../support/seed-apps/wheel';
 import { seedMachine, seedScratchDir } from '../support/seed-services';
 import { connectClient, uniqueName } from '../support/temporal';
-import { treeListing } from '../support/tree';
+import { treeListing } from '../support/trees';
 
 jest.setTimeout(300_000);
 

@@ -1,9 +1,7 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { resolveTemporalCli } from '../../src/devserver/temporal-cli';
-import { temporalAddress } from './temporal';
+import { temporalCli } from './temporal';
 
 /** Where replay histories live; `RUNBOOK_RECORD_HISTORIES=1` lets tests that make them write new ones. */
 export const HISTORIES = path.resolve(__dirname, '..', 'fixtures', 'histories');
@@ -17,20 +15,7 @@ export const recordingHistories = (): boolean => Boolean(process.env.RUNBOOK_REC
 export function saveHistory(name: string, workflowId: string, runId: string): void {
   const file = path.join(HISTORIES, `${name}.json`);
   if (existsSync(file)) return;
-  const cli = resolveTemporalCli();
-  if (cli.kind !== 'path') throw new Error('recording needs the Temporal CLI (make setup)');
-  const json = execFileSync(cli.path, [
-    'workflow',
-    'show',
-    '--address',
-    temporalAddress(),
-    '--workflow-id',
-    workflowId,
-    '--run-id',
-    runId,
-    '--output',
-    'json',
-  ]);
+  const json = temporalCli(['workflow', 'show'], ['--workflow-id', workflowId, '--run-id', runId, '--output', 'json']);
   writeFileSync(file, json, { flag: 'wx' });
 }
 

@@ -249,8 +249,8 @@ export async function runKillMatrix<R extends ScenarioRun>(
   options: {
     limit?: number;
     log?: (line: string) => void;
-    /** Only these boundaries (at real size: the long activities, where a kill costs most). */
-    only?: (boundary: Boundary) => boolean;
+    /** Only these kill cases (at real size: halfway through each long activity, where a kill costs most). */
+    only?: (kill: KillCase) => boolean;
   } = {},
 ): Promise<{ baseline: CaseResult; boundaries: Boundary[]; failures: Array<{ kill: string; differences: string[] }> }> {
   const log = options.log ?? (() => undefined);
@@ -258,7 +258,7 @@ export async function runKillMatrix<R extends ScenarioRun>(
   if (baseline.error || baseline.leftovers.length > 0)
     throw new Error(`${scenario.name}: the baseline run did not end cleanly: ${JSON.stringify(baseline)}`);
   const boundaries = await boundariesOf(client, baseline.workflowId);
-  const cases = killCases(options.only ? boundaries.filter(options.only) : boundaries);
+  const cases = killCases(boundaries).filter(options.only ?? (() => true));
   log(
     `${scenario.name}: baseline ${baseline.outcome} in ${baseline.ms} ms, ${boundaries.length} activities, ${cases.length} kill cases`,
   );

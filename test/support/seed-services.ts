@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import {
@@ -22,6 +23,24 @@ export interface SeedServices {
   engine: DockerEngine;
   machine: SystemdMachine;
   scratch: string;
+  release: () => void;
+}
+
+/**
+ * One seed run at a time per checkout (they share the engine's data root and the docker0 bridge): holds
+ * `flock` on .containers/seeds.lock until released — or until this process dies and the pipe closes.
+ */
+async function takeSeedLock(): Promise<() => void> {
+  mkdirSync(CONTAINERS_DIR, { recursive: true });
+  const holder = spawn('flock', [path.join(CONTAINERS_DIR, 'seeds.lock'), 'sh', '-c', 'echo locked; exec cat'], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const notice = setTimeout(() => console.log('seed services: waiting for another seed run in this checkout'), 2_000);
+  await new Promise<void>((resolve, reject) => {
+    holder.stdout.once('data', () => resolve());
+    holder.once('exit', (code) => reject(new Error(`flock exited with ${code}`)));
+  }).finally(() => clearTimeout(notice));
+  return () => holder.stdin.end();
 }
 
 const ENV = {
@@ -33,6 +52,7 @@ const ENV = {
 } as const;
 
 export async function startSeedServices(): Promise<SeedServices> {
+  const release = await takeSeedLock();
   const scratch = path.join(CONTAINERS_DIR, 'work', `run-${process.pid}`);
   mkdirSync(scratch, { recursive: true });
   let started = Date.now();
@@ -53,12 +73,13 @@ export async function startSeedServices(): Promise<SeedServices> {
     [ENV.machine]: `${machine.name}:${machine.leader}`,
     [ENV.scratch]: scratch,
   });
-  return { engine, machine, scratch };
+  return { engine, machine, scratch, release };
 }
 
 export async function stopSeedServices(services: SeedServices): Promise<void> {
   await Promise.allSettled([services.machine.stop(), services.engine.stop()]);
   rmSync(services.scratch, { recursive: true, force: true });
+  services.release();
 }
 
 function required(name: string): string {

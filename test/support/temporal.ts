@@ -3,6 +3,8 @@ import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporal
 import { activityConfigFromEnv, type ActivityConfig } from '../../src/activities';
 import { connectionOptions, settingsFromEnv } from '../../src/client/connection';
 import { createWorkers } from '../../src/workers/worker';
+import { resolveTemporalCli } from '../../src/devserver/temporal-cli';
+import { execFileSync } from 'node:child_process';
 
 let runtimeInstalled = false;
 export function quietRuntime(): void {
@@ -23,6 +25,16 @@ export function temporalAddress(): string {
   if (!address)
     throw new Error('TEMPORAL_ADDRESS is not set: run the tests through jest (global setup starts the server)');
   return address;
+}
+
+/**
+ * Runs a Temporal CLI command against the test server (`temporal workflow show …`) and returns its output:
+ * `temporalCli(['workflow', 'show'], ['--workflow-id', id, '--output', 'json'])`.
+ */
+export function temporalCli(command: string[], args: string[]): string {
+  const cli = resolveTemporalCli();
+  if (cli.kind !== 'path') throw new Error('the tests need the Temporal CLI (make setup installs it)');
+  return execFileSync(cli.path, [...command, '--address', temporalAddress(), ...args], { encoding: 'utf8' });
 }
 
 /** The test server's connection options (plain for the dev server; mTLS for the cluster suite's cluster). */

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { connectionOptions, settingsFromEnv } from '../../src/client/connection';
 import { UsageError } from '../../src/client/errors';
-import { workerOptionsFromEnv } from '../../src/workers/options';
+import { workerOptionsFromEnv, workerTuningFromEnv } from '../../src/workers/options';
 
 /** No config file and no TEMPORAL_* from the test run: only what each case sets. */
 const CLEAN = { TEMPORAL_CONFIG_FILE: '/nonexistent/temporal.toml' };
@@ -133,6 +133,46 @@ describe('connection settings (the SDK envconfig)', () => {
     writeFileSync(file, '[profile.default]\naddres = "typo:7233"\n');
     expect(() => settingsFromEnv({ TEMPORAL_CONFIG_FILE: file })).toThrow(
       `Temporal connection profile 'default' in ${file}: Validation error: key(s) unrecognized in profile.default: addres`,
+    );
+  });
+
+  it('reads the worker tuning from RUNBOOK_MAX_* and RUNBOOK_STICKY_QUEUE_TIMEOUT; unset keeps the SDK defaults', () => {
+    expect(workerOptionsFromEnv({}, { ...CLEAN }).tuning).toEqual({});
+    expect(
+      workerTuningFromEnv({
+        RUNBOOK_MAX_CONCURRENT_ACTIVITIES: '300',
+        RUNBOOK_MAX_CONCURRENT_WORKFLOW_TASKS: ' 20 ',
+        RUNBOOK_MAX_CACHED_WORKFLOWS: '800',
+        RUNBOOK_STICKY_QUEUE_TIMEOUT: '1m',
+      }),
+    ).toEqual({
+      maxConcurrentActivityTaskExecutions: 300,
+      maxConcurrentWorkflowTaskExecutions: 20,
+      maxCachedWorkflows: 800,
+      stickyQueueScheduleToStartTimeoutMs: 60_000,
+    });
+    expect(workerTuningFromEnv({ RUNBOOK_MAX_CACHED_WORKFLOWS: '0' })).toEqual({ maxCachedWorkflows: 0 });
+  });
+
+  it('refuses a tuning value that is not a count or duration, or that the SDK would quietly change, naming it', () => {
+    expect(() => workerTuningFromEnv({ RUNBOOK_MAX_CONCURRENT_ACTIVITIES: '0' })).toThrow(
+      new UsageError('RUNBOOK_MAX_CONCURRENT_ACTIVITIES=0: expected a whole number of at least 1'),
+    );
+    expect(() => workerTuningFromEnv({ RUNBOOK_MAX_CACHED_WORKFLOWS: 'lots' })).toThrow(
+      new UsageError('RUNBOOK_MAX_CACHED_WORKFLOWS=lots: expected a whole number of at least 0'),
+    );
+    expect(() => workerTuningFromEnv({ RUNBOOK_MAX_CACHED_WORKFLOWS: '1' })).toThrow(
+      new UsageError('RUNBOOK_MAX_CACHED_WORKFLOWS=1: the workflow cache holds 0 (off) or at least 2 workflows'),
+    );
+    expect(() =>
+      workerTuningFromEnv({ RUNBOOK_MAX_CONCURRENT_WORKFLOW_TASKS: '50', RUNBOOK_MAX_CACHED_WORKFLOWS: '10' }),
+    ).toThrow(
+      new UsageError(
+        'RUNBOOK_MAX_CONCURRENT_WORKFLOW_TASKS=50 is more than RUNBOOK_MAX_CACHED_WORKFLOWS=10: a task runs a cached workflow',
+      ),
+    );
+    expect(() => workerTuningFromEnv({ RUNBOOK_STICKY_QUEUE_TIMEOUT: '500ms' })).toThrow(
+      new UsageError('RUNBOOK_STICKY_QUEUE_TIMEOUT=500ms: expected a duration of at least 1s such as 10s or 1m'),
     );
   });
 });

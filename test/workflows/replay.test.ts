@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { WithStartWorkflowOperation, type Client, type WorkflowHandle } from '@temporalio/client';
 import { appLockWorkflowId, backupWorkflowId, jobWorkflowId, restoreWorkflowId } from '../../src/common/names';
 import type { Progress } from '../../src/common/progress';
@@ -11,8 +11,8 @@ import { createAppFixture, type AppFixture } from '../support/demo-app';
 import { createJobApp, type JobApp } from '../support/job-app';
 import { waitFor } from '../support/postgres';
 import { runOutcome } from '../support/runs';
-import { resolveTemporalCli } from '../../src/devserver/temporal-cli';
-import { connectClient, startTestWorker, temporalAddress, uniqueName } from '../support/temporal';
+import { HISTORIES, saveHistory } from '../support/history';
+import { connectClient, startTestWorker, uniqueName } from '../support/temporal';
 
 /*
  * Histories recorded from released workflow code, replayed against today's code: a change that would
@@ -23,7 +23,6 @@ import { connectClient, startTestWorker, temporalAddress, uniqueName } from '../
  * Scenarios marked `released` record what an earlier release did, so they run only with that release's
  * workflow bundle: RUNBOOK_RECORD_RELEASED_BUNDLE=/path/to/old/dist/workflow-bundle.js.
  */
-const FIXTURES = path.resolve(__dirname, '..', 'fixtures', 'histories');
 const REPLAY = path.resolve(__dirname, '..', '..', 'scripts', 'replay-histories.js');
 const bundle = () => process.env.RUNBOOK_WORKFLOW_BUNDLE!;
 
@@ -304,27 +303,6 @@ async function withUpdate(
   return startWorkflowOperation.workflowHandle();
 }
 
-/** Writes a finished run's history as the Temporal CLI shows it (the proto3 JSON that historyFromJSON reads). */
-function writeHistory(name: string, workflowId: string, runId: string): void {
-  const cli = resolveTemporalCli();
-  if (cli.kind !== 'path') throw new Error('recording needs the Temporal CLI (make setup)');
-  const json = execFileSync(cli.path, [
-    'workflow',
-    'show',
-    '--address',
-    temporalAddress(),
-    '--workflow-id',
-    workflowId,
-    '--run-id',
-    runId,
-    '--output',
-    'json',
-  ]);
-  const file = path.join(FIXTURES, `${name}.json`);
-  if (existsSync(file)) throw new Error(`${file} appeared while recording; recorded histories are never overwritten`);
-  writeFileSync(file, json, { flag: 'wx' });
-}
-
 /** Runs of the other kinds: a backup and a restore of a real database, jobs of the daily processor. */
 interface RunScenario {
   name: string;
@@ -399,7 +377,7 @@ const RUN_SCENARIOS: RunScenario[] = [
 
 async function recordMissingRuns(client: Client): Promise<string[]> {
   const released = process.env.RUNBOOK_RECORD_RELEASED_BUNDLE;
-  const missing = RUN_SCENARIOS.filter((s) => !existsSync(path.join(FIXTURES, `${s.name}.json`))).filter(
+  const missing = RUN_SCENARIOS.filter((s) => !existsSync(path.join(HISTORIES, `${s.name}.json`))).filter(
     (s) => Boolean(s.released) === Boolean(released),
   );
   if (missing.length === 0) return [];
@@ -432,7 +410,7 @@ async function recordMissingRuns(client: Client): Promise<string[]> {
         args: [await scenario.input(apps, client)],
       });
       await runOutcome(client, handle.workflowId);
-      writeHistory(scenario.name, handle.workflowId, handle.firstExecutionRunId);
+      saveHistory(scenario.name, handle.workflowId, handle.firstExecutionRunId);
     }
     return missing.map((s) => s.name);
   } finally {
@@ -445,7 +423,7 @@ async function recordMissingRuns(client: Client): Promise<string[]> {
 
 async function recordMissing(client: Client): Promise<string[]> {
   const released = process.env.RUNBOOK_RECORD_RELEASED_BUNDLE;
-  const missing = SCENARIOS.filter((s) => !existsSync(path.join(FIXTURES, `${s.name}.json`))).filter(
+  const missing = SCENARIOS.filter((s) => !existsSync(path.join(HISTORIES, `${s.name}.json`))).filter(
     (s) => Boolean(s.released) === Boolean(released),
   );
   const recorded: string[] = [];
@@ -496,7 +474,7 @@ async function recordScenarios(
       await runOutcome(client, handle.workflowId);
       await restore?.();
       const { runId } = await handle.describe();
-      writeHistory(scenario.name, handle.workflowId, runId);
+      saveHistory(scenario.name, handle.workflowId, runId);
     }
     return missing.map((s) => s.name);
   } finally {
@@ -519,7 +497,7 @@ describe('replaying recorded histories against the current workflow code', () =>
     }, 600_000);
   }
 
-  const files = existsSync(FIXTURES) ? readdirSync(FIXTURES).filter((f) => f.endsWith('.json')) : [];
+  const files = existsSync(HISTORIES) ? readdirSync(HISTORIES).filter((f) => f.endsWith('.json')) : [];
   it('has a recorded history for every scenario', () => {
     expect([...SCENARIOS, ...RUN_SCENARIOS].map((s) => `${s.name}.json`).filter((f) => !files.includes(f))).toEqual([]);
   });
@@ -527,7 +505,7 @@ describe('replaying recorded histories against the current workflow code', () =>
   it('replays every recorded history without a nondeterminism error', () => {
     expect(files.length).toBeGreaterThanOrEqual(SCENARIOS.length + RUN_SCENARIOS.length);
     // Replay runs in its own process: Jest's module registry would load a second protobufjs.
-    const run = spawnSync(process.execPath, [REPLAY, FIXTURES], {
+    const run = spawnSync(process.execPath, [REPLAY, HISTORIES], {
       env: { ...process.env, RUNBOOK_WORKFLOW_BUNDLE: bundle() },
       encoding: 'utf8',
     });

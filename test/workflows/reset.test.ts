@@ -1,28 +1,20 @@
-import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { appLockWorkflowId, jobWorkflowId } from '../../src/common/names';
-import { resolveTemporalCli } from '../../src/devserver/temporal-cli';
 import { createAppFixture, type AppFixture } from '../support/demo-app';
 import { startHttpRecorder, type HttpRecorder } from '../support/http-recorder';
 import { createJobApp, type JobApp } from '../support/job-app';
 import { runOutcome } from '../support/runs';
-import { connectClient, startTestWorker, temporalAddress, uniqueName, type TestWorker } from '../support/temporal';
+import { connectClient, startTestWorker, temporalCli, uniqueName, type TestWorker } from '../support/temporal';
 
 jest.setTimeout(180_000);
 
 /** `temporal workflow reset` of a run to its first workflow task; the new run's id. */
 function resetToFirstTask(workflowId: string, runId: string): string {
-  const cli = resolveTemporalCli();
-  if (cli.kind !== 'path') throw new Error('the tests need the Temporal CLI (make setup installs it)');
   const reset = JSON.parse(
-    execFileSync(
-      cli.path,
+    temporalCli(
+      ['workflow', 'reset'],
       [
-        'workflow',
-        'reset',
-        '--address',
-        temporalAddress(),
         '--workflow-id',
         workflowId,
         '--run-id',
@@ -34,7 +26,6 @@ function resetToFirstTask(workflowId: string, runId: string): string {
         '--output',
         'json',
       ],
-      { encoding: 'utf8' },
     ),
   ) as { runId: string };
   expect(reset.runId).not.toBe(runId);

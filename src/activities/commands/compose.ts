@@ -29,3 +29,8 @@ export function composeStopArgv(target: ComposeTarget): string[] {
 export function composePsArgv(target: ComposeTarget): string[] {
   return [...base(target), 'ps', '--status', 'running', '--quiet', ...target.services];
 }
+
+/** The compose file as Compose reads it (variables such as ${IMAGE_TAG} filled in), as JSON. */
+export function composeConfigArgv(target: ComposeTarget): string[] {
+  return [...base(target), 'config', '--format', 'json'];
+}

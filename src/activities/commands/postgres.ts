@@ -127,6 +127,30 @@ export function pgRestoreScriptArgv(args: {
   ];
 }
 
+/**
+ * A pg_dump `-n` pattern as the anchored regular expression pg_dump matches schema names with (psql's
+ * pattern rules): outside double quotes letters fold to lower case, `*` is `.*`, `?` is `.`, `$` is literal
+ * and other regular-expression syntax stays; inside double quotes every character is literal (`""` is one `"`).
+ */
+export function schemaPatternRegex(pattern: string): string {
+  let regex = '';
+  let quoted = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '"') {
+      if (quoted && pattern[i + 1] === '"') {
+        regex += '"';
+        i++;
+      } else quoted = !quoted;
+    } else if (quoted) regex += c.replace(/[\\^$.|?*+()[\]{}]/, '\\$&');
+    else if (c === '*') regex += '.*';
+    else if (c === '?') regex += '.';
+    else if (c === '$') regex += '\\$';
+    else regex += c.toLowerCase();
+  }
+  return `^(${regex})$`;
+}
+
 const DO_TAG = '$runbook_restore$';
 
 function sqlLiteral(text: string): string {

@@ -9,7 +9,9 @@ import { reportProgress } from '../attempt';
 import type { ActivityConfig } from '../config';
 import { appEnvironment, commandEnvironment, requireEnv, secretHeaders, secretValues } from '../environment';
 import { manifestActivities } from '../manifest';
-import { appPaths } from '../../common/names';
+import { appPaths, liveDir } from '../../common/names';
+import { releaseEnvironment } from '../images';
+import { readReleaseInfo } from '../release-info';
 import { readBody } from '../http-body';
 import { redact } from '../redact';
 import { describeFailure, runCommand } from '../shell';
@@ -75,7 +77,12 @@ export function jobActivities(config: ActivityConfig) {
         mode: request.mode,
         params: request.params,
       };
-      const env = { ...commandEnvironment(manifest, config.env), ...job.env, ...jobEnvironment(values) };
+      const env = {
+        ...commandEnvironment(manifest, config.env),
+        ...job.env,
+        ...jobEnvironment(values),
+        ...releaseEnvironment(manifest, currentRelease(manifest)),
+      };
       const secrets = secretValues(manifest, config.env);
       const outcome = job.http
         ? await runHttpJob(manifest, job, values, run, appEnvironment(manifest, config.env), secrets)
@@ -194,6 +201,11 @@ async function runHttpJob(
       stderrTail: redact(message, secrets),
     });
   }
+}
+
+/** The release a job runs against (its image, for an image app): the current one; none in place. */
+function currentRelease(manifest: Manifest): { id: string; ref: string } | undefined {
+  return manifest.strategy === 'releases' ? readReleaseInfo(liveDir(manifest)) : undefined;
 }
 
 /** Relative working directories are relative to the live code: `current` for releases, the root in place. */

@@ -6,7 +6,7 @@ import type { ActivityConfig } from '../config';
 import { appPaths, liveDir } from '../../common/names';
 import { writeFileAtomic } from '../atomic-write';
 import { commandEnvironment, environmentFileText, secretValues, serviceEnvironment } from '../environment';
-import { readReleaseInfo } from '../releases';
+import { readReleaseInfo } from '../release-info';
 import { blueGreenManager, isBlueGreen } from './blue-green';
 import { commandManager } from './command';
 import { composeManager } from './compose';

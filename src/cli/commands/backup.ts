@@ -1,8 +1,7 @@
 import { Command } from 'commander';
 import type { Output } from '../output';
-import { UsageError } from '../../client/errors';
 import { startAndFollow } from '../follow';
-import { loadAppManifest } from '../manifests';
+import { checkBackupTarget, loadAppManifest } from '../manifests';
 
 export function backupCommand(output: Output): Command {
   return new Command('backup')
@@ -15,18 +14,10 @@ export function backupCommand(output: Output): Command {
       '\nExamples:\n  $ runbook backup flowlog\n  $ runbook backup flowlog --target database --no-wait',
     )
     .action(async (app: string, options: { target?: string; wait: boolean }) => {
-      const manifest = await loadAppManifest(app);
-      const targets = manifest.backups?.targets.map((t) => t.name) ?? [];
-      if (targets.length === 0)
-        throw new UsageError(
-          `app ${app} has no backups.targets in its manifest`,
-          'add a postgres or files target under backups: and run again',
-        );
-      if (options.target && !targets.includes(options.target))
-        throw new UsageError(
-          `--target '${options.target}' is not a backup target of ${app}`,
-          `its targets are: ${targets.join(', ')}`,
-        );
+      checkBackupTarget(await loadAppManifest(app), options.target, {
+        problem: '',
+        hint: 'add a postgres or files target under backups: and run again',
+      });
       await startAndFollow(
         output,
         'backup',

@@ -1,8 +1,7 @@
 import { Command } from 'commander';
 import type { Output } from '../output';
-import { UsageError } from '../../client/errors';
 import { startAndFollow } from '../follow';
-import { loadAppManifest } from '../manifests';
+import { checkBackupTarget, loadAppManifest } from '../manifests';
 
 export function drillCommand(output: Output): Command {
   return new Command('drill')
@@ -14,18 +13,10 @@ export function drillCommand(output: Output): Command {
     .option('--no-wait', 'return once the run has started')
     .addHelpText('after', '\nExamples:\n  $ runbook drill orquetask\n  $ runbook drill orquetask --target database')
     .action(async (app: string, options: { target?: string; wait: boolean }) => {
-      const manifest = await loadAppManifest(app);
-      const targets = manifest.backups?.targets.map((t) => t.name) ?? [];
-      if (targets.length === 0)
-        throw new UsageError(
-          `app ${app} has no backups.targets in its manifest: nothing to drill`,
-          'add a postgres or files target under backups:, back it up, then drill it',
-        );
-      if (options.target && !targets.includes(options.target))
-        throw new UsageError(
-          `--target '${options.target}' is not a backup target of ${app}`,
-          `its targets are: ${targets.join(', ')}`,
-        );
+      checkBackupTarget(await loadAppManifest(app), options.target, {
+        problem: ': nothing to drill',
+        hint: 'add a postgres or files target under backups:, back it up, then drill it',
+      });
       await startAndFollow(
         output,
         'drill',

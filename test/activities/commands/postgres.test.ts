@@ -6,6 +6,7 @@ import {
   pgRestoreScriptArgv,
   psqlRestoreArgv,
   replaceSchemasSql,
+  schemaPatternRegex,
 } from '../../../src/activities/commands/postgres';
 
 describe('pg_dump argv', () => {
@@ -180,5 +181,17 @@ describe('pg_restore argv', () => {
     expect(whole).toContain("AND NOT nspname = ANY (ARRAY['byd']::text[])");
     expect(whole).toContain('CREATE SCHEMA public;');
     expect(() => replaceSchemasSql(['x$runbook_restore$'])).toThrow(/may not contain/);
+  });
+});
+
+describe('pg_dump -n patterns as the regular expressions pg_dump matches with', () => {
+  it('folds unquoted letters, turns * and ? into .* and ., keeps $ and quoted text literal', () => {
+    expect(schemaPatternRegex('audit')).toBe('^(audit)$');
+    expect(schemaPatternRegex('Audit')).toBe('^(audit)$');
+    expect(schemaPatternRegex('tenant_*')).toBe('^(tenant_.*)$');
+    expect(schemaPatternRegex('v?')).toBe('^(v.)$');
+    expect(schemaPatternRegex('a$b')).toBe('^(a\\$b)$');
+    expect(schemaPatternRegex('"My.Schema*"')).toBe('^(My\\.Schema\\*)$');
+    expect(schemaPatternRegex('"say ""hi"""')).toBe('^(say "hi")$');
   });
 });

@@ -43,21 +43,31 @@ def celery():
 
 
 def rq():
-    """An RQ worker: registers rq:worker:<name> with last_heartbeat (RQ's UTC format), refreshed while it runs."""
+    """An RQ worker: registers rq:worker:<name> with last_heartbeat (RQ's UTC format), refreshed while it runs,
+    and removed when it is stopped (SIGTERM)."""
     parser = argparse.ArgumentParser(prog="rq")
     parser.add_argument("command")
     parser.add_argument("-n", "--name", default="%s.%d" % (socket.gethostname(), os.getpid()))
     parser.add_argument("--url", default=os.environ.get("REDIS_URL"))
     parser.add_argument("queues", nargs="*")
     args = parser.parse_args()
-    _stop_on_term()
     redis = Redis(args.url)
     key = "rq:worker:%s" % args.name
+    stopping = []
+    # SIGTERM only asks: the loop ends between Redis calls and leaves the registry (a handler calling Redis
+    # itself could interleave with a call in flight and die without deregistering)
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     every = float(os.environ.get("RQ_HEARTBEAT_SECONDS", "2"))
     print("Worker %s: started, queues %s" % (args.name, ",".join(args.queues) or "default"), flush=True)
-    while True:
+    while not stopping:
         stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         redis.call("SADD", "rq:workers", key)
         redis.call("HSET", key, "last_heartbeat", stamp, "queues", ",".join(args.queues) or "default")
         redis.call("EXPIRE", key, 420)
-        time.sleep(every)
+        deadline = time.time() + every
+        while not stopping and time.time() < deadline:
+            time.sleep(0.1)
+    # as RQ does on a warm shutdown: the worker leaves the registry, so no stale heartbeat stays behind
+    redis.call("SREM", "rq:workers", key)
+    redis.call("DEL", key)
+    print("Worker %s: warm shut down" % args.name, flush=True)

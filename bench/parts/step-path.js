@@ -1,0 +1,112 @@
+// Where a no-op step's activity time goes, piece by piece, in this process (no Temporal): the process chain
+// runCommand spawns (sh joining the cgroup, setpriv, the command), the attempt lock (flock), the done-marker
+// (fsync), runCommand, the runStep activity, and runStep under the worker's attempt interceptor. Rounds are
+// interleaved (each round runs every piece once) so the machine's load hits all pieces alike; CPU time counts
+// this process and the children it waited for. `deploy` gives the same step's time as the history records it.
+'use strict';
+const path = require('node:path');
+const fs = require('node:fs');
+const os = require('node:os');
+const { spawn } = require('node:child_process');
+const { performance } = require('node:perf_hooks');
+const { ROOT, dist, median } = require('../lib');
+
+const ROUNDS = 40;
+const TICK_MS = 1000 / 100; // USER_HZ
+
+/** CPU time of this process and its waited-for children so far (/proc/self/stat utime, stime, cutime, cstime). */
+function cpuMs() {
+  const fields = fs.readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+  return fields.slice(11, 15).reduce((total, ticks) => total + Number(ticks) * TICK_MS, 0);
+}
+
+function exits(argv) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    child.once('error', reject);
+    child.once('close', resolve);
+  });
+}
+
+function pieces(dir) {
+  const { withParentDeathSignal } = dist('activities/containment/attempts.js');
+  const { joinCgroupArgv, runbookCgroupRoot } = dist('activities/containment/cgroups.js');
+  const { writeFileAtomic } = dist('activities/atomic-write.js');
+  const { claimExclusive } = dist('activities/attempt.js');
+  const { runCommand } = dist('activities/shell.js');
+  const { createActivities, activityConfigFromEnv } = dist('activities/index.js');
+  const { attemptInterceptors } = dist('workers/attempts.js');
+  const { manifestSchema } = dist('manifest/schema.js');
+  const { MockActivityEnvironment } = require(path.join(ROOT, 'node_modules', '@temporalio', 'testing'));
+  const manifest = manifestSchema.parse({
+    app: 'step-path',
+    host: 'bench-host',
+    root: path.join(dir, 'srv'),
+    source: { type: 'copy', from: dir },
+    steps: { install: [{ name: 'no-op', run: ['true'] }] },
+  });
+  const activities = createActivities({ ...activityConfigFromEnv(), manifestsDir: dir });
+  const request = (deployId) => ({ manifest, phase: 'install', index: 0, deployId, dir, values: {}, extraEnv: {} });
+  const plain = new MockActivityEnvironment();
+  const intercepted = new MockActivityEnvironment(
+    { activityId: 'step' },
+    { interceptors: [attemptInterceptors(path.join(dir, 'attempt-locks'))] },
+  );
+  const cgroupRoot = runbookCgroupRoot();
+  return {
+    'spawn `true`': () => exits(['true']),
+    'spawn `setpriv --pdeathsig KILL -- true`': () => exits(withParentDeathSignal(['true'])),
+    ...(cgroupRoot
+      ? {
+          'spawn `sh` joining a cgroup, then setpriv, then `true`': () =>
+            exits(withParentDeathSignal(joinCgroupArgv(path.join(cgroupRoot, 'bench-step-path'), ['true']))),
+        }
+      : {}),
+    'attempt lock: flock claim and release': async (i) =>
+      (await claimExclusive(path.join(dir, 'locks', `${i}.lock`), 'bench')).release(),
+    'done-marker: writeFileAtomic (fsync file and folder)': (i) =>
+      writeFileAtomic(path.join(dir, 'markers', String(i), 'install-0.done'), '{"exitCode":0}'),
+    'runCommand(`true`) with a lease': (i) =>
+      plain.run(() => runCommand({ argv: ['true'], cwd: dir, lease: `step-path/${i}` })),
+    'runStep activity': (i) => plain.run(() => activities.runStep(request(`plain-${i}`))),
+    'runStep under the attempt interceptor (as a worker runs it)': (i) =>
+      intercepted.run(activities.runStep, request(`intercepted-${i}`)),
+  };
+}
+
+module.exports = {
+  name: 'step-path',
+  needsTemporal: false,
+  async run(env, results) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'runbook-bench-step-path-'));
+    const stateDir = process.env.RUNBOOK_STATE_DIR;
+    process.env.RUNBOOK_STATE_DIR = path.join(dir, 'state');
+    try {
+      const cases = Object.entries(pieces(dir));
+      const wall = new Map(cases.map(([name]) => [name, []]));
+      const cpu = new Map(cases.map(([name]) => [name, 0]));
+      for (let round = -1; round < ROUNDS; round++) {
+        for (const [name, piece] of cases) {
+          const started = performance.now();
+          const cpuBefore = cpuMs();
+          await piece(round);
+          if (round < 0) continue; // warm-up
+          wall.get(name).push(performance.now() - started);
+          cpu.set(name, cpu.get(name) + cpuMs() - cpuBefore);
+        }
+      }
+      for (const [name] of cases) {
+        results.add({
+          figure: `step path: ${name}, wall median of ${ROUNDS}`,
+          value: median(wall.get(name)),
+          unit: 'ms',
+        });
+        results.add({ figure: `step path: ${name}, CPU per run`, value: cpu.get(name) / ROUNDS, unit: 'ms' });
+      }
+    } finally {
+      if (stateDir === undefined) delete process.env.RUNBOOK_STATE_DIR;
+      else process.env.RUNBOOK_STATE_DIR = stateDir;
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  },
+};
