@@ -85,7 +85,8 @@ export function bakeActivities(config: ActivityConfig) {
         const now = await observeAll();
         for (const service of manifest.services)
           problems.push(...serviceProblems(service, state, previous, now, now.seen.get(service)!));
-        previous = now;
+        // CPU time moves in clock ticks (10 ms): over a shorter window one tick reads as a burst of 100%s.
+        if (now.at - previous.at >= CPU_WINDOW_MS) previous = now;
         problems.push(...failedChecks);
         state.rounds += 1;
         const left = until - Date.now();
@@ -105,6 +106,9 @@ export function bakeActivities(config: ActivityConfig) {
     },
   };
 }
+
+/** The shortest window a CPU percentage is judged over. */
+const CPU_WINDOW_MS = 1000;
 
 /** What is wrong with one service now: gone, restarted, or over a limit. Records its peaks on the way. */
 function serviceProblems(
@@ -132,7 +136,7 @@ function serviceProblems(
   const before = previous.seen.get(service);
   if (seen.cpuSeconds !== undefined && before?.cpuSeconds !== undefined && before.instance === seen.instance) {
     const wall = (now.at - previous.at) / 1000;
-    if (wall > 0) {
+    if (wall * 1000 >= CPU_WINDOW_MS) {
       const percent = Math.round(((seen.cpuSeconds - before.cpuSeconds) / wall) * 100);
       peak.cpuPercent = Math.max(peak.cpuPercent ?? 0, percent);
       const limit = limits?.cpu ? parsePercent(limits.cpu) : undefined;
