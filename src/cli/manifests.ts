@@ -3,12 +3,13 @@
  * before anything starts: an unknown app, job, mode, backup target or param is exit 2, not a failed run.
  */
 import { checkDate } from '../common/dates';
-import { findManifest, manifestsDirFrom } from '../manifest/lookup';
 import type { Manifest, ParamSpec } from '../manifest/types';
 import { UsageError } from '../client/errors';
 
-export function loadAppManifest(app: string, dir: string = manifestsDirFrom()): Manifest {
-  const found = findManifest(dir, app);
+/** The app's manifest; the YAML and schema libraries load here, not when the CLI starts (`runbook --help`). */
+export async function loadAppManifest(app: string, dir?: string): Promise<Manifest> {
+  const { findManifest, manifestsDirFrom } = await import('../manifest/lookup');
+  const found = findManifest(dir ?? manifestsDirFrom(), app);
   if (found.ok) return found.manifest;
   throw new UsageError(
     found.reason === 'bad-name' ? `<app> ${found.message}` : found.message,

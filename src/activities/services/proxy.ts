@@ -4,6 +4,7 @@
  * (nginx reload, Caddy's admin API), so requests in flight finish and new ones go to the new port.
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import { commandToArgv } from '../../manifest/argv';
 import type { Service } from '../../manifest/types';
 import { writeFileAtomic } from '../atomic-write';
@@ -135,27 +136,21 @@ export function caddyUpstreamsRequest(
 function caddyProxy(config: CaddyConfig): Proxy {
   const call = async (port?: number) => {
     const request = caddyUpstreamsRequest(config, port);
-    let response: Response;
+    let response: { status: number; text: string };
     try {
-      response = await fetch(request.url, {
-        method: request.method,
-        headers: { 'Content-Type': 'application/json' },
-        body: request.body,
-        signal: AbortSignal.timeout(30_000),
-      });
+      response = await adminRequest(request);
     } catch (error) {
       throw failure(
         'ProxyUnreachable',
         `Caddy's admin API at ${config.admin} did not answer: ${(error as Error).message}`,
       );
     }
-    const text = await response.text();
-    if (!response.ok)
+    if (response.status < 200 || response.status > 299)
       throw failure(
         'ProxySwitchFailed',
-        `Caddy's admin API refused ${request.method} ${request.url} (HTTP ${response.status}: ${text.trim()}); give the reverse_proxy handler "@id": "${config.upstreamId}"`,
+        `Caddy's admin API refused ${request.method} ${request.url} (HTTP ${response.status}: ${response.text.trim()}); give the reverse_proxy handler "@id": "${config.upstreamId}"`,
       );
-    return text;
+    return response.text;
   };
   return {
     async current() {
@@ -169,6 +164,37 @@ function caddyProxy(config: CaddyConfig): Proxy {
       return `Caddy sends to 127.0.0.1:${port} (handler ${config.upstreamId})${reloadDropsConnections() ? CADDY_RESET_WARNING : ''}`;
     },
   };
+}
+
+/**
+ * One request on its own connection: Caddy closes the admin API's open connections whenever its configuration
+ * changes, so a read sent on the connection a switch kept alive can meet a closed socket.
+ */
+function adminRequest(request: {
+  method: string;
+  url: string;
+  body?: string;
+}): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const outgoing = http.request(
+      request.url,
+      {
+        method: request.method,
+        agent: false,
+        headers: { 'Content-Type': 'application/json' },
+        signal: AbortSignal.timeout(30_000),
+      },
+      (incoming) => {
+        let text = '';
+        incoming.setEncoding('utf8');
+        incoming.on('data', (chunk: string) => (text += chunk));
+        incoming.on('end', () => resolve({ status: incoming.statusCode ?? 0, text }));
+        incoming.on('error', reject);
+      },
+    );
+    outgoing.on('error', reject);
+    outgoing.end(request.body);
+  });
 }
 
 const CADDY_RESET_WARNING =

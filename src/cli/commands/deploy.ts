@@ -16,8 +16,8 @@ interface DeployOptions {
   waitLock?: boolean;
 }
 
-export function deployInput(app: string, options: DeployOptions): DeployInput {
-  const manifest = loadAppManifest(app);
+export async function deployInput(app: string, options: DeployOptions): Promise<DeployInput> {
+  const manifest = await loadAppManifest(app);
   if (!options.ref.trim())
     throw new UsageError('--ref is empty', 'give a git branch, tag or commit, a release label or an image tag');
   const params = options.param ?? {};
@@ -72,7 +72,7 @@ export function deployCommand(output: Output): Command {
       '\nExamples:\n  $ runbook deploy almareia --ref v1.4.2\n  $ runbook deploy secretaria --ref main --param tenantId=42 --approve-required\n  $ runbook deploy flowlog --ref v2 --on-failure ask --wait-lock',
     )
     .action(async (app: string, options: DeployOptions) => {
-      const input = deployInput(app, options);
+      const input = await deployInput(app, options);
       await startAndFollow(output, 'deploy', input, `deploy ${app} ${input.ref}`, {
         wait: options.wait,
         waitLock: options.waitLock,
