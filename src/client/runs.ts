@@ -435,16 +435,18 @@ export class Runs {
     let failure: unknown;
     // A query still in flight when the run closes is cancelled: the server would hold it until a worker
     // answers or its deadline passes, and the open call would keep the CLI from exiting that long.
-    const inFlight = new AbortController();
+    // (One controller per query: the SDK adds an abort listener to the signal of every call it makes.)
+    let inFlight: AbortController | undefined;
     const closed = this.result(run)
       .then(
         (value) => void (end = value),
         (error: unknown) => void (failure = error ?? new Error('watching the run failed')),
       )
-      .finally(() => inFlight.abort());
+      .finally(() => inFlight?.abort());
     let query: Promise<unknown> = Promise.resolve();
     let warned = false;
     while (!end && !failure) {
+      inFlight = new AbortController();
       // The end wins over a query still in flight: a closed run's query may wait for a worker to replay it.
       const polling = this.poll(run, Math.max(intervalMs * 4, 2_000), inFlight.signal);
       query = polling;
