@@ -3,14 +3,14 @@
  * where the proxy sends the service's requests (one upstream) and lets the proxy apply it gracefully
  * (nginx reload, Caddy's admin API), so requests in flight finish and new ones go to the new port.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import path from 'node:path';
-import { ApplicationFailure } from '@temporalio/activity';
 import { commandToArgv } from '../../manifest/argv';
 import type { Service } from '../../manifest/types';
+import { writeFileAtomic } from '../atomic-write';
 import { reportProgress } from '../attempt';
 import { describeFailure, runCommand } from '../shell';
+import { failure } from '../../common/failures';
 
 export type BlueGreen = NonNullable<Extract<Service, { type: 'process' }>['blueGreen']>;
 export type ProxyConfig = BlueGreen['proxy'];
@@ -45,9 +45,7 @@ function nginxProxy(config: NginxConfig, env: NodeJS.ProcessEnv): Proxy {
   const read = () => (existsSync(file) ? readFileSync(file, 'utf8') : undefined);
   const write = (text: string | undefined) => {
     if (text === undefined) return rmSync(file, { force: true });
-    mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(`${file}.tmp`, text);
-    renameSync(`${file}.tmp`, file);
+    writeFileAtomic(file, text);
   };
   const nginx = async (command: NginxConfig['test'], what: string) => {
     const result = await runCommand({ argv: commandToArgv(command), env, timeoutMs: 30_000 });
@@ -73,9 +71,9 @@ function nginxProxy(config: NginxConfig, env: NodeJS.ProcessEnv): Proxy {
         await nginx(config.reload, 'nginx reload');
       } catch (error) {
         write(before); // the proxy keeps serving the old port
-        throw ApplicationFailure.nonRetryable(
-          `${(error as Error).message}; ${file} is left as it was. Check that the site's upstream block includes it (upstream … { include ${file}; })`,
+        throw failure(
           'ProxySwitchFailed',
+          `${(error as Error).message}; ${file} is left as it was. Check that the site's upstream block includes it (upstream … { include ${file}; })`,
         );
       }
       const applied = master ? await reloaded(master, workers) : 'no master pid file to watch the reload by';
@@ -142,14 +140,15 @@ function caddyProxy(config: CaddyConfig): Proxy {
     try {
       response = await adminRequest(request);
     } catch (error) {
-      throw ApplicationFailure.retryable(
+      throw failure(
+        'ProxyUnreachable',
         `Caddy's admin API at ${config.admin} did not answer: ${(error as Error).message}`,
       );
     }
     if (response.status < 200 || response.status > 299)
-      throw ApplicationFailure.nonRetryable(
-        `Caddy's admin API refused ${request.method} ${request.url} (HTTP ${response.status}: ${response.text.trim()}); give the reverse_proxy handler "@id": "${config.upstreamId}"`,
+      throw failure(
         'ProxySwitchFailed',
+        `Caddy's admin API refused ${request.method} ${request.url} (HTTP ${response.status}: ${response.text.trim()}); give the reverse_proxy handler "@id": "${config.upstreamId}"`,
       );
     return response.text;
   };
