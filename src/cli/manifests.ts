@@ -2,7 +2,7 @@
  * The CLI reads the same manifests as the workers (RUNBOOK_MANIFESTS, default ./apps) to refuse bad input
  * before anything starts: an unknown app, job, mode, backup target or param is exit 2, not a failed run.
  */
-import { isIsoDate } from '../common/dates';
+import { checkDate } from '../common/dates';
 import type { Manifest, ParamSpec } from '../manifest/types';
 import { UsageError } from '../client/errors';
 
@@ -69,9 +69,7 @@ export function checkParams(specs: Record<string, ParamSpec>, given: Record<stri
   }
 }
 
-/** YYYY-MM-DD that is a real calendar date. */
-export function checkDate(value: string, option: string): string {
-  if (!isIsoDate(value))
-    throw new UsageError(`${option} '${value}' is not a date`, 'write dates as YYYY-MM-DD, e.g. 2025-01-31');
-  return value;
+/** The date an option gives, checked by the one date rule; a bad one is a usage error naming the option. */
+export function dateOption(value: string, option: string): string {
+  return checkDate(value, (problem, fix) => new UsageError(`${option} ${problem}`, fix));
 }

@@ -6,14 +6,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { nginxUpstreamText } from '../activities/services/proxy';
+import { nginxUpstreamText, type ProxyConfig } from '../activities/services/proxy';
 import { freePort } from './ports';
 
 export interface LocalProxy {
   /** Where clients send requests: http://127.0.0.1:<port>. */
   url: string;
   /** The manifest's `blueGreen.proxy` for this proxy. */
-  manifestProxy: Record<string, unknown>;
+  manifestProxy: ProxyConfig;
   stop(): Promise<void>;
 }
 

@@ -57,7 +57,10 @@ export function deployCommand(output: Output): Command {
     .requiredOption('--ref <ref>', 'git branch, tag or commit; release label (copy source); image tag (compose)')
     .option('--param <key=value>', "a value for one of the manifest's params (repeatable)", collectParam)
     .option('--seed', "also run the manifest's seed steps")
-    .option('--approve-required', 'wait for `runbook approve` before switching to the new release')
+    .option(
+      '--approve-required',
+      "on each host, wait for `runbook approve` before the phase the manifest's approval.before names (default switch: after migrate, build and seed, before the restart)",
+    )
     .option(
       '--on-failure <policy>',
       "when a step fails before the switch: rollback, or ask (wait for runbook retry|skip|rollback-now); default the manifest's onFailure",

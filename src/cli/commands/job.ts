@@ -4,7 +4,7 @@ import { JobInputError, resolveDates, resolveMode, resolveParams } from '../../c
 import type { Output } from '../output';
 import { UsageError } from '../../client/errors';
 import { startAndFollow } from '../follow';
-import { checkDate, checkParams, collectParam, loadAppManifest } from '../manifests';
+import { dateOption, checkParams, collectParam, loadAppManifest } from '../manifests';
 
 interface JobRunOptions {
   date?: string;
@@ -36,9 +36,9 @@ export async function jobInput(app: string, jobName: string, options: JobRunOpti
       'a range needs both --from and --to (inclusive)',
     );
   const dates = {
-    ...(options.date ? { date: checkDate(options.date, '--date') } : {}),
+    ...(options.date ? { date: dateOption(options.date, '--date') } : {}),
     ...(options.from && options.to
-      ? { from: checkDate(options.from, '--from'), to: checkDate(options.to, '--to') }
+      ? { from: dateOption(options.from, '--from'), to: dateOption(options.to, '--to') }
       : {}),
   };
   if (dates.from && dates.to && dates.from > dates.to)

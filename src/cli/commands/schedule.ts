@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { Command } from 'commander';
 import { addDays } from '../../common/dates';
-import { checkDate, loadAppManifest } from '../manifests';
+import { dateOption, loadAppManifest } from '../manifests';
 import { watchWorkflowId } from '../../common/names';
 import { backfillLine, localSlot, outcomeWords } from '../../common/schedule-slots';
 import type { ScheduleReview } from '../../client/schedule-outcomes';
@@ -196,8 +196,8 @@ export function scheduleCommand(output: Output): Command {
             'backfill needs --from and --to (days), or --at (one slot)',
             'e.g. --from 2025-01-01 --to 2025-01-03',
           );
-        const from = checkDate(options.from, '--from');
-        const to = checkDate(options.to, '--to');
+        const from = dateOption(options.from, '--from');
+        const to = dateOption(options.to, '--to');
         if (from > to) throw new UsageError(`--from ${from} is after --to ${to}`, 'give the earlier day first');
         let range = { start: '', end: '', timezone: '' };
         await onSchedule(id, async (client) => {
