@@ -114,7 +114,8 @@ export default tseslint.config(
   },
   {
     // `runbook --help` and `runbook validate` must start at once: the Temporal SDK, the connection, the dev
-    // server, the worker and the I/O libraries are loaded by the command that uses them (`await import(...)`).
+    // server, the worker, the I/O libraries and the manifest loader (YAML, the zod schema) are loaded by the
+    // command that uses them (`await import(...)`).
     files: ['src/cli/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
@@ -139,6 +140,9 @@ export default tseslint.config(
                 '**/devserver/*',
                 '**/workers/*',
                 '**/manifest/json-schema',
+                '**/manifest/lookup',
+                '**/manifest/load',
+                '**/manifest/schema',
               ],
               allowTypeImports: true,
               message:
@@ -163,6 +167,22 @@ export default tseslint.config(
               message: 'the client library is imported by the CLI, the harness and scripts, never the other way',
             },
           ],
+        },
+      ],
+    },
+  },
+  {
+    // Every failure type is a row of src/common/failures.ts, so the workflows' non-retryable lists stay complete.
+    files: ['src/**/*.ts'],
+    ignores: ['src/common/failures.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            "MemberExpression[object.name='ApplicationFailure'][property.name=/^(nonRetryable|retryable|create)$/]",
+          message:
+            "throw failure('<Type>', message) with a type from src/common/failures.ts (add a row for a new kind)",
         },
       ],
     },

@@ -15,6 +15,7 @@ import {
   createScratchDatabase,
   dropDatabase,
   dumpDatabase,
+  presentSchemaPatterns,
   listDump,
   pgBinDir,
   restoreDatabase,
@@ -114,6 +115,7 @@ function artifactActivities(config: ActivityConfig) {
       const started = Date.now();
       if ('postgres' in target) {
         const url = databaseUrl(manifest, target.postgres.urlEnv, `the database of backup target '${target.name}'`);
+        await requireSchemas(url, target.name, target.postgres.schemas ?? [], manifest.app);
         const dump = await dumpDatabase({
           url,
           file,
@@ -307,4 +309,18 @@ async function artifactId(
   if (!existing || (existing.workflowId === request.workflowId && existing.runId === request.runId)) return plain;
   // The random end of the run id: a UUIDv7 run id begins with a timestamp, shared by runs a minute apart.
   return `${plain}-${request.runId.replace(/-/g, '').slice(-8)}`;
+}
+
+/**
+ * Every schema a target names must be there: pg_dump dumps the ones that match and skips a misspelt one
+ * without a word, and no retry makes a schema appear.
+ */
+async function requireSchemas(url: string, target: string, patterns: readonly string[], app: string): Promise<void> {
+  const present = await presentSchemaPatterns(url, patterns);
+  const absent = patterns.filter((pattern) => !present.includes(pattern));
+  if (absent.length > 0)
+    throw failure(
+      'BackupConfig',
+      `backup target '${target}': no schema of the database matches ${absent.map((p) => `'${p}'`).join(', ')}; fix backups.targets[].postgres.schemas in ${app}'s manifest (or run the migration that creates the schema first)`,
+    );
 }

@@ -26,7 +26,7 @@ export interface BakeResult {
 }
 
 /** What an attempt heartbeats, and a retried attempt (a worker died) takes up again. */
-interface BakeState {
+export interface BakeState {
   /** Each service's instance when the bake began: another one later is a restart. */
   baseline: Record<string, { instance?: string; describe?: string }>;
   rounds: number;
@@ -111,7 +111,7 @@ export function bakeActivities(config: ActivityConfig) {
 const CPU_WINDOW_MS = 1000;
 
 /** What is wrong with one service now: gone, restarted, or over a limit. Records its peaks on the way. */
-function serviceProblems(
+export function serviceProblems(
   service: Service,
   state: BakeState,
   previous: { at: number; seen: Map<Service, ServiceObservation> },

@@ -1,6 +1,5 @@
 import { lstat, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { ApplicationFailure } from '@temporalio/activity';
 import type { Client } from 'pg';
 import type { Manifest } from '../manifest/types';
 import { findTarget } from './backup-targets';
@@ -16,6 +15,7 @@ import type { ActivityConfig } from './config';
 import { appEnvironment } from './environment';
 import { serviceUrlFromEnv } from './published';
 import { dropDatabase, withDatabase, withPg } from './postgres';
+import { failure } from '../common/failures';
 
 /*
  * Restore drills: the evidence that a backup restores. The restore itself is the restore workflow's
@@ -63,8 +63,7 @@ export function drillQueries(manifest: Manifest, target: string): string[] {
 export function drillActivities(config: ActivityConfig) {
   const databaseUrl = (manifest: Manifest, target: string) => {
     const found = findTarget(manifest, target);
-    if (!('postgres' in found))
-      throw ApplicationFailure.nonRetryable(`backup target '${target}' is not a database`, 'BackupConfig');
+    if (!('postgres' in found)) throw failure('BackupConfig', `backup target '${target}' is not a database`);
     return serviceUrlFromEnv(
       manifest,
       appEnvironment(manifest, config.env),
@@ -81,9 +80,9 @@ export function drillActivities(config: ActivityConfig) {
         .filter((e) => e.app === manifest.app && e.target === target && e.verified && !e.suspect)
         .sort((a, b) => b.logicalDate.localeCompare(a.logicalDate) || b.createdAt.localeCompare(a.createdAt));
       if (candidates.length === 0)
-        throw ApplicationFailure.nonRetryable(
-          `no verified backup of ${target} to drill; make one with \`runbook backup ${manifest.app} --target ${target}\``,
+        throw failure(
           'NoVerifiedBackup',
+          `no verified backup of ${target} to drill; make one with \`runbook backup ${manifest.app} --target ${target}\``,
         );
       return candidates[0];
     },
@@ -117,7 +116,7 @@ export function drillActivities(config: ActivityConfig) {
       if (entry.kind === 'files') {
         const scratch = path.join(backupsDir(manifest), 'scratch');
         if (!path.resolve(restoredTo).startsWith(`${scratch}${path.sep}`))
-          throw ApplicationFailure.nonRetryable(`refusing to delete ${restoredTo}: not a scratch folder`, 'BadInput');
+          throw failure('BadInput', `refusing to delete ${restoredTo}: not a scratch folder`);
         await rm(restoredTo, { recursive: true, force: true });
         return;
       }

@@ -2,13 +2,14 @@
  * The CLI reads the same manifests as the workers (RUNBOOK_MANIFESTS, default ./apps) to refuse bad input
  * before anything starts: an unknown app, job, mode, backup target or param is exit 2, not a failed run.
  */
-import { isIsoDate } from '../common/dates';
-import { findManifest, manifestsDirFrom } from '../manifest/lookup';
+import { checkDate } from '../common/dates';
 import type { Manifest, ParamSpec } from '../manifest/types';
 import { UsageError } from '../client/errors';
 
-export function loadAppManifest(app: string, dir: string = manifestsDirFrom()): Manifest {
-  const found = findManifest(dir, app);
+/** The app's manifest; the YAML and schema libraries load here, not when the CLI starts (`runbook --help`). */
+export async function loadAppManifest(app: string, dir?: string): Promise<Manifest> {
+  const { findManifest, manifestsDirFrom } = await import('../manifest/lookup');
+  const found = findManifest(dir ?? manifestsDirFrom(), app);
   if (found.ok) return found.manifest;
   throw new UsageError(
     found.reason === 'bad-name' ? `<app> ${found.message}` : found.message,
@@ -68,9 +69,7 @@ export function checkParams(specs: Record<string, ParamSpec>, given: Record<stri
   }
 }
 
-/** YYYY-MM-DD that is a real calendar date. */
-export function checkDate(value: string, option: string): string {
-  if (!isIsoDate(value))
-    throw new UsageError(`${option} '${value}' is not a date`, 'write dates as YYYY-MM-DD, e.g. 2025-01-31');
-  return value;
+/** The date an option gives, checked by the one date rule; a bad one is a usage error naming the option. */
+export function dateOption(value: string, option: string): string {
+  return checkDate(value, (problem, fix) => new UsageError(`${option} ${problem}`, fix));
 }

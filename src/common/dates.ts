@@ -11,6 +11,15 @@ export function isIsoDate(text: string): boolean {
   return date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d;
 }
 
+/**
+ * The one check of a date a command or a run takes: a real calendar day written YYYY-MM-DD. Returns it, or throws
+ * what the caller's `invalid` makes of the problem and its fix (a `UsageError` in the CLI, a `JobInputError` in a run).
+ */
+export function checkDate(value: string, invalid: (problem: string, fix: string) => Error): string {
+  if (!isIsoDate(value)) throw invalid(`'${value}' is not a date`, 'write dates as YYYY-MM-DD, e.g. 2025-01-31');
+  return value;
+}
+
 export function addDays(date: string, days: number): string {
   const [y, m, d] = date.split('-').map(Number);
   return new Date(Date.UTC(y, m - 1, d) + days * DAY_MS).toISOString().slice(0, 10);

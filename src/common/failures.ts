@@ -42,12 +42,14 @@ export const FAILURES = {
   OffsiteCopyMissing: { retryable: false, means: 'the off-site copy of a backup is gone' },
   DecryptionFailed: { retryable: false, means: 'an encrypted off-site copy could not be decrypted with the key given' },
   BackupUnverified: { retryable: false, means: 'the backup did not pass verification' },
+  NoVerifiedBackup: { retryable: false, means: 'a drill found no verified backup of its target to restore' },
   RestoreConflict: { retryable: false, means: 'the restore would overwrite something it must not' },
   VerificationFailed: { retryable: false, means: 'a backup did not read back or restore cleanly' },
   // The app did not come up: the deploy rolls back.
   HealthCheckFailed: { retryable: false, means: 'a health check did not pass within health.within' },
   BakeFailed: { retryable: false, means: 'the release did not stay healthy for health.bake' },
   ServiceExited: { retryable: false, means: 'a process service exited right after it started' },
+  ProxySwitchFailed: { retryable: false, means: 'the proxy refused the new upstream; it still sends to the old port' },
   ServiceCommandFailed: { retryable: false, means: 'systemctl, docker compose or a service command failed' },
   NotApproved: { retryable: false, means: 'the deploy was aborted or not approved in time' },
   PauseTimedOut: { retryable: false, means: 'a paused deploy was not resumed within decisionTimeout' },
@@ -62,6 +64,7 @@ export const FAILURES = {
   // Transient, or retried as the manifest says.
   GitFailed: { retryable: true, means: 'a git command failed (network, lock); retried' },
   ServiceObserveFailed: { retryable: true, means: "reading a service's state (systemctl show) failed; retried" },
+  ProxyUnreachable: { retryable: true, means: "the reverse proxy's admin API did not answer; retried" },
   StepFailed: { retryable: true, means: "a step's command failed; retried `retries` times, then final" },
   JobDateFailed: { retryable: true, means: "a job date's command or request failed; retried per the job" },
   NotificationFailed: { retryable: true, means: 'a channel did not accept the message; final when every one refused' },

@@ -2,7 +2,7 @@
  * What a job run will do, decided from its input and the manifest's job: the dates, the mode, the
  * parameters and the activity's timeout and retries. Pure and deterministic: the job workflow calls it.
  */
-import { addDays, datesBetween, daysInRange, isIsoDate } from './dates';
+import { addDays, checkDate, datesBetween, daysInRange } from './dates';
 import { durationMs } from './duration';
 import type { Job } from '../manifest/types';
 import type { JobInput } from './contracts';
@@ -26,9 +26,8 @@ export function defaultJobDate(logicalDay: string, defaultDate: Job['defaultDate
   return defaultDate === 'yesterday' ? addDays(logicalDay, -1) : logicalDay;
 }
 
-function checkDate(field: string, value: string): void {
-  if (!isIsoDate(value))
-    throw new JobInputError(field, `expected a date such as 2025-12-01 (YYYY-MM-DD), got '${value}'`);
+function checkInputDate(field: string, value: string): void {
+  checkDate(value, (problem, fix) => new JobInputError(field, `${problem}; ${fix}`));
 }
 
 /** The dates of a run: one `date`, a `from`..`to` range (inclusive), or the default date. */
@@ -37,14 +36,14 @@ export function resolveDates(input: Pick<JobInput, 'date' | 'from' | 'to'>, defa
   if (date !== undefined && (from !== undefined || to !== undefined))
     throw new JobInputError('date', 'give either date, or from and to, not both');
   if (date !== undefined) {
-    checkDate('date', date);
+    checkInputDate('date', date);
     return [date];
   }
   if (from === undefined && to === undefined) return [defaultDate];
   if (from === undefined) throw new JobInputError('from', `a range needs both from and to (to is ${to})`);
   if (to === undefined) throw new JobInputError('to', `a range needs both from and to (from is ${from})`);
-  checkDate('from', from);
-  checkDate('to', to);
+  checkInputDate('from', from);
+  checkInputDate('to', to);
   if (from > to) throw new JobInputError('to', `the range ends (${to}) before it starts (${from}); swap from and to`);
   const days = daysInRange(from, to);
   if (days > MAX_JOB_DATES)

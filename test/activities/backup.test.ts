@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { activityConfigFromEnv } from '../../src/activities';
 import { backupActivities } from '../../src/activities/backup';
@@ -82,6 +83,26 @@ describe('backup activities on real files and a real PostgreSQL', () => {
     );
     expect(again).toMatchObject({ id: first.id, file: first.file, sha256: first.sha256, bytes: first.bytes });
     expect(readdirSync(shop.backupsDir)).toEqual([path.basename(first.file)]);
+  });
+
+  it('a target naming a schema the database lacks fails at once, non-retryably, naming it, with nothing written', async () => {
+    const db = manifest.backups!.targets.find((t) => t.name === 'db')!;
+    const misnamed = {
+      ...manifest,
+      backups: {
+        ...manifest.backups!,
+        targets: [{ ...db, postgres: { ...(db as { postgres: object }).postgres, schemas: ['public', 'audti'] } }],
+      },
+    } as Manifest;
+    const failure = await run(() =>
+      activities.createBackupArtifact({ ...request('db', '20250304T040000Z'), manifest: misnamed }),
+    ).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(ApplicationFailure);
+    expect(failure).toMatchObject({ nonRetryable: true, type: 'BackupConfig' });
+    expect((failure as Error).message).toMatch(
+      /backup target 'db': no schema of the database matches 'audti'.*backups\.targets\[\]\.postgres\.schemas/,
+    );
+    expect(existsSync(shop.backupsDir) ? readdirSync(shop.backupsDir) : []).toEqual([]);
   });
 
   it('names the artifact of a second run for the same time apart from the first', async () => {

@@ -5,7 +5,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { stringify } from 'yaml';
 import { activityConfigFromEnv } from '../../src/activities';
-import { bakeActivities, type BakeResult } from '../../src/activities/bake';
+import { bakeActivities, serviceProblems, type BakeResult, type BakeState } from '../../src/activities/bake';
 import { healthActivities } from '../../src/activities/health';
 import { serviceActivities } from '../../src/activities/services';
 import { demoManifest, stageDemoApp, type DemoBehavior } from '../../src/devserver/demo-app';
@@ -146,4 +146,53 @@ describe('bake (real app processes)', () => {
     const retry = bakeFor(app, 5, resumed);
     expect((await failure(retry.result())).message).toMatch(/: web restarted \(pid 1 → pid \d+\)$/);
   }, 60_000);
+});
+
+describe('serviceProblems: CPU is judged over a window of at least one second', () => {
+  const parsed = parseManifest(
+    stringify({
+      app: 'cpu',
+      host: 'h',
+      root: '/srv/cpu',
+      source: { type: 'copy', from: '/tmp/cpu' },
+      services: [{ name: 'web', type: 'process', start: ['true'], limits: { cpu: '50%' } }],
+      health: { bake: '10m' },
+    }),
+  );
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+  const service = parsed.manifest.services[0];
+  const state = (): BakeState => ({
+    baseline: { web: { instance: 'a', describe: 'pid 1' } },
+    rounds: 0,
+    peaks: {},
+    remaining: '',
+    last: '',
+  });
+  const at = (ms: number, cpuSeconds: number) => ({
+    at: ms,
+    seen: new Map([[service, { running: true, instance: 'a', describe: 'pid 1', cpuSeconds }]]),
+  });
+
+  it('one 10 ms clock tick a few milliseconds after the baseline is no burst of CPU', () => {
+    const now = at(5, 0.01);
+    const s = state();
+    expect(serviceProblems(service, s, at(0, 0), now, now.seen.get(service)!)).toEqual([]);
+    expect(s.peaks.web?.cpuPercent).toBeUndefined();
+  });
+
+  it('a second or more at over the limit is named with its share and window', () => {
+    const now = at(2000, 1.8);
+    const s = state();
+    expect(serviceProblems(service, s, at(0, 0), now, now.seen.get(service)!)).toEqual([
+      'web used 90% CPU over the last 2.0s, over its limit 50%',
+    ]);
+    expect(s.peaks.web?.cpuPercent).toBe(90);
+  });
+
+  it('a second under the limit passes and records its peak', () => {
+    const now = at(1000, 0.2);
+    const s = state();
+    expect(serviceProblems(service, s, at(0, 0), now, now.seen.get(service)!)).toEqual([]);
+    expect(s.peaks.web?.cpuPercent).toBe(20);
+  });
 });

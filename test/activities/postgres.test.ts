@@ -148,6 +148,26 @@ describe('pg_dump and pg_restore on a real PostgreSQL', () => {
     }
   });
 
+  it('restores a dump of schema patterns over what was created since in the schemas they match', async () => {
+    const before = await fingerprint(url, 'audit.sessoes_processamento');
+    const file = path.join(work, 'audit-pattern.dump');
+    // pg_dump's own pattern rules: unquoted letters fold to lower case, * is a wildcard
+    const schemas = ['Audi*'];
+    await dumpDatabase({ url, file, format: 'custom', schemas, binDir });
+    await sql(
+      url,
+      'CREATE TABLE audit.notas (id int PRIMARY KEY, sessao int REFERENCES audit.sessoes_processamento(id)); ' +
+        "UPDATE audit.sessoes_processamento SET detail = 'changed after the backup'",
+    );
+    await restoreDatabase({ url, file, format: 'custom', clean: true, schemas, binDir });
+
+    expect(await fingerprint(url, 'audit.sessoes_processamento')).toEqual(before);
+    expect(await count(url, "SELECT count(*) FROM pg_tables WHERE schemaname = 'audit' AND tablename = 'notas'")).toBe(
+      0,
+    );
+    expect(await count(url, 'SELECT count(*) FROM public.tasks')).toBeGreaterThan(0);
+  });
+
   it('dumps the directory format with parallel jobs and restores it', async () => {
     const file = path.join(work, 'db.dumpdir');
     const dump = await dumpDatabase({ url, file, format: 'directory', jobs: 2, binDir });

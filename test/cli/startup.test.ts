@@ -55,6 +55,15 @@ describe('CLI start-up', () => {
     expect(packages.filter((name) => HEAVY.includes(name))).toEqual([]);
   });
 
+  it.each([
+    ['runbook --help', ['--help']],
+    ['runbook deploy --help', ['deploy', '--help']],
+  ])('%s loads no manifest reader either (YAML, zod schema, cron parser)', async (_name, args) => {
+    const { code, packages } = await packagesLoadedBy(args);
+    expect(code).toBe(0);
+    expect(packages.filter((name) => ['yaml', 'zod', 'cron-parser'].includes(name))).toEqual([]);
+  });
+
   it('a command that talks to Temporal still loads the SDK when it runs', async () => {
     const { code, packages } = await packagesLoadedBy(['status', 'deploy-nothing-here']);
     expect(code).not.toBe(0);

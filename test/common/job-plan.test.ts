@@ -24,7 +24,7 @@ describe('job plan: dates', () => {
 
   it('names the field of a bad date or range', () => {
     expect(() => resolveDates({ date: '01/12/2025' }, '2026-01-08')).toThrow(
-      "date: expected a date such as 2025-12-01 (YYYY-MM-DD), got '01/12/2025'",
+      "date: '01/12/2025' is not a date; write dates as YYYY-MM-DD, e.g. 2025-01-31",
     );
     expect(() => resolveDates({ date: '2025-12-01', from: '2025-12-01' }, '2026-01-08')).toThrow(
       'date: give either date, or from and to, not both',

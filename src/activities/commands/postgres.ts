@@ -161,16 +161,17 @@ function sqlLiteral(text: string): string {
 /**
  * SQL that empties what a restore replaces, so the database ends exactly as dumped, objects created since
  * included (a migration's new table with a foreign key to a dumped one would make `--clean` fail): the
- * named schemas, or every user schema but the excluded ones when none is named, are dropped with what depends on them; `public`
- * is recreated with its owner and privileges. Runs in the restore's transaction: all of it or nothing.
+ * schemas the dump's `-n` patterns match (as pg_dump matches them), or every user schema but the excluded ones
+ * when none is named, are dropped with what depends on them; `public` is recreated with its owner and privileges. Runs in the restore's transaction: all of it or nothing.
  */
 export function replaceSchemasSql(schemas: readonly string[], excludeSchemas: readonly string[] = []): string {
-  const list = (names: readonly string[]) => `ARRAY[${names.map(sqlLiteral).join(', ')}]::text[]`;
+  const matching = (patterns: readonly string[]) =>
+    `nspname ~ ANY (ARRAY[${patterns.map((p) => sqlLiteral(schemaPatternRegex(p))).join(', ')}]::text[])`;
   const which =
     schemas.length > 0
-      ? `nspname = ANY (${list(schemas)})`
+      ? matching(schemas)
       : "nspname NOT IN ('pg_catalog', 'information_schema') AND nspname NOT LIKE 'pg\\_%'" +
-        (excludeSchemas.length > 0 ? ` AND NOT nspname = ANY (${list(excludeSchemas)})` : '');
+        (excludeSchemas.length > 0 ? ` AND NOT ${matching(excludeSchemas)}` : '');
   return `DO ${DO_TAG}
 DECLARE
   s record;

@@ -4,7 +4,7 @@ import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import * as tar from 'tar';
 import type { Manifest, OffsiteSettings } from '../../manifest/types';
 import { reportProgress } from '../attempt';
@@ -32,14 +32,15 @@ import {
   writeSidecar,
   type Sidecar,
 } from './storage';
+import { failure } from '../../common/failures';
 
 /** The manifest's off-site settings, or a non-retryable failure saying what to add. */
 export function offsiteSettings(manifest: Manifest): OffsiteSettings {
   const settings = manifest.backups?.offsite;
   if (!settings)
-    throw ApplicationFailure.nonRetryable(
-      `${manifest.app}'s manifest has no backups.offsite; add its bucket and credentials' variable names`,
+    throw failure(
       'BackupConfig',
+      `${manifest.app}'s manifest has no backups.offsite; add its bucket and credentials' variable names`,
     );
   return settings;
 }
@@ -205,14 +206,14 @@ export function offsiteActivities(config: ActivityConfig) {
       if (existsSync(entry.file)) return { fetched: false, detail: `the local copy ${entry.file} is there` };
       const copy = entry.offsite;
       if (!copy)
-        throw ApplicationFailure.nonRetryable(
-          `backup ${entry.id}: ${entry.file} is missing and it has no off-site copy; pick another backup (runbook backups ${entry.app})`,
+        throw failure(
           'BackupMissing',
+          `backup ${entry.id}: ${entry.file} is missing and it has no off-site copy; pick another backup (runbook backups ${entry.app})`,
         );
       if (!manifest.backups?.offsite)
-        throw ApplicationFailure.nonRetryable(
-          `backup ${entry.id} is only in s3://${copy.bucket}/${copy.key}, and ${manifest.app}'s manifest no longer has backups.offsite; add it back (bucket, endpoint, credentials' variables) to fetch the copy`,
+        throw failure(
           'BackupConfig',
+          `backup ${entry.id} is only in s3://${copy.bucket}/${copy.key}, and ${manifest.app}'s manifest no longer has backups.offsite; add it back (bucket, endpoint, credentials' variables) to fetch the copy`,
         );
       const env = appEnvironment(manifest, config.env);
       const identityEnv = manifest.backups.offsite.encrypt?.identityEnv ?? 'RUNBOOK_AGE_IDENTITY';
@@ -220,9 +221,9 @@ export function offsiteActivities(config: ActivityConfig) {
         ? parseIdentities(requireEnv(env, identityEnv, `the age private key that decrypts ${copy.key}`, manifest))
         : [];
       if (copy.encrypted && identities.length === 0)
-        throw ApplicationFailure.nonRetryable(
-          `${identityEnv} holds no age private key (a line starting AGE-SECRET-KEY-1); set it to the key whose public key the manifest lists`,
+        throw failure(
           'MissingEnvironment',
+          `${identityEnv} holds no age private key (a line starting AGE-SECRET-KEY-1); set it to the key whose public key the manifest lists`,
         );
 
       const dir = path.dirname(entry.file);
@@ -247,24 +248,24 @@ export function offsiteActivities(config: ActivityConfig) {
           }
         } catch (error) {
           if (downloadFailed || !copy.encrypted) throw error;
-          throw ApplicationFailure.nonRetryable(
+          throw failure(
+            'DecryptionFailed',
             `could not decrypt s3://${copy.bucket}/${copy.key} with the key in ${identityEnv}: ${(error as Error).message}; ` +
               `set ${identityEnv} to the private key of one of the manifest's recipients (a corrupt copy fails the same way)`,
-            'DecryptionFailed',
           );
         }
         const sha256 = counter.digest();
         if (counter.bytes !== copy.bytes || sha256 !== copy.sha256)
-          throw ApplicationFailure.nonRetryable(
-            `the off-site copy s3://${copy.bucket}/${copy.key} read as ${counter.bytes} bytes, sha256 ${sha256.slice(0, 12)}…, not the ${copy.bytes} bytes, ${copy.sha256.slice(0, 12)}… uploaded: it is corrupt; pick another backup`,
+          throw failure(
             'ChecksumMismatch',
+            `the off-site copy s3://${copy.bucket}/${copy.key} read as ${counter.bytes} bytes, sha256 ${sha256.slice(0, 12)}…, not the ${copy.bytes} bytes, ${copy.sha256.slice(0, 12)}… uploaded: it is corrupt; pick another backup`,
           );
         const fetched = isFolder(entry) ? path.join(partial, path.basename(entry.file)) : partial;
         const restored = await sha256Path(fetched);
         if (restored !== entry.sha256)
-          throw ApplicationFailure.nonRetryable(
-            `backup ${entry.id} fetched from s3://${copy.bucket}/${copy.key} has sha256 ${restored.slice(0, 12)}…, not the catalogued ${entry.sha256.slice(0, 12)}…; pick another backup`,
+          throw failure(
             'ChecksumMismatch',
+            `backup ${entry.id} fetched from s3://${copy.bucket}/${copy.key} has sha256 ${restored.slice(0, 12)}…, not the catalogued ${entry.sha256.slice(0, 12)}…; pick another backup`,
           );
         await rename(fetched, entry.file);
         await updateCatalogue(backupsDir(manifest), (catalogue) => {

@@ -14,10 +14,10 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { ApplicationFailure } from '@temporalio/activity';
 import type { OffsiteSettings } from '../../manifest/types';
 import type { CatalogueEntry, OffsiteCopy } from '../catalogue';
 import { requireEnv } from '../environment';
+import { failure } from '../../common/failures';
 
 /*
  * The S3 side of off-site copies: one client per activity, credentials read from the variables the manifest
@@ -140,9 +140,9 @@ export async function objectStream(client: S3Client, bucket: string, key: string
     return object.Body as Readable;
   } catch (error) {
     if (error instanceof NoSuchKey || error instanceof NotFound)
-      throw ApplicationFailure.nonRetryable(
-        `the off-site copy s3://${bucket}/${key} does not exist (deleted by retention or by hand)`,
+      throw failure(
         'OffsiteCopyMissing',
+        `the off-site copy s3://${bucket}/${key} does not exist (deleted by retention or by hand)`,
       );
     throw error;
   }
@@ -213,9 +213,9 @@ const CONFIG_ERRORS = new Set([
 export function explainS3Error(error: unknown, settings: S3Settings): unknown {
   const name = (error as { name?: string } | undefined)?.name;
   if (!name || !CONFIG_ERRORS.has(name)) return error;
-  return ApplicationFailure.nonRetryable(
+  return failure(
+    'OffsiteConfig',
     `s3://${settings.bucket}${settings.endpoint ? ` at ${settings.endpoint}` : ''}: ${name}: ${(error as Error).message}; ` +
       `check backups.offsite.s3 (bucket, region, endpoint) and the credentials in ${settings.accessKeyIdEnv} and ${settings.secretAccessKeyEnv}`,
-    'OffsiteConfig',
   );
 }

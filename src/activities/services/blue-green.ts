@@ -6,7 +6,6 @@
  * for is reused, never restarted.
  */
 import { realpathSync } from 'node:fs';
-import { ApplicationFailure } from '@temporalio/activity';
 import { expandArgv } from '../../common/template';
 import { commandToArgv } from '../../manifest/argv';
 import { durationMs } from '../../common/duration';
@@ -15,6 +14,7 @@ import { reportProgress, throwIfCancelled } from '../attempt';
 import { processManager, runningFrom } from './process';
 import { proxyFor, type BlueGreen } from './proxy';
 import type { ServiceContext, ServiceObservation } from './types';
+import { failure } from '../../common/failures';
 
 export type BlueGreenService = Extract<Service, { type: 'process' }> & { blueGreen: BlueGreen };
 type Slot = 'blue' | 'green';
@@ -133,9 +133,9 @@ async function checkSlot(service: BlueGreenService, context: ServiceContext, por
     }
     reportProgress({ check: url, attempts, last });
     if (Date.now() + interval > deadline)
-      throw ApplicationFailure.nonRetryable(
-        `${service.name}: ${url} did not answer 2xx within ${context.manifest.health.within} (${last}); the proxy still sends to the previous release`,
+      throw failure(
         'HealthCheckFailed',
+        `${service.name}: ${url} did not answer 2xx within ${context.manifest.health.within} (${last}); the proxy still sends to the previous release`,
       );
     await pause(interval);
     throwIfCancelled();

@@ -3,13 +3,14 @@
  * where the proxy sends the service's requests (one upstream) and lets the proxy apply it gracefully
  * (nginx reload, Caddy's admin API), so requests in flight finish and new ones go to the new port.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { ApplicationFailure } from '@temporalio/activity';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import { commandToArgv } from '../../manifest/argv';
 import type { Service } from '../../manifest/types';
+import { writeFileAtomic } from '../atomic-write';
 import { reportProgress } from '../attempt';
 import { describeFailure, runCommand } from '../shell';
+import { failure } from '../../common/failures';
 
 export type BlueGreen = NonNullable<Extract<Service, { type: 'process' }>['blueGreen']>;
 export type ProxyConfig = BlueGreen['proxy'];
@@ -44,9 +45,7 @@ function nginxProxy(config: NginxConfig, env: NodeJS.ProcessEnv): Proxy {
   const read = () => (existsSync(file) ? readFileSync(file, 'utf8') : undefined);
   const write = (text: string | undefined) => {
     if (text === undefined) return rmSync(file, { force: true });
-    mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(`${file}.tmp`, text);
-    renameSync(`${file}.tmp`, file);
+    writeFileAtomic(file, text);
   };
   const nginx = async (command: NginxConfig['test'], what: string) => {
     const result = await runCommand({ argv: commandToArgv(command), env, timeoutMs: 30_000 });
@@ -72,9 +71,9 @@ function nginxProxy(config: NginxConfig, env: NodeJS.ProcessEnv): Proxy {
         await nginx(config.reload, 'nginx reload');
       } catch (error) {
         write(before); // the proxy keeps serving the old port
-        throw ApplicationFailure.nonRetryable(
-          `${(error as Error).message}; ${file} is left as it was. Check that the site's upstream block includes it (upstream … { include ${file}; })`,
+        throw failure(
           'ProxySwitchFailed',
+          `${(error as Error).message}; ${file} is left as it was. Check that the site's upstream block includes it (upstream … { include ${file}; })`,
         );
       }
       const applied = master ? await reloaded(master, workers) : 'no master pid file to watch the reload by';
@@ -137,26 +136,21 @@ export function caddyUpstreamsRequest(
 function caddyProxy(config: CaddyConfig): Proxy {
   const call = async (port?: number) => {
     const request = caddyUpstreamsRequest(config, port);
-    let response: Response;
+    let response: { status: number; text: string };
     try {
-      response = await fetch(request.url, {
-        method: request.method,
-        headers: { 'Content-Type': 'application/json' },
-        body: request.body,
-        signal: AbortSignal.timeout(30_000),
-      });
+      response = await adminRequest(request);
     } catch (error) {
-      throw ApplicationFailure.retryable(
+      throw failure(
+        'ProxyUnreachable',
         `Caddy's admin API at ${config.admin} did not answer: ${(error as Error).message}`,
       );
     }
-    const text = await response.text();
-    if (!response.ok)
-      throw ApplicationFailure.nonRetryable(
-        `Caddy's admin API refused ${request.method} ${request.url} (HTTP ${response.status}: ${text.trim()}); give the reverse_proxy handler "@id": "${config.upstreamId}"`,
+    if (response.status < 200 || response.status > 299)
+      throw failure(
         'ProxySwitchFailed',
+        `Caddy's admin API refused ${request.method} ${request.url} (HTTP ${response.status}: ${response.text.trim()}); give the reverse_proxy handler "@id": "${config.upstreamId}"`,
       );
-    return text;
+    return response.text;
   };
   return {
     async current() {
@@ -170,6 +164,37 @@ function caddyProxy(config: CaddyConfig): Proxy {
       return `Caddy sends to 127.0.0.1:${port} (handler ${config.upstreamId})${reloadDropsConnections() ? CADDY_RESET_WARNING : ''}`;
     },
   };
+}
+
+/**
+ * One request on its own connection: Caddy closes the admin API's open connections whenever its configuration
+ * changes, so a read sent on the connection a switch kept alive can meet a closed socket.
+ */
+function adminRequest(request: {
+  method: string;
+  url: string;
+  body?: string;
+}): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const outgoing = http.request(
+      request.url,
+      {
+        method: request.method,
+        agent: false,
+        headers: { 'Content-Type': 'application/json' },
+        signal: AbortSignal.timeout(30_000),
+      },
+      (incoming) => {
+        let text = '';
+        incoming.setEncoding('utf8');
+        incoming.on('data', (chunk: string) => (text += chunk));
+        incoming.on('end', () => resolve({ status: incoming.statusCode ?? 0, text }));
+        incoming.on('error', reject);
+      },
+    );
+    outgoing.on('error', reject);
+    outgoing.end(request.body);
+  });
 }
 
 const CADDY_RESET_WARNING =

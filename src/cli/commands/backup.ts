@@ -14,7 +14,7 @@ export function backupCommand(output: Output): Command {
       '\nExamples:\n  $ runbook backup flowlog\n  $ runbook backup flowlog --target database --no-wait',
     )
     .action(async (app: string, options: { target?: string; wait: boolean }) => {
-      checkBackupTarget(loadAppManifest(app), options.target, {
+      checkBackupTarget(await loadAppManifest(app), options.target, {
         problem: '',
         hint: 'add a postgres or files target under backups: and run again',
       });

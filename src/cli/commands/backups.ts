@@ -18,7 +18,7 @@ export function backupsCommand(output: Output): Command {
       "\nExamples:\n  $ runbook backups orquetask\n  $ runbook backups orquetask --json | jq -r '.[] | select(.verified) | .id' | head -1",
     )
     .action(async (app: string) => {
-      loadAppManifest(app);
+      await loadAppManifest(app);
       const { WorkflowFailedError } = await import('@temporalio/client');
       const { connect } = await import('../../client/connection');
       const connected = await connect();

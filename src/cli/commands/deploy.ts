@@ -16,8 +16,8 @@ interface DeployOptions {
   waitLock?: boolean;
 }
 
-export function deployInput(app: string, options: DeployOptions): DeployInput {
-  const manifest = loadAppManifest(app);
+export async function deployInput(app: string, options: DeployOptions): Promise<DeployInput> {
+  const manifest = await loadAppManifest(app);
   if (!options.ref.trim())
     throw new UsageError('--ref is empty', 'give a git branch, tag or commit, a release label or an image tag');
   const params = options.param ?? {};
@@ -57,7 +57,10 @@ export function deployCommand(output: Output): Command {
     .requiredOption('--ref <ref>', 'git branch, tag or commit; release label (copy source); image tag (compose)')
     .option('--param <key=value>', "a value for one of the manifest's params (repeatable)", collectParam)
     .option('--seed', "also run the manifest's seed steps")
-    .option('--approve-required', 'wait for `runbook approve` before switching to the new release')
+    .option(
+      '--approve-required',
+      "on each host, wait for `runbook approve` before the phase the manifest's approval.before names (default switch: after migrate, build and seed, before the restart)",
+    )
     .option(
       '--on-failure <policy>',
       "when a step fails before the switch: rollback, or ask (wait for runbook retry|skip|rollback-now); default the manifest's onFailure",
@@ -69,7 +72,7 @@ export function deployCommand(output: Output): Command {
       '\nExamples:\n  $ runbook deploy almareia --ref v1.4.2\n  $ runbook deploy secretaria --ref main --param tenantId=42 --approve-required\n  $ runbook deploy flowlog --ref v2 --on-failure ask --wait-lock',
     )
     .action(async (app: string, options: DeployOptions) => {
-      const input = deployInput(app, options);
+      const input = await deployInput(app, options);
       await startAndFollow(output, 'deploy', input, `deploy ${app} ${input.ref}`, {
         wait: options.wait,
         waitLock: options.waitLock,

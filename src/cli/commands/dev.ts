@@ -2,7 +2,6 @@ import path from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import type { Output } from '../output';
-import { knownApps, manifestsDirFrom } from '../../manifest/lookup';
 
 export function portNumber(value: string): number {
   const port = Number(value);
@@ -40,6 +39,7 @@ export function devCommand(output: Output): Command {
       '\nExamples:\n  $ runbook dev\n  $ RUNBOOK_MANIFESTS=examples runbook dev --db .runbook-dev/temporal.db',
     )
     .action(async (options: DevOptions) => {
+      const { knownApps, manifestsDirFrom } = await import('../../manifest/lookup');
       const dir = manifestsDirFrom();
       if (options.db) mkdirSync(path.dirname(path.resolve(options.db)), { recursive: true });
       const { startDevEnvironment, stopOnSignals } = await import('../../devserver/dev-environment');

@@ -13,7 +13,7 @@ export function drillCommand(output: Output): Command {
     .option('--no-wait', 'return once the run has started')
     .addHelpText('after', '\nExamples:\n  $ runbook drill orquetask\n  $ runbook drill orquetask --target database')
     .action(async (app: string, options: { target?: string; wait: boolean }) => {
-      checkBackupTarget(loadAppManifest(app), options.target, {
+      checkBackupTarget(await loadAppManifest(app), options.target, {
         problem: ': nothing to drill',
         hint: 'add a postgres or files target under backups:, back it up, then drill it',
       });

@@ -4,7 +4,7 @@ import { JobInputError, resolveDates, resolveMode, resolveParams } from '../../c
 import type { Output } from '../output';
 import { UsageError } from '../../client/errors';
 import { startAndFollow } from '../follow';
-import { checkDate, checkParams, collectParam, loadAppManifest } from '../manifests';
+import { dateOption, checkParams, collectParam, loadAppManifest } from '../manifests';
 
 interface JobRunOptions {
   date?: string;
@@ -15,8 +15,8 @@ interface JobRunOptions {
   wait: boolean;
 }
 
-export function jobInput(app: string, jobName: string, options: JobRunOptions): JobInput {
-  const manifest = loadAppManifest(app);
+export async function jobInput(app: string, jobName: string, options: JobRunOptions): Promise<JobInput> {
+  const manifest = await loadAppManifest(app);
   const job = manifest.jobs.find((j) => j.name === jobName);
   if (!job) {
     const names = manifest.jobs.map((j) => j.name);
@@ -36,9 +36,9 @@ export function jobInput(app: string, jobName: string, options: JobRunOptions): 
       'a range needs both --from and --to (inclusive)',
     );
   const dates = {
-    ...(options.date ? { date: checkDate(options.date, '--date') } : {}),
+    ...(options.date ? { date: dateOption(options.date, '--date') } : {}),
     ...(options.from && options.to
-      ? { from: checkDate(options.from, '--from'), to: checkDate(options.to, '--to') }
+      ? { from: dateOption(options.from, '--from'), to: dateOption(options.to, '--to') }
       : {}),
   };
   if (dates.from && dates.to && dates.from > dates.to)
@@ -92,7 +92,7 @@ export function jobCommand(output: Output): Command {
         '\nExamples:\n  $ runbook job run financial-etl daily-processor --date 2025-01-31 --mode manual\n  $ runbook job run financial-etl daily-processor --from 2025-01-01 --to 2025-01-31',
       )
       .action(async (app: string, jobName: string, options: JobRunOptions) => {
-        const input = jobInput(app, jobName, options);
+        const input = await jobInput(app, jobName, options);
         const when = input.from ? ` ${input.from}..${input.to}` : input.date ? ` ${input.date}` : '';
         await startAndFollow(output, 'job', input, `job ${app} ${jobName}${when}`, { wait: options.wait });
       }),

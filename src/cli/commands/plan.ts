@@ -73,7 +73,7 @@ export function planCommand(output: Output): Command {
       '\nExamples:\n  $ runbook plan almareia --ref v1.4.2\n  $ runbook plan secretaria --ref main --param tenantId=42 --seed --json',
     )
     .action(
-      (
+      async (
         app: string,
         options: {
           ref: string;
@@ -83,8 +83,8 @@ export function planCommand(output: Output): Command {
           onFailure?: string;
         },
       ) => {
-        const input = deployInput(app, { ...options, wait: false });
-        const manifest = loadAppManifest(app);
+        const input = await deployInput(app, { ...options, wait: false });
+        const manifest = await loadAppManifest(app);
         const plan = printablePlan(manifest, planDeploy(manifest, input));
         output.result(plan, () => planLines(plan, manifest, terminalPalette()));
       },

@@ -26,7 +26,7 @@ export function releasesCommand(output: Output): Command {
     .argument('<app>', 'the app, as named by its manifest in RUNBOOK_MANIFESTS')
     .addHelpText('after', '\nExample:\n  $ runbook releases orquetask')
     .action(async (app: string) => {
-      const manifest = loadAppManifest(app);
+      const manifest = await loadAppManifest(app);
       if (manifest.strategy !== 'releases')
         throw new UsageError(
           `${app} deploys in place: it keeps no releases`,

@@ -15,7 +15,7 @@ export function restoreCommand(output: Output): Command {
       '\nExamples:\n  $ runbook restore flowlog --backup flowlog-database-20250131T050000Z --scratch\n  $ runbook restore flowlog --backup flowlog-database-20250131T050000Z',
     )
     .action(async (app: string, options: { backup: string; scratch?: boolean; wait: boolean }) => {
-      loadAppManifest(app);
+      await loadAppManifest(app);
       await startAndFollow(
         output,
         'restore',

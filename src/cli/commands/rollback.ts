@@ -14,7 +14,7 @@ export function rollbackCommand(output: Output): Command {
       '\nExamples:\n  $ runbook rollback almareia\n  $ runbook rollback almareia --to 20250131T070000Z-v1.4.1',
     )
     .action(async (app: string, options: { to?: string; wait: boolean }) => {
-      loadAppManifest(app);
+      await loadAppManifest(app);
       await startAndFollow(
         output,
         'rollback',

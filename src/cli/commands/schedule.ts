@@ -1,8 +1,7 @@
 import os from 'node:os';
 import { Command } from 'commander';
-import { knownApps, manifestsDirFrom } from '../../manifest/lookup';
 import { addDays } from '../../common/dates';
-import { checkDate, loadAppManifest } from '../manifests';
+import { dateOption, loadAppManifest } from '../manifests';
 import { watchWorkflowId } from '../../common/names';
 import { backfillLine, localSlot, outcomeWords } from '../../common/schedule-slots';
 import type { ScheduleReview } from '../../client/schedule-outcomes';
@@ -37,7 +36,7 @@ export function scheduleCommand(output: Output): Command {
       .option('--task-queue <queue>', 'task queue the scheduled runs start on (default RUNBOOK_TASK_QUEUE or runbook)')
       .addHelpText('after', '\nExamples:\n  $ runbook schedule apply\n  $ runbook schedule apply financial-etl --prune')
       .action(async (apps: string[], options: { prune?: boolean; taskQueue?: string }) => {
-        const manifests = loadManifests(apps);
+        const manifests = await loadManifests(apps);
         const { applySchedules, ensureWatcher } = await import('../../client/schedules');
         await withClient(async ({ client, settings }) => {
           const taskQueue = options.taskQueue ?? settings.taskQueue;
@@ -97,7 +96,7 @@ export function scheduleCommand(output: Output): Command {
         const last = Number(options.last);
         if (!Number.isInteger(last) || last < 1 || last > 100)
           throw new UsageError(`--last '${options.last}' is not a number from 1 to 100`, 'e.g. --last 7');
-        const manifests = loadManifests(app ? [app] : []);
+        const manifests = await loadManifests(app ? [app] : []);
         const { recentOutcomes } = await import('../../client/schedule-outcomes');
         await withClient(async ({ client }) => {
           const now = new Date();
@@ -197,8 +196,8 @@ export function scheduleCommand(output: Output): Command {
             'backfill needs --from and --to (days), or --at (one slot)',
             'e.g. --from 2025-01-01 --to 2025-01-03',
           );
-        const from = checkDate(options.from, '--from');
-        const to = checkDate(options.to, '--to');
+        const from = dateOption(options.from, '--from');
+        const to = dateOption(options.to, '--to');
         if (from > to) throw new UsageError(`--from ${from} is after --to ${to}`, 'give the earlier day first');
         let range = { start: '', end: '', timezone: '' };
         await onSchedule(id, async (client) => {
@@ -312,12 +311,13 @@ async function onSchedule(id: string, fn: (client: Connected['client']) => Promi
   });
 }
 
-function loadManifests(named: string[]): Manifest[] {
+async function loadManifests(named: string[]): Promise<Manifest[]> {
+  const { knownApps, manifestsDirFrom } = await import('../../manifest/lookup');
   const dir = manifestsDirFrom();
   const apps = named.length > 0 ? named : knownApps(dir);
   if (apps.length === 0)
     throw new UsageError(`no manifests in ${dir}`, 'put <app>.yaml files there or set RUNBOOK_MANIFESTS');
-  return apps.map((app) => loadAppManifest(app, dir));
+  return Promise.all(apps.map((app) => loadAppManifest(app, dir)));
 }
 
 function checkInstant(value: string, option: string): Date {

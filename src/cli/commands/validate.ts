@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { describeProblem, loadManifestFile } from '../../manifest/load';
 import type { Manifest } from '../../manifest/types';
 import { UsageError } from '../../client/errors';
 import type { Output } from '../output';
@@ -19,7 +18,8 @@ export function validateCommand(output: Output): Command {
     .description('check app manifests against the schema and print a summary of each')
     .argument('<manifest...>', 'manifest files (YAML)')
     .addHelpText('after', '\nExample:\n  $ runbook validate examples/*.yaml')
-    .action((files: string[]) => {
+    .action(async (files: string[]) => {
+      const { describeProblem, loadManifestFile } = await import('../../manifest/load');
       const results = files.map((file) => ({ file, result: loadManifestFile(file) }));
       const failed = results.filter((r) => !r.result.ok);
       output.result(

@@ -5,7 +5,6 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { activityConfigFromEnv } from '../../../src/activities';
 import { serviceActivities } from '../../../src/activities/services';
 import { pidsListeningOn } from '../../../src/activities/services/ports';
-import { caddyUpstreamsRequest, nginxUpstreamPort, nginxUpstreamText } from '../../../src/activities/services/proxy';
 import { servingVersion, stageDemoApp, type DemoBehavior } from '../../../src/devserver/demo-app';
 import { hammer } from '../../../src/devserver/hammer';
 import { freePort } from '../../../src/devserver/ports';
@@ -16,27 +15,6 @@ import { stringify } from 'yaml';
 
 const activities = serviceActivities(activityConfigFromEnv());
 const run = <T>(fn: () => Promise<T>): Promise<T> => new MockActivityEnvironment().run(fn) as Promise<T>;
-
-describe('proxy requests (pure)', () => {
-  it('nginx: the upstream file holds one server line, read back as its port', () => {
-    expect(nginxUpstreamText(5002)).toContain('\nserver 127.0.0.1:5002;\n');
-    expect(nginxUpstreamPort(nginxUpstreamText(5002))).toBe(5002);
-    expect(nginxUpstreamPort('# nothing yet\n')).toBeUndefined();
-  });
-
-  it("Caddy: GET and PATCH the handler's upstreams by its @id", () => {
-    const config = { type: 'caddy' as const, admin: 'http://127.0.0.1:2019/', upstreamId: 'almareia-web' };
-    expect(caddyUpstreamsRequest(config)).toEqual({
-      method: 'GET',
-      url: 'http://127.0.0.1:2019/id/almareia-web/upstreams',
-    });
-    expect(caddyUpstreamsRequest(config, 5001)).toEqual({
-      method: 'PATCH',
-      url: 'http://127.0.0.1:2019/id/almareia-web/upstreams',
-      body: '[{"dial":"127.0.0.1:5001"}]',
-    });
-  });
-});
 
 describe.each([
   ['nginx', startNginx],
