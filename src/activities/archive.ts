@@ -256,11 +256,14 @@ interface ListedEntry {
 export class UnsafeArchiveError extends Error {}
 
 /**
- * Extracts an archive into `targetDir`, which must be missing or empty. Every entry is checked before anything
- * is written: an absolute name, a `..` segment, a link pointing outside the target, a device, or an entry
- * beneath a link of the archive refuses the whole archive. Then `tar` or `unzip` extracts it into a new folder
- * beside the target, renamed into place only when complete (removed if anything fails), so nothing already on
- * disk — a link in the target, a half-extracted earlier attempt — is ever written through.
+ * Extracts an archive into `targetDir`, which must be missing or empty. Every entry is checked: an absolute
+ * name, a `..` segment, a link pointing outside the target, a device, or an entry beneath a link of the
+ * archive refuses the whole archive, and nothing reaches the target. `tar` or `unzip` extracts meanwhile into
+ * a new folder beside the target, private to this user (0700) until the check passed and the tool finished,
+ * then renamed into place; on refusal or failure it is stopped and the folder removed. The tools keep every
+ * entry inside that folder on their own (no absolute names, no `..`, an archive's links created last), so
+ * nothing is written outside it even before the check is done, and nothing already on disk — a link in the
+ * target, a half-extracted earlier attempt — is written through.
  */
 export async function extractArchive(options: {
   file: string;
@@ -269,25 +272,40 @@ export async function extractArchive(options: {
 }): Promise<{ entries: number }> {
   const file = path.resolve(options.file);
   const targetDir = path.resolve(options.targetDir);
-  const listed = options.format === 'zip' ? await listZip(file) : await listTar(file);
-  checkEntries(listed, targetDir);
   const present = await readdir(targetDir).catch(() => [] as string[]);
   if (present.length > 0)
     throw new Error(`extractArchive: ${targetDir} is not empty; extract into a new folder (nothing was extracted)`);
-  throwIfCancelled();
   await mkdir(path.dirname(targetDir), { recursive: true });
   await removePartials(targetDir);
   const staging = `${targetDir}.partial-${process.pid}-${randomBytes(4).toString('hex')}`;
-  await mkdir(staging);
+  const tree = path.join(staging, 'tree');
+  await mkdir(staging, { mode: 0o700 });
   try {
-    const argv = options.format === 'zip' ? unzipArgv(file, staging) : untarArgv(file, staging);
-    await runTool(argv, `extracting ${file}`, { details: () => ({ extracting: file, into: targetDir }) });
-    await rename(staging, targetDir);
+    await mkdir(tree);
+    const stop = new AbortController();
+    const argv = options.format === 'zip' ? unzipArgv(file, tree) : untarArgv(file, tree);
+    const extracting = runTool(argv, `extracting ${file}`, {
+      details: () => ({ extracting: file, into: targetDir }),
+      abort: stop.signal,
+    });
+    extracting.catch(() => undefined); // awaited once the check is done; this only marks it handled meanwhile
+    let listed: ListedEntry[];
+    try {
+      listed = options.format === 'zip' ? await listZip(file) : await listTar(file);
+      checkEntries(listed, targetDir);
+    } catch (error) {
+      stop.abort();
+      await extracting.catch(() => undefined);
+      throw error;
+    }
+    await extracting;
+    await rename(tree, targetDir);
+    await rm(staging, { recursive: true, force: true });
+    return { entries: listed.length };
   } catch (error) {
     await rm(staging, { recursive: true, force: true });
     throw error;
   }
-  return { entries: listed.length };
 }
 
 function checkEntries(entries: ListedEntry[], targetDir: string): void {

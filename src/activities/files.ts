@@ -72,9 +72,14 @@ export async function copyTree(from: string, to: string, options: CopyTreeOption
 export async function runTool(
   argv: string[],
   label: string,
-  options: { cwd?: string; details?: () => Record<string, unknown> } = {},
+  options: { cwd?: string; details?: () => Record<string, unknown>; abort?: AbortSignal } = {},
 ): Promise<void> {
-  const result = await runCommand({ argv, cwd: options.cwd, heartbeatDetails: options.details });
+  const result = await runCommand({
+    argv,
+    cwd: options.cwd,
+    heartbeatDetails: options.details,
+    abort: options.abort,
+  });
   throwIfCancelled();
   if (result.exitCode !== 0) throw new Error(describeFailure(result, label));
 }

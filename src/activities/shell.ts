@@ -25,6 +25,8 @@ export interface RunOptions {
   input?: string;
   /** Extra facts for each heartbeat, such as the bytes a dump has written so far. */
   heartbeatDetails?: () => Record<string, unknown>;
+  /** Stops the command (as a cancellation does) when aborted: the caller no longer wants its work. */
+  abort?: AbortSignal;
   /** Consumes stdout whole (a dump streamed through its hash into a file); then no stdout tail is kept. */
   stdout?: (stream: Readable) => Promise<void>;
 }
@@ -80,6 +82,8 @@ export async function runCommand(options: RunOptions): Promise<RunResult> {
       }, options.timeoutMs)
     : undefined;
   context?.cancelled.catch(stop);
+  if (options.abort?.aborted) stop();
+  else options.abort?.addEventListener('abort', stop, { once: true });
 
   try {
     const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(

@@ -78,6 +78,23 @@ describe('no process a command starts outlives it', () => {
       }, 3_000);
     });
 
+    it('a command whose caller no longer wants its work (abort) is stopped with everything it started', async () => {
+      const child = script(`aborted-${containment ?? 'cgroup'}.sh`, 'sleep 300\n');
+      const abort = new AbortController();
+      const running = runCommand({
+        argv: ['/bin/sh', '-c', `setsid sh ${child} > /dev/null 2>&1 & sleep 300`],
+        abort: abort.signal,
+      });
+      await waitFor(async () => {
+        if (processesMentioning(child).length === 0) throw new Error('not started yet');
+      }, 5_000);
+      abort.abort();
+      expect((await running).signal).toBe('SIGTERM');
+      await waitFor(async () => {
+        if (processesMentioning(child).length > 0) throw new Error('the setsid child still runs');
+      }, 3_000);
+    });
+
     it('a retry stops everything its predecessor left running, also children whose parent died, before it runs', async () => {
       const orphan = script(`orphan-${containment ?? 'cgroup'}.sh`, 'sleep 300\n');
       const ran = path.join(dir, `ran-${containment ?? 'cgroup'}`);
