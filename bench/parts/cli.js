@@ -1,11 +1,12 @@
 // CLI latency: `runbook --help` and `runbook validate` beside Node's own start, and what `runbook deploy`
-// adds to the workflow's own time (start, connect, watch, exit).
+// adds to the workflow's own time (start, connect, watch, exit) beside what a bare SDK client script adds.
 'use strict';
 const path = require('node:path');
 const { ROOT, median, medianMs, elapsedMs, run, workflowMs } = require('../lib');
 
 const RUNS = 5;
 const CLI = path.join(ROOT, 'bin', 'runbook.js');
+const SDK_DEPLOY = path.join(__dirname, '..', 'baseline', 'sdk-deploy.js');
 const node = (args, env) => run([process.execPath, ...args], { env: { ...process.env, ...env } });
 
 module.exports = {
@@ -32,21 +33,28 @@ module.exports = {
       RUNBOOK_MANIFESTS: env.workspace.manifestsDir,
       NO_COLOR: '1',
     };
-    const deployByCli = async (version) => {
+    // Wall time − the workflow's own time of a program that runs a deploy and exits after its end.
+    const overhead = async (version, argv) => {
       app.stage(version);
-      const { ms, value } = await elapsedMs(async () =>
-        node([CLI, 'deploy', app.name, '--ref', version, '--json'], cliEnv),
-      );
+      const { ms, value } = await elapsedMs(async () => node(argv, cliEnv));
       const end = JSON.parse(value);
       return ms - (await workflowMs(env.client, end.workflowId, end.runId));
     };
-    await deployByCli('v0');
-    const overheads = [];
-    for (let i = 1; i <= RUNS; i++) overheads.push(await deployByCli(`v${i}`));
+    const byCli = (version) => overhead(version, [CLI, 'deploy', app.name, '--ref', version, '--json']);
+    const bySdk = (version) => overhead(version, [SDK_DEPLOY, app.name, version]);
+    await byCli('v0');
+    await bySdk('s0');
+    const overheads = { cli: [], sdk: [] };
+    for (let i = 1; i <= RUNS; i++) {
+      overheads.cli.push(await byCli(`v${i}`));
+      overheads.sdk.push(await bySdk(`s${i}`));
+    }
     results.add({
       figure: `runbook deploy wall time − workflow time (median of ${RUNS})`,
-      value: median(overheads),
+      value: median(overheads.cli),
       unit: 'ms',
+      baseline: median(overheads.sdk),
+      baselineLabel: 'bare SDK client script',
       goal: '≤ 300 ms',
     });
   },

@@ -1,6 +1,6 @@
 // Where a no-op step's activity time goes, piece by piece, in this process (no Temporal): the process chain
-// runCommand spawns (sh joining the cgroup, setpriv, the command), the attempt lock (flock), the done-marker
-// (fsync), runCommand, the runStep activity, and runStep under the worker's attempt interceptor. Rounds are
+// runCommand spawns (sh joining the cgroup, setpriv, the command), the attempt claim (and the flock it
+// replaced), the done-marker (fsync), runCommand, the runStep activity, and runStep under the worker's attempt interceptor. Rounds are
 // interleaved (each round runs every piece once) so the machine's load hits all pieces alike; CPU time counts
 // this process and the children it waited for. `deploy` gives the same step's time as the history records it.
 'use strict';
@@ -32,7 +32,7 @@ function pieces(dir) {
   const { withParentDeathSignal } = dist('activities/containment/attempts.js');
   const { joinCgroupArgv, runbookCgroupRoot } = dist('activities/containment/cgroups.js');
   const { writeFileAtomic } = dist('activities/atomic-write.js');
-  const { claimExclusive } = dist('activities/attempt.js');
+  const { claimExclusive, claimName } = dist('activities/attempt.js');
   const { runCommand } = dist('activities/shell.js');
   const { createActivities, activityConfigFromEnv } = dist('activities/index.js');
   const { attemptInterceptors } = dist('workers/attempts.js');
@@ -62,8 +62,10 @@ function pieces(dir) {
             exits(withParentDeathSignal(joinCgroupArgv(path.join(cgroupRoot, 'bench-step-path'), ['true']))),
         }
       : {}),
-    'attempt lock: flock claim and release': async (i) =>
+    'file lock (before: the attempt claim): flock claim and release': async (i) =>
       (await claimExclusive(path.join(dir, 'locks', `${i}.lock`), 'bench')).release(),
+    'attempt claim: claimName (abstract socket) and release': async (i) =>
+      (await claimName(`runbook-bench-step-path-${process.pid}-${i}`, 'bench')).release(),
     'done-marker: writeFileAtomic (fsync file and folder)': (i) =>
       writeFileAtomic(path.join(dir, 'markers', String(i), 'install-0.done'), '{"exitCode":0}'),
     'runCommand(`true`) with a lease': (i) =>

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { constants, existsSync } from 'node:fs';
 import { mkdir, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { failure } from '../common/failures';
@@ -104,6 +105,52 @@ export async function claimExclusive(lockFile: string, holder: string): Promise<
     reportProgress({ waitingForLock: lockFile, holder, waitedMs });
     throwIfCancelled();
   }
+}
+
+/** The bytes of a Unix socket address's path (`sun_path`); an abstract name uses them all. */
+const SOCKET_NAME_BYTES = 108;
+const CLAIM_POLL_MS = 250;
+
+/**
+ * A claim that names no file: a listening socket of this process bound to `name` in Linux's abstract socket
+ * namespace, which holds one socket per name in a network namespace. Binding is the claim, taken or refused at
+ * once by the kernel; the kernel frees the name when the socket is closed or this process dies, however it
+ * dies, so it can never go stale. Waits (heartbeating, cancellable) while another socket, of this process or
+ * another, holds the name. No helper process or file is involved, so taking it costs microseconds (an attempt
+ * claims one for every activity it runs). Every worker of the host must share the network namespace, as they
+ * share the state folder; `name` is padded to the whole address so every Node version binds the same one.
+ */
+export async function claimName(name: string, holder: string): Promise<Claim> {
+  const address = `\0${name}`.padEnd(SOCKET_NAME_BYTES, '=');
+  if (Buffer.byteLength(address) > SOCKET_NAME_BYTES) throw new Error(`claim name too long: ${name}`);
+  let waitedMs = 0;
+  for (;;) {
+    const server = await bound(address);
+    if (server)
+      return {
+        async release() {
+          server.close(); // frees the name at once; the callback only reports the handle closed
+        },
+      };
+    await new Promise((resolve) => setTimeout(resolve, CLAIM_POLL_MS));
+    waitedMs += CLAIM_POLL_MS;
+    reportProgress({ waitingForClaim: name, holder, waitedMs });
+    throwIfCancelled();
+  }
+}
+
+/** A server listening on `address`, or undefined while another socket holds it. */
+function bound(address: string): Promise<Server | undefined> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      error.code === 'EADDRINUSE' ? resolve(undefined) : reject(error),
+    );
+    server.listen({ path: address }, () => {
+      server.unref(); // the claim never keeps the process alive
+      resolve(server);
+    });
+  });
 }
 
 async function samePath(handle: FileHandle, file: string): Promise<boolean> {

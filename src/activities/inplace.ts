@@ -10,6 +10,7 @@ import { failure } from '../common/failures';
 import { writeFileAtomic } from './atomic-write';
 import { copyTree, removePartials, removeStaged } from './files';
 import { readDeployLog } from './records';
+import { listDatabaseSnapshots } from './snapshots';
 
 /*
  * The Almareia guide's in-place strategy: zip the production folder, copy the new files over it, and on
@@ -328,7 +329,8 @@ export function inPlaceActivities(_config: ActivityConfig) {
     },
 
     /**
-     * Keeps what in-place deploys leave behind — exact copies, zips, failed and replaced trees — for the
+     * Keeps what in-place deploys leave behind — exact copies, zips, failed and replaced trees, database
+     * snapshots — for the
      * newest `releases.keep` deploys and rollbacks, and never for `protect`; deletes the rest.
      */
     async pruneInPlace(request: { manifest: Manifest; protect?: string[] }): Promise<string[]> {
@@ -344,6 +346,7 @@ export function inPlaceActivities(_config: ActivityConfig) {
       }
       for (const snapshot of await listSnapshots(manifest))
         if (snapshot.archive) note(snapshot.deployId, snapshot.archive);
+      for (const snapshot of await listDatabaseSnapshots(manifest)) note(snapshot.deployId, snapshot.file);
       const leftBeside = new RegExp(`^${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}_(failed|replaced)_(.+)$`);
       for (const name of await readdir(parent).catch(() => [] as string[])) {
         const match = leftBeside.exec(name);

@@ -24,6 +24,7 @@ import { describeFailure, runCommand } from './shell';
 import { failure } from '../common/failures';
 import { removeReleaseImages } from './images';
 import { readReleaseInfo, writeReleaseInfo, type ReleaseInfo, type ReleaseStatus } from './release-info';
+import { listDatabaseSnapshots } from './snapshots';
 
 export type { ReleaseInfo, ReleaseStatus } from './release-info';
 
@@ -268,6 +269,13 @@ export function releaseActivities(config: ActivityConfig) {
         problems.forEach((problem) => log.warn(`release ${id}: its image was not removed: ${problem}`));
         await rm(releaseDir(manifest, id), { recursive: true, force: true });
       }
+      // A deploy's database snapshot is restored only by rolling back to before that deploy: it goes with its
+      // release, and so does one whose release an older Runbook pruned without it.
+      const kept = new Set(
+        [...releases.map((r) => r.id), ...(request.protect ?? [])].filter((id) => !doomed.includes(id)),
+      );
+      for (const snapshot of await listDatabaseSnapshots(manifest))
+        if (!kept.has(snapshot.deployId)) await rm(snapshot.file, { force: true });
       return doomed;
     },
   };

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { Context } from '@temporalio/activity';
@@ -57,13 +56,7 @@ export async function runCommand(options: RunOptions): Promise<RunResult> {
       `working directory ${options.cwd} does not exist (running ${options.argv[0]}); create it or fix the cwd in the manifest`,
     );
   }
-  const child = spawn(attempt.argv[0], attempt.argv.slice(1), {
-    cwd: options.cwd,
-    env: attempt.env,
-    stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-    detached: true, // its own process group, apart from the worker's
-  });
-  if (child.pid) attempt.started(child.pid);
+  const child = attempt.spawn({ cwd: options.cwd, stdin: options.input !== undefined });
   if (options.input !== undefined) child.stdin?.end(options.input);
   const tailBytes = options.tailBytes ?? 8_192;
   let stdout = '';

@@ -1,4 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Manifest } from '../manifest/types';
 import { writeFileAtomic } from './atomic-write';
@@ -23,6 +24,19 @@ export function databaseSnapshotFile(
   format: keyof typeof EXTENSION = 'custom',
 ): string {
   return path.join(appPaths(manifest).snapshotsDir, `${manifest.app}-${deployId}${EXTENSION[format]}`);
+}
+
+/** Every database snapshot of the app's deploys, by deploy id. */
+export async function listDatabaseSnapshots(manifest: Manifest): Promise<Array<{ deployId: string; file: string }>> {
+  const dir = appPaths(manifest).snapshotsDir;
+  const prefix = `${manifest.app}-`;
+  const snapshots: Array<{ deployId: string; file: string }> = [];
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const extension = Object.values(EXTENSION).find((e) => name.endsWith(e));
+    if (name.startsWith(prefix) && extension)
+      snapshots.push({ deployId: name.slice(prefix.length, -extension.length), file: path.join(dir, name) });
+  }
+  return snapshots;
 }
 
 /** The snapshot a deploy took, if it took one. */

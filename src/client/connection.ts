@@ -118,12 +118,12 @@ export async function connect(settings: TemporalSettings = settingsFromEnv(), ti
 }
 
 async function openConnection(options: ConnectionSettings, namespace: string, timeoutMs: number): Promise<Connection> {
+  // Connection.connect has already asked getSystemInfo; the namespace is the one thing left to check.
   const connection = await Connection.connect({ ...options, connectTimeout: timeoutMs });
   try {
-    await connection.withDeadline(Date.now() + timeoutMs, async () => {
-      await connection.workflowService.getSystemInfo({});
-      await connection.workflowService.describeNamespace({ namespace });
-    });
+    await connection.withDeadline(Date.now() + timeoutMs, () =>
+      connection.workflowService.describeNamespace({ namespace }),
+    );
     return connection;
   } catch (error) {
     await connection.close();

@@ -348,16 +348,19 @@ export class Runs {
     return 'progress' in poll ? poll.progress : undefined;
   }
 
-  /** One `progress` query: the steps, or no answer in time (no worker polls the task queue), or no such query. */
+  /**
+   * One `progress` query: the steps, or no answer in time (no worker polls the task queue), or no such query
+   * (also when `signal` aborted it).
+   */
   async poll(
     run: Pick<RunRef, 'workflowId' | 'runId'>,
     timeoutMs: number,
+    signal?: AbortSignal,
   ): Promise<{ progress: Progress } | { unanswered: true } | { unavailable: true }> {
     const deadline = Date.now() + timeoutMs;
+    const query = () => this.client.withDeadline(deadline, () => this.handle(run).query<Progress>(PROGRESS_QUERY));
     try {
-      return {
-        progress: await this.client.withDeadline(deadline, () => this.handle(run).query<Progress>(PROGRESS_QUERY)),
-      };
+      return { progress: await (signal ? this.client.withAbortSignal(signal, query) : query()) };
     } catch (error) {
       // gRPC DEADLINE_EXCEEDED (wrapped in a ServiceError): the server held the query for a worker that never came.
       const code = (error as { code?: number }).code ?? (error as { cause?: { code?: number } }).cause?.code;
@@ -418,7 +421,9 @@ export class Runs {
 
   /**
    * Polls the `progress` query until the run closes, handing every snapshot to `onProgress`, then returns
-   * how it ended. The last snapshot is the report's steps, so a watcher always sees the final state.
+   * how it ended. The end is awaited (a long poll of the history), not found by the next poll: the watch
+   * returns as soon as the run closes. The last snapshot is the report's steps, so a watcher always sees the
+   * final state.
    */
   async watch<K extends string>(
     run: RunRef<K>,
@@ -428,14 +433,24 @@ export class Runs {
   ): Promise<RunEnd<K>> {
     let end: RunEnd<K> | undefined;
     let failure: unknown;
-    const closed = this.result(run).then(
-      (value) => void (end = value),
-      (error: unknown) => void (failure = error ?? new Error('watching the run failed')),
-    );
+    // A query still in flight when the run closes is cancelled: the server would hold it until a worker
+    // answers or its deadline passes, and the open call would keep the CLI from exiting that long.
+    // (One controller per query: the SDK adds an abort listener to the signal of every call it makes.)
+    let inFlight: AbortController | undefined;
+    const closed = this.result(run)
+      .then(
+        (value) => void (end = value),
+        (error: unknown) => void (failure = error ?? new Error('watching the run failed')),
+      )
+      .finally(() => inFlight?.abort());
+    let query: Promise<unknown> = Promise.resolve();
     let warned = false;
     while (!end && !failure) {
+      inFlight = new AbortController();
       // The end wins over a query still in flight: a closed run's query may wait for a worker to replay it.
-      const poll = await Promise.race([this.poll(run, Math.max(intervalMs * 4, 2_000)), closed.then(() => undefined)]);
+      const polling = this.poll(run, Math.max(intervalMs * 4, 2_000), inFlight.signal);
+      query = polling;
+      const poll = await Promise.race([polling, closed.then(() => undefined)]);
       if (!poll) break;
       if ('progress' in poll && !end) onProgress(poll.progress);
       if ('unanswered' in poll && !end && !warned) {
@@ -446,6 +461,7 @@ export class Runs {
       await Promise.race([closed, new Promise((resolve) => (timer = setTimeout(resolve, intervalMs)))]);
       clearTimeout(timer); // a pending timer would hold the CLI's exit back
     }
+    await query; // cancelled by now: no call outlives the watch
     if (failure) throw failure;
     const finished = end as RunEnd<K>;
     if (finished.report)

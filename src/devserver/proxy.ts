@@ -104,6 +104,8 @@ export async function startCaddy(initialPort: number, upstreamId = 'app'): Promi
     env: { ...process.env, HOME: dir, XDG_CONFIG_HOME: dir, XDG_DATA_HOME: dir },
   });
   await listening(child, port, 'caddy');
+  // The port could answer for another process that took it since freePort: the handler's id answers only here.
+  await listening(child, adminPort, 'caddy admin API', `/id/${upstreamId}`);
   return {
     url: `http://127.0.0.1:${port}`,
     manifestProxy: { type: 'caddy', admin: `http://127.0.0.1:${adminPort}`, upstreamId },
@@ -117,19 +119,19 @@ function nginxBinary(): string {
   return inPath ? path.join(inPath, 'nginx') : '/usr/sbin/nginx';
 }
 
-async function listening(child: ChildProcess, port: number, name: string): Promise<void> {
+async function listening(child: ChildProcess, port: number, name: string, okPath?: string): Promise<void> {
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const deadline = Date.now() + 15_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${name} exited ${child.exitCode}: ${stderr}`);
-    try {
-      await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(1_000) });
-      return; // any answer, 502 included: the proxy listens
-    } catch {
-      if (Date.now() > deadline) throw new Error(`${name} did not listen on ${port}: ${stderr}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    // any answer, 502 included, says the proxy listens; okPath must answer 2xx
+    const answered = await fetch(`http://127.0.0.1:${port}${okPath ?? '/'}`, { signal: AbortSignal.timeout(1_000) })
+      .then((response) => okPath === undefined || response.ok)
+      .catch(() => false);
+    if (answered) return;
+    if (Date.now() > deadline) throw new Error(`${name} did not answer on ${port}: ${stderr}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 

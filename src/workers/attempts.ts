@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { Context } from '@temporalio/activity';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
-import { claimExclusive, progressDetails, throwIfCancelled } from '../activities/attempt';
+import { claimName, progressDetails, throwIfCancelled } from '../activities/attempt';
 
 /** How often an attempt heartbeats: well inside its heartbeat timeout, at most once a second. */
 export function heartbeatEveryMs(heartbeatTimeoutMs: number | undefined): number {
@@ -10,16 +10,20 @@ export function heartbeatEveryMs(heartbeatTimeoutMs: number | undefined): number
   return Math.max(50, Math.min(1_000, Math.floor(heartbeatTimeoutMs / 4)));
 }
 
-/** The lock file every attempt of one activity execution claims. */
-export function attemptLockFile(lockDir: string, context: Pick<Context, 'info'>): string {
+/**
+ * The name every attempt of one activity execution claims: scoped by the worker's lock folder (workers of
+ * one host share it, as they share Runbook's state folder), then the execution.
+ */
+export function attemptClaimName(lockDir: string, context: Pick<Context, 'info'>): string {
   const { info } = context;
   const key = [
+    path.resolve(lockDir),
     info.workflowNamespace,
     info.workflowExecution?.workflowId,
     info.workflowExecution?.runId,
     info.activityId,
   ].join('\0');
-  return path.join(lockDir, `${createHash('sha256').update(key).digest('hex').slice(0, 32)}.lock`);
+  return `runbook-attempt-${createHash('sha256').update(key).digest('hex')}`;
 }
 
 /**
@@ -37,8 +41,8 @@ export function attemptInterceptors(lockDir: string): ActivityInterceptorsFactor
         beat();
         const timer = setInterval(beat, heartbeatEveryMs(context.info.heartbeatTimeoutMs));
         try {
-          const claim = await claimExclusive(
-            attemptLockFile(lockDir, context),
+          const claim = await claimName(
+            attemptClaimName(lockDir, context),
             `an earlier attempt of ${context.info.activityType}`,
           );
           try {

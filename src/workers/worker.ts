@@ -36,7 +36,8 @@ export interface WorkerOptions {
 export async function createWorkers(options: WorkerOptions): Promise<Worker[]> {
   const activities = createActivities(options.activities);
   const tuning = options.tuning ?? {};
-  // The per-activity locks that keep attempts apart, in Runbook's private state folder with its other records.
+  // The folder that scopes the claims keeping attempts apart (workers sharing the state folder exclude each other);
+  // lock files older versions left there are pruned.
   const lockDir = stateDir('locks');
   await pruneLockDir(lockDir);
   const common = {

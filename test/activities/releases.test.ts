@@ -1,10 +1,21 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { activityConfigFromEnv } from '../../src/activities';
+import { writeReleaseInfo } from '../../src/activities/release-info';
 import { releaseActivities, releasesToPrune, type ReleaseInfo } from '../../src/activities/releases';
+import { appPaths } from '../../src/common/names';
 import { parseManifest } from '../../src/manifest/load';
 
 const release = (id: string, status: ReleaseInfo['status']): ReleaseInfo => ({
@@ -173,5 +184,40 @@ describe('shared files and folders linked into each release', () => {
     await run(() => activities.prepareRelease({ manifest, releaseId: 'r2', ref: 'v2' }));
     expect(readFileSync(inRelease('r2', 'logs', 'app.log'), 'utf8')).toBe('written by r1\n');
     expect(readFileSync(inRelease('r2', 'settings.ini'), 'utf8')).toBe('edited on the server\n');
+  });
+});
+
+describe('pruning old releases', () => {
+  it("deletes a pruned release's database snapshot with it, and snapshots whose release is gone", async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'runbook-prune-'));
+    const parsed = parseManifest(
+      JSON.stringify({
+        app: 'shop',
+        host: 'h',
+        root,
+        source: { type: 'copy', from: root },
+        releases: { keep: 2 },
+        snapshot: { database: { urlEnv: 'DATABASE_URL' } },
+      }),
+    );
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+    const manifest = parsed.manifest;
+    const paths = appPaths(manifest);
+    for (const id of ['r1', 'r2', 'r3', 'r4']) {
+      mkdirSync(path.join(paths.releasesDir, id), { recursive: true });
+      writeReleaseInfo(path.join(paths.releasesDir, id), release(id, 'good'));
+    }
+    symlinkSync(path.join(paths.releasesDir, 'r4'), paths.current);
+    mkdirSync(paths.snapshotsDir, { recursive: true });
+    // r0's release went before snapshots were pruned; r2's deploy found no schema yet (a plain snapshot)
+    for (const name of ['shop-r0.dump', 'shop-r1.dump', 'shop-r2.sql', 'shop-r3.dump', 'shop-r4.dump', 'notes.txt'])
+      writeFileSync(path.join(paths.snapshotsDir, name), 'snapshot');
+
+    const pruned = await new MockActivityEnvironment().run(() =>
+      releaseActivities(activityConfigFromEnv()).pruneReleases({ manifest }),
+    );
+    expect(pruned).toEqual(['r1', 'r2']);
+    expect(readdirSync(paths.releasesDir).sort()).toEqual(['r3', 'r4']);
+    expect(readdirSync(paths.snapshotsDir).sort()).toEqual(['notes.txt', 'shop-r3.dump', 'shop-r4.dump']);
   });
 });

@@ -2,18 +2,21 @@ import path from 'node:path';
 import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import { RetryState } from '@temporalio/common';
 import { msToTs } from '@temporalio/common/lib/time';
+import { settingsFromEnv } from '../../src/client/connection';
 import { UsageError } from '../../src/client/errors';
 import {
   failureText,
   reportFromFailure,
+  Runs,
   runStamp,
   startSummary,
   visibilityQuery,
   workflowIdFor,
 } from '../../src/client/runs';
-import type { RunReport } from '../../src/common/progress';
+import type { Progress, RunReport } from '../../src/common/progress';
 import { runCli } from '../support/cli';
-import { connectClient, uniqueName } from '../support/temporal';
+import { startFixtureWorker } from '../support/fixture-worker';
+import { connectClient, uniqueName, type TestWorker } from '../support/temporal';
 
 const NOW = new Date('2026-01-31T07:00:05.123Z');
 
@@ -116,5 +119,62 @@ describe('run client against a namespace without Runbook’s search attributes',
     expect(result.stderr).toContain(`error: the Temporal namespace '${namespace}' lacks Runbook's search attributes`);
     expect(result.stderr).toContain('hint: register them once: temporal operator search-attribute create --name App');
     expect(result.code).toBe(2);
+  });
+});
+
+describe('watching a run', () => {
+  // Far longer than any test: a watch that waited for its next poll to see the end would never return.
+  const AN_HOUR = 3_600_000;
+  const taskQueue = uniqueName('watch');
+  let worker: TestWorker;
+  let temporal: Awaited<ReturnType<typeof connectClient>>;
+  let runs: Runs;
+
+  beforeAll(async () => {
+    worker = await startFixtureWorker(taskQueue);
+    temporal = await connectClient();
+    runs = new Runs(temporal.client, { ...settingsFromEnv(), taskQueue });
+  }, 120_000);
+  afterAll(async () => {
+    await temporal?.close();
+    await worker?.stop();
+  });
+
+  it('returns as soon as the run ends, without waiting for its next poll, and shows the final steps last', async () => {
+    const polls = jest.spyOn(runs, 'poll');
+    const run = await runs.start('backup', { app: uniqueName('watched'), target: 'ok' });
+    const seen: Progress[] = [];
+    const end = await runs.watch(run, (progress) => seen.push(progress), AN_HOUR);
+    expect(end.outcome).toBe('succeeded');
+    expect(polls).toHaveBeenCalledTimes(1); // the end was noticed without a second poll
+    expect(seen.at(-1)?.steps.map((s) => [s.name, s.status])).toEqual([
+      ['dump database', 'succeeded'],
+      ['upload archive', 'succeeded'],
+      ['prune old archives', 'succeeded'],
+    ]);
+    polls.mockRestore();
+  });
+
+  it('cancels a query still in flight when the run ends, so nothing holds the process open', async () => {
+    // The run's worker stops after its first step: a query then waits on the server for a worker that never
+    // comes, until its deadline (four poll intervals).
+    const queue = uniqueName('worker-gone');
+    const gone = await startFixtureWorker(queue);
+    const orphaned = new Runs(temporal.client, { ...settingsFromEnv(), taskQueue: queue });
+    const run = await orphaned.start('backup', { app: uniqueName('orphaned'), target: 'ok' });
+    // Its first workflow task done (the query answered): a query now waits for a worker instead of failing.
+    expect(await orphaned.progress(run, 30_000)).toBeDefined();
+    await gone.stop();
+    const polls = jest.spyOn(orphaned, 'poll');
+    const watching = orphaned.watch(run, () => undefined, AN_HOUR);
+    while (polls.mock.results.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    let querySettled = false;
+    void (polls.mock.results[0].value as Promise<unknown>).finally(() => (querySettled = true));
+    await temporal.client.workflow.getHandle(run.workflowId, run.runId).terminate('the test ends it');
+    const end = await watching;
+    expect(end.status).toBe('TERMINATED');
+    // When the watch returns, the held query has ended (cancelled): none is left to run into its deadline.
+    expect(querySettled).toBe(true);
+    expect(polls).toHaveBeenCalledTimes(1);
   });
 });

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { appLockWorkflowId } from '../../src/common/names';
 import { createAppFixture, type AppFixture } from '../support/demo-app';
@@ -74,7 +74,7 @@ describe('deploy (in-place strategy with a zip archive)', () => {
     expect(existsSync(path.join(fx.root, 'releases'))).toBe(false);
   });
 
-  it('snapshot.files: false takes no zip, still rolls back exactly; releases.keep prunes copies, zips and failed trees', async () => {
+  it('snapshot.files: false takes no zip, still rolls back exactly; releases.keep prunes copies, zips, failed trees and database snapshots', async () => {
     const archives = () => readdirSync(path.join(fx.dir, 'backups')).filter((a) => a.endsWith('.zip'));
     const failedTrees = () =>
       readdirSync(path.dirname(fx.root)).filter((n) => n.startsWith(`${path.basename(fx.root)}_failed_`));
@@ -86,6 +86,10 @@ describe('deploy (in-place strategy with a zip archive)', () => {
     expect(broken.report.outcome).toBe('rolled_back');
     expect(archives()).toHaveLength(zipsBefore);
     expect(readFileSync(path.join(fx.root, 'VERSION'), 'utf8').trim()).toBe('v1');
+    // as a deploy with snapshot.database leaves its database snapshot
+    const snapshotsDir = path.join(`${fx.root}.runbook`, 'snapshots');
+    mkdirSync(snapshotsDir, { recursive: true });
+    writeFileSync(path.join(snapshotsDir, `${fx.app}-${broken.report.release}.dump`), 'snapshot');
 
     expect((await deploy('v4')).report.outcome).toBe('succeeded');
     const v5 = await deploy('v5');
@@ -95,6 +99,7 @@ describe('deploy (in-place strategy with a zip archive)', () => {
     expect(kept.at(-1)).toBe(v5.report.release);
     expect(failedTrees()).toEqual([]);
     expect(archives()).toEqual([]);
+    expect(readdirSync(snapshotsDir)).toEqual([]);
   });
 
   it('rollback.auto: false leaves a failed deploy as it is and says so', async () => {

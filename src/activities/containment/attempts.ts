@@ -1,3 +1,4 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import {
@@ -12,6 +13,7 @@ import {
 import { createCgroup, isPopulated, joinCgroupArgv, removeCgroup, runbookCgroupRoot } from './cgroups';
 import { containerName, dockerEnvironment, nameContainer } from './containers';
 import { identityOf } from './proc';
+import { discardSpare, isWaiting, launchSpare, spareScript, startSpare, type Spare } from './spares';
 import { ATTEMPT_MARKER, killTree, stopTree, trustedTree, unmarked, type ProcessTree } from './tree';
 
 /** This worker process, named so its attempts can be told from a dead worker's: `w-<pid>-<start time>`. */
@@ -40,12 +42,12 @@ interface Lease extends ProcessTree {
 
 export interface Attempt {
   id: string;
-  /** What to spawn: the command, named and moved into its cgroup, dying with the worker's own death. */
-  argv: string[];
-  env: NodeJS.ProcessEnv | undefined;
   tree: ProcessTree;
-  /** Records the spawned process. */
-  started(pid: number): void;
+  /**
+   * Starts the command, named and in its cgroup, dying with the worker's own death: a spare already in its
+   * cgroup becomes it where one is ready (not for a command given stdin), else it is spawned. Records it.
+   */
+  spawn(options: { cwd?: string; stdin: boolean }): ChildProcess;
   /** After the first process exited: kills whatever it left running, removes its containers, forgets it. */
   finish(): Promise<void>;
 }
@@ -64,6 +66,42 @@ function releaseCgroup(cgroup: string): void {
   else removeCgroup(cgroup);
 }
 
+/** A cgroup for a command, under this worker's folder. */
+function takeCgroup(root: string): string {
+  const cgroup = idleCgroups.pop() ?? path.join(root, workerId(), `a-${++attempts}`);
+  createCgroup(cgroup);
+  return cgroup;
+}
+
+/** The one spare this worker keeps ready (see spares.ts), and whether one is being started. */
+let spare: Spare | undefined;
+let spareDue = false;
+
+/**
+ * Starts the next spare while the command just started runs: a fork of the worker blocks its event loop
+ * for milliseconds, time the command takes anyway (measured: forking it after the command, the next
+ * workflow task and activity poll waited for it instead).
+ */
+function prepareSpare(root: string): void {
+  if (spare || spareDue) return;
+  spareDue = true;
+  setImmediate(() => {
+    spareDue = false;
+    if (!spare) spare = startSpare(takeCgroup(root), withParentDeathSignal);
+  }).unref();
+}
+
+function takeSpare(): Spare | undefined {
+  const taken = spare;
+  spare = undefined;
+  if (taken && isWaiting(taken)) return taken;
+  if (taken) {
+    discardSpare(taken);
+    releaseCgroup(taken.cgroup);
+  }
+  return undefined;
+}
+
 /**
  * Prepares one run of a command so that nothing it starts can outlive it: stops what an earlier attempt
  * at the same work (`lease`) left running, then gives the command a cgroup of its own under this worker's
@@ -75,19 +113,14 @@ export async function beginAttempt(options: {
   lease?: string;
 }): Promise<Attempt> {
   if (options.lease) await stopLeftover(options.lease);
-  const n = ++attempts;
-  const id = `${workerId()}.${n}`;
+  const id = `${workerId()}.${++attempts}`;
   const tree: ProcessTree = {};
   let env = unmarked(options.env);
   const named = nameContainer(options.argv, containerName(id));
-  let argv = named.argv;
+  const argv = named.argv;
   if (named.container) tree.containers = [{ ...named.container, env: dockerEnvironment(env ?? process.env) }];
   const cgroupRoot = runbookCgroupRoot();
-  if (cgroupRoot) {
-    tree.cgroup = idleCgroups.pop() ?? path.join(cgroupRoot, workerId(), `a-${n}`);
-    createCgroup(tree.cgroup);
-    argv = joinCgroupArgv(tree.cgroup, argv);
-  } else {
+  if (!cgroupRoot) {
     tree.marker = { name: ATTEMPT_MARKER, value: id };
     env = { ...(env ?? process.env), [ATTEMPT_MARKER]: id };
   }
@@ -95,14 +128,28 @@ export async function beginAttempt(options: {
   const lease = options.lease ?? (named.container ? `containers/${id}` : undefined);
   const file = lease ? leaseFile(lease) : undefined;
   let finished: Promise<void> | undefined;
+  const start = (cwd: string | undefined, stdin: boolean): ChildProcess => {
+    if (!cgroupRoot) return spawnContained(withParentDeathSignal(argv), { cwd, env, stdin });
+    const script = stdin ? undefined : spareScript(argv, env ?? process.env, cwd);
+    const ready = script === undefined ? undefined : takeSpare();
+    prepareSpare(cgroupRoot);
+    if (ready) {
+      tree.cgroup = ready.cgroup;
+      return launchSpare(ready, script!);
+    }
+    tree.cgroup = takeCgroup(cgroupRoot);
+    return spawnContained(withParentDeathSignal(joinCgroupArgv(tree.cgroup, argv)), { cwd, env, stdin });
+  };
   return {
     id,
-    argv: withParentDeathSignal(argv),
-    env,
     tree,
-    started(pid) {
-      tree.main = identityOf(pid);
-      if (file) writeStateFile(file, JSON.stringify({ key: lease, attempt: id, worker: workerId(), ...tree }));
+    spawn({ cwd, stdin }) {
+      const child = start(cwd, stdin);
+      if (child.pid) {
+        tree.main = identityOf(child.pid);
+        if (file) writeStateFile(file, JSON.stringify({ key: lease, attempt: id, worker: workerId(), ...tree }));
+      }
+      return child;
     },
     finish() {
       finished ??= killTree(tree, { keepCgroup: true }).then(() => {
@@ -117,6 +164,18 @@ export async function beginAttempt(options: {
       return finished;
     },
   };
+}
+
+function spawnContained(
+  argv: string[],
+  options: { cwd: string | undefined; env: NodeJS.ProcessEnv | undefined; stdin: boolean },
+): ChildProcess {
+  return spawn(argv[0], argv.slice(1), {
+    cwd: options.cwd,
+    env: options.env,
+    stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    detached: true, // its own process group, apart from the worker's
+  });
 }
 
 /**

@@ -91,15 +91,20 @@ function ownCgroup(): string | undefined {
  * execs `argv`: nothing it forks can start outside. Pure.
  */
 export function joinCgroupArgv(cgroup: string, argv: string[]): string[] {
-  return [
-    '/bin/sh',
-    '-c',
-    'echo 0 2>/dev/null > "$0/cgroup.procs" || { mkdir -p "$0" && echo 0 > "$0/cgroup.procs"; } ||' +
-      ' { echo "runbook: cannot join the cgroup $0" >&2; exit 125; }; exec "$@"',
-    cgroup,
-    ...argv,
-  ];
+  return ['/bin/sh', '-c', `${JOIN_CGROUP}; exec "$@"`, cgroup, ...argv];
 }
+
+/**
+ * argv of a shell that moves itself into `cgroup`, then runs the script it is given on stdin (which ends by
+ * exec'ing the command: see spareScript). Pure.
+ */
+export function joinCgroupThenReadArgv(cgroup: string): string[] {
+  return ['/bin/sh', '-c', `${JOIN_CGROUP}; eval "$(cat)"`, cgroup];
+}
+
+const JOIN_CGROUP =
+  'echo 0 2>/dev/null > "$0/cgroup.procs" || { mkdir -p "$0" && echo 0 > "$0/cgroup.procs"; } ||' +
+  ' { echo "runbook: cannot join the cgroup $0" >&2; exit 125; }';
 
 export function createCgroup(dir: string): void {
   mkdirSync(dir, { recursive: true });

@@ -1,0 +1,80 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import { joinCgroupThenReadArgv } from './cgroups';
+
+/*
+ * Moving a process into a cgroup waits for the kernel's RCU grace period (10-20 ms on a busy host, more than
+ * a no-op step's whole command), and forking the worker, a big process, costs milliseconds more. A spare is a
+ * shell started ahead of time, between commands, that has already moved itself into an idle cgroup of the
+ * worker's and waits on stdin for the script that makes it the next command (one exec, no fork of the
+ * worker). It dies with the worker like any command (parent-death signal, the reaper), and its cgroup is the
+ * command's from then on.
+ */
+
+export interface Spare {
+  child: ChildProcess;
+  cgroup: string;
+}
+
+/** Starts a spare in `cgroup` (made by the caller); it does not keep the worker's event loop alive. */
+export function startSpare(cgroup: string, wrap: (argv: string[]) => string[]): Spare {
+  const argv = wrap(joinCgroupThenReadArgv(cgroup));
+  const child = spawn(argv[0], argv.slice(1), { env: {}, stdio: 'pipe', detached: true });
+  // A spare that failed to start, or died, is found dead and not used; its exit tells the command's fate.
+  child.once('error', () => undefined);
+  child.stdin?.on('error', () => undefined);
+  setReferenced(child, false);
+  return { child, cgroup };
+}
+
+/** Whether the spare still waits for its script. */
+export function isWaiting(spare: Spare): boolean {
+  return spare.child.pid !== undefined && spare.child.exitCode === null && spare.child.signalCode === null;
+}
+
+/** Makes the spare the command: hands it the script and returns its process, from now on the command's. */
+export function launchSpare(spare: Spare, script: string): ChildProcess {
+  setReferenced(spare.child, true);
+  spare.child.stdin?.end(script);
+  return spare.child;
+}
+
+/** Ends a spare nobody will use. */
+export function discardSpare(spare: Spare): void {
+  spare.child.stdin?.destroy();
+  spare.child.stdout?.destroy();
+  spare.child.stderr?.destroy();
+  spare.child.kill('SIGKILL');
+}
+
+function setReferenced(child: ChildProcess, referenced: boolean): void {
+  const streams = [child.stdin, child.stdout, child.stderr] as Array<
+    ((Readable | Writable) & { ref?(): void; unref?(): void }) | null
+  >;
+  for (const stream of streams) (referenced ? stream?.ref : stream?.unref)?.call(stream);
+  if (referenced) child.ref();
+  else child.unref();
+}
+
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * The script a spare runs to become `argv` in `cwd` with exactly `env` (it started with an empty
+ * environment; the `cd` it runs sets PWD and OLDPWD, which are unset again), or undefined when `env` has a
+ * name the shell cannot export (then the command is spawned the usual way). Pure.
+ */
+export function spareScript(argv: string[], env: NodeJS.ProcessEnv, cwd: string | undefined): string | undefined {
+  const entries = Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined);
+  if (entries.some(([name]) => !NAME.test(name))) return undefined;
+  const lines = [
+    ...(cwd ? [`cd -P -- ${quote(cwd)} || exit 125`] : []),
+    'unset PWD OLDPWD',
+    ...(entries.length > 0 ? [`export ${entries.map(([name, value]) => quote(`${name}=${value}`)).join(' ')}`] : []),
+    `exec ${argv.map(quote).join(' ')}`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+function quote(word: string): string {
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
