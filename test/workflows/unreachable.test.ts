@@ -191,3 +191,59 @@ describe('a backup, a restore and a job on a host nobody serves', () => {
     expect(jobApp.invocations()).toEqual([]);
   });
 });
+
+// Work queued behind a busy worker is not work for a missing one: a host whose only worker has one activity
+// slot, held by a job date longer than unreachableAfter, runs the next date once the slot is free.
+describe('a host whose worker is busy for longer than unreachableAfter', () => {
+  let jobApp: JobApp;
+  let orchestrator: TestWorker;
+  let hostWorker: TestWorker;
+  let temporal: Awaited<ReturnType<typeof connectClient>>;
+  const taskQueue = uniqueName('busy-host-runs');
+
+  beforeAll(async () => {
+    temporal = await connectClient();
+    jobApp = createJobApp({
+      app: uniqueName('busyjob'),
+      host: uniqueName('host'),
+      job: { run: ['/bin/sh', '-c', 'sleep 5; echo {{date}} >> dates.log'], retries: 0 },
+      manifest: { unreachableAfter: '2s' },
+    });
+    orchestrator = await startTestWorker({
+      taskQueue,
+      hosts: [],
+      activities: { manifestsDir: jobApp.manifestsDir },
+    });
+    hostWorker = await startTestWorker({
+      taskQueue: uniqueName('unused'),
+      hosts: [jobApp.host],
+      activities: { manifestsDir: jobApp.manifestsDir },
+      tuning: { maxConcurrentActivityTaskExecutions: 1 },
+    });
+  });
+  afterAll(async () => {
+    await hostWorker?.stop();
+    await orchestrator?.stop();
+    await temporal?.close();
+    if (jobApp) rmSync(jobApp.dir, { recursive: true, force: true });
+  });
+
+  it('runs both dates of a job, the second after waiting out the limit behind the first', async () => {
+    const { report, failure } = await runOutcome(
+      temporal.client,
+      (
+        await temporal.client.workflow.start('job', {
+          taskQueue,
+          workflowId: jobWorkflowId(jobApp.app, 'daily-processor', 'busy'),
+          args: [{ app: jobApp.app, job: 'daily-processor', from: '2025-12-01', to: '2025-12-02' }],
+        })
+      ).workflowId,
+    );
+    expect(report).toMatchObject({ outcome: 'succeeded' });
+    expect(failure).toBeUndefined();
+    expect(readFileSync(path.join(jobApp.dir, 'dates.log'), 'utf8').split('\n').filter(Boolean).sort()).toEqual([
+      '2025-12-01',
+      '2025-12-02',
+    ]);
+  });
+});
