@@ -6,6 +6,7 @@ import { createAppFixture, type AppFixture } from '../support/demo-app';
 import { startHttpRecorder, type HttpRecorder } from '../support/http-recorder';
 import { createJobApp, type JobApp } from '../support/job-app';
 import { createDatabase, queryColumn, waitFor } from '../support/postgres';
+import { recordingHistories, saveHistory } from '../support/history';
 import { runOutcome } from '../support/runs';
 import { connectClient, startTestWorker, uniqueName, type TestWorker } from '../support/temporal';
 
@@ -229,16 +230,13 @@ describe('a host whose worker is busy for longer than unreachableAfter', () => {
   });
 
   it('runs both dates of a job, the second after waiting out the limit behind the first', async () => {
-    const { report, failure } = await runOutcome(
-      temporal.client,
-      (
-        await temporal.client.workflow.start('job', {
-          taskQueue,
-          workflowId: jobWorkflowId(jobApp.app, 'daily-processor', 'busy'),
-          args: [{ app: jobApp.app, job: 'daily-processor', from: '2025-12-01', to: '2025-12-02' }],
-        })
-      ).workflowId,
-    );
+    const handle = await temporal.client.workflow.start('job', {
+      taskQueue,
+      workflowId: jobWorkflowId(jobApp.app, 'daily-processor', 'busy'),
+      args: [{ app: jobApp.app, job: 'daily-processor', from: '2025-12-01', to: '2025-12-02' }],
+    });
+    const { report, failure } = await runOutcome(temporal.client, handle.workflowId);
+    if (recordingHistories()) saveHistory('job-busy-host-waited', handle.workflowId, handle.firstExecutionRunId);
     expect(report).toMatchObject({ outcome: 'succeeded' });
     expect(failure).toBeUndefined();
     expect(readFileSync(path.join(jobApp.dir, 'dates.log'), 'utf8').split('\n').filter(Boolean).sort()).toEqual([
