@@ -162,7 +162,8 @@ describe('watching a run', () => {
     const gone = await startFixtureWorker(queue);
     const orphaned = new Runs(temporal.client, { ...settingsFromEnv(), taskQueue: queue });
     const run = await orphaned.start('backup', { app: uniqueName('orphaned'), target: 'ok' });
-    expect(await orphaned.progress(run)).toBeDefined();
+    // Its first workflow task done (the query answered): a query now waits for a worker instead of failing.
+    expect(await orphaned.progress(run, 30_000)).toBeDefined();
     await gone.stop();
     const polls = jest.spyOn(orphaned, 'poll');
     const watching = orphaned.watch(run, () => undefined, AN_HOUR);
