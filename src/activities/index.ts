@@ -8,6 +8,7 @@ import { inPlaceActivities } from './inplace';
 import { jobActivities } from './jobs';
 import { manifestActivities } from './manifest';
 import { notifyActivities } from './notify';
+import { queueActivities } from './queues';
 import { recordActivities } from './records';
 import { releaseActivities } from './releases';
 import { serviceActivities } from './services';
@@ -33,6 +34,7 @@ export function createActivities(config: ActivityConfig) {
     ...jobActivities(config),
     ...backupActivities(config),
     ...watchActivities(config),
+    ...queueActivities(config),
   };
 }
 

@@ -330,8 +330,7 @@ export function inPlaceActivities(_config: ActivityConfig) {
 
     /**
      * Keeps what in-place deploys leave behind — exact copies, zips, failed and replaced trees, database
-     * snapshots — for the
-     * newest `releases.keep` deploys and rollbacks, and never for `protect`; deletes the rest.
+     * snapshots — for the newest `releases.keep` deploys and rollbacks, and never for `protect`; deletes the rest.
      */
     async pruneInPlace(request: { manifest: Manifest; protect?: string[] }): Promise<string[]> {
       const { manifest } = request;

@@ -3,7 +3,7 @@
  * beside the SDK's (docs/metrics.md lists both). Everything is derived from a finished run's report, recorded by
  * the orchestration activity every workflow calls at its end (recordRunInDatabase), once per run and process.
  */
-import type { MetricMeter } from '@temporalio/common';
+import { noopMetricMeter, type MetricMeter } from '@temporalio/common';
 import { Runtime } from '@temporalio/worker';
 import type { RunReport } from '../common/progress';
 
@@ -109,7 +109,11 @@ export function recordMissedSchedule(
   instrumentsOf(meter).missedSchedules.add(count, missed);
 }
 
-/** The worker process's meter (its Prometheus endpoint when RUNBOOK_METRICS_ADDRESS is set; a no-op otherwise). */
+/**
+ * The worker process's meter (its Prometheus endpoint when RUNBOOK_METRICS_ADDRESS is set; a no-op otherwise).
+ * Without a runtime (an activity called outside a worker, or after its worker stopped) there is nothing to count
+ * on: `Runtime.instance()` would start one that nothing shuts down, and that holds the process open at exit.
+ */
 export function workerMeter(): MetricMeter {
-  return Runtime.instance().metricMeter;
+  return Runtime._instance?.metricMeter ?? noopMetricMeter;
 }

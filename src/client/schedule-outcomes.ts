@@ -12,6 +12,7 @@ import { durationMs } from '../common/duration';
 import { judgeSlot, type SlotFacts, type SlotOutcome, type SlotRun } from '../common/schedule-slots';
 import type { Manifest, Schedule } from '../manifest/types';
 import { scheduleId } from '../common/names';
+import { lastPolls } from './task-queues';
 
 /*
  * The facts behind each slot of a schedule, read from Temporal: the times its spec matched (the server's own
@@ -228,17 +229,7 @@ async function whatItWaitsFor(
 /** " (no worker has polled it)" or " (last polled at …)": what the server knows of the queue's workers. */
 async function lastPoll(client: Client, taskQueue: string, kind: 'workflow' | 'activity'): Promise<string> {
   try {
-    const response = await client.workflowService.describeTaskQueue({
-      namespace: client.options.namespace,
-      taskQueue: { name: taskQueue, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
-      taskQueueType:
-        kind === 'workflow'
-          ? temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW
-          : temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
-    });
-    const times = (response.pollers ?? [])
-      .map((p) => (p.lastAccessTime ? fromTimestamp(p.lastAccessTime).getTime() : 0))
-      .filter((t) => t > 0);
+    const times = (await lastPolls(client, taskQueue, kind)).map((t) => t.getTime());
     return times.length === 0
       ? ' (no worker has polled it recently)'
       : ` (last polled at ${new Date(Math.max(...times)).toISOString()})`;

@@ -144,20 +144,34 @@ export function isHostUnreachable(error: unknown): boolean {
 }
 
 /**
+ * Patch id: an activity that waited out `unreachableAfter` on a host whose worker the server knows (it polled
+ * lately: its slots are busy, or it is starved of CPU) is scheduled again instead of ending the run as
+ * unreachable; only a host without a known worker is unreachable. Earlier runs end at the first wait.
+ */
+export const BUSY_HOST_WAITS = 'busy-host-waits';
+
+/** Whether an activity's wait for a worker ran out on a host that has one, so it waits again (BUSY_HOST_WAITS). */
+async function queuedBehindBusyWorker(error: ActivityFailure, host: string): Promise<boolean> {
+  const waitedOut = error.cause instanceof TimeoutFailure && error.cause.timeoutType === TimeoutType.SCHEDULE_TO_START;
+  return waitedOut && patched(BUSY_HOST_WAITS) && (await orchestration.hostHasWorker({ host }));
+}
+
+/**
  * Once one activity found a host without a worker, the run's further activities there fail at once (an
  * undo, a record) instead of each waiting out the limit again: the run ends within a bounded time.
  */
 function reachableOnly<T extends object>(manifest: Reach, host: string, acts: T): T {
   const guard = async <R>(call: () => Promise<R>): Promise<R> => {
-    if (unreachableHosts.has(host)) throw unreachableFailure(manifest, host);
-    try {
-      return await call();
-    } catch (error) {
-      if (error instanceof ActivityFailure && isHostUnreachable(error)) {
+    for (;;) {
+      if (unreachableHosts.has(host)) throw unreachableFailure(manifest, host);
+      try {
+        return await call();
+      } catch (error) {
+        if (!(error instanceof ActivityFailure && isHostUnreachable(error))) throw error;
+        if (await queuedBehindBusyWorker(error, host)) continue;
         unreachableHosts.add(host);
         throw unreachableFailure(manifest, host);
       }
-      throw error;
     }
   };
   return new Proxy(acts, {

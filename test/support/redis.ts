@@ -39,6 +39,7 @@ export async function startRedis(): Promise<RedisInstance> {
   await waitFor(async () => {
     if (failure) throw failure;
     const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    client.on('error', () => undefined); // not up yet: connect() rejects and waitFor tries again
     try {
       await client.connect();
       await client.ping();

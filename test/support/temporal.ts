@@ -2,6 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { activityConfigFromEnv, type ActivityConfig } from '../../src/activities';
 import { connectionOptions, settingsFromEnv } from '../../src/client/connection';
+import type { WorkerTuning } from '../../src/workers/options';
 import { createWorkers } from '../../src/workers/worker';
 import { resolveTemporalCli } from '../../src/devserver/temporal-cli';
 import { execFileSync } from 'node:child_process';
@@ -61,6 +62,7 @@ export async function startTestWorker(options: {
   taskQueue: string;
   hosts?: string[];
   activities?: Partial<ActivityConfig>;
+  tuning?: WorkerTuning;
 }): Promise<TestWorker> {
   quietRuntime();
   const connection = await NativeConnection.connect(testConnectionOptions());
@@ -71,6 +73,7 @@ export async function startTestWorker(options: {
     orchestrate: true,
     taskQueue: options.taskQueue,
     activities: { ...activityConfigFromEnv(), ...options.activities },
+    tuning: options.tuning,
   });
   const running = Promise.all(workers.map((w) => w.run()));
   return {

@@ -6,6 +6,7 @@ import { createAppFixture, type AppFixture } from '../support/demo-app';
 import { startHttpRecorder, type HttpRecorder } from '../support/http-recorder';
 import { createJobApp, type JobApp } from '../support/job-app';
 import { createDatabase, queryColumn, waitFor } from '../support/postgres';
+import { recordingHistories, saveHistory } from '../support/history';
 import { runOutcome } from '../support/runs';
 import { connectClient, startTestWorker, uniqueName, type TestWorker } from '../support/temporal';
 
@@ -189,5 +190,58 @@ describe('a backup, a restore and a job on a host nobody serves', () => {
     // Two dates at once (the job's concurrency) wait out the limit together; the third fails at once.
     await expectUnreachable(handle.workflowId, 'job', jobApp.host, 'JobUnreachable', 2);
     expect(jobApp.invocations()).toEqual([]);
+  });
+});
+
+// Work queued behind a busy worker is not work for a missing one: a host whose only worker has one activity
+// slot, held by a job date longer than unreachableAfter, runs the next date once the slot is free.
+describe('a host whose worker is busy for longer than unreachableAfter', () => {
+  let jobApp: JobApp;
+  let orchestrator: TestWorker;
+  let hostWorker: TestWorker;
+  let temporal: Awaited<ReturnType<typeof connectClient>>;
+  const taskQueue = uniqueName('busy-host-runs');
+
+  beforeAll(async () => {
+    temporal = await connectClient();
+    jobApp = createJobApp({
+      app: uniqueName('busyjob'),
+      host: uniqueName('host'),
+      job: { run: ['/bin/sh', '-c', 'sleep 5; echo {{date}} >> dates.log'], retries: 0 },
+      manifest: { unreachableAfter: '2s' },
+    });
+    orchestrator = await startTestWorker({
+      taskQueue,
+      hosts: [],
+      activities: { manifestsDir: jobApp.manifestsDir },
+    });
+    hostWorker = await startTestWorker({
+      taskQueue: uniqueName('unused'),
+      hosts: [jobApp.host],
+      activities: { manifestsDir: jobApp.manifestsDir },
+      tuning: { maxConcurrentActivityTaskExecutions: 1 },
+    });
+  });
+  afterAll(async () => {
+    await hostWorker?.stop();
+    await orchestrator?.stop();
+    await temporal?.close();
+    if (jobApp) rmSync(jobApp.dir, { recursive: true, force: true });
+  });
+
+  it('runs both dates of a job, the second after waiting out the limit behind the first', async () => {
+    const handle = await temporal.client.workflow.start('job', {
+      taskQueue,
+      workflowId: jobWorkflowId(jobApp.app, 'daily-processor', 'busy'),
+      args: [{ app: jobApp.app, job: 'daily-processor', from: '2025-12-01', to: '2025-12-02' }],
+    });
+    const { report, failure } = await runOutcome(temporal.client, handle.workflowId);
+    if (recordingHistories()) saveHistory('job-busy-host-waited', handle.workflowId, handle.firstExecutionRunId);
+    expect(report).toMatchObject({ outcome: 'succeeded' });
+    expect(failure).toBeUndefined();
+    expect(readFileSync(path.join(jobApp.dir, 'dates.log'), 'utf8').split('\n').filter(Boolean).sort()).toEqual([
+      '2025-12-01',
+      '2025-12-02',
+    ]);
   });
 });
