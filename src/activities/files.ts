@@ -3,6 +3,7 @@ import path from 'node:path';
 import { reportProgress, throwIfCancelled } from './attempt';
 import { argvBatches, copyIntoArgv } from './commands/files';
 import { describeFailure, runCommand } from './shell';
+import { failure } from '../common/failures';
 
 /*
  * Long file work done asynchronously, so the attempt's heartbeats keep flowing, and checked for cancellation
@@ -81,6 +82,12 @@ export async function runTool(
     abort: options.abort,
   });
   throwIfCancelled();
+  // 127: the shell that execs the tool did not find it; no retry installs it
+  if (result.exitCode === 127)
+    throw failure(
+      'MissingTool',
+      `${label}: ${argv[0]} is not installed on this host; install it (Debian or Ubuntu: apt-get install ${argv[0]}) and run again`,
+    );
   if (result.exitCode !== 0) throw new Error(describeFailure(result, label));
 }
 

@@ -15,9 +15,9 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CancelledFailure } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/activity';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { copyTree } from '../../src/activities/files';
+import { copyTree, runTool } from '../../src/activities/files';
 import { processesUnder } from '../support/kill-matrix';
 import { waitFor } from '../support/postgres';
 import { treeListing, writeTree } from '../support/trees';
@@ -118,5 +118,18 @@ describe('copyTree', () => {
     expect(await copying).toBeInstanceOf(CancelledFailure);
     await waitFor(async () => expect(processesUnder(to)).toEqual([]), 10_000, 50);
     expect(readdirSync(to, { recursive: true }).length).toBeLessThan(readdirSync(from, { recursive: true }).length);
+  });
+});
+
+describe('runTool', () => {
+  it('a tool the host lacks fails at once, non-retryably, saying what to install', async () => {
+    const error = await new MockActivityEnvironment()
+      .run(() => runTool(['runbook-no-such-tool', '-q'], 'extracting /tmp/x.zip'))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApplicationFailure);
+    expect(error).toMatchObject({ type: 'MissingTool', nonRetryable: true });
+    expect((error as Error).message).toBe(
+      'extracting /tmp/x.zip: runbook-no-such-tool is not installed on this host; install it (Debian or Ubuntu: apt-get install runbook-no-such-tool) and run again',
+    );
   });
 });
