@@ -1,7 +1,7 @@
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { reportProgress, throwIfCancelled } from './attempt';
-import { argvBatches, copyIntoArgv } from './commands/files';
+import { argvBatches, copyIntoArgv, toolPackage } from './commands/files';
 import { describeFailure, runCommand } from './shell';
 import { failure } from '../common/failures';
 
@@ -86,7 +86,7 @@ export async function runTool(
   if (result.exitCode === 127)
     throw failure(
       'MissingTool',
-      `${label}: ${argv[0]} is not installed on this host; install it (Debian or Ubuntu: apt-get install ${argv[0]}) and run again`,
+      `${label}: ${argv[0]} is not installed on this host; install it (Debian or Ubuntu: apt-get install ${toolPackage(argv[0])}) and run again`,
     );
   if (result.exitCode !== 0) throw new Error(describeFailure(result, label));
 }

@@ -1,5 +1,10 @@
 /** argv for the system tools that do Runbook's bulk file work: GNU cp, GNU tar and Info-ZIP unzip. */
 
+/** The Debian package that installs a tool, where its name differs from the tool's. */
+export function toolPackage(tool: string): string {
+  return tool === 'cp' ? 'coreutils' : tool;
+}
+
 /**
  * Copies files and links, named relative to the working directory, to the same names under `to` (whose
  * folders exist): modes and times kept, links copied as links, whatever is at a destination removed first so

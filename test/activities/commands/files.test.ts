@@ -1,4 +1,4 @@
-import { argvBatches, copyIntoArgv, untarArgv, unzipArgv } from '../../../src/activities/commands/files';
+import { argvBatches, copyIntoArgv, toolPackage, untarArgv, unzipArgv } from '../../../src/activities/commands/files';
 
 describe('file tool argv', () => {
   it('copies named files and links under a folder: modes and times kept, links as links, nothing written through', () => {
@@ -43,5 +43,9 @@ describe('file tool argv', () => {
     const batches = argvBatches(names);
     expect(batches.flat()).toEqual(names);
     for (const batch of batches) expect(batch.reduce((n, s) => n + s.length + 1, 0)).toBeLessThanOrEqual(128 * 1024);
+  });
+
+  it('names the Debian package that installs a missing tool', () => {
+    expect(['cp', 'tar', 'unzip'].map(toolPackage)).toEqual(['coreutils', 'tar', 'unzip']);
   });
 });
