@@ -66,6 +66,13 @@ describe('no process a command starts outlives it', () => {
       expect(processesMentioning(daemon)).toEqual([]);
     });
 
+    it("a command that exits before reading all its input only ends its own run (EPIPE is not the worker's)", async () => {
+      // Megabytes on stdin (a list of names for tar or zip) to a command that exits at once: the pipe breaks
+      // while Node still writes into it.
+      const result = await runCommand({ argv: ['/bin/sh', '-c', 'exit 3'], input: 'name\n'.repeat(1_000_000) });
+      expect(result.exitCode).toBe(3);
+    });
+
     it('a command that times out is stopped with everything it started, also what left its process group', async () => {
       const child = script('setsid-child.sh', 'sleep 300\n');
       const result = await runCommand({
