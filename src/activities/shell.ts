@@ -59,7 +59,11 @@ export async function runCommand(options: RunOptions): Promise<RunResult> {
     );
   }
   const child = attempt.spawn({ cwd: options.cwd, stdin: options.input !== undefined });
-  if (options.input !== undefined) child.stdin?.end(options.input);
+  if (options.input !== undefined) {
+    // A command may exit (or be stopped) before reading all of it: the broken pipe is its outcome, not an error.
+    child.stdin?.on('error', () => undefined);
+    child.stdin?.end(options.input);
+  }
   const tailBytes = options.tailBytes ?? 8_192;
   let stdout = '';
   let stderr = '';
