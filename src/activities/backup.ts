@@ -3,7 +3,6 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Manifest } from '../manifest/types';
 import { createArchive, verifyArchive, type ArchiveFormat } from './archive';
-import { reportProgress } from './attempt';
 import { findTarget, targetKind } from './backup-targets';
 import { backupsDir, readCatalogue, updateCatalogue, upsertEntry, type CatalogueEntry } from './catalogue';
 import { sha256Path, sizeOfSync } from './checksum';
@@ -142,8 +141,6 @@ function artifactActivities(config: ActivityConfig) {
           `backup target '${target.name}': ${missing.join(', ')} does not exist; fix backups.targets[].files.paths in ${manifest.app}'s manifest`,
         );
       await removePartials(file);
-      let written = 0;
-      reportProgress(() => ({ bytes: written }));
       const archive = await createArchive({
         format: format as ArchiveFormat,
         sources: target.files.paths,
@@ -151,7 +148,6 @@ function artifactActivities(config: ActivityConfig) {
         baseDir: '/',
         outFile: file,
         exclude: target.files.exclude,
-        onProgress: (bytes) => (written = bytes),
       });
       return {
         ...base,

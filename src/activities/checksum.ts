@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
-import { lstatSync, readdirSync } from 'node:fs';
+import { createReadStream, lstatSync, readdirSync } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { sha256File } from './archive';
 
 /**
  * The sha256 of a file, or of a folder (a directory-format dump): the hash of its sorted file names
@@ -26,4 +25,14 @@ export function sizeOfSync(target: string): number {
   } catch {
     return 0;
   }
+}
+
+/** The sha256 of a file, read asynchronously (heartbeats keep flowing); `onBytes` follows the reading. */
+export async function sha256File(file: string, onBytes?: (bytes: number) => void): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    hash.update(chunk);
+    onBytes?.(chunk.length);
+  }
+  return hash.digest('hex');
 }

@@ -73,11 +73,20 @@ export async function copyTree(from: string, to: string, options: CopyTreeOption
 export async function runTool(
   argv: string[],
   label: string,
-  options: { cwd?: string; details?: () => Record<string, unknown>; abort?: AbortSignal } = {},
+  options: {
+    cwd?: string;
+    details?: () => Record<string, unknown>;
+    abort?: AbortSignal;
+    /** Text given on stdin (a list of names). */
+    input?: string;
+    /** Exit statuses besides 0 that mean the tool did its work. */
+    alsoSucceeds?: readonly number[];
+  } = {},
 ): Promise<void> {
   const result = await runCommand({
     argv,
     cwd: options.cwd,
+    input: options.input,
     heartbeatDetails: options.details,
     abort: options.abort,
   });
@@ -88,7 +97,8 @@ export async function runTool(
       'MissingTool',
       `${label}: ${argv[0]} is not installed on this host; install it (Debian or Ubuntu: apt-get install ${toolPackage(argv[0])}) and run again`,
     );
-  if (result.exitCode !== 0) throw new Error(describeFailure(result, label));
+  if (result.exitCode !== 0 && !options.alsoSucceeds?.includes(result.exitCode ?? -1))
+    throw new Error(describeFailure(result, label));
 }
 
 /** Rename, or copy and delete across file systems. */

@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { lstat, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Manifest } from '../manifest/types';
-import { createArchive, excluder, extractArchive, sha256File } from './archive';
+import { createArchive, excluder, extractArchive } from './archive';
+import { sha256File } from './checksum';
 import { attemptNumber, reportProgress, throwIfCancelled, withClaim } from './attempt';
 import type { ActivityConfig } from './config';
 import { appPaths } from '../common/names';
@@ -190,7 +191,6 @@ export function inPlaceActivities(_config: ActivityConfig) {
               baseDir: manifest.root,
               outFile: file,
               exclude: [...manifest.snapshot.exclude, DEPLOY_LOG],
-              onProgress: (bytes) => reportProgress({ bytes }),
             });
             archive = { file, bytes: result.bytes, sha256: result.sha256 };
           }

@@ -1,6 +1,9 @@
 import { spawnSync } from 'node:child_process';
+import { CancelledFailure } from '@temporalio/activity';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { randomBytes } from 'node:crypto';
 import {
+  chmodSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -10,6 +13,7 @@ import {
   rmSync,
   statSync,
   symlinkSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import os from 'node:os';
@@ -21,12 +25,15 @@ import {
   createArchive,
   excluder,
   extractArchive,
-  sha256File,
   UnsafeArchiveError,
   verifyArchive,
   type ArchiveFormat,
 } from '../../src/activities/archive';
+import { sha256File } from '../../src/activities/checksum';
 import { untarArgv, unzipArgv } from '../../src/activities/commands/files';
+import { processesUnder } from '../support/kill-matrix';
+import { waitFor } from '../support/postgres';
+import { treeListing, writeTree } from '../support/trees';
 
 const FORMATS: ArchiveFormat[] = ['tar.gz', 'zip'];
 
@@ -80,17 +87,15 @@ describe.each(FORMATS)('%s archives', (format) => {
   it('round-trips a folder with its excludes applied, links kept inside, links outside left out', async () => {
     const { root, payload } = makeAppFolder();
     const outFile = path.join(work, 'backups', `almareia.${format}`);
-    let progress = 0;
     const result = await createArchive({
       format,
       sources: [root],
       outFile,
       exclude: ['venv', '__pycache__/', '*.log', 'instance/uploads'],
-      onProgress: (bytes) => (progress = bytes),
     });
 
     expect(result.bytes).toBe(statSync(outFile).size);
-    expect(progress).toBe(result.bytes);
+    expect(statSync(outFile).mode & 0o777).toBe(0o600);
     expect(result.sha256).toBe(await sha256File(outFile));
     expect(result.skipped).toEqual([path.join(root, 'outside-link')]);
     expect(readdirSync(path.dirname(outFile))).toEqual([`almareia.${format}`]);
@@ -159,19 +164,82 @@ describe.each(FORMATS)('%s archives', (format) => {
     await expect(verifyArchive(outFile, format)).rejects.toThrow(/not a readable/);
   });
 
-  it('leaves no file under the final name when writing fails midway', async () => {
-    const { root } = makeAppFolder();
-    const outFile = path.join(work, 'out', `crash.${format}`);
-    const attempt = createArchive({
-      format,
-      sources: [root],
-      outFile,
-      onProgress: () => {
-        throw new Error('worker died');
-      },
+  it('round-trips odd names, modes, times, empty folders and links with zip/tar and extractArchive', async () => {
+    const root = path.join(work, 'odd');
+    const files: Array<[string, number]> = [
+      [' leading space', 0o644],
+      ['trailing space ', 0o644],
+      ['ünïcødé/naïve café.txt', 0o644],
+      ['line\nbreak', 0o644],
+      ['carriage\rreturn', 0o644],
+      ['-', 0o644],
+      ['-dash/--odd name.txt', 0o644],
+      ['@at', 0o644],
+      ['*', 0o644],
+      ['[ab]', 0o644],
+      ['a', 0o644],
+      ['b', 0o644],
+      ['bin/run', 0o755],
+      ['secret.env', 0o600],
+      ['private/inner.txt', 0o640],
+    ];
+    for (const [name, mode] of files) {
+      mkdirSync(path.dirname(path.join(root, name)), { recursive: true });
+      writeFileSync(path.join(root, name), `content of ${JSON.stringify(name)}\n`, { mode });
+      chmodSync(path.join(root, name), mode);
+    }
+    chmodSync(path.join(root, 'private'), 0o750);
+    mkdirSync(path.join(root, 'empty'), { mode: 0o700 });
+    mkdirSync(path.join(root, 'empty with space/ünï'), { recursive: true });
+    symlinkSync('bin/run', path.join(root, 'link'));
+    symlinkSync('ünïcødé', path.join(root, 'dir link'));
+    symlinkSync('missing/file', path.join(root, 'dangling'));
+    symlinkSync('line\nbreak', path.join(root, 'link\nto odd'));
+    utimesSync(path.join(root, 'secret.env'), new Date('2020-01-02T03:04:05Z'), new Date('2021-02-03T04:05:06Z'));
+
+    const outFile = path.join(work, `odd.${format}`);
+    const result = await createArchive({ format, sources: [root], baseDir: root, outFile });
+    expect(result.entries).toBe(treeListing(root).length);
+    expect(result.skipped).toEqual([]);
+    expect(result.sha256).toBe(await sha256File(outFile));
+    expect(await verifyArchive(outFile, format)).toMatchObject({ entries: result.entries });
+
+    const target = path.join(work, 'restored');
+    await expect(extractArchive({ file: outFile, format, targetDir: target })).resolves.toEqual({
+      entries: result.entries,
     });
-    await expect(attempt).rejects.toThrow('worker died');
-    expect(readdirSync(path.dirname(outFile))).toEqual([]);
+    expect(treeListing(target)).toEqual(treeListing(root));
+    expect(statSync(path.join(target, 'secret.env')).mtime.toISOString()).toBe('2021-02-03T04:05:06.000Z');
+  });
+
+  it('archives a folder with nothing in it', async () => {
+    const root = path.join(work, 'bare');
+    mkdirSync(root);
+    const outFile = path.join(work, `bare.${format}`);
+    const result = await createArchive({ format, sources: [root], baseDir: root, outFile });
+    expect(result).toMatchObject({ entries: 0, bytes: statSync(outFile).size, sha256: await sha256File(outFile) });
+    expect(readdirSync(work).sort()).toEqual(['bare', `bare.${format}`]);
+  });
+
+  it('stops the tool and leaves nothing under the final name or beside it when the attempt is cancelled', async () => {
+    const root = path.join(work, 'big');
+    writeTree(root, 20_000);
+    const outDir = path.join(work, 'out');
+    const outFile = path.join(outDir, `big.${format}`);
+    const env = new MockActivityEnvironment();
+    const archiving = (env.run(() => createArchive({ format, sources: [root], outFile })) as Promise<unknown>).catch(
+      (error: unknown) => error,
+    );
+    const tool = format === 'zip' ? 'zip' : 'tar';
+    await waitFor(
+      async () => expect(processesUnder(outDir).some((p) => p.split(' ').includes(tool))).toBe(true),
+      60_000,
+      5,
+    );
+    env.cancel();
+    expect(await archiving).toBeInstanceOf(CancelledFailure);
+    await waitFor(async () => expect(processesUnder(outDir)).toEqual([]), 10_000, 50);
+    expect(readdirSync(outDir)).toEqual([]);
   });
 
   it("refuses an entry with '..' in its path and writes nothing", async () => {
@@ -343,6 +411,27 @@ describe.each(FORMATS)('%s archives', (format) => {
     writeFileSync(file, await craft(format, [{ name: 'data/file.txt', content: 'x' }]));
     await expect(extractArchive({ file, format, targetDir: target })).rejects.toThrow();
     expect(readdirSync(outside)).toEqual([]);
+  });
+});
+
+describe('createArchive without zip on the host', () => {
+  it('fails at once, non-retryably, naming the package to install', () => {
+    const { root } = makeAppFolder();
+    const outFile = path.join(work, 'out', 'app.zip');
+    // A process of its own, whose PATH lacks zip (a test's own PATH does not reach the tools Node spawns).
+    const script = `require(${JSON.stringify(path.resolve(__dirname, '../../dist/activities/archive.js'))})
+      .createArchive({ format: 'zip', sources: [${JSON.stringify(root)}], outFile: ${JSON.stringify(outFile)} })
+      .then(() => console.log('{}'), (e) => console.log(JSON.stringify({ type: e.type, nonRetryable: e.nonRetryable, message: e.message })))`;
+    const run = spawnSync(process.execPath, ['-e', script], {
+      env: { ...process.env, PATH: path.join(work, 'no-tools') },
+      encoding: 'utf8',
+    });
+    expect(JSON.parse(run.stdout)).toEqual({
+      type: 'MissingTool',
+      nonRetryable: true,
+      message: `archiving ${root} into ${outFile}: zip is not installed on this host; install it (Debian or Ubuntu: apt-get install zip) and run again`,
+    });
+    expect(readdirSync(path.join(work, 'out'))).toEqual([]);
   });
 });
 

@@ -7,7 +7,7 @@ import type { ApplicationFailure } from '@temporalio/common';
 import { Readable } from 'node:stream';
 import { decryptStream, generateKeyPair } from '../../src/activities/offsite/age';
 import type { CatalogueEntry } from '../../src/activities/catalogue';
-import { sha256File } from '../../src/activities/archive';
+import { sha256File } from '../../src/activities/checksum';
 import { backupWorkflowId, restoreWorkflowId } from '../../src/common/names';
 import type { RunReport } from '../../src/common/progress';
 import {

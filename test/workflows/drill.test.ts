@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { sha256File } from '../../src/activities/archive';
+import { sha256File } from '../../src/activities/checksum';
 import { backupWorkflowId } from '../../src/common/names';
 import type { RunReport } from '../../src/common/progress';
 import { createBackupApp, queryValue, readCatalogueFile, type BackupApp } from '../support/backup-app';

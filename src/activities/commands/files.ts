@@ -1,4 +1,4 @@
-/** argv for the system tools that do Runbook's bulk file work: GNU cp, GNU tar and Info-ZIP unzip. */
+/** argv for the system tools that do Runbook's bulk file work: GNU cp, GNU tar and Info-ZIP zip and unzip. */
 
 /** The Debian package that installs a tool, where its name differs from the tool's. */
 export function toolPackage(tool: string): string {
@@ -53,7 +53,51 @@ export function untarArgv(file: string, dir: string): string[] {
   return ['tar', '--extract', '--gzip', '--force-local', '--file', file, '--directory', dir];
 }
 
-/** Extracts a zip into `dir`, replacing without asking (`-o`: nothing waits on a prompt). */
+/**
+ * Extracts a zip into `dir`, replacing without asking (`-o`: nothing waits on a prompt), names as they were
+ * archived (`-^`: a line break or other control character in a name is kept, as tar keeps it, not dropped).
+ */
 export function unzipArgv(file: string, dir: string): string[] {
-  return ['unzip', '-q', '-o', file, '-d', dir];
+  return ['unzip', '-q', '-o', '-^', file, '-d', dir];
+}
+
+/**
+ * Packs into a gzipped tar `file` exactly the entries named on stdin (NUL-separated, relative to `dir`), each
+ * as it is: a folder without its contents, a link as a link. `also` adds those named in the file `list`
+ * (NUL-separated too), relative to another folder. Names are taken verbatim: one starting with `-` is a name.
+ */
+export function tarCreateArgv(file: string, dir: string, also?: { dir: string; list: string }): string[] {
+  return [
+    'tar',
+    '--create',
+    '--gzip',
+    '--force-local',
+    '--file',
+    file,
+    '--no-recursion',
+    '--null',
+    '--verbatim-files-from',
+    '--directory',
+    dir,
+    '--files-from',
+    '-',
+    ...(also ? ['--directory', also.dir, '--files-from', also.list] : []),
+  ];
+}
+
+/**
+ * Packs the named entries (relative to the working directory) into the zip `file`, or adds them to it: each
+ * as it is, a folder without its contents, a link as a link (`-y`); no wildcards (`-nw`); a name that cannot
+ * be read fails the run (`-MM`). zip reads names from stdin one a line, so a name with a line break goes on
+ * argv instead; `./` (which zip drops) keeps a name `-` from meaning stdin.
+ */
+export function zipCreateCommand(file: string, names: readonly string[]): { argv: string[]; input: string } {
+  const odd = (name: string) => /[\r\n]/.test(name);
+  return {
+    argv: ['zip', '-q', '-nw', '-y', '-MM', file, '-@', '--', ...names.filter(odd).map((n) => `./${n}`)],
+    input: names
+      .filter((n) => !odd(n))
+      .map((n) => `./${n}\n`)
+      .join(''),
+  };
 }
