@@ -2,9 +2,10 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 /**
  * Pids of processes listening on a TCP port, found through /proc as `netstat -ano | findstr 5000` does in
- * the Almareia guide: the socket's inode from /proc/net/tcp{,6}, then the processes holding that inode.
+ * the Almareia guide: the socket's inode from /proc/net/tcp{,6}, then the processes holding that inode —
+ * all of them, or only those `among` (a service's own tree: a few folders to read instead of all of /proc).
  */
-export function pidsListeningOn(port: number): number[] {
+export function pidsListeningOn(port: number, among?: number[]): number[] {
   const inodes = new Set<string>();
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
     let text: string;
@@ -23,7 +24,7 @@ export function pidsListeningOn(port: number): number[] {
   }
   if (inodes.size === 0) return [];
   const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
+  for (const entry of among?.map(String) ?? readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     let fds: string[];
     try {
