@@ -2,9 +2,10 @@
 // adds to the workflow's own time (start, connect, watch, exit) beside what a bare SDK client script adds.
 'use strict';
 const path = require('node:path');
-const { ROOT, median, medianMs, elapsedMs, run, workflowMs } = require('../lib');
+const { ROOT, median, mediansMs, elapsedMs, run, workflowMs } = require('../lib');
 
 const RUNS = 5;
+const STARTS = 15; // runs of each short command
 // The program as installed (from the CLI's startup snapshot), and the same CLI run from dist/ without it.
 const PROGRAM = path.join(ROOT, 'bin', 'runbook');
 const FROM_DIST = { RUNBOOK_CLI_SNAPSHOT: 'off' };
@@ -19,11 +20,13 @@ module.exports = {
     return { app: await workspace.addApp('cli') };
   },
   async run(env, results) {
-    const nodeStart = await medianMs(RUNS, async () => node(['-e', '0']));
-    const help = await medianMs(RUNS, async () => runbook(['--help']));
     const example = path.join(ROOT, 'examples', 'almareia.yaml');
-    const validate = await medianMs(RUNS, async () => runbook(['validate', example]));
-    const validateFromDist = await medianMs(RUNS, async () => runbook(['validate', example], FROM_DIST));
+    const [nodeStart, help, validate, validateFromDist] = await mediansMs(STARTS, [
+      async () => node(['-e', '0']),
+      async () => runbook(['--help']),
+      async () => runbook(['validate', example]),
+      async () => runbook(['validate', example], FROM_DIST),
+    ]);
     for (const [figure, value] of [
       ['runbook --help', help],
       ['runbook validate almareia.yaml', validate],
