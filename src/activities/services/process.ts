@@ -28,7 +28,7 @@ import {
 } from '../host-state';
 import { appPaths } from '../../common/names';
 import { redact } from '../redact';
-import { pidsListeningOn } from './ports';
+import { listensOn, pidsListeningOn } from './ports';
 import type { ServiceContext, ServiceManager } from './types';
 import { failure } from '../../common/failures';
 import { processesUsage } from './usage';
@@ -169,7 +169,7 @@ export function runningFrom(service: ProcessService, context: ServiceContext): s
 async function settle(tree: ProcessTree, child: ChildProcess, port: number | undefined): Promise<void> {
   const started = Date.now();
   const failed = () => child.exitCode !== null && child.exitCode !== 0;
-  const listening = () => port !== undefined && pidsListeningOn(port, treeMembers(tree)).length > 0;
+  const listening = () => port !== undefined && listensOn(port, treeMembers(tree));
   while (Date.now() - started < 750) {
     if (failed() || listening()) return;
     await pause(port === undefined ? 750 : 10);
