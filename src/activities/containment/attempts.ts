@@ -102,9 +102,7 @@ export async function endSpare(): Promise<void> {
   const unused = spare;
   spare = undefined;
   if (unused) {
-    const exited = isWaiting(unused) ? new Promise((resolve) => unused.child.once('exit', resolve)) : undefined;
-    discardSpare(unused);
-    await exited;
+    await discardSpare(unused);
     removeCgroup(unused.cgroup);
   }
   for (const cgroup of idleCgroups.splice(0)) removeCgroup(cgroup);
@@ -115,7 +113,7 @@ function takeSpare(): Spare | undefined {
   spare = undefined;
   if (taken && isWaiting(taken)) return taken;
   if (taken) {
-    discardSpare(taken);
+    void discardSpare(taken);
     releaseCgroup(taken.cgroup);
   }
   return undefined;
