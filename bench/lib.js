@@ -27,12 +27,15 @@ async function elapsedMs(fn) {
   return { ms: performance.now() - start, value };
 }
 
-/** Median wall time of `runs` runs of fn, after one warm-up run. */
-async function medianMs(runs, fn) {
-  await fn();
-  const times = [];
-  for (let i = 0; i < runs; i++) times.push((await elapsedMs(fn)).ms);
-  return median(times);
+/**
+ * Median wall time of each of fns over `runs` rounds, after one warm-up round. A round runs each fn once, so a
+ * swing of the machine's load touches every figure alike.
+ */
+async function mediansMs(runs, fns) {
+  for (const fn of fns) await fn();
+  const times = fns.map(() => []);
+  for (let i = 0; i < runs; i++) for (const [j, fn] of fns.entries()) times[j].push((await elapsedMs(fn)).ms);
+  return times.map(median);
 }
 
 /** Runs a program to the end; throws with its output when it fails. */
@@ -194,7 +197,7 @@ module.exports = {
   median,
   percentile,
   elapsedMs,
-  medianMs,
+  mediansMs,
   run,
   loadAverage,
   Results,

@@ -8,16 +8,7 @@ import { drillCommand } from './commands/drill';
 import { historyCommand } from './commands/history';
 import { inspectCommand } from './commands/inspect';
 import { jobCommand } from './commands/job';
-import {
-  abortCommand,
-  approveCommand,
-  cancelCommand,
-  pauseCommand,
-  resumeCommand,
-  retryCommand,
-  rollbackNowCommand,
-  skipCommand,
-} from './commands/operator';
+import { cancelCommand, updateCommands } from './commands/operator';
 import { planCommand } from './commands/plan';
 import { releasesCommand } from './commands/releases';
 import { restoreCommand } from './commands/restore';
@@ -65,13 +56,7 @@ export function buildProgram(output: () => Output): Command {
     inspectCommand,
     statusCommand,
     historyCommand,
-    approveCommand,
-    abortCommand,
-    retryCommand,
-    skipCommand,
-    rollbackNowCommand,
-    pauseCommand,
-    resumeCommand,
+    ...updateCommands,
     cancelCommand,
     workerCommand,
     codecServerCommand,

@@ -119,12 +119,6 @@ function encodingOf(payload: Payload): string | undefined {
   return encoding ? Buffer.from(encoding).toString() : undefined;
 }
 
-/**
- * Failures' messages and stack traces (which name apps, refs and command output) move into an encoded payload
- * when encrypting. Workflows load the same converter from their own bundle (scripts/bundle-workflows.js).
- */
-export const ENCODED_FAILURES_CONVERTER = require.resolve('../common/encoded-failures');
-
 /** The client's and workers' data converter: undefined (the SDK's default) when no key is configured. */
 export function dataConverterFromEnv(env: NodeJS.ProcessEnv = process.env): DataConverter | undefined {
   const keys = codecKeysFromEnv(env);
@@ -132,6 +126,8 @@ export function dataConverterFromEnv(env: NodeJS.ProcessEnv = process.env): Data
   const codec = new AesGcmCodec(keys);
   return {
     payloadCodecs: [codec],
-    ...(codec.encrypting ? { failureConverterPath: ENCODED_FAILURES_CONVERTER } : {}),
+    // Failures' messages and stack traces (which name apps, refs and command output) move into an encoded payload
+    // when encrypting. Workflows load the same converter from their own bundle (scripts/bundle-workflows.js).
+    ...(codec.encrypting ? { failureConverterPath: require.resolve('../common/encoded-failures') } : {}),
   };
 }

@@ -302,32 +302,6 @@ export async function deleteSchedule(client: Client, id: string): Promise<void> 
   await client.schedule.getHandle(id).delete();
 }
 
-/** The instant a calendar date starts in a time zone (midnight, or the first instant of the day). */
-export function startOfDayInZone(date: string, timeZone: string): Date {
-  const [year, month, day] = date.split('-').map(Number);
-  const target = Date.UTC(year, month - 1, day);
-  let guess = target;
-  // Two passes settle the offset, also on days when it changes.
-  for (let i = 0; i < 3; i++) guess = target - offsetMs(new Date(guess), timeZone);
-  return new Date(guess);
-}
-
-function offsetMs(instant: Date, timeZone: string): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  }).formatToParts(instant);
-  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
-  const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
-  return asUtc - Math.floor(instant.getTime() / 1000) * 1000;
-}
-
 export interface WatcherStatus {
   workflowId: string;
   /** Whether this call started it (false: it was already watching). */

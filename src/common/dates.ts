@@ -41,14 +41,63 @@ export function datesBetween(from: string, to: string): string[] {
   return dates;
 }
 
-/** The calendar date of an instant in a time zone, as YYYY-MM-DD. */
-export function dateInZone(instant: Date, timeZone: string): string {
+/** An instant's wall-clock fields in a time zone, zero-padded, on a 24-hour clock. */
+export interface WallClock {
+  year: string;
+  month: string;
+  day: string;
+  hour: string;
+  minute: string;
+  second: string;
+}
+
+export function wallClockInZone(instant: Date, timeZone: string): WallClock {
   const parts = new Intl.DateTimeFormat('en-CA', {
     timeZone,
+    hourCycle: 'h23',
     year: 'numeric',
     month: '2-digit',
     day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
   }).formatToParts(instant);
-  const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
-  return `${get('year')}-${get('month')}-${get('day')}`;
+  const get = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? '';
+  return {
+    year: get('year'),
+    month: get('month'),
+    day: get('day'),
+    hour: get('hour'),
+    minute: get('minute'),
+    second: get('second'),
+  };
+}
+
+/** The calendar date of an instant in a time zone, as YYYY-MM-DD. */
+export function dateInZone(instant: Date, timeZone: string): string {
+  const { year, month, day } = wallClockInZone(instant, timeZone);
+  return `${year}-${month}-${day}`;
+}
+
+/** The instant a calendar date starts in a time zone (midnight, or the first instant of the day). */
+export function startOfDayInZone(date: string, timeZone: string): Date {
+  const [year, month, day] = date.split('-').map(Number);
+  const target = Date.UTC(year, month - 1, day);
+  let guess = target;
+  // Two passes settle the offset, also on days when it changes.
+  for (let i = 0; i < 3; i++) guess = target - offsetMs(new Date(guess), timeZone);
+  return new Date(guess);
+}
+
+function offsetMs(instant: Date, timeZone: string): number {
+  const wall = wallClockInZone(instant, timeZone);
+  const asUtc = Date.UTC(
+    Number(wall.year),
+    Number(wall.month) - 1,
+    Number(wall.day),
+    Number(wall.hour),
+    Number(wall.minute),
+    Number(wall.second),
+  );
+  return asUtc - Math.floor(instant.getTime() / 1000) * 1000;
 }

@@ -6,6 +6,8 @@
  * that is `failed` (its run failed) or `missed`, with the reason on-call needs first.
  */
 
+import { wallClockInZone } from './dates';
+
 /** A task that has waited this long for a worker means no worker polls its queue. */
 export const NO_WORKER_AFTER_MS = 20_000;
 
@@ -208,15 +210,6 @@ export function outcomeWords(outcome: SlotOutcome): string {
 
 /** The slot in the schedule's own time zone, as people there read it: `2026-11-24 02:00 (America/Sao_Paulo)`. */
 export function localSlot(slot: string, timeZone: string): string {
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-  }).formatToParts(new Date(slot));
-  const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
-  return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')} (${timeZone})`;
+  const { year, month, day, hour, minute } = wallClockInZone(new Date(slot), timeZone);
+  return `${year}-${month}-${day} ${hour}:${minute} (${timeZone})`;
 }

@@ -1,7 +1,14 @@
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { RunReport } from '../../src/common/progress';
+import type { Manifest } from '../../src/manifest/types';
+import { rm } from 'node:fs/promises';
+import { createBackupApp, type BackupApp } from './backup-app';
+import { createAppFixture, type AppFixture } from './demo-app';
+import { startHttpRecorder, type HttpRecorder } from './http-recorder';
+import { createDatabase, queryColumn } from './postgres';
+import { connectClient, uniqueName } from './temporal';
 import { runOutcome } from './runs';
 import { startWorkerProcess, type WorkerProcess } from './worker-process';
 
@@ -274,4 +281,114 @@ export async function runKillMatrix<R extends ScenarioRun>(
 /** The report of a finished run (its result, or its failure's details). */
 export async function reportOf(client: Client, workflowId: string): Promise<RunReport> {
   return (await runOutcome(client, workflowId)).report;
+}
+
+/** A run whose notifications go to a recording webhook. */
+export interface NotifyingRun extends ScenarioRun {
+  hook: HttpRecorder;
+}
+
+/** What a kill-matrix file's runs share: a Temporal client, an audit database, the webhook they notify. */
+export interface KillMatrixSuite {
+  readonly client: Client;
+  readonly auditUrl: string;
+  /** A notify section that sends `on` events to the run's recording webhook. */
+  notify(on: Manifest['notify']['on']): Manifest['notify'];
+  /** The worker environment that points a run's records at the audit database and its webhook. */
+  recordingEnv(hook: HttpRecorder): NodeJS.ProcessEnv;
+  /** How often a run was recorded: lines in its deploy log, audit rows, notifications. */
+  recorded(
+    run: NotifyingRun,
+    deployLog: string,
+    workflowId: string,
+  ): Promise<{ deployLogLines: number; auditRows: number; notifications: number }>;
+  /** A demo app that reports to the audit database and the webhook and counts its installs. */
+  deployApp(strategy: 'releases' | 'in-place', name: string): Promise<DeployAppRun>;
+  /** An app with a database and an uploads folder to back up, reporting to the audit database and the webhook. */
+  backupApp(prefix: string): Promise<BackupAppRun>;
+}
+
+export interface DeployAppRun extends NotifyingRun {
+  fx: AppFixture;
+  /** The file the app's install step appends a line to, each time it runs. */
+  counter: string;
+}
+
+export interface BackupAppRun extends NotifyingRun {
+  app: BackupApp;
+}
+
+/** Registers the suite's setup and teardown (call it in a `describe`); its fields are ready in the tests. */
+export function useKillMatrixSuite(prefix: string): KillMatrixSuite {
+  let temporal: Awaited<ReturnType<typeof connectClient>> | undefined;
+  let auditUrl: string | undefined;
+  beforeAll(async () => {
+    temporal = await connectClient();
+    auditUrl = await createDatabase(process.env.RUNBOOK_TEST_PG_URL as string, uniqueName(prefix).replace(/-/g, '_'));
+  });
+  afterAll(async () => temporal?.close());
+  const ready = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('the kill-matrix suite is used before its beforeAll ran');
+    return value;
+  };
+  return {
+    get client() {
+      return ready(temporal).client;
+    },
+    get auditUrl() {
+      return ready(auditUrl);
+    },
+    notify: (on) => ({ on, channels: [{ webhook: { urlEnv: 'KILL_WEBHOOK_URL', format: 'json' } }] }),
+    recordingEnv: (hook) => ({ KILL_WEBHOOK_URL: `${hook.url}/hooks`, RUNBOOK_DATABASE_URL: ready(auditUrl) }),
+    async deployApp(strategy, name) {
+      const fx = await createAppFixture({ strategy, name });
+      const hook = await startHttpRecorder(() => ({ status: 200 }));
+      fx.manifest.notify = this.notify(['succeeded', 'rolled_back', 'failed']);
+      fx.save();
+      const counter = path.join(fx.dir, 'installs.txt');
+      return {
+        fx,
+        hook,
+        counter,
+        dir: fx.dir,
+        taskQueue: fx.taskQueue,
+        hosts: [fx.host],
+        manifestsDir: fx.manifestsDir,
+        env: { INSTALL_COUNTER: counter, ...this.recordingEnv(hook) },
+        async cleanup() {
+          await hook.close();
+          await fx.cleanup();
+        },
+      };
+    },
+    async backupApp(prefix) {
+      const hook = await startHttpRecorder(() => ({ status: 200 }));
+      const app = await createBackupApp({ prefix, extra: { notify: this.notify(['succeeded', 'failed']) } });
+      return {
+        app,
+        hook,
+        dir: app.root,
+        taskQueue: uniqueName(`${prefix}-q`),
+        hosts: [app.host],
+        manifestsDir: app.manifestsDir,
+        env: { ...app.env, ...this.recordingEnv(hook) },
+        async cleanup() {
+          await hook.close();
+          await rm(app.root, { recursive: true, force: true });
+        },
+      };
+    },
+    recorded: async (run, deployLog, workflowId) => ({
+      deployLogLines: countLines(deployLog),
+      auditRows: (
+        await queryColumn(ready(auditUrl), `SELECT count(*)::int FROM runbook.runs WHERE workflow_id = '${workflowId}'`)
+      )[0] as number,
+      notifications: run.hook.requests.length,
+    }),
+  };
+}
+
+/** The non-empty lines of a file, 0 when it does not exist. */
+export function countLines(file: string): number {
+  return existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).length : 0;
 }

@@ -1,77 +1,30 @@
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { activityConfigFromEnv } from '../../src/activities';
 import { backupActivities } from '../../src/activities/backup';
 import { backupWorkflowId, restoreWorkflowId } from '../../src/common/names';
-import { createBackupApp, loadAppManifest, readCatalogueFile, type BackupApp } from '../support/backup-app';
-import { startHttpRecorder, type HttpRecorder } from '../support/http-recorder';
-import { runKillMatrix, type Scenario, type ScenarioRun } from '../support/kill-matrix';
-import { createDatabase, queryColumn } from '../support/postgres';
-import { connectClient, uniqueName } from '../support/temporal';
+import { loadAppManifest, readCatalogueFile } from '../support/backup-app';
+import { runKillMatrix, useKillMatrixSuite, type BackupAppRun, type Scenario } from '../support/kill-matrix';
 import { treeDigest } from '../support/trees';
 
 jest.setTimeout(1_200_000);
 
-interface BackupRun extends ScenarioRun {
-  app: BackupApp;
-  hook: HttpRecorder;
+interface BackupRun extends BackupAppRun {
   /** The restore's backup id and the uploads as they were backed up. */
   backupId?: string;
   backedUp?: string;
 }
 
-const lines = (file: string) =>
-  existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).length : 0;
-
 // The kill matrix of a backup (database dump and files archive) and of a restore: killed after every
 // activity and halfway through every long one, each ends as it would have, with one artifact per target,
 // one catalogue entry, one restore record, one log line, one audit row and one notification.
 describe('kill matrix: backup and restore', () => {
-  let temporal: Awaited<ReturnType<typeof connectClient>>;
-  let auditUrl: string;
+  const suite = useKillMatrixSuite('killaudit');
 
-  beforeAll(async () => {
-    temporal = await connectClient();
-    auditUrl = await createDatabase(
-      process.env.RUNBOOK_TEST_PG_URL as string,
-      uniqueName('killaudit').replace(/-/g, '_'),
-    );
-  });
-  afterAll(async () => temporal?.close());
+  const prepareApp = (): Promise<BackupRun> => suite.backupApp('killbk');
 
-  async function prepareApp(): Promise<BackupRun> {
-    const hook = await startHttpRecorder(() => ({ status: 200 }));
-    const app = await createBackupApp({
-      prefix: 'killbk',
-      extra: {
-        notify: {
-          on: ['succeeded', 'failed'],
-          channels: [{ webhook: { urlEnv: 'KILL_WEBHOOK_URL', format: 'json' } }],
-        },
-      },
-    });
-    return {
-      app,
-      hook,
-      dir: app.root,
-      taskQueue: uniqueName('killbk-q'),
-      hosts: [app.host],
-      manifestsDir: app.manifestsDir,
-      env: { ...app.env, KILL_WEBHOOK_URL: `${hook.url}/hooks`, RUNBOOK_DATABASE_URL: auditUrl },
-      async cleanup() {
-        await hook.close();
-        rmSync(app.root, { recursive: true, force: true });
-      },
-    };
-  }
-
-  const common = async (run: BackupRun, workflowId: string) => ({
-    deployLogLines: lines(path.join(run.app.root, 'deploy_log.jsonl')),
-    auditRows: (
-      await queryColumn(auditUrl, `SELECT count(*)::int FROM runbook.runs WHERE workflow_id = '${workflowId}'`)
-    )[0],
-    notifications: run.hook.requests.length,
-  });
+  const common = (run: BackupRun, workflowId: string) =>
+    suite.recorded(run, path.join(run.app.root, 'deploy_log.jsonl'), workflowId);
 
   const backupScenario: Scenario<BackupRun> = {
     name: 'backup (database and files)',
@@ -135,7 +88,7 @@ describe('kill matrix: backup and restore', () => {
 
   for (const scenario of [backupScenario, restoreScenario])
     it(`${scenario.name}: every kill ends as the undisturbed run did, every side effect once, nothing left behind`, async () => {
-      const matrix = await runKillMatrix(temporal.client, scenario, {
+      const matrix = await runKillMatrix(suite.client, scenario, {
         limit: 3,
         log: (line) => process.stdout.write(`${line}\n`),
       });

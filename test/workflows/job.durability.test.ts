@@ -1,17 +1,22 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { jobWorkflowId } from '../../src/common/names';
-import { startHttpRecorder, type HttpRecorder } from '../support/http-recorder';
+import { startHttpRecorder } from '../support/http-recorder';
 import { createJobApp, type JobApp } from '../support/job-app';
-import { runKillMatrix, type Scenario, type ScenarioRun } from '../support/kill-matrix';
-import { createDatabase, queryColumn } from '../support/postgres';
-import { connectClient, uniqueName } from '../support/temporal';
+import {
+  countLines,
+  runKillMatrix,
+  useKillMatrixSuite,
+  type NotifyingRun,
+  type Scenario,
+} from '../support/kill-matrix';
+import { queryColumn } from '../support/postgres';
+import { uniqueName } from '../support/temporal';
 
 jest.setTimeout(1_200_000);
 
-interface JobRun extends ScenarioRun {
+interface JobRun extends NotifyingRun {
   app: JobApp;
-  hook: HttpRecorder;
 }
 
 const JOB = 'daily-processor';
@@ -20,17 +25,7 @@ const DATES = ['2025-12-01', '2025-12-02', '2025-12-03'];
 // The kill matrix of a job over a range of dates: killed after every activity, each date's command still
 // runs exactly once, and the session, its operations and the summary are recorded and sent once.
 describe('kill matrix: job range', () => {
-  let temporal: Awaited<ReturnType<typeof connectClient>>;
-  let auditUrl: string;
-
-  beforeAll(async () => {
-    temporal = await connectClient();
-    auditUrl = await createDatabase(
-      process.env.RUNBOOK_TEST_PG_URL as string,
-      uniqueName('killaudit').replace(/-/g, '_'),
-    );
-  });
-  afterAll(async () => temporal?.close());
+  const suite = useKillMatrixSuite('killaudit');
 
   const scenario: Scenario<JobRun> = {
     name: 'job range',
@@ -39,7 +34,7 @@ describe('kill matrix: job range', () => {
       const app = createJobApp({
         app: uniqueName('killjob'),
         host: uniqueName('host'),
-        notify: { on: ['job.summary'], channels: [{ webhook: { urlEnv: 'KILL_WEBHOOK_URL', format: 'json' } }] },
+        notify: suite.notify(['job.summary']),
         // One date at a time, so that a kill after one activity is a boundary: with two dates in flight it
         // would be the middle of the other date, whose interrupted command rightly runs again on the retry.
         job: { concurrency: 1 },
@@ -51,7 +46,7 @@ describe('kill matrix: job range', () => {
         taskQueue: uniqueName('killjob-q'),
         hosts: [app.host],
         manifestsDir: app.manifestsDir,
-        env: { KILL_WEBHOOK_URL: `${hook.url}/hooks`, RUNBOOK_DATABASE_URL: auditUrl },
+        env: suite.recordingEnv(hook),
         async cleanup() {
           await hook.close();
           rmSync(app.dir, { recursive: true, force: true });
@@ -71,7 +66,7 @@ describe('kill matrix: job range', () => {
       const count = async (table: string) =>
         (
           await queryColumn(
-            auditUrl,
+            suite.auditUrl,
             `SELECT count(*)::int FROM runbook.${table} WHERE ${table === 'job_operations' ? 'session_id IN (SELECT id FROM runbook.job_sessions WHERE workflow_id' : 'workflow_id'} = '${report.workflowId}'${table === 'job_operations' ? ')' : ''}`,
           )
         )[0];
@@ -83,14 +78,14 @@ describe('kill matrix: job range', () => {
         sessions: await count('job_sessions'),
         operations: await count('job_operations'),
         runs: await count('runs'),
-        deployLogLines: existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').length : 0,
+        deployLogLines: countLines(log),
         notifications: run.hook.requests.length,
       };
     },
   };
 
   it('every kill ends as the undisturbed run did: each date run once, every record and summary once', async () => {
-    const matrix = await runKillMatrix(temporal.client, scenario, {
+    const matrix = await runKillMatrix(suite.client, scenario, {
       limit: 3,
       log: (line) => process.stdout.write(`${line}\n`),
     });

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,30 +6,21 @@ import { activityConfigFromEnv } from '../../src/activities';
 import { backupActivities } from '../../src/activities/backup';
 import { appLockWorkflowId, backupWorkflowId, restoreWorkflowId } from '../../src/common/names';
 import { stageDemoApp } from '../../src/devserver/demo-app';
+import { loadAppManifest, readCatalogueFile, rewriteManifest, type BackupApp } from '../support/backup-app';
 import {
-  createBackupApp,
-  loadAppManifest,
-  readCatalogueFile,
-  rewriteManifest,
-  type BackupApp,
-} from '../support/backup-app';
-import { createAppFixture, type AppFixture } from '../support/demo-app';
-import { startHttpRecorder, type HttpRecorder } from '../support/http-recorder';
-import { runKillMatrix, type Scenario, type ScenarioRun } from '../support/kill-matrix';
-import { createDatabase, queryColumn } from '../support/postgres';
-import { connectClient, uniqueName } from '../support/temporal';
+  countLines,
+  runKillMatrix,
+  useKillMatrixSuite,
+  type BackupAppRun,
+  type DeployAppRun,
+  type NotifyingRun,
+  type Scenario,
+} from '../support/kill-matrix';
 import { cloneTree, treeDigest, writeTree } from '../support/trees';
 
 jest.setTimeout(1_800_000);
 
 const FILES = 30_000;
-
-interface SizeRun extends ScenarioRun {
-  hook: HttpRecorder;
-}
-
-const lines = (file: string) =>
-  existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).length : 0;
 
 /** Makes something once, when first asked for. */
 function madeOnce<T>(make: () => T): () => T {
@@ -42,65 +33,22 @@ function madeOnce<T>(make: () => T): () => T {
 // Each killed run ends as its undisturbed run did, every side effect once, nothing left behind. (Every
 // boundary of the same scenarios is killed at small size in deploy.durability and backup.durability.)
 describe('kill matrix at real size', () => {
-  let temporal: Awaited<ReturnType<typeof connectClient>>;
-  let auditUrl: string;
+  const suite = useKillMatrixSuite('killsize');
   // The 30,000-file trees runs only read (sources, the folder a backup zips, templates) are written once.
   let shared: string;
 
-  beforeAll(async () => {
-    temporal = await connectClient();
-    auditUrl = await createDatabase(
-      process.env.RUNBOOK_TEST_PG_URL as string,
-      uniqueName('killsize').replace(/-/g, '_'),
-    );
+  beforeAll(() => {
     shared = mkdtempSync(path.join(os.tmpdir(), 'runbook-killsize-'));
   });
   afterAll(async () => {
-    await temporal?.close();
     if (shared) await rm(shared, { recursive: true, force: true });
   });
 
-  const notify = (on: string[]) => ({
-    on,
-    channels: [{ webhook: { urlEnv: 'KILL_WEBHOOK_URL', format: 'json' } }],
-  });
-  const recorded = async (run: SizeRun, logFile: string, workflowId: string) => ({
-    deployLogLines: lines(logFile),
-    auditRows: (
-      await queryColumn(auditUrl, `SELECT count(*)::int FROM runbook.runs WHERE workflow_id = '${workflowId}'`)
-    )[0],
-    notifications: run.hook.requests.length,
-  });
-
-  interface DeployRun extends SizeRun {
-    fx: AppFixture;
-    counter: string;
+  interface DeployRun extends DeployAppRun {
     /** The digest the deploy's end state is compared with: the staged tree, or the live folder before it. */
     expected: string;
   }
 
-  /** A demo app at 30,000 files, reporting to the audit database and a webhook, counting its installs. */
-  async function deployApp(strategy: 'releases' | 'in-place'): Promise<Omit<DeployRun, 'expected'>> {
-    const fx = await createAppFixture({ strategy, name: `killsize-${strategy}` });
-    const hook = await startHttpRecorder(() => ({ status: 200 }));
-    fx.manifest.notify = notify(['succeeded', 'rolled_back', 'failed']);
-    fx.save();
-    const counter = path.join(fx.dir, 'installs.txt');
-    return {
-      fx,
-      hook,
-      counter,
-      dir: fx.dir,
-      taskQueue: fx.taskQueue,
-      hosts: [fx.host],
-      manifestsDir: fx.manifestsDir,
-      env: { INSTALL_COUNTER: counter, KILL_WEBHOOK_URL: `${hook.url}/hooks`, RUNBOOK_DATABASE_URL: auditUrl },
-      async cleanup() {
-        await hook.close();
-        await fx.cleanup();
-      },
-    };
-  }
   const startDeploy: Scenario<DeployRun>['start'] = async (client, run, workflowId) => {
     await client.workflow.start('deploy', {
       taskQueue: run.taskQueue,
@@ -120,7 +68,7 @@ describe('kill matrix at real size', () => {
   const releasesDeploy: Scenario<DeployRun> = {
     name: 'releases deploy of a 30,000-file copy source',
     async prepare() {
-      const run = await deployApp('releases');
+      const run = await suite.deployApp('releases', 'killsize-releases');
       const source = releasesSource();
       (run.fx.manifest.source as { from: string }).from = source.dir;
       run.fx.save();
@@ -135,8 +83,8 @@ describe('kill matrix at real size', () => {
         serving: await run.fx.serving(),
         releases: releases.length,
         releaseAsStaged: releases.map((id) => treeDigest(path.join(releasesDir, id), notStaged) === run.expected),
-        installs: lines(run.counter),
-        ...(await recorded(run, path.join(run.fx.root, 'deploy_log.jsonl'), report.workflowId)),
+        installs: countLines(run.counter),
+        ...(await suite.recorded(run, path.join(run.fx.root, 'deploy_log.jsonl'), report.workflowId)),
       };
     },
   };
@@ -159,7 +107,7 @@ describe('kill matrix at real size', () => {
   const inPlaceRollback: Scenario<DeployRun> = {
     name: 'in-place deploy of a 30,000-file app, rolled back',
     async prepare() {
-      const run = await deployApp('in-place');
+      const run = await suite.deployApp('in-place', 'killsize-in-place');
       const { fx } = run;
       const trees = inPlaceTrees();
       const manifest = fx.manifest as {
@@ -192,14 +140,13 @@ describe('kill matrix at real size', () => {
         liveAsBefore: treeDigest(fx.root) === run.expected,
         failedTrees: readdirSync(path.dirname(fx.root)).filter((n) => n.startsWith(`${name}_failed_`)).length,
         archives: readdirSync(path.join(stateDir, 'archives')).length,
-        installs: lines(run.counter),
-        ...(await recorded(run, path.join(stateDir, 'deploy_log.jsonl'), report.workflowId)),
+        installs: countLines(run.counter),
+        ...(await suite.recorded(run, path.join(stateDir, 'deploy_log.jsonl'), report.workflowId)),
       };
     },
   };
 
-  interface FilesRun extends SizeRun {
-    app: BackupApp;
+  interface FilesRun extends BackupAppRun {
     /** The restore's backup and the uploads as they were backed up. */
     backupId?: string;
     backedUp?: string;
@@ -212,29 +159,10 @@ describe('kill matrix at real size', () => {
     return dir;
   });
 
-  /** An app backing up an uploads folder, reporting to the audit database and a webhook. */
-  async function filesApp(): Promise<FilesRun> {
-    const hook = await startHttpRecorder(() => ({ status: 200 }));
-    const app = await createBackupApp({ prefix: 'killsizebk', extra: { notify: notify(['succeeded', 'failed']) } });
-    return {
-      app,
-      hook,
-      dir: app.root,
-      taskQueue: uniqueName('killsizebk-q'),
-      hosts: [app.host],
-      manifestsDir: app.manifestsDir,
-      env: { ...app.env, KILL_WEBHOOK_URL: `${hook.url}/hooks`, RUNBOOK_DATABASE_URL: auditUrl },
-      async cleanup() {
-        await hook.close();
-        await rm(app.root, { recursive: true, force: true });
-      },
-    };
-  }
-
   const filesBackup: Scenario<FilesRun> = {
     name: 'files backup of a 30,000-file folder',
     async prepare() {
-      const run = await filesApp();
+      const run: FilesRun = await suite.backupApp('killsizebk');
       const uploads = uploadsTree();
       rewriteManifest(run.app, (manifest) => {
         const targets = (manifest.backups as { targets: Array<{ files?: { paths: string[] } }> }).targets;
@@ -256,7 +184,7 @@ describe('kill matrix at real size', () => {
           .filter((n) => !n.startsWith('.') && n !== 'catalogue.json')
           .map((n) => n.replace(run.app.app, 'APP').replace(/\d{8}T\d{6}Z/, 'TIME')),
         catalogued: readCatalogueFile(run.app).entries.map((e) => `${e.target}:${e.verified}:${e.bytes > 0}`),
-        ...(await recorded(run, path.join(run.app.root, 'deploy_log.jsonl'), report.workflowId)),
+        ...(await suite.recorded(run, path.join(run.app.root, 'deploy_log.jsonl'), report.workflowId)),
       };
     },
   };
@@ -264,7 +192,7 @@ describe('kill matrix at real size', () => {
   const filesRestore: Scenario<FilesRun> = {
     name: 'restore of a 30,000-file folder',
     async prepare() {
-      const run = await filesApp();
+      const run: FilesRun = await suite.backupApp('killsizebk');
       await cloneTree(uploadsTree(), run.app.uploads);
       const activities = backupActivities({ ...activityConfigFromEnv(), env: { ...process.env, ...run.app.env } });
       const manifest = loadAppManifest(run.app);
@@ -296,13 +224,13 @@ describe('kill matrix at real size', () => {
         restored: uploadsDigest(run.app) === run.backedUp,
         replaced: readdirSync(path.dirname(run.app.uploads)).filter((n) => n.startsWith('uploads_replaced_')).length,
         restoreRecords: readCatalogueFile(run.app).restores.length,
-        ...(await recorded(run, path.join(run.app.root, 'deploy_log.jsonl'), report.workflowId)),
+        ...(await suite.recorded(run, path.join(run.app.root, 'deploy_log.jsonl'), report.workflowId)),
       };
     },
   };
 
-  const matrix = <R extends ScenarioRun>(scenario: Scenario<R>) =>
-    runKillMatrix(temporal.client, scenario, {
+  const matrix = <R extends NotifyingRun>(scenario: Scenario<R>) =>
+    runKillMatrix(suite.client, scenario, {
       limit: 2,
       only: (kill) => kill.when === 'mid',
       log: (line) => process.stdout.write(`${line}\n`),

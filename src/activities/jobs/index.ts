@@ -85,8 +85,8 @@ export function jobActivities(config: ActivityConfig) {
       };
       const secrets = secretValues(manifest, config.env);
       const outcome = job.http
-        ? await runHttpJob(manifest, job, values, run, appEnvironment(manifest, config.env), secrets)
-        : await runCommandJob(manifest, job, values, run, env, secrets);
+        ? await runHttpJob({ manifest, job, values, run, env: appEnvironment(manifest, config.env), secrets })
+        : await runCommandJob({ manifest, job, values, run, env, secrets });
       writeFileAtomic(marker, JSON.stringify(outcome));
       await pruneJobMarkers(manifest);
       return outcome;
@@ -94,14 +94,17 @@ export function jobActivities(config: ActivityConfig) {
   };
 }
 
-async function runCommandJob(
-  manifest: Manifest,
-  job: Job,
-  values: JobTemplateValues,
-  run: JobRunKey,
-  env: NodeJS.ProcessEnv,
-  secrets: string[],
-): Promise<JobDateOutcome> {
+/** One date of a job to run: what it runs, for which run, with which environment and which values to redact. */
+interface JobDate {
+  manifest: Manifest;
+  job: Job;
+  values: JobTemplateValues;
+  run: JobRunKey;
+  env: NodeJS.ProcessEnv;
+  secrets: string[];
+}
+
+async function runCommandJob({ manifest, job, values, run, env, secrets }: JobDate): Promise<JobDateOutcome> {
   const info = Context.current().info;
   const argv = jobArgv(job, values);
   const cwd = jobWorkingDirectory(manifest, job);
@@ -145,14 +148,7 @@ async function runCommandJob(
   throw failure('JobDateFailed', describeFailure(result, `${job.name} for ${values.date}`), { details: [outcome] });
 }
 
-async function runHttpJob(
-  manifest: Manifest,
-  job: Job,
-  values: JobTemplateValues,
-  run: JobRunKey,
-  env: NodeJS.ProcessEnv,
-  secrets: string[],
-): Promise<JobDateOutcome> {
+async function runHttpJob({ manifest, job, values, run, env, secrets }: JobDate): Promise<JobDateOutcome> {
   const context = Context.current();
   const http = job.http!;
   const url = http.url ?? requireEnv(env, http.urlEnv!, `URL of the job ${job.name}`, manifest);

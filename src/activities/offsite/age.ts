@@ -24,8 +24,7 @@ export async function encryptStream(source: Readable, recipients: readonly strin
   const { Encrypter } = await age();
   const encrypter = new Encrypter();
   for (const recipient of recipients) encrypter.addRecipient(recipient);
-  const encrypted = await encrypter.encrypt(Readable.toWeb(source) as unknown as ReadableStream<Uint8Array>);
-  return Readable.fromWeb(encrypted as unknown as WebReadableStream<Uint8Array>);
+  return throughWebStreams(source, (web) => encrypter.encrypt(web));
 }
 
 /**
@@ -36,8 +35,7 @@ export async function decryptStream(source: Readable, identities: readonly strin
   const { Decrypter } = await age();
   const decrypter = new Decrypter();
   for (const identity of identities) decrypter.addIdentity(identity);
-  const plain = await decrypter.decrypt(Readable.toWeb(source) as unknown as ReadableStream<Uint8Array>);
-  return Readable.fromWeb(plain as unknown as WebReadableStream<Uint8Array>);
+  return throughWebStreams(source, (web) => decrypter.decrypt(web));
 }
 
 /** The identities in a variable's value: one `AGE-SECRET-KEY-…` per line, as in an age identity file. */
@@ -53,4 +51,13 @@ export async function generateKeyPair(): Promise<{ identity: string; recipient: 
   const { generateIdentity, identityToRecipient } = await age();
   const identity = await generateIdentity();
   return { identity, recipient: await identityToRecipient(identity) };
+}
+
+/** age works on web streams; Runbook's file work on Node streams. */
+async function throughWebStreams(
+  source: Readable,
+  transform: (web: ReadableStream<Uint8Array>) => Promise<ReadableStream<Uint8Array>>,
+): Promise<Readable> {
+  const result = await transform(Readable.toWeb(source) as unknown as ReadableStream<Uint8Array>);
+  return Readable.fromWeb(result as unknown as WebReadableStream<Uint8Array>);
 }

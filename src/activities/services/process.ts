@@ -28,7 +28,7 @@ import {
 } from '../host-state';
 import { appPaths } from '../../common/names';
 import { redact } from '../redact';
-import { pidsListeningOn } from './ports';
+import { listensOn, pidsListeningOn } from './ports';
 import type { ServiceContext, ServiceManager } from './types';
 import { failure } from '../../common/failures';
 import { processesUsage } from './usage';
@@ -99,7 +99,7 @@ export const processManager: ServiceManager<ProcessService> = {
     );
     // A release that dies at once is reported with its own words rather than as a later health timeout.
     // (One that daemonizes exits 0 and leaves its tree running.)
-    await settle(tree.main, child);
+    await settle(tree, child, service.port);
     if (!isTreeRunning(tree) || (child.exitCode !== null && child.exitCode !== 0)) {
       await killTree(tree);
       removeStateFile(file);
@@ -161,13 +161,20 @@ export function runningFrom(service: ProcessService, context: ServiceContext): s
 }
 
 /**
- * Waits out a service's start: 750 ms, and then as long as its first process is still busy (running or
- * waiting for a CPU, as on a loaded host a crashing interpreter may still be importing) rather than asleep
- * waiting for work, up to 10 s.
+ * Waits out a service's start: until a process of its tree listens on the service's port (it got as far as
+ * serving; a later death is for the health checks to find) or its first process failed; else 750 ms, and then
+ * as long as that process is still busy (running or waiting for a CPU, as on a loaded host a crashing
+ * interpreter may still be importing) rather than asleep waiting for work, up to 10 s.
  */
-async function settle(main: ProcessIdentity | undefined, child: ChildProcess): Promise<void> {
+async function settle(tree: ProcessTree, child: ChildProcess, port: number | undefined): Promise<void> {
   const started = Date.now();
-  await pause(750);
+  const failed = () => child.exitCode !== null && child.exitCode !== 0;
+  const listening = () => port !== undefined && listensOn(port, treeMembers(tree));
+  while (Date.now() - started < 750) {
+    if (failed() || listening()) return;
+    await pause(port === undefined ? 750 : 10);
+  }
+  const main = tree.main;
   const busy = () => main !== undefined && ['R', 'D'].includes(procStat(main.pid)?.state ?? '');
   while (child.exitCode === null && busy() && Date.now() - started < 10_000) await pause(100);
 }

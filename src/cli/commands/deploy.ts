@@ -6,17 +6,39 @@ import { startAndFollow } from '../follow';
 import { checkParams, collectParam, loadAppManifest } from '../manifests';
 import { UsageError } from '../../client/errors';
 
-interface DeployOptions {
+/** What a deploy is asked to do; `runbook plan` takes the same options and shows what they would do. */
+export interface DeployChoices {
   ref: string;
   param?: Record<string, string>;
   seed?: boolean;
   approveRequired?: boolean;
   onFailure?: string;
+}
+
+interface DeployOptions extends DeployChoices {
   wait: boolean;
   waitLock?: boolean;
 }
 
-export async function deployInput(app: string, options: DeployOptions): Promise<DeployInput> {
+/** The options of a deploy's choices, shared by `runbook deploy` and `runbook plan`. */
+export function withDeployChoices(command: Command): Command {
+  return command
+    .argument('<app>', 'the app, as named by its manifest in RUNBOOK_MANIFESTS')
+    .requiredOption('--ref <ref>', 'git branch, tag or commit; release label (copy source); image tag (compose)')
+    .option('--param <key=value>', "a value for one of the manifest's params (repeatable)", collectParam)
+    .option('--seed', "also run the manifest's seed steps")
+    .option(
+      '--approve-required',
+      "on each host, wait for `runbook approve` before the phase the manifest's approval.before names (default switch: after migrate, build and seed, before the restart)",
+    )
+    .option(
+      '--on-failure <policy>',
+      "when a step fails before the switch: rollback, or ask (wait for runbook retry|skip|rollback-now); default the manifest's onFailure",
+    );
+}
+
+/** The deploy's input from the command's choices, checked as the workflow will check it. */
+export async function deployInput(app: string, options: DeployChoices): Promise<DeployInput> {
   const manifest = await loadAppManifest(app);
   if (!options.ref.trim())
     throw new UsageError('--ref is empty', 'give a git branch, tag or commit, a release label or an image tag');
@@ -49,22 +71,11 @@ function onFailurePolicy(value: string): 'rollback' | 'ask' {
 }
 
 export function deployCommand(output: Output): Command {
-  return new Command('deploy')
-    .description(
+  return withDeployChoices(
+    new Command('deploy').description(
       'deploy a ref of an app: snapshot, install, migrate, switch, check health; roll back automatically if it fails',
-    )
-    .argument('<app>', 'the app, as named by its manifest in RUNBOOK_MANIFESTS')
-    .requiredOption('--ref <ref>', 'git branch, tag or commit; release label (copy source); image tag (compose)')
-    .option('--param <key=value>', "a value for one of the manifest's params (repeatable)", collectParam)
-    .option('--seed', "also run the manifest's seed steps")
-    .option(
-      '--approve-required',
-      "on each host, wait for `runbook approve` before the phase the manifest's approval.before names (default switch: after migrate, build and seed, before the restart)",
-    )
-    .option(
-      '--on-failure <policy>',
-      "when a step fails before the switch: rollback, or ask (wait for runbook retry|skip|rollback-now); default the manifest's onFailure",
-    )
+    ),
+  )
     .option('--wait-lock', 'if a deploy or rollback of the app is running, wait for it to end, then start')
     .option('--no-wait', 'return once the run has started')
     .addHelpText(

@@ -44,66 +44,52 @@ function updateCommand(output: Output, spec: UpdateCommandSpec): Command {
   });
 }
 
-export function approveCommand(output: Output): Command {
-  return updateCommand(output, {
+/** The decisions a waiting or running deploy takes, in the order `runbook --help` lists them. */
+const UPDATE_COMMANDS: UpdateCommandSpec[] = [
+  {
     update: 'approve',
     description: 'let a deploy waiting at its approval gate go on and switch (refused unless it waits there now)',
     example: 'runbook approve deploy-secretaria',
-  });
-}
-
-export function abortCommand(output: Output): Command {
-  return updateCommand(output, {
+  },
+  {
     update: 'abort',
     description:
       'stop a deploy waiting at its approval gate; it undoes what it did so far (refused unless it waits there now)',
     example: 'runbook abort deploy-secretaria --reason "wrong tenant"',
     options: (command) => command.option('--reason <text>', 'why, for the run report and the notifications'),
     args: (options) => (options.reason === undefined ? [] : [options.reason]),
-  });
-}
-
-export function retryCommand(output: Output): Command {
-  return updateCommand(output, {
+  },
+  {
     update: 'retry',
     description:
       'run the failed step of a deploy waiting for a decision again, once the host is fixed (onFailure: ask)',
     example: 'runbook retry deploy-flowlog',
-  });
-}
-
-export function skipCommand(output: Output): Command {
-  return updateCommand(output, {
+  },
+  {
     update: 'skip',
     description: 'go on without the failed step of a deploy waiting for a decision (only steps marked skippable)',
     example: 'runbook skip deploy-flowlog',
-  });
-}
-
-export function rollbackNowCommand(output: Output): Command {
-  return updateCommand(output, {
+  },
+  {
     update: 'rollbackNow',
     description: 'roll back a deploy waiting for a decision now: its undos run, the previous version serves',
     example: 'runbook rollback-now deploy-flowlog',
-  });
-}
-
-export function pauseCommand(output: Output): Command {
-  return updateCommand(output, {
+  },
+  {
     update: 'pause',
     description:
       'hold a running deploy before its next step, to look before the switch (at most decisionTimeout, then it rolls back)',
     example: 'runbook pause deploy-almareia',
-  });
-}
-
-export function resumeCommand(output: Output): Command {
-  return updateCommand(output, {
+  },
+  {
     update: 'resume',
     description: 'let a paused deploy go on with its next step',
     example: 'runbook resume deploy-almareia',
-  });
-}
+  },
+];
+
+/** One command per Update an operator sends, each built like the others. */
+export const updateCommands = UPDATE_COMMANDS.map((spec) => (output: Output) => updateCommand(output, spec));
 
 export function cancelCommand(output: Output): Command {
   return new Command('cancel')

@@ -5,9 +5,9 @@ import type { Manifest } from '../../manifest/types';
 import { stepArgv } from '../../manifest/argv';
 import type { Output } from '../output';
 import { terminalPalette } from '../follow';
-import { collectParam, loadAppManifest } from '../manifests';
+import { loadAppManifest } from '../manifests';
 import type { Palette } from '../progress-view';
-import { deployInput } from './deploy';
+import { deployInput, withDeployChoices, type DeployChoices } from './deploy';
 
 /** The plan as printed and as --json: every step with the argv it would run (release placeholders as such). */
 export type PrintedPlan = Omit<DeployPlan, 'hosts'> & {
@@ -58,35 +58,19 @@ export function planLines(plan: PrintedPlan, manifest: Manifest, colors: Palette
 }
 
 export function planCommand(output: Output): Command {
-  return new Command('plan')
-    .description(
-      'print what a deploy would do: its steps, the argv of each command, its checks and undos; runs nothing',
-    )
-    .argument('<app>', 'the app, as named by its manifest in RUNBOOK_MANIFESTS')
-    .requiredOption('--ref <ref>', 'the ref the deploy would take')
-    .option('--param <key=value>', "a value for one of the manifest's params (repeatable)", collectParam)
-    .option('--seed', "include the manifest's seed steps")
-    .option('--approve-required', 'include the approval gate')
-    .option('--on-failure <policy>', "rollback or ask; default the manifest's onFailure")
+  return withDeployChoices(
+    new Command('plan').description(
+      'print what a deploy with these options would do: its steps, the argv of each command, its checks and undos; runs nothing',
+    ),
+  )
     .addHelpText(
       'after',
       '\nExamples:\n  $ runbook plan almareia --ref v1.4.2\n  $ runbook plan secretaria --ref main --param tenantId=42 --seed --json',
     )
-    .action(
-      async (
-        app: string,
-        options: {
-          ref: string;
-          param?: Record<string, string>;
-          seed?: boolean;
-          approveRequired?: boolean;
-          onFailure?: string;
-        },
-      ) => {
-        const input = await deployInput(app, { ...options, wait: false });
-        const manifest = await loadAppManifest(app);
-        const plan = printablePlan(manifest, planDeploy(manifest, input));
-        output.result(plan, () => planLines(plan, manifest, terminalPalette()));
-      },
-    );
+    .action(async (app: string, options: DeployChoices) => {
+      const input = await deployInput(app, options);
+      const manifest = await loadAppManifest(app);
+      const plan = printablePlan(manifest, planDeploy(manifest, input));
+      output.result(plan, () => planLines(plan, manifest, terminalPalette()));
+    });
 }

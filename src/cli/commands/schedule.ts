@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { Command } from 'commander';
-import { addDays } from '../../common/dates';
+import { addDays, startOfDayInZone } from '../../common/dates';
 import { dateOption, loadAppManifest } from '../manifests';
 import { watchWorkflowId } from '../../common/names';
 import { backfillLine, localSlot, outcomeWords } from '../../common/schedule-slots';
@@ -177,8 +177,7 @@ export function scheduleCommand(output: Output): Command {
         '\nExamples:\n  $ runbook schedule backfill financial-etl/daily-processor --from 2025-01-01 --to 2025-01-03\n  $ runbook schedule backfill financial-etl/daily-processor --at 2025-01-31T10:00:00Z',
       )
       .action(async (ref: string, options: { from?: string; to?: string; at?: string }) => {
-        const { parseScheduleRef, describeSchedule, startOfDayInZone, backfillSchedule } =
-          await import('../../client/schedules');
+        const { parseScheduleRef, describeSchedule, backfillSchedule } = await import('../../client/schedules');
         const id = parseScheduleRef(ref);
         if (options.at !== undefined) {
           if (options.from !== undefined || options.to !== undefined)
