@@ -21,7 +21,10 @@ module.exports = {
   // A worker's start rightly ends what any dead worker left on this machine, so kill-matrix files running side
   // by side would end each other's leftovers before their own checks: the durability suite runs one file at a time.
   maxWorkers: suite === 'durability' ? 1 : 2,
-  // The Temporal SDK's native runtime keeps the event loop alive after workers stop.
-  forceExit: true,
+  // Each test file loads its own copy of every module (the Temporal SDK, the AWS SDK…), so a Jest worker's
+  // memory grows by tens of MB a file; a worker past 1 GB takes about a second to free it as it exits, more
+  // than the 500 ms Jest waits before killing it ("failed to exit gracefully"). A worker is replaced once its
+  // heap passes this after a file, so each exits in time. (One worker runs in band: no limit there.)
+  ...(suite === 'durability' ? {} : { workerIdleMemoryLimit: '200MB' }),
   reporters: ['default', '<rootDir>/test/support/count-reporter.js'],
 };

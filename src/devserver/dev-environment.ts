@@ -9,7 +9,7 @@ import { activityConfigFromEnv } from '../activities';
 import { ORCHESTRATION_TASK_QUEUE } from '../common/constants';
 import { guardHostWorker } from '../activities/containment';
 import { startDevServer, type DevServer } from './dev-server';
-import { createWorkers } from '../workers/worker';
+import { createWorkers, runWorkers } from '../workers/worker';
 import { dataConverterFromEnv } from '../client/codec';
 import { UsageError } from '../client/errors';
 import { loadAllManifests } from '../manifest/lookup';
@@ -97,7 +97,7 @@ export async function startDevEnvironment(options: DevEnvironmentOptions): Promi
     await server.stop();
     throw error;
   }
-  const done = Promise.all(workers.map((w) => w.run())).then(() => undefined);
+  const done = runWorkers(workers);
   let stopping: Promise<void> | undefined;
   return {
     server,

@@ -4,6 +4,7 @@ import { createActivities, type ActivityConfig } from '../activities';
 import { ORCHESTRATION_TASK_QUEUE } from '../common/constants';
 import { hostTaskQueue } from '../common/names';
 import { pruneLockDir } from '../activities/attempt';
+import { endSpare } from '../activities/containment';
 import { stateDir } from '../activities/host-state';
 import { attemptInterceptors } from './attempts';
 import { workflowSource } from './bundle';
@@ -95,7 +96,14 @@ export function describeTuning(workers: Worker[]): string {
   ].join(', ');
 }
 
-/** Runs workers until all stop (SIGINT/SIGTERM make the SDK shut them down gracefully). */
+/**
+ * Runs workers until all stop (SIGINT/SIGTERM make the SDK shut them down gracefully), then ends what their
+ * commands kept ready (the spare shell and idle cgroups).
+ */
 export async function runWorkers(workers: Worker[]): Promise<void> {
-  await Promise.all(workers.map((w) => w.run()));
+  try {
+    await Promise.all(workers.map((w) => w.run()));
+  } finally {
+    await endSpare();
+  }
 }

@@ -1,6 +1,6 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { activityConfigFromEnv, type ActivityConfig } from '../../src/activities';
-import { createWorkers } from '../../src/workers/worker';
+import { createWorkers, runWorkers } from '../../src/workers/worker';
 import type { CallActivityInput } from './activity-workflows';
 import { connectClient, quietRuntime, temporalAddress, uniqueName } from './temporal';
 
@@ -38,7 +38,7 @@ export async function startActivityHarness(
     workflowsPath: require.resolve('./activity-workflows'),
   });
   const workers = [...hostWorkers, workflowWorker];
-  const running = Promise.all(workers.map((w) => w.run()));
+  const running = runWorkers(workers);
   const temporal = await connectClient();
   let lastWorkflowId: string | undefined;
   return {

@@ -3,7 +3,7 @@ import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporal
 import { activityConfigFromEnv, type ActivityConfig } from '../../src/activities';
 import { connectionOptions, settingsFromEnv } from '../../src/client/connection';
 import type { WorkerTuning } from '../../src/workers/options';
-import { createWorkers } from '../../src/workers/worker';
+import { createWorkers, runWorkers } from '../../src/workers/worker';
 import { resolveTemporalCli } from '../../src/devserver/temporal-cli';
 import { execFileSync } from 'node:child_process';
 
@@ -75,7 +75,7 @@ export async function startTestWorker(options: {
     activities: { ...activityConfigFromEnv(), ...options.activities },
     tuning: options.tuning,
   });
-  const running = Promise.all(workers.map((w) => w.run()));
+  const running = runWorkers(workers);
   return {
     workers,
     async stop() {

@@ -1,6 +1,9 @@
 import { NativeConnection } from '@temporalio/worker';
 import { activityConfigFromEnv } from '../../src/activities';
-import { createWorkers, describeTuning } from '../../src/workers/worker';
+import { runbookCgroupRoot } from '../../src/activities/containment/cgroups';
+import { runCommand } from '../../src/activities/shell';
+import { createWorkers, describeTuning, runWorkers } from '../../src/workers/worker';
+import { processesMentioning } from '../support/processes';
 import { quietRuntime, testConnectionOptions, uniqueName } from '../support/temporal';
 
 describe('createWorkers applies the worker tuning (real dev server)', () => {
@@ -52,3 +55,40 @@ describe('createWorkers applies the worker tuning (real dev server)', () => {
     expect(orchestration.options.stickyQueueScheduleToStartTimeoutMs).toBe(10_000);
   });
 });
+
+// A command leaves a spare shell waiting for the next one (containment/spares.ts). Once the workers have stopped
+// no command will take it: left waiting, it and its pipes held the context that started it until the process
+// exited — in a Jest worker, every module of each test file that ran commands, one spare per file.
+(runbookCgroupRoot() ? describe : describe.skip)('runWorkers, once its workers stop', () => {
+  it('ends the spare shell the commands kept ready', async () => {
+    quietRuntime();
+    const connection = await NativeConnection.connect(testConnectionOptions());
+    try {
+      const workers = await createWorkers({
+        connection,
+        namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
+        hosts: [uniqueName('spare-host')],
+        orchestrate: false,
+        activities: activityConfigFromEnv(),
+      });
+      const running = runWorkers(workers);
+      expect((await runCommand({ argv: ['true'] })).exitCode).toBe(0);
+      await waitForSpare();
+      for (const w of workers) w.shutdown();
+      await running;
+      expect(spareShells()).toEqual([]);
+    } finally {
+      await connection.close();
+    }
+  });
+});
+
+/** This process's children waiting on stdin for the script that makes them a command. */
+function spareShells(): number[] {
+  return processesMentioning('eval "$(cat)"', process.pid);
+}
+
+async function waitForSpare(): Promise<void> {
+  for (let i = 0; i < 100 && spareShells().length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+  expect(spareShells()).toHaveLength(1);
+}

@@ -4,6 +4,7 @@ import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { activityConfigFromEnv, createActivities } from '../../src/activities';
 import { hostTaskQueue, appLockWorkflowId } from '../../src/common/names';
+import { runWorkers } from '../../src/workers/worker';
 import type { RunReport } from '../../src/common/progress';
 import { createAppFixture, type AppFixture } from '../support/demo-app';
 import { startHttpRecorder, type HttpRecorder } from '../support/http-recorder';
@@ -42,7 +43,7 @@ describe('an unexpected error in workflow code fails the run instead of retrying
       }),
       await Worker.create({ ...common, taskQueue: hostTaskQueue(fx.host) }),
     ];
-    running = Promise.all(workers.map((w) => w.run()));
+    running = runWorkers(workers);
   });
   afterAll(async () => {
     for (const w of workers ?? []) if (w.getState() === 'RUNNING') w.shutdown();

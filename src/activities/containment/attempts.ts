@@ -73,9 +73,9 @@ function takeCgroup(root: string): string {
   return cgroup;
 }
 
-/** The one spare this worker keeps ready (see spares.ts), and whether one is being started. */
+/** The one spare this worker keeps ready (see spares.ts), and the start of the next one when it is due. */
 let spare: Spare | undefined;
-let spareDue = false;
+let spareDue: NodeJS.Immediate | undefined;
 
 /**
  * Starts the next spare while the command just started runs: a fork of the worker blocks its event loop
@@ -84,11 +84,28 @@ let spareDue = false;
  */
 function prepareSpare(root: string): void {
   if (spare || spareDue) return;
-  spareDue = true;
-  setImmediate(() => {
-    spareDue = false;
+  spareDue = setImmediate(() => {
+    spareDue = undefined;
     if (!spare) spare = startSpare(takeCgroup(root), withParentDeathSignal);
   }).unref();
+}
+
+/**
+ * Once the workers have stopped: ends the spare no command will take and removes the idle cgroups. A spare
+ * left waiting would hold its process, its pipes and, through them, the whole context that started it (in
+ * a test file's in-process workers: every module of the file) until this process exits. Workers started
+ * again later make new ones as their commands need them.
+ */
+export async function endSpare(): Promise<void> {
+  if (spareDue) clearImmediate(spareDue);
+  spareDue = undefined;
+  const unused = spare;
+  spare = undefined;
+  if (unused) {
+    await discardSpare(unused);
+    removeCgroup(unused.cgroup);
+  }
+  for (const cgroup of idleCgroups.splice(0)) removeCgroup(cgroup);
 }
 
 function takeSpare(): Spare | undefined {
@@ -96,7 +113,7 @@ function takeSpare(): Spare | undefined {
   spare = undefined;
   if (taken && isWaiting(taken)) return taken;
   if (taken) {
-    discardSpare(taken);
+    void discardSpare(taken);
     releaseCgroup(taken.cgroup);
   }
   return undefined;

@@ -1,5 +1,5 @@
 // Containment: no process Runbook starts outlives what started it (see docs/processes.md).
-export { beginAttempt, leaseFile, stopLeftover, workerId, type Attempt } from './attempts';
+export { beginAttempt, endSpare, leaseFile, stopLeftover, workerId, type Attempt } from './attempts';
 export { containService } from './services';
 export { describeContainment, guardHostWorker, reapDeadWorkers } from './reaper';
 export { identityOf, isAlive, isSameProcess, pause, procStat, type ProcessIdentity } from './proc';

@@ -39,12 +39,20 @@ export function launchSpare(spare: Spare, script: string): ChildProcess {
   return spare.child;
 }
 
-/** Ends a spare nobody will use. */
-export function discardSpare(spare: Spare): void {
+/**
+ * Ends a spare nobody will use; resolves once it has exited. Until then it keeps the event loop alive again:
+ * a process awaiting the exit of a child it does not reference could end first, mid-shutdown.
+ */
+export function discardSpare(spare: Spare): Promise<void> {
+  const exited = isWaiting(spare)
+    ? new Promise<void>((resolve) => spare.child.once('exit', () => resolve()))
+    : Promise.resolve();
+  spare.child.ref();
   spare.child.stdin?.destroy();
   spare.child.stdout?.destroy();
   spare.child.stderr?.destroy();
   spare.child.kill('SIGKILL');
+  return exited;
 }
 
 function setReferenced(child: ChildProcess, referenced: boolean): void {
