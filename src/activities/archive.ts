@@ -80,7 +80,8 @@ export async function createArchive(options: CreateArchiveOptions): Promise<Arch
     const packing = {
       file: staged,
       label: `archiving ${sources.join(', ')} into ${outFile}`,
-      details: () => ({ archiving: outFile, entries: entries.length, bytes: sizeOfSync(staged) }),
+      // zip writes into a temporary file beside the archive and renames it at the end: count the whole folder.
+      details: () => ({ archiving: outFile, entries: entries.length, bytes: sizeOfSync(staging) }),
       baseDir,
       names: entries.filter((e) => e.relativeLink === undefined).map((e) => e.name),
       links: { dir: linksDir, names: rewritten.map((e) => e.name) },

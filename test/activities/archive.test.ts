@@ -29,6 +29,7 @@ import {
   verifyArchive,
   type ArchiveFormat,
 } from '../../src/activities/archive';
+import { progressDetails } from '../../src/activities/attempt';
 import { sha256File } from '../../src/activities/checksum';
 import { untarArgv, unzipArgv } from '../../src/activities/commands/files';
 import { processesUnder } from '../support/kill-matrix';
@@ -236,6 +237,8 @@ describe.each(FORMATS)('%s archives', (format) => {
       60_000,
       5,
     );
+    // Meanwhile the attempt's heartbeats report what the tool has written so far.
+    await waitFor(async () => expect(progressDetails(env.context)?.bytes).toBeGreaterThan(0), 60_000, 5);
     env.cancel();
     expect(await archiving).toBeInstanceOf(CancelledFailure);
     await waitFor(async () => expect(processesUnder(outDir)).toEqual([]), 10_000, 50);
