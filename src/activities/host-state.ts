@@ -7,15 +7,14 @@ import {
   openSync,
   readdirSync,
   readFileSync,
-  renameSync,
   rmSync,
-  writeSync,
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { failure } from '../common/failures';
+import { writeFileAtomic } from './atomic-write';
 
 /**
  * Runbook's private folder on a host (RUNBOOK_STATE_DIR; default /var/lib/runbook for root, else
@@ -65,24 +64,9 @@ function assertPrivate(dir: string): void {
     );
 }
 
-/**
- * Writes a record atomically under a fresh temporary name; a symlink planted at `file` is replaced, never
- * followed. Not yet through writeFileAtomic: with it, test/workflows/deploy-blue-green.test.ts saw connection
- * resets through the switch (cause not found yet: its flushes, or its temporary names).
- */
+/** Writes a record readable by the worker's user only, atomically and durably (a crash leaves the old or the new). */
 export function writeStateFile(file: string, text: string): void {
-  const temporary = `${file}.${randomBytes(4).toString('hex')}.tmp`;
-  const fd = openSync(
-    temporary,
-    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
-    0o600,
-  );
-  try {
-    writeSync(fd, text);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(temporary, file);
+  writeFileAtomic(file, text, 0o600);
 }
 
 /** A regular file's text, or undefined when it is missing, a symlink or something else. */
