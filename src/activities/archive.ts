@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, type Dirent } from 'node:fs';
 import { chmod, lstat, mkdir, readdir, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { fsyncFile } from './atomic-write';
 import { sha256File, sizeOfSync } from './checksum';
@@ -161,7 +161,7 @@ async function collectEntries(
   const skipped: string[] = [];
   const seen = new Set<string>();
 
-  type Kind = { isDirectory(): boolean; isSymbolicLink(): boolean; isFile(): boolean };
+  type Kind = Pick<Dirent, 'isDirectory' | 'isSymbolicLink' | 'isFile'>;
   // `name` is the entry's name in the archive, `fromSource` its path below its source (what excludes match).
   // Only folders and links need to wait on the file system: a file is listed at once.
   const add = (absolute: string, name: string, fromSource: string, kind: Kind): Promise<void> | undefined => {
