@@ -87,7 +87,7 @@ describe('pg_dump and pg_restore on a real PostgreSQL', () => {
     );
   });
   beforeEach(() => {
-    work = mkdtempSync(path.join(os.tmpdir(), 'runbook-pg-'));
+    work = mkdtempSync(path.join(os.tmpdir(), 'runbook-dumps-'));
   });
   afterEach(() => rmSync(work, { recursive: true, force: true }));
   afterAll(async () => {
