@@ -2,6 +2,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { RUNBOOK_SEARCH_ATTRIBUTES } from '../common/search-attributes';
 import { resolveTemporalCli } from './temporal-cli';
 import { freePort } from './ports';
+import { dynamicConfigArgs } from './dynamic-config';
 
 export interface DevServerOptions {
   /** gRPC port; a free one when omitted. */
@@ -24,8 +25,8 @@ export interface DevServer {
 }
 
 /**
- * A real Temporal dev server (the Temporal CLI's `server start-dev`) with its Web UI and the project's
- * search attributes registered at start.
+ * A real Temporal dev server (the Temporal CLI's `server start-dev`) with its Web UI, the project's search
+ * attributes registered at start and the cluster's dynamic configuration.
  */
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
   const cli = resolveTemporalCli();
@@ -43,7 +44,10 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       dbFilename: options.dbFilename,
       searchAttributes: RUNBOOK_SEARCH_ATTRIBUTES,
       log: { format: 'pretty', level: 'error' },
-      ...(options.uiCodecEndpoint ? { extraArgs: ['--ui-codec-endpoint', options.uiCodecEndpoint] } : {}),
+      extraArgs: [
+        ...dynamicConfigArgs(),
+        ...(options.uiCodecEndpoint ? ['--ui-codec-endpoint', options.uiCodecEndpoint] : []),
+      ],
     },
   });
   return {
