@@ -113,6 +113,26 @@ describe('backup activities on real files and a real PostgreSQL', () => {
     expect(existsSync(first.file)).toBe(true);
   });
 
+  it('never gives a later run for the same time the id of an artifact retention already removed', async () => {
+    const keepOne: Manifest = {
+      ...manifest,
+      backups: { ...(manifest.backups as NonNullable<Manifest['backups']>), keep: { last: 1 } },
+    };
+    const backUp = async () => {
+      const artifact = await run(() =>
+        activities.createBackupArtifact({ ...request('uploads', '20250305T040000Z'), manifest: keepOne }),
+      );
+      await activities.recordBackup({ manifest: keepOne, entry: { ...artifact, verified: true } });
+      await activities.applyBackupRetention({ manifest: keepOne, target: 'uploads' });
+      return artifact;
+    };
+    // Three runs within one second (the stamp has no finer unit): the first's entry is gone by the third.
+    const ids = [(await backUp()).id, (await backUp()).id, (await backUp()).id];
+    expect(new Set(ids).size).toBe(3);
+    const history = readCatalogueFile(shop).history.filter((h) => h.target === 'uploads');
+    expect(history.map((h) => h.id)).toEqual(ids);
+  });
+
   it('applies retention over a simulated month: exactly the right files and entries remain', async () => {
     const monthly: Manifest = {
       ...manifest,
