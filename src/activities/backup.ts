@@ -295,14 +295,22 @@ function artifactActivities(config: ActivityConfig) {
   };
 }
 
-/** The plain id, unless another run already catalogued it (two runs for the same time): then a run suffix. */
+/**
+ * The plain id, unless another run already used it (two runs for the same time — the stamp counts whole
+ * seconds): then a run suffix. An id is used while its entry is catalogued and, once retention removed the
+ * entry, while its figures stay in the history; reusing it would overwrite those figures and, off-site, the
+ * earlier artifact's copy.
+ */
 async function artifactId(
   dir: string,
   plain: string,
   request: Pick<BackupArtifactRequest, 'workflowId' | 'runId'>,
 ): Promise<string> {
-  const existing = (await readCatalogue(dir)).entries.find((e) => e.id === plain);
-  if (!existing || (existing.workflowId === request.workflowId && existing.runId === request.runId)) return plain;
+  const catalogue = await readCatalogue(dir);
+  const entry = catalogue.entries.find((e) => e.id === plain);
+  const ours = entry?.workflowId === request.workflowId && entry?.runId === request.runId;
+  const used = entry !== undefined || catalogue.history.some((h) => h.id === plain);
+  if (ours || !used) return plain;
   // The random end of the run id: a UUIDv7 run id begins with a timestamp, shared by runs a minute apart.
   return `${plain}-${request.runId.replace(/-/g, '').slice(-8)}`;
 }
