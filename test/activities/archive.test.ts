@@ -225,6 +225,9 @@ describe.each(FORMATS)('%s archives', (format) => {
   it('stops the tool and leaves nothing under the final name or beside it when the attempt is cancelled', async () => {
     const root = path.join(work, 'big');
     writeTree(root, 20_000);
+    // Incompressible data keeps the tool deflating for seconds, so the cancel lands while it runs even on an
+    // idle machine (20,000 small files alone can be archived before it arrives).
+    for (let i = 0; i < 8; i++) writeFileSync(path.join(root, `noise-${i}.bin`), randomBytes(12 * 2 ** 20));
     const outDir = path.join(work, 'out');
     const outFile = path.join(outDir, `big.${format}`);
     const env = new MockActivityEnvironment();

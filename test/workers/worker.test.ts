@@ -63,21 +63,25 @@ describe('createWorkers applies the worker tuning (real dev server)', () => {
   it('ends the spare shell the commands kept ready', async () => {
     quietRuntime();
     const connection = await NativeConnection.connect(testConnectionOptions());
+    let running: Promise<void> | undefined;
+    const workers = await createWorkers({
+      connection,
+      namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
+      hosts: [uniqueName('spare-host')],
+      orchestrate: false,
+      activities: activityConfigFromEnv(),
+    });
     try {
-      const workers = await createWorkers({
-        connection,
-        namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
-        hosts: [uniqueName('spare-host')],
-        orchestrate: false,
-        activities: activityConfigFromEnv(),
-      });
-      const running = runWorkers(workers);
+      running = runWorkers(workers);
       expect((await runCommand({ argv: ['true'] })).exitCode).toBe(0);
       await waitForSpare();
       for (const w of workers) w.shutdown();
       await running;
       expect(spareShells()).toEqual([]);
     } finally {
+      // A failure above must be the one reported, not the connection's refusal to close under live workers.
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+      await running?.catch(() => undefined);
       await connection.close();
     }
   });
