@@ -134,7 +134,8 @@ async function startTemporal() {
   const { Runtime, DefaultLogger } = require('@temporalio/worker');
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const { startDevServer } = dist('devserver/dev-server.js');
-  const server = await startDevServer();
+  // RUNBOOK_BENCH_TEMPORAL_DEFAULTS=1: the dev server with Temporal's own settings, to compare with Runbook's.
+  const server = await startDevServer(process.env.RUNBOOK_BENCH_TEMPORAL_DEFAULTS === '1' ? { dynamicConfig: {} } : {});
   temporal = { server, client: server.env.client, address: server.address };
   return temporal;
 }

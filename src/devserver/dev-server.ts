@@ -14,6 +14,8 @@ export interface DevServerOptions {
   namespace?: string;
   /** The Web UI decodes encrypted payloads through this codec server (`runbook codec-server`). */
   uiCodecEndpoint?: string;
+  /** Server settings; Runbook's (the cluster's) when omitted. The bench passes {} to compare with Temporal's. */
+  dynamicConfig?: Readonly<Record<string, boolean | number>>;
 }
 
 export interface DevServer {
@@ -45,7 +47,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       searchAttributes: RUNBOOK_SEARCH_ATTRIBUTES,
       log: { format: 'pretty', level: 'error' },
       extraArgs: [
-        ...dynamicConfigArgs(),
+        ...dynamicConfigArgs(options.dynamicConfig),
         ...(options.uiCodecEndpoint ? ['--ui-codec-endpoint', options.uiCodecEndpoint] : []),
       ],
     },
