@@ -7,7 +7,7 @@
 const path = require('node:path');
 const fs = require('node:fs');
 const os = require('node:os');
-const { spawn } = require('node:child_process');
+const { spawn, spawnSync } = require('node:child_process');
 const { performance } = require('node:perf_hooks');
 const { ROOT, dist, median } = require('../lib');
 
@@ -76,6 +76,32 @@ function pieces(dir) {
   };
 }
 
+/**
+ * How long `spawn()` blocks its caller's event loop (Node forks the caller: the time grows with its resident
+ * size), in a fresh Node process holding `extraMB` more of memory: the worker forks itself for every spare
+ * shell, and a worker is a few hundred MB.
+ */
+function spawnBlocking(extraMB) {
+  const script = `
+    const { spawn } = require('node:child_process');
+    const { performance } = require('node:perf_hooks');
+    const held = Array.from({ length: ${extraMB} }, () => Buffer.alloc(2 ** 20, 1));
+    (async () => {
+      const times = [];
+      for (let i = 0; i < ${ROUNDS}; i++) {
+        const started = performance.now();
+        const child = spawn('true', [], { stdio: 'pipe', detached: true });
+        times.push(performance.now() - started);
+        await new Promise((resolve) => child.once('exit', resolve));
+      }
+      times.sort((a, b) => a - b);
+      console.log(JSON.stringify({ ms: times[times.length >> 1], rssMB: process.memoryUsage.rss() >> 20, held: held.length }));
+    })();`;
+  const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`spawn-blocking probe failed: ${result.stderr}`);
+  return JSON.parse(result.stdout);
+}
+
 module.exports = {
   name: 'step-path',
   needsTemporal: false,
@@ -104,6 +130,14 @@ module.exports = {
           unit: 'ms',
         });
         results.add({ figure: `step path: ${name}, CPU per run`, value: cpu.get(name) / ROUNDS, unit: 'ms' });
+      }
+      for (const extraMB of [0, 300]) {
+        const probe = spawnBlocking(extraMB);
+        results.add({
+          figure: `step path: spawn() blocks a ${probe.rssMB} MB Node process (median of ${ROUNDS})`,
+          value: probe.ms,
+          unit: 'ms',
+        });
       }
     } finally {
       if (stateDir === undefined) delete process.env.RUNBOOK_STATE_DIR;
