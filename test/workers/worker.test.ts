@@ -63,15 +63,16 @@ describe('createWorkers applies the worker tuning (real dev server)', () => {
   it('ends the spare shell the commands kept ready', async () => {
     quietRuntime();
     const connection = await NativeConnection.connect(testConnectionOptions());
+    let workers: Awaited<ReturnType<typeof createWorkers>> = [];
     let running: Promise<void> | undefined;
-    const workers = await createWorkers({
-      connection,
-      namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
-      hosts: [uniqueName('spare-host')],
-      orchestrate: false,
-      activities: activityConfigFromEnv(),
-    });
     try {
+      workers = await createWorkers({
+        connection,
+        namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
+        hosts: [uniqueName('spare-host')],
+        orchestrate: false,
+        activities: activityConfigFromEnv(),
+      });
       running = runWorkers(workers);
       expect((await runCommand({ argv: ['true'] })).exitCode).toBe(0);
       await waitForSpare();
