@@ -1,8 +1,9 @@
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { archiveFileFor } from '../../src/activities/inplace';
+import { archiveFileFor, failedTreeFor } from '../../src/activities/inplace';
+import { appPaths } from '../../src/common/names';
 import { loadManifestFile } from '../../src/manifest/load';
 import type { Manifest } from '../../src/manifest/types';
 import { startActivityHarness, type ActivityHarness } from '../support/activity-harness';
@@ -60,5 +61,24 @@ describe('archiveLiveFolder', () => {
     expect(result.file).toBe(archive);
     expect(result.bytes).toBeGreaterThan(0);
     expect(readdirSync(path.dirname(archive))).toEqual([path.basename(archive)]);
+  });
+
+  it('prunes by when deploys ran, not by the random end of ids that share a second', async () => {
+    const manifest = { ...inPlaceManifest(), releases: { keep: 1 } } as Manifest;
+    // Two deploys within one second: the earlier one's id happens to sort last.
+    const [earlier, later] = ['20250101T000000Z-ffffffff', '20250101T000000Z-00000000'];
+    for (const [id, seconds] of [
+      [earlier, 1_000],
+      [later, 2_000],
+    ] as const) {
+      const state = path.join(appPaths(manifest).stateDir, 'deploys', id);
+      mkdirSync(state, { recursive: true });
+      utimesSync(state, seconds, seconds);
+      mkdirSync(failedTreeFor(manifest, id), { recursive: true });
+    }
+    const removed = await harness.call<string[]>('pruneInPlace', [{ manifest }], { heartbeatTimeout: '5s' });
+    expect(removed).toEqual([earlier]);
+    expect(existsSync(failedTreeFor(manifest, earlier))).toBe(false);
+    expect(existsSync(failedTreeFor(manifest, later))).toBe(true);
   });
 });
