@@ -339,9 +339,16 @@ export function inPlaceActivities(_config: ActivityConfig) {
       const parent = path.dirname(manifest.root.replace(/\/+$/, ''));
       const leftovers = new Map<string, string[]>();
       const note = (id: string, target: string) => leftovers.set(id, [...(leftovers.get(id) ?? []), target]);
+      // Ids begin with their run's start to the second; runs within one second are told apart by when their
+      // state folder last changed, not by the random end of their ids.
+      const changedAt = new Map<string, number>();
       for (const kind of ['deploys', 'rollbacks']) {
         const dir = path.join(stateDir, kind);
-        for (const id of await readdir(dir).catch(() => [] as string[])) note(id, path.join(dir, id));
+        for (const id of await readdir(dir).catch(() => [] as string[])) {
+          note(id, path.join(dir, id));
+          const changed = (await stat(path.join(dir, id)).catch(() => undefined))?.mtimeMs ?? 0;
+          changedAt.set(id, Math.max(changedAt.get(id) ?? 0, changed));
+        }
       }
       for (const snapshot of await listSnapshots(manifest))
         if (snapshot.archive) note(snapshot.deployId, snapshot.archive);
@@ -351,7 +358,11 @@ export function inPlaceActivities(_config: ActivityConfig) {
         const match = leftBeside.exec(name);
         if (match) note(match[2], path.join(parent, name));
       }
-      const ids = [...leftovers.keys()].sort();
+      const order = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+      const second = (id: string) => id.split('-')[0];
+      const ids = [...leftovers.keys()].sort(
+        (a, b) => order(second(a), second(b)) || (changedAt.get(a) ?? 0) - (changedAt.get(b) ?? 0) || order(a, b),
+      );
       const kept = new Set([...ids.slice(-manifest.releases.keep), ...(request.protect ?? [])]);
       const removed: string[] = [];
       for (const id of ids.filter((i) => !kept.has(i))) {
