@@ -6,6 +6,7 @@ import {
   readdirSync,
   readFileSync,
   readlinkSync,
+  rmSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -14,7 +15,7 @@ import path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { activityConfigFromEnv } from '../../src/activities';
 import { writeReleaseInfo } from '../../src/activities/release-info';
-import { releaseActivities, releasesToPrune, type ReleaseInfo } from '../../src/activities/releases';
+import { listReleases, releaseActivities, releasesToPrune, type ReleaseInfo } from '../../src/activities/releases';
 import { appPaths } from '../../src/common/names';
 import { parseManifest } from '../../src/manifest/load';
 
@@ -219,5 +220,26 @@ describe('pruning old releases', () => {
     expect(pruned).toEqual(['r1', 'r2']);
     expect(readdirSync(paths.releasesDir).sort()).toEqual(['r3', 'r4']);
     expect(readdirSync(paths.snapshotsDir).sort()).toEqual(['notes.txt', 'shop-r3.dump', 'shop-r4.dump']);
+  });
+});
+
+describe('the releases of an app, oldest first', () => {
+  it('are ordered by when they were made, not by the random end of ids that share a second', () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'runbook-order-'));
+    const parsed = parseManifest(
+      JSON.stringify({ app: 'shop', host: 'h', root, source: { type: 'copy', from: root } }),
+    );
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+    const paths = appPaths(parsed.manifest);
+    const [earlier, later] = ['20250101T000000Z-ffffffff', '20250101T000000Z-00000000'];
+    for (const [id, createdAt] of [
+      [earlier, '2025-01-01T00:00:00.100Z'],
+      [later, '2025-01-01T00:00:00.700Z'],
+    ]) {
+      mkdirSync(path.join(paths.releasesDir, id), { recursive: true });
+      writeReleaseInfo(path.join(paths.releasesDir, id), { ...release(id, 'good'), createdAt });
+    }
+    expect(listReleases(parsed.manifest).map((r) => r.id)).toEqual([earlier, later]);
+    rmSync(root, { recursive: true, force: true });
   });
 });
