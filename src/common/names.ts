@@ -20,6 +20,14 @@ export function compactTimestamp(ms: number): string {
     .replace(/\.\d+Z$/, 'Z');
 }
 
+/**
+ * The second a run's id (`<compact timestamp>-<8 hex>`) begins with. Ids sharing it are told apart by when
+ * their run made them, not by their random end.
+ */
+export function idSecond(id: string): string {
+  return id.split('-')[0];
+}
+
 // ---- task queues and step names ------------------------------------------------------------------
 
 /** Activities that touch an app's server run on that host's own queue, polled by the worker on that host. */
