@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, utimesSync, writeFileSync }
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { archiveFileFor, failedTreeFor } from '../../src/activities/inplace';
+import { archiveFileFor, failedTreeFor, restorableDeploys } from '../../src/activities/inplace';
 import { appPaths } from '../../src/common/names';
 import { loadManifestFile } from '../../src/manifest/load';
 import type { Manifest } from '../../src/manifest/types';
@@ -80,5 +80,32 @@ describe('archiveLiveFolder', () => {
     expect(removed).toEqual([earlier]);
     expect(existsSync(failedTreeFor(manifest, earlier))).toBe(false);
     expect(existsSync(failedTreeFor(manifest, later))).toBe(true);
+  });
+
+  it('offers the deploy before the live one even when both ids share a second', async () => {
+    const manifest = inPlaceManifest();
+    // The earlier deploy's id happens to sort last; the deploy log says which came first.
+    const [earlier, later] = ['20250101T000000Z-ffffffff', '20250101T000000Z-00000000'];
+    const stateDir = appPaths(manifest).stateDir;
+    const logLine = (release: string, ref: string) =>
+      JSON.stringify({
+        at: '2025-01-01T00:00:00Z',
+        kind: 'deploy',
+        app: manifest.app,
+        outcome: 'succeeded',
+        ref,
+        release,
+        summary: `deployed ${ref}`,
+        workflowId: `deploy-${ref}`,
+        runId: `run-${ref}`,
+        steps: [],
+      });
+    mkdirSync(path.join(stateDir, 'deploys', later), { recursive: true });
+    writeFileSync(
+      path.join(stateDir, 'deploys', later, 'snapshot.json'),
+      JSON.stringify({ deployId: later, of: earlier, ref: 'v1', copy: '/nowhere', takenAt: '2025-01-01T00:00:00Z' }),
+    );
+    writeFileSync(appPaths(manifest).deployLog, `${logLine(earlier, 'v1')}\n${logLine(later, 'v2')}\n`);
+    expect(await restorableDeploys(manifest)).toEqual({ live: later, restorable: [{ id: earlier, ref: 'v1' }] });
   });
 });
