@@ -113,8 +113,12 @@ export async function restorableDeploys(manifest: Manifest): Promise<InPlaceDepl
   for (const line of readDeployLog(manifest))
     if (line.kind === 'deploy' && line.outcome === 'succeeded' && line.release) good.set(line.release, line.ref);
   const kept = new Set((await listSnapshots(manifest)).map((s) => s.of));
-  const restorable = [...good]
-    .filter(([id]) => id !== live && kept.has(id) && (!live || id < live))
+  // The log is in the order deploys ran; ids made within one second do not sort by time.
+  const ran = [...good];
+  const liveAt = live === undefined ? ran.length : ran.findIndex(([id]) => id === live);
+  const restorable = ran
+    .slice(0, liveAt < 0 ? ran.length : liveAt)
+    .filter(([id]) => kept.has(id))
     .map(([id, ref]) => ({ id, ref }))
     .reverse();
   return { live, restorable };
