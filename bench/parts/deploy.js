@@ -2,6 +2,7 @@
 'use strict';
 const path = require('node:path');
 const fs = require('node:fs');
+const { spawn } = require('node:child_process');
 const { median, elapsedMs, run, workflowMs } = require('../lib');
 
 const RUNS = 3;
@@ -78,6 +79,45 @@ function stepTimes(events) {
   return steps;
 }
 
+/**
+ * The floor under a step: a bare workflow (bench/baseline/floor) running empty activities on a host queue, in
+ * its own worker process on the same server. Returns a function that times one run with `steps` activities.
+ */
+async function startFloor(env) {
+  const taskQueue = 'bench-floor';
+  const hostQueue = 'bench-floor-host';
+  const child = spawn(
+    process.execPath,
+    [path.join(__dirname, '..', 'baseline', 'floor', 'worker.js'), env.address, taskQueue, hostQueue],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  await new Promise((resolve, reject) => {
+    child.stdout.on('data', () => output.includes('ready') && resolve());
+    child.once('exit', (code) => reject(new Error(`floor worker exited ${code}:\n${output}`)));
+  });
+  let runs = 0;
+  return {
+    async time(steps) {
+      const workflowId = `bench-floor-${process.pid}-${++runs}`;
+      const handle = await env.client.workflow.start('bareSteps', {
+        taskQueue,
+        workflowId,
+        args: [{ steps, hostQueue }],
+      });
+      await handle.result();
+      return workflowMs(env.client, workflowId, handle.firstExecutionRunId);
+    },
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    },
+  };
+}
+
 /** The same deploy by the bash script, into its own root. */
 async function bashOnce(app, root, version, steps) {
   app.stage(version);
@@ -106,10 +146,12 @@ module.exports = {
   },
   async run(env, results) {
     const { zero, twenty } = env.apps;
-    const times = { zero: [], twenty: [], bash: [], bashZero: [], steps: [], parts: [] };
+    const times = { zero: [], twenty: [], bash: [], bashZero: [], steps: [], parts: [], floorZero: [], floor: [] };
     const bashRoot = path.join(env.workspace.dir, 'bash', twenty.name);
     const bashZeroRoot = path.join(env.workspace.dir, 'bash', zero.name);
+    const floor = await startFloor(env);
     try {
+      await floor.time(EXTRA);
       // The first deploy of each starts from nothing; the measured ones replace a running release.
       await deployOnce(env, zero, 'v0');
       await deployOnce(env, twenty, 'v0');
@@ -124,17 +166,28 @@ module.exports = {
         times.twenty.push(deploy.ms);
         times.steps.push(...deploy.steps);
         times.bash.push(await bashOnce(twenty, bashRoot, `b${i}`, EXTRA));
+        times.floorZero.push(await floor.time(0));
+        times.floor.push(await floor.time(EXTRA));
       }
     } finally {
+      await floor.stop();
       stopBashApp(bashRoot);
       stopBashApp(bashZeroRoot);
     }
     const perStep = (median(times.twenty) - median(times.zero)) / EXTRA;
+    const floorPerStep = (median(times.floor) - median(times.floorZero)) / EXTRA;
     results.add({
       figure: `workflow time per extra no-op step (${EXTRA} vs 0, median of ${RUNS})`,
       value: perStep,
       unit: 'ms',
       goal: '≤ 15 ms',
+    });
+    results.add({
+      figure: `the same, beside a bare workflow's extra empty activity (${EXTRA} vs 0, same server and SDK)`,
+      value: perStep,
+      unit: 'ms',
+      baseline: floorPerStep,
+      baselineLabel: 'bare Temporal',
     });
     results.add({
       figure: `deploy with ${EXTRA} extra steps: workflow time`,
