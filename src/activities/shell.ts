@@ -58,7 +58,7 @@ export async function runCommand(options: RunOptions): Promise<RunResult> {
       `working directory ${options.cwd} does not exist (running ${options.argv[0]}); create it or fix the cwd in the manifest`,
     );
   }
-  const child = attempt.spawn({ cwd: options.cwd, stdin: options.input !== undefined });
+  const child = await attempt.spawn({ cwd: options.cwd, stdin: options.input !== undefined });
   if (options.input !== undefined) {
     // A command may exit (or be stopped) before reading all of it: the broken pipe is its outcome, not an error.
     child.stdin?.on('error', () => undefined);

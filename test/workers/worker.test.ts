@@ -56,15 +56,17 @@ describe('createWorkers applies the worker tuning (real dev server)', () => {
   });
 });
 
-// A command leaves a spare shell waiting for the next one (containment/spares.ts). Once the workers have stopped
-// no command will take it: left waiting, it and its pipes held the context that started it until the process
-// exited — in a Jest worker, every module of each test file that ran commands, one spare per file.
+// A command leaves a spare shell waiting for the next one (containment/spares.ts), started by the worker's
+// forker (containment/forker.ts). Once the workers have stopped no command will take it: left waiting, it and
+// its pipes held the context that started it until the process exited — in a Jest worker, every module of
+// each test file that ran commands, one spare per file. The forker ends with it.
 (runbookCgroupRoot() ? describe : describe.skip)('runWorkers, once its workers stop', () => {
-  it('ends the spare shell the commands kept ready', async () => {
+  it('ends the spare shell the commands kept ready, and the forker that started it', async () => {
     quietRuntime();
     // Earlier test files in this Jest worker keep their own spares (each file has its own module instances).
-    const earlier = new Set(spareShells());
+    const earlier = new Set([...spareShells(), ...forkers()]);
     const ours = () => spareShells().filter((pid) => !earlier.has(pid));
+    const ourForkers = () => forkers().filter((pid) => !earlier.has(pid));
     const connection = await NativeConnection.connect(testConnectionOptions());
     let workers: Awaited<ReturnType<typeof createWorkers>> = [];
     let running: Promise<void> | undefined;
@@ -79,9 +81,11 @@ describe('createWorkers applies the worker tuning (real dev server)', () => {
       running = runWorkers(workers);
       expect((await runCommand({ argv: ['true'] })).exitCode).toBe(0);
       await waitForSpare(ours);
+      expect(ourForkers()).toHaveLength(1);
       for (const w of workers) w.shutdown();
       await running;
       expect(ours()).toEqual([]);
+      expect(ourForkers()).toEqual([]);
     } finally {
       // A failure above must be the one reported, not the connection's refusal to close under live workers.
       for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
@@ -91,9 +95,14 @@ describe('createWorkers applies the worker tuning (real dev server)', () => {
   });
 });
 
-/** This process's children waiting on stdin for the script that makes them a command. */
+/** This process's forkers: its children running the forker's program. */
+function forkers(): number[] {
+  return processesMentioning("process.on('disconnect'", process.pid);
+}
+
+/** The shells this process's forkers started that wait on stdin for the script that makes them a command. */
 function spareShells(): number[] {
-  return processesMentioning('eval "$(cat)"', process.pid);
+  return forkers().flatMap((forker) => processesMentioning('eval "$(cat)"', forker));
 }
 
 async function waitForSpare(spares: () => number[]): Promise<void> {

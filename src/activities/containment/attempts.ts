@@ -13,7 +13,8 @@ import {
 import { createCgroup, isPopulated, joinCgroupArgv, removeCgroup, runbookCgroupRoot } from './cgroups';
 import { containerName, dockerEnvironment, nameContainer } from './containers';
 import { identityOf } from './proc';
-import { discardSpare, isWaiting, launchSpare, spareScript, startSpare, type Spare } from './spares';
+import { endForker, whenStarted, type CommandProcess } from './forker';
+import { discardSpare, launchSpare, spareScript, startSpare, type Spare } from './spares';
 import { ATTEMPT_MARKER, killTree, stopTree, trustedTree, unmarked, type ProcessTree } from './tree';
 
 /** This worker process, named so its attempts can be told from a dead worker's: `w-<pid>-<start time>`. */
@@ -47,7 +48,7 @@ export interface Attempt {
    * Starts the command, named and in its cgroup, dying with the worker's own death: a spare already in its
    * cgroup becomes it where one is ready (not for a command given stdin), else it is spawned. Records it.
    */
-  spawn(options: { cwd?: string; stdin: boolean }): ChildProcess;
+  spawn(options: { cwd?: string; stdin: boolean }): Promise<CommandProcess>;
   /** After the first process exited: kills whatever it left running, removes its containers, forgets it. */
   finish(): Promise<void>;
 }
@@ -91,10 +92,10 @@ function prepareSpare(root: string): void {
 }
 
 /**
- * Once the workers have stopped: ends the spare no command will take and removes the idle cgroups. A spare
- * left waiting would hold its process, its pipes and, through them, the whole context that started it (in
- * a test file's in-process workers: every module of the file) until this process exits. Workers started
- * again later make new ones as their commands need them.
+ * Once the workers have stopped: ends the spare no command will take, removes the idle cgroups and ends the
+ * forker once nothing it started runs. A spare left waiting would hold its process, its pipes and, through
+ * them, the whole context that started it (in a test file's in-process workers: every module of the file)
+ * until this process exits. Workers started again later make new ones as their commands need them.
  */
 export async function endSpare(): Promise<void> {
   if (spareDue) clearImmediate(spareDue);
@@ -106,16 +107,20 @@ export async function endSpare(): Promise<void> {
     removeCgroup(unused.cgroup);
   }
   for (const cgroup of idleCgroups.splice(0)) removeCgroup(cgroup);
+  await endForker();
 }
 
-function takeSpare(): Spare | undefined {
+/**
+ * The spare, once it has started (it takes the forker a millisecond or two), or none when it died or the
+ * forker does not answer (then the command is spawned the usual way).
+ */
+async function takeSpare(): Promise<Spare | undefined> {
   const taken = spare;
   spare = undefined;
-  if (taken && isWaiting(taken)) return taken;
-  if (taken) {
-    void discardSpare(taken);
-    releaseCgroup(taken.cgroup);
-  }
+  if (!taken) return undefined;
+  if (await whenStarted(taken.child, 1_000)) return taken;
+  void discardSpare(taken);
+  releaseCgroup(taken.cgroup);
   return undefined;
 }
 
@@ -145,10 +150,10 @@ export async function beginAttempt(options: {
   const lease = options.lease ?? (named.container ? `containers/${id}` : undefined);
   const file = lease ? leaseFile(lease) : undefined;
   let finished: Promise<void> | undefined;
-  const start = (cwd: string | undefined, stdin: boolean): ChildProcess => {
+  const start = async (cwd: string | undefined, stdin: boolean): Promise<CommandProcess> => {
     if (!cgroupRoot) return spawnContained(withParentDeathSignal(argv), { cwd, env, stdin });
     const script = stdin ? undefined : spareScript(argv, env ?? process.env, cwd);
-    const ready = script === undefined ? undefined : takeSpare();
+    const ready = script === undefined ? undefined : await takeSpare();
     prepareSpare(cgroupRoot);
     if (ready) {
       tree.cgroup = ready.cgroup;
@@ -160,8 +165,8 @@ export async function beginAttempt(options: {
   return {
     id,
     tree,
-    spawn({ cwd, stdin }) {
-      const child = start(cwd, stdin);
+    async spawn({ cwd, stdin }) {
+      const child = await start(cwd, stdin);
       if (child.pid) {
         tree.main = identityOf(child.pid);
         if (file) writeStateFile(file, JSON.stringify({ key: lease, attempt: id, worker: workerId(), ...tree }));

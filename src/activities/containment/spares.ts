@@ -1,39 +1,35 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { joinCgroupThenReadArgv } from './cgroups';
+import { forkDetached, isStarted, type CommandProcess } from './forker';
 
 /*
  * Moving a process into a cgroup waits for the kernel's RCU grace period (10-20 ms on a busy host, more than
  * a no-op step's whole command), and forking the worker, a big process, costs milliseconds more. A spare is a
- * shell started ahead of time, between commands, that has already moved itself into an idle cgroup of the
- * worker's and waits on stdin for the script that makes it the next command (one exec, no fork of the
- * worker). It dies with the worker like any command (parent-death signal, the reaper), and its cgroup is the
- * command's from then on.
+ * shell started ahead of time, between commands, by the worker's forker (forker.ts: no fork of the worker at
+ * all), that has already moved itself into an idle cgroup of the worker's and waits on stdin for the script
+ * that makes it the next command (one exec). It dies with the worker like any command (parent-death signal
+ * through the forker, the reaper), and its cgroup is the command's from then on.
  */
 
 export interface Spare {
-  child: ChildProcess;
+  child: CommandProcess;
   cgroup: string;
 }
 
 /** Starts a spare in `cgroup` (made by the caller); it does not keep the worker's event loop alive. */
 export function startSpare(cgroup: string, wrap: (argv: string[]) => string[]): Spare {
-  const argv = wrap(joinCgroupThenReadArgv(cgroup));
-  const child = spawn(argv[0], argv.slice(1), { env: {}, stdio: 'pipe', detached: true });
-  // A spare that failed to start, or died, is found dead and not used; its exit tells the command's fate.
-  child.once('error', () => undefined);
-  child.stdin?.on('error', () => undefined);
+  const child = forkDetached(wrap(joinCgroupThenReadArgv(cgroup)), wrap);
   setReferenced(child, false);
   return { child, cgroup };
 }
 
-/** Whether the spare still waits for its script. */
+/** Whether the spare has started and still waits for its script. */
 export function isWaiting(spare: Spare): boolean {
-  return spare.child.pid !== undefined && spare.child.exitCode === null && spare.child.signalCode === null;
+  return isStarted(spare.child);
 }
 
 /** Makes the spare the command: hands it the script and returns its process, from now on the command's. */
-export function launchSpare(spare: Spare, script: string): ChildProcess {
+export function launchSpare(spare: Spare, script: string): CommandProcess {
   setReferenced(spare.child, true);
   spare.child.stdin?.end(script);
   return spare.child;
@@ -55,7 +51,7 @@ export function discardSpare(spare: Spare): Promise<void> {
   return exited;
 }
 
-function setReferenced(child: ChildProcess, referenced: boolean): void {
+function setReferenced(child: CommandProcess, referenced: boolean): void {
   const streams = [child.stdin, child.stdout, child.stderr] as Array<
     ((Readable | Writable) & { ref?(): void; unref?(): void }) | null
   >;
