@@ -118,6 +118,22 @@ export function dockerClient(env: DockerEngine['env']): DockerEngine['docker'] {
     runOk(['docker', ...args], { ...options, env: { ...process.env, ...env, ...options.env } });
 }
 
+/**
+ * dockerd on its own socket and data roots. Its networks come first from a range of /24s of their own: Docker
+ * skips a range any host route overlaps, and the default ones (15 /16s and 16 /20s) were all taken on a
+ * machine where earlier engines had left bridges ("could not find an available, non-overlapping IPv4 address
+ * pool"); the defaults stay as a fallback.
+ */
+export function dockerdArgs(dir: string, pidFile: string, host: string): string[] {
+  return [
+    ...['--data-root', path.join(dir, 'data'), '--exec-root', path.join(dir, 'exec')],
+    ...['--pidfile', pidFile, '-H', host],
+    ...['--default-address-pool', 'base=10.213.0.0/16,size=24'],
+    ...['--default-address-pool', 'base=172.17.0.0/12,size=16'],
+    ...['--default-address-pool', 'base=192.168.0.0/16,size=20'],
+  ];
+}
+
 /** Starts dockerd on its own socket and data root (ready in about a second) and waits until it answers. */
 export async function startDockerEngine(dir = path.join(CONTAINERS_DIR, 'docker')): Promise<DockerEngine> {
   if (!existsSync(path.join(DOCKER_CONFIG, 'cli-plugins', 'docker-compose')))
@@ -129,11 +145,7 @@ export async function startDockerEngine(dir = path.join(CONTAINERS_DIR, 'docker'
   const env = dockerEnv(dir);
   const hadBridge = (await run(['ip', 'link', 'show', 'docker0'])).code === 0;
   const log = openSync(path.join(dir, 'dockerd.log'), 'a');
-  const child = spawn(
-    'dockerd',
-    ['--data-root', dataRoot, '--exec-root', path.join(dir, 'exec'), '--pidfile', pidFile, '-H', env.DOCKER_HOST],
-    { stdio: ['ignore', log, log] },
-  );
+  const child = spawn('dockerd', dockerdArgs(dir, pidFile, env.DOCKER_HOST), { stdio: ['ignore', log, log] });
   closeSync(log);
   const docker = dockerClient(env);
   await waitFor(async () => {
@@ -146,6 +158,8 @@ export async function startDockerEngine(dir = path.join(CONTAINERS_DIR, 'docker'
     dir,
     docker,
     async stop() {
+      // A network left behind keeps its bridge, and its address range, on the host after the engine stops.
+      await run(['docker', 'network', 'prune', '--force'], { env: { ...process.env, ...env } });
       if (child.pid) await stopPid(child.pid, 'SIGTERM', 20_000);
       await run(['umount', path.join(dir, 'exec', 'netns', 'default')]);
       await run(['umount', dataRoot]);
