@@ -108,6 +108,8 @@ export async function endForker(): Promise<void> {
   forker = undefined;
   if (ending.exitCode !== null || ending.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => ending.once('exit', () => resolve()));
+  // Referenced again until it has exited: a process awaiting an unreferenced child can end first, mid-shutdown.
+  ending.ref();
   ending.kill('SIGKILL');
   await exited;
 }
