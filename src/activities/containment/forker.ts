@@ -53,8 +53,6 @@ process.on('message', ({ id, argv }) => {
 let forker: ChildProcess | undefined;
 const started = new Map<number, ForkedProcess>();
 let lastId = 0;
-/** Forked processes the worker waits on: while there are any, the channel keeps the worker's loop alive. */
-let referenced = 0;
 
 /**
  * Starts `argv` (already wrapped to die with its parent) from the forker, with an empty environment and
@@ -65,6 +63,7 @@ export function forkDetached(argv: string[], wrap: (argv: string[]) => string[])
   const owner = runningForker(wrap);
   const child = new ForkedProcess(++lastId, owner);
   started.set(child.id, child);
+  referenceChannel();
   owner.send({ id: child.id, argv }, (error: Error | null) => error && child.lost());
   return child;
 }
@@ -129,15 +128,20 @@ function runningForker(wrap: (argv: string[]) => string[]): ChildProcess {
     for (const orphan of started.values()) if (orphan.owner === child) orphan.lost();
   });
   child.unref();
-  child.channel?.unref();
   forker = child;
+  referenceChannel();
   return child;
 }
 
-function countReference(delta: 1 | -1): void {
-  referenced += delta;
-  if (delta === 1 && referenced === 1) forker?.channel?.ref();
-  if (delta === -1 && referenced === 0) forker?.channel?.unref();
+/**
+ * The forker's channel keeps the worker's loop alive while a process it started is waited on (its exit comes
+ * as a message), and not otherwise: a waiting spare must not keep the worker running.
+ */
+function referenceChannel(): void {
+  const channel = forker?.channel;
+  if (!channel) return;
+  if ([...started.values()].some((p) => p.owner === forker && p.waitedOn())) channel.ref();
+  else channel.unref();
 }
 
 const STREAMS = ['stdin', 'stdout', 'stderr'] as const;
@@ -163,7 +167,11 @@ class ForkedProcess extends EventEmitter implements CommandProcess {
     readonly owner: ChildProcess,
   ) {
     super();
-    countReference(1);
+  }
+
+  /** Referenced and not yet exited. */
+  waitedOn(): boolean {
+    return this.referenced && !this.exited;
   }
 
   receive(message: Message, handle: unknown): void {
@@ -199,14 +207,14 @@ class ForkedProcess extends EventEmitter implements CommandProcess {
   ref(): void {
     if (this.referenced) return;
     this.referenced = true;
-    if (!this.exited) countReference(1);
+    referenceChannel();
     for (const name of STREAMS) (this[name] as Stream | null)?.ref?.();
   }
 
   unref(): void {
     if (!this.referenced) return;
     this.referenced = false;
-    if (!this.exited) countReference(-1);
+    referenceChannel();
     for (const name of STREAMS) (this[name] as Stream | null)?.unref?.();
   }
 
@@ -227,7 +235,7 @@ class ForkedProcess extends EventEmitter implements CommandProcess {
     this.exited = true;
     this.exitCode = code;
     this.signalCode = signal;
-    if (this.referenced) countReference(-1);
+    referenceChannel();
     this.emit('exit', code, signal);
     this.closeWhenDone();
   }
