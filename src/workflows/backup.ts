@@ -22,6 +22,8 @@ import { failOnBug } from './run-guard';
 export const OFFSITE_PATCH = 'offsite-copies';
 /** So did comparing each new artifact with the recent ones (too small, too fast). */
 export const HEALTH_PATCH = 'backup-health';
+/** Scratch copies named after the backup, not only its second: runs recorded before keep their names. */
+export const UNIQUE_SCRATCH_PATCH = 'unique-scratch-names';
 
 /** A backup's activities, on the app's (first) host: dumps and archives, and the catalogue around them. */
 function backupActivities(manifest: Manifest) {
@@ -231,7 +233,9 @@ async function backUpTarget(
   if (restoreStep) {
     if (!entry.verified) progress.skip(restoreStep, 'the artifact did not verify');
     else {
-      const scratchDatabase = scratchDatabaseName(manifest.app, 'verify', run.stamp);
+      const scratchDatabase = patched(UNIQUE_SCRATCH_PATCH)
+        ? scratchDatabaseName(manifest.app, 'verify', run.stamp, entry.id)
+        : scratchDatabaseName(manifest.app, 'verify', run.stamp);
       const restored = await progress
         .run(
           restoreStep,

@@ -1,6 +1,7 @@
 import {
   CancellationScope,
   isCancellation,
+  patched,
   proxyActivities,
   upsertSearchAttributes,
   workflowInfo,
@@ -10,6 +11,7 @@ import type { Activities } from '../activities';
 import type { CatalogueEntry, DrillRecord } from '../activities/catalogue';
 import type { DrillEvidence } from '../activities/drill';
 import { formatBytes, scratchDatabaseName } from '../common/backup-names';
+import { UNIQUE_SCRATCH_PATCH } from './backup';
 import type { DrillInput } from '../common/contracts';
 import { durationMs } from '../common/duration';
 import { compactTimestamp } from '../common/names';
@@ -163,7 +165,10 @@ async function drillTarget(
       (r) => `sha256 ${r.sha256.slice(0, 12)}… as catalogued`,
     );
     if (found.kind === 'postgres') {
-      const scratchDatabase = scratchDatabaseName(`${manifest.app}-${target}`, 'drill', stamp);
+      // a drill run by hand in the same second as the scheduled one must not drop its copy
+      const scratchDatabase = patched(UNIQUE_SCRATCH_PATCH)
+        ? scratchDatabaseName(`${manifest.app}-${target}`, 'drill', stamp, workflowInfo().workflowId)
+        : scratchDatabaseName(`${manifest.app}-${target}`, 'drill', stamp);
       restoredTo = scratchDatabase;
       await progress.run(
         `${target}: restore into a scratch copy`,

@@ -6,6 +6,7 @@ import { Client } from 'pg';
 import { ApplicationFailure } from '@temporalio/common';
 import { sha256Path } from '../../src/activities/checksum';
 import type { CatalogueEntry } from '../../src/activities/catalogue';
+import { scratchDatabaseName } from '../../src/common/backup-names';
 import { appLockWorkflowId, backupWorkflowId, restoreWorkflowId } from '../../src/common/names';
 import type { Progress, RunReport } from '../../src/common/progress';
 import { activityConfigFromEnv } from '../../src/activities';
@@ -21,6 +22,7 @@ import {
   rewriteManifest,
   type BackupApp,
 } from '../support/backup-app';
+import { recordingHistories, saveHistory } from '../support/history';
 import { sql, waitFor } from '../support/postgres';
 import { connectClient, startTestWorker, uniqueName, type TestWorker } from '../support/temporal';
 
@@ -102,6 +104,7 @@ describe('backup and restore workflows on the real dev server and PostgreSQL', (
     const workflowId = backupWorkflowId(shop.app, undefined, uniqueName('all'));
     const handle = await temporal.client.workflow.start('backup', { taskQueue, workflowId, args: [{ app: shop.app }] });
     const report = (await handle.result()) as RunReport;
+    if (recordingHistories()) saveHistory('backup-verify-restore.unique-scratch-names', workflowId, report.runId);
 
     expect(report.outcome).toBe('succeeded');
     expect(report.kind).toBe('backup');
@@ -152,7 +155,7 @@ describe('backup and restore workflows on the real dev server and PostgreSQL', (
     expect(Date.parse(db.logicalDate)).toBeGreaterThan(0);
     expect(entries.find((e) => e.target === 'uploads')).toMatchObject({ kind: 'files', format: 'zip', verified: true });
     // the scratch database of verifyRestore is gone
-    expect(await databaseExists(`${shop.databaseName}_verify_${db.id.slice(-16).toLowerCase()}`)).toBe(false);
+    expect(await databaseExists(scratchDatabaseName(shop.app, 'verify', db.id.slice(-16), db.id))).toBe(false);
 
     const description = await handle.describe();
     expect(description.searchAttributes.App).toEqual([shop.app]);
@@ -364,7 +367,7 @@ describe('backup and restore workflows on the real dev server and PostgreSQL', (
     const [entry] = readCatalogueFile(empty).entries;
     expect(entry).toMatchObject({ target: 'db', verified: false, restoreVerified: false });
     expect(existsSync(entry.file)).toBe(true);
-    expect(await databaseExists(`${empty.databaseName}_verify_${entry.id.slice(-16).toLowerCase()}`)).toBe(false);
+    expect(await databaseExists(scratchDatabaseName(empty.app, 'verify', entry.id.slice(-16), entry.id))).toBe(false);
 
     const refused = await failureOf(runRestore(empty, entry.id));
     expect(refused.message).toContain('did not pass verification');

@@ -72,8 +72,10 @@ describe('restore drills with evidence', () => {
     const run = await runCli(['drill', shop.app, '--json'], { env });
     expect(run.code).toBe(0);
     const report = JSON.parse(run.stdout) as { report: RunReport };
-    if (recordingHistories())
+    if (recordingHistories()) {
       saveHistory('drill-succeeded.reset-stable-ids', report.report.workflowId, report.report.runId);
+      saveHistory('drill-succeeded.unique-scratch-names', report.report.workflowId, report.report.runId);
+    }
     expect(report.report.outcome).toBe('succeeded');
     expect(report.report.steps.map((s) => [s.name, s.status])).toEqual([
       ['load manifest', 'succeeded'],
