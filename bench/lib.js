@@ -145,32 +145,23 @@ async function stopTemporal() {
   temporal = undefined;
 }
 
-/** A real worker process (dist/workers/main.js), as production runs it; resolves once it polls. */
-async function startWorker({ address, taskQueue, hosts, manifestsDir, env = {} }) {
-  const lockDir = fs.mkdtempSync(path.join(os.tmpdir(), 'runbook-bench-locks-'));
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'workers', 'main.js')], {
-    env: {
-      ...process.env,
-      TEMPORAL_ADDRESS: address,
-      RUNBOOK_TASK_QUEUE: taskQueue,
-      RUNBOOK_HOSTS: hosts.join(','),
-      RUNBOOK_MANIFESTS: manifestsDir,
-      RUNBOOK_LOCK_DIR: lockDir,
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/**
+ * A long-running program started for the bench; resolves once its output shows `ready`. stop() ends it with
+ * SIGTERM and waits for its exit.
+ */
+async function startProcess(argv, { env = process.env, ready }) {
+  const child = spawn(argv[0], argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));
   await new Promise((resolve, reject) => {
     const poll = setInterval(() => {
-      if (output.includes('task queues')) {
+      if (output.includes(ready)) {
         clearInterval(poll);
         resolve();
       } else if (child.exitCode !== null) {
         clearInterval(poll);
-        reject(new Error(`worker exited ${child.exitCode}:\n${output}`));
+        reject(new Error(`${path.basename(argv[1] ?? argv[0])} exited ${child.exitCode}:\n${output}`));
       }
     }, 50);
   });
@@ -181,6 +172,29 @@ async function startWorker({ address, taskQueue, hosts, manifestsDir, env = {} }
         child.kill('SIGTERM');
         await new Promise((resolve) => child.once('exit', resolve));
       }
+    },
+  };
+}
+
+/** A real worker process (dist/workers/main.js), as production runs it; resolves once it polls. */
+async function startWorker({ address, taskQueue, hosts, manifestsDir, env = {} }) {
+  const lockDir = fs.mkdtempSync(path.join(os.tmpdir(), 'runbook-bench-locks-'));
+  const worker = await startProcess([process.execPath, path.join(ROOT, 'dist', 'workers', 'main.js')], {
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: address,
+      RUNBOOK_TASK_QUEUE: taskQueue,
+      RUNBOOK_HOSTS: hosts.join(','),
+      RUNBOOK_MANIFESTS: manifestsDir,
+      RUNBOOK_LOCK_DIR: lockDir,
+      ...env,
+    },
+    ready: 'task queues',
+  });
+  return {
+    output: worker.output,
+    async stop() {
+      await worker.stop();
       fs.rmSync(lockDir, { recursive: true, force: true });
     },
   };
@@ -204,6 +218,7 @@ module.exports = {
   Results,
   startTemporal,
   stopTemporal,
+  startProcess,
   startWorker,
   workflowMs,
 };

@@ -2,8 +2,7 @@
 'use strict';
 const path = require('node:path');
 const fs = require('node:fs');
-const { spawn } = require('node:child_process');
-const { median, elapsedMs, run, workflowMs } = require('../lib');
+const { median, elapsedMs, run, startProcess, workflowMs } = require('../lib');
 
 const RUNS = 3;
 const EXTRA = 20;
@@ -86,18 +85,10 @@ function stepTimes(events) {
 async function startFloor(env) {
   const taskQueue = 'bench-floor';
   const hostQueue = 'bench-floor-host';
-  const child = spawn(
-    process.execPath,
-    [path.join(__dirname, '..', 'baseline', 'floor', 'worker.js'), env.address, taskQueue, hostQueue],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+  const worker = await startProcess(
+    [process.execPath, path.join(__dirname, '..', 'baseline', 'floor', 'worker.js'), env.address, taskQueue, hostQueue],
+    { ready: 'ready' },
   );
-  let output = '';
-  child.stdout.on('data', (d) => (output += d));
-  child.stderr.on('data', (d) => (output += d));
-  await new Promise((resolve, reject) => {
-    child.stdout.on('data', () => output.includes('ready') && resolve());
-    child.once('exit', (code) => reject(new Error(`floor worker exited ${code}:\n${output}`)));
-  });
   let runs = 0;
   return {
     async time(steps) {
@@ -110,11 +101,7 @@ async function startFloor(env) {
       await handle.result();
       return workflowMs(env.client, workflowId, handle.firstExecutionRunId);
     },
-    async stop() {
-      if (child.exitCode !== null) return;
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
-    },
+    stop: worker.stop,
   };
 }
 

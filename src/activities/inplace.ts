@@ -6,7 +6,7 @@ import { createArchive, excluder, extractArchive } from './archive';
 import { sha256File } from './checksum';
 import { attemptNumber, reportProgress, throwIfCancelled, withClaim } from './attempt';
 import type { ActivityConfig } from './config';
-import { appPaths, idSecond } from '../common/names';
+import { appPaths, compareRuns } from '../common/names';
 import { failure } from '../common/failures';
 import { writeFileAtomic } from './atomic-write';
 import { copyTree, removePartials, removeStaged } from './files';
@@ -343,7 +343,7 @@ export function inPlaceActivities(_config: ActivityConfig) {
       const parent = path.dirname(manifest.root.replace(/\/+$/, ''));
       const leftovers = new Map<string, string[]>();
       const note = (id: string, target: string) => leftovers.set(id, [...(leftovers.get(id) ?? []), target]);
-      // Runs within one second (idSecond) are told apart by when their state folder last changed.
+      // Runs within one second are told apart by when their state folder last changed.
       const changedAt = new Map<string, number>();
       for (const kind of ['deploys', 'rollbacks']) {
         const dir = path.join(stateDir, kind);
@@ -361,10 +361,8 @@ export function inPlaceActivities(_config: ActivityConfig) {
         const match = leftBeside.exec(name);
         if (match) note(match[2], path.join(parent, name));
       }
-      const order = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-      const ids = [...leftovers.keys()].sort(
-        (a, b) => order(idSecond(a), idSecond(b)) || (changedAt.get(a) ?? 0) - (changedAt.get(b) ?? 0) || order(a, b),
-      );
+      const madeAt = (id: string) => ({ id, madeAt: changedAt.get(id) ?? 0 });
+      const ids = [...leftovers.keys()].sort((a, b) => compareRuns(madeAt(a), madeAt(b)));
       const kept = new Set([...ids.slice(-manifest.releases.keep), ...(request.protect ?? [])]);
       const removed: string[] = [];
       for (const id of ids.filter((i) => !kept.has(i))) {

@@ -18,7 +18,7 @@ import { attemptNumber, reportProgress, throwIfCancelled } from './attempt';
 import type { ActivityConfig } from './config';
 import { gitCheckoutIntoArgv, gitFetchArgv, gitMirrorCloneArgv, gitResolveArgv } from './commands/git';
 import { appEnvironment, commandEnvironment, requireEnv, secretValues } from './environment';
-import { appPaths, idSecond, releaseDir } from '../common/names';
+import { appPaths, compareRuns, releaseDir } from '../common/names';
 import { copyTree, removeStaged } from './files';
 import { describeFailure, runCommand } from './shell';
 import { failure } from '../common/failures';
@@ -46,19 +46,12 @@ export function currentReleaseId(manifest: Manifest): string | undefined {
 export function listReleases(manifest: Manifest): ReleaseInfo[] {
   const dir = appPaths(manifest).releasesDir;
   if (!existsSync(dir)) return [];
-  return (
-    readdirSync(dir)
-      .filter((name) => !name.startsWith('.'))
-      .map((name) => readReleaseInfo(path.join(dir, name)))
-      .filter((info): info is ReleaseInfo => info !== undefined)
-      // Within one second (idSecond), when the release was made tells.
-      .sort(
-        (a, b) =>
-          idSecond(a.id).localeCompare(idSecond(b.id)) ||
-          a.createdAt.localeCompare(b.createdAt) ||
-          a.id.localeCompare(b.id),
-      )
-  );
+  const madeAt = (info: ReleaseInfo) => ({ id: info.id, madeAt: Date.parse(info.createdAt) || 0 });
+  return readdirSync(dir)
+    .filter((name) => !name.startsWith('.'))
+    .map((name) => readReleaseInfo(path.join(dir, name)))
+    .filter((info): info is ReleaseInfo => info !== undefined)
+    .sort((a, b) => compareRuns(madeAt(a), madeAt(b)));
 }
 
 /**

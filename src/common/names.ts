@@ -21,11 +21,17 @@ export function compactTimestamp(ms: number): string {
 }
 
 /**
- * The second a run's id (`<compact timestamp>-<8 hex>`) begins with. Ids sharing it are told apart by when
- * their run made them, not by their random end.
+ * Orders runs (releases, deploys) by when they ran: by the second their id (`<compact timestamp>-<8 hex>`)
+ * begins with, then, within one second, by `madeAt` (ms) — never by the id's random end, which comes last only
+ * to make the order total.
  */
-export function idSecond(id: string): string {
-  return id.split('-')[0];
+export function compareRuns(a: { id: string; madeAt: number }, b: { id: string; madeAt: number }): number {
+  const second = (id: string) => id.split('-')[0];
+  return compareText(second(a.id), second(b.id)) || a.madeAt - b.madeAt || compareText(a.id, b.id);
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 // ---- task queues and step names ------------------------------------------------------------------

@@ -3,6 +3,7 @@ import {
   appPaths,
   backupWorkflowId,
   compactTimestamp,
+  compareRuns,
   deployDir,
   hostPrefix,
   isName,
@@ -73,5 +74,20 @@ describe('names derived from an app', () => {
     expect(runUrl('http://ui:8233/', 'default', 'deploy-shop', 'r/1')).toBe(
       'http://ui:8233/namespaces/default/workflows/deploy-shop/r%2F1/history',
     );
+  });
+});
+
+describe('compareRuns', () => {
+  it('orders by the second an id begins with, then by when it was made within that second, never by its random end', () => {
+    const runs = [
+      { id: '20250101T000001Z-00000000', madeAt: 0 },
+      { id: '20250101T000000Z-ffffffff', madeAt: 1_000 },
+      { id: '20250101T000000Z-00000000', madeAt: 2_000 },
+    ];
+    expect([...runs].sort(compareRuns).map((r) => r.id)).toEqual([
+      '20250101T000000Z-ffffffff',
+      '20250101T000000Z-00000000',
+      '20250101T000001Z-00000000',
+    ]);
   });
 });

@@ -28,3 +28,13 @@ export function linesOf(file: string): string[] {
     return [];
   }
 }
+
+/** The forkers (src/activities/containment/forker.ts) `parent` started: node running the forker's program. */
+export function forkersOf(parent: number): number[] {
+  return processesMentioning("process.on('disconnect'", parent);
+}
+
+/** The spare shells a forker started that wait on stdin for the script that makes them a command. */
+export function sparesOf(forker: number): number[] {
+  return processesMentioning('eval "$(cat)"', forker);
+}

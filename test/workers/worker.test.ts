@@ -3,7 +3,7 @@ import { activityConfigFromEnv } from '../../src/activities';
 import { runbookCgroupRoot } from '../../src/activities/containment/cgroups';
 import { runCommand } from '../../src/activities/shell';
 import { createWorkers, describeTuning, runWorkers } from '../../src/workers/worker';
-import { processesMentioning } from '../support/processes';
+import { forkersOf, sparesOf } from '../support/processes';
 import { quietRuntime, testConnectionOptions, uniqueName } from '../support/temporal';
 
 describe('createWorkers applies the worker tuning (real dev server)', () => {
@@ -95,14 +95,14 @@ describe('createWorkers applies the worker tuning (real dev server)', () => {
   });
 });
 
-/** This process's forkers: its children running the forker's program. */
+/** This process's forkers. */
 function forkers(): number[] {
-  return processesMentioning("process.on('disconnect'", process.pid);
+  return forkersOf(process.pid);
 }
 
-/** The shells this process's forkers started that wait on stdin for the script that makes them a command. */
+/** The spare shells this process's forkers keep waiting. */
 function spareShells(): number[] {
-  return forkers().flatMap((forker) => processesMentioning('eval "$(cat)"', forker));
+  return forkers().flatMap(sparesOf);
 }
 
 async function waitForSpare(spares: () => number[]): Promise<void> {

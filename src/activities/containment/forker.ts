@@ -57,7 +57,8 @@ let lastId = 0;
 /**
  * Starts `argv` (already wrapped to die with its parent) from the forker, with an empty environment and
  * pipes for stdio, in its own process group. Returns at once; the process has its pid and pipes a moment
- * later (`isStarted`).
+ * later (`isStarted`). Its ref() and unref() cover its pipes too: unreferenced, nothing of it keeps the
+ * worker's loop alive.
  */
 export function forkDetached(argv: string[], wrap: (argv: string[]) => string[]): CommandProcess {
   const owner = runningForker(wrap);
@@ -69,7 +70,7 @@ export function forkDetached(argv: string[], wrap: (argv: string[]) => string[])
 }
 
 /** Whether a process has its pid and all three pipes and has not exited. */
-export function isStarted(child: CommandProcess): boolean {
+function isStarted(child: CommandProcess): boolean {
   return (
     child.pid !== undefined &&
     child.stdin !== null &&

@@ -1,6 +1,5 @@
-import type { Readable, Writable } from 'node:stream';
 import { joinCgroupThenReadArgv } from './cgroups';
-import { forkDetached, isStarted, type CommandProcess } from './forker';
+import { forkDetached, type CommandProcess } from './forker';
 
 /*
  * Moving a process into a cgroup waits for the kernel's RCU grace period (10-20 ms on a busy host, more than
@@ -19,18 +18,13 @@ export interface Spare {
 /** Starts a spare in `cgroup` (made by the caller); it does not keep the worker's event loop alive. */
 export function startSpare(cgroup: string, wrap: (argv: string[]) => string[]): Spare {
   const child = forkDetached(wrap(joinCgroupThenReadArgv(cgroup)), wrap);
-  setReferenced(child, false);
+  child.unref();
   return { child, cgroup };
-}
-
-/** Whether the spare has started and still waits for its script. */
-export function isWaiting(spare: Spare): boolean {
-  return isStarted(spare.child);
 }
 
 /** Makes the spare the command: hands it the script and returns its process, from now on the command's. */
 export function launchSpare(spare: Spare, script: string): CommandProcess {
-  setReferenced(spare.child, true);
+  spare.child.ref();
   spare.child.stdin?.end(script);
   return spare.child;
 }
@@ -40,7 +34,9 @@ export function launchSpare(spare: Spare, script: string): CommandProcess {
  * a process awaiting the exit of a child it does not reference could end first, mid-shutdown.
  */
 export function discardSpare(spare: Spare): Promise<void> {
-  const exited = isWaiting(spare)
+  // A spare still starting is killed as soon as its pid is known; the forker reports every exit.
+  const running = spare.child.exitCode === null && spare.child.signalCode === null;
+  const exited = running
     ? new Promise<void>((resolve) => spare.child.once('exit', () => resolve()))
     : Promise.resolve();
   spare.child.ref();
@@ -49,15 +45,6 @@ export function discardSpare(spare: Spare): Promise<void> {
   spare.child.stderr?.destroy();
   spare.child.kill('SIGKILL');
   return exited;
-}
-
-function setReferenced(child: CommandProcess, referenced: boolean): void {
-  const streams = [child.stdin, child.stdout, child.stderr] as Array<
-    ((Readable | Writable) & { ref?(): void; unref?(): void }) | null
-  >;
-  for (const stream of streams) (referenced ? stream?.ref : stream?.unref)?.call(stream);
-  if (referenced) child.ref();
-  else child.unref();
 }
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
