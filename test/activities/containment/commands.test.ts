@@ -66,6 +66,26 @@ describe('no process a command starts outlives it', () => {
       expect(processesMentioning(daemon)).toEqual([]);
     });
 
+    it('a daemon caught in the middle of its exec is still found: 300 double-forks in a row on busy CPUs', async () => {
+      // Without a cgroup the daemon is found by its environment, which /proc shows empty for the moment an
+      // execve takes; on busy CPUs that moment is long enough for the scan after the command to land in it.
+      const daemon = script(`daemon-busy-${containment ?? 'cgroup'}.sh`, 'sleep 300\n');
+      const busy = [...os.cpus(), ...os.cpus()].map(() =>
+        spawn('/bin/sh', ['-c', 'while :; do :; done'], { stdio: 'ignore' }),
+      );
+      try {
+        const survivors: number[] = [];
+        for (let i = 0; i < 300; i++) {
+          await runCommand({ argv: ['/bin/sh', '-c', `(setsid sh ${daemon} > /dev/null 2>&1 &); echo started`] });
+          survivors.push(...processesMentioning(daemon));
+          for (const pid of processesMentioning(daemon)) process.kill(pid, 'SIGKILL');
+        }
+        expect(survivors).toEqual([]);
+      } finally {
+        for (const loop of busy) loop.kill('SIGKILL');
+      }
+    }, 120_000);
+
     it("a command that exits before reading all its input only ends its own run (EPIPE is not the worker's)", async () => {
       // Megabytes on stdin (a list of names for tar or zip) to a command that exits at once: the pipe breaks
       // while Node still writes into it.
