@@ -8,6 +8,10 @@ export interface ProcStat {
   pgid: number;
   /** Field 22: clock ticks after boot. With the pid it names one process for the machine's uptime. */
   start: string;
+  /** Field 9: the kernel's PF_* flags. */
+  flags: number;
+  /** Field 51: where the environment ends in the process's memory; 0 while it has none. */
+  envEnd: string;
 }
 
 /** A process as Runbook records it: a pid alone may be reused by an unrelated process after this one dies. */
@@ -25,7 +29,15 @@ export function procStat(pid: number): ProcStat | undefined {
   }
   // The command name (field 2) is in parentheses and may itself hold spaces or parentheses.
   const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return { pid, state: rest[0], ppid: Number(rest[1]), pgid: Number(rest[2]), start: rest[19] };
+  return {
+    pid,
+    state: rest[0],
+    ppid: Number(rest[1]),
+    pgid: Number(rest[2]),
+    start: rest[19],
+    flags: Number(rest[6]),
+    envEnd: rest[48],
+  };
 }
 
 /** Whether a process exists and is not a zombie (an orphan nobody has reaped yet counts as gone). */
@@ -92,15 +104,58 @@ export function processesWithEnv(
   const oldest = since === undefined ? 0 : Number(since);
   return table.filter((p) => {
     if (Number(p.start) < oldest) return false;
-    let environ: string;
-    try {
-      environ = readFileSync(`/proc/${p.pid}/environ`, 'latin1');
-    } catch {
-      return false;
-    }
-    return environ.split('\0').some((entry) => entry.startsWith(needle));
+    const environ = environmentOf(p.pid);
+    return environ !== undefined && environ.split('\0').some((entry) => entry.startsWith(needle));
   });
 }
+
+/** How long to wait for a process caught inside `execve` to get its environment back. */
+const EXEC_WAIT_MS = 200;
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * A process's environment as /proc shows it, or undefined once it has exited. A process inside `execve` has
+ * its new memory but not yet the environment in it, and reads as empty for that moment: a tree scan that
+ * caught a command's daemon mid-exec would think it gone. So an empty read is taken again once the process's
+ * stat says its exec is over (or up to 200 ms).
+ */
+function environmentOf(pid: number): string | undefined {
+  const deadline = Date.now() + EXEC_WAIT_MS;
+  for (;;) {
+    let environ: string;
+    try {
+      environ = readFileSync(`/proc/${pid}/environ`, 'latin1');
+    } catch {
+      return undefined;
+    }
+    if (environ !== '') return environ;
+    const inExec = isInsideExec(pid);
+    if (inExec === undefined) return undefined;
+    if (!inExec) {
+      try {
+        return readFileSync(`/proc/${pid}/environ`, 'latin1');
+      } catch {
+        return undefined;
+      }
+    }
+    if (Date.now() >= deadline) return environ;
+    Atomics.wait(sleeper, 0, 0, 1);
+  }
+}
+
+/**
+ * Whether a process is between `execve`'s new memory and the environment in it: its stat's `env_end` is 0,
+ * as for no process past its exec (even one with an empty environment). Kernel threads and exiting
+ * processes, which have no memory of their own, read 0 too. Undefined once the process has exited.
+ */
+function isInsideExec(pid: number): boolean | undefined {
+  const stat = procStat(pid);
+  if (stat === undefined) return undefined;
+  return (stat.flags & (PF_KTHREAD | PF_EXITING)) === 0 && stat.envEnd === '0';
+}
+
+const PF_EXITING = 0x4;
+const PF_KTHREAD = 0x200000;
 
 /** Sends a signal to a recorded process only while it is still that process. Returns whether it was sent. */
 export function signalProcess(target: ProcessIdentity, signal: NodeJS.Signals): boolean {
