@@ -136,7 +136,8 @@ async function startTemporal() {
   const { startDevServer } = dist('devserver/dev-server.js');
   // RUNBOOK_BENCH_TEMPORAL_DEFAULTS=1: the dev server with Temporal's own settings, to compare with Runbook's.
   const server = await startDevServer(process.env.RUNBOOK_BENCH_TEMPORAL_DEFAULTS === '1' ? { dynamicConfig: {} } : {});
-  temporal = { server, client: server.env.client, address: server.address };
+  const serverPid = pidWith('start-dev', '--port', server.address.split(':').pop());
+  temporal = { server, client: server.env.client, address: server.address, serverPid };
   return temporal;
 }
 
@@ -166,6 +167,7 @@ async function startProcess(argv, { env = process.env, ready }) {
     }, 50);
   });
   return {
+    pid: child.pid,
     output: () => output,
     async stop() {
       if (child.exitCode === null) {
@@ -192,12 +194,60 @@ async function startWorker({ address, taskQueue, hosts, manifestsDir, env = {} }
     ready: 'task queues',
   });
   return {
+    pid: worker.pid,
     output: worker.output,
     async stop() {
       await worker.stop();
       fs.rmSync(lockDir, { recursive: true, force: true });
     },
   };
+}
+
+const TICK_MS = 1000 / 100; // USER_HZ
+
+/** /proc/<pid>/stat's fields after the command name, or undefined once the process is gone. */
+function statFields(pid) {
+  try {
+    const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return text.slice(text.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CPU time (user + system, ms) that a process and every process below it have used so far: its own, its
+ * reaped children's, and that of its live descendants (a worker's forker and what the forker started).
+ */
+function treeCpuMs(pid) {
+  const parentOf = new Map();
+  for (const entry of fs.readdirSync('/proc'))
+    if (/^\d+$/.test(entry)) parentOf.set(Number(entry), Number(statFields(entry)?.[1]));
+  const inTree = (p) => {
+    for (let at = p; at > 1; at = parentOf.get(at)) if (at === pid) return true;
+    return false;
+  };
+  let ticks = 0;
+  for (const p of parentOf.keys()) {
+    if (!inTree(p)) continue;
+    const fields = statFields(p);
+    if (fields) ticks += fields.slice(11, 15).reduce((sum, t) => sum + Number(t), 0);
+  }
+  return ticks * TICK_MS;
+}
+
+/** The pid of the process whose command line holds every one of `words` (the dev server by its port). */
+function pidWith(...words) {
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const args = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (words.every((w) => args.includes(w))) return Number(entry);
+    } catch {
+      // exited while we looked
+    }
+  }
+  return undefined;
 }
 
 /** A workflow's own time, from the server's start and close times. */
@@ -220,5 +270,6 @@ module.exports = {
   stopTemporal,
   startProcess,
   startWorker,
+  treeCpuMs,
   workflowMs,
 };

@@ -45,7 +45,7 @@ async function main(args) {
     const withTemporal = selected.filter((p) => p.needsTemporal);
     if (withTemporal.length > 0) {
       const temporal = await startTemporal();
-      Object.assign(env, { client: temporal.client, address: temporal.address });
+      Object.assign(env, { client: temporal.client, address: temporal.address, serverPid: temporal.serverPid });
       const apps = {};
       for (const part of withTemporal) apps[part.name] = part.apps ? await part.apps(workspace) : {};
       // A part with its own worker (its own settings and task queue) needs none of the shared one.
@@ -56,6 +56,7 @@ async function main(args) {
           hosts: ['bench-host'],
           manifestsDir: workspace.manifestsDir,
         });
+      env.workerPid = worker?.pid;
       env.appsByPart = apps;
     }
     for (const part of selected) {

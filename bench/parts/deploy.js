@@ -2,13 +2,30 @@
 'use strict';
 const path = require('node:path');
 const fs = require('node:fs');
-const { median, elapsedMs, run, startProcess, workflowMs } = require('../lib');
+const { median, elapsedMs, run, startProcess, treeCpuMs, workflowMs } = require('../lib');
 
-const RUNS = 3;
+const RUNS = 5;
 const EXTRA = 20;
 
-/** Deploys `app` once through Temporal; returns the workflow's own time and where each step's time went. */
-async function deployOnce(env, app, version) {
+/** The CPU time `work` costs the worker's process tree (`workerPid`) and the Temporal server, and its result. */
+async function withCpu(env, workerPid, work) {
+  const before = { worker: treeCpuMs(workerPid), server: treeCpuMs(env.serverPid) };
+  const result = await work();
+  return {
+    ...result,
+    cpu: { worker: treeCpuMs(workerPid) - before.worker, server: treeCpuMs(env.serverPid) - before.server },
+  };
+}
+
+/**
+ * Deploys `app` once through Temporal; returns the workflow's own time, where each step's time went and the CPU
+ * time the deploy cost the worker (with its forker and the commands) and the server.
+ */
+function deployOnce(env, app, version) {
+  return withCpu(env, env.workerPid, () => deployAndRead(env, app, version));
+}
+
+async function deployAndRead(env, app, version) {
   app.stage(version);
   const workflowId = `deploy-${app.name}`;
   const handle = await env.client.workflow.start('deploy', {
@@ -53,11 +70,11 @@ function timeByPart(events) {
 }
 
 /**
- * Each runStep activity's time from its history: the workflow's turn (the previous activity's completion to this
+ * Each `activityType` activity's time from its history: the workflow's turn (the previous activity's completion to this
  * one's schedule: a workflow task dispatched, run and completed), the dispatch (schedule to a worker's start) and
  * the activity itself (start to completion, as the server saw it).
  */
-function stepTimes(events) {
+function stepTimes(events, activityType = 'runStep') {
   const { EventType } = require('@temporalio/proto').temporal.api.enums.v1;
   const byId = new Map(events.map((e) => [Number(e.eventId), e]));
   const steps = [];
@@ -67,7 +84,7 @@ function stepTimes(events) {
     const { scheduledEventId, startedEventId } = e.activityTaskCompletedEventAttributes;
     const scheduled = byId.get(Number(scheduledEventId));
     const started = byId.get(Number(startedEventId));
-    if (scheduled.activityTaskScheduledEventAttributes.activityType.name === 'runStep' && previousClose)
+    if (scheduled.activityTaskScheduledEventAttributes.activityType.name === activityType && previousClose)
       steps.push({
         turn: eventMs(scheduled) - eventMs(previousClose),
         dispatch: eventMs(started) - eventMs(scheduled),
@@ -91,18 +108,27 @@ async function startFloor(env) {
   );
   let runs = 0;
   return {
-    async time(steps) {
-      const workflowId = `bench-floor-${process.pid}-${++runs}`;
-      const handle = await env.client.workflow.start('bareSteps', {
-        taskQueue,
-        workflowId,
-        args: [{ steps, hostQueue }],
-      });
-      await handle.result();
-      return workflowMs(env.client, workflowId, handle.firstExecutionRunId);
+    /** The run's workflow time, each empty activity's turn, dispatch and time, and CPU, as deployOnce gives them. */
+    time(steps) {
+      return withCpu(env, worker.pid, () => timeOnce(steps));
     },
     stop: worker.stop,
   };
+
+  async function timeOnce(steps) {
+    const workflowId = `bench-floor-${process.pid}-${++runs}`;
+    const handle = await env.client.workflow.start('bareSteps', {
+      taskQueue,
+      workflowId,
+      args: [{ steps, hostQueue }],
+    });
+    await handle.result();
+    const { events } = await env.client.workflow.getHandle(workflowId, handle.firstExecutionRunId).fetchHistory();
+    return {
+      ms: await workflowMs(env.client, workflowId, handle.firstExecutionRunId),
+      steps: stepTimes(events, 'noop'),
+    };
+  }
 }
 
 /** The same deploy by the bash script, into its own root. */
@@ -133,7 +159,11 @@ module.exports = {
   },
   async run(env, results) {
     const { zero, twenty } = env.apps;
-    const times = { zero: [], twenty: [], bash: [], bashZero: [], steps: [], parts: [], floorZero: [], floor: [] };
+    const times = {
+      ...{ zero: [], twenty: [], bash: [], bashZero: [], steps: [], parts: [] },
+      ...{ floorZero: [], floor: [], floorSteps: [] },
+      ...{ cpuZero: [], cpuTwenty: [], floorCpuZero: [], floorCpu: [] },
+    };
     const bashRoot = path.join(env.workspace.dir, 'bash', twenty.name);
     const bashZeroRoot = path.join(env.workspace.dir, 'bash', zero.name);
     const floor = await startFloor(env);
@@ -148,13 +178,20 @@ module.exports = {
         const bare = await deployOnce(env, zero, `v${i}`);
         times.zero.push(bare.ms);
         times.parts.push(bare.parts);
+        times.cpuZero.push(bare.cpu);
         times.bashZero.push(await bashOnce(zero, bashZeroRoot, `b${i}`, 0));
         const deploy = await deployOnce(env, twenty, `v${i}`);
         times.twenty.push(deploy.ms);
         times.steps.push(...deploy.steps);
+        times.cpuTwenty.push(deploy.cpu);
         times.bash.push(await bashOnce(twenty, bashRoot, `b${i}`, EXTRA));
-        times.floorZero.push(await floor.time(0));
-        times.floor.push(await floor.time(EXTRA));
+        const floorZero = await floor.time(0);
+        times.floorZero.push(floorZero.ms);
+        times.floorCpuZero.push(floorZero.cpu);
+        const floorRun = await floor.time(EXTRA);
+        times.floor.push(floorRun.ms);
+        times.floorCpu.push(floorRun.cpu);
+        times.floorSteps.push(...floorRun.steps);
       }
     } finally {
       await floor.stop();
@@ -176,6 +213,19 @@ module.exports = {
       baseline: floorPerStep,
       baselineLabel: 'bare Temporal',
     });
+    const cpuPerStep = (twenty, zero, side) =>
+      (median(twenty.map((c) => c[side])) - median(zero.map((c) => c[side]))) / EXTRA;
+    for (const [side, what] of [
+      ['worker', "the worker's CPU (its forker and commands included)"],
+      ['server', "the Temporal server's CPU"],
+    ])
+      results.add({
+        figure: `per extra no-op step, ${what} (median of ${RUNS})`,
+        value: cpuPerStep(times.cpuTwenty, times.cpuZero, side),
+        unit: 'ms',
+        baseline: cpuPerStep(times.floorCpu, times.floorCpuZero, side),
+        baselineLabel: 'bare Temporal',
+      });
     results.add({
       figure: `deploy with ${EXTRA} extra steps: workflow time`,
       value: median(times.twenty),
@@ -200,12 +250,14 @@ module.exports = {
     for (const [part, what] of [
       ['turn', 'previous completion → scheduled (workflow task)'],
       ['dispatch', 'scheduled → started (activity poll)'],
-      ['activity', 'started → completed (runStep itself)'],
+      ['activity', 'started → completed (the activity itself)'],
     ])
       results.add({
         figure: `a step's ${what}, median of ${times.steps.length}`,
         value: median(times.steps.map((s) => s[part])),
         unit: 'ms',
+        baseline: median(times.floorSteps.map((s) => s[part])),
+        baselineLabel: 'bare Temporal',
       });
   },
 };
