@@ -8,9 +8,10 @@ import path from 'node:path';
  * or a crash at any moment, sees the old content or the new and never a part: the text goes to a fresh
  * temporary name beside it (created exclusively, never through a symlink planted there), is flushed to disk,
  * renamed over the file (a symlink at `file` is replaced, never followed), and the folder is flushed so the
- * rename lasts.
+ * rename lasts. `durable: false` skips both flushes, for a record that only has to outlive the process that
+ * wrote it (the kernel keeps it), not the machine: it is still replaced whole.
  */
-export function writeFileAtomic(file: string, text: string, mode = 0o644): void {
+export function writeFileAtomic(file: string, text: string, mode = 0o644, { durable = true } = {}): void {
   const dir = path.dirname(file);
   mkdirSync(dir, { recursive: true });
   // `.tmp-` marks a leftover for the kill matrix; the `.tmp` ending keeps it out of state folder listings.
@@ -23,7 +24,7 @@ export function writeFileAtomic(file: string, text: string, mode = 0o644): void 
     );
     try {
       writeSync(fd, text);
-      fsyncSync(fd);
+      if (durable) fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
@@ -32,6 +33,7 @@ export function writeFileAtomic(file: string, text: string, mode = 0o644): void 
     rmSync(temporary, { force: true });
     throw error;
   }
+  if (!durable) return;
   const folder = openSync(dir, 'r');
   try {
     fsyncSync(folder);

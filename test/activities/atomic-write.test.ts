@@ -25,6 +25,15 @@ describe('writing a small file atomically', () => {
     expect(readdirSync(path.dirname(file))).toEqual(['install-0.done']);
   });
 
+  it('writes a record that need not outlast the machine (no flush) as whole and as private', () => {
+    const file = path.join(dir, 'leases', 'app', 'install-0.json');
+    writeFileAtomic(file, '{"attempt":"w-1-2.1"}', 0o600, { durable: false });
+    writeFileAtomic(file, '{"attempt":"w-1-2.2"}', 0o600, { durable: false });
+    expect(readFileSync(file, 'utf8')).toBe('{"attempt":"w-1-2.2"}');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readdirSync(path.dirname(file))).toEqual(['install-0.json']);
+  });
+
   it('keeps the mode it is given for a new file', () => {
     const file = path.join(dir, 'catalogue.json');
     writeFileAtomic(file, '{}', 0o640);

@@ -169,7 +169,12 @@ export async function beginAttempt(options: {
       const child = await start(cwd, stdin);
       if (child.pid) {
         tree.main = identityOf(child.pid);
-        if (file) writeStateFile(file, JSON.stringify({ key: lease, attempt: id, worker: workerId(), ...tree }));
+        // Not flushed to disk (a millisecond a command): it must outlive this worker, which the kernel's copy
+        // does, not the machine, whose crash ends every process it names.
+        if (file)
+          writeStateFile(file, JSON.stringify({ key: lease, attempt: id, worker: workerId(), ...tree }), {
+            durable: false,
+          });
       }
       return child;
     },
