@@ -16,10 +16,10 @@ class Workspace {
   }
 
   /**
-   * Adds an app: `extraSteps` no-op install steps (`true`) after the demo app's own install and migrate;
-   * `manifest` overrides parts of the demo manifest.
+   * Adds an app: `extraSteps` no-op install steps (`true`; `once: true` with `once`) after the demo app's own
+   * install and migrate; `manifest` overrides parts of the demo manifest.
    */
-  async addApp(name, { extraSteps = 0, host = 'bench-host', manifest = {}, port } = {}) {
+  async addApp(name, { extraSteps = 0, once = false, host = 'bench-host', manifest = {}, port } = {}) {
     const { demoManifest, stageDemoApp } = dist('devserver/demo-app.js');
     const { freePort } = dist('devserver/ports.js');
     const app = {
@@ -30,7 +30,11 @@ class Workspace {
       staging: path.join(this.dir, 'staging', name),
     };
     const base = demoManifest({ ...app, app: name, within: '10s' });
-    const noop = Array.from({ length: extraSteps }, (_, i) => ({ name: `no-op ${i + 1}`, run: ['true'] }));
+    const noop = Array.from({ length: extraSteps }, (_, i) => ({
+      name: `no-op ${i + 1}`,
+      run: ['true'],
+      ...(once ? { once: true } : {}),
+    }));
     const document = {
       ...base,
       steps: { ...base.steps, install: [...base.steps.install, ...noop] },

@@ -155,12 +155,15 @@ module.exports = {
     return {
       zero: await workspace.addApp('steps-0'),
       twenty: await workspace.addApp(`steps-${EXTRA}`, { extraSteps: EXTRA }),
+      // Its extra steps are `once: true`: after the first deploy ran them, each is still a runStep activity of
+      // every deploy, which finds it done and runs no command — Runbook's step without the command.
+      ranOnce: await workspace.addApp(`steps-${EXTRA}-once`, { extraSteps: EXTRA, once: true }),
     };
   },
   async run(env, results) {
-    const { zero, twenty } = env.apps;
+    const { zero, twenty, ranOnce } = env.apps;
     const times = {
-      ...{ zero: [], twenty: [], bash: [], bashZero: [], steps: [], parts: [] },
+      ...{ zero: [], twenty: [], bash: [], bashZero: [], steps: [], parts: [], ranOnce: [], ranOnceSteps: [] },
       ...{ floorZero: [], floor: [], floorSteps: [] },
       ...{ cpuZero: [], cpuTwenty: [], floorCpuZero: [], floorCpu: [] },
     };
@@ -172,6 +175,7 @@ module.exports = {
       // The first deploy of each starts from nothing; the measured ones replace a running release.
       await deployOnce(env, zero, 'v0');
       await deployOnce(env, twenty, 'v0');
+      await deployOnce(env, ranOnce, 'v0');
       await bashOnce(twenty, bashRoot, 'v0', EXTRA);
       await bashOnce(zero, bashZeroRoot, 'v0', 0);
       for (let i = 1; i <= RUNS; i++) {
@@ -184,6 +188,9 @@ module.exports = {
         times.twenty.push(deploy.ms);
         times.steps.push(...deploy.steps);
         times.cpuTwenty.push(deploy.cpu);
+        const skipped = await deployOnce(env, ranOnce, `v${i}`);
+        times.ranOnce.push(skipped.ms);
+        times.ranOnceSteps.push(...skipped.steps);
         times.bash.push(await bashOnce(twenty, bashRoot, `b${i}`, EXTRA));
         const floorZero = await floor.time(0);
         times.floorZero.push(floorZero.ms);
@@ -205,6 +212,13 @@ module.exports = {
       value: perStep,
       unit: 'ms',
       goal: '≤ 15 ms',
+    });
+    results.add({
+      figure: `the same, beside Runbook's step that runs no command (once: true, ran before)`,
+      value: perStep,
+      unit: 'ms',
+      baseline: (median(times.ranOnce) - median(times.zero)) / EXTRA,
+      baselineLabel: 'step without its command',
     });
     results.add({
       figure: `the same, beside a bare workflow's extra empty activity (${EXTRA} vs 0, same server and SDK)`,
@@ -251,7 +265,7 @@ module.exports = {
       ['turn', 'previous completion → scheduled (workflow task)'],
       ['dispatch', 'scheduled → started (activity poll)'],
       ['activity', 'started → completed (the activity itself)'],
-    ])
+    ]) {
       results.add({
         figure: `a step's ${what}, median of ${times.steps.length}`,
         value: median(times.steps.map((s) => s[part])),
@@ -259,5 +273,13 @@ module.exports = {
         baseline: median(times.floorSteps.map((s) => s[part])),
         baselineLabel: 'bare Temporal',
       });
+      results.add({
+        figure: `a step's ${what}, beside the step without its command`,
+        value: median(times.steps.map((s) => s[part])),
+        unit: 'ms',
+        baseline: median(times.ranOnceSteps.map((s) => s[part])),
+        baselineLabel: 'once: true, ran before',
+      });
+    }
   },
 };
