@@ -29,7 +29,7 @@ function exits(argv) {
 }
 
 function pieces(dir) {
-  const { withParentDeathSignal } = dist('activities/containment/attempts.js');
+  const { withParentDeathSignal } = dist('activities/containment/parent-death.js');
   const { joinCgroupArgv, runbookCgroupRoot } = dist('activities/containment/cgroups.js');
   const { writeFileAtomic } = dist('activities/atomic-write.js');
   const { claimExclusive, claimName } = dist('activities/attempt.js');

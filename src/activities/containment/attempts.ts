@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import {
   hostQueue,
@@ -14,6 +13,7 @@ import { createCgroup, isPopulated, joinCgroupArgv, removeCgroup, runbookCgroupR
 import { containerName, dockerEnvironment, nameContainer } from './containers';
 import { identityOf } from './proc';
 import { endForker, whenStarted, type CommandProcess } from './forker';
+import { withParentDeathSignal } from './parent-death';
 import { discardSpare, launchSpare, spareScript, startSpare, type Spare } from './spares';
 import { ATTEMPT_MARKER, killTree, stopTree, trustedTree, unmarked, type ProcessTree } from './tree';
 
@@ -87,7 +87,7 @@ function prepareSpare(root: string): void {
   if (spare || spareDue) return;
   spareDue = setImmediate(() => {
     spareDue = undefined;
-    if (!spare) spare = startSpare(takeCgroup(root), withParentDeathSignal);
+    if (!spare) spare = startSpare(takeCgroup(root));
   }).unref();
 }
 
@@ -238,17 +238,4 @@ export function leasesOf(select: (worker: string) => boolean): Array<{ file: str
     if (lease && select(lease.worker)) out.push({ file, lease: { ...lease, ...trustedTree(lease) } });
   }
   return out;
-}
-
-let setprivPath: string | null | undefined;
-
-/**
- * A command's first process dies with the worker that started it (`setpriv --pdeathsig KILL`, util-linux),
- * at the instant the worker dies; the rest of its tree is ended by the worker's reaper.
- */
-export function withParentDeathSignal(argv: string[]): string[] {
-  if (setprivPath === undefined) {
-    setprivPath = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p)) ?? null;
-  }
-  return setprivPath ? [setprivPath, '--pdeathsig', 'KILL', '--', ...argv] : argv;
 }

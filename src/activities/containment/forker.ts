@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
+import { withParentDeathSignal } from './parent-death';
 
 /*
  * Forking the worker to start a process costs milliseconds that grow with its size (page tables copied:
@@ -60,8 +61,8 @@ let lastId = 0;
  * later (`isStarted`). Its ref() and unref() cover its pipes too: unreferenced, nothing of it keeps the
  * worker's loop alive.
  */
-export function forkDetached(argv: string[], wrap: (argv: string[]) => string[]): CommandProcess {
-  const owner = runningForker(wrap);
+export function forkDetached(argv: string[]): CommandProcess {
+  const owner = runningForker();
   const child = new ForkedProcess(++lastId, owner);
   started.set(child.id, child);
   referenceChannel();
@@ -114,9 +115,9 @@ export async function endForker(): Promise<void> {
   await exited;
 }
 
-function runningForker(wrap: (argv: string[]) => string[]): ChildProcess {
+function runningForker(): ChildProcess {
   if (forker?.connected) return forker;
-  const argv = wrap([process.execPath, '-e', FORKER_PROGRAM]);
+  const argv = withParentDeathSignal([process.execPath, '-e', FORKER_PROGRAM]);
   const child = spawn(argv[0], argv.slice(1), {
     env: {},
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],

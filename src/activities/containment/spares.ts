@@ -1,5 +1,6 @@
 import { joinCgroupThenReadArgv } from './cgroups';
 import { forkDetached, type CommandProcess } from './forker';
+import { withParentDeathSignal } from './parent-death';
 
 /*
  * Moving a process into a cgroup waits for the kernel's RCU grace period (10-20 ms on a busy host, more than
@@ -16,8 +17,8 @@ export interface Spare {
 }
 
 /** Starts a spare in `cgroup` (made by the caller); it does not keep the worker's event loop alive. */
-export function startSpare(cgroup: string, wrap: (argv: string[]) => string[]): Spare {
-  const child = forkDetached(wrap(joinCgroupThenReadArgv(cgroup)), wrap);
+export function startSpare(cgroup: string): Spare {
+  const child = forkDetached(withParentDeathSignal(joinCgroupThenReadArgv(cgroup)));
   child.unref();
   return { child, cgroup };
 }

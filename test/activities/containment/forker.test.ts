@@ -1,5 +1,5 @@
 import { endForker, forkDetached, whenStarted, type CommandProcess } from '../../../src/activities/containment/forker';
-import { withParentDeathSignal } from '../../../src/activities/containment/attempts';
+import { withParentDeathSignal } from '../../../src/activities/containment/parent-death';
 import { isAlive, procStat } from '../../../src/activities/containment/proc';
 
 // The forker starts spare shells for the worker so the worker never forks itself: what it starts must behave
@@ -20,10 +20,7 @@ describe('a process the forker started', () => {
   }
 
   it('has a pid and the pipes, takes stdin, and tells its output, exit status and close', async () => {
-    const child = forkDetached(
-      withParentDeathSignal(['/bin/sh', '-c', 'read -r line; eval "$line"']),
-      withParentDeathSignal,
-    );
+    const child = forkDetached(withParentDeathSignal(['/bin/sh', '-c', 'read -r line; eval "$line"']));
     expect(await whenStarted(child, 5_000)).toBe(true);
     expect(isAlive(child.pid!)).toBe(true);
     const { exit, close, output } = outcome(child);
@@ -34,7 +31,7 @@ describe('a process the forker started', () => {
   });
 
   it('is killed by its pid like a spawned process, and says so', async () => {
-    const child = forkDetached(withParentDeathSignal(['sleep', '600']), withParentDeathSignal);
+    const child = forkDetached(withParentDeathSignal(['sleep', '600']));
     expect(await whenStarted(child, 5_000)).toBe(true);
     const { exit, close } = outcome(child);
     expect(child.kill('SIGKILL')).toBe(true);
@@ -43,12 +40,12 @@ describe('a process the forker started', () => {
   });
 
   it('is never started when the program does not exist', async () => {
-    const child = forkDetached(['/nonexistent/program'], withParentDeathSignal);
+    const child = forkDetached(['/nonexistent/program']);
     expect(await whenStarted(child, 5_000)).toBe(false);
   });
 
   it('dies with the forker (parent-death signal), is reported killed, and the next one gets a new forker', async () => {
-    const child = forkDetached(withParentDeathSignal(['sleep', '600']), withParentDeathSignal);
+    const child = forkDetached(withParentDeathSignal(['sleep', '600']));
     expect(await whenStarted(child, 5_000)).toBe(true);
     const { exit } = outcome(child);
     // this file's forker (earlier test files in the same Jest worker keep theirs)
@@ -59,7 +56,7 @@ describe('a process the forker started', () => {
     for (let i = 0; i < 100 && isAlive(child.pid!); i++) await new Promise((r) => setTimeout(r, 20));
     expect(isAlive(child.pid!)).toBe(false);
 
-    const next = forkDetached(withParentDeathSignal(['sleep', '600']), withParentDeathSignal);
+    const next = forkDetached(withParentDeathSignal(['sleep', '600']));
     expect(await whenStarted(next, 5_000)).toBe(true);
     const nextForker = procStat(next.pid!)!.ppid;
     expect([nextForker === forker, procStat(nextForker)!.ppid]).toEqual([false, process.pid]);
