@@ -215,6 +215,12 @@ function statFields(pid) {
   }
 }
 
+/** CPU time (user + system, ms) a process and the children it has reaped have used so far; 0 once it is gone. */
+function cpuMs(pid) {
+  const fields = statFields(pid);
+  return fields ? fields.slice(11, 15).reduce((sum, ticks) => sum + Number(ticks) * TICK_MS, 0) : 0;
+}
+
 /**
  * CPU time (user + system, ms) that a process and every process below it have used so far: its own, its
  * reaped children's, and that of its live descendants (a worker's forker and what the forker started).
@@ -227,13 +233,9 @@ function treeCpuMs(pid) {
     for (let at = p; at > 1; at = parentOf.get(at)) if (at === pid) return true;
     return false;
   };
-  let ticks = 0;
-  for (const p of parentOf.keys()) {
-    if (!inTree(p)) continue;
-    const fields = statFields(p);
-    if (fields) ticks += fields.slice(11, 15).reduce((sum, t) => sum + Number(t), 0);
-  }
-  return ticks * TICK_MS;
+  let ms = 0;
+  for (const p of parentOf.keys()) if (inTree(p)) ms += cpuMs(p);
+  return ms;
 }
 
 /** The pid of the process whose command line holds every one of `words` (the dev server by its port). */
@@ -270,6 +272,7 @@ module.exports = {
   stopTemporal,
   startProcess,
   startWorker,
+  cpuMs,
   treeCpuMs,
   workflowMs,
 };

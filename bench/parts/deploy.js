@@ -27,19 +27,21 @@ function deployOnce(env, app, version) {
 
 async function deployAndRead(env, app, version) {
   app.stage(version);
-  const workflowId = `deploy-${app.name}`;
-  const handle = await env.client.workflow.start('deploy', {
+  const { ms, events } = await runAndRead(env, 'deploy', {
     taskQueue: env.taskQueue,
-    workflowId,
+    workflowId: `deploy-${app.name}`,
     args: [{ app: app.name, ref: version }],
   });
+  return { ms, steps: stepTimes(events), parts: timeByPart(events) };
+}
+
+/** Runs a workflow to its end; returns its own time (the server's start to close) and its history's events. */
+async function runAndRead(env, workflowType, options) {
+  const handle = await env.client.workflow.start(workflowType, options);
   await handle.result();
-  const { events } = await env.client.workflow.getHandle(workflowId, handle.firstExecutionRunId).fetchHistory();
-  return {
-    ms: await workflowMs(env.client, workflowId, handle.firstExecutionRunId),
-    steps: stepTimes(events),
-    parts: timeByPart(events),
-  };
+  const runId = handle.firstExecutionRunId;
+  const { events } = await env.client.workflow.getHandle(options.workflowId, runId).fetchHistory();
+  return { ms: await workflowMs(env.client, options.workflowId, runId), events };
 }
 
 const eventMs = (e) => Number(e.eventTime.seconds) * 1000 + Math.floor(e.eventTime.nanos / 1e6);
@@ -116,18 +118,12 @@ async function startFloor(env) {
   };
 
   async function timeOnce(steps) {
-    const workflowId = `bench-floor-${process.pid}-${++runs}`;
-    const handle = await env.client.workflow.start('bareSteps', {
+    const { ms, events } = await runAndRead(env, 'bareSteps', {
       taskQueue,
-      workflowId,
+      workflowId: `bench-floor-${process.pid}-${++runs}`,
       args: [{ steps, hostQueue }],
     });
-    await handle.result();
-    const { events } = await env.client.workflow.getHandle(workflowId, handle.firstExecutionRunId).fetchHistory();
-    return {
-      ms: await workflowMs(env.client, workflowId, handle.firstExecutionRunId),
-      steps: stepTimes(events, 'noop'),
-    };
+    return { ms, steps: stepTimes(events, 'noop') };
   }
 }
 

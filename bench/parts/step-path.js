@@ -9,16 +9,9 @@ const fs = require('node:fs');
 const os = require('node:os');
 const { spawn, spawnSync } = require('node:child_process');
 const { performance } = require('node:perf_hooks');
-const { ROOT, dist, median } = require('../lib');
+const { ROOT, cpuMs, dist, median } = require('../lib');
 
 const ROUNDS = 40;
-const TICK_MS = 1000 / 100; // USER_HZ
-
-/** CPU time of this process and its waited-for children so far (/proc/self/stat utime, stime, cutime, cstime). */
-function cpuMs() {
-  const fields = fs.readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
-  return fields.slice(11, 15).reduce((total, ticks) => total + Number(ticks) * TICK_MS, 0);
-}
 
 function exits(argv) {
   return new Promise((resolve, reject) => {
@@ -116,11 +109,11 @@ module.exports = {
       for (let round = -1; round < ROUNDS; round++) {
         for (const [name, piece] of cases) {
           const started = performance.now();
-          const cpuBefore = cpuMs();
+          const cpuBefore = cpuMs(process.pid);
           await piece(round);
           if (round < 0) continue; // warm-up
           wall.get(name).push(performance.now() - started);
-          cpu.set(name, cpu.get(name) + cpuMs() - cpuBefore);
+          cpu.set(name, cpu.get(name) + cpuMs(process.pid) - cpuBefore);
         }
       }
       for (const [name] of cases) {

@@ -15,11 +15,13 @@ export async function freePort(): Promise<number> {
   const start = ephemeralStart();
   if (start !== undefined && start > LOWEST + 1) {
     for (let i = 0; i < TRIES; i++) {
-      const port = LOWEST + Math.floor(Math.random() * (start - LOWEST));
-      if (await listensOn(port)) return port;
+      const port = await listensOn(LOWEST + Math.floor(Math.random() * (start - LOWEST)));
+      if (port !== undefined) return port;
     }
   }
-  return listensOn(0) as Promise<number>;
+  const any = await listensOn(0);
+  if (any === undefined) throw new Error('no free TCP port on 127.0.0.1');
+  return any;
 }
 
 function ephemeralStart(): number | undefined {
@@ -31,13 +33,13 @@ function ephemeralStart(): number | undefined {
   }
 }
 
-/** The port a listener got on `port` (0: any), closed again at once; false when it was taken. */
-function listensOn(port: number): Promise<number | false> {
+/** The port a listener got on `port` (0: any), closed again at once; undefined when it was taken. */
+function listensOn(port: number): Promise<number | undefined> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();
     server.once('error', (error: NodeJS.ErrnoException) =>
-      port !== 0 && (error.code === 'EADDRINUSE' || error.code === 'EACCES') ? resolve(false) : reject(error),
+      port !== 0 && (error.code === 'EADDRINUSE' || error.code === 'EACCES') ? resolve(undefined) : reject(error),
     );
     server.listen(port, '127.0.0.1', () => {
       const { port: bound } = server.address() as net.AddressInfo;

@@ -122,24 +122,21 @@ const sleeper = new Int32Array(new SharedArrayBuffer(4));
 function environmentOf(pid: number): string | undefined {
   const deadline = Date.now() + EXEC_WAIT_MS;
   for (;;) {
-    let environ: string;
-    try {
-      environ = readFileSync(`/proc/${pid}/environ`, 'latin1');
-    } catch {
-      return undefined;
-    }
+    const environ = readEnviron(pid);
     if (environ !== '') return environ;
     const inExec = isInsideExec(pid);
     if (inExec === undefined) return undefined;
-    if (!inExec) {
-      try {
-        return readFileSync(`/proc/${pid}/environ`, 'latin1');
-      } catch {
-        return undefined;
-      }
-    }
+    if (!inExec) return readEnviron(pid);
     if (Date.now() >= deadline) return environ;
     Atomics.wait(sleeper, 0, 0, 1);
+  }
+}
+
+function readEnviron(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, 'latin1');
+  } catch {
+    return undefined;
   }
 }
 
