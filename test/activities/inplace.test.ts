@@ -9,6 +9,7 @@ import type { Manifest } from '../../src/manifest/types';
 import { startActivityHarness, type ActivityHarness } from '../support/activity-harness';
 import { uniqueName } from '../support/temporal';
 import { writeTree } from '../support/trees';
+import { BEYOND_ONE_STRING, writeLongDeployLog } from '../support/deploy-log';
 
 // The in-place archive through a real host worker: a worker killed while it zipped the live folder leaves
 // the half-written archive under its temporary name (as the 30,000-file kill matrix showed); the retry
@@ -82,30 +83,47 @@ describe('archiveLiveFolder', () => {
     expect(existsSync(failedTreeFor(manifest, later))).toBe(true);
   });
 
-  it('offers the deploy before the live one even when both ids share a second', async () => {
-    const manifest = inPlaceManifest();
-    // The earlier deploy's id happens to sort last; the deploy log says which came first.
-    const [earlier, later] = ['20250101T000000Z-ffffffff', '20250101T000000Z-00000000'];
+  const deployLine = (manifest: Manifest, release: string, ref: string) => ({
+    at: '2025-01-01T00:00:00Z',
+    kind: 'deploy',
+    app: manifest.app,
+    outcome: 'succeeded',
+    ref,
+    release,
+    summary: `deployed ${ref}`,
+    workflowId: `deploy-${ref}`,
+    runId: `run-${ref}`,
+    steps: [],
+  });
+  // Two deploys within one second: the earlier deploy's id happens to sort last; the deploy log says which came first.
+  const [earlier, later] = ['20250101T000000Z-ffffffff', '20250101T000000Z-00000000'];
+  const keepSnapshotOfEarlier = (manifest: Manifest) => {
     const stateDir = appPaths(manifest).stateDir;
-    const logLine = (release: string, ref: string) =>
-      JSON.stringify({
-        at: '2025-01-01T00:00:00Z',
-        kind: 'deploy',
-        app: manifest.app,
-        outcome: 'succeeded',
-        ref,
-        release,
-        summary: `deployed ${ref}`,
-        workflowId: `deploy-${ref}`,
-        runId: `run-${ref}`,
-        steps: [],
-      });
     mkdirSync(path.join(stateDir, 'deploys', later), { recursive: true });
     writeFileSync(
       path.join(stateDir, 'deploys', later, 'snapshot.json'),
       JSON.stringify({ deployId: later, of: earlier, ref: 'v1', copy: '/nowhere', takenAt: '2025-01-01T00:00:00Z' }),
     );
-    writeFileSync(appPaths(manifest).deployLog, `${logLine(earlier, 'v1')}\n${logLine(later, 'v2')}\n`);
+  };
+
+  it('offers the deploy before the live one even when both ids share a second', async () => {
+    const manifest = inPlaceManifest();
+    keepSnapshotOfEarlier(manifest);
+    writeFileSync(
+      appPaths(manifest).deployLog,
+      `${JSON.stringify(deployLine(manifest, earlier, 'v1'))}\n${JSON.stringify(deployLine(manifest, later, 'v2'))}\n`,
+    );
+    expect(await restorableDeploys(manifest)).toEqual({ live: later, restorable: [{ id: earlier, ref: 'v1' }] });
+  });
+
+  it('finds the live and restorable deploys behind years of later runs in the log (more than one string holds)', async () => {
+    const manifest = inPlaceManifest();
+    keepSnapshotOfEarlier(manifest);
+    writeLongDeployLog(appPaths(manifest).deployLog, {
+      bytes: BEYOND_ONE_STRING,
+      app: manifest.app,
+      first: [deployLine(manifest, earlier, 'v1'), deployLine(manifest, later, 'v2')],
+    });
     expect(await restorableDeploys(manifest)).toEqual({ live: later, restorable: [{ id: earlier, ref: 'v1' }] });
   });
 });

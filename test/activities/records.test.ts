@@ -1,4 +1,16 @@
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -8,6 +20,7 @@ import { readDeployLogFile, recordActivities } from '../../src/activities/record
 import { parseManifest } from '../../src/manifest/load';
 import type { Manifest } from '../../src/manifest/types';
 import { deployReport } from './notify/reports';
+import { BEYOND_ONE_STRING, bytesRead, writeLongDeployLog } from '../support/deploy-log';
 
 describe('the deploy log', () => {
   let dir: string;
@@ -52,5 +65,23 @@ describe('the deploy log', () => {
     expect(file).toBe(`${manifest.root}.runbook/deploy_log.jsonl`);
     expect(existsSync(former)).toBe(false);
     expect(readDeployLogFile(file).lines.map((l) => l.runId)).toEqual(['old', 'run-1']);
+  });
+
+  it('records a run after years of earlier ones (more than one string holds) by reading only the end of the log', async () => {
+    const manifest = manifestOf('releases');
+    const file = appPaths(manifest).deployLog;
+    writeLongDeployLog(file, { bytes: BEYOND_ONE_STRING, app: 'shop' });
+    const before = bytesRead();
+    expect(await record(manifest, 'run-after-years')).toBe(`recorded in ${file}`);
+    expect(await record(manifest, 'run-after-years')).toBe(`already recorded in ${file}`);
+    expect(bytesRead() - before).toBeLessThan(16 * 1024 * 1024);
+    const size = statSync(file).size;
+    const end = Buffer.alloc(64 * 1024);
+    const fd = openSync(file, 'r');
+    readSync(fd, end, 0, end.length, size - end.length);
+    closeSync(fd);
+    const lines = end.toString('utf8').trimEnd().split('\n');
+    expect(JSON.parse(lines[lines.length - 1])).toMatchObject({ runId: 'run-after-years', kind: 'deploy' });
+    expect(lines.filter((l) => l.includes('"run-after-years"'))).toHaveLength(1);
   });
 });

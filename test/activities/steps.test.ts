@@ -4,6 +4,7 @@ import path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { activityConfigFromEnv } from '../../src/activities';
 import { stepActivities } from '../../src/activities/steps';
+import { BEYOND_ONE_STRING, writeLongDeployLog } from '../support/deploy-log';
 import { parseManifest } from '../../src/manifest/load';
 
 describe('a once: true step', () => {
@@ -45,5 +46,18 @@ describe('a once: true step', () => {
     expect(await run(manifest, 'd4')).toMatchObject({ reused: false });
     expect(await run(manifest, 'd5')).toMatchObject({ reused: true, ranOnce: 'd4' });
     expect(runs()).toBe(3);
+  });
+
+  it('finds the deploy that ran it behind years of later runs in the log (more than one string holds)', async () => {
+    const manifest = manifestWith('if-migrated');
+    const before = runs();
+    expect(await run(manifest, 'd6')).toMatchObject({ reused: false });
+    writeLongDeployLog(path.join(root, 'deploy_log.jsonl'), {
+      bytes: BEYOND_ONE_STRING,
+      app: 'once',
+      first: [{ runId: 'r6', kind: 'deploy', release: 'd6', outcome: 'succeeded' }],
+    });
+    expect(await run(manifest, 'd7')).toMatchObject({ reused: true, ranOnce: 'd6' });
+    expect(runs()).toBe(before + 1);
   });
 });
