@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -50,9 +50,11 @@ describe('a once: true step', () => {
 
   it('finds the deploy that ran it behind years of later runs in the log (more than one string holds)', async () => {
     const manifest = manifestWith('if-migrated');
+    const log = path.join(root, 'deploy_log.jsonl');
+    writeFileSync(log, ''); // no deploy that ran it succeeded: d6 runs it
     const before = runs();
     expect(await run(manifest, 'd6')).toMatchObject({ reused: false });
-    writeLongDeployLog(path.join(root, 'deploy_log.jsonl'), {
+    writeLongDeployLog(log, {
       bytes: BEYOND_ONE_STRING,
       app: 'once',
       first: [{ runId: 'r6', kind: 'deploy', release: 'd6', outcome: 'succeeded' }],
