@@ -10,7 +10,7 @@ import { appPaths, compareRuns } from '../common/names';
 import { failure } from '../common/failures';
 import { writeFileAtomic } from './atomic-write';
 import { copyTree, removePartials, removeStaged } from './files';
-import { readDeployLog } from './records';
+import { scanDeployLog, type DeployLogLine } from './deploy-log';
 import { listDatabaseSnapshots } from './snapshots';
 
 /*
@@ -91,13 +91,25 @@ export async function listSnapshots(manifest: Manifest): Promise<InPlaceSnapshot
 }
 
 /** The deploy whose code is live, from the deploy log: the last succeeded deploy or rollback. */
-export function liveDeploy(manifest: Manifest): { id: string; ref?: string } | undefined {
+export async function liveDeploy(manifest: Manifest): Promise<{ id: string; ref?: string } | undefined> {
   let live: { id: string; ref?: string } | undefined;
-  for (const line of readDeployLog(manifest)) {
-    if (line.outcome !== 'succeeded' || !line.release) continue;
-    if (line.kind === 'deploy' || line.kind === 'rollback') live = { id: line.release, ref: line.ref };
-  }
+  await scanDeployLog(
+    appPaths(manifest).deployLog,
+    (line) => {
+      if (!isLiveLine(line)) return false;
+      live = { id: line.release, ref: line.ref };
+      return true;
+    },
+    { mentioning: RELEASE_FIELD },
+  );
   return live;
+}
+
+/** Only deploy and rollback lines name a release: the many lines of scheduled jobs are passed over unread. */
+const RELEASE_FIELD = '"release":';
+
+function isLiveLine(line: DeployLogLine): line is DeployLogLine & { release: string } {
+  return line.outcome === 'succeeded' && !!line.release && (line.kind === 'deploy' || line.kind === 'rollback');
 }
 
 export interface InPlaceDeploys {
@@ -108,11 +120,27 @@ export interface InPlaceDeploys {
 
 /** The deploys `runbook rollback` can go back to: good ones, not live, whose folder a later deploy kept. */
 export async function restorableDeploys(manifest: Manifest): Promise<InPlaceDeploys> {
-  const live = liveDeploy(manifest)?.id;
+  const kept = new Set((await listSnapshots(manifest)).flatMap((s) => (s.of ? [s.of] : [])));
+  // Read from the end only as far as the live deploy's own line and the line of every deploy a folder keeps.
+  let live: string | undefined;
+  const newestFirst: Array<[string, string | undefined]> = [];
+  const unseen = new Set(kept);
+  await scanDeployLog(
+    appPaths(manifest).deployLog,
+    (line) => {
+      if (live === undefined && isLiveLine(line)) {
+        live = line.release;
+        unseen.add(live);
+      }
+      if (line.kind !== 'deploy' || line.outcome !== 'succeeded' || !line.release) return false;
+      newestFirst.push([line.release, line.ref]);
+      unseen.delete(line.release);
+      return live !== undefined && unseen.size === 0;
+    },
+    { mentioning: RELEASE_FIELD },
+  );
   const good = new Map<string, string | undefined>();
-  for (const line of readDeployLog(manifest))
-    if (line.kind === 'deploy' && line.outcome === 'succeeded' && line.release) good.set(line.release, line.ref);
-  const kept = new Set((await listSnapshots(manifest)).map((s) => s.of));
+  for (const [id, ref] of newestFirst.reverse()) if (!good.has(id)) good.set(id, ref);
   // The log is in the order deploys ran; ids made within one second do not sort by time.
   const ran = [...good];
   const liveAt = live === undefined ? ran.length : ran.findIndex(([id]) => id === live);
@@ -199,7 +227,7 @@ export function inPlaceActivities(_config: ActivityConfig) {
             archive = { file, bytes: result.bytes, sha256: result.sha256 };
           }
         }
-        const live = liveDeploy(manifest);
+        const live = await liveDeploy(manifest);
         const snapshot: InPlaceSnapshot = {
           deployId,
           of: live?.id,

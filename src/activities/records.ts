@@ -1,56 +1,17 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { log } from '@temporalio/activity';
 import type { RunReport } from '../common/progress';
 import type { Manifest } from '../manifest/types';
 import type { ActivityConfig } from './config';
 import { appPaths } from '../common/names';
+import { appendDeployLogLine, appendedAt, scanDeployLog, type DeployLogLine } from './deploy-log';
 
-/** One line of the deploy log (<root>/deploy_log.jsonl): what people without UI access read. */
-export interface DeployLogLine {
-  at: string;
-  kind: RunReport['kind'];
-  app: string;
-  outcome: RunReport['outcome'];
-  ref?: string;
-  release?: string;
-  summary: string;
-  error?: string;
-  workflowId: string;
-  runId: string;
-  /** The run id a reset keeps (absent in lines written before it was recorded). */
-  originalRunId?: string;
-  steps: Array<{ name: string; status: string; durationMs?: number }>;
-}
-
-export interface DeployLogRead {
-  lines: DeployLogLine[];
-  /** Lines that are not a record (cut short by a full disk, edited by hand): skipped, each with why. */
-  skipped: string[];
-}
-
-/** The deploy log's records; a line that is not one is skipped and named, never a reason to stop reading. */
-export function readDeployLogFile(file: string): DeployLogRead {
-  const read: DeployLogRead = { lines: [], skipped: [] };
-  if (!existsSync(file)) return read;
-  readFileSync(file, 'utf8')
-    .split('\n')
-    .forEach((text, index) => {
-      if (!text.trim()) return;
-      try {
-        const line = JSON.parse(text) as DeployLogLine;
-        if (!line || typeof line !== 'object' || typeof line.runId !== 'string') throw new Error('not a run record');
-        read.lines.push(line);
-      } catch (error) {
-        read.skipped.push(`${file}:${index + 1}: ${(error as Error).message}`);
-      }
-    });
-  return read;
-}
-
-export function readDeployLog(manifest: Manifest): DeployLogLine[] {
-  return readDeployLogFile(appPaths(manifest).deployLog).lines;
-}
+/**
+ * How far the worker's clock (which stamps `recordedAt`) may be behind the workflow's (which stamps a run's
+ * end) before a record could be missed by its own retry.
+ */
+const CLOCK_SLACK_MS = 60 * 60 * 1000;
 
 /** An in-place app's log moves once from inside the live folder (where a restore rewound it) to beside it. */
 function moveFormerLog(manifest: Manifest): void {
@@ -67,13 +28,20 @@ export function recordActivities(_config: ActivityConfig) {
       const { manifest, report } = request;
       const file = appPaths(manifest).deployLog;
       moveFormerLog(manifest);
-      const existing = readDeployLogFile(file);
-      for (const why of existing.skipped) log.warn(`deploy log: skipped a line that is not a record (${why})`);
       const key = report.originalRunId ?? report.runId;
-      if (existing.lines.some((line) => (line.originalRunId ?? line.runId) === key && line.kind === report.kind))
-        return `already recorded in ${file}`;
+      // Lines are appended in the order they are recorded and no attempt of this record precedes the run's
+      // end: an earlier attempt's line is among those appended since.
+      const since = Date.parse(report.finishedAt) - CLOCK_SLACK_MS;
+      let recorded = false;
+      const { skipped } = await scanDeployLog(file, (line) => {
+        if ((line.originalRunId ?? line.runId) === key && line.kind === report.kind) return (recorded = true);
+        return appendedAt(line) < since;
+      });
+      for (const why of skipped) log.warn(`deploy log: skipped a line that is not a record (${why})`);
+      if (recorded) return `already recorded in ${file}`;
       const line: DeployLogLine = {
         at: report.finishedAt,
+        recordedAt: new Date().toISOString(),
         kind: report.kind,
         app: report.app,
         outcome: report.outcome,
@@ -86,12 +54,8 @@ export function recordActivities(_config: ActivityConfig) {
         ...(report.originalRunId ? { originalRunId: report.originalRunId } : {}),
         steps: report.steps.map((s) => ({ name: s.name, status: s.status, durationMs: s.durationMs })),
       };
-      mkdirSync(path.dirname(file), { recursive: true });
-      // A line cut short by a crash gets its own line ended first, so the next record is whole.
-      const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
-      appendFileSync(file, `${text && !text.endsWith('\n') ? '\n' : ''}${JSON.stringify(line)}\n`);
-      const skipped = existing.skipped.length;
-      return `recorded in ${file}${skipped ? `; skipped ${skipped} line(s) that are not records: ${existing.skipped.join('; ')}` : ''}`;
+      await appendDeployLogLine(file, line);
+      return `recorded in ${file}${skipped.length ? `; skipped ${skipped.length} line(s) that are not records: ${skipped.join('; ')}` : ''}`;
     },
   };
 }

@@ -11,7 +11,7 @@ import { appEnvironment, commandEnvironment, missingEnv, secretValues } from './
 import { appPaths } from '../common/names';
 import { writeFileAtomic } from './atomic-write';
 import { releaseEnvironment } from './images';
-import { readDeployLog } from './records';
+import { scanDeployLog } from './deploy-log';
 import { describeFailure, runCommand } from './shell';
 import { failure } from '../common/failures';
 
@@ -45,6 +45,13 @@ function stepOf(manifest: Manifest, phase: StepPhase, index: number): Step {
   return step;
 }
 
+/** A `once: true` step's record of the deploy that ran it (`succeeded` once that deploy's success is known). */
+interface OnceMarker {
+  deployId: string;
+  result: StepResult;
+  succeeded?: boolean;
+}
+
 function onceMarkerFor(manifest: Manifest, phase: StepPhase, label: string): string {
   const slug = label.replace(/[^A-Za-z0-9_.-]+/g, '-').slice(0, 80);
   const hash = createHash('sha256').update(label).digest('hex').slice(0, 8);
@@ -55,18 +62,28 @@ function onceMarkerFor(manifest: Manifest, phase: StepPhase, label: string): str
  * A `once: true` step that an earlier deploy ran counts as done — unless that deploy did not succeed and its
  * database snapshot may have been restored (rollback.database other than never), undoing what the step did.
  */
-function ranOnceBefore(
+async function ranOnceBefore(
   manifest: Manifest,
   marker: string,
   deployId: string,
-): { deployId: string; result: StepResult } | undefined {
+): Promise<{ deployId: string; result: StepResult } | undefined> {
   if (!existsSync(marker)) return undefined;
-  const earlier = JSON.parse(readFileSync(marker, 'utf8')) as { deployId: string; result: StepResult };
+  const earlier = JSON.parse(readFileSync(marker, 'utf8')) as OnceMarker;
   if (earlier.deployId === deployId) return undefined;
-  const succeeded = readDeployLog(manifest).some(
-    (line) => line.kind === 'deploy' && line.release === earlier.deployId && line.outcome === 'succeeded',
+  if (manifest.rollback.database === 'never' || earlier.succeeded) return earlier;
+  let succeeded = false;
+  await scanDeployLog(
+    appPaths(manifest).deployLog,
+    (line) => {
+      if (line.kind === 'deploy' && line.release === earlier.deployId && line.outcome === 'succeeded')
+        return (succeeded = true);
+    },
+    { mentioning: JSON.stringify(earlier.deployId) },
   );
-  return succeeded || manifest.rollback.database === 'never' ? earlier : undefined;
+  if (!succeeded) return undefined;
+  // A deploy that succeeded stays so: later deploys need not look through the log for it again.
+  writeFileAtomic(marker, JSON.stringify({ ...earlier, succeeded: true }));
+  return earlier;
 }
 
 export function stepActivities(config: ActivityConfig) {
@@ -100,7 +117,7 @@ export function stepActivities(config: ActivityConfig) {
       const marker = path.join(markers, `${phase}-${index}.done`);
       if (existsSync(marker)) return { ...(JSON.parse(readFileSync(marker, 'utf8')) as StepResult), reused: true };
       const onceMarker = step.once ? onceMarkerFor(manifest, phase, label) : undefined;
-      const earlier = onceMarker ? ranOnceBefore(manifest, onceMarker, request.deployId) : undefined;
+      const earlier = onceMarker ? await ranOnceBefore(manifest, onceMarker, request.deployId) : undefined;
       if (earlier) return { ...earlier.result, reused: true, ranOnce: earlier.deployId };
 
       const release = { id: request.values.release, ref: request.values.ref };

@@ -16,11 +16,11 @@ import path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { activityConfigFromEnv } from '../../src/activities';
 import { appPaths } from '../../src/common/names';
-import { readDeployLogFile, recordActivities } from '../../src/activities/records';
+import { recordActivities } from '../../src/activities/records';
 import { parseManifest } from '../../src/manifest/load';
 import type { Manifest } from '../../src/manifest/types';
 import { deployReport } from './notify/reports';
-import { BEYOND_ONE_STRING, bytesRead, writeLongDeployLog } from '../support/deploy-log';
+import { BEYOND_ONE_STRING, bytesRead, readWholeDeployLog, writeLongDeployLog } from '../support/deploy-log';
 
 describe('the deploy log', () => {
   let dir: string;
@@ -44,15 +44,24 @@ describe('the deploy log', () => {
     const file = appPaths(manifest).deployLog;
     mkdirSync(path.dirname(file), { recursive: true });
     expect(await record(manifest, 'run-1')).toBe(`recorded in ${file}`);
+    const cutAt = statSync(file).size;
     appendFileSync(file, '{"at": "2026-01-08T10:0'); // a line cut short by a full disk
     const second = await record(manifest, 'run-2');
-    expect(second).toContain(`recorded in ${file}; skipped 1 line(s) that are not records: ${file}:2:`);
+    expect(second).toContain(`recorded in ${file}; skipped 1 line(s) that are not records: ${file} at byte ${cutAt}:`);
     expect(await record(manifest, 'run-2')).toBe(`already recorded in ${file}`);
     expect(await record(manifest, 'run-3')).toContain('recorded in');
-    const read = readDeployLogFile(file);
+    const read = await readWholeDeployLog(file);
     expect(read.lines.map((l) => l.runId)).toEqual(['run-1', 'run-2', 'run-3']);
     expect(read.skipped).toHaveLength(1);
     expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(4);
+  });
+
+  it("finds a retried run's own line behind the lines of runs recorded after it", async () => {
+    const manifest = manifestOf('releases');
+    const file = appPaths(manifest).deployLog;
+    for (const runId of ['run-a', 'run-b', 'run-c']) expect(await record(manifest, runId)).toBe(`recorded in ${file}`);
+    expect(await record(manifest, 'run-a')).toBe(`already recorded in ${file}`);
+    expect((await readWholeDeployLog(file)).lines.map((l) => l.runId)).toEqual(['run-a', 'run-b', 'run-c']);
   });
 
   it('in place, lives beside the live folder (so restoring its archive never rewinds it), moving a former log out', async () => {
@@ -64,7 +73,7 @@ describe('the deploy log', () => {
     const file = appPaths(manifest).deployLog;
     expect(file).toBe(`${manifest.root}.runbook/deploy_log.jsonl`);
     expect(existsSync(former)).toBe(false);
-    expect(readDeployLogFile(file).lines.map((l) => l.runId)).toEqual(['old', 'run-1']);
+    expect((await readWholeDeployLog(file)).lines.map((l) => l.runId)).toEqual(['old', 'run-1']);
   });
 
   it('records a run after years of earlier ones (more than one string holds) by reading only the end of the log', async () => {

@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -11,11 +11,11 @@ describe('a once: true step', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'runbook-once-'));
   const root = path.join(dir, 'srv');
   const counter = path.join(dir, 'runs');
-  const manifestWith = (policy: string) => {
+  const manifestWith = (policy: string, name = 'create audit schema') => {
     const parsed = parseManifest(
       `app: once\nhost: h\nroot: ${root}\nsource: { type: git, repo: ${dir}/repo.git }\n` +
         `rollback: { database: ${policy} }\n` +
-        `steps: { migrate: [ { name: create audit schema, run: [sh, -c, 'echo ran >> ${counter}'], once: true } ] }\n`,
+        `steps: { migrate: [ { name: ${name}, run: [sh, -c, 'echo ran >> ${counter}'], once: true } ] }\n`,
     );
     if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
     return parsed.manifest;
@@ -49,9 +49,8 @@ describe('a once: true step', () => {
   });
 
   it('finds the deploy that ran it behind years of later runs in the log (more than one string holds)', async () => {
-    const manifest = manifestWith('if-migrated');
+    const manifest = manifestWith('if-migrated', 'seed reference data');
     const log = path.join(root, 'deploy_log.jsonl');
-    writeFileSync(log, ''); // no deploy that ran it succeeded: d6 runs it
     const before = runs();
     expect(await run(manifest, 'd6')).toMatchObject({ reused: false });
     writeLongDeployLog(log, {
@@ -60,6 +59,9 @@ describe('a once: true step', () => {
       first: [{ runId: 'r6', kind: 'deploy', release: 'd6', outcome: 'succeeded' }],
     });
     expect(await run(manifest, 'd7')).toMatchObject({ reused: true, ranOnce: 'd6' });
+    // Found once, d6's success is kept with the step: later deploys do not read the log for it again.
+    rmSync(log);
+    expect(await run(manifest, 'd8')).toMatchObject({ reused: true, ranOnce: 'd6' });
     expect(runs()).toBe(before + 1);
   });
 });

@@ -1,6 +1,7 @@
 import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { constants as bufferConstants } from 'node:buffer';
 import path from 'node:path';
+import { scanDeployLog, type DeployLogLine } from '../../src/activities/deploy-log';
 
 /** More bytes than Node can hold in one string: a log this long cannot be read whole with `readFileSync`. */
 export const BEYOND_ONE_STRING = bufferConstants.MAX_STRING_LENGTH + 4 * 1024 * 1024;
@@ -43,4 +44,11 @@ export function bytesRead(): number {
   const match = /^rchar: (\d+)$/m.exec(readFileSync('/proc/self/io', 'utf8'));
   if (!match) throw new Error('no rchar in /proc/self/io');
   return Number(match[1]);
+}
+
+/** Every record of a deploy log, oldest first, and the lines that are not records, as the workers read them. */
+export async function readWholeDeployLog(file: string): Promise<{ lines: DeployLogLine[]; skipped: string[] }> {
+  const newestFirst: DeployLogLine[] = [];
+  const { skipped } = await scanDeployLog(file, (line) => void newestFirst.push(line));
+  return { lines: newestFirst.reverse(), skipped };
 }

@@ -3,7 +3,8 @@ import { ApplicationFailure, CancelledFailure, WorkflowFailedError } from '@temp
 import { Client as PgClient } from 'pg';
 import type { RunReport } from '../../src/common/progress';
 import { runUrl, scheduleId } from '../../src/common/names';
-import { readDeployLog } from '../../src/activities/records';
+import { appPaths } from '../../src/common/names';
+import { readWholeDeployLog } from '../support/deploy-log';
 import { isAlive } from '../../src/activities/containment';
 import { applySchedules, backfillSchedule, deleteSchedule } from '../../src/client/schedules';
 import { loadManifestFile } from '../../src/manifest/load';
@@ -168,7 +169,11 @@ describe('job workflow on the real dev server, PostgreSQL and SMTP', () => {
     // Like every run, the job leaves its line in the app's deploy log on its host.
     const manifest = loadManifestFile(path.join(app.manifestsDir, `${app.app}.yaml`));
     if (!manifest.ok) throw new Error('job app manifest is invalid');
-    expect(readDeployLog(manifest.manifest).filter((line) => line.workflowId === workflowId)).toEqual([
+    expect(
+      (await readWholeDeployLog(appPaths(manifest.manifest).deployLog)).lines.filter(
+        (line) => line.workflowId === workflowId,
+      ),
+    ).toEqual([
       expect.objectContaining({
         kind: 'job',
         outcome: 'failed',
