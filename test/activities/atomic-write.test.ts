@@ -34,6 +34,15 @@ describe('writing a small file atomically', () => {
     expect(readdirSync(path.dirname(file))).toEqual(['install-0.json']);
   });
 
+  it('leaves the worker\'s event loop free while it flushes to disk', async () => {
+    let turned = false;
+    setImmediate(() => (turned = true));
+    const written = writeFileAtomic(path.join(dir, 'deploys', 'r1', 'steps', 'install-0.done'), '{"exitCode":0}');
+    expect(turned).toBe(false);
+    await written;
+    expect(turned).toBe(true);
+  });
+
   it('keeps the mode it is given for a new file', () => {
     const file = path.join(dir, 'catalogue.json');
     writeFileAtomic(file, '{}', 0o640);
