@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import {
   chmodSync,
   existsSync,
@@ -178,6 +178,33 @@ describe('no process a command starts outlives it', () => {
     expect((await first).exitCode).toBe(0);
     expect(readFileSync(precious, 'utf8')).toBe('keep me\n');
     expect(existsSync(leaseFile(lease))).toBe(false);
+  });
+
+  it('a lease that cannot be recorded (a full disk) fails its attempt, with nothing the command started left running', async () => {
+    const full = path.join(dir, 'full-state');
+    mkdirSync(full, { mode: 0o700 });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0700', 'tmpfs', full]);
+    const saved = process.env.RUNBOOK_STATE_DIR;
+    try {
+      mkdirSync(path.join(full, 'leases'), { mode: 0o700 });
+      spawnSync('/bin/sh', ['-c', `cat /dev/zero > ${full}/filler`]);
+      process.env.RUNBOOK_STATE_DIR = full;
+      const started = path.join(dir, 'unrecorded-daemon-started');
+      const daemon = script('unrecorded-daemon.sh', `touch ${started}; sleep 300\n`);
+      await expect(
+        runCommand({
+          argv: ['/bin/sh', '-c', `(setsid sh ${daemon} > /dev/null 2>&1 &); sleep 1`],
+          lease: 'app/deploys/unrecordable/install-0',
+        }),
+      ).rejects.toThrow(/ENOSPC/);
+      await waitFor(async () => {
+        if (!existsSync(started)) throw new Error('the daemon has not started');
+      }, 5_000);
+      expect(processesMentioning(daemon)).toEqual([]);
+    } finally {
+      process.env.RUNBOOK_STATE_DIR = saved;
+      execFileSync('umount', [full]);
+    }
   });
 
   it.each([
