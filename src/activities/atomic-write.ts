@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 
 /**
@@ -9,40 +9,43 @@ import path from 'node:path';
  * temporary name beside it (created exclusively, never through a symlink planted there), is flushed to disk,
  * renamed over the file (a symlink at `file` is replaced, never followed), and the folder is flushed so the
  * rename lasts. `durable: false` skips both flushes, for a record that only has to outlive the process that
- * wrote it (the kernel keeps it), not the machine: it is still replaced whole.
+ * wrote it (the kernel keeps it), not the machine: it is still replaced whole. Every call leaves the worker's
+ * event loop free: a flush waits on the disk, for milliseconds or, on a busy one, far longer.
  */
-export function writeFileAtomic(file: string, text: string, mode = 0o644, { durable = true } = {}): void {
+export async function writeFileAtomic(
+  file: string,
+  text: string,
+  mode = 0o644,
+  { durable = true } = {},
+): Promise<void> {
   const dir = path.dirname(file);
-  mkdirSync(dir, { recursive: true });
+  await mkdir(dir, { recursive: true });
   // `.tmp-` marks a leftover for the kill matrix; the `.tmp` ending keeps it out of state folder listings.
   const temporary = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
   try {
-    const fd = openSync(
+    const handle = await open(
       temporary,
       constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
       mode,
     );
     try {
-      writeSync(fd, text);
-      if (durable) fsyncSync(fd);
+      await handle.writeFile(text);
+      if (durable) await handle.sync();
     } finally {
-      closeSync(fd);
+      await handle.close();
     }
-    renameSync(temporary, file);
+    await rename(temporary, file);
   } catch (error) {
-    rmSync(temporary, { force: true });
+    await rm(temporary, { force: true });
     throw error;
   }
-  if (!durable) return;
-  const folder = openSync(dir, 'r');
-  try {
-    fsyncSync(folder);
-  } finally {
-    closeSync(folder);
-  }
+  if (durable) await fsyncFile(dir);
 }
 
-/** Flushes a file written by a stream (a dump, an archive) to disk, before it is renamed into place. */
+/**
+ * Flushes a file written by a stream (a dump, an archive) to disk, before it is renamed into place; or a
+ * folder, so a rename in it lasts.
+ */
 export async function fsyncFile(file: string): Promise<void> {
   const handle = await open(file, 'r');
   try {

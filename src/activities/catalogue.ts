@@ -173,7 +173,7 @@ export async function updateCatalogue<T>(dir: string, change: (catalogue: Catalo
   return withClaim(path.join(dir, CATALOGUE_LOCK), `another change to ${file}`, async () => {
     const catalogue = await readCatalogue(dir);
     const result = change(catalogue);
-    writeFileAtomic(file, `${JSON.stringify(catalogue, null, 2)}\n`, 0o640);
+    await writeFileAtomic(file, `${JSON.stringify(catalogue, null, 2)}\n`, 0o640);
     return result;
   });
 }

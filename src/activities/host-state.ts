@@ -68,8 +68,8 @@ function assertPrivate(dir: string): void {
  * Writes a record readable by the worker's user only, atomically (a crash leaves the old or the new) and,
  * unless `durable: false`, flushed to disk (see writeFileAtomic).
  */
-export function writeStateFile(file: string, text: string, options: { durable?: boolean } = {}): void {
-  writeFileAtomic(file, text, 0o600, options);
+export async function writeStateFile(file: string, text: string, options: { durable?: boolean } = {}): Promise<void> {
+  await writeFileAtomic(file, text, 0o600, options);
 }
 
 /** A regular file's text, or undefined when it is missing, a symlink or something else. */

@@ -237,7 +237,7 @@ export function inPlaceActivities(_config: ActivityConfig) {
           takenAt: new Date().toISOString(),
         };
         const file = snapshotFile(manifest, deployId);
-        writeFileAtomic(file, `${JSON.stringify(snapshot, null, 2)}\n`);
+        await writeFileAtomic(file, `${JSON.stringify(snapshot, null, 2)}\n`);
         return archive ?? { file: copy, bytes: 0, sha256: '' };
       });
     },

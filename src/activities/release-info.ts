@@ -29,6 +29,6 @@ export function readReleaseInfo(dir: string): ReleaseInfo | undefined {
   }
 }
 
-export function writeReleaseInfo(dir: string, info: ReleaseInfo): void {
-  writeFileAtomic(path.join(dir, INFO_FILE), `${JSON.stringify(info, null, 2)}\n`);
+export async function writeReleaseInfo(dir: string, info: ReleaseInfo): Promise<void> {
+  await writeFileAtomic(path.join(dir, INFO_FILE), `${JSON.stringify(info, null, 2)}\n`);
 }

@@ -207,7 +207,7 @@ export function releaseActivities(config: ActivityConfig) {
         runId: info.workflowExecution?.runId ?? '',
         status: 'ready',
       };
-      writeReleaseInfo(tmp, release);
+      await writeReleaseInfo(tmp, release);
       await rename(tmp, dir);
       return release;
     },
@@ -248,7 +248,7 @@ export function releaseActivities(config: ActivityConfig) {
       const dir = releaseDir(request.manifest, request.releaseId);
       const info = readReleaseInfo(dir);
       if (!info) return;
-      writeReleaseInfo(dir, { ...info, status: request.status, note: request.note });
+      await writeReleaseInfo(dir, { ...info, status: request.status, note: request.note });
     },
 
     /**

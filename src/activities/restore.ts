@@ -174,7 +174,7 @@ export function restoreActivities(config: ActivityConfig) {
         }
         result.restoredTo.push(current);
       }
-      writeFileAtomic(done, JSON.stringify(result));
+      await writeFileAtomic(done, JSON.stringify(result));
       await rm(staging, { recursive: true, force: true });
       await pruneFilesRestoreMarkers(manifest);
       return result;

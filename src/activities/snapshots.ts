@@ -73,7 +73,7 @@ export function snapshotActivities(config: ActivityConfig) {
       const schemas = database.schemas.length > 0 ? await presentSchemaPatterns(url, database.schemas) : [];
       if (database.schemas.length > 0 && schemas.length === 0) {
         const file = databaseSnapshotFile(manifest, deployId, 'plain');
-        writeFileAtomic(
+        await writeFileAtomic(
           file,
           `-- no schema matching ${database.schemas.join(', ')} existed before deploy ${deployId}: nothing to restore\n`,
           0o600,

@@ -82,7 +82,7 @@ async function ranOnceBefore(
   );
   if (!succeeded) return undefined;
   // A deploy that succeeded stays so: later deploys need not look through the log for it again.
-  writeFileAtomic(marker, JSON.stringify({ ...earlier, succeeded: true }));
+  await writeFileAtomic(marker, JSON.stringify({ ...earlier, succeeded: true }));
   return earlier;
 }
 
@@ -147,8 +147,9 @@ export function stepActivities(config: ActivityConfig) {
         const message = `${phase} step '${label}' ${describeFailure(result, '').trim()}`;
         throw failure('StepFailed', message, { final: activityInfo().attempt > (step.retries ?? 0) });
       }
-      writeFileAtomic(marker, JSON.stringify(outcome));
-      if (onceMarker) writeFileAtomic(onceMarker, JSON.stringify({ deployId: request.deployId, result: outcome }));
+      await writeFileAtomic(marker, JSON.stringify(outcome));
+      if (onceMarker)
+        await writeFileAtomic(onceMarker, JSON.stringify({ deployId: request.deployId, result: outcome }));
       return outcome;
     },
   };

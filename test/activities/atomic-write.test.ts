@@ -17,24 +17,24 @@ describe('writing a small file atomically', () => {
   beforeEach(() => (dir = mkdtempSync(path.join(os.tmpdir(), 'atomic-'))));
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('creates the folder, replaces the file whole and leaves no temporary behind', () => {
+  it('creates the folder, replaces the file whole and leaves no temporary behind', async () => {
     const file = path.join(dir, 'deploys', 'r1', 'steps', 'install-0.done');
-    writeFileAtomic(file, '{"exitCode":0}');
-    writeFileAtomic(file, '{"exitCode":0,"reused":false}', 0o640);
+    await writeFileAtomic(file, '{"exitCode":0}');
+    await writeFileAtomic(file, '{"exitCode":0,"reused":false}', 0o640);
     expect(readFileSync(file, 'utf8')).toBe('{"exitCode":0,"reused":false}');
     expect(readdirSync(path.dirname(file))).toEqual(['install-0.done']);
   });
 
-  it('writes a record that need not outlast the machine (no flush) as whole and as private', () => {
+  it('writes a record that need not outlast the machine (no flush) as whole and as private', async () => {
     const file = path.join(dir, 'leases', 'app', 'install-0.json');
-    writeFileAtomic(file, '{"attempt":"w-1-2.1"}', 0o600, { durable: false });
-    writeFileAtomic(file, '{"attempt":"w-1-2.2"}', 0o600, { durable: false });
+    await writeFileAtomic(file, '{"attempt":"w-1-2.1"}', 0o600, { durable: false });
+    await writeFileAtomic(file, '{"attempt":"w-1-2.2"}', 0o600, { durable: false });
     expect(readFileSync(file, 'utf8')).toBe('{"attempt":"w-1-2.2"}');
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(readdirSync(path.dirname(file))).toEqual(['install-0.json']);
   });
 
-  it('leaves the worker\'s event loop free while it flushes to disk', async () => {
+  it("leaves the worker's event loop free while it flushes to disk", async () => {
     let turned = false;
     setImmediate(() => (turned = true));
     const written = writeFileAtomic(path.join(dir, 'deploys', 'r1', 'steps', 'install-0.done'), '{"exitCode":0}');
@@ -43,27 +43,27 @@ describe('writing a small file atomically', () => {
     expect(turned).toBe(true);
   });
 
-  it('keeps the mode it is given for a new file', () => {
+  it('keeps the mode it is given for a new file', async () => {
     const file = path.join(dir, 'catalogue.json');
-    writeFileAtomic(file, '{}', 0o640);
+    await writeFileAtomic(file, '{}', 0o640);
     expect(statSync(file).mode & 0o777).toBe(0o640);
   });
 
-  it('leaves the old content and no temporary when the write fails', () => {
+  it('leaves the old content and no temporary when the write fails', async () => {
     const file = path.join(dir, 'pid.json');
     writeFileSync(file, 'old');
     // A folder where the file's temporary would go cannot be opened for writing: simulate with a file as parent.
-    expect(() => writeFileAtomic(path.join(file, 'child'), 'new')).toThrow();
+    await expect(writeFileAtomic(path.join(file, 'child'), 'new')).rejects.toThrow();
     expect(readFileSync(file, 'utf8')).toBe('old');
     expect(readdirSync(dir)).toEqual(['pid.json']);
   });
 
-  it('replaces a symlink planted at the file instead of writing through it', () => {
+  it('replaces a symlink planted at the file instead of writing through it', async () => {
     const outside = path.join(dir, 'outside.txt');
     writeFileSync(outside, 'not yours');
     const file = path.join(dir, 'lease.json');
     symlinkSync(outside, file);
-    writeFileAtomic(file, '{"attempt":1}', 0o600);
+    await writeFileAtomic(file, '{"attempt":1}', 0o600);
     expect(lstatSync(file).isSymbolicLink()).toBe(false);
     expect(readFileSync(file, 'utf8')).toBe('{"attempt":1}');
     expect(readFileSync(outside, 'utf8')).toBe('not yours');

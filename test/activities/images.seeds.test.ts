@@ -32,12 +32,12 @@ describe('release images on a real Docker engine', () => {
     if (!parsed.ok) throw new Error(parsed.problems.map((p) => p.message).join('; '));
     return parsed.manifest;
   };
-  const release = (manifest: Manifest, id: string, compose: string) => {
+  const release = async (manifest: Manifest, id: string, compose: string) => {
     const folder = path.join(root, 'releases', id);
     mkdirSync(folder, { recursive: true });
     writeFileSync(path.join(folder, 'Dockerfile'), `FROM ${baseImage}\nRUN echo ${id} > /release\n`);
     writeFileSync(path.join(folder, 'compose.yml'), compose);
-    writeReleaseInfo(folder, {
+    await writeReleaseInfo(folder, {
       id,
       ref: `v-${id}`,
       source: manifest.source.type,
@@ -57,7 +57,7 @@ describe('release images on a real Docker engine', () => {
 
   it('builds <image>:<release> once, labelled; a retry keeps the image it finds', async () => {
     const manifest = manifestOf();
-    release(manifest, 'r1', perRelease);
+    await release(manifest, 'r1', perRelease);
     const images = imageActivities(config);
     expect(await run(() => images.buildImage({ manifest, releaseId: 'r1' }))).toEqual({
       image: `${image}:r1`,
@@ -74,7 +74,7 @@ describe('release images on a real Docker engine', () => {
 
   it('refuses a compose file that pins another tag, naming the fix', async () => {
     const manifest = manifestOf();
-    release(manifest, 'r2', `services:\n  app:\n    image: ${image}:latest\n`);
+    await release(manifest, 'r2', `services:\n  app:\n    image: ${image}:latest\n`);
     await expect(run(() => imageActivities(config).buildImage({ manifest, releaseId: 'r2' }))).rejects.toThrow(
       `compose.yml runs app: ${image}:latest, not this release's image ${image}:r2; write image: ${image}:\${IMAGE_TAG} in those services`,
     );
@@ -82,7 +82,7 @@ describe('release images on a real Docker engine', () => {
 
   it('a failing build says so and what to fix', async () => {
     const manifest = manifestOf();
-    release(manifest, 'r3', perRelease);
+    await release(manifest, 'r3', perRelease);
     writeFileSync(path.join(root, 'releases', 'r3', 'Dockerfile'), `FROM ${baseImage}\nRUN exit 3\n`);
     await expect(run(() => imageActivities(config).buildImage({ manifest, releaseId: 'r3' }))).rejects.toThrow(
       /docker build of .*:r3 exited with status 3:[\s\S]*returned a non-zero code: 3\nfix the Dockerfile or the build context \(source.build\)/,
@@ -91,7 +91,7 @@ describe('release images on a real Docker engine', () => {
 
   it('a build whose attempt is cancelled ends in the engine too: no build container keeps running, no tag', async () => {
     const manifest = manifestOf();
-    release(manifest, 'r5', perRelease);
+    await release(manifest, 'r5', perRelease);
     writeFileSync(path.join(root, 'releases', 'r5', 'Dockerfile'), `FROM ${baseImage}\nRUN sleep 60\n`);
     const building = async () =>
       (await docker(['ps', '--no-trunc', '--format', '{{.Command}}']))
@@ -111,7 +111,7 @@ describe('release images on a real Docker engine', () => {
   it('prunes old releases with their images, keeping the current one and the newest good', async () => {
     const manifest = manifestOf();
     for (const id of ['r2', 'r4']) {
-      release(manifest, id, perRelease);
+      await release(manifest, id, perRelease);
       await run(() => imageActivities(config).buildImage({ manifest, releaseId: id }));
     }
     expect(await tags()).toEqual(['r1', 'r2', 'r4']);

@@ -206,7 +206,7 @@ describe('pruning old releases', () => {
     const paths = appPaths(manifest);
     for (const id of ['r1', 'r2', 'r3', 'r4']) {
       mkdirSync(path.join(paths.releasesDir, id), { recursive: true });
-      writeReleaseInfo(path.join(paths.releasesDir, id), release(id, 'good'));
+      await writeReleaseInfo(path.join(paths.releasesDir, id), release(id, 'good'));
     }
     symlinkSync(path.join(paths.releasesDir, 'r4'), paths.current);
     mkdirSync(paths.snapshotsDir, { recursive: true });
@@ -224,7 +224,7 @@ describe('pruning old releases', () => {
 });
 
 describe('the releases of an app, oldest first', () => {
-  it('are ordered by when they were made, not by the random end of ids that share a second', () => {
+  it('are ordered by when they were made, not by the random end of ids that share a second', async () => {
     const root = mkdtempSync(path.join(os.tmpdir(), 'runbook-order-'));
     const parsed = parseManifest(
       JSON.stringify({ app: 'shop', host: 'h', root, source: { type: 'copy', from: root } }),
@@ -237,7 +237,7 @@ describe('the releases of an app, oldest first', () => {
       [later, '2025-01-01T00:00:00.700Z'],
     ]) {
       mkdirSync(path.join(paths.releasesDir, id), { recursive: true });
-      writeReleaseInfo(path.join(paths.releasesDir, id), { ...release(id, 'good'), createdAt });
+      await writeReleaseInfo(path.join(paths.releasesDir, id), { ...release(id, 'good'), createdAt });
     }
     expect(listReleases(parsed.manifest).map((r) => r.id)).toEqual([earlier, later]);
     rmSync(root, { recursive: true, force: true });

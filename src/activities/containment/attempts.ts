@@ -150,6 +150,8 @@ export async function beginAttempt(options: {
   const lease = options.lease ?? (named.container ? `containers/${id}` : undefined);
   const file = lease ? leaseFile(lease) : undefined;
   let finished: Promise<void> | undefined;
+  /** The lease's write: resolves to its error, if any (surfaced by finish()). */
+  let recorded: Promise<Error | undefined> | undefined;
   const start = async (cwd: string | undefined, stdin: boolean): Promise<CommandProcess> => {
     if (!cgroupRoot) return spawnContained(withParentDeathSignal(argv), { cwd, env, stdin });
     const script = stdin ? undefined : spareScript(argv, env ?? process.env, cwd);
@@ -170,16 +172,22 @@ export async function beginAttempt(options: {
       if (child.pid) {
         tree.main = identityOf(child.pid);
         // Not flushed to disk (a millisecond a command): it must outlive this worker, which the kernel's copy
-        // does, not the machine, whose crash ends every process it names.
+        // does, not the machine, whose crash ends every process it names. Written while the command runs: its
+        // caller must be listening before a quick command's exit; finish() waits for it.
         if (file)
-          writeStateFile(file, JSON.stringify({ key: lease, attempt: id, worker: workerId(), ...tree }), {
+          recorded = writeStateFile(file, JSON.stringify({ key: lease, attempt: id, worker: workerId(), ...tree }), {
             durable: false,
-          });
+          }).then(
+            () => undefined,
+            (error: Error) => error,
+          );
       }
       return child;
     },
     finish() {
-      finished ??= killTree(tree, { keepCgroup: true }).then(() => {
+      finished ??= (async () => {
+        const unrecorded = await recorded;
+        await killTree(tree, { keepCgroup: true });
         // A later attempt that stopped this one owns the lease now.
         if (file && readStateJson<Lease>(file)?.attempt === id) removeStateFile(file);
         if (tree.cgroup) releaseCgroup(tree.cgroup);
@@ -187,7 +195,8 @@ export async function beginAttempt(options: {
         delete tree.cgroup;
         delete tree.main;
         delete tree.containers;
-      });
+        if (unrecorded) throw unrecorded;
+      })();
       return finished;
     },
   };

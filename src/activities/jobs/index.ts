@@ -87,7 +87,7 @@ export function jobActivities(config: ActivityConfig) {
       const outcome = job.http
         ? await runHttpJob({ manifest, job, values, run, env: appEnvironment(manifest, config.env), secrets })
         : await runCommandJob({ manifest, job, values, run, env, secrets });
-      writeFileAtomic(marker, JSON.stringify(outcome));
+      await writeFileAtomic(marker, JSON.stringify(outcome));
       await pruneJobMarkers(manifest);
       return outcome;
     },

@@ -75,11 +75,11 @@ function serviceEnvironmentFile(manifest: Manifest): string {
  * Writes the app's environment for its services into <state>/env/<app>.env (owner-only, replaced atomically)
  * and returns its path; nothing when the app has no env file and no required names.
  */
-export function writeServiceEnvironment(manifest: Manifest, env: NodeJS.ProcessEnv): string | undefined {
+export async function writeServiceEnvironment(manifest: Manifest, env: NodeJS.ProcessEnv): Promise<string | undefined> {
   const values = serviceEnvironment(manifest, env);
   if (Object.keys(values).length === 0) return undefined;
   const file = serviceEnvironmentFile(manifest);
-  writeFileAtomic(file, environmentFileText(values), 0o600);
+  await writeFileAtomic(file, environmentFileText(values), 0o600);
   return file;
 }
 
@@ -105,7 +105,7 @@ export function serviceActivities(config: ActivityConfig) {
     /** Starts (or restarts) the app's services on this host from `dir`, in manifest order. Idempotent. */
     async startServices(request: ServicesRequest): Promise<string[]> {
       const context = contextFor(config, request);
-      context.envFile = writeServiceEnvironment(request.manifest, context.env);
+      context.envFile = await writeServiceEnvironment(request.manifest, context.env);
       const messages: string[] = [];
       for (const service of selected(request)) {
         reportProgress({ service: service.name });

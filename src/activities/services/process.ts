@@ -86,7 +86,7 @@ export const processManager: ServiceManager<ProcessService> = {
     }
     child.unref();
     const tree: ProcessTree = { ...contained.tree, main: identityOf(child.pid) };
-    writeStateFile(
+    await writeStateFile(
       file,
       JSON.stringify({
         ...tree,

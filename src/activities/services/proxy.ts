@@ -43,9 +43,9 @@ export function nginxUpstreamPort(text: string): number | undefined {
 function nginxProxy(config: NginxConfig, env: NodeJS.ProcessEnv): Proxy {
   const file = config.upstreamFile;
   const read = () => (existsSync(file) ? readFileSync(file, 'utf8') : undefined);
-  const write = (text: string | undefined) => {
+  const write = async (text: string | undefined) => {
     if (text === undefined) return rmSync(file, { force: true });
-    writeFileAtomic(file, text);
+    await writeFileAtomic(file, text);
   };
   const nginx = async (command: NginxConfig['test'], what: string) => {
     const result = await runCommand({ argv: commandToArgv(command), env, timeoutMs: 30_000 });
@@ -63,14 +63,14 @@ function nginxProxy(config: NginxConfig, env: NodeJS.ProcessEnv): Proxy {
         await nginx(config.reload, 'nginx reload');
         return `nginx already sends to 127.0.0.1:${port} (reloaded)`;
       }
-      write(nginxUpstreamText(port));
+      await write(nginxUpstreamText(port));
       const master = nginxMaster(config.pidFile);
       const workers = master ? childPids(master) : [];
       try {
         await nginx(config.test, 'nginx configuration test');
         await nginx(config.reload, 'nginx reload');
       } catch (error) {
-        write(before); // the proxy keeps serving the old port
+        await write(before); // the proxy keeps serving the old port
         throw failure(
           'ProxySwitchFailed',
           `${(error as Error).message}; ${file} is left as it was. Check that the site's upstream block includes it (upstream … { include ${file}; })`,
