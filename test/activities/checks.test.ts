@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -229,6 +229,32 @@ describe('health and dependency checks against real services', () => {
       ok: false,
       detail: "app.log contains 'ImportError' since the restart: ImportError: cannot import name 'x'",
     });
+  });
+
+  it('logs: every line written since the restart counts, however much the app wrote after it', async () => {
+    const log = path.join(root, 'busy.log');
+    writeFileSync(log, 'yesterday\n');
+    const logsCheck = check({ logs: 'busy.log', deny: ['Traceback'] });
+    const offsets = logOffsets(manifest, [logsCheck]);
+    appendFileSync(
+      log,
+      `Traceback (most recent call last): right after the start\n${'GET / 200 0.4ms\n'.repeat(400_000)}`,
+    );
+    expect(await runCheckOnce(logsCheck, context({ logOffsets: offsets }))).toEqual({
+      ok: false,
+      detail:
+        "busy.log contains 'Traceback' since the restart: Traceback (most recent call last): right after the start",
+    });
+  });
+
+  it('logs: a log replaced since the restart (rotated) is read from its start', async () => {
+    const log = path.join(root, 'rotated.log');
+    writeFileSync(log, 'GET / 200\n'.repeat(100));
+    const logsCheck = check({ logs: 'rotated.log', deny: ['Traceback'] });
+    const offsets = logOffsets(manifest, [logsCheck]);
+    renameSync(log, `${log}.1`);
+    writeFileSync(log, 'Traceback (most recent call last): in the new file\n');
+    expect(await runCheckOnce(logsCheck, context({ logOffsets: offsets }))).toMatchObject({ ok: false });
   });
 
   it('command: exit status decides, the output explains', async () => {
