@@ -1,5 +1,16 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -11,6 +22,7 @@ import { freePort } from '../../src/devserver/ports';
 import { parseManifest } from '../../src/manifest/load';
 import type { Manifest } from '../../src/manifest/types';
 import { waitFor } from '../support/postgres';
+import { BEYOND_ONE_STRING } from '../support/deploy-log';
 
 const DEMO_APP = path.resolve(__dirname, '..', '..', 'examples', 'demo', 'app');
 
@@ -165,6 +177,26 @@ services:
     expect(stopped).toMatch(/stopped web \(pid \d+\)/);
     expect(pidsListeningOn(port)).toEqual([]);
     expect(readFileSync(path.join(appDir, 'app.log'), 'utf8')).toContain(`listening on 127.0.0.1:${port}`);
+  });
+
+  it('process: one that exits at start is named with its last words, however long its log has grown', async () => {
+    const appDir = path.join(dir, 'chatty');
+    mkdirSync(appDir, { recursive: true });
+    // Years of earlier releases' lines: more than one string holds.
+    const fd = openSync(path.join(appDir, 'app.log'), 'w');
+    const block = Buffer.from('GET / 200 0.4ms\n'.repeat(512 * 1024));
+    for (let written = 0; written < BEYOND_ONE_STRING; written += block.length) writeSync(fd, block);
+    closeSync(fd);
+    const manifest = manifestOf(`app: chatty
+host: h
+root: ${dir}/chatty-root
+source: { type: copy, from: ${appDir} }
+services:
+  - { name: web, type: process, start: [sh, -c, "echo 'ImportError: no module named flask' >&2; exit 3"], log: app.log }
+`);
+    await expect(run(() => activities.startServices({ manifest, dir: appDir }))).rejects.toThrow(
+      /^web exited right after starting \(status 3\); its log says:\nImportError: no module named flask$/,
+    );
   });
 
   it('process: an upgrade stops a service an older Runbook started, from the pid file it kept in the app folder', async () => {
