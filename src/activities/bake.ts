@@ -33,6 +33,8 @@ export interface BakeState {
   peaks: Record<string, { memoryBytes?: number; cpuPercent?: number }>;
   remaining: string;
   last: string;
+  /** Where each log check's next look starts: a retried attempt reads on from there (absent before it was kept). */
+  logOffsets?: Record<string, number>;
 }
 
 export function bakeActivities(config: ActivityConfig) {
@@ -48,7 +50,8 @@ export function bakeActivities(config: ActivityConfig) {
       const { manifest } = request;
       const context = Context.current();
       const until = Date.parse(request.until);
-      const checks = checkContext(config, manifest, request.logOffsets);
+      const resumed = activityInfo().heartbeatDetails as BakeState | undefined;
+      const checks = checkContext(config, manifest, { ...request.logOffsets, ...resumed?.logOffsets });
       const services = contextFor(config, { manifest });
       const observeAll = async () => {
         const seen = new Map<Service, ServiceObservation>();
@@ -58,7 +61,6 @@ export function bakeActivities(config: ActivityConfig) {
 
       // The worker heartbeats on a timer (src/workers/attempts.ts) with what this reports; a retried attempt
       // (its worker died) takes the state up again from the last heartbeat: same baseline, same window.
-      const resumed = activityInfo().heartbeatDetails as BakeState | undefined;
       if (resumed) reportProgress({ ...resumed });
       let previous = await observeAll();
       const state: BakeState = resumed ?? {
@@ -70,6 +72,7 @@ export function bakeActivities(config: ActivityConfig) {
         remaining: '',
         last: 'starting',
       };
+      state.logOffsets = checks.logOffsets;
       reportProgress(() => ({ ...structuredClone(state), remaining: formatDuration(Math.max(0, until - Date.now())) }));
       const beat = () => context.heartbeat(progressDetails(context));
       for (;;) {

@@ -1,4 +1,4 @@
-import { existsSync, openSync, readSync, closeSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import net from 'node:net';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
@@ -10,6 +10,7 @@ import { serviceUrlFromEnv } from './published';
 import { resolveAppPath } from '../common/names';
 import { readBody } from './http-body';
 import { redact } from './redact';
+import { scanLog } from './log-scan';
 import { runCommand } from './shell';
 
 export interface CheckContext {
@@ -18,7 +19,10 @@ export interface CheckContext {
   env: NodeJS.ProcessEnv;
   /** What a command check runs with: the app's environment, never the worker's own. */
   commandEnv: NodeJS.ProcessEnv;
-  /** Byte offsets of log files at the restart: log checks read only what was written since. */
+  /**
+   * Where each log check's next look starts: the log's size at the restart, then the end of the last line a
+   * look found clean (each look reads only what is new; a log shorter than that is read from its start).
+   */
   logOffsets: Record<string, number>;
   redact: string[];
 }
@@ -39,7 +43,7 @@ export async function runCheckOnce(check: Check, context: CheckContext): Promise
     if ('redis' in check)
       return await redisCheck(serviceUrlFromEnv(context.manifest, context.env, check.redis.urlEnv, 'redis check'));
     if ('heartbeat' in check) return await heartbeatCheck(check.heartbeat, context);
-    if ('logs' in check) return logsCheck(check, context);
+    if ('logs' in check) return await logsCheck(check, context);
     return await commandCheck(check, context);
   } catch (error) {
     if ((error as { nonRetryable?: boolean }).nonRetryable) throw error;
@@ -175,34 +179,20 @@ export function parseTimestamp(raw: string): number | undefined {
   return Number.isNaN(parsed) ? undefined : parsed;
 }
 
-function logsCheck(check: Extract<Check, { logs: string }>, context: CheckContext): CheckOutcome {
+async function logsCheck(check: Extract<Check, { logs: string }>, context: CheckContext): Promise<CheckOutcome> {
   const file = resolveAppPath(context.manifest, check.logs);
   if (!existsSync(file)) return { ok: true, detail: `${check.logs} not written yet` };
-  const from = Math.min(context.logOffsets[file] ?? 0, statSync(file).size);
-  const text = readFrom(file, from);
-  for (const line of text.split('\n')) {
-    const denied = check.deny.find((pattern) => line.includes(pattern));
-    if (denied)
-      return {
-        ok: false,
-        detail: `${check.logs} contains '${denied}' since the restart: ${redact(line.trim().slice(0, 300), context.redact)}`,
-      };
-  }
+  const since = context.logOffsets[file] ?? 0;
+  // Shorter than where the last look ended: the log was replaced (rotated) or cut, and all of it is new.
+  const from = since > statSync(file).size ? 0 : since;
+  const scan = await scanLog(file, from, check.deny);
+  if (scan.found)
+    return {
+      ok: false,
+      detail: `${check.logs} contains '${scan.found.pattern}' since the restart: ${redact(scan.found.line.trim().slice(0, 300), context.redact)}`,
+    };
+  context.logOffsets[file] = scan.checkedTo;
   return { ok: true, detail: `${check.logs}: no ${check.deny.join('/')} since the restart` };
-}
-
-function readFrom(file: string, offset: number): string {
-  const size = statSync(file).size;
-  const length = Math.min(size - offset, 4 * 1024 * 1024);
-  if (length <= 0) return '';
-  const buffer = Buffer.alloc(length);
-  const fd = openSync(file, 'r');
-  try {
-    readSync(fd, buffer, 0, length, size - length);
-  } finally {
-    closeSync(fd);
-  }
-  return buffer.toString('utf8');
 }
 
 async function commandCheck(check: Extract<Check, { command: unknown }>, context: CheckContext): Promise<CheckOutcome> {

@@ -37,7 +37,7 @@ export function healthActivities(config: ActivityConfig) {
      * that never passes fails without retry, with its last answer: what on-call reads in the UI.
      */
     async checkHealth(request: CheckRequest): Promise<string> {
-      const context = checkContext(config, request.manifest, request.logOffsets ?? {});
+      const context = checkContext(config, request.manifest, { ...request.logOffsets });
       const deadline = Date.now() + request.withinMs;
       let attempts = 0;
       for (;;) {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
@@ -145,6 +145,26 @@ describe('bake (real app processes)', () => {
     const resumed = { ...(first.beats.at(-1) as object), baseline: { web: { instance: '1@1', describe: 'pid 1' } } };
     const retry = bakeFor(app, 5, resumed);
     expect((await failure(retry.result())).message).toMatch(/: web restarted \(pid 1 → pid \d+\)$/);
+  }, 60_000);
+
+  it('a retried attempt reads each log on from where the last heartbeat says its predecessor had looked', async () => {
+    const app = await startApp('ok');
+    const [log] = Object.keys(app.logOffsets);
+    mkdirSync(path.dirname(log), { recursive: true });
+    appendFileSync(log, 'GET / 200\n'.repeat(100));
+    const logged = statSync(log).size;
+    const first = bakeFor(app, 2);
+    await first.result();
+    // Each look read on to the end of what the app had written; the heartbeat says how far.
+    expect((first.beats.at(-1) as BakeState).logOffsets?.[log]).toBeGreaterThanOrEqual(logged);
+    // A line the predecessor's looks had read past is not judged again; one written after them is.
+    appendFileSync(log, 'Traceback (most recent call last): read by the first attempt\n');
+    const resumed = { ...(first.beats.at(-1) as object), logOffsets: { [log]: statSync(log).size } };
+    expect((await bakeFor(app, 2, resumed).result()).rounds).toBeGreaterThan(0);
+    appendFileSync(log, 'Traceback (most recent call last): after it\n');
+    expect((await failure(bakeFor(app, 2, resumed).result())).message).toMatch(
+      /: no tracebacks \(logs app\.log free of Traceback\): app\.log contains 'Traceback' since the restart: Traceback \(most recent call last\): after it$/,
+    );
   }, 60_000);
 });
 
