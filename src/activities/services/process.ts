@@ -1,5 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readlinkSync,
+  readSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import path from 'node:path';
 import { commandToArgv } from '../../manifest/argv';
 import { durationMs } from '../../common/duration';
@@ -253,11 +263,22 @@ export function logFile(service: ProcessService, context: Pick<ServiceContext, '
   return path.join(appPaths(context.manifest).stateDir, 'logs', `${service.name}.log`);
 }
 
+/** The last lines written to a log since byte `from`: only its end is read, however long the log. */
 function readTail(file: string, from: number): string {
   try {
-    const text = readFileSync(file, 'utf8');
-    return text.slice(from).trim().split('\n').slice(-10).join('\n');
+    const size = statSync(file).size;
+    const start = Math.max(from, size - TAIL_BYTES);
+    const bytes = Buffer.alloc(Math.max(0, size - start));
+    const fd = openSync(file, 'r');
+    try {
+      readSync(fd, bytes, 0, bytes.length, start);
+    } finally {
+      closeSync(fd);
+    }
+    return bytes.toString('utf8').trim().split('\n').slice(-10).join('\n');
   } catch {
     return '';
   }
 }
+
+const TAIL_BYTES = 64 * 1024;
