@@ -23,4 +23,12 @@ describe('freePort', () => {
     expect(ports.filter((port) => port >= low && port <= high)).toEqual([]);
     for (const port of ports) expect(await canListen(port)).toBe(true);
   });
+
+  it('never gives the same port twice in a process: ports picked together are bound later, all of them', async () => {
+    // A seed test picks its API's, PostgreSQL's and Redis's ports at once and publishes them later: two equal
+    // picks made Docker refuse the second ("port is already allocated").
+    const ports: number[] = [];
+    for (let i = 0; i < 2_000; i++) ports.push(await freePort());
+    expect(ports.length - new Set(ports).size).toBe(0);
+  });
 });
