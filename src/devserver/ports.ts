@@ -15,13 +15,29 @@ export async function freePort(): Promise<number> {
   const start = ephemeralStart();
   if (start !== undefined && start > LOWEST + 1) {
     for (let i = 0; i < TRIES; i++) {
-      const port = await listensOn(LOWEST + Math.floor(Math.random() * (start - LOWEST)));
-      if (port !== undefined) return port;
+      const pick = LOWEST + Math.floor(Math.random() * (start - LOWEST));
+      if (given.has(pick)) continue;
+      const port = await listensOn(pick);
+      if (port !== undefined) return give(port);
     }
   }
-  const any = await listensOn(0);
-  if (any === undefined) throw new Error('no free TCP port on 127.0.0.1');
-  return any;
+  for (let i = 0; i < TRIES; i++) {
+    const any = await listensOn(0);
+    if (any === undefined) break;
+    if (!given.has(any)) return give(any);
+  }
+  throw new Error('no free TCP port on 127.0.0.1');
+}
+
+/**
+ * Ports handed out by this process: a caller may pick several before binding any (an app's and its
+ * database's, published together later), so none is handed out twice.
+ */
+const given = new Set<number>();
+
+function give(port: number): number {
+  given.add(port);
+  return port;
 }
 
 function ephemeralStart(): number | undefined {
