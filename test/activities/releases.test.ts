@@ -208,6 +208,10 @@ describe('pruning old releases', () => {
       mkdirSync(path.join(paths.releasesDir, id), { recursive: true });
       await writeReleaseInfo(path.join(paths.releasesDir, id), release(id, 'good'));
     }
+    for (const id of ['r0', 'r1', 'r2', 'r3', 'r4']) {
+      mkdirSync(path.join(paths.stateDir, 'deploys', id, 'steps'), { recursive: true });
+      writeFileSync(path.join(paths.stateDir, 'deploys', id, 'steps', 'install-0.done'), '{"exitCode":0}');
+    }
     symlinkSync(path.join(paths.releasesDir, 'r4'), paths.current);
     mkdirSync(paths.snapshotsDir, { recursive: true });
     // r0's release went before snapshots were pruned; r2's deploy found no schema yet (a plain snapshot)
@@ -220,6 +224,8 @@ describe('pruning old releases', () => {
     expect(pruned).toEqual(['r1', 'r2']);
     expect(readdirSync(paths.releasesDir).sort()).toEqual(['r3', 'r4']);
     expect(readdirSync(paths.snapshotsDir).sort()).toEqual(['notes.txt', 'shop-r3.dump', 'shop-r4.dump']);
+    // Each deploy's step markers go with its release, and so do those of deploys whose release is gone.
+    expect(readdirSync(path.join(paths.stateDir, 'deploys')).sort()).toEqual(['r3', 'r4']);
   });
 });
 
