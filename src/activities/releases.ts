@@ -10,7 +10,7 @@ import {
   symlinkSync,
 } from 'node:fs';
 import path from 'node:path';
-import { rename, rm } from 'node:fs/promises';
+import { readdir, rename, rm } from 'node:fs/promises';
 import { activityInfo, log } from '@temporalio/activity';
 import type { Manifest } from '../manifest/types';
 import { excluder } from './archive';
@@ -277,6 +277,11 @@ export function releaseActivities(config: ActivityConfig) {
       );
       for (const snapshot of await listDatabaseSnapshots(manifest))
         if (!kept.has(snapshot.deployId)) await rm(snapshot.file, { force: true });
+      // Step markers only serve a retry of their own deploy, which is over (the app's lock is held): those of
+      // pruned releases go, and those of deploys whose release never was or is already gone.
+      const markers = path.join(appPaths(manifest).stateDir, 'deploys');
+      for (const id of await readdir(markers).catch(() => [] as string[]))
+        if (!kept.has(id)) await rm(path.join(markers, id), { recursive: true, force: true });
       return doomed;
     },
   };
