@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { readdir, rm, rmdir, stat } from 'node:fs/promises';
+import { mkdir, readdir, rm, rmdir, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type { Job, Manifest } from '../../manifest/types';
@@ -228,13 +228,30 @@ function runOf(info: Context['info'], runKey: string | undefined): JobRunKey {
 /** How long a run's done markers are kept: far longer than a run of a job lasts, or a reset is made after it. */
 const JOB_MARKERS_KEPT_MS = 30 * 24 * 3_600_000;
 
-/** Removes the done markers of job runs that last finished a date a month ago or more. */
+/**
+ * How often the markers are looked through: a look reads every run kept (a month of a job every minute is
+ * 43,200 folders, seconds of work), so a date looks only when the last look is an hour old.
+ */
+const JOB_MARKERS_PRUNED_EVERY_MS = 3_600_000;
+const LAST_PRUNED = '.pruned';
+
+/** Removes the done markers of job runs that last finished a date a month ago or more (at most hourly). */
 export async function pruneJobMarkers(
   manifest: Pick<Manifest, 'root' | 'strategy' | 'app' | 'snapshot'>,
   now = Date.now(),
 ): Promise<void> {
   const jobsDir = path.join(appPaths(manifest).stateDir, 'jobs');
+  const stamp = path.join(jobsDir, LAST_PRUNED);
+  const last = await stat(stamp).then(
+    (s) => s.mtimeMs,
+    () => undefined,
+  );
+  if (last !== undefined && last <= now && now - last < JOB_MARKERS_PRUNED_EVERY_MS) return;
+  await mkdir(jobsDir, { recursive: true });
+  await writeFile(stamp, '');
+  await utimes(stamp, now / 1000, now / 1000);
   for (const workflow of await readdir(jobsDir).catch(() => [] as string[])) {
+    if (workflow === LAST_PRUNED) continue;
     const workflowDir = path.join(jobsDir, workflow);
     const runs = await readdir(workflowDir).catch(() => [] as string[]);
     for (const run of runs) {
