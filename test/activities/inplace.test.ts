@@ -109,9 +109,10 @@ describe('archiveLiveFolder', () => {
   it('offers the deploy before the live one even when both ids share a second', async () => {
     const manifest = inPlaceManifest();
     keepSnapshotOfEarlier(manifest);
+    // The later line as a person might have written it back, spaced out.
     writeFileSync(
       appPaths(manifest).deployLog,
-      `${JSON.stringify(deployLine(manifest, earlier, 'v1'))}\n${JSON.stringify(deployLine(manifest, later, 'v2'))}\n`,
+      `${JSON.stringify(deployLine(manifest, earlier, 'v1'))}\n${JSON.stringify(deployLine(manifest, later, 'v2')).replace(/":/g, '" : ')}\n`,
     );
     expect(await restorableDeploys(manifest)).toEqual({ live: later, restorable: [{ id: earlier, ref: 'v1' }] });
   });
