@@ -105,8 +105,11 @@ export async function liveDeploy(manifest: Manifest): Promise<{ id: string; ref?
   return live;
 }
 
-/** Only deploy and rollback lines name a release: the many lines of scheduled jobs are passed over unread. */
-const RELEASE_FIELD = '"release":';
+/**
+ * Only deploy and rollback lines name a release: the many lines of scheduled jobs are passed over unread. The
+ * key alone, however a line is spaced; a line that merely mentions it is parsed and judged as any other.
+ */
+const RELEASE_FIELD = '"release"';
 
 function isLiveLine(line: DeployLogLine): line is DeployLogLine & { release: string } {
   return line.outcome === 'succeeded' && !!line.release && (line.kind === 'deploy' || line.kind === 'rollback');
