@@ -172,8 +172,9 @@ export async function beginAttempt(options: {
       if (child.pid) {
         tree.main = identityOf(child.pid);
         // Not flushed to disk (a millisecond a command): it must outlive this worker, which the kernel's copy
-        // does, not the machine, whose crash ends every process it names. Written while the command runs: its
-        // caller must be listening before a quick command's exit; finish() waits for it.
+        // does, not the machine, whose crash ends every process it names. Not awaited: the caller listens for a
+        // quick command's exit at once, and a failed write (a full disk) fails the attempt in finish(), once
+        // the command is stopped.
         if (file)
           recorded = writeStateFile(file, JSON.stringify({ key: lease, attempt: id, worker: workerId(), ...tree }), {
             durable: false,
