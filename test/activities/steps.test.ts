@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -6,6 +6,7 @@ import { activityConfigFromEnv } from '../../src/activities';
 import { stepActivities } from '../../src/activities/steps';
 import { BEYOND_ONE_STRING, writeLongDeployLog } from '../support/deploy-log';
 import { parseManifest } from '../../src/manifest/load';
+import { appPaths } from '../../src/common/names';
 
 describe('a once: true step', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'runbook-once-'));
@@ -64,4 +65,48 @@ describe('a once: true step', () => {
     expect(await run(manifest, 'd8')).toMatchObject({ reused: true, ranOnce: 'd6' });
     expect(runs()).toBe(before + 1);
   });
+});
+
+describe("a step's done-marker", () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'runbook-marker-'));
+  const root = path.join(dir, 'srv');
+  const counter = path.join(dir, 'runs');
+  const parsed = parseManifest(
+    `app: marked\nhost: h\nroot: ${root}\nsource: { type: git, repo: ${dir}/repo.git }\n` +
+      `steps: { install: [ { name: count, run: [sh, -c, 'echo ran >> ${counter}'] } ] }\n`,
+  );
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+  const manifest = parsed.manifest;
+  const activities = stepActivities(activityConfigFromEnv());
+  const run = (deployId: string) =>
+    new MockActivityEnvironment().run(() =>
+      activities.runStep({ manifest, phase: 'install', index: 0, deployId, dir, values: {} }),
+    );
+  const marker = (deployId: string) =>
+    path.join(appPaths(manifest).stateDir, 'deploys', deployId, 'steps', 'install-0.done');
+  const runs = () => readFileSync(counter, 'utf8').trim().split('\n').length;
+  mkdirSync(root, { recursive: true });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("returns the step's result to a retry without running it again", async () => {
+    expect(await run('d1')).toMatchObject({ reused: false, exitCode: 0 });
+    expect(await run('d1')).toMatchObject({ reused: true, exitCode: 0, label: 'count' });
+    expect(runs()).toBe(1);
+  });
+
+  it.each([
+    ['empty', 'd2', ''],
+    ['cut short', 'd3', '{"label":"count","exitCode":0,"dur'],
+  ])(
+    'runs the step again when the marker is %s (a machine that crashed before the kernel wrote it out)',
+    async (_, deployId, text) => {
+      const before = runs();
+      expect(await run(deployId)).toMatchObject({ reused: false });
+      writeFileSync(marker(deployId), text);
+      expect(await run(deployId)).toMatchObject({ reused: false, exitCode: 0 });
+      expect(runs()).toBe(before + 2);
+      expect(await run(deployId)).toMatchObject({ reused: true });
+      expect(runs()).toBe(before + 2);
+    },
+  );
 });
