@@ -8,6 +8,8 @@ import {
   mkdtempSync,
   openSync,
   readFileSync,
+  statSync,
+  truncateSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
@@ -17,6 +19,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { activityConfigFromEnv } from '../../src/activities';
 import { serviceActivities } from '../../src/activities/services';
 import { pidsListeningOn } from '../../src/activities/services/ports';
+import { logFile } from '../../src/activities/services/process';
 import { isAlive } from '../../src/activities/containment';
 import { freePort } from '../../src/devserver/ports';
 import { parseManifest } from '../../src/manifest/load';
@@ -197,6 +200,31 @@ services:
     await expect(run(() => activities.startServices({ manifest, dir: appDir }))).rejects.toThrow(
       /^web exited right after starting \(status 3\); its log says:\nImportError: no module named flask$/,
     );
+  });
+
+  it('process: its log can be rotated with copytruncate while it runs: later lines land at the new start', async () => {
+    const manifest = manifestOf(`app: rotated
+host: h
+root: ${dir}/rotated
+source: { type: copy, from: ${dir} }
+services:
+  - { name: ticker, type: process, start: [sh, -c, "while :; do echo tick; sleep 0.05; done"], stopTimeout: 2s }
+`);
+    const log = logFile(manifest.services[0] as Parameters<typeof logFile>[0], { manifest, dir });
+    await run(() => activities.startServices({ manifest, dir }));
+    try {
+      await waitFor(async () => {
+        if (!existsSync(log) || statSync(log).size < 100) throw new Error('not logging yet');
+      }, 10_000);
+      truncateSync(log, 0); // what logrotate's copytruncate does once it has copied the log
+      await waitFor(async () => {
+        if (!readFileSync(log, 'utf8').includes('tick')) throw new Error('nothing logged since');
+      }, 10_000);
+      // Written where the file now ends, not at the old offset past a hole of NUL bytes.
+      expect(readFileSync(log, 'utf8')).toMatch(/^(tick\n)+(tick)?$/);
+    } finally {
+      await run(() => activities.stopServices({ manifest, dir }));
+    }
   });
 
   it('process: an upgrade stops a service an older Runbook started, from the pid file it kept in the app folder', async () => {
