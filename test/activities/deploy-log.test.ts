@@ -1,4 +1,5 @@
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import os from 'node:os';
 import path from 'node:path';
 import { appendDeployLogLine, scanDeployLog, type DeployLogLine } from '../../src/activities/deploy-log';
@@ -82,6 +83,53 @@ describe('the deploy log file', () => {
 
   it('reads an absent log as empty', async () => {
     expect(await newestFirst()).toEqual({ ids: [], skipped: [] });
+  });
+
+  // What logrotate leaves beside the log: copies numbered or dated, the older ones compressed.
+  const rotated = (copies: Array<[string, string[]]>) => {
+    const oldest = Date.parse('2026-09-01T00:00:00Z') / 1000;
+    copies.forEach(([name, ids], i) => {
+      const text = ids.map((id) => `${JSON.stringify(record(id))}\n`).join('');
+      const copy = path.join(dir, name);
+      writeFileSync(copy, name.endsWith('.gz') ? gzipSync(text) : text);
+      utimesSync(copy, oldest + i * 86_400, oldest + i * 86_400);
+    });
+  };
+
+  it('reads on into the copies logrotate made of it, newest first: numbered, the older ones compressed', async () => {
+    rotated([
+      ['deploy_log.jsonl.3.gz', ['a', 'b']],
+      ['deploy_log.jsonl.2.gz', ['c']],
+      ['deploy_log.jsonl.1', ['d', 'e']],
+      ['deploy_log.jsonl', ['f']],
+    ]);
+    writeFileSync(path.join(dir, 'deploy_log.jsonl.bak'), `${JSON.stringify(record('not-a-copy'))}\n`);
+    writeFileSync(path.join(dir, 'deploy_log.jsonl.1.tmp-7-ab12.tmp'), `${JSON.stringify(record('half-written'))}\n`);
+    expect(await newestFirst()).toEqual({ ids: ['f', 'e', 'd', 'c', 'b', 'a'], skipped: [] });
+  });
+
+  it('reads on into dated copies, and names a line that is not a record in a compressed one by its line', async () => {
+    rotated([
+      ['deploy_log.jsonl-20261001.gz', ['a']],
+      ['deploy_log.jsonl-20261101', ['b']],
+      ['deploy_log.jsonl', ['c']],
+    ]);
+    const copy = path.join(dir, 'deploy_log.jsonl-20261001.gz');
+    writeFileSync(copy, gzipSync(`${JSON.stringify(record('a'))}\nnot json\n${JSON.stringify(record('a2'))}\n`));
+    utimesSync(copy, new Date('2026-09-01T00:00:00Z'), new Date('2026-09-01T00:00:00Z'));
+    const { ids, skipped } = await newestFirst();
+    expect(ids).toEqual(['c', 'b', 'a2', 'a']);
+    expect(skipped).toHaveLength(1);
+    expect(skipped[0]).toMatch(new RegExp(`^${copy} at line 2: `));
+  });
+
+  it('with the log rotated away, reads its copies; with `mentioning`, only their lines holding the text', async () => {
+    rotated([
+      ['deploy_log.jsonl.2.gz', ['a']],
+      ['deploy_log.jsonl.1', ['b']],
+    ]);
+    expect(await newestFirst()).toEqual({ ids: ['b', 'a'], skipped: [] });
+    expect(await newestFirst({ mentioning: '"runId":"a"' })).toEqual({ ids: ['a'], skipped: [] });
   });
 
   it('appends whole records, ending a last line a crash cut short first', async () => {

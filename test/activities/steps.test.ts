@@ -1,5 +1,6 @@
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { gzipSync } from 'node:zlib';
 import path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { activityConfigFromEnv } from '../../src/activities';
@@ -26,7 +27,7 @@ describe('a once: true step', () => {
     new MockActivityEnvironment().run(() =>
       activities.runStep({ manifest, phase: 'migrate', index: 0, deployId, dir, values: {} }),
     );
-  const runs = () => readFileSync(counter, 'utf8').trim().split('\n').length;
+  const runs = () => (existsSync(counter) ? readFileSync(counter, 'utf8').trim().split('\n').length : 0);
   mkdirSync(root, { recursive: true });
 
   it('runs on the first deploy that reaches it and never again', async () => {
@@ -63,6 +64,19 @@ describe('a once: true step', () => {
     // Found once, d6's success is kept with the step: later deploys do not read the log for it again.
     rmSync(log);
     expect(await run(manifest, 'd8')).toMatchObject({ reused: true, ranOnce: 'd6' });
+    expect(runs()).toBe(before + 1);
+  });
+
+  it('finds the deploy that ran it in the copy logrotate made of the log', async () => {
+    const manifest = manifestWith('if-migrated', 'backfill totals');
+    const log = path.join(root, 'deploy_log.jsonl');
+    const before = runs();
+    expect(await run(manifest, 'd9')).toMatchObject({ reused: false });
+    appendFileSync(log, `${JSON.stringify({ runId: 'r9', kind: 'deploy', release: 'd9', outcome: 'succeeded' })}\n`);
+    // logrotate: the log renamed to a copy, compressed, and a new log begun by the runs since.
+    writeFileSync(`${log}.1.gz`, gzipSync(readFileSync(log)));
+    writeFileSync(log, `${JSON.stringify({ runId: 'r10', kind: 'job', outcome: 'succeeded' })}\n`);
+    expect(await run(manifest, 'd10')).toMatchObject({ reused: true, ranOnce: 'd9' });
     expect(runs()).toBe(before + 1);
   });
 });
