@@ -123,6 +123,17 @@ describe('the deploy log file', () => {
     expect(skipped[0]).toMatch(new RegExp(`^${copy} at line 2: `));
   });
 
+  it('reads the lines of a compressed copy cut short before the cut, and names the cut', async () => {
+    const text = ['a', 'b', 'c'].map((id) => `${JSON.stringify(record(id, { summary: 'z'.repeat(4000) }))}\n`).join('');
+    const whole = gzipSync(text);
+    rotated([['deploy_log.jsonl.1.gz', []]]);
+    writeFileSync(path.join(dir, 'deploy_log.jsonl.1.gz'), whole.subarray(0, whole.length - 20));
+    const { ids, skipped } = await newestFirst();
+    expect(ids.length).toBeGreaterThan(0);
+    expect(ids).toEqual(['a', 'b', 'c'].slice(0, ids.length).reverse());
+    expect(skipped).toEqual([expect.stringMatching(/deploy_log\.jsonl\.1\.gz after line \d: unexpected end of file$/)]);
+  });
+
   it('with the log rotated away, reads its copies; with `mentioning`, only their lines holding the text', async () => {
     rotated([
       ['deploy_log.jsonl.2.gz', ['a']],

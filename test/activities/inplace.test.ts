@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { stringify } from 'yaml';
 import { archiveFileFor, failedTreeFor, restorableDeploys } from '../../src/activities/inplace';
 import { appPaths } from '../../src/common/names';
@@ -114,6 +115,18 @@ describe('archiveLiveFolder', () => {
       appPaths(manifest).deployLog,
       `${JSON.stringify(deployLine(manifest, earlier, 'v1'))}\n${JSON.stringify(deployLine(manifest, later, 'v2')).replace(/":/g, '" : ')}\n`,
     );
+    expect(await restorableDeploys(manifest)).toEqual({ live: later, restorable: [{ id: earlier, ref: 'v1' }] });
+  });
+
+  it('finds the live and restorable deploys in the copies logrotate made of the log', async () => {
+    const manifest = inPlaceManifest();
+    keepSnapshotOfEarlier(manifest);
+    const log = appPaths(manifest).deployLog;
+    writeFileSync(`${log}.2.gz`, gzipSync(`${JSON.stringify(deployLine(manifest, earlier, 'v1'))}\n`));
+    writeFileSync(`${log}.1`, `${JSON.stringify(deployLine(manifest, later, 'v2'))}\n`);
+    utimesSync(`${log}.2.gz`, new Date('2026-10-01T00:00:00Z'), new Date('2026-10-01T00:00:00Z'));
+    utimesSync(`${log}.1`, new Date('2026-11-01T00:00:00Z'), new Date('2026-11-01T00:00:00Z'));
+    writeFileSync(log, '');
     expect(await restorableDeploys(manifest)).toEqual({ live: later, restorable: [{ id: earlier, ref: 'v1' }] });
   });
 
