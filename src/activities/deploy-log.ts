@@ -1,4 +1,7 @@
-import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { lstat, mkdir, open, readdir, type FileHandle } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
 import path from 'node:path';
 import type { RunReport } from '../common/progress';
 
@@ -31,10 +34,17 @@ const EMPTY = Buffer.alloc(0);
 /** A longer line is no record Runbook wrote (a record is a few KB): skipped without holding it whole. */
 const LONGEST_LINE_BYTES = 16 * 1024 * 1024;
 
+/** Judges one line (`where` says where it is): true once the reader has what it needs. */
+type Take = (where: string, bytes: Buffer) => boolean;
+/** Names a part of the log that is not a record (`where` says where it is) and why. */
+type Skip = (where: string, why: string) => void;
+
 /**
- * Visits the log's records newest first until `visit` returns true. A line that is not a record (cut short by
- * a full disk or a crash, edited by hand) is skipped and named in the answer, never a reason to stop reading.
- * With `mentioning`, only lines holding that text are read at all (the others are neither visited nor judged).
+ * Visits the log's records newest first until `visit` returns true: the log itself, then the copies logrotate
+ * made of it beside it (`deploy_log.jsonl.1`, `.2.gz`, `-20261201.gz`…), newest first. A line that is not a
+ * record (cut short by a full disk or a crash, edited by hand) is skipped and named in the answer, never a
+ * reason to stop reading. With `mentioning`, only lines holding that text are read at all (the others are
+ * neither visited nor judged).
  */
 export async function scanDeployLog(
   file: string,
@@ -43,26 +53,54 @@ export async function scanDeployLog(
 ): Promise<{ skipped: string[] }> {
   const skipped: string[] = [];
   const needle = mentioning === undefined ? undefined : Buffer.from(mentioning);
+  const scan = (source: string) => {
+    const skip = (where: string, why: string) => skipped.push(`${source} ${where}: ${why}`);
+    const take: Take = (where, bytes) => {
+      if (needle && !bytes.includes(needle)) return false;
+      const text = bytes.toString('utf8');
+      if (!text.trim()) return false;
+      let line: DeployLogLine;
+      try {
+        line = JSON.parse(text) as DeployLogLine;
+        if (!line || typeof line !== 'object' || typeof line.runId !== 'string') throw new Error('not a run record');
+      } catch (error) {
+        skip(where, (error as Error).message);
+        return false;
+      }
+      return visit(line) === true;
+    };
+    return source.endsWith('.gz') ? scanCompressed(source, take, skip, needle) : scanBackwards(source, take, skip);
+  };
+  // The copies are looked for only when the log itself did not hold what the reader needs.
+  if (await scan(file)) return { skipped };
+  for (const copy of await rotatedCopies(file)) if (await scan(copy)) break;
+  return { skipped };
+}
+
+/** What logrotate names its copies of a log: a number or a date after it, `.gz` when compressed. */
+const COPY_SUFFIX = /^[.-][0-9][0-9._-]*(\.gz)?$/;
+
+/** The copies of `file` beside it, newest first (by when each was last written). */
+async function rotatedCopies(file: string): Promise<string[]> {
+  const dir = path.dirname(file);
+  const base = path.basename(file);
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const copies: Array<{ file: string; writtenAt: number }> = [];
+  for (const name of names) {
+    if (!name.startsWith(base) || !COPY_SUFFIX.test(name.slice(base.length))) continue;
+    const info = await lstat(path.join(dir, name)).catch(() => undefined);
+    if (info?.isFile()) copies.push({ file: path.join(dir, name), writtenAt: info.mtimeMs });
+  }
+  return copies.sort((a, b) => b.writtenAt - a.writtenAt).map((copy) => copy.file);
+}
+
+/** Reads a plain log from its end, a chunk at a time; true once `take` has what it needs. */
+async function scanBackwards(file: string, take: Take, skip: Skip): Promise<boolean> {
   const handle = await open(file, 'r').catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return undefined;
     throw error;
   });
-  if (!handle) return { skipped };
-  // A line is judged whole: true once the visitor has what it needs.
-  const take = (bytes: Buffer, offset: number): boolean => {
-    if (needle && !bytes.includes(needle)) return false;
-    const text = bytes.toString('utf8');
-    if (!text.trim()) return false;
-    let line: DeployLogLine;
-    try {
-      line = JSON.parse(text) as DeployLogLine;
-      if (!line || typeof line !== 'object' || typeof line.runId !== 'string') throw new Error('not a run record');
-    } catch (error) {
-      skipped.push(`${file} at byte ${offset}: ${(error as Error).message}`);
-      return false;
-    }
-    return visit(line) === true;
-  };
+  if (!handle) return false;
   try {
     let position = (await handle.stat()).size;
     // The bytes after the last line break seen: the end of a line whose start is in an earlier chunk.
@@ -79,8 +117,8 @@ export async function scanDeployLog(
         end = at;
         if (tooLong) {
           tooLong = false;
-          skipped.push(`${file} at byte ${position + at + 1}: longer than ${LONGEST_LINE_BYTES} bytes`);
-        } else if (take(line, position + at + 1)) return { skipped };
+          skip(`at byte ${position + at + 1}`, `longer than ${LONGEST_LINE_BYTES} bytes`);
+        } else if (take(`at byte ${position + at + 1}`, line)) return true;
       }
       if (tooLong) continue;
       tail = Buffer.concat([chunk.subarray(0, end), tail]);
@@ -89,12 +127,55 @@ export async function scanDeployLog(
         tail = EMPTY;
       }
     }
-    if (tooLong) skipped.push(`${file} at byte 0: longer than ${LONGEST_LINE_BYTES} bytes`);
-    else take(tail, 0);
-    return { skipped };
+    if (tooLong) skip('at byte 0', `longer than ${LONGEST_LINE_BYTES} bytes`);
+    else return take('at byte 0', tail);
+    return false;
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * Reads a compressed copy, which can only be read from its start: the lines holding `needle` (all, without
+ * one) are kept as they come, then judged newest first. A copy cut short (a crash while logrotate compressed
+ * it) gives the lines before the cut.
+ */
+async function scanCompressed(file: string, take: Take, skip: Skip, needle: Buffer | undefined): Promise<boolean> {
+  const kept: Array<{ line: number; bytes: Buffer }> = [];
+  let line = 0;
+  let rest = EMPTY;
+  let tooLong = false;
+  const end = (bytes: Buffer) => {
+    line += 1;
+    if (tooLong) {
+      tooLong = false;
+      skip(`at line ${line}`, `longer than ${LONGEST_LINE_BYTES} bytes`);
+    } else if (!needle || bytes.includes(needle)) kept.push({ line, bytes: Buffer.from(bytes) });
+  };
+  try {
+    await pipeline(createReadStream(file), createGunzip(), async (chunks: AsyncIterable<Buffer>) => {
+      for await (const chunk of chunks) {
+        let start = 0;
+        for (let at = chunk.indexOf(0x0a); at >= 0; at = chunk.indexOf(0x0a, start)) {
+          end(rest.length ? Buffer.concat([rest, chunk.subarray(start, at)]) : chunk.subarray(start, at));
+          rest = EMPTY;
+          start = at + 1;
+        }
+        if (tooLong) continue;
+        rest = Buffer.concat([rest, chunk.subarray(start)]);
+        if (rest.length > LONGEST_LINE_BYTES) {
+          tooLong = true;
+          rest = EMPTY;
+        }
+      }
+      if (rest.length || tooLong) end(rest);
+    });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    skip(`after line ${line}`, (error as Error).message);
+  }
+  for (let i = kept.length - 1; i >= 0; i--) if (take(`at line ${kept[i].line}`, kept[i].bytes)) return true;
+  return false;
 }
 
 async function readAt(handle: FileHandle, size: number, position: number): Promise<Buffer> {
