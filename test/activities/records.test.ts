@@ -7,8 +7,10 @@ import {
   openSync,
   readFileSync,
   readSync,
+  renameSync,
   rmSync,
   statSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import os from 'node:os';
@@ -62,6 +64,26 @@ describe('the deploy log', () => {
     for (const runId of ['run-a', 'run-b', 'run-c']) expect(await record(manifest, runId)).toBe(`recorded in ${file}`);
     expect(await record(manifest, 'run-a')).toBe(`already recorded in ${file}`);
     expect((await readWholeDeployLog(file)).lines.map((l) => l.runId)).toEqual(['run-a', 'run-b', 'run-c']);
+  });
+
+  it('a retry right after logrotate moved the log finds its own line in the copy and records nothing twice', async () => {
+    const manifest = manifestOf('releases');
+    const file = appPaths(manifest).deployLog;
+    mkdirSync(path.dirname(file), { recursive: true });
+    expect(await record(manifest, 'run-1')).toBe(`recorded in ${file}`);
+    renameSync(file, `${file}.1`);
+    expect(await record(manifest, 'run-1')).toBe(`already recorded in ${file}`);
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it('does not read copies last written before the run ended: none holds a line of it', async () => {
+    const manifest = manifestOf('releases');
+    const file = appPaths(manifest).deployLog;
+    mkdirSync(path.dirname(file), { recursive: true });
+    // Not gzip at all: read, it would be named as a part of the log that is no record.
+    writeFileSync(`${file}.2.gz`, 'not gzip');
+    utimesSync(`${file}.2.gz`, new Date('2025-06-01T00:00:00Z'), new Date('2025-06-01T00:00:00Z'));
+    expect(await record(manifest, 'run-1')).toBe(`recorded in ${file}`);
   });
 
   it('in place, lives beside the live folder (so restoring its archive never rewinds it), moving a former log out', async () => {
