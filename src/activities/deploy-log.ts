@@ -44,12 +44,12 @@ type Skip = (where: string, why: string) => void;
  * made of it beside it (`deploy_log.jsonl.1`, `.2.gz`, `-20261201.gz`…), newest first. A line that is not a
  * record (cut short by a full disk or a crash, edited by hand) is skipped and named in the answer, never a
  * reason to stop reading. With `mentioning`, only lines holding that text are read at all (the others are
- * neither visited nor judged).
+ * neither visited nor judged); with `appendedSince` (ms), copies last written before then are not read.
  */
 export async function scanDeployLog(
   file: string,
   visit: (line: DeployLogLine) => boolean | void,
-  { mentioning }: { mentioning?: string } = {},
+  { mentioning, appendedSince = -Infinity }: { mentioning?: string; appendedSince?: number } = {},
 ): Promise<{ skipped: string[] }> {
   const skipped: string[] = [];
   const needle = mentioning === undefined ? undefined : Buffer.from(mentioning);
@@ -73,7 +73,9 @@ export async function scanDeployLog(
   };
   // The copies are looked for only when the log itself did not hold what the reader needs.
   if (await scan(file)) return { skipped };
-  for (const copy of await rotatedCopies(file)) if (await scan(copy)) break;
+  for (const copy of await rotatedCopies(file)) {
+    if (copy.writtenAt < appendedSince || (await scan(copy.file))) break;
+  }
   return { skipped };
 }
 
@@ -81,7 +83,7 @@ export async function scanDeployLog(
 const COPY_SUFFIX = /^[.-][0-9][0-9._-]*(\.gz)?$/;
 
 /** The copies of `file` beside it, newest first (by when each was last written). */
-async function rotatedCopies(file: string): Promise<string[]> {
+async function rotatedCopies(file: string): Promise<Array<{ file: string; writtenAt: number }>> {
   const dir = path.dirname(file);
   const base = path.basename(file);
   const names = await readdir(dir).catch(() => [] as string[]);
@@ -91,7 +93,7 @@ async function rotatedCopies(file: string): Promise<string[]> {
     const info = await lstat(path.join(dir, name)).catch(() => undefined);
     if (info?.isFile()) copies.push({ file: path.join(dir, name), writtenAt: info.mtimeMs });
   }
-  return copies.sort((a, b) => b.writtenAt - a.writtenAt).map((copy) => copy.file);
+  return copies.sort((a, b) => b.writtenAt - a.writtenAt);
 }
 
 /** Reads a plain log from its end, a chunk at a time; true once `take` has what it needs. */

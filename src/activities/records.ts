@@ -33,10 +33,14 @@ export function recordActivities(_config: ActivityConfig) {
       // end: an earlier attempt's line is among those appended since.
       const since = Date.parse(report.finishedAt) - CLOCK_SLACK_MS;
       let recorded = false;
-      const { skipped } = await scanDeployLog(file, (line) => {
-        if ((line.originalRunId ?? line.runId) === key && line.kind === report.kind) return (recorded = true);
-        return appendedAt(line) < since;
-      });
+      const { skipped } = await scanDeployLog(
+        file,
+        (line) => {
+          if ((line.originalRunId ?? line.runId) === key && line.kind === report.kind) return (recorded = true);
+          return appendedAt(line) < since;
+        },
+        { appendedSince: since },
+      );
       for (const why of skipped) log.warn(`deploy log: skipped a line that is not a record (${why})`);
       if (recorded) return `already recorded in ${file}`;
       const line: DeployLogLine = {
