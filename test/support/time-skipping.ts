@@ -13,6 +13,7 @@ import type { Activities } from '../../src/activities';
 import { RUNBOOK_SEARCH_ATTRIBUTES } from '../../src/common/search-attributes';
 import { hostTaskQueue } from '../../src/common/names';
 import { PROJECT_ROOT } from '../../src/devserver/temporal-cli';
+import { freePort } from '../../src/devserver/ports';
 import { quietRuntime } from './temporal';
 
 const TEST_SERVER = path.join(PROJECT_ROOT, '.tools', 'temporal', 'bin', 'temporal-test-server');
@@ -27,7 +28,8 @@ export async function startTimeSkipping(): Promise<TestWorkflowEnvironment> {
   }
   quietRuntime();
   const env = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: { type: 'existing-path', path: executable } },
+    // Below the ephemeral range (freePort): a port the SDK picks itself may go to an outgoing connection first.
+    server: { executable: { type: 'existing-path', path: executable }, port: await freePort() },
   });
   // As the dev server is started with them (src/devserver/dev-server.ts): workflows set these on every run.
   const keyword = temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
