@@ -85,11 +85,11 @@ describe('the deploy log file', () => {
     expect(await newestFirst()).toEqual({ ids: [], skipped: [] });
   });
 
-  // What logrotate leaves beside the log: copies numbered or dated, the older ones compressed.
-  const rotated = (copies: Array<[string, string[]]>) => {
+  const linesOf = (...ids: string[]) => ids.map((id) => `${JSON.stringify(record(id))}\n`).join('');
+  // What logrotate leaves beside the log, oldest first: copies numbered or dated, the older ones compressed.
+  const rotated = (copies: Array<[string, string]>) => {
     const oldest = Date.parse('2026-09-01T00:00:00Z') / 1000;
-    copies.forEach(([name, ids], i) => {
-      const text = ids.map((id) => `${JSON.stringify(record(id))}\n`).join('');
+    copies.forEach(([name, text], i) => {
       const copy = path.join(dir, name);
       writeFileSync(copy, name.endsWith('.gz') ? gzipSync(text) : text);
       utimesSync(copy, oldest + i * 86_400, oldest + i * 86_400);
@@ -98,25 +98,23 @@ describe('the deploy log file', () => {
 
   it('reads on into the copies logrotate made of it, newest first: numbered, the older ones compressed', async () => {
     rotated([
-      ['deploy_log.jsonl.3.gz', ['a', 'b']],
-      ['deploy_log.jsonl.2.gz', ['c']],
-      ['deploy_log.jsonl.1', ['d', 'e']],
-      ['deploy_log.jsonl', ['f']],
+      ['deploy_log.jsonl.3.gz', linesOf('a', 'b')],
+      ['deploy_log.jsonl.2.gz', linesOf('c')],
+      ['deploy_log.jsonl.1', linesOf('d', 'e')],
+      ['deploy_log.jsonl', linesOf('f')],
     ]);
-    writeFileSync(path.join(dir, 'deploy_log.jsonl.bak'), `${JSON.stringify(record('not-a-copy'))}\n`);
-    writeFileSync(path.join(dir, 'deploy_log.jsonl.1.tmp-7-ab12.tmp'), `${JSON.stringify(record('half-written'))}\n`);
+    writeFileSync(path.join(dir, 'deploy_log.jsonl.bak'), linesOf('not-a-copy'));
+    writeFileSync(path.join(dir, 'deploy_log.jsonl.1.tmp-7-ab12.tmp'), linesOf('half-written'));
     expect(await newestFirst()).toEqual({ ids: ['f', 'e', 'd', 'c', 'b', 'a'], skipped: [] });
   });
 
   it('reads on into dated copies, and names a line that is not a record in a compressed one by its line', async () => {
     rotated([
-      ['deploy_log.jsonl-20261001.gz', ['a']],
-      ['deploy_log.jsonl-20261101', ['b']],
-      ['deploy_log.jsonl', ['c']],
+      ['deploy_log.jsonl-20261001.gz', `${linesOf('a')}not json\n${linesOf('a2')}`],
+      ['deploy_log.jsonl-20261101', linesOf('b')],
+      ['deploy_log.jsonl', linesOf('c')],
     ]);
     const copy = path.join(dir, 'deploy_log.jsonl-20261001.gz');
-    writeFileSync(copy, gzipSync(`${JSON.stringify(record('a'))}\nnot json\n${JSON.stringify(record('a2'))}\n`));
-    utimesSync(copy, new Date('2026-09-01T00:00:00Z'), new Date('2026-09-01T00:00:00Z'));
     const { ids, skipped } = await newestFirst();
     expect(ids).toEqual(['c', 'b', 'a2', 'a']);
     expect(skipped).toHaveLength(1);
@@ -126,7 +124,6 @@ describe('the deploy log file', () => {
   it('reads the lines of a compressed copy cut short before the cut, and names the cut', async () => {
     const text = ['a', 'b', 'c'].map((id) => `${JSON.stringify(record(id, { summary: 'z'.repeat(4000) }))}\n`).join('');
     const whole = gzipSync(text);
-    rotated([['deploy_log.jsonl.1.gz', []]]);
     writeFileSync(path.join(dir, 'deploy_log.jsonl.1.gz'), whole.subarray(0, whole.length - 20));
     const { ids, skipped } = await newestFirst();
     expect(ids.length).toBeGreaterThan(0);
@@ -136,8 +133,8 @@ describe('the deploy log file', () => {
 
   it('with the log rotated away, reads its copies; with `mentioning`, only their lines holding the text', async () => {
     rotated([
-      ['deploy_log.jsonl.2.gz', ['a']],
-      ['deploy_log.jsonl.1', ['b']],
+      ['deploy_log.jsonl.2.gz', linesOf('a')],
+      ['deploy_log.jsonl.1', linesOf('b')],
     ]);
     expect(await newestFirst()).toEqual({ ids: ['b', 'a'], skipped: [] });
     expect(await newestFirst({ mentioning: '"runId":"a"' })).toEqual({ ids: ['a'], skipped: [] });
